@@ -1,0 +1,1 @@
+//! Installers rendered from a typed context: shell, PowerShell, npm package, Homebrew formula.
