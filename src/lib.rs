@@ -1,1 +1,21 @@
+//! cargo-dist, rebuilt as a hermetic, content-addressed release tool.
+//!
+//! Data flows one way: [`workspace`] (cargo metadata) -> [`config`] (raw tables -> resolved) ->
+//! [`announce`] (tag -> Apps) -> [`plan`] (pure: the Universe) -> execute -> [`manifest`].
+//! [`ops`] wires the stages for each command; the library never prints: progress and summaries
+//! go to a [`report::Reporter`], results are returned.
 
+pub mod announce;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod graph;
+pub mod manifest;
+pub mod ops;
+pub mod plan;
+pub mod report;
+pub mod sources;
+pub mod toolchain;
+pub mod workspace;
+
+pub use error::Error;

@@ -1,1 +1,337 @@
 //! Installers rendered from a typed context: shell, PowerShell, npm package, Homebrew formula.
+//!
+//! Every renderer validates the context first, so that nothing a user controls (names, targets,
+//! file names) can break out of the quoting of the language it is embedded in, and renders
+//! deterministically: the same [`InstallerApp`] always gives the same bytes.
+
+mod homebrew;
+mod npm;
+mod powershell;
+mod shell;
+mod template;
+
+use std::path::PathBuf;
+
+pub use homebrew::{formula_class_name, render_homebrew};
+pub use npm::{npm_package_files, write_npm_package};
+pub use powershell::render_powershell;
+pub use shell::render_shell;
+
+/// Everything an installer needs to know about one App of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallerApp {
+    /// Package name, e.g. `my-app`; also the prefix of the installer's environment variables.
+    pub app_name: String,
+    /// Version being released, e.g. `1.2.0`.
+    pub app_version: String,
+    /// Names of the binaries in each archive, without `.exe`.
+    pub binaries: Vec<String>,
+    /// Base URL holding the artifact files, e.g.
+    /// `https://github.com/o/r/releases/download/v1.2.0`.
+    pub download_url: String,
+    /// Where to install, first applicable wins; empty means `[CargoHome]`.
+    pub install_paths: Vec<InstallPath>,
+    /// Every archive of the App across the whole release, sorted by target.
+    pub artifacts: Vec<InstallerArtifact>,
+    pub description: Option<String>,
+    pub homepage: Option<String>,
+    pub license: Option<String>,
+}
+
+/// One downloadable archive of the App.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallerArtifact {
+    /// Rust target triple, e.g. `x86_64-unknown-linux-gnu`.
+    pub target: String,
+    /// File name under [`InstallerApp::download_url`].
+    pub file_name: String,
+    /// Lowercase hex sha256; installers refuse to install an artifact without one.
+    pub sha256: Option<String>,
+    /// Directory every entry of the archive lives under (tarballs), `None` for flat zips.
+    pub root_dir: Option<String>,
+}
+
+/// One candidate install location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallPath {
+    /// `$CARGO_HOME/bin`, or `$HOME/.cargo/bin` when `CARGO_HOME` is unset.
+    CargoHome,
+    /// `$HOME/<subdir>`, written `~/<subdir>`.
+    HomeSubdir(String),
+    /// `$VAR/<subdir>` (or `$VAR` when `subdir` is empty); skipped when `VAR` is unset.
+    EnvSubdir { var: String, subdir: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallerError {
+    #[error(
+        "invalid install-path {value:?}: expected \"CARGO_HOME\", \"~/subdir\", \"$VAR\" or \"$VAR/subdir\""
+    )]
+    InvalidInstallPath { value: String },
+    #[error("invalid {what} {value:?}: {reason}")]
+    InvalidField {
+        what: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("{app}: no artifacts to install")]
+    NoArtifacts { app: String },
+    #[error("{app}: no artifact usable by the {installer} installer (targets: {targets})")]
+    NoSuitableArtifacts {
+        app: String,
+        installer: &'static str,
+        targets: String,
+    },
+    #[error("{app}: more than one artifact for target {target}")]
+    DuplicateTarget { app: String, target: String },
+    #[error("{app}: artifact {file_name} has no sha256, which the {installer} installer requires")]
+    MissingChecksum {
+        app: String,
+        file_name: String,
+        installer: &'static str,
+    },
+    #[error("rendering template {name}: {source:#}")]
+    Template {
+        name: &'static str,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
+}
+
+impl InstallPath {
+    /// Parses the `install-path` config forms: `CARGO_HOME`, `~/sub/dir`, `$VAR` or `$VAR/sub/dir`.
+    pub fn parse(s: &str) -> Result<InstallPath, InstallerError> {
+        let bad = || InstallerError::InvalidInstallPath {
+            value: s.to_string(),
+        };
+        if s == "CARGO_HOME" {
+            return Ok(InstallPath::CargoHome);
+        }
+        if let Some(rest) = s.strip_prefix("~/") {
+            let subdir = normalize_subdir(rest).ok_or_else(bad)?;
+            if subdir.is_empty() {
+                return Err(bad());
+            }
+            return Ok(InstallPath::HomeSubdir(subdir));
+        }
+        if let Some(rest) = s.strip_prefix('$') {
+            let (var, subdir) = rest.split_once('/').unwrap_or((rest, ""));
+            if !is_env_var_name(var) {
+                return Err(bad());
+            }
+            let subdir = normalize_subdir(subdir).ok_or_else(bad)?;
+            return Ok(InstallPath::EnvSubdir {
+                var: var.to_string(),
+                subdir,
+            });
+        }
+        Err(bad())
+    }
+}
+
+/// Drops empty and trailing components; `None` when a component could escape the base dir or
+/// carries characters the installers' quoting does not promise to survive.
+fn normalize_subdir(s: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for part in s.split('/').filter(|p| !p.is_empty()) {
+        if part == "." || part == ".." || !part.chars().all(is_path_char) {
+            return None;
+        }
+        parts.push(part);
+    }
+    Some(parts.join("/"))
+}
+
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@')
+}
+
+fn is_env_var_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Prefix of the installer's environment variables: `my-app` -> `MY_APP`.
+pub fn env_prefix(app_name: &str) -> String {
+    app_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl InstallerApp {
+    /// The install chain with the documented default applied.
+    pub(crate) fn effective_install_paths(&self) -> Vec<InstallPath> {
+        if self.install_paths.is_empty() {
+            vec![InstallPath::CargoHome]
+        } else {
+            self.install_paths.clone()
+        }
+    }
+
+    /// Checks every field that ends up inside generated code.
+    pub(crate) fn validate(&self) -> Result<(), InstallerError> {
+        check_name("app name", &self.app_name)?;
+        check_text("app version", &self.app_version)?;
+        if self.app_version.is_empty() || self.app_version.contains(char::is_whitespace) {
+            return Err(invalid(
+                "app version",
+                &self.app_version,
+                "must be non-empty without whitespace",
+            ));
+        }
+        if self.binaries.is_empty() {
+            return Err(invalid(
+                "binaries",
+                "",
+                "an installer needs at least one binary",
+            ));
+        }
+        for bin in &self.binaries {
+            check_name("binary name", bin)?;
+        }
+        check_url("download url", &self.download_url)?;
+        if let Some(home) = &self.homepage {
+            check_url("homepage", home)?;
+        }
+        for (what, value) in [
+            ("description", &self.description),
+            ("license", &self.license),
+        ] {
+            if let Some(v) = value {
+                check_text(what, v)?;
+            }
+        }
+        for path in &self.install_paths {
+            match path {
+                InstallPath::CargoHome => {}
+                InstallPath::HomeSubdir(sub) => check_subdir(sub, false)?,
+                InstallPath::EnvSubdir { var, subdir } => {
+                    if !is_env_var_name(var) {
+                        return Err(invalid(
+                            "environment variable",
+                            var,
+                            "must match [A-Za-z_][A-Za-z0-9_]*",
+                        ));
+                    }
+                    check_subdir(subdir, true)?;
+                }
+            }
+        }
+        if self.artifacts.is_empty() {
+            return Err(InstallerError::NoArtifacts {
+                app: self.app_name.clone(),
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for art in &self.artifacts {
+            check_name("target", &art.target)?;
+            check_name("artifact file name", &art.file_name)?;
+            if let Some(root) = &art.root_dir {
+                check_name("archive root dir", root)?;
+            }
+            if let Some(sum) = &art.sha256 {
+                if sum.len() != 64 || !sum.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
+                    return Err(invalid("sha256", sum, "must be 64 lowercase hex digits"));
+                }
+            }
+            if !seen.insert(art.target.as_str()) {
+                return Err(InstallerError::DuplicateTarget {
+                    app: self.app_name.clone(),
+                    target: art.target.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Artifacts sorted by target, so output never depends on the caller's ordering.
+    pub(crate) fn sorted_artifacts(&self) -> Vec<&InstallerArtifact> {
+        let mut arts: Vec<&InstallerArtifact> = self.artifacts.iter().collect();
+        arts.sort_by(|a, b| a.target.cmp(&b.target));
+        arts
+    }
+}
+
+fn invalid(what: &'static str, value: &str, reason: &'static str) -> InstallerError {
+    InstallerError::InvalidField {
+        what,
+        value: value.to_string(),
+        reason,
+    }
+}
+
+/// Names, targets and file names appear unquoted in `case` patterns, URLs and file paths.
+fn check_name(what: &'static str, value: &str) -> Result<(), InstallerError> {
+    let ok = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && value.chars().all(is_path_char);
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            what,
+            value,
+            "must start with a letter or digit and contain only [A-Za-z0-9._+@-]",
+        ))
+    }
+}
+
+fn check_subdir(sub: &str, may_be_empty: bool) -> Result<(), InstallerError> {
+    match normalize_subdir(sub) {
+        Some(n) if n == sub && (may_be_empty || !n.is_empty()) => Ok(()),
+        _ => Err(invalid(
+            "install subdir",
+            sub,
+            "must be a relative path of [A-Za-z0-9._+@-] components without '.' or '..'",
+        )),
+    }
+}
+
+/// Free text is quoted by every renderer; control characters are refused because no renderer
+/// can show them faithfully in a one-line string.
+fn check_text(what: &'static str, value: &str) -> Result<(), InstallerError> {
+    if value.chars().any(char::is_control) {
+        Err(invalid(what, value, "must not contain control characters"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_url(what: &'static str, value: &str) -> Result<(), InstallerError> {
+    let scheme_ok = value.starts_with("https://") || value.starts_with("http://");
+    if !scheme_ok
+        || value
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '\\'))
+    {
+        return Err(invalid(
+            what,
+            value,
+            "must be an http(s) URL without whitespace, quotes or backslashes",
+        ));
+    }
+    Ok(())
+}
+
+/// Windows targets, the ones the PowerShell installer and `.exe` names apply to.
+pub(crate) fn is_windows_target(target: &str) -> bool {
+    target.contains("-windows")
+}

@@ -1,0 +1,53 @@
+//! `{app}-installer.ps1`: the Windows installer.
+
+use minijinja::context;
+
+use super::shell::install_candidates;
+use super::{env_prefix, is_windows_target, template, InstallerApp, InstallerError};
+
+const TEMPLATE: &str = include_str!("../../templates/installer.ps1.j2");
+
+/// Renders `{app}-installer.ps1` for the App's Windows artifacts.
+pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
+    app.validate()?;
+    let artifacts: Vec<_> = app
+        .sorted_artifacts()
+        .into_iter()
+        .filter(|a| is_windows_target(&a.target))
+        .map(|a| {
+            context! {
+                target => &a.target,
+                file_name => &a.file_name,
+                // Empty when unknown: the script refuses such an artifact at install time.
+                sha256 => a.sha256.as_deref().unwrap_or(""),
+                root_dir => a.root_dir.as_deref().unwrap_or(""),
+            }
+        })
+        .collect();
+    if artifacts.is_empty() {
+        return Err(InstallerError::NoSuitableArtifacts {
+            app: app.app_name.clone(),
+            installer: "PowerShell",
+            targets: app
+                .sorted_artifacts()
+                .iter()
+                .map(|a| a.target.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    template::render(
+        "installer.ps1",
+        TEMPLATE,
+        context! {
+            app_name => &app.app_name,
+            app_version => &app.app_version,
+            prefix => env_prefix(&app.app_name),
+            download_url => app.download_url.trim_end_matches('/'),
+            binaries => &app.binaries,
+            binaries_words => app.binaries.join(" "),
+            artifacts => artifacts,
+            install_candidates => install_candidates(app),
+        },
+    )
+}

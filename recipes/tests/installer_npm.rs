@@ -1,0 +1,207 @@
+//! The npm package, installed with the real npm and run through its bin shim against a local
+//! server.
+
+mod installer_support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use dist_recipes::archive::ArchiveFormat;
+use dist_recipes::installer::{npm_package_files, write_npm_package, InstallerApp};
+use installer_support::*;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    app: InstallerApp,
+    archive: PathBuf,
+}
+
+fn fixture(format: ArchiveFormat) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (artifact, archive) =
+        build_archive(dir.path(), &host_target(), &["my-app", "my-helper"], format);
+    let app = app_with(&["my-app", "my-helper"], vec![artifact]);
+    Fixture { dir, app, archive }
+}
+
+/// Writes the package tarball and installs it globally into a fresh prefix, offline.
+fn npm_install(fx: &Fixture, name: &str) -> PathBuf {
+    let npm = require_tool("npm");
+    require_tool("node");
+    let tarball = fx.dir.path().join(format!("{name}-npm-package.tar.gz"));
+    write_npm_package(&fx.app, "my-app", &tarball).unwrap();
+    let prefix = fx.dir.path().join(format!("prefix-{name}"));
+    let home = fx.dir.path().join(format!("npm-home-{name}"));
+    std::fs::create_dir_all(&home).unwrap();
+    let out = clean_command(npm, &home)
+        .args([
+            "install",
+            "-g",
+            "--offline",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+        ])
+        .arg(&prefix)
+        .arg(&tarball)
+        .env(
+            "npm_config_cache",
+            fx.dir.path().join(format!("npm-cache-{name}")),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "npm install: {}", describe(&out));
+    prefix
+}
+
+fn run_shim(prefix: &Path, bin: &str, server: &Server, args: &[&str]) -> Output {
+    clean_command(prefix.join("bin").join(bin), prefix)
+        .env("MY_APP_DOWNLOAD_URL", server.base_url())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn installed_package_downloads_verifies_and_runs_the_binary() {
+    let fx = fixture(ArchiveFormat::TarXz);
+    let prefix = npm_install(&fx, "ok");
+    // The base URL redirects, as GitHub release downloads do.
+    let mut routes = BTreeMap::new();
+    let file = fx
+        .archive
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    routes.insert(
+        format!("/releases/{file}"),
+        Reply::Redirect(format!("/real/{file}")),
+    );
+    routes.insert(
+        format!("/real/{file}"),
+        Reply::File(std::fs::read(&fx.archive).unwrap()),
+    );
+    let server = Server::start(routes, 2);
+    let shim = |bin: &str, args: &[&str]| {
+        clean_command(prefix.join("bin").join(bin), &prefix)
+            .env(
+                "MY_APP_DOWNLOAD_URL",
+                format!("{}/releases/", server.base_url()),
+            )
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let out = shim("my-app", &["--version"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "my-app 1.2.0 --version\n"
+    );
+    assert_eq!(server.request_count(), 2, "one redirect, one download");
+
+    // Later runs, of any binary of the package, reuse the unpacked archive.
+    let out = shim("my-helper", &["a b", "c"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "my-helper 1.2.0 a b c\n",
+        "{}",
+        describe(&out)
+    );
+    let out = shim("my-app", &["--exit", "7"]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "exit code forwarded: {}",
+        describe(&out)
+    );
+    assert_eq!(server.request_count(), 2);
+}
+
+#[test]
+fn tampered_archive_is_refused() {
+    let fx = fixture(ArchiveFormat::TarGz);
+    let prefix = npm_install(&fx, "tampered");
+    let mut bytes = std::fs::read(&fx.archive).unwrap();
+    bytes[10] ^= 0x55;
+    std::fs::write(&fx.archive, bytes).unwrap();
+    let server = Server::start(serve_dir(fx.archive.parent().unwrap()), 1);
+    let out = run_shim(&prefix, "my-app", &server, &["--version"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"),
+        "{}",
+        describe(&out)
+    );
+    assert!(out.stdout.is_empty());
+    let pkg = prefix.join("lib/node_modules/my-app");
+    assert!(!pkg.join("dist").exists(), "nothing may be unpacked");
+}
+
+#[test]
+fn missing_download_reports_the_url() {
+    let fx = fixture(ArchiveFormat::TarGz);
+    let prefix = npm_install(&fx, "404");
+    let server = Server::start(BTreeMap::new(), 1);
+    let out = run_shim(&prefix, "my-app", &server, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HTTP 404") && stderr.contains("127.0.0.1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn package_layout_and_determinism() {
+    let fx = fixture(ArchiveFormat::TarGz);
+    let files = npm_package_files(&fx.app, "@my-org/my-app").unwrap();
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        [
+            "artifacts.json",
+            "bin/my-app.js",
+            "bin/my-helper.js",
+            "package.json",
+            "run.js"
+        ]
+    );
+    assert!(files["bin/my-app.js"].1 && !files["run.js"].1);
+    let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
+    assert_eq!(pkg["name"], "@my-org/my-app");
+    assert_eq!(pkg["version"], "1.2.0");
+    assert_eq!(pkg["bin"]["my-helper"], "bin/my-helper.js");
+    assert_eq!(pkg["license"], "MIT OR Apache-2.0");
+    assert!(pkg.get("dependencies").is_none());
+    let manifest: serde_json::Value = serde_json::from_slice(&files["artifacts.json"].0).unwrap();
+    assert_eq!(manifest["env_prefix"], "MY_APP");
+    assert_eq!(
+        manifest["artifacts"][0]["sha256"],
+        fx.app.artifacts[0].sha256.clone().unwrap()
+    );
+
+    let a = fx.dir.path().join("a.tar.gz");
+    let b = fx.dir.path().join("b.tar.gz");
+    write_npm_package(&fx.app, "my-app", &a).unwrap();
+    write_npm_package(&fx.app, "my-app", &b).unwrap();
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(&a).unwrap());
+    let mut modes = BTreeMap::new();
+    for entry in tar::Archive::new(gz).entries().unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        modes.insert(path, entry.header().mode().unwrap());
+    }
+    assert!(modes.contains_key("package/package.json"), "{modes:?}");
+    assert!(modes.keys().all(|p| p.starts_with("package/")), "{modes:?}");
+    assert_eq!(modes["package/bin/my-app.js"], 0o755);
+    assert_eq!(modes["package/run.js"], 0o644);
+
+    for bad in ["My-App", "@scope", "@/x", ".hidden", "a b"] {
+        assert!(npm_package_files(&fx.app, bad).is_err(), "{bad} accepted");
+    }
+}

@@ -1,0 +1,100 @@
+//! Command-line definition (clap derive). Parsing only; `main.rs` dispatches to `ops`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ops::GlobalOpts;
+use crate::plan::ArtifactMode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-dist",
+    bin_name = "cargo dist",
+    version,
+    about = "Plan, build and publish shippable binaries for a Cargo workspace, reproducibly"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to the workspace's Cargo.toml
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Output format of the result on stdout
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output_format: OutputFormat,
+    /// The announcement tag (v1.0.0, my-app-v1.0.0, my-app/1.0.0, ...)
+    #[arg(long, global = true, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Which artifacts to select
+    #[arg(short = 'a', long, global = true, value_enum)]
+    pub artifacts: Option<Artifacts>,
+    /// Restrict to these target triples (repeatable)
+    #[arg(short = 't', long = "target", global = true, value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// Leave local paths out of the manifest
+    #[arg(long, global = true)]
+    pub no_local_paths: bool,
+    /// Run even when generated files (the CI workflow) are out of date
+    #[arg(long, global = true)]
+    pub allow_dirty: bool,
+    /// The store directory
+    #[arg(long, global = true, env = "CARGO_DIST_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Artifacts {
+    Local,
+    Global,
+    All,
+    Host,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the whole Universe: every announcement, release and artifact, with recipe keys
+    Plan,
+    /// Print the dist-manifest for the selected artifacts; builds nothing
+    Manifest,
+}
+
+impl GlobalArgs {
+    pub fn opts(&self) -> GlobalOpts {
+        GlobalOpts {
+            manifest_path: self.manifest_path.clone(),
+            tag: self.tag.clone(),
+            artifacts: self.artifacts.map(|a| match a {
+                Artifacts::Local => ArtifactMode::Local,
+                Artifacts::Global => ArtifactMode::Global,
+                Artifacts::All => ArtifactMode::All,
+                Artifacts::Host => ArtifactMode::Host,
+            }),
+            targets: self.targets.clone(),
+            no_local_paths: self.no_local_paths,
+            allow_dirty: self.allow_dirty,
+            store: self.store.clone(),
+        }
+    }
+}
+
+/// `cargo dist plan` runs `cargo-dist dist plan`: drop that `dist` so both spellings parse, as
+/// does a direct `cargo-dist plan`.
+pub fn normalize_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if args.get(1).is_some_and(|a| a == "dist") {
+        args.remove(1);
+    }
+    args
+}

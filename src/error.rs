@@ -1,0 +1,33 @@
+//! The top-level error: one variant per stage, each rendered once by the binary.
+
+use crate::announce::AnnounceError;
+use crate::config::ConfigError;
+use crate::graph::GraphError;
+use crate::plan::PlanError;
+use crate::toolchain::ToolchainError;
+use crate::workspace::WorkspaceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Toolchain(#[from] ToolchainError),
+    #[error(transparent)]
+    Announce(#[from] AnnounceError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error(transparent)]
+    Store(#[from] dist_store::StoreError),
+}
+
+impl Error {
+    /// 1 for every error the user can act on; usage errors (2) are clap's.
+    pub fn exit_code(&self) -> i32 {
+        1
+    }
+}

@@ -1,0 +1,271 @@
+//! Recipe stage: the plan's artifacts (the whole Universe, selected or not) -> recipes with keys.
+//! Reads source files to hash them; builds nothing.
+
+use std::collections::BTreeMap;
+
+use dist_recipes::recipe::{
+    self, ArchiveSource, CargoBuild, Checksum, InstallerArchive, Recipe, SourceTarball,
+    UnifiedChecksum,
+};
+use dist_store::RecipeKey;
+
+use crate::config::{Config, Installer};
+use crate::plan::{ArtifactKind, ItemSource, Plan};
+use crate::sources::{SourceError, SourceHasher};
+use crate::toolchain::Toolchain;
+use crate::workspace::Workspace;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("`include` entry {path} of package {package} is not a file in the workspace\n  fix the path in [package.metadata.dist] or [workspace.metadata.dist] (paths are relative to the Cargo.toml that names them)")]
+    MissingInclude { package: String, path: String },
+}
+
+/// A recipe with its key and input list.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The name the store indexes it under: the artifact name, or `{app}-{target} (cargo build)`.
+    pub label: String,
+    pub recipe: Recipe,
+    pub key: RecipeKey,
+    pub inputs: recipe::Inputs,
+}
+
+impl Node {
+    fn new(label: String, recipe: Recipe) -> Node {
+        let inputs = recipe.inputs();
+        let key = recipe::key_of(recipe.kind(), &inputs);
+        Node {
+            label,
+            recipe,
+            key,
+            inputs,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RecipeGraph {
+    /// Cargo builds by (app, target).
+    pub builds: BTreeMap<(String, String), Node>,
+    /// Artifact recipes by artifact name.
+    pub artifacts: BTreeMap<String, Node>,
+}
+
+impl RecipeGraph {
+    /// The label of a cargo build in the store index.
+    pub fn build_label(app: &str, target: &str) -> String {
+        format!("{app}-{target} (cargo build)")
+    }
+
+    /// Any node by label.
+    pub fn by_label(&self, label: &str) -> Option<&Node> {
+        self.artifacts
+            .get(label)
+            .or_else(|| self.builds.values().find(|n| n.label == label))
+    }
+}
+
+/// What the environment contributes; passed in so keys are testable without touching the
+/// process environment.
+pub struct Env<'a> {
+    pub vars: &'a BTreeMap<String, String>,
+    /// sha256 of a built archive, looked up by its recipe key (the store, or local manifests).
+    pub known_sha256: &'a dyn Fn(&RecipeKey) -> Option<String>,
+}
+
+/// The resolved `[profile.dist]`: the profile it inherits from (declared fields only), then its own.
+pub fn resolved_profile(ws: &Workspace) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let dist = ws.profiles.get("dist");
+    let parent = dist
+        .and_then(|d| d.get("inherits"))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_else(|| "release".into());
+    if let Some(p) = ws.profiles.get(&parent) {
+        out.extend(p.clone());
+    }
+    match dist {
+        Some(d) => out.extend(d.clone()),
+        // No [profile.dist]: the build defines one inheriting release.
+        None => {
+            out.insert("inherits".into(), "\"release\"".into());
+        }
+    }
+    out
+}
+
+pub fn graph(
+    ws: &Workspace,
+    cfg: &Config,
+    toolchain: &Toolchain,
+    plan: &Plan,
+    env: &Env,
+    hasher: &mut SourceHasher,
+) -> Result<RecipeGraph, GraphError> {
+    let mut g = RecipeGraph::default();
+    let profile = resolved_profile(ws);
+    for release in &plan.releases {
+        let Some(pkg) = ws.package(&release.app) else {
+            continue;
+        };
+        if release.targets.is_empty() {
+            continue;
+        }
+        let pc = cfg.package(&pkg.name);
+        let sources = hasher.build_sources(ws, pkg)?;
+        for target in &release.targets {
+            let prefix = recipe::target_env_prefix(target);
+            let mut vars: BTreeMap<String, Option<String>> = recipe::ENV_ALLOW_LIST
+                .iter()
+                .map(|k| (k.to_string(), env.vars.get(*k).cloned()))
+                .collect();
+            for (k, v) in env.vars.range(prefix.clone()..) {
+                if !k.starts_with(&prefix) {
+                    break;
+                }
+                vars.insert(k.clone(), Some(v.clone()));
+            }
+            let build = CargoBuild {
+                package: pkg.name.clone(),
+                binaries: pkg.binaries.clone(),
+                target: target.clone(),
+                features: pc.features.clone(),
+                default_features: pc.default_features,
+                all_features: pc.all_features,
+                profile: profile.clone(),
+                toolchain: toolchain.fields.clone(),
+                env: vars,
+                sources: sources.clone(),
+            };
+            g.builds.insert(
+                (pkg.name.clone(), target.clone()),
+                Node::new(
+                    RecipeGraph::build_label(&pkg.name, target),
+                    Recipe::CargoBuild(build),
+                ),
+            );
+        }
+    }
+
+    // Archives first: checksums and installers consume their keys.
+    for a in plan.artifacts.values() {
+        let ArtifactKind::Archive {
+            target,
+            format,
+            root_dir,
+            contents,
+            ..
+        } = &a.kind
+        else {
+            continue;
+        };
+        let app = a.app.clone().unwrap_or_default();
+        let build_key = g.builds[&(app.clone(), target.clone())].key;
+        let mut items = BTreeMap::new();
+        for item in contents {
+            let src = match &item.source {
+                ItemSource::Binary { name } => ArchiveSource::Binary {
+                    build: build_key,
+                    file: name.clone(),
+                },
+                ItemSource::File { path, .. } => {
+                    if !ws.root.join(path).is_file() {
+                        return Err(GraphError::MissingInclude {
+                            package: app.clone(),
+                            path: path.clone(),
+                        });
+                    }
+                    ArchiveSource::File {
+                        path: path.clone(),
+                        input: hasher.file(ws, path)?,
+                    }
+                }
+            };
+            items.insert(item.path.clone(), src);
+        }
+        let recipe = Recipe::Archive(recipe::Archive {
+            format: *format,
+            root_dir: root_dir.clone(),
+            items,
+        });
+        g.artifacts
+            .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
+    }
+
+    for a in plan.artifacts.values() {
+        let recipe = match &a.kind {
+            ArtifactKind::Archive { .. } => continue,
+            ArtifactKind::Checksum { of } => Recipe::Checksum(Checksum {
+                archive_name: of.clone(),
+                archive: g.artifacts[of].key,
+            }),
+            ArtifactKind::UnifiedChecksum { of } => Recipe::UnifiedChecksum(UnifiedChecksum {
+                archives: of.iter().map(|n| (n.clone(), g.artifacts[n].key)).collect(),
+            }),
+            ArtifactKind::SourceTarball { root_dir } => Recipe::SourceTarball(SourceTarball {
+                root_dir: root_dir.clone(),
+                git_tree: ws.git_tree.clone().unwrap_or_default(),
+            }),
+            ArtifactKind::Installer {
+                installer,
+                archives,
+                download_url,
+            } => {
+                let app = a.app.clone().unwrap_or_default();
+                let pkg = ws.package(&app).expect("installers belong to apps");
+                let pc = cfg.package(&app);
+                let package_name = match installer {
+                    Installer::Npm => Some(match &pc.npm_scope {
+                        Some(scope) => {
+                            format!("{scope}/{}", pc.npm_package.clone().unwrap_or(app.clone()))
+                        }
+                        None => pc.npm_package.clone().unwrap_or(app.clone()),
+                    }),
+                    Installer::Homebrew => Some(pc.formula.clone().unwrap_or(app.clone())),
+                    Installer::Shell | Installer::Powershell => None,
+                };
+                let archives = archives
+                    .iter()
+                    .map(|n| {
+                        let node = &g.artifacts[n];
+                        let art = &plan.artifacts[n];
+                        let (target, root_dir) = match &art.kind {
+                            ArtifactKind::Archive {
+                                target, root_dir, ..
+                            } => (target.clone(), root_dir.clone()),
+                            _ => unreachable!("installers fetch archives"),
+                        };
+                        (
+                            n.clone(),
+                            InstallerArchive {
+                                target,
+                                key: node.key,
+                                sha256: (env.known_sha256)(&node.key),
+                                root_dir,
+                            },
+                        )
+                    })
+                    .collect();
+                Recipe::Installer(recipe::Installer {
+                    installer: installer.name().into(),
+                    app: app.clone(),
+                    version: pkg.version.to_string(),
+                    binaries: pkg.binaries.clone(),
+                    download_url: download_url.clone(),
+                    install_path: pc.install_path.clone(),
+                    package_name,
+                    description: pkg.description.clone(),
+                    homepage: pkg.homepage.clone().or(pkg.repository.clone()),
+                    license: pkg.license.clone(),
+                    archives,
+                })
+            }
+        };
+        g.artifacts
+            .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
+    }
+    Ok(g)
+}

@@ -1,0 +1,277 @@
+//! dist-manifest.json: cargo-dist's published schema (its field names and types), plus one field
+//! of ours per artifact, `recipe`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{ArtifactKind, ItemSource, Plan};
+use crate::workspace::IncludeKind;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DistManifest {
+    pub dist_version: String,
+    pub announcement_tag: String,
+    #[serde(default)]
+    pub announcement_tag_is_implicit: bool,
+    #[serde(default)]
+    pub announcement_is_prerelease: bool,
+    pub announcement_title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement_changelog: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement_github_body: Option<String>,
+    #[serde(default)]
+    pub releases: Vec<ManifestRelease>,
+    #[serde(default)]
+    pub artifacts: BTreeMap<String, ManifestArtifact>,
+    #[serde(default)]
+    pub publish_prereleases: bool,
+    /// cargo-dist's consumers index these unconditionally, so they are always present.
+    #[serde(default)]
+    pub linkage: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub upload_files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestRelease {
+    pub app_name: String,
+    pub app_version: String,
+    #[serde(default)]
+    pub artifacts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Hosting::is_empty")]
+    pub hosting: Hosting,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Hosting {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<GithubHosting>,
+}
+
+impl Hosting {
+    fn is_empty(&self) -> bool {
+        self.github.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GithubHosting {
+    pub artifact_base_url: String,
+    pub artifact_download_path: String,
+    pub owner: String,
+    pub repo: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestArtifact {
+    pub name: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_triples: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<Asset>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<String, String>,
+    /// This project's addition: the artifact's recipe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<RecipeInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Asset {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RecipeInfo {
+    pub key: String,
+    pub cached: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<String>,
+    /// The canonical inputs the key was computed from; lets `compare` name what differs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
+}
+
+/// Per-artifact facts known only after keys are computed or artifacts built.
+#[derive(Debug, Clone, Default)]
+pub struct ArtifactState {
+    pub recipe: Option<RecipeInfo>,
+    /// `target/distrib/...`, relative to the workspace root (omitted with --no-local-paths).
+    pub path: Option<String>,
+    pub sha256: Option<String>,
+}
+
+/// Renders the selected part of `plan` as a manifest.
+pub fn build_manifest(plan: &Plan, states: &BTreeMap<String, ArtifactState>) -> DistManifest {
+    let ann = &plan.announcement;
+    let selected = |name: &str| plan.artifacts.get(name).is_some_and(|a| a.selected);
+    let releases: Vec<ManifestRelease> = plan
+        .releases
+        .iter()
+        .map(|r| ManifestRelease {
+            app_name: r.app.clone(),
+            app_version: r.version.clone(),
+            artifacts: r
+                .artifacts
+                .iter()
+                .filter(|a| selected(a))
+                .cloned()
+                .collect(),
+            hosting: Hosting {
+                github: r.github.as_ref().map(|gh| GithubHosting {
+                    artifact_base_url: "https://github.com".into(),
+                    artifact_download_path: format!(
+                        "/{}/{}/releases/download/{}",
+                        gh.owner, gh.repo, ann.tag
+                    ),
+                    owner: gh.owner.clone(),
+                    repo: gh.repo.clone(),
+                }),
+            },
+        })
+        .collect();
+    let mut artifacts = BTreeMap::new();
+    for a in plan.artifacts.values().filter(|a| a.selected) {
+        let state = states.get(&a.name).cloned().unwrap_or_default();
+        let mut m = ManifestArtifact {
+            name: a.name.clone(),
+            kind: a.kind.manifest_kind().into(),
+            target_triples: a.target_triples.clone(),
+            path: state.path.clone(),
+            assets: Vec::new(),
+            install_hint: None,
+            description: None,
+            checksum: None,
+            checksums: BTreeMap::new(),
+            recipe: state.recipe.clone(),
+        };
+        if let Some(sha) = &state.sha256 {
+            m.checksums.insert("sha256".into(), sha.clone());
+        }
+        match &a.kind {
+            ArtifactKind::Archive {
+                contents, checksum, ..
+            } => {
+                m.checksum = Some(checksum.clone());
+                m.assets = contents
+                    .iter()
+                    .map(|item| {
+                        let kind = match &item.source {
+                            ItemSource::Binary { .. } => "executable",
+                            ItemSource::File {
+                                kind: Some(IncludeKind::Readme),
+                                ..
+                            } => "readme",
+                            ItemSource::File {
+                                kind: Some(IncludeKind::License),
+                                ..
+                            } => "license",
+                            ItemSource::File {
+                                kind: Some(IncludeKind::Changelog),
+                                ..
+                            } => "changelog",
+                            ItemSource::File { kind: None, .. } => "unknown",
+                        };
+                        let name = match &item.source {
+                            ItemSource::Binary { name } => {
+                                name.trim_end_matches(".exe").to_string()
+                            }
+                            ItemSource::File { .. } => item.path.clone(),
+                        };
+                        Asset {
+                            name: Some(name),
+                            path: Some(item.path.clone()),
+                            kind: kind.into(),
+                        }
+                    })
+                    .collect();
+            }
+            ArtifactKind::Installer {
+                installer,
+                download_url,
+                ..
+            } => {
+                let (hint, desc) = install_hint(*installer, a, download_url, plan);
+                m.install_hint = Some(hint);
+                m.description = Some(desc);
+            }
+            ArtifactKind::Checksum { .. }
+            | ArtifactKind::UnifiedChecksum { .. }
+            | ArtifactKind::SourceTarball { .. } => {}
+        }
+        artifacts.insert(a.name.clone(), m);
+    }
+    let title = match (&ann.package, releases.as_slice()) {
+        (_, [only]) => format!("{} {}", only.app_name, only.app_version),
+        _ => ann.tag.clone(),
+    };
+    DistManifest {
+        dist_version: env!("CARGO_PKG_VERSION").into(),
+        announcement_tag: ann.tag.clone(),
+        announcement_tag_is_implicit: ann.tag_is_implicit,
+        announcement_is_prerelease: ann.prerelease,
+        announcement_title: title,
+        announcement_changelog: None,
+        announcement_github_body: None,
+        releases,
+        upload_files: artifacts.keys().cloned().collect(),
+        artifacts,
+        publish_prereleases: false,
+        linkage: Vec::new(),
+    }
+}
+
+fn install_hint(
+    installer: crate::config::Installer,
+    a: &crate::plan::Artifact,
+    base: &str,
+    plan: &Plan,
+) -> (String, String) {
+    use crate::config::Installer;
+    let app = a.app.as_deref().unwrap_or_default();
+    let version = plan
+        .releases
+        .iter()
+        .find(|r| r.app == app)
+        .map(|r| r.version.as_str())
+        .unwrap_or_default();
+    match installer {
+        Installer::Shell => (
+            format!(
+                "curl --proto '=https' --tlsv1.2 -LsSf {base}/{} | sh",
+                a.name
+            ),
+            "Install prebuilt binaries via shell script".into(),
+        ),
+        Installer::Powershell => (
+            format!(
+                "powershell -ExecutionPolicy Bypass -c \"irm {base}/{} | iex\"",
+                a.name
+            ),
+            "Install prebuilt binaries via powershell script".into(),
+        ),
+        Installer::Npm => (
+            format!("npm install {base}/{}", a.name),
+            format!("Install prebuilt binaries of {app} {version} into your npm project"),
+        ),
+        Installer::Homebrew => (
+            format!("brew install {base}/{}", a.name),
+            "Install prebuilt binaries via Homebrew".into(),
+        ),
+    }
+}

@@ -1,0 +1,443 @@
+//! Plan stage: (workspace model, resolved config, announcement, artifact mode, targets) -> the
+//! Universe of releases and artifacts, each marked selected or not. Pure: no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dist_recipes::archive::ArchiveFormat;
+
+use crate::announce::Announcement;
+use crate::config::{Config, Installer};
+use crate::workspace::{IncludeKind, Workspace};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactMode {
+    Local,
+    Global,
+    All,
+    Host,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("--target {target} is not a configured target; configured targets: {}\n  add it to `targets` in [workspace.metadata.dist], or use --artifacts=host to build for an unconfigured target", if configured.is_empty() { "(none)".to_string() } else { configured.join(", ") })]
+    UnknownTarget {
+        target: String,
+        configured: Vec<String>,
+    },
+    #[error("package {package} needs a download URL for its {installer} installer, but {why}\n  set `repository = \"https://github.com/OWNER/REPO\"` in {manifest}")]
+    NoDownloadUrl {
+        package: String,
+        installer: &'static str,
+        why: String,
+        manifest: String,
+    },
+}
+
+/// The whole Universe of one announcement, with the selected subset marked.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub announcement: Announcement,
+    pub mode: ArtifactMode,
+    pub releases: Vec<Release>,
+    /// Every artifact of the Universe, by file name.
+    pub artifacts: BTreeMap<String, Artifact>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub app: String,
+    pub version: String,
+    /// Workspace-relative package directory.
+    pub package_dir: String,
+    pub binaries: Vec<String>,
+    /// Every target of the Universe for this App.
+    pub targets: Vec<String>,
+    /// Names of this release's artifacts (selected or not), sorted.
+    pub artifacts: Vec<String>,
+    pub github: Option<GithubRepo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GithubRepo {
+    pub owner: String,
+    pub repo: String,
+}
+
+impl GithubRepo {
+    /// `https://github.com/OWNER/REPO` (with or without `.git` or a trailing slash).
+    pub fn parse(url: &str) -> Option<GithubRepo> {
+        let rest = url
+            .strip_prefix("https://github.com/")
+            .or_else(|| url.strip_prefix("http://github.com/"))?;
+        let rest = rest.trim_end_matches('/');
+        let rest = rest.strip_suffix(".git").unwrap_or(rest);
+        let (owner, repo) = rest.split_once('/')?;
+        if owner.is_empty() || repo.is_empty() || repo.contains('/') {
+            return None;
+        }
+        Some(GithubRepo {
+            owner: owner.into(),
+            repo: repo.into(),
+        })
+    }
+
+    pub fn download_url(&self, tag: &str) -> String {
+        format!(
+            "https://github.com/{}/{}/releases/download/{tag}",
+            self.owner, self.repo
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub name: String,
+    /// The App it belongs to; `None` for announcement-wide artifacts (`sha256.sum`).
+    pub app: Option<String>,
+    pub target_triples: Vec<String>,
+    pub selected: bool,
+    pub kind: ArtifactKind,
+}
+
+impl Artifact {
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self.kind,
+            ArtifactKind::Archive { .. } | ArtifactKind::Checksum { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ArtifactKind {
+    Archive {
+        target: String,
+        format: ArchiveFormat,
+        /// `{app}-{target}` for tarballs; zips are flat.
+        root_dir: Option<String>,
+        contents: Vec<ArchiveItem>,
+        /// Name of its `.sha256` artifact.
+        checksum: String,
+    },
+    /// `{archive}.sha256`.
+    Checksum { of: String },
+    /// `sha256.sum` over every archive of the announcement.
+    UnifiedChecksum { of: Vec<String> },
+    /// `source.tar.gz` of the committed tree, root dir `{app}-{version}/`.
+    SourceTarball { root_dir: String },
+    Installer {
+        installer: Installer,
+        /// Every archive of the App in the Universe, which the installer can fetch.
+        archives: Vec<String>,
+        download_url: String,
+    },
+}
+
+impl ArtifactKind {
+    /// cargo-dist's manifest `kind`.
+    pub fn manifest_kind(&self) -> &'static str {
+        match self {
+            ArtifactKind::Archive { .. } => "executable-zip",
+            ArtifactKind::Checksum { .. } => "checksum",
+            ArtifactKind::UnifiedChecksum { .. } => "unified-checksum",
+            ArtifactKind::SourceTarball { .. } => "source-tarball",
+            ArtifactKind::Installer { .. } => "installer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ArchiveItem {
+    /// Path inside the archive (below the root dir).
+    pub path: String,
+    pub source: ItemSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ItemSource {
+    /// A binary of the App's cargo build (the file name carries `.exe` on Windows).
+    Binary { name: String },
+    /// A workspace-relative file.
+    File {
+        path: String,
+        kind: Option<IncludeKind>,
+    },
+}
+
+pub struct PlanRequest<'a> {
+    pub mode: ArtifactMode,
+    /// `--target` values (empty: every configured target, or the host in host mode).
+    pub targets: &'a [String],
+    pub host: &'a str,
+}
+
+pub fn is_windows(target: &str) -> bool {
+    target.contains("windows")
+}
+
+/// Builds the Universe for one announcement and marks what `req` selects.
+pub fn plan(
+    ws: &Workspace,
+    cfg: &Config,
+    ann: &Announcement,
+    req: &PlanRequest,
+) -> Result<Plan, PlanError> {
+    let configured: BTreeSet<String> = ann
+        .apps
+        .iter()
+        .flat_map(|a| cfg.package(a).targets.iter().cloned())
+        .collect();
+    let selected_targets: BTreeSet<String> = match req.mode {
+        ArtifactMode::Host if req.targets.is_empty() => BTreeSet::from([req.host.to_string()]),
+        ArtifactMode::Host => req.targets.iter().cloned().collect(),
+        _ => {
+            for t in req.targets {
+                if !configured.contains(t) {
+                    return Err(PlanError::UnknownTarget {
+                        target: t.clone(),
+                        configured: configured.iter().cloned().collect(),
+                    });
+                }
+            }
+            if req.targets.is_empty() {
+                configured.clone()
+            } else {
+                req.targets.iter().cloned().collect()
+            }
+        }
+    };
+    let want_local = matches!(
+        req.mode,
+        ArtifactMode::Local | ArtifactMode::All | ArtifactMode::Host
+    );
+    let want_global = matches!(
+        req.mode,
+        ArtifactMode::Global | ArtifactMode::All | ArtifactMode::Host
+    );
+
+    let mut artifacts = BTreeMap::new();
+    let mut releases = Vec::new();
+    let mut all_archives = Vec::new();
+    for app in &ann.apps {
+        let pkg = ws
+            .package(app)
+            .expect("announced apps are workspace packages");
+        let pc = cfg.package(app);
+        // Host mode may build outside the configured targets; installers then know those too.
+        let mut targets: BTreeSet<String> = pc.targets.iter().cloned().collect();
+        if req.mode == ArtifactMode::Host {
+            targets.extend(selected_targets.iter().cloned());
+        }
+        let github = pkg.repository.as_deref().and_then(GithubRepo::parse);
+        let mut names = Vec::new();
+        let mut app_archives = Vec::new();
+        for target in &targets {
+            let format = if is_windows(target) {
+                pc.windows_archive
+            } else {
+                pc.unix_archive
+            };
+            let stem = format!("{app}-{target}");
+            let name = format!("{stem}{}", format.extension());
+            let checksum = format!("{name}.sha256");
+            let selected = want_local && selected_targets.contains(target);
+            let mut contents: Vec<ArchiveItem> = pkg
+                .binaries
+                .iter()
+                .map(|b| {
+                    let file = if is_windows(target) {
+                        format!("{b}.exe")
+                    } else {
+                        b.clone()
+                    };
+                    ArchiveItem {
+                        path: file.clone(),
+                        source: ItemSource::Binary { name: file },
+                    }
+                })
+                .collect();
+            if pc.auto_includes {
+                for inc in &pkg.auto_includes {
+                    contents.push(ArchiveItem {
+                        path: file_name(&inc.path).to_string(),
+                        source: ItemSource::File {
+                            path: inc.path.clone(),
+                            kind: Some(inc.kind),
+                        },
+                    });
+                }
+            }
+            for inc in &pc.include {
+                contents.push(ArchiveItem {
+                    path: file_name(inc).to_string(),
+                    source: ItemSource::File {
+                        path: inc.clone(),
+                        kind: None,
+                    },
+                });
+            }
+            contents.sort();
+            // Two sources for one archive path (an `include` naming an auto-included file):
+            // the first wins, so the archive stays well-formed.
+            contents.dedup_by(|a, b| a.path == b.path);
+            artifacts.insert(
+                name.clone(),
+                Artifact {
+                    name: name.clone(),
+                    app: Some(app.clone()),
+                    target_triples: vec![target.clone()],
+                    selected,
+                    kind: ArtifactKind::Archive {
+                        target: target.clone(),
+                        format,
+                        root_dir: format.has_root_dir().then(|| stem.clone()),
+                        contents,
+                        checksum: checksum.clone(),
+                    },
+                },
+            );
+            artifacts.insert(
+                checksum.clone(),
+                Artifact {
+                    name: checksum.clone(),
+                    app: Some(app.clone()),
+                    target_triples: vec![target.clone()],
+                    selected,
+                    kind: ArtifactKind::Checksum { of: name.clone() },
+                },
+            );
+            names.push(name.clone());
+            names.push(checksum);
+            app_archives.push(name);
+        }
+        for &inst in &pc.installers {
+            let name = match inst {
+                Installer::Shell => format!("{app}-installer.sh"),
+                Installer::Powershell => format!("{app}-installer.ps1"),
+                Installer::Npm => format!("{app}-npm-package.tar.gz"),
+                Installer::Homebrew => {
+                    format!("{}.rb", pc.formula.clone().unwrap_or_else(|| app.clone()))
+                }
+            };
+            let download_url = match (&github, &pkg.repository) {
+                (Some(gh), _) => gh.download_url(&ann.tag),
+                (None, repo) => {
+                    return Err(PlanError::NoDownloadUrl {
+                        package: app.clone(),
+                        installer: inst.name(),
+                        why: match repo {
+                            Some(r) => format!(
+                                "its repository {r:?} is not a GitHub URL (https://github.com/OWNER/REPO)"
+                            ),
+                            None => "it has no `repository` in its Cargo.toml".into(),
+                        },
+                        manifest: crate::workspace::relative(&ws.root, &pkg.manifest_path),
+                    })
+                }
+            };
+            let target_triples = targets.iter().cloned().collect();
+            artifacts.insert(
+                name.clone(),
+                Artifact {
+                    name: name.clone(),
+                    app: Some(app.clone()),
+                    target_triples,
+                    selected: want_global,
+                    kind: ArtifactKind::Installer {
+                        installer: inst,
+                        archives: app_archives.clone(),
+                        download_url,
+                    },
+                },
+            );
+            names.push(name);
+        }
+        names.sort();
+        all_archives.extend(app_archives);
+        releases.push(Release {
+            app: app.clone(),
+            version: pkg.version.to_string(),
+            package_dir: pkg.dir.clone(),
+            binaries: pkg.binaries.clone(),
+            targets: targets.into_iter().collect(),
+            artifacts: names,
+            github,
+        });
+    }
+
+    // Announcement-wide artifacts, listed under every release so each GitHub Release has them.
+    let mut shared = Vec::new();
+    if !all_archives.is_empty() {
+        all_archives.sort();
+        shared.push(Artifact {
+            name: "sha256.sum".into(),
+            app: None,
+            target_triples: Vec::new(),
+            selected: want_global,
+            kind: ArtifactKind::UnifiedChecksum { of: all_archives },
+        });
+    }
+    if cfg.global.source_tarball && ws.git_tree.is_some() {
+        if let Some(first) = releases.first() {
+            shared.push(Artifact {
+                name: "source.tar.gz".into(),
+                app: None,
+                target_triples: Vec::new(),
+                selected: want_global,
+                kind: ArtifactKind::SourceTarball {
+                    root_dir: format!("{}-{}", first.app, first.version),
+                },
+            });
+        }
+    }
+    for a in shared {
+        for r in &mut releases {
+            r.artifacts.push(a.name.clone());
+            r.artifacts.sort();
+        }
+        artifacts.insert(a.name.clone(), a);
+    }
+
+    // A build-less (library) announcement still gets a release, with no artifacts.
+    if ann.apps.is_empty() {
+        if let Some(pkg) = ann.package.as_deref().and_then(|p| ws.package(p)) {
+            releases.push(Release {
+                app: pkg.name.clone(),
+                version: pkg.version.to_string(),
+                package_dir: pkg.dir.clone(),
+                binaries: Vec::new(),
+                targets: Vec::new(),
+                artifacts: Vec::new(),
+                github: pkg.repository.as_deref().and_then(GithubRepo::parse),
+            });
+        }
+    }
+    Ok(Plan {
+        announcement: ann.clone(),
+        mode: req.mode,
+        releases,
+        artifacts,
+    })
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_urls() {
+        let gh = GithubRepo::parse("https://github.com/axo/dist.git").unwrap();
+        assert_eq!(gh.owner, "axo");
+        assert_eq!(gh.repo, "dist");
+        assert_eq!(
+            gh.download_url("v1.0.0"),
+            "https://github.com/axo/dist/releases/download/v1.0.0"
+        );
+        assert!(GithubRepo::parse("https://gitlab.com/a/b").is_none());
+        assert!(GithubRepo::parse("https://github.com/a").is_none());
+    }
+}

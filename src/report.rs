@@ -1,0 +1,91 @@
+//! Events the library emits and the human renderings of its results. The binary owns the one
+//! reporter that writes them to stderr; the library never prints.
+
+use std::fmt::Write as _;
+
+use crate::manifest::DistManifest;
+
+/// One line of the start-of-run summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageSummary {
+    pub name: String,
+    pub version: String,
+    pub binaries: Vec<String>,
+    /// Why it is not part of this run ("no binaries", "publish = false", ...).
+    pub excluded: Option<&'static str>,
+}
+
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Every package of the workspace and whether it is announced.
+    Packages(&'a [PackageSummary]),
+    /// Something worth knowing that is not an error.
+    Warning(String),
+}
+
+pub trait Reporter {
+    fn report(&self, event: Event<'_>);
+}
+
+/// Discards everything (library use, tests).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn report(&self, _: Event<'_>) {}
+}
+
+pub fn render_packages(packages: &[PackageSummary]) -> String {
+    let mut out = String::new();
+    for p in packages {
+        match p.excluded {
+            None => writeln!(out, "  {} {}", p.name, p.version),
+            Some(why) => writeln!(out, "  {} {} ({why})", p.name, p.version),
+        }
+        .unwrap();
+        for b in &p.binaries {
+            writeln!(out, "    [bin] {b}").unwrap();
+        }
+    }
+    out
+}
+
+/// The human form of a manifest: announcement, releases, artifacts and their contents.
+pub fn render_manifest(m: &DistManifest) -> String {
+    let mut out = String::new();
+    let pre = if m.announcement_is_prerelease {
+        " (prerelease)"
+    } else {
+        ""
+    };
+    writeln!(out, "announcing {}{pre}", m.announcement_tag).unwrap();
+    for r in &m.releases {
+        writeln!(out, "  {} {}", r.app_name, r.app_version).unwrap();
+        if r.artifacts.is_empty() {
+            writeln!(out, "    (no artifacts)").unwrap();
+        }
+        for name in &r.artifacts {
+            let Some(a) = m.artifacts.get(name) else {
+                continue;
+            };
+            let recipe = a
+                .recipe
+                .as_ref()
+                .map(|r| {
+                    let state = if r.cached { "cached" } else { "missing" };
+                    format!("  [{} {state}]", &r.key[..12.min(r.key.len())])
+                })
+                .unwrap_or_default();
+            let path = a
+                .path
+                .as_ref()
+                .map(|p| format!("  -> {p}"))
+                .unwrap_or_default();
+            writeln!(out, "    {name}{recipe}{path}").unwrap();
+            for asset in &a.assets {
+                let p = asset.path.as_deref().unwrap_or_default();
+                writeln!(out, "      {p} ({})", asset.kind).unwrap();
+            }
+        }
+    }
+    out
+}

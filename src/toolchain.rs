@@ -1,0 +1,72 @@
+//! The Rust toolchain identity: `rustc -vV`, the host triple, and what enters recipe keys.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolchainError {
+    #[error("could not run `{rustc} -vV`: {message}\n  install a Rust toolchain (rustup) or set RUSTC to a working rustc")]
+    Rustc { rustc: String, message: String },
+}
+
+/// `rustc -vV`, parsed. Every field goes into cargo-build recipe keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toolchain {
+    /// field -> value: `release`, `commit-hash`, `commit-date`, `host`, `LLVM version`, ...
+    pub fields: BTreeMap<String, String>,
+    /// The first line, e.g. `rustc 1.95.0 (59807616e 2026-04-14)`.
+    pub version_line: String,
+}
+
+impl Toolchain {
+    pub fn detect() -> Result<Toolchain, ToolchainError> {
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        let out = Command::new(&rustc)
+            .arg("-vV")
+            .output()
+            .map_err(|e| ToolchainError::Rustc {
+                rustc: rustc.clone(),
+                message: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(ToolchainError::Rustc {
+                rustc,
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(Self::parse(&String::from_utf8_lossy(&out.stdout)))
+    }
+
+    pub fn parse(text: &str) -> Toolchain {
+        let mut lines = text.lines();
+        let version_line = lines.next().unwrap_or_default().trim().to_string();
+        let fields = lines
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        Toolchain {
+            fields,
+            version_line,
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        self.fields
+            .get("host")
+            .map(String::as_str)
+            .unwrap_or("unknown")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_rustc_vv() {
+        let t = super::Toolchain::parse(
+            "rustc 1.95.0 (59807616e 2026-04-14)\nbinary: rustc\ncommit-hash: 59807616e\nhost: x86_64-unknown-linux-gnu\nrelease: 1.95.0\nLLVM version: 20.1.8\n",
+        );
+        assert_eq!(t.host(), "x86_64-unknown-linux-gnu");
+        assert_eq!(t.fields["release"], "1.95.0");
+        assert_eq!(t.fields["LLVM version"], "20.1.8");
+    }
+}

@@ -1,0 +1,408 @@
+//! Workspace stage: `cargo metadata` -> a small, owned model of the packages cargo-dist cares about.
+//!
+//! This is the only stage of planning that runs a process. Everything after it works on
+//! [`Workspace`] and is pure.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+use serde_json::Value;
+
+/// Why the workspace could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("could not read the Cargo workspace at {manifest}: {message}\n  fix the manifest so that `cargo metadata` succeeds, or pass --manifest-path")]
+    Metadata { manifest: String, message: String },
+    #[error("could not read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML: {message}")]
+    Toml { path: String, message: String },
+}
+
+/// A Cargo workspace as cargo-dist sees it. Paths are absolute here; everything that is hashed or
+/// printed is made relative to [`Workspace::root`] first.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub manifest_path: PathBuf,
+    pub target_dir: PathBuf,
+    /// Sorted by name.
+    pub packages: Vec<Package>,
+    /// `[workspace.metadata]` (or the root package's `[package.metadata]` in a workspace-less
+    /// project), as `cargo metadata` reports it.
+    pub workspace_metadata: Value,
+    /// True when the root manifest has no `[workspace]` table: the root package's metadata then
+    /// also serves as the workspace's.
+    pub single_package: bool,
+    /// The profiles declared in the root manifest: profile name -> field -> TOML text of the value.
+    pub profiles: BTreeMap<String, BTreeMap<String, String>>,
+    /// The committed tree of the workspace directory (`git rev-parse HEAD:<dir>`), when the
+    /// workspace is committed to git: the source tarball is made from it.
+    pub git_tree: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    pub version: Version,
+    pub manifest_path: PathBuf,
+    /// The package's directory, relative to the workspace root ("" for the root package).
+    pub dir: String,
+    /// Binary target names, sorted.
+    pub binaries: Vec<String>,
+    pub has_lib: bool,
+    pub has_cdylib: bool,
+    /// `publish = false` (or an empty registry list) makes this false.
+    pub publish: bool,
+    pub repository: Option<String>,
+    pub description: Option<String>,
+    pub homepage: Option<String>,
+    pub license: Option<String>,
+    /// `[package.metadata]`.
+    pub metadata: Value,
+    /// Files cargo-dist puts in every archive of this package unless `auto-includes = false`:
+    /// workspace-relative paths of README*, LICENSE*/UNLICENSE*, CHANGELOG*/RELEASES*.
+    pub auto_includes: Vec<AutoInclude>,
+    /// Workspace-relative directories of path dependencies (direct ones; see [`Workspace::path_closure`]).
+    pub path_deps: Vec<String>,
+    /// Features the package declares.
+    pub features: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AutoInclude {
+    pub kind: IncludeKind,
+    /// Workspace-relative path.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IncludeKind {
+    Readme,
+    License,
+    Changelog,
+}
+
+impl Workspace {
+    /// Runs `cargo metadata --no-deps` (no dependency resolution: fast, and works offline).
+    pub fn load(manifest_path: Option<&Path>) -> Result<Workspace, WorkspaceError> {
+        let mut cmd = cargo_metadata::MetadataCommand::new();
+        cmd.no_deps();
+        if let Some(p) = manifest_path {
+            cmd.manifest_path(p);
+        }
+        let shown = manifest_path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "Cargo.toml".to_string());
+        let meta = cmd.exec().map_err(|e| WorkspaceError::Metadata {
+            manifest: shown,
+            message: metadata_error_text(&e),
+        })?;
+        Self::from_metadata(meta)
+    }
+
+    fn from_metadata(meta: cargo_metadata::Metadata) -> Result<Workspace, WorkspaceError> {
+        let root: PathBuf = meta.workspace_root.clone().into();
+        let manifest_path = root.join("Cargo.toml");
+        let text =
+            std::fs::read_to_string(&manifest_path).map_err(|source| WorkspaceError::Io {
+                path: manifest_path.display().to_string(),
+                source,
+            })?;
+        let doc: toml_edit::DocumentMut =
+            text.parse()
+                .map_err(|e: toml_edit::TomlError| WorkspaceError::Toml {
+                    path: manifest_path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+        let single_package = doc.get("workspace").is_none();
+        let profiles = read_profiles(&doc);
+
+        let members: std::collections::BTreeSet<_> = meta.workspace_members.iter().collect();
+        let mut packages = Vec::new();
+        for p in &meta.packages {
+            if !members.contains(&p.id) {
+                continue;
+            }
+            packages.push(Package::from_metadata(p, &root));
+        }
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let workspace_metadata = if single_package {
+            packages
+                .iter()
+                .find(|p| p.dir.is_empty())
+                .map(|p| p.metadata.clone())
+                .unwrap_or(Value::Null)
+        } else {
+            meta.workspace_metadata.clone()
+        };
+        Ok(Workspace {
+            root: root.clone(),
+            manifest_path,
+            target_dir: meta.target_directory.clone().into(),
+            packages,
+            workspace_metadata,
+            git_tree: committed_tree(&root),
+            single_package,
+            profiles,
+        })
+    }
+
+    pub fn package(&self, name: &str) -> Option<&Package> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+
+    /// The package's own directory plus the directories of every path dependency it reaches
+    /// (transitively through workspace members), sorted and deduplicated.
+    pub fn path_closure(&self, pkg: &Package) -> Vec<String> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![pkg.dir.clone()];
+        while let Some(dir) = todo.pop() {
+            if !seen.insert(dir.clone()) {
+                continue;
+            }
+            if let Some(p) = self.packages.iter().find(|p| p.dir == dir) {
+                todo.extend(p.path_deps.iter().cloned());
+            }
+        }
+        seen.into_iter().collect()
+    }
+}
+
+impl Package {
+    fn from_metadata(p: &cargo_metadata::Package, root: &Path) -> Package {
+        let manifest_path: PathBuf = p.manifest_path.clone().into();
+        let pkg_dir = manifest_path.parent().unwrap_or(root).to_path_buf();
+        let dir = relative(root, &pkg_dir);
+        let mut binaries = Vec::new();
+        let (mut has_lib, mut has_cdylib) = (false, false);
+        for t in &p.targets {
+            for k in &t.kind {
+                match k {
+                    cargo_metadata::TargetKind::Bin => binaries.push(t.name.clone()),
+                    cargo_metadata::TargetKind::CDyLib => has_cdylib = true,
+                    cargo_metadata::TargetKind::Lib
+                    | cargo_metadata::TargetKind::RLib
+                    | cargo_metadata::TargetKind::DyLib
+                    | cargo_metadata::TargetKind::StaticLib
+                    | cargo_metadata::TargetKind::ProcMacro => has_lib = true,
+                    _ => {}
+                }
+            }
+        }
+        binaries.sort();
+        binaries.dedup();
+        let publish = !matches!(&p.publish, Some(regs) if regs.is_empty());
+        let mut path_deps: Vec<String> = p
+            .dependencies
+            .iter()
+            .filter(|d| d.kind != cargo_metadata::DependencyKind::Development)
+            .filter_map(|d| d.path.as_ref())
+            .map(|path| relative(root, path.as_std_path()))
+            .collect();
+        path_deps.sort();
+        path_deps.dedup();
+        let mut features: Vec<String> = p.features.keys().cloned().collect();
+        features.sort();
+        let readme = p.readme.as_ref().map(|r| pkg_dir.join(r.as_std_path()));
+        Package {
+            name: p.name.to_string(),
+            version: p.version.clone(),
+            auto_includes: find_auto_includes(root, &pkg_dir, readme.as_deref()),
+            manifest_path,
+            dir,
+            binaries,
+            has_lib,
+            has_cdylib,
+            publish,
+            repository: p.repository.clone(),
+            description: p.description.clone(),
+            homepage: p.homepage.clone(),
+            license: p.license.clone(),
+            metadata: p.metadata.clone(),
+            path_deps,
+            features,
+        }
+    }
+}
+
+/// `path` relative to `root` with '/' separators; paths outside the root keep their `..` steps so
+/// they stay machine-independent.
+pub fn relative(root: &Path, path: &Path) -> String {
+    let mut r = root.components().peekable();
+    let mut p = path.components().peekable();
+    while let (Some(a), Some(b)) = (r.peek(), p.peek()) {
+        if a != b {
+            break;
+        }
+        r.next();
+        p.next();
+    }
+    let mut parts: Vec<String> = r.map(|_| "..".to_string()).collect();
+    parts.extend(p.map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.join("/")
+}
+
+fn include_kind(file_name: &str) -> Option<IncludeKind> {
+    let upper = file_name.to_ascii_uppercase();
+    if upper.starts_with("README") {
+        Some(IncludeKind::Readme)
+    } else if upper.starts_with("LICENSE")
+        || upper.starts_with("LICENCE")
+        || upper.starts_with("UNLICENSE")
+    {
+        Some(IncludeKind::License)
+    } else if upper.starts_with("CHANGELOG") || upper.starts_with("RELEASES") {
+        Some(IncludeKind::Changelog)
+    } else {
+        None
+    }
+}
+
+/// Each kind is looked up in the package directory first and, when the package has none of that
+/// kind, in the workspace root (so a workspace-wide LICENSE ships with every App).
+fn find_auto_includes(root: &Path, pkg_dir: &Path, readme: Option<&Path>) -> Vec<AutoInclude> {
+    let scan = |dir: &Path| -> Vec<(IncludeKind, PathBuf)> {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(IncludeKind, PathBuf)> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                include_kind(&name).map(|k| (k, e.path()))
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let in_pkg = scan(pkg_dir);
+    let in_root = if pkg_dir == root {
+        Vec::new()
+    } else {
+        scan(root)
+    };
+    let mut out = Vec::new();
+    for kind in [
+        IncludeKind::Readme,
+        IncludeKind::License,
+        IncludeKind::Changelog,
+    ] {
+        let mut of_kind: Vec<&PathBuf> = in_pkg
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, p)| p)
+            .collect();
+        if of_kind.is_empty() {
+            of_kind = in_root
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, p)| p)
+                .collect();
+        }
+        for p in of_kind {
+            out.push(AutoInclude {
+                kind,
+                path: relative(root, p),
+            });
+        }
+    }
+    // A `readme = "docs/intro.md"` that the prefix scan cannot see.
+    if let Some(r) = readme.filter(|r| r.is_file()) {
+        let rel = relative(root, r);
+        if !out.iter().any(|a| a.path == rel) {
+            out.push(AutoInclude {
+                kind: IncludeKind::Readme,
+                path: rel,
+            });
+        }
+    }
+    out.sort();
+    out
+}
+
+fn read_profiles(doc: &toml_edit::DocumentMut) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let Some(profiles) = doc.get("profile").and_then(|p| p.as_table_like()) else {
+        return out;
+    };
+    for (name, item) in profiles.iter() {
+        let Some(t) = item.as_table_like() else {
+            continue;
+        };
+        let mut fields = BTreeMap::new();
+        flatten_toml("", t, &mut fields);
+        out.insert(name.to_string(), fields);
+    }
+    out
+}
+
+/// Flattens nested tables (`[profile.dist.package.foo]`) into dotted keys, values as canonical
+/// TOML text (no comments or decoration), so they hash the same however they were formatted.
+fn flatten_toml(prefix: &str, t: &dyn toml_edit::TableLike, out: &mut BTreeMap<String, String>) {
+    for (k, item) in t.iter() {
+        let key = if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if let Some(sub) = item.as_table_like() {
+            flatten_toml(&key, sub, out);
+        } else if let Some(v) = item.as_value() {
+            let mut v = v.clone();
+            v.decor_mut().clear();
+            out.insert(key, v.to_string());
+        }
+    }
+}
+
+/// `HEAD:<workspace dir>` of the enclosing git repository; `None` outside git or before the
+/// workspace's first commit.
+fn committed_tree(root: &Path) -> Option<String> {
+    let git_root = root.ancestors().find(|d| d.join(".git").exists())?;
+    let spec = format!("HEAD:{}", relative(git_root, root));
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(git_root)
+        .args(["rev-parse", "--verify", "--quiet", &spec])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let tree = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !tree.is_empty()).then_some(tree)
+}
+
+fn metadata_error_text(e: &cargo_metadata::Error) -> String {
+    match e {
+        cargo_metadata::Error::CargoMetadata { stderr } => stderr.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_are_slash_separated_and_keep_dotdot() {
+        assert_eq!(relative(Path::new("/a/b"), Path::new("/a/b/c/d")), "c/d");
+        assert_eq!(relative(Path::new("/a/b"), Path::new("/a/b")), "");
+        assert_eq!(relative(Path::new("/a/b"), Path::new("/a/x")), "../x");
+    }
+
+    #[test]
+    fn include_kinds_by_prefix() {
+        assert_eq!(include_kind("README.md"), Some(IncludeKind::Readme));
+        assert_eq!(include_kind("LICENSE-MIT"), Some(IncludeKind::License));
+        assert_eq!(include_kind("UNLICENSE"), Some(IncludeKind::License));
+        assert_eq!(include_kind("RELEASES.md"), Some(IncludeKind::Changelog));
+        assert_eq!(include_kind("Cargo.toml"), None);
+    }
+}

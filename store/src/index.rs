@@ -1,0 +1,257 @@
+//! Index rows: recording recipes and reading them back.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::digest::{ContentDigest, RecipeKey};
+use crate::error::StoreError;
+use crate::records::{OutputRecord, RecipeRecord, RecipeSummary};
+use crate::{now_secs, Store};
+
+fn bad_row(key: &str, reason: impl Into<String>) -> StoreError {
+    StoreError::BadRow {
+        key: key.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Sizes are u64 in the API and INTEGER (i64) in SQLite.
+fn size_to_sql(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Starts a write transaction that takes the write lock up front, so
+    /// concurrent writers queue on the busy timeout instead of deadlocking.
+    pub(crate) fn write_tx(&self) -> Result<Transaction<'_>, StoreError> {
+        self.db(Transaction::new_unchecked(
+            &self.conn,
+            TransactionBehavior::Immediate,
+        ))
+    }
+
+    /// Records a finished recipe in one transaction, replacing any row with
+    /// the same key. Every output's object must already be in the store.
+    pub fn record(&self, rec: &RecipeRecord) -> Result<(), StoreError> {
+        for out in &rec.outputs {
+            let path = self.layout.object_path(&out.digest);
+            match fs::metadata(&path) {
+                Ok(m) if m.is_file() && m.len() == out.size => {}
+                _ => {
+                    return Err(StoreError::MissingObject {
+                        digest: out.digest,
+                        path,
+                    })
+                }
+            }
+        }
+        let now = now_secs();
+        let tx = self.write_tx()?;
+        self.insert_recipe(&tx, rec, now, now)?;
+        self.db(tx.commit())
+    }
+
+    pub(crate) fn insert_recipe(
+        &self,
+        conn: &Connection,
+        rec: &RecipeRecord,
+        created_at: i64,
+        last_used: i64,
+    ) -> Result<(), StoreError> {
+        let key = rec.key.to_hex();
+        self.db(conn.execute("DELETE FROM recipes WHERE key = ?1", params![key]))?;
+        self.db(conn.execute(
+            "INSERT INTO recipes (key, kind, label, created_at, last_used)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![key, rec.kind, rec.label, created_at, last_used],
+        ))?;
+        let mut out_stmt = self.db(conn.prepare_cached(
+            "INSERT INTO outputs (recipe_key, pos, name, digest, size, sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        ))?;
+        for (pos, out) in rec.outputs.iter().enumerate() {
+            self.db(out_stmt.execute(params![
+                key,
+                pos as i64,
+                out.name,
+                out.digest.to_hex(),
+                size_to_sql(out.size),
+                out.sha256
+            ]))?;
+        }
+        let mut in_stmt = self.db(
+            conn.prepare_cached("INSERT INTO inputs (recipe_key, name, value) VALUES (?1, ?2, ?3)")
+        )?;
+        for (name, value) in &rec.inputs {
+            self.db(in_stmt.execute(params![key, name, value]))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn load_outputs(&self, key: &str) -> Result<Vec<OutputRecord>, StoreError> {
+        let mut stmt = self.db(self.conn.prepare_cached(
+            "SELECT name, digest, size, sha256 FROM outputs
+             WHERE recipe_key = ?1 ORDER BY pos, name",
+        ))?;
+        let rows = self.db(stmt
+            .query_map(params![key], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
+        rows.into_iter()
+            .map(|(name, digest, size, sha256)| {
+                let digest = ContentDigest::from_hex(&digest)
+                    .map_err(|e| bad_row(key, format!("output `{name}`: {e}")))?;
+                let size = u64::try_from(size)
+                    .map_err(|_| bad_row(key, format!("output `{name}` has size {size}")))?;
+                Ok(OutputRecord {
+                    name,
+                    digest,
+                    size,
+                    sha256,
+                })
+            })
+            .collect()
+    }
+
+    fn load_inputs(&self, key: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut stmt = self.db(self
+            .conn
+            .prepare_cached("SELECT name, value FROM inputs WHERE recipe_key = ?1"))?;
+        self.db(stmt
+            .query_map(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect()))
+    }
+
+    /// The recorded rows for `key` (no object checks).
+    pub fn get(&self, key: &RecipeKey) -> Result<Option<RecipeRecord>, StoreError> {
+        let hex = key.to_hex();
+        let row: Option<(String, String)> = self.db(self
+            .conn
+            .query_row(
+                "SELECT kind, label FROM recipes WHERE key = ?1",
+                params![hex],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional())?;
+        let Some((kind, label)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(RecipeRecord {
+            key: *key,
+            kind,
+            label,
+            inputs: self.load_inputs(&hex)?,
+            outputs: self.load_outputs(&hex)?,
+        }))
+    }
+
+    /// True if `key` is recorded and every output object exists with the
+    /// recorded size. Does not hash (reads verify later).
+    pub fn is_cached(&self, key: &RecipeKey) -> Result<bool, StoreError> {
+        let hex = key.to_hex();
+        let exists: Option<i64> = self.db(self
+            .conn
+            .query_row("SELECT 1 FROM recipes WHERE key = ?1", params![hex], |r| {
+                r.get(0)
+            })
+            .optional())?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        for out in self.load_outputs(&hex)? {
+            match fs::metadata(self.layout.object_path(&out.digest)) {
+                Ok(m) if m.is_file() && m.len() == out.size => {}
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Marks `key` as used now (gc keeps recently used recipes).
+    pub fn touch(&self, key: &RecipeKey) -> Result<(), StoreError> {
+        self.db(self.conn.execute(
+            "UPDATE recipes SET last_used = ?2 WHERE key = ?1",
+            params![key.to_hex(), now_secs()],
+        ))?;
+        Ok(())
+    }
+
+    /// The most recently created recipe with this label, other than
+    /// `except` (for `explain`: "what changed since the last build?").
+    pub fn last_recipe_labelled(
+        &self,
+        label: &str,
+        except: Option<&RecipeKey>,
+    ) -> Result<Option<RecipeRecord>, StoreError> {
+        let except = except.map(|k| k.to_hex()).unwrap_or_default();
+        let key: Option<String> = self.db(self
+            .conn
+            .query_row(
+                "SELECT key FROM recipes WHERE label = ?1 AND key != ?2
+                     ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                params![label, except],
+                |r| r.get(0),
+            )
+            .optional())?;
+        match key {
+            None => Ok(None),
+            Some(hex) => {
+                let key = RecipeKey::from_hex(&hex).map_err(|e| bad_row(&hex, e.to_string()))?;
+                self.get(&key)
+            }
+        }
+    }
+
+    /// Every recipe, sorted by label then key.
+    pub fn list(&self) -> Result<Vec<RecipeSummary>, StoreError> {
+        let rows: Vec<(String, String, String, i64, i64)> = {
+            let mut stmt = self.db(self.conn.prepare(
+                "SELECT key, kind, label, created_at, last_used FROM recipes
+                 ORDER BY label, key",
+            ))?;
+            self.db(stmt
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .and_then(|rows| rows.collect()))?
+        };
+        rows.into_iter()
+            .map(|(hex, kind, label, created_at, last_used)| {
+                let key = RecipeKey::from_hex(&hex).map_err(|e| bad_row(&hex, e.to_string()))?;
+                let outputs = self.load_outputs(&hex)?;
+                Ok(RecipeSummary {
+                    key,
+                    kind,
+                    label,
+                    total_size: outputs.iter().map(|o| o.size).sum(),
+                    outputs,
+                    created_at,
+                    last_used,
+                })
+            })
+            .collect()
+    }
+
+    /// Test/maintenance hook: set a recipe's timestamps.
+    #[doc(hidden)]
+    pub fn set_times(
+        &self,
+        key: &RecipeKey,
+        created_at: i64,
+        last_used: i64,
+    ) -> Result<(), StoreError> {
+        self.db(self.conn.execute(
+            "UPDATE recipes SET created_at = ?2, last_used = ?3 WHERE key = ?1",
+            params![key.to_hex(), created_at, last_used],
+        ))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! Per-recipe build locks, so two processes never build the same key at once.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use crate::digest::RecipeKey;
+use crate::error::StoreError;
+use crate::Store;
+
+/// An exclusive lock on `locks/<key>.lock`, released when dropped (or when
+/// the process dies: the OS drops file locks with the descriptor).
+#[derive(Debug)]
+pub struct RecipeLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl RecipeLock {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for RecipeLock {
+    fn drop(&mut self) {
+        // Closing the file would release it too; unlock explicitly for clarity.
+        // Lock files are never deleted: deleting races with a waiter that
+        // already opened the old inode.
+        let _ = self.file.unlock();
+    }
+}
+
+impl Store {
+    fn open_lock_file(&self, key: &RecipeKey) -> Result<(File, PathBuf), StoreError> {
+        let path = self.layout.locks.join(format!("{}.lock", key.to_hex()));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| StoreError::Locked {
+                path: path.clone(),
+                source,
+            })?;
+        Ok((file, path))
+    }
+
+    /// Blocks until this handle holds the exclusive lock for `key`.
+    pub fn lock(&self, key: &RecipeKey) -> Result<RecipeLock, StoreError> {
+        let (file, path) = self.open_lock_file(key)?;
+        file.lock().map_err(|source| StoreError::Locked {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(RecipeLock { file, path })
+    }
+
+    /// Takes the lock for `key` if nobody holds it; `None` if somebody does.
+    pub fn try_lock(&self, key: &RecipeKey) -> Result<Option<RecipeLock>, StoreError> {
+        let (file, path) = self.open_lock_file(key)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RecipeLock { file, path })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Locked { path, source }),
+        }
+    }
+}
