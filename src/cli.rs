@@ -69,6 +69,15 @@ pub enum Command {
     Plan,
     /// Print the dist-manifest for the selected artifacts; builds nothing
     Manifest,
+    /// Build the selected artifacts through the store into target/distrib/
+    Build {
+        /// Rebuild cached recipes in a fresh sandbox and fail if the bytes differ
+        #[arg(long)]
+        rebuild: bool,
+        /// No progress display
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
 
 impl GlobalArgs {

@@ -23,6 +23,8 @@ pub enum Error {
     Graph(#[from] GraphError),
     #[error(transparent)]
     Store(#[from] dist_store::StoreError),
+    #[error(transparent)]
+    Execute(#[from] crate::execute::ExecuteError),
 }
 
 impl Error {

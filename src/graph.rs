@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use dist_recipes::recipe::{
-    self, ArchiveSource, CargoBuild, Checksum, InstallerArchive, Recipe, SourceTarball,
+    self, ArchiveSource, CargoBuild, Checksum, ArchiveRef, Recipe, SourceTarball,
     UnifiedChecksum,
 };
 use dist_store::RecipeKey;
@@ -203,7 +203,7 @@ pub fn graph(
                 archive: g.artifacts[of].key,
             }),
             ArtifactKind::UnifiedChecksum { of } => Recipe::UnifiedChecksum(UnifiedChecksum {
-                archives: of.iter().map(|n| (n.clone(), g.artifacts[n].key)).collect(),
+                archives: of.iter().map(|n| (n.clone(), archive_ref(plan, &g, env, n))).collect(),
             }),
             ArtifactKind::SourceTarball { root_dir } => Recipe::SourceTarball(SourceTarball {
                 root_dir: root_dir.clone(),
@@ -229,25 +229,7 @@ pub fn graph(
                 };
                 let archives = archives
                     .iter()
-                    .map(|n| {
-                        let node = &g.artifacts[n];
-                        let art = &plan.artifacts[n];
-                        let (target, root_dir) = match &art.kind {
-                            ArtifactKind::Archive {
-                                target, root_dir, ..
-                            } => (target.clone(), root_dir.clone()),
-                            _ => unreachable!("installers fetch archives"),
-                        };
-                        (
-                            n.clone(),
-                            InstallerArchive {
-                                target,
-                                key: node.key,
-                                sha256: (env.known_sha256)(&node.key),
-                                root_dir,
-                            },
-                        )
-                    })
+                    .map(|n| (n.clone(), archive_ref(plan, &g, env, n)))
                     .collect();
                 Recipe::Installer(recipe::Installer {
                     installer: installer.name().into(),
@@ -268,4 +250,20 @@ pub fn graph(
             .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
     }
     Ok(g)
+}
+
+fn archive_ref(plan: &Plan, g: &RecipeGraph, env: &Env, name: &str) -> ArchiveRef {
+    let key = g.artifacts[name].key;
+    let ArtifactKind::Archive {
+        target, root_dir, ..
+    } = &plan.artifacts[name].kind
+    else {
+        unreachable!("only archives are referenced");
+    };
+    ArchiveRef {
+        target: target.clone(),
+        key,
+        sha256: (env.known_sha256)(&key),
+        root_dir: root_dir.clone(),
+    }
 }

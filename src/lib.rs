@@ -9,6 +9,7 @@ pub mod announce;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod execute;
 pub mod graph;
 pub mod manifest;
 pub mod ops;

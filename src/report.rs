@@ -21,6 +21,33 @@ pub enum Event<'a> {
     Packages(&'a [PackageSummary]),
     /// Something worth knowing that is not an error.
     Warning(String),
+    /// A recipe's progress.
+    Recipe {
+        label: &'a str,
+        action: RecipeAction,
+        elapsed: std::time::Duration,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipeAction {
+    /// Found in the store: nothing to run.
+    Cached,
+    Building,
+    Done,
+    /// `--rebuild`: the fresh build matched the stored bytes.
+    Reproduced,
+}
+
+impl RecipeAction {
+    pub fn word(self) -> &'static str {
+        match self {
+            RecipeAction::Cached => "cached",
+            RecipeAction::Building => "building",
+            RecipeAction::Done => "built",
+            RecipeAction::Reproduced => "reproduced",
+        }
+    }
 }
 
 pub trait Reporter {
@@ -71,7 +98,11 @@ pub fn render_manifest(m: &DistManifest) -> String {
                 .recipe
                 .as_ref()
                 .map(|r| {
-                    let state = if r.cached { "cached" } else { "missing" };
+                    let state = match (r.cached, &r.blake3) {
+                        (true, _) => "cached",
+                        (false, Some(_)) => "built",
+                        (false, None) => "missing",
+                    };
                     format!("  [{} {state}]", &r.key[..12.min(r.key.len())])
                 })
                 .unwrap_or_default();

@@ -44,6 +44,8 @@ pub struct Workspace {
     /// The committed tree of the workspace directory (`git rev-parse HEAD:<dir>`), when the
     /// workspace is committed to git: the source tarball is made from it.
     pub git_tree: Option<String>,
+    /// The top of the enclosing git work tree (`git archive` of a tree id must run there).
+    pub git_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +151,7 @@ impl Workspace {
             packages,
             workspace_metadata,
             git_tree: committed_tree(&root),
+            git_root: root.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf),
             single_package,
             profiles,
         })

@@ -130,10 +130,10 @@ pub struct Checksum {
     pub archive: RecipeKey,
 }
 
-/// `sha256.sum` over archives (name -> archive recipe key).
+/// `sha256.sum` over the archives whose sha256 is known (name -> archive).
 #[derive(Debug, Clone)]
 pub struct UnifiedChecksum {
-    pub archives: BTreeMap<String, RecipeKey>,
+    pub archives: BTreeMap<String, ArchiveRef>,
 }
 
 /// `source.tar.gz` of the committed tree.
@@ -160,11 +160,11 @@ pub struct Installer {
     pub homepage: Option<String>,
     pub license: Option<String>,
     /// Every archive it can fetch: name -> (target, archive recipe key, sha256 once known).
-    pub archives: BTreeMap<String, InstallerArchive>,
+    pub archives: BTreeMap<String, ArchiveRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstallerArchive {
+pub struct ArchiveRef {
     pub target: String,
     pub key: RecipeKey,
     pub sha256: Option<String>,
@@ -179,6 +179,21 @@ pub enum Recipe {
     UnifiedChecksum(UnifiedChecksum),
     SourceTarball(SourceTarball),
     Installer(Installer),
+}
+
+/// An archive another recipe reads: its key, and its sha256 once built (outputs list only the
+/// archives whose sha256 is known, so the key must say which those are).
+fn archive_ref(m: &mut Inputs, name: &str, a: &ArchiveRef) {
+    let ArchiveRef {
+        target,
+        key,
+        sha256,
+        root_dir,
+    } = a;
+    m.insert(format!("recipe:{name}"), key.to_hex());
+    m.insert(format!("target:{name}"), target.clone());
+    m.insert(format!("sha256:{name}"), opt(sha256));
+    m.insert(format!("root-dir:{name}"), opt(root_dir));
 }
 
 fn opt(v: &Option<String>) -> String {
@@ -267,8 +282,8 @@ impl Recipe {
                 m.insert(format!("recipe:{archive_name}"), archive.to_hex());
             }
             Recipe::UnifiedChecksum(UnifiedChecksum { archives }) => {
-                for (name, key) in archives {
-                    m.insert(format!("recipe:{name}"), key.to_hex());
+                for (name, a) in archives {
+                    archive_ref(&mut m, name, a);
                 }
             }
             Recipe::SourceTarball(SourceTarball { root_dir, git_tree }) => {
@@ -298,20 +313,8 @@ impl Recipe {
                 m.insert("description".into(), opt(description));
                 m.insert("homepage".into(), opt(homepage));
                 m.insert("license".into(), opt(license));
-                for (
-                    name,
-                    InstallerArchive {
-                        target,
-                        key,
-                        sha256,
-                        root_dir,
-                    },
-                ) in archives
-                {
-                    m.insert(format!("recipe:{name}"), key.to_hex());
-                    m.insert(format!("target:{name}"), target.clone());
-                    m.insert(format!("sha256:{name}"), opt(sha256));
-                    m.insert(format!("root-dir:{name}"), opt(root_dir));
+                for (name, a) in archives {
+                    archive_ref(&mut m, name, a);
                 }
             }
         }

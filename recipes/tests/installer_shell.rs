@@ -433,3 +433,47 @@ fn hostile_values_are_rejected_before_rendering() {
         Err(InstallerError::NoArtifacts { .. })
     ));
 }
+
+#[test]
+fn busybox_applets_alone_are_enough() {
+    // A minimal image: no curl, no GNU tools, only busybox applets (wget, tar, xz, sha256sum).
+    let busybox = require_tool("busybox");
+    let fx = Fixture::new(&["my-app"], ArchiveFormat::TarXz);
+    let script = fx.script();
+    let tools = fx.dir.path().join("busybox-bin");
+    std::fs::create_dir_all(&tools).unwrap();
+    for applet in [
+        "sh",
+        "tar",
+        "xz",
+        "gzip",
+        "wget",
+        "sha256sum",
+        "mktemp",
+        "rm",
+        "mkdir",
+        "cp",
+        "chmod",
+        "mv",
+        "uname",
+        "grep",
+        "cat",
+        "unzip",
+    ] {
+        std::os::unix::fs::symlink(&busybox, tools.join(applet)).unwrap();
+    }
+    let server = Server::start(serve_dir(&fx.served_dir()), 1);
+    let home = fx.new_home("home");
+    let out = clean_command(&busybox, &home)
+        .env("PATH", &tools)
+        .env("MY_APP_DOWNLOAD_URL", server.base_url())
+        .arg("sh")
+        .arg(&script)
+        .arg("--verbose")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("debug: sha256 verified"));
+    assert_runs(&home.join(".cargo/bin/my-app"), "my-app");
+    assert_eq!(server.request_count(), 1);
+}

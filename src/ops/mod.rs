@@ -1,5 +1,6 @@
 //! One function per command, wiring the stages together. Thin: the logic lives in the stages.
 
+pub mod build;
 pub mod plan;
 
 use std::path::PathBuf;

@@ -28,17 +28,19 @@ fn read_retrying(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-#[cfg(unix)]
-pub(crate) fn perms(mode: u32) -> Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    Permissions::from_mode(mode)
-}
-
-#[cfg(not(unix))]
-pub(crate) fn perms(mode: u32) -> Permissions {
-    let mut p = fs::metadata(".").map(|m| m.permissions()).unwrap();
-    p.set_readonly(mode & 0o222 == 0);
-    p
+/// Sets unix permission bits; elsewhere only the read-only flag follows `mode`.
+pub(crate) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let mut p = fs::metadata(path)?.permissions();
+        p.set_readonly(mode & 0o222 == 0);
+        fs::set_permissions(path, p)
+    }
 }
 
 /// Streams `src` into `dst`, hashing BLAKE3 and SHA-256 on the way.
@@ -147,7 +149,7 @@ impl Store {
     ) -> Result<PathBuf, StoreError> {
         let tmp_path = tmp.path().to_owned();
         tmp.as_file().sync_all().at(&tmp_path)?;
-        fs::set_permissions(&tmp_path, perms(OBJECT_MODE)).at(&tmp_path)?;
+        set_mode(&tmp_path, OBJECT_MODE).at(&tmp_path)?;
         let fan = self.layout.fanout_dir(digest);
         ensure_dir(&fan)?;
         let dest = self.layout.object_path(digest);
@@ -196,7 +198,7 @@ impl Store {
             return Err(self.quarantine(&out.digest, reason));
         }
         tmp.as_file().sync_all().at(&tmp_path)?;
-        fs::set_permissions(&tmp_path, perms(mode)).at(&tmp_path)?;
+        set_mode(&tmp_path, mode).at(&tmp_path)?;
         tmp.persist(dest).map_err(|e| e.error).at(dest)?;
         sync_dir(parent)
     }

@@ -119,7 +119,12 @@ impl Store {
             let fan_path = fan.path();
             let fan_name = fan.file_name().to_string_lossy().into_owned();
             let is_dir = fan.file_type().at(&fan_path)?.is_dir();
-            if !is_dir || fan_name.len() != 2 || !is_digest_hex(&fan_name.repeat(32)) {
+            if !is_dir
+                || fan_name.len() != 2
+                || !fan_name
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            {
                 report.problems.push(Problem::StrayFile { path: fan_path });
                 continue;
             }

@@ -20,9 +20,12 @@ struct Os {
     cpus: Vec<Cpu>,
 }
 
-/// Homebrew's platforms and, for each, the targets that can serve it, best first: a universal
-/// macOS build covers both CPUs, a static musl build stands in for a missing glibc one.
-const PLATFORMS: [(&str, [(&str, &[&str]); 2]); 2] = [
+/// A Homebrew CPU block (`on_arm`/`on_intel`) and the targets that can serve it, best first.
+type CpuTargets = (&'static str, &'static [&'static str]);
+
+/// Homebrew's platforms and their CPUs: a universal macOS build covers both CPUs, a static musl
+/// build stands in for a missing glibc one.
+const PLATFORMS: [(&str, [CpuTargets; 2]); 2] = [
     (
         "macos",
         [

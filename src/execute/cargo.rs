@@ -1,0 +1,221 @@
+//! Sandboxed cargo builds.
+//!
+//! The build runs on a snapshot holding exactly the recipe's source files, with a cleared
+//! environment (allow-list only), `SOURCE_DATE_EPOCH`, `TZ=UTC`, `LC_ALL=C`, and
+//! `--remap-path-prefix` for the snapshot, cargo home and target dirs, so the binary depends on
+//! neither where, when, nor by whom it was built.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dist_recipes::archive::FIXED_MTIME;
+use dist_recipes::recipe::CargoBuild;
+
+use crate::workspace::Workspace;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CargoError {
+    #[error("cannot build {package} for {target} on this machine (host {host}): each target needs its own runner; run `cargo dist build --artifacts=local --target={target}` on a {target} machine (the generated CI does)")]
+    ForeignTarget {
+        package: String,
+        target: String,
+        host: String,
+    },
+    #[error("package {package} depends on {path}, outside the workspace: cargo-dist snapshots only files inside the workspace; move the dependency into the workspace")]
+    OutsideWorkspace { package: String, path: String },
+    #[error("`cargo build` of {package} for {target} failed ({status}); nothing was stored and target/distrib was left as it was\n{stderr}")]
+    Failed {
+        package: String,
+        target: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("could not run cargo: {0}")]
+    Spawn(std::io::Error),
+    #[error("preparing the build sandbox at {path}: {source}")]
+    Sandbox {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} changed while it was being built (its content no longer matches the planned key); run the build again")]
+    Changed { path: String },
+}
+
+/// Where the remapped paths point inside the binary.
+const REMAP_SRC: &str = "/cargo-dist/src";
+const REMAP_TARGET: &str = "/cargo-dist/target";
+const REMAP_CARGO_HOME: &str = "/cargo-dist/cargo-home";
+
+fn sandbox_err(path: &Path) -> impl FnOnce(std::io::Error) -> CargoError + '_ {
+    move |source| CargoError::Sandbox {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Makes `snapshot` hold exactly the recipe's sources. Unchanged files are left alone (keeping
+/// their mtimes, so cargo's own fingerprints stay fresh); files are verified against the planned
+/// digests as they are copied.
+fn sync_snapshot(ws: &Workspace, b: &CargoBuild, snapshot: &Path) -> Result<(), CargoError> {
+    let index_path = snapshot.join(".cargo-dist-snapshot.json");
+    let previous: BTreeMap<String, String> = std::fs::read(&index_path)
+        .ok()
+        .and_then(|t| serde_json::from_slice(&t).ok())
+        .unwrap_or_default();
+    std::fs::create_dir_all(snapshot).map_err(sandbox_err(snapshot))?;
+    // Drop what is no longer an input.
+    for rel in previous.keys() {
+        if !b.sources.contains_key(rel) {
+            let _ = std::fs::remove_file(snapshot.join(rel));
+        }
+    }
+    let mut index = BTreeMap::new();
+    for (rel, input) in &b.sources {
+        if rel.starts_with("../") {
+            return Err(CargoError::OutsideWorkspace {
+                package: b.package.clone(),
+                path: rel.clone(),
+            });
+        }
+        let want = input.value_for_snapshot();
+        let dest = snapshot.join(rel);
+        if previous.get(rel) != Some(&want) || !dest.is_file() {
+            let bytes = std::fs::read(ws.root.join(rel)).map_err(sandbox_err(&dest))?;
+            if dist_store::ContentDigest::of_bytes(&bytes) != input.digest {
+                return Err(CargoError::Changed { path: rel.clone() });
+            }
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;
+            }
+            let _ = std::fs::remove_file(&dest);
+            std::fs::write(&dest, &bytes).map_err(sandbox_err(&dest))?;
+            let mode = if input.executable { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
+                .map_err(sandbox_err(&dest))?;
+        }
+        index.insert(rel.clone(), want);
+    }
+    let text = serde_json::to_vec(&index).expect("index serializes");
+    std::fs::write(&index_path, text).map_err(sandbox_err(&index_path))?;
+    Ok(())
+}
+
+trait SnapshotValue {
+    fn value_for_snapshot(&self) -> String;
+}
+
+impl SnapshotValue for dist_recipes::recipe::FileInput {
+    fn value_for_snapshot(&self) -> String {
+        format!("{}:{}", self.digest.to_hex(), self.executable)
+    }
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from("/nonexistent-cargo-home"))
+}
+
+/// Runs the build; returns the path of each binary (by file name, `.exe` included).
+pub fn build(
+    ws: &Workspace,
+    b: &CargoBuild,
+    host: &str,
+    sandbox: &Path,
+) -> Result<BTreeMap<String, PathBuf>, CargoError> {
+    if b.target != host {
+        return Err(CargoError::ForeignTarget {
+            package: b.package.clone(),
+            target: b.target.clone(),
+            host: host.to_string(),
+        });
+    }
+    let snapshot = sandbox.join("src");
+    let target_dir = sandbox.join("target");
+    sync_snapshot(ws, b, &snapshot)?;
+    std::fs::create_dir_all(&target_dir).map_err(sandbox_err(&target_dir))?;
+    let cargo_home = cargo_home();
+
+    let mut flags: Vec<String> = Vec::new();
+    if let Some(Some(encoded)) = b.env.get("CARGO_ENCODED_RUSTFLAGS") {
+        flags.extend(encoded.split('\x1f').map(str::to_string));
+    } else if let Some(Some(plain)) = b.env.get("RUSTFLAGS") {
+        flags.extend(plain.split_whitespace().map(str::to_string));
+    }
+    for (from, to) in [
+        (&snapshot, REMAP_SRC),
+        (&target_dir, REMAP_TARGET),
+        (&cargo_home, REMAP_CARGO_HOME),
+    ] {
+        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+    }
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.env_clear();
+    // What cargo and rustup need to find the toolchain and the registry; not hashed (the
+    // toolchain identity and Cargo.lock are).
+    for var in ["PATH", "HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "CARGO_NET_OFFLINE"] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    for (k, v) in &b.env {
+        if let Some(v) = v {
+            if k != "RUSTFLAGS" && k != "CARGO_ENCODED_RUSTFLAGS" {
+                cmd.env(k, v);
+            }
+        }
+    }
+    cmd.env("CARGO_HOME", &cargo_home)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
+        .env("CARGO_INCREMENTAL", "0")
+        .env("SOURCE_DATE_EPOCH", FIXED_MTIME.to_string())
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("CARGO_TERM_COLOR", "never")
+        .current_dir(&snapshot)
+        .args(["build", "--profile", "dist", "--locked", "--target", &b.target]);
+    cmd.args(["--package", &b.package, "--bins"]);
+    if !ws.profiles.contains_key("dist") {
+        // The key covers this: Cargo.toml is an input.
+        cmd.args(["--config", "profile.dist.inherits=\"release\""]);
+    }
+    if b.all_features {
+        cmd.arg("--all-features");
+    }
+    if !b.default_features {
+        cmd.arg("--no-default-features");
+    }
+    if !b.features.is_empty() {
+        cmd.args(["--features", &b.features.join(",")]);
+    }
+    let out = cmd.output().map_err(CargoError::Spawn)?;
+    if !out.status.success() {
+        return Err(CargoError::Failed {
+            package: b.package.clone(),
+            target: b.target.clone(),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+        });
+    }
+    let bin_dir = target_dir.join(&b.target).join("dist");
+    let windows = crate::plan::is_windows(&b.target);
+    Ok(b.binaries
+        .iter()
+        .map(|name| {
+            let file = if windows {
+                format!("{name}.exe")
+            } else {
+                name.clone()
+            };
+            let path = bin_dir.join(&file);
+            (file, path)
+        })
+        .collect())
+}

@@ -1,0 +1,271 @@
+//! Execute stage: every selected artifact's recipe is looked up in the store by key; a hit is
+//! materialised as is, a miss is built (cargo builds in a sandbox, archives and the rest in a temp
+//! dir), stored, then materialised into `target/distrib/`.
+
+mod cargo;
+mod produce;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use dist_store::{OutputRecord, RecipeKey, RecipeRecord, Store, StoreError};
+
+use crate::graph::{Node, RecipeGraph};
+use crate::plan::{ArtifactKind, Plan};
+use crate::report::{Event, RecipeAction, Reporter};
+use crate::workspace::Workspace;
+
+pub use cargo::CargoError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Cargo(#[from] CargoError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing {artifact}: {message}")]
+    Write { artifact: String, message: String },
+    #[error("{artifact} needs {archive}, which is not in the store: build it first with `cargo dist build --artifacts=local --target={target}` on a {target} runner, and bring its store here with `cargo dist store export`/`import`")]
+    MissingArchive {
+        artifact: String,
+        archive: String,
+        target: String,
+    },
+    #[error("NOT REPRODUCIBLE: rebuilding {label} (recipe {key}) gave different bytes than the stored build:\n{}\n  this is a reproducibility bug: something outside the recipe's inputs reaches the build", differences.join("\n"))]
+    NotReproducible {
+        label: String,
+        key: String,
+        differences: Vec<String>,
+    },
+}
+
+pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExecuteError {
+    let what = what.into();
+    move |source| ExecuteError::Io { what, source }
+}
+
+pub struct BuildOptions {
+    /// Rebuild cached recipes and fail if the bytes differ.
+    pub rebuild: bool,
+    /// The host target: the only one cargo builds here.
+    pub host: String,
+}
+
+/// What one artifact came to.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub key: RecipeKey,
+    pub cached: bool,
+    pub output: OutputRecord,
+}
+
+pub struct Executor<'a> {
+    pub ws: &'a Workspace,
+    pub store: &'a Store,
+    pub opts: &'a BuildOptions,
+    pub reporter: &'a dyn Reporter,
+    /// Records of recipes made or found during this run, by key.
+    done: BTreeMap<RecipeKey, (RecipeRecord, bool)>,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(
+        ws: &'a Workspace,
+        store: &'a Store,
+        opts: &'a BuildOptions,
+        reporter: &'a dyn Reporter,
+    ) -> Self {
+        Executor {
+            ws,
+            store,
+            opts,
+            reporter,
+            done: BTreeMap::new(),
+        }
+    }
+
+    /// Makes sure the recipe of `node` is in the store; returns its record and whether it was
+    /// already there.
+    pub fn ensure(
+        &mut self,
+        plan: &Plan,
+        graph: &RecipeGraph,
+        node: &Node,
+    ) -> Result<(RecipeRecord, bool), ExecuteError> {
+        if let Some(done) = self.done.get(&node.key) {
+            return Ok(done.clone());
+        }
+        // Inputs first, outside our lock: a consumed recipe has its own.
+        self.ensure_inputs(plan, graph, node)?;
+        let _lock = self.store.lock(&node.key)?;
+        let started = Instant::now();
+        let cached = if self.store.is_cached(&node.key)? {
+            self.store.get(&node.key)?
+        } else {
+            None
+        };
+        let result = match cached {
+            Some(rec) if !self.opts.rebuild => {
+                self.store.touch(&node.key)?;
+                self.reporter.report(Event::Recipe {
+                    label: &node.label,
+                    action: RecipeAction::Cached,
+                    elapsed: started.elapsed(),
+                });
+                (rec, true)
+            }
+            previous => {
+                self.reporter.report(Event::Recipe {
+                    label: &node.label,
+                    action: RecipeAction::Building,
+                    elapsed: started.elapsed(),
+                });
+                let rebuilding = previous.is_some();
+                let rec = self.produce(plan, graph, node, rebuilding)?;
+                if let Some(prev) = previous {
+                    self.check_reproduced(&prev, &rec, node)?;
+                    // The stored bytes stay what they were; the rebuild was only a check.
+                    self.reporter.report(Event::Recipe {
+                        label: &node.label,
+                        action: RecipeAction::Reproduced,
+                        elapsed: started.elapsed(),
+                    });
+                    (prev, true)
+                } else {
+                    self.store.record(&rec)?;
+                    self.reporter.report(Event::Recipe {
+                        label: &node.label,
+                        action: RecipeAction::Done,
+                        elapsed: started.elapsed(),
+                    });
+                    (rec, false)
+                }
+            }
+        };
+        self.done.insert(node.key, result.clone());
+        Ok(result)
+    }
+
+    fn ensure_inputs(
+        &mut self,
+        plan: &Plan,
+        graph: &RecipeGraph,
+        node: &Node,
+    ) -> Result<(), ExecuteError> {
+        let Some(artifact) = plan.artifacts.get(&node.label) else {
+            return Ok(());
+        };
+        match &artifact.kind {
+            ArtifactKind::Archive { target, .. } => {
+                let app = artifact.app.clone().unwrap_or_default();
+                let build = &graph.builds[&(app, target.clone())];
+                self.ensure(plan, graph, build)?;
+            }
+            ArtifactKind::Checksum { of } => {
+                let archive = &graph.artifacts[of];
+                self.ensure(plan, graph, archive)?;
+            }
+            // Unified checksums and installers read archives that may have been built on other
+            // runners: they use what the store knows, which their keys already say.
+            ArtifactKind::UnifiedChecksum { .. }
+            | ArtifactKind::SourceTarball { .. }
+            | ArtifactKind::Installer { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The record of a consumed recipe made or found earlier in this run.
+    fn record_of(&self, key: &RecipeKey) -> Result<RecipeRecord, ExecuteError> {
+        if let Some((rec, _)) = self.done.get(key) {
+            return Ok(rec.clone());
+        }
+        self.store.get(key)?.ok_or_else(|| ExecuteError::Write {
+            artifact: key.short(),
+            message: "a consumed recipe vanished from the store; run `cargo dist store verify`"
+                .into(),
+        })
+    }
+
+    fn check_reproduced(
+        &self,
+        stored: &RecipeRecord,
+        rebuilt: &RecipeRecord,
+        node: &Node,
+    ) -> Result<(), ExecuteError> {
+        let mut differences = Vec::new();
+        for out in &rebuilt.outputs {
+            match stored.outputs.iter().find(|o| o.name == out.name) {
+                Some(o) if o.digest == out.digest => {}
+                Some(o) => {
+                    differences.push(format!(
+                        "  {}: stored {} , rebuilt {}",
+                        out.name,
+                        o.digest.short(),
+                        out.digest.short()
+                    ));
+                    differences.extend(produce::member_differences(self.store, &node.recipe, o, out));
+                }
+                None => differences.push(format!("  {}: only in the rebuild", out.name)),
+            }
+        }
+        if differences.is_empty() {
+            Ok(())
+        } else {
+            Err(ExecuteError::NotReproducible {
+                label: node.label.clone(),
+                key: node.key.to_hex(),
+                differences,
+            })
+        }
+    }
+
+    /// Copies the artifact's output into `dir/name` (temp file + rename, so no half-written
+    /// file is ever visible there).
+    pub fn materialize(&self, rec: &RecipeRecord, dir: &Path) -> Result<PathBuf, ExecuteError> {
+        let out = &rec.outputs[0];
+        let dest = dir.join(&rec.label);
+        self.store.materialize(out, &dest)?;
+        Ok(dest)
+    }
+}
+
+/// The sandbox and incremental-state directory of cargo builds for this workspace: outside the
+/// key, stable per workspace and target so unchanged dependencies are not recompiled.
+pub fn work_dir(ws: &Workspace) -> PathBuf {
+    ws.target_dir.join("dist-work")
+}
+
+impl Built {
+    pub fn from_record(rec: &RecipeRecord, cached: bool) -> Built {
+        Built {
+            key: rec.key,
+            cached,
+            output: rec.outputs[0].clone(),
+        }
+    }
+}
+
+/// Writes `path` via a temp file in the same directory and a rename: readers see the old file
+/// or the new one, never a half-written one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExecuteError> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut f = tempfile::NamedTempFile::new_in(dir).map_err(io(format!("writing {}", path.display())))?;
+    f.write_all(bytes)
+        .and_then(|_| f.as_file().sync_all())
+        .map_err(io(format!("writing {}", path.display())))?;
+    // Artifacts are for sharing: not the temp file's private 0600.
+    std::fs::set_permissions(f.path(), std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(io(format!("writing {}", path.display())))?;
+    f.persist(path)
+        .map_err(|e| e.error)
+        .map_err(io(format!("writing {}", path.display())))?;
+    Ok(())
+}

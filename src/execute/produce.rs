@@ -1,0 +1,264 @@
+//! Making one recipe's outputs in a temp dir and putting them in the store.
+
+use std::path::{Path, PathBuf};
+
+use dist_recipes::archive::{self, ArchiveEntry, ArchiveFormat, EntryMode};
+use dist_recipes::installer::{self, InstallPath, InstallerApp, InstallerArtifact};
+use dist_recipes::recipe::{self, ArchiveSource, Recipe};
+use dist_store::{ContentDigest, OutputRecord, RecipeRecord, Store};
+
+use super::{cargo, io, work_dir, ExecuteError, Executor};
+use crate::graph::{Node, RecipeGraph};
+use crate::plan::Plan;
+
+impl Executor<'_> {
+    pub(super) fn produce(
+        &mut self,
+        _plan: &Plan,
+        _graph: &RecipeGraph,
+        node: &Node,
+        rebuilding: bool,
+    ) -> Result<RecipeRecord, ExecuteError> {
+        let tmp_root = self.store.root().join("tmp");
+        std::fs::create_dir_all(&tmp_root).map_err(io("creating the store's tmp dir"))?;
+        let tmp = tempfile::tempdir_in(&tmp_root).map_err(io("creating a temp dir"))?;
+        let write_err = |message: String| ExecuteError::Write {
+            artifact: node.label.clone(),
+            message,
+        };
+        let outputs = match &node.recipe {
+            Recipe::CargoBuild(b) => {
+                // A --rebuild check must not reuse the incremental state it is checking.
+                let sandbox = if rebuilding {
+                    tmp.path().join("sandbox")
+                } else {
+                    work_dir(self.ws).join(&b.package).join(&b.target)
+                };
+                let bins = cargo::build(self.ws, b, &self.opts.host, &sandbox)?;
+                let mut outs = Vec::new();
+                for (file, path) in bins {
+                    let obj = self.store.put_file(&path)?;
+                    outs.push(OutputRecord::new(file, &obj));
+                }
+                outs
+            }
+            Recipe::Archive(a) => {
+                let staging = tmp.path().join("items");
+                let mut entries = Vec::new();
+                for (i, (path, src)) in a.items.iter().enumerate() {
+                    // Staged under an index, not the archive path: names cannot collide.
+                    let staged = staging.join(i.to_string());
+                    std::fs::create_dir_all(&staging).map_err(io("staging archive items"))?;
+                    let mode = match src {
+                        ArchiveSource::Binary { build, file } => {
+                            let rec = self.record_of(build)?;
+                            let out = rec.outputs.iter().find(|o| &o.name == file).ok_or_else(
+                                || write_err(format!("its cargo build produced no {file}")),
+                            )?;
+                            let bytes = self.store.read_verified(&out.digest, out.size)?;
+                            std::fs::write(&staged, bytes).map_err(io("staging a binary"))?;
+                            EntryMode::Executable
+                        }
+                        ArchiveSource::File { path: rel, input } => {
+                            let bytes = std::fs::read(self.ws.root.join(rel))
+                                .map_err(io(format!("reading {rel}")))?;
+                            if ContentDigest::of_bytes(&bytes) != input.digest {
+                                return Err(cargo::CargoError::Changed { path: rel.clone() }.into());
+                            }
+                            std::fs::write(&staged, bytes).map_err(io("staging a file"))?;
+                            if input.executable {
+                                EntryMode::Executable
+                            } else {
+                                EntryMode::Regular
+                            }
+                        }
+                    };
+                    entries.push(ArchiveEntry {
+                        path: path.clone(),
+                        source: staged,
+                        mode,
+                    });
+                }
+                let out = tmp.path().join(&node.label);
+                let root_dir = a.root_dir.clone().unwrap_or_default();
+                archive::write_archive(a.format, &root_dir, &entries, &out)
+                    .map_err(|e| write_err(e.to_string()))?;
+                vec![self.put(&node.label, &out)?]
+            }
+            Recipe::Checksum(c) => {
+                let rec = self.record_of(&c.archive)?;
+                let line = archive::checksum_line(&rec.outputs[0].sha256, &c.archive_name);
+                vec![self.put_bytes(&node.label, line.as_bytes())?]
+            }
+            Recipe::UnifiedChecksum(u) => {
+                let text: String = u
+                    .archives
+                    .iter()
+                    .filter_map(|(name, a)| {
+                        a.sha256
+                            .as_ref()
+                            .map(|sha| archive::checksum_line(sha, name))
+                    })
+                    .collect();
+                vec![self.put_bytes(&node.label, text.as_bytes())?]
+            }
+            Recipe::SourceTarball(s) => {
+                let files = self.committed_files(&s.git_tree, tmp.path())?;
+                let out = tmp.path().join(&node.label);
+                archive::write_source_tarball(&s.root_dir, &files, &out)
+                    .map_err(|e| write_err(e.to_string()))?;
+                vec![self.put(&node.label, &out)?]
+            }
+            Recipe::Installer(i) => {
+                let app = installer_app(i).map_err(|e| write_err(e.to_string()))?;
+                let out = tmp.path().join(&node.label);
+                match i.installer.as_str() {
+                    "shell" => write_text(&out, installer::render_shell(&app)),
+                    "powershell" => write_text(&out, installer::render_powershell(&app)),
+                    "homebrew" => write_text(
+                        &out,
+                        installer::render_homebrew(
+                            &app,
+                            i.package_name.as_deref().unwrap_or(&i.app),
+                        ),
+                    ),
+                    _ => installer::write_npm_package(
+                        &app,
+                        i.package_name.as_deref().unwrap_or(&i.app),
+                        &out,
+                    )
+                    .map_err(|e| e.to_string()),
+                }
+                .map_err(write_err)?;
+                vec![self.put(&node.label, &out)?]
+            }
+        };
+        Ok(RecipeRecord {
+            key: node.key,
+            kind: node.recipe.kind().into(),
+            label: node.label.clone(),
+            inputs: node.inputs.clone(),
+            outputs,
+        })
+    }
+
+    fn put(&self, name: &str, path: &Path) -> Result<OutputRecord, ExecuteError> {
+        Ok(OutputRecord::new(name, &self.store.put_file(path)?))
+    }
+
+    fn put_bytes(&self, name: &str, bytes: &[u8]) -> Result<OutputRecord, ExecuteError> {
+        Ok(OutputRecord::new(name, &self.store.put_bytes(bytes)?))
+    }
+
+    /// Unpacks the committed tree `tree` (`git archive`) below `dir`; returns (path, file).
+    fn committed_files(
+        &self,
+        tree: &str,
+        dir: &Path,
+    ) -> Result<Vec<(String, PathBuf)>, ExecuteError> {
+        let git_root = self.ws.git_root.as_deref().unwrap_or(&self.ws.root);
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(git_root)
+            .args(["archive", "--format=tar", tree])
+            .output()
+            .map_err(io("running git archive"))?;
+        if !out.status.success() {
+            return Err(ExecuteError::Write {
+                artifact: "source.tar.gz".into(),
+                message: format!(
+                    "git archive {tree} failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        let root = dir.join("tree");
+        let mut files = Vec::new();
+        let mut ar = tar::Archive::new(out.stdout.as_slice());
+        for entry in ar.entries().map_err(io("reading git archive"))? {
+            let mut entry = entry.map_err(io("reading git archive"))?;
+            if entry.header().entry_type() != tar::EntryType::Regular {
+                continue;
+            }
+            let rel = entry
+                .path()
+                .map_err(io("reading git archive"))?
+                .to_string_lossy()
+                .into_owned();
+            if !entry.unpack_in(&root).map_err(io("unpacking git archive"))? {
+                continue;
+            }
+            files.push((rel.clone(), root.join(&rel)));
+        }
+        files.sort();
+        Ok(files)
+    }
+}
+
+fn write_text(
+    out: &Path,
+    text: Result<String, installer::InstallerError>,
+) -> Result<(), String> {
+    let text = text.map_err(|e| e.to_string())?;
+    std::fs::write(out, text).map_err(|e| e.to_string())
+}
+
+fn installer_app(i: &recipe::Installer) -> Result<InstallerApp, installer::InstallerError> {
+    let install_paths = i
+        .install_path
+        .iter()
+        .map(|p| InstallPath::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut artifacts: Vec<InstallerArtifact> = i
+        .archives
+        .iter()
+        .map(|(name, a)| InstallerArtifact {
+            target: a.target.clone(),
+            file_name: name.clone(),
+            sha256: a.sha256.clone(),
+            root_dir: a.root_dir.clone(),
+        })
+        .collect();
+    artifacts.sort_by(|a, b| a.target.cmp(&b.target));
+    Ok(InstallerApp {
+        app_name: i.app.clone(),
+        app_version: i.version.clone(),
+        binaries: i.binaries.clone(),
+        download_url: i.download_url.clone(),
+        install_paths,
+        artifacts,
+        description: i.description.clone(),
+        homepage: i.homepage.clone(),
+        license: i.license.clone(),
+    })
+}
+
+/// For `--rebuild`: which members of two builds of an archive differ.
+pub(super) fn member_differences(
+    store: &Store,
+    recipe: &Recipe,
+    stored: &OutputRecord,
+    rebuilt: &OutputRecord,
+) -> Vec<String> {
+    let Recipe::Archive(a) = recipe else {
+        return Vec::new();
+    };
+    let read = |o: &OutputRecord| -> Option<_> {
+        let bytes = store.read_verified(&o.digest, o.size).ok()?;
+        let f = tempfile::NamedTempFile::new().ok()?;
+        std::fs::write(f.path(), bytes).ok()?;
+        archive::read_members(a.format, f.path()).ok().map(|(_, m)| m)
+    };
+    match (read(stored), read(rebuilt)) {
+        (Some(x), Some(y)) => archive::diff_members(&x, &y)
+            .into_iter()
+            .map(|l| format!("    {l}"))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[allow(dead_code)]
+fn _format_is_used(f: ArchiveFormat) -> &'static str {
+    f.extension()
+}

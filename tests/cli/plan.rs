@@ -1,0 +1,887 @@
+//! `plan` and `manifest`: announcements, artifact selection, file names, config errors, and the
+//! promise that neither writes anything.
+
+use serde_json::Value;
+
+use crate::support::{
+    artifact_names, evil_root_manifest, evil_workspace, filter_keys, release_names, Fixture,
+    EVIL_DIST, REPO,
+};
+
+const LINUX: &str = "x86_64-unknown-linux-gnu";
+const MAC: &str = "aarch64-apple-darwin";
+const WINDOWS: &str = "x86_64-pc-windows-msvc";
+
+/// The start-of-run summary of the evil workspace when no single announcement is chosen.
+const EVIL_SUMMARY: &str = "\
+packages:
+  cdylib-only 0.5.0 (no binaries)
+  evil-workspace 0.5.0
+    [bin] evil-workspace
+  many-bin 0.7.6
+    [bin] many-bin
+    [bin] other-bin
+  private-bin 0.5.0 (publish = false)
+    [bin] private-bin
+  some-lib 0.2.0 (no binaries)
+  third-bin 0.5.0
+    [bin] third-bin
+";
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// The archive + checksum names of `app` for `targets` with the default formats.
+fn local_artifacts(app: &str, targets: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in targets {
+        let ext = if t.contains("windows") {
+            ".zip"
+        } else {
+            ".tar.xz"
+        };
+        out.push(format!("{app}-{t}{ext}"));
+        out.push(format!("{app}-{t}{ext}.sha256"));
+    }
+    out
+}
+
+fn asset_paths(artifact: &Value) -> Vec<(String, String)> {
+    artifact["assets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no assets in {artifact}"))
+        .iter()
+        .map(|a| {
+            (
+                a["path"].as_str().unwrap().to_string(),
+                a["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Announcements
+
+#[test]
+fn plan_without_tag_lists_every_announcement() {
+    let fx = evil_workspace();
+    let (stdout, stderr) = fx.ok_both(&["plan"]);
+    let expected = "\
+announcing v0.5.0
+  evil-workspace 0.5.0
+    evil-workspace-aarch64-apple-darwin.tar.xz  [KEY missing]
+      LICENSE (license)
+      README.md (readme)
+      evil-workspace (executable)
+    evil-workspace-aarch64-apple-darwin.tar.xz.sha256  [KEY missing]
+    evil-workspace-installer.sh  [KEY missing]
+    evil-workspace-x86_64-pc-windows-msvc.zip  [KEY missing]
+      LICENSE (license)
+      README.md (readme)
+      evil-workspace.exe (executable)
+    evil-workspace-x86_64-pc-windows-msvc.zip.sha256  [KEY missing]
+    evil-workspace-x86_64-unknown-linux-gnu.tar.xz  [KEY missing]
+      LICENSE (license)
+      README.md (readme)
+      evil-workspace (executable)
+    evil-workspace-x86_64-unknown-linux-gnu.tar.xz.sha256  [KEY missing]
+    sha256.sum  [KEY missing]
+  third-bin 0.5.0
+    sha256.sum  [KEY missing]
+    third-bin-aarch64-apple-darwin.tar.xz  [KEY missing]
+      LICENSE (license)
+      README.md (readme)
+      third-bin (executable)
+    third-bin-aarch64-apple-darwin.tar.xz.sha256  [KEY missing]
+    third-bin-installer.sh  [KEY missing]
+    third-bin-x86_64-pc-windows-msvc.zip  [KEY missing]
+      LICENSE (license)
+      README.md (readme)
+      third-bin.exe (executable)
+    third-bin-x86_64-pc-windows-msvc.zip.sha256  [KEY missing]
+    third-bin-x86_64-unknown-linux-gnu.tar.xz  [KEY missing]
+      LICENSE (license)
+      README.md (readme)
+      third-bin (executable)
+    third-bin-x86_64-unknown-linux-gnu.tar.xz.sha256  [KEY missing]
+
+announcing v0.7.6
+  many-bin 0.7.6
+    many-bin-aarch64-apple-darwin.tar.xz  [KEY missing]
+      LICENSE (license)
+      README.md (readme)
+      many-bin (executable)
+      other-bin (executable)
+    many-bin-aarch64-apple-darwin.tar.xz.sha256  [KEY missing]
+    many-bin-installer.sh  [KEY missing]
+    many-bin-x86_64-pc-windows-msvc.zip  [KEY missing]
+      LICENSE (license)
+      README.md (readme)
+      many-bin.exe (executable)
+      other-bin.exe (executable)
+    many-bin-x86_64-pc-windows-msvc.zip.sha256  [KEY missing]
+    many-bin-x86_64-unknown-linux-gnu.tar.xz  [KEY missing]
+      LICENSE (license)
+      README.md (readme)
+      many-bin (executable)
+      other-bin (executable)
+    many-bin-x86_64-unknown-linux-gnu.tar.xz.sha256  [KEY missing]
+    sha256.sum  [KEY missing]
+";
+    assert_eq!(filter_keys(&stdout), expected);
+    assert_eq!(stderr, EVIL_SUMMARY);
+}
+
+#[test]
+fn plan_json_without_tag_is_one_manifest_per_announcement() {
+    let fx = evil_workspace();
+    let v = fx.json(&["plan", "-o", "json"]);
+    let all = v.as_array().expect("two announcements give an array");
+    let tags: Vec<&str> = all
+        .iter()
+        .map(|m| m["announcement_tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["v0.5.0", "v0.7.6"]);
+    assert_eq!(
+        release_names(&all[0]),
+        ["evil-workspace 0.5.0", "third-bin 0.5.0"]
+    );
+    assert_eq!(release_names(&all[1]), ["many-bin 0.7.6"]);
+    for m in all {
+        assert_eq!(m["announcement_tag_is_implicit"], false, "{m}");
+    }
+}
+
+#[test]
+fn manifest_without_tag_on_incoherent_workspace_lists_options() {
+    let fx = evil_workspace();
+    let stderr = fx.fails(&["manifest"], 1);
+    assert!(stderr.contains(
+        "error: There are too many unrelated apps in your workspace to coherently Announce!"
+    ));
+    assert!(
+        stderr.contains("  --tag=v0.5.0 will Announce: evil-workspace, third-bin\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("  --tag=v0.7.6 will Announce: many-bin"),
+        "{stderr}"
+    );
+    // The summary still comes first, unfiltered by any tag.
+    assert!(stderr.starts_with(EVIL_SUMMARY), "{stderr}");
+}
+
+#[test]
+fn singular_tag_selects_one_app_with_all_its_binaries() {
+    let fx = evil_workspace();
+    let out = fx.cmd(&[
+        "manifest",
+        "--tag=many-bin-v0.7.6",
+        "--artifacts=all",
+        "-o",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["announcement_tag"], "many-bin-v0.7.6");
+    assert_eq!(v["announcement_title"], "many-bin 0.7.6");
+    assert_eq!(release_names(&v), ["many-bin 0.7.6"]);
+    let mut want = local_artifacts("many-bin", &[MAC, WINDOWS, LINUX]);
+    want.push("many-bin-installer.sh".into());
+    want.push("sha256.sum".into());
+    assert_eq!(artifact_names(&v), sorted(want));
+    assert_eq!(
+        asset_paths(&v["artifacts"]["many-bin-x86_64-unknown-linux-gnu.tar.xz"]),
+        [
+            ("LICENSE".to_string(), "license".to_string()),
+            ("README.md".into(), "readme".into()),
+            ("many-bin".into(), "executable".into()),
+            ("other-bin".into(), "executable".into()),
+        ]
+    );
+    let win = asset_paths(&v["artifacts"]["many-bin-x86_64-pc-windows-msvc.zip"]);
+    assert!(
+        win.contains(&("many-bin.exe".into(), "executable".into())),
+        "{win:?}"
+    );
+    assert!(
+        win.contains(&("other-bin.exe".into(), "executable".into())),
+        "{win:?}"
+    );
+
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "\
+packages:
+  cdylib-only 0.5.0 (no binaries)
+  evil-workspace 0.5.0 (didn't match tag)
+    [bin] evil-workspace
+  many-bin 0.7.6
+    [bin] many-bin
+    [bin] other-bin
+  private-bin 0.5.0 (publish = false)
+    [bin] private-bin
+  some-lib 0.2.0 (no binaries)
+  third-bin 0.5.0 (didn't match tag)
+    [bin] third-bin
+"
+    );
+}
+
+#[test]
+fn unified_tag_selects_every_app_at_that_version() {
+    let fx = evil_workspace();
+    let v = fx.json(&["manifest", "--tag=v0.5.0", "-o", "json"]);
+    assert_eq!(v["announcement_tag"], "v0.5.0");
+    assert_eq!(v["announcement_title"], "v0.5.0");
+    assert_eq!(
+        release_names(&v),
+        ["evil-workspace 0.5.0", "third-bin 0.5.0"]
+    );
+}
+
+#[test]
+fn tag_selecting_no_app_fails_listing_valid_tags() {
+    let fx = evil_workspace();
+    let stderr = fx.fails(&["manifest", "--tag=v9.9.9"], 1);
+    let expected = "\
+error: the tag `v9.9.9` selects no App: none is at version 9.9.9
+
+Valid tags for this workspace:
+  --tag=v0.5.0 will Announce: evil-workspace, third-bin
+  --tag=v0.7.6 will Announce: many-bin
+  --tag=evil-workspace-v0.5.0 will Announce: evil-workspace
+  --tag=many-bin-v0.7.6 will Announce: many-bin
+  --tag=third-bin-v0.5.0 will Announce: third-bin
+";
+    assert!(stderr.ends_with(expected), "{stderr}");
+}
+
+#[test]
+fn garbage_tag_fails_listing_valid_tags() {
+    let fx = evil_workspace();
+    let stderr = fx.fails(&["plan", "--tag=garbage"], 1);
+    assert!(
+        stderr.contains("error: the tag `garbage` is neither VERSION nor PACKAGE-VERSION"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Valid tags for this workspace:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("  --tag=many-bin-v0.7.6 will Announce: many-bin"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn singular_tag_at_wrong_version_names_the_real_one() {
+    let fx = evil_workspace();
+    let stderr = fx.fails(&["manifest", "--tag=many-bin-v0.1.0"], 1);
+    assert!(
+        stderr.contains("names package many-bin at version 0.1.0, but it is at version 0.7.6"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn library_tag_gives_a_buildless_announcement() {
+    let fx = evil_workspace();
+    let v = fx.json(&["manifest", "--tag=some-lib-v0.2.0", "-o", "json"]);
+    assert_eq!(v["announcement_tag"], "some-lib-v0.2.0");
+    assert_eq!(release_names(&v), ["some-lib 0.2.0"]);
+    assert_eq!(v["releases"][0]["artifacts"], serde_json::json!([]));
+    assert_eq!(v["artifacts"], serde_json::json!({}));
+    assert_eq!(v["upload_files"], serde_json::json!([]));
+}
+
+#[test]
+fn prerelease_version_is_guessed_as_implicit_prerelease_tag() {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n",
+    )
+    .package("app", "app", "1.0.0-rc.1", &["app"], REPO);
+    let v = fx.json(&["manifest", "-o", "json"]);
+    assert_eq!(v["announcement_tag"], "v1.0.0-rc.1");
+    assert_eq!(v["announcement_tag_is_implicit"], true);
+    assert_eq!(v["announcement_is_prerelease"], true);
+    assert_eq!(release_names(&v), ["app 1.0.0-rc.1"]);
+    let human = fx.ok(&["plan"]);
+    assert!(
+        human.starts_with("announcing v1.0.0-rc.1 (prerelease)\n"),
+        "{human}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Artifact selection
+
+#[test]
+fn local_artifacts_are_archives_and_their_checksums() {
+    let fx = evil_workspace();
+    let v = fx.json(&[
+        "manifest",
+        "--tag=v0.5.0",
+        "--artifacts=local",
+        "-o",
+        "json",
+    ]);
+    let mut want = local_artifacts("evil-workspace", &[MAC, WINDOWS, LINUX]);
+    want.extend(local_artifacts("third-bin", &[MAC, WINDOWS, LINUX]));
+    assert_eq!(artifact_names(&v), sorted(want));
+    // Each release lists only its selected artifacts.
+    assert_eq!(
+        v["releases"][0]["artifacts"],
+        serde_json::to_value(sorted(local_artifacts(
+            "evil-workspace",
+            &[MAC, WINDOWS, LINUX]
+        )))
+        .unwrap()
+    );
+}
+
+#[test]
+fn global_artifacts_are_installers_and_unified_checksum() {
+    let fx = evil_workspace();
+    let v = fx.json(&[
+        "manifest",
+        "--tag=v0.5.0",
+        "--artifacts=global",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        artifact_names(&v),
+        strs(&[
+            "evil-workspace-installer.sh",
+            "sha256.sum",
+            "third-bin-installer.sh"
+        ])
+    );
+    assert_eq!(v["artifacts"]["sha256.sum"]["kind"], "unified-checksum");
+    assert_eq!(
+        v["artifacts"]["third-bin-installer.sh"]["install_hint"],
+        "curl --proto '=https' --tlsv1.2 -LsSf https://github.com/example/evil/releases/download/v0.5.0/third-bin-installer.sh | sh"
+    );
+}
+
+#[test]
+fn all_artifacts_are_local_plus_global() {
+    let fx = evil_workspace();
+    let v = fx.json(&["manifest", "--tag=v0.5.0", "--artifacts=all", "-o", "json"]);
+    let mut want = local_artifacts("evil-workspace", &[MAC, WINDOWS, LINUX]);
+    want.extend(local_artifacts("third-bin", &[MAC, WINDOWS, LINUX]));
+    want.extend(strs(&[
+        "evil-workspace-installer.sh",
+        "sha256.sum",
+        "third-bin-installer.sh",
+    ]));
+    assert_eq!(artifact_names(&v), sorted(want));
+    assert_eq!(
+        v["upload_files"],
+        serde_json::to_value(artifact_names(&v)).unwrap()
+    );
+}
+
+#[test]
+fn local_artifacts_for_one_configured_target() {
+    let fx = evil_workspace();
+    let v = fx.json(&[
+        "manifest",
+        "--tag=v0.5.0",
+        "--artifacts=local",
+        "--target=aarch64-apple-darwin",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        artifact_names(&v),
+        strs(&[
+            "evil-workspace-aarch64-apple-darwin.tar.xz",
+            "evil-workspace-aarch64-apple-darwin.tar.xz.sha256",
+            "third-bin-aarch64-apple-darwin.tar.xz",
+            "third-bin-aarch64-apple-darwin.tar.xz.sha256",
+        ])
+    );
+    for (name, a) in v["artifacts"].as_object().unwrap() {
+        assert_eq!(a["target_triples"], serde_json::json!([MAC]), "{name}");
+    }
+}
+
+#[test]
+fn unconfigured_target_in_local_mode_fails_naming_it() {
+    let fx = evil_workspace();
+    let stderr = fx.fails(
+        &[
+            "manifest",
+            "--tag=v0.5.0",
+            "--artifacts=local",
+            "--target=riscv64gc-unknown-linux-gnu",
+        ],
+        1,
+    );
+    assert!(
+        stderr.contains(
+            "error: --target riscv64gc-unknown-linux-gnu is not a configured target; configured targets: aarch64-apple-darwin, x86_64-pc-windows-msvc, x86_64-unknown-linux-gnu\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--artifacts=host"), "{stderr}");
+}
+
+#[test]
+fn host_mode_accepts_an_unconfigured_target() {
+    let fx = evil_workspace();
+    let v = fx.json(&[
+        "manifest",
+        "--tag=v0.5.0",
+        "--target=riscv64gc-unknown-linux-gnu",
+        "-o",
+        "json",
+    ]);
+    let riscv = "riscv64gc-unknown-linux-gnu";
+    let mut want = local_artifacts("evil-workspace", &[riscv]);
+    want.extend(local_artifacts("third-bin", &[riscv]));
+    want.extend(strs(&[
+        "evil-workspace-installer.sh",
+        "sha256.sum",
+        "third-bin-installer.sh",
+    ]));
+    assert_eq!(artifact_names(&v), sorted(want));
+    // The installer knows the extra target as well as the configured ones.
+    assert_eq!(
+        v["artifacts"]["third-bin-installer.sh"]["target_triples"],
+        serde_json::json!([MAC, riscv, WINDOWS, LINUX])
+    );
+}
+
+#[test]
+fn default_mode_is_host() {
+    let fx = evil_workspace();
+    let host = rustc_host();
+    let v = fx.json(&["manifest", "--tag=many-bin-v0.7.6", "-o", "json"]);
+    let names = artifact_names(&v);
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with(&format!("many-bin-{host}."))),
+        "{names:?}"
+    );
+    for n in names.iter().filter(|n| n.ends_with(".sha256")) {
+        assert!(n.contains(&host), "{n} is not for the host {host}");
+    }
+    assert!(
+        names.contains(&"many-bin-installer.sh".to_string()),
+        "{names:?}"
+    );
+}
+
+fn rustc_host() -> String {
+    let out = std::process::Command::new(std::env::var("RUSTC").unwrap_or("rustc".into()))
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("host line")
+}
+
+// ---------------------------------------------------------------------------------------------
+// File names
+
+#[test]
+fn artifact_file_names() {
+    let fx = evil_workspace();
+    let v = fx.json(&["plan", "--tag=third-bin-v0.5.0", "-o", "json"]);
+    assert_eq!(
+        artifact_names(&v),
+        strs(&[
+            "sha256.sum",
+            "third-bin-aarch64-apple-darwin.tar.xz",
+            "third-bin-aarch64-apple-darwin.tar.xz.sha256",
+            "third-bin-installer.sh",
+            "third-bin-x86_64-pc-windows-msvc.zip",
+            "third-bin-x86_64-pc-windows-msvc.zip.sha256",
+            "third-bin-x86_64-unknown-linux-gnu.tar.xz",
+            "third-bin-x86_64-unknown-linux-gnu.tar.xz.sha256",
+        ])
+    );
+    assert_eq!(
+        v["artifacts"]["third-bin-x86_64-pc-windows-msvc.zip"]["checksum"],
+        "third-bin-x86_64-pc-windows-msvc.zip.sha256"
+    );
+}
+
+#[test]
+fn unix_archive_setting_changes_unix_archive_names_only() {
+    let fx = evil_workspace();
+    fx.file(
+        "Cargo.toml",
+        &evil_root_manifest(&format!("{EVIL_DIST}unix-archive = \".tar.gz\"\n")),
+    );
+    let v = fx.json(&["plan", "--tag=third-bin-v0.5.0", "-o", "json"]);
+    let names = artifact_names(&v);
+    for want in [
+        "third-bin-aarch64-apple-darwin.tar.gz",
+        "third-bin-aarch64-apple-darwin.tar.gz.sha256",
+        "third-bin-x86_64-unknown-linux-gnu.tar.gz",
+        "third-bin-x86_64-pc-windows-msvc.zip",
+    ] {
+        assert!(names.contains(&want.to_string()), "{want} not in {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.contains(".tar.xz")), "{names:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON compatibility
+
+#[test]
+fn plan_json_deserializes_with_cargo_dist_schema() {
+    use cargo_dist_schema::{ArtifactKind, DistManifest};
+    let fx = evil_workspace();
+    let out = fx.ok(&["plan", "--tag=v0.5.0", "-o", "json"]);
+    let m: DistManifest = serde_json::from_str(&out).expect("cargo-dist-schema reads it");
+    assert_eq!(m.announcement_tag.as_deref(), Some("v0.5.0"));
+    assert!(!m.announcement_is_prerelease);
+    let apps: Vec<&str> = m.releases.iter().map(|r| r.app_name.as_str()).collect();
+    assert_eq!(apps, ["evil-workspace", "third-bin"]);
+    for r in &m.releases {
+        assert_eq!(r.app_version, "0.5.0");
+        assert_eq!(r.artifacts.len(), 8, "{:?}", r.artifacts);
+        for a in &r.artifacts {
+            assert!(m.artifacts.contains_key(a), "release lists unknown {a}");
+        }
+    }
+    assert_eq!(m.artifacts.len(), 15);
+    for (name, a) in &m.artifacts {
+        let name = name.as_str();
+        let triples: Vec<&str> = a.target_triples.iter().map(|t| t.as_str()).collect();
+        let kind_ok = match &a.kind {
+            ArtifactKind::ExecutableZip => name.ends_with(".tar.xz") || name.ends_with(".zip"),
+            ArtifactKind::Checksum => name.ends_with(".sha256"),
+            ArtifactKind::UnifiedChecksum => name == "sha256.sum",
+            ArtifactKind::Installer => name.ends_with("-installer.sh"),
+            _ => false,
+        };
+        assert!(kind_ok, "{name} has kind {:?}", a.kind);
+        match &a.kind {
+            ArtifactKind::ExecutableZip | ArtifactKind::Checksum => {
+                assert_eq!(triples.len(), 1, "{name}");
+                assert!(name.contains(triples[0]), "{name} vs {triples:?}");
+            }
+            ArtifactKind::Installer => assert_eq!(triples, [MAC, WINDOWS, LINUX], "{name}"),
+            _ => assert!(triples.is_empty(), "{name}: {triples:?}"),
+        }
+        assert_eq!(a.name.as_ref().map(|n| n.as_str()), Some(name));
+        // plan leaves local paths out.
+        assert!(a.path.is_none(), "{name}");
+    }
+    let zip = &m.artifacts["evil-workspace-x86_64-pc-windows-msvc.zip"];
+    assert_eq!(
+        zip.checksum.as_ref().map(|c| c.as_str()),
+        Some("evil-workspace-x86_64-pc-windows-msvc.zip.sha256")
+    );
+    let exes: Vec<_> = zip
+        .assets
+        .iter()
+        .filter(|a| matches!(a.kind, cargo_dist_schema::AssetKind::Executable(_)))
+        .map(|a| (a.name.clone(), a.path.as_ref().map(|p| p.to_string())))
+        .collect();
+    assert_eq!(
+        exes,
+        [(
+            Some("evil-workspace".to_string()),
+            Some("evil-workspace.exe".to_string())
+        )]
+    );
+}
+
+#[test]
+fn every_artifact_has_an_uncached_recipe_key_in_a_fresh_store() {
+    let fx = evil_workspace();
+    let v = fx.json(&["plan", "--tag=v0.5.0", "-o", "json"]);
+    let artifacts = v["artifacts"].as_object().unwrap();
+    assert!(!artifacts.is_empty());
+    for (name, a) in artifacts {
+        let key = a["recipe"]["key"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no recipe.key: {a}"));
+        assert_eq!(key.len(), 64, "{name}: {key}");
+        assert!(
+            key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+            "{name}: {key}"
+        );
+        assert_eq!(a["recipe"]["cached"], false, "{name}");
+    }
+    let keys: std::collections::BTreeSet<&str> = artifacts
+        .values()
+        .map(|a| a["recipe"]["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys.len(),
+        artifacts.len(),
+        "every artifact has its own key"
+    );
+}
+
+#[test]
+fn recipe_keys_are_stable_across_runs() {
+    let fx = evil_workspace();
+    let a = fx.ok(&["plan", "--tag=v0.5.0", "-o", "json"]);
+    let b = fx.ok(&["plan", "--tag=v0.5.0", "-o", "json"]);
+    assert_eq!(a, b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config errors
+
+#[test]
+fn unknown_key_suggests_the_closest() {
+    let fx = evil_workspace();
+    fx.file(
+        "Cargo.toml",
+        &evil_root_manifest("instalers = [\"shell\"]\n"),
+    );
+    let stderr = fx.fails(&["plan"], 1);
+    assert!(
+        stderr.contains(
+            "error: unknown key `instalers` in [workspace.metadata.dist] of Cargo.toml; did you mean `installers`?"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn wrong_type_names_key_file_and_expected_type() {
+    let fx = evil_workspace();
+    fx.file("Cargo.toml", &evil_root_manifest("targets = \"x\"\n"));
+    let stderr = fx.fails(&["plan"], 1);
+    assert!(
+        stderr.contains(
+            "error: `targets` in [workspace.metadata.dist] of Cargo.toml must be an array of strings, found the string \"x\""
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn global_only_key_in_a_package_is_rejected() {
+    let fx = evil_workspace();
+    fx.package(
+        "many-bin",
+        "many-bin",
+        "0.7.6",
+        &["many-bin", "other-bin"],
+        &format!("{REPO}\n\n[package.metadata.dist]\ncargo-dist-version = \"0.1.0\""),
+    );
+    let stderr = fx.fails(&["plan"], 1);
+    assert!(
+        stderr.contains(
+            "error: `cargo-dist-version` in [package.metadata.dist] of many-bin/Cargo.toml is a workspace-wide setting: move it to [workspace.metadata.dist] in the root Cargo.toml"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_archive_value_lists_the_allowed_ones() {
+    let fx = evil_workspace();
+    fx.file(
+        "Cargo.toml",
+        &evil_root_manifest(&format!("{EVIL_DIST}unix-archive = \".rar\"\n")),
+    );
+    let stderr = fx.fails(&["plan"], 1);
+    assert!(
+        stderr.contains(
+            "error: `unix-archive` in [workspace.metadata.dist] of Cargo.toml has value \".rar\", expected \".tar.xz\", \".tar.gz\", \".tar.zst\", \".zip\""
+        ),
+        "{stderr}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// dist = true / false, include
+
+#[test]
+fn dist_true_overrides_publish_false() {
+    let fx = evil_workspace();
+    fx.package(
+        "private-bin",
+        "private-bin",
+        "0.5.0",
+        &["private-bin"],
+        &format!("{REPO}\npublish = false\n\n[package.metadata.dist]\ndist = true"),
+    );
+    let (stdout, stderr) = fx.ok_both(&["manifest", "--tag=v0.5.0", "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        release_names(&v),
+        [
+            "evil-workspace 0.5.0",
+            "private-bin 0.5.0",
+            "third-bin 0.5.0"
+        ]
+    );
+    assert!(
+        stderr.contains("  private-bin 0.5.0\n    [bin] private-bin\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn dist_false_excludes_a_package() {
+    let fx = evil_workspace();
+    fx.package(
+        "third-bin",
+        "third-bin",
+        "0.5.0",
+        &["third-bin"],
+        &format!("{REPO}\n\n[package.metadata.dist]\ndist = false"),
+    );
+    let (stdout, stderr) = fx.ok_both(&["manifest", "--tag=v0.5.0", "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(release_names(&v), ["evil-workspace 0.5.0"]);
+    assert!(
+        stderr.contains("  third-bin 0.5.0 (dist = false)\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn include_adds_a_file_to_every_archive() {
+    let fx = evil_workspace();
+    fx.package(
+        "many-bin",
+        "many-bin",
+        "0.7.6",
+        &["many-bin", "other-bin"],
+        &format!("{REPO}\n\n[package.metadata.dist]\ninclude = [\"extra.txt\"]"),
+    )
+    .file("many-bin/extra.txt", "extra\n");
+    let v = fx.json(&["plan", "--tag=many-bin-v0.7.6", "-o", "json"]);
+    for t in [MAC, LINUX] {
+        let a = &v["artifacts"][format!("many-bin-{t}.tar.xz")];
+        let paths = asset_paths(a);
+        assert!(
+            paths.iter().any(|(p, _)| p == "extra.txt"),
+            "{t}: {paths:?}"
+        );
+    }
+    let zip = asset_paths(&v["artifacts"][format!("many-bin-{WINDOWS}.zip")]);
+    assert!(zip.iter().any(|(p, _)| p == "extra.txt"), "{zip:?}");
+}
+
+#[test]
+fn missing_include_is_an_error_naming_the_path() {
+    let fx = evil_workspace();
+    fx.package(
+        "many-bin",
+        "many-bin",
+        "0.7.6",
+        &["many-bin", "other-bin"],
+        &format!("{REPO}\n\n[package.metadata.dist]\ninclude = [\"missing.txt\"]"),
+    );
+    let stderr = fx.fails(&["plan", "--tag=many-bin-v0.7.6"], 1);
+    assert!(
+        stderr.contains(
+            "error: `include` entry many-bin/missing.txt of package many-bin is not a file in the workspace"
+        ),
+        "{stderr}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI surface
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let fx = evil_workspace();
+    let stderr = fx.fails(&["plan", "--bogus"], 2);
+    assert!(stderr.contains("--bogus"), "{stderr}");
+}
+
+#[test]
+fn unknown_subcommand_is_a_usage_error() {
+    let fx = evil_workspace();
+    let stderr = fx.fails(&["frobnicate"], 2);
+    assert!(stderr.contains("frobnicate"), "{stderr}");
+}
+
+#[test]
+fn bad_artifacts_value_is_a_usage_error() {
+    let fx = evil_workspace();
+    fx.fails(&["manifest", "--artifacts=some"], 2);
+}
+
+#[test]
+fn plan_writes_nothing() {
+    let fx = evil_workspace();
+    let before = fx.snapshot();
+    fx.ok(&["plan"]);
+    fx.ok(&["plan", "--tag=v0.5.0", "-o", "json"]);
+    fx.ok(&["manifest", "--tag=many-bin-v0.7.6", "--artifacts=all"]);
+    let after = fx.snapshot();
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "the file list changed"
+    );
+    assert!(before == after, "a file's contents changed");
+    assert!(!fx.store().exists(), "plan created the store");
+}
+
+#[test]
+fn works_without_the_dist_word() {
+    let fx = evil_workspace();
+    let with = fx.ok(&["plan", "--tag=v0.7.6"]);
+    let out = fx.cmd_raw(&["plan", "--tag=v0.7.6"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), with);
+    assert!(
+        with.starts_with("announcing v0.7.6\n  many-bin 0.7.6\n"),
+        "{with}"
+    );
+}
+
+#[test]
+fn manifest_path_runs_from_elsewhere() {
+    let fx = evil_workspace();
+    let manifest = fx.root().join("Cargo.toml");
+    let out = std::process::Command::new(crate::support::BIN)
+        .args(["dist", "plan", "--tag=v0.7.6", "--manifest-path"])
+        .arg(&manifest)
+        .current_dir(fx.dir.path())
+        .env("CARGO_DIST_STORE", fx.store())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        fx.ok(&["plan", "--tag=v0.7.6"])
+    );
+}

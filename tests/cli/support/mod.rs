@@ -1,0 +1,305 @@
+//! Fixture builder shared by every test module: a throwaway workspace in `<tmp>/ws` and a store
+//! in `<tmp>/store`, both inside one TempDir so nothing leaks into the user's cache.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-dist");
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    /// `<dir>/ws`.
+    ws: PathBuf,
+}
+
+impl Default for Fixture {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let dir = tempfile::Builder::new()
+            .prefix("cargo-dist-cli-")
+            .tempdir()
+            .expect("create tempdir");
+        let ws = dir.path().join("ws");
+        std::fs::create_dir_all(&ws).expect("create ws dir");
+        Fixture { dir, ws }
+    }
+
+    /// The workspace root (`<tmp>/ws`): commands run here.
+    pub fn root(&self) -> &Path {
+        &self.ws
+    }
+
+    /// The store directory the commands use (`<tmp>/store`); not created by the fixture.
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// Writes `rel` (relative to the workspace root), creating parent directories.
+    pub fn file(&self, rel: &str, contents: &str) -> &Self {
+        let path = self.root().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent dirs");
+        }
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        self
+    }
+
+    /// A package in `dir` ("" or "." for the root): its Cargo.toml (`[package]` name, version,
+    /// edition 2021, then `extra_toml`) and tiny real sources printing the name and version.
+    pub fn package(
+        &self,
+        dir: &str,
+        name: &str,
+        version: &str,
+        bins: &[&str],
+        extra_toml: &str,
+    ) -> &Self {
+        let dir = dir.trim_matches('/');
+        let at = |rel: &str| {
+            if dir.is_empty() || dir == "." {
+                rel.to_string()
+            } else {
+                format!("{dir}/{rel}")
+            }
+        };
+        self.file(
+            &at("Cargo.toml"),
+            &format!(
+                "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n{extra_toml}\n"
+            ),
+        );
+        let print_main = |what: &str| {
+            format!(
+                "fn main() {{\n    println!(\"{what} {{}}\", env!(\"CARGO_PKG_VERSION\"));\n}}\n"
+            )
+        };
+        match bins {
+            [] => {
+                self.file(
+                    &at("src/lib.rs"),
+                    &format!(
+                        "pub fn describe() -> String {{\n    format!(\"{name} {{}}\", env!(\"CARGO_PKG_VERSION\"))\n}}\n"
+                    ),
+                );
+            }
+            [_one] => {
+                self.file(&at("src/main.rs"), &print_main(name));
+            }
+            many => {
+                for b in many {
+                    self.file(&at(&format!("src/bin/{b}.rs")), &print_main(b));
+                }
+            }
+        }
+        self
+    }
+
+    /// Runs `cargo-dist dist ARGS` in the workspace root.
+    pub fn cmd(&self, args: &[&str]) -> Output {
+        let mut all = vec!["dist"];
+        all.extend_from_slice(args);
+        self.cmd_raw(&all)
+    }
+
+    /// Runs `cargo-dist ARGS` (no `dist` word inserted) in the workspace root.
+    pub fn cmd_raw(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(self.root())
+            .env("CARGO_DIST_STORE", self.store())
+            .env_remove("XDG_CACHE_HOME")
+            .output()
+            .expect("run cargo-dist")
+    }
+
+    /// Asserts exit 0 and returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args);
+        assert!(
+            out.status.success(),
+            "`cargo dist {}` failed with {:?}\n--- stderr ---\n{}\n--- stdout ---\n{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout),
+        );
+        String::from_utf8(out.stdout).expect("stdout is utf-8")
+    }
+
+    /// Like [`Fixture::ok`], returning (stdout, stderr).
+    pub fn ok_both(&self, args: &[&str]) -> (String, String) {
+        let out = self.cmd(args);
+        assert!(
+            out.status.success(),
+            "`cargo dist {}` failed with {:?}\n--- stderr ---\n{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        (
+            String::from_utf8(out.stdout).expect("stdout is utf-8"),
+            String::from_utf8(out.stderr).expect("stderr is utf-8"),
+        )
+    }
+
+    /// `ok` then parse stdout as JSON.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{out}"))
+    }
+
+    /// Asserts the exit code and returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.cmd(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "`cargo dist {}`: expected exit {code}\n--- stderr ---\n{stderr}\n--- stdout ---\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+        );
+        stderr
+    }
+
+    /// Every file under the workspace root (relative path -> contents).
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .expect("read dir")
+                .map(|e| e.expect("dir entry").path())
+                .collect();
+            entries.sort();
+            for p in entries {
+                let rel = p
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                if p.is_dir() {
+                    out.insert(format!("{rel}/"), Vec::new());
+                    walk(base, &p, out);
+                } else {
+                    out.insert(rel, std::fs::read(&p).expect("read file"));
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(self.root(), self.root(), &mut out);
+        out
+    }
+}
+
+/// The `[workspace.metadata.dist]` body of the evil workspace.
+pub const EVIL_DIST: &str = r#"targets = ["x86_64-unknown-linux-gnu", "aarch64-apple-darwin", "x86_64-pc-windows-msvc"]
+installers = ["shell"]
+"#;
+
+pub const REPO: &str = "repository = \"https://github.com/example/evil\"";
+
+/// The evil workspace's root Cargo.toml with `dist_body` as its `[workspace.metadata.dist]`.
+pub fn evil_root_manifest(dist_body: &str) -> String {
+    format!(
+        r#"[workspace]
+members = ["evil-workspace", "many-bin", "third-bin", "some-lib", "cdylib-only", "private-bin"]
+resolver = "2"
+
+[workspace.metadata.dist]
+{dist_body}"#
+    )
+}
+
+/// The workspace of cargo-dist's concepts guide: two version groups, a multi-binary App, a
+/// library, a cdylib and an unpublished binary.
+pub fn evil_workspace() -> Fixture {
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", &evil_root_manifest(EVIL_DIST))
+        .file("README.md", "# evil workspace\n")
+        .file("LICENSE", "MIT License\n")
+        .package(
+            "evil-workspace",
+            "evil-workspace",
+            "0.5.0",
+            &["evil-workspace"],
+            REPO,
+        )
+        .package(
+            "many-bin",
+            "many-bin",
+            "0.7.6",
+            &["many-bin", "other-bin"],
+            REPO,
+        )
+        .package("third-bin", "third-bin", "0.5.0", &["third-bin"], REPO)
+        .package("some-lib", "some-lib", "0.2.0", &[], REPO)
+        .package(
+            "cdylib-only",
+            "cdylib-only",
+            "0.5.0",
+            &[],
+            &format!("{REPO}\n\n[lib]\ncrate-type = [\"cdylib\"]"),
+        )
+        .package(
+            "private-bin",
+            "private-bin",
+            "0.5.0",
+            &["private-bin"],
+            &format!("{REPO}\npublish = false"),
+        );
+    fx
+}
+
+/// Replaces the 12-hex recipe-key prefixes of the human rendering (`[1e4bc51b548b missing]`)
+/// with `KEY`.
+pub fn filter_keys(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('[') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let hex_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            .count();
+        if hex_len == 12 && rest[12..].starts_with(' ') {
+            out.push_str("KEY");
+            rest = &rest[12..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The artifact names of a manifest, sorted.
+pub fn artifact_names(manifest: &serde_json::Value) -> Vec<String> {
+    manifest["artifacts"]
+        .as_object()
+        .expect("artifacts is an object")
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Names of the releases of a manifest as `app version`.
+pub fn release_names(manifest: &serde_json::Value) -> Vec<String> {
+    manifest["releases"]
+        .as_array()
+        .expect("releases is an array")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["app_name"].as_str().unwrap(),
+                r["app_version"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
