@@ -173,6 +173,7 @@ impl Executor<'_> {
             });
         }
         let root = dir.join("tree");
+        std::fs::create_dir_all(&root).map_err(io("unpacking git archive"))?;
         let mut files = Vec::new();
         let mut ar = tar::Archive::new(out.stdout.as_slice());
         for entry in ar.entries().map_err(io("reading git archive"))? {
