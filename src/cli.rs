@@ -78,6 +78,40 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Why an artifact's recipe key differs from the last one built under its name
+    Explain {
+        /// The artifact's file name, e.g. my-app-x86_64-unknown-linux-gnu.tar.xz
+        artifact: String,
+    },
+    /// Inspect and maintain the store
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Print the store's directory
+    Path,
+    /// List recipes with their artifact names, sizes and ages
+    Ls,
+    /// Re-hash every object and check every index row; exit 1 on any problem
+    Verify,
+    /// Remove recipes no root keeps, and the objects only they used
+    Gc {
+        /// Keep recipes used within this many days
+        #[arg(long, value_name = "DAYS")]
+        keep_days: Option<u64>,
+        /// Then drop least-recently-used recipes until the store fits (e.g. 500M, 2G)
+        #[arg(long, value_name = "SIZE")]
+        max_size: Option<String>,
+        /// Say what would be removed, remove nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the store (objects and index rows) to one deterministic bundle file
+    Export { file: PathBuf },
+    /// Verify a bundle and add its objects and rows to the store, all or nothing
+    Import { file: PathBuf },
 }
 
 impl GlobalArgs {

@@ -25,6 +25,10 @@ pub enum Error {
     Store(#[from] dist_store::StoreError),
     #[error(transparent)]
     Execute(#[from] crate::execute::ExecuteError),
+    #[error(transparent)]
+    StoreCmd(#[from] crate::ops::store::StoreCmdError),
+    #[error(transparent)]
+    Explain(#[from] crate::ops::explain::ExplainError),
 }
 
 impl Error {

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use dist_recipes::recipe::{
-    self, ArchiveSource, CargoBuild, Checksum, ArchiveRef, Recipe, SourceTarball,
-    UnifiedChecksum,
+    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Recipe, SourceTarball, UnifiedChecksum,
 };
 use dist_store::RecipeKey;
 
@@ -203,7 +202,10 @@ pub fn graph(
                 archive: g.artifacts[of].key,
             }),
             ArtifactKind::UnifiedChecksum { of } => Recipe::UnifiedChecksum(UnifiedChecksum {
-                archives: of.iter().map(|n| (n.clone(), archive_ref(plan, &g, env, n))).collect(),
+                archives: of
+                    .iter()
+                    .map(|n| (n.clone(), archive_ref(plan, &g, env, n)))
+                    .collect(),
             }),
             ArtifactKind::SourceTarball { root_dir } => Recipe::SourceTarball(SourceTarball {
                 root_dir: root_dir.clone(),

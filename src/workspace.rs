@@ -151,7 +151,10 @@ impl Workspace {
             packages,
             workspace_metadata,
             git_tree: committed_tree(&root),
-            git_root: root.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf),
+            git_root: root
+                .ancestors()
+                .find(|d| d.join(".git").exists())
+                .map(Path::to_path_buf),
             single_package,
             profiles,
         })

@@ -159,7 +159,13 @@ pub fn build(
     cmd.env_clear();
     // What cargo and rustup need to find the toolchain and the registry; not hashed (the
     // toolchain identity and Cargo.lock are).
-    for var in ["PATH", "HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "CARGO_NET_OFFLINE"] {
+    for var in [
+        "PATH",
+        "HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "CARGO_NET_OFFLINE",
+    ] {
         if let Some(v) = std::env::var_os(var) {
             cmd.env(var, v);
         }
@@ -180,7 +186,14 @@ pub fn build(
         .env("LC_ALL", "C")
         .env("CARGO_TERM_COLOR", "never")
         .current_dir(&snapshot)
-        .args(["build", "--profile", "dist", "--locked", "--target", &b.target]);
+        .args([
+            "build",
+            "--profile",
+            "dist",
+            "--locked",
+            "--target",
+            &b.target,
+        ]);
     cmd.args(["--package", &b.package, "--bins"]);
     if !ws.profiles.contains_key("dist") {
         // The key covers this: Cargo.toml is an input.

@@ -210,7 +210,12 @@ impl<'a> Executor<'a> {
                         o.digest.short(),
                         out.digest.short()
                     ));
-                    differences.extend(produce::member_differences(self.store, &node.recipe, o, out));
+                    differences.extend(produce::member_differences(
+                        self.store,
+                        &node.recipe,
+                        o,
+                        out,
+                    ));
                 }
                 None => differences.push(format!("  {}: only in the rebuild", out.name)),
             }
@@ -257,13 +262,17 @@ impl Built {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExecuteError> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut f = tempfile::NamedTempFile::new_in(dir).map_err(io(format!("writing {}", path.display())))?;
+    let mut f =
+        tempfile::NamedTempFile::new_in(dir).map_err(io(format!("writing {}", path.display())))?;
     f.write_all(bytes)
         .and_then(|_| f.as_file().sync_all())
         .map_err(io(format!("writing {}", path.display())))?;
     // Artifacts are for sharing: not the temp file's private 0600.
-    std::fs::set_permissions(f.path(), std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .map_err(io(format!("writing {}", path.display())))?;
+    std::fs::set_permissions(
+        f.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .map_err(io(format!("writing {}", path.display())))?;
     f.persist(path)
         .map_err(|e| e.error)
         .map_err(io(format!("writing {}", path.display())))?;

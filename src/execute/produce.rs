@@ -49,30 +49,33 @@ impl Executor<'_> {
                     // Staged under an index, not the archive path: names cannot collide.
                     let staged = staging.join(i.to_string());
                     std::fs::create_dir_all(&staging).map_err(io("staging archive items"))?;
-                    let mode = match src {
-                        ArchiveSource::Binary { build, file } => {
-                            let rec = self.record_of(build)?;
-                            let out = rec.outputs.iter().find(|o| &o.name == file).ok_or_else(
-                                || write_err(format!("its cargo build produced no {file}")),
-                            )?;
-                            let bytes = self.store.read_verified(&out.digest, out.size)?;
-                            std::fs::write(&staged, bytes).map_err(io("staging a binary"))?;
-                            EntryMode::Executable
-                        }
-                        ArchiveSource::File { path: rel, input } => {
-                            let bytes = std::fs::read(self.ws.root.join(rel))
-                                .map_err(io(format!("reading {rel}")))?;
-                            if ContentDigest::of_bytes(&bytes) != input.digest {
-                                return Err(cargo::CargoError::Changed { path: rel.clone() }.into());
-                            }
-                            std::fs::write(&staged, bytes).map_err(io("staging a file"))?;
-                            if input.executable {
+                    let mode =
+                        match src {
+                            ArchiveSource::Binary { build, file } => {
+                                let rec = self.record_of(build)?;
+                                let out = rec.outputs.iter().find(|o| &o.name == file).ok_or_else(
+                                    || write_err(format!("its cargo build produced no {file}")),
+                                )?;
+                                let bytes = self.store.read_verified(&out.digest, out.size)?;
+                                std::fs::write(&staged, bytes).map_err(io("staging a binary"))?;
                                 EntryMode::Executable
-                            } else {
-                                EntryMode::Regular
                             }
-                        }
-                    };
+                            ArchiveSource::File { path: rel, input } => {
+                                let bytes = std::fs::read(self.ws.root.join(rel))
+                                    .map_err(io(format!("reading {rel}")))?;
+                                if ContentDigest::of_bytes(&bytes) != input.digest {
+                                    return Err(
+                                        cargo::CargoError::Changed { path: rel.clone() }.into()
+                                    );
+                                }
+                                std::fs::write(&staged, bytes).map_err(io("staging a file"))?;
+                                if input.executable {
+                                    EntryMode::Executable
+                                } else {
+                                    EntryMode::Regular
+                                }
+                            }
+                        };
                     entries.push(ArchiveEntry {
                         path: path.clone(),
                         source: staged,
@@ -186,7 +189,10 @@ impl Executor<'_> {
                 .map_err(io("reading git archive"))?
                 .to_string_lossy()
                 .into_owned();
-            if !entry.unpack_in(&root).map_err(io("unpacking git archive"))? {
+            if !entry
+                .unpack_in(&root)
+                .map_err(io("unpacking git archive"))?
+            {
                 continue;
             }
             files.push((rel.clone(), root.join(&rel)));
@@ -196,10 +202,7 @@ impl Executor<'_> {
     }
 }
 
-fn write_text(
-    out: &Path,
-    text: Result<String, installer::InstallerError>,
-) -> Result<(), String> {
+fn write_text(out: &Path, text: Result<String, installer::InstallerError>) -> Result<(), String> {
     let text = text.map_err(|e| e.to_string())?;
     std::fs::write(out, text).map_err(|e| e.to_string())
 }
@@ -248,7 +251,9 @@ pub(super) fn member_differences(
         let bytes = store.read_verified(&o.digest, o.size).ok()?;
         let f = tempfile::NamedTempFile::new().ok()?;
         std::fs::write(f.path(), bytes).ok()?;
-        archive::read_members(a.format, f.path()).ok().map(|(_, m)| m)
+        archive::read_members(a.format, f.path())
+            .ok()
+            .map(|(_, m)| m)
     };
     match (read(stored), read(rebuilt)) {
         (Some(x), Some(y)) => archive::diff_members(&x, &y)

@@ -56,12 +56,20 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
     // Local artifacts first: global ones (installers, sha256.sum) embed their checksums, so their
     // keys are computed once the archives are known.
     let (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
-    for a in plan.artifacts.values().filter(|a| a.selected && a.is_local()) {
+    for a in plan
+        .artifacts
+        .values()
+        .filter(|a| a.selected && a.is_local())
+    {
         let r = ex.ensure(&plan, &graph, &graph.artifacts[&a.name])?;
         built.insert(a.name.clone(), r);
     }
     let (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
-    for a in plan.artifacts.values().filter(|a| a.selected && !a.is_local()) {
+    for a in plan
+        .artifacts
+        .values()
+        .filter(|a| a.selected && !a.is_local())
+    {
         let r = ex.ensure(&plan, &graph, &graph.artifacts[&a.name])?;
         built.insert(a.name.clone(), r);
     }

@@ -1,7 +1,9 @@
 //! One function per command, wiring the stages together. Thin: the logic lives in the stages.
 
 pub mod build;
+pub mod explain;
 pub mod plan;
+pub mod store;
 
 use std::path::PathBuf;
 

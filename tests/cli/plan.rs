@@ -885,3 +885,86 @@ fn manifest_path_runs_from_elsewhere() {
         fx.ok(&["plan", "--tag=v0.7.6"])
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// More tag forms and installers
+
+#[test]
+fn slash_tag_form_selects_one_package() {
+    let fx = evil_workspace();
+    let v = fx.json(&["manifest", "--tag=releases/many-bin/0.7.6", "-o", "json"]);
+    assert_eq!(release_names(&v), ["many-bin 0.7.6"]);
+    assert_eq!(
+        v["releases"][0]["hosting"]["github"]["artifact_download_path"],
+        "/example/evil/releases/download/releases/many-bin/0.7.6"
+    );
+}
+
+#[test]
+fn singular_tag_of_an_unpublished_binary_explains_how_to_release_it() {
+    let fx = evil_workspace();
+    let stderr = fx.fails(&["manifest", "--tag=private-bin-v0.5.0"], 1);
+    assert!(
+        stderr.contains("names package private-bin, which is not distributed (publish = false); set `dist = true`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn workspace_without_apps_fails() {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"lib-a\"]\nresolver = \"2\"\n",
+    )
+    .package("lib-a", "lib-a", "1.0.0", &[], REPO);
+    let stderr = fx.fails(&["plan"], 1);
+    assert!(
+        stderr.contains("error: this workspace has no Apps to distribute"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  lib-a 1.0.0 (no binaries)\n"), "{stderr}");
+}
+
+#[test]
+fn installer_file_names() {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ntargets = [\"x86_64-unknown-linux-gnu\"]\ninstallers = [\"shell\", \"powershell\", \"npm\", \"homebrew\"]\n",
+    )
+    .package(
+        "app",
+        "app",
+        "2.0.0",
+        &["app"],
+        &format!("{REPO}\n\n[package.metadata.dist]\nformula = \"app-formula\""),
+    );
+    let v = fx.json(&["manifest", "--artifacts=global", "-o", "json"]);
+    assert_eq!(
+        artifact_names(&v),
+        strs(&[
+            "app-formula.rb",
+            "app-installer.ps1",
+            "app-installer.sh",
+            "app-npm-package.tar.gz",
+            "sha256.sum",
+        ])
+    );
+}
+
+#[test]
+fn installer_without_repository_is_an_error() {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ninstallers = [\"shell\"]\n",
+    )
+    .package("app", "app", "2.0.0", &["app"], "");
+    let stderr = fx.fails(&["plan"], 1);
+    assert!(
+        stderr.contains("package app needs a download URL for its shell installer, but it has no `repository` in its Cargo.toml"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("app/Cargo.toml"), "{stderr}");
+}

@@ -1,0 +1,198 @@
+//! `explain ARTIFACT`: why the artifact's key differs from the last one built under its name,
+//! down through the recipes it consumes (an archive's cargo build, ...).
+
+use std::collections::BTreeMap;
+
+use dist_recipes::recipe::{diff_inputs, InputChange};
+use dist_store::Store;
+use serde::Serialize;
+
+use super::plan::plan_announcement;
+use super::{load, GlobalOpts};
+use crate::announce;
+use crate::graph::{Node, RecipeGraph};
+use crate::plan::{ArtifactMode, PlanRequest};
+use crate::sources::SourceHasher;
+use crate::Error;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExplainError {
+    #[error("no artifact named {name} in this announcement; artifacts: {}", known.join(", "))]
+    UnknownArtifact { name: String, known: Vec<String> },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub label: String,
+    pub key: String,
+    pub cached: bool,
+    /// The key last built under this label, if any other.
+    pub previous_key: Option<String>,
+    pub changes: Vec<Change>,
+    /// Consumed recipes whose keys changed too, explained the same way.
+    pub consumed: Vec<Explanation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub input: String,
+    /// "added", "removed" or "modified".
+    pub change: &'static str,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+pub fn explain(opts: &GlobalOpts, artifact: &str) -> Result<Explanation, Error> {
+    let loaded = load(opts)?;
+    let ann = announce::announce(&loaded.candidates, opts.tag.as_deref())?;
+    // The whole Universe, so any artifact of the announcement can be named.
+    let targets: Vec<String> = Vec::new();
+    let req = PlanRequest {
+        mode: ArtifactMode::All,
+        targets: &targets,
+        host: loaded.toolchain.host(),
+    };
+    let store = super::plan::existing_store(opts)?;
+    let mut hasher = SourceHasher::default();
+    let (_, graph) = plan_announcement(&loaded, &ann, &req, store.as_ref(), &mut hasher)?;
+    let node = graph
+        .by_label(artifact)
+        .ok_or_else(|| ExplainError::UnknownArtifact {
+            name: artifact.to_string(),
+            known: graph.artifacts.keys().cloned().collect(),
+        })?;
+    explain_node(&graph, node, store.as_ref())
+}
+
+fn explain_node(
+    graph: &RecipeGraph,
+    node: &Node,
+    store: Option<&Store>,
+) -> Result<Explanation, Error> {
+    let cached = match store {
+        Some(s) => s.is_cached(&node.key)?,
+        None => false,
+    };
+    let previous = match store {
+        Some(s) if !cached => s.last_recipe_labelled(&node.label, Some(&node.key))?,
+        _ => None,
+    };
+    let mut out = Explanation {
+        label: node.label.clone(),
+        key: node.key.to_hex(),
+        cached,
+        previous_key: previous.as_ref().map(|p| p.key.to_hex()),
+        changes: Vec::new(),
+        consumed: Vec::new(),
+    };
+    let Some(prev) = previous else {
+        return Ok(out);
+    };
+    let by_key: BTreeMap<String, &Node> = graph
+        .builds
+        .values()
+        .chain(graph.artifacts.values())
+        .map(|n| (n.key.to_hex(), n))
+        .collect();
+    for c in diff_inputs(&prev.inputs, &node.inputs) {
+        let (change, old, new) = match &c {
+            InputChange::Added { value, .. } => ("added", None, Some(value.clone())),
+            InputChange::Removed { value, .. } => ("removed", Some(value.clone()), None),
+            InputChange::Changed { old, new, .. } => {
+                ("modified", Some(old.clone()), Some(new.clone()))
+            }
+        };
+        // A consumed recipe's key changed: say why, one level down.
+        if let Some(new) = &new {
+            for word in new.split_whitespace() {
+                if let Some(consumed) = by_key.get(word) {
+                    if consumed.key != node.key {
+                        out.consumed.push(explain_node(graph, consumed, store)?);
+                    }
+                }
+            }
+        }
+        out.changes.push(Change {
+            input: c.name().to_string(),
+            change,
+            old,
+            new,
+        });
+    }
+    out.consumed.sort_by(|a, b| a.label.cmp(&b.label));
+    out.consumed.dedup_by(|a, b| a.label == b.label);
+    Ok(out)
+}
+
+/// The human form.
+pub fn render(e: &Explanation) -> String {
+    let mut out = String::new();
+    render_into(e, 0, &mut out);
+    out
+}
+
+fn short(v: &str) -> String {
+    // Digests are long; their first 12 characters tell two apart.
+    v.split(' ')
+        .map(|w| {
+            if w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()) {
+                &w[..12]
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn describe(c: &Change) -> String {
+    let (kind, name) = c.input.split_once(':').unwrap_or(("input", &c.input));
+    let what = match kind {
+        "file" => format!("file {name}"),
+        "config" => format!("config key `{name}`"),
+        "profile" => format!("[profile.dist] field `{name}`"),
+        "env" => format!("environment variable {name}"),
+        "toolchain" => format!("toolchain {name}"),
+        "item" => format!("archive member {name}"),
+        "recipe" => format!("consumed recipe {name}"),
+        "sha256" => format!("sha256 of {name}"),
+        _ => c.input.clone(),
+    };
+    match (c.change, &c.old, &c.new) {
+        ("added", _, Some(n)) => format!("{what} added ({})", short(n)),
+        ("removed", Some(o), _) => format!("{what} removed (was {})", short(o)),
+        (_, Some(o), Some(n)) => format!("{what} changed: {} -> {}", short(o), short(n)),
+        _ => what,
+    }
+}
+
+fn render_into(e: &Explanation, depth: usize, out: &mut String) {
+    use std::fmt::Write;
+    let pad = "  ".repeat(depth);
+    let key = &e.key[..12];
+    match (&e.previous_key, e.cached) {
+        (_, true) => writeln!(
+            out,
+            "{pad}{}: key {key} is in the store, nothing to rebuild",
+            e.label
+        ),
+        (None, false) => writeln!(
+            out,
+            "{pad}{}: key {key} was never built under this name in this store",
+            e.label
+        ),
+        (Some(prev), false) => writeln!(
+            out,
+            "{pad}{}: key {key} differs from the last build ({})",
+            e.label,
+            &prev[..12]
+        ),
+    }
+    .unwrap();
+    for c in &e.changes {
+        writeln!(out, "{pad}  - {}", describe(c)).unwrap();
+    }
+    for sub in &e.consumed {
+        render_into(sub, depth + 1, out);
+    }
+}
