@@ -292,7 +292,7 @@ mod tests {
         ]
     }
 
-    const PKGS: &[&str] = &["my-app", "my", "app", "release"];
+    const PKGS: &[&str] = &["my-app", "my", "app"];
 
     #[test]
     fn tag_table() {
@@ -318,6 +318,8 @@ mod tests {
             ("blah/releases/my-app/1.0.0", sing("my-app", "1.0.0")),
             ("release/my-app/v1.2.3-alpha", sing("my-app", "1.2.3-alpha")),
             ("a/b/my-app-v2.0.0", sing("my-app", "2.0.0")),
+            // A directory named like a package makes the tag Singular.
+            ("app/v3.0.0", sing("app", "3.0.0")),
             ("nope-v1.0.0", None),
             ("my-app", None),
             ("v1.0", None),
@@ -406,7 +408,7 @@ mod tests {
             0u64..50,
             0u64..50,
             0u64..50,
-            proptest::option::of("(alpha|beta|rc)\\.[0-9]{1,2}"),
+            proptest::option::of("(alpha|beta|rc)\\.[1-9][0-9]?"),
         )
             .prop_map(|(a, b, c, pre)| {
                 let s = match pre {
@@ -447,7 +449,9 @@ mod tests {
         ) {
             let vp = if v { "v" } else { "" };
             let tag = match &prefix { Some(p) => format!("{p}/{vp}{version}"), None => format!("{vp}{version}") };
-            prop_assert_eq!(parse_tag(&tag, PKGS.iter().filter(|p| **p != "release").copied().collect::<Vec<_>>().as_slice()), Some(TagSpec::Unified { version }));
+            // A last directory named like a package would make it Singular, rightly.
+            prop_assume!(prefix.as_deref().map_or(true, |p| !PKGS.contains(&p.rsplit('/').next().unwrap())));
+            prop_assert_eq!(parse_tag(&tag, PKGS), Some(TagSpec::Unified { version }));
         }
 
         #[test]

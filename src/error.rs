@@ -24,6 +24,14 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] dist_store::StoreError),
     #[error(transparent)]
+    Changelog(#[from] crate::changelog::ChangelogError),
+    #[error(transparent)]
+    Ci(#[from] crate::ci::CiError),
+    #[error(transparent)]
+    Init(#[from] crate::ops::init::InitError),
+    #[error(transparent)]
+    Compare(#[from] crate::ops::compare::CompareError),
+    #[error(transparent)]
     Execute(#[from] crate::execute::ExecuteError),
     #[error(transparent)]
     StoreCmd(#[from] crate::ops::store::StoreCmdError),

@@ -6,6 +6,8 @@
 //! go to a [`report::Reporter`], results are returned.
 
 pub mod announce;
+pub mod changelog;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod error;

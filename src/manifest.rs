@@ -236,7 +236,7 @@ pub fn build_manifest(plan: &Plan, states: &BTreeMap<String, ArtifactState>) -> 
     }
 }
 
-fn install_hint(
+pub(crate) fn install_hint(
     installer: crate::config::Installer,
     a: &crate::plan::Artifact,
     base: &str,

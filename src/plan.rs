@@ -19,7 +19,7 @@ pub enum ArtifactMode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("--target {target} is not a configured target; configured targets: {}\n  add it to `targets` in [workspace.metadata.dist], or use --artifacts=host to build for an unconfigured target", if configured.is_empty() { "(none)".to_string() } else { configured.join(", ") })]
+    #[error("--target {target} is not a configured target; configured targets: {}\n  add it to `targets` in your dist config ([workspace.metadata.dist]), or use --artifacts=host to build for an unconfigured target", if configured.is_empty() { "(none)".to_string() } else { configured.join(", ") })]
     UnknownTarget {
         target: String,
         configured: Vec<String>,
@@ -335,7 +335,24 @@ pub fn plan(
                     })
                 }
             };
-            let target_triples = targets.iter().cloned().collect();
+            // Each installer fetches only the archives its platforms can run.
+            let fits = |t: &str| match inst {
+                Installer::Shell => !is_windows(t),
+                Installer::Powershell => is_windows(t),
+                Installer::Homebrew => t.contains("apple-darwin") || t.contains("linux"),
+                Installer::Npm => true,
+            };
+            let fetchable: Vec<String> = app_archives
+                .iter()
+                .zip(&targets)
+                .filter(|(_, t)| fits(t))
+                .map(|(a, _)| a.clone())
+                .collect();
+            if fetchable.is_empty() {
+                // e.g. a PowerShell installer with no Windows target: nothing it could install.
+                continue;
+            }
+            let target_triples = targets.iter().filter(|t| fits(t)).cloned().collect();
             artifacts.insert(
                 name.clone(),
                 Artifact {
@@ -345,7 +362,7 @@ pub fn plan(
                     selected: want_global,
                     kind: ArtifactKind::Installer {
                         installer: inst,
-                        archives: app_archives.clone(),
+                        archives: fetchable,
                         download_url,
                     },
                 },
@@ -427,6 +444,167 @@ fn file_name(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::announce::{announce, eligibility, Candidate};
+    use crate::workspace::Package;
+    use std::path::PathBuf;
+
+    fn pkg(name: &str, version: &str, bins: &[&str], publish: bool) -> Package {
+        Package {
+            name: name.into(),
+            version: version.parse().unwrap(),
+            manifest_path: PathBuf::from(format!("/ws/{name}/Cargo.toml")),
+            dir: name.into(),
+            binaries: bins.iter().map(|b| b.to_string()).collect(),
+            has_lib: bins.is_empty(),
+            has_cdylib: false,
+            publish,
+            repository: Some("https://github.com/example/evil".into()),
+            description: None,
+            homepage: None,
+            license: None,
+            metadata: serde_json::Value::Null,
+            auto_includes: vec![],
+            path_deps: vec![],
+            features: vec![],
+        }
+    }
+
+    /// The concepts guide's workspace, built by hand: planning needs no cargo.
+    fn evil() -> (Workspace, Config, Vec<Candidate>) {
+        let ws = Workspace {
+            root: PathBuf::from("/ws"),
+            manifest_path: PathBuf::from("/ws/Cargo.toml"),
+            target_dir: PathBuf::from("/ws/target"),
+            packages: vec![
+                pkg("evil-workspace", "0.5.0", &["evil-workspace"], true),
+                pkg("many-bin", "0.7.6", &["many-bin", "other-bin"], true),
+                pkg("private-bin", "0.5.0", &["private-bin"], false),
+                pkg("some-lib", "0.2.0", &[], true),
+                pkg("third-bin", "0.5.0", &["third-bin"], true),
+            ],
+            workspace_metadata: serde_json::json!({"dist": {
+                "targets": ["x86_64-unknown-linux-gnu", "x86_64-pc-windows-msvc"],
+                "installers": ["shell", "powershell"],
+            }}),
+            single_package: false,
+            profiles: Default::default(),
+            git_tree: None,
+            git_root: None,
+        };
+        let cfg = crate::config::resolve(&ws).unwrap();
+        let cands = ws
+            .packages
+            .iter()
+            .map(|p| Candidate {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                eligibility: eligibility(!p.binaries.is_empty(), p.publish, None),
+            })
+            .collect();
+        (ws, cfg, cands)
+    }
+
+    fn names(plan: &Plan) -> Vec<&str> {
+        plan.artifacts
+            .values()
+            .filter(|a| a.selected)
+            .map(|a| a.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn universe_of_a_singular_announcement() {
+        let (ws, cfg, cands) = evil();
+        let ann = announce(&cands, Some("many-bin-v0.7.6")).unwrap();
+        let req = PlanRequest {
+            mode: ArtifactMode::All,
+            targets: &[],
+            host: "x86_64-unknown-linux-gnu",
+        };
+        let plan = plan(&ws, &cfg, &ann, &req).unwrap();
+        assert_eq!(
+            names(&plan),
+            [
+                "many-bin-installer.ps1",
+                "many-bin-installer.sh",
+                "many-bin-x86_64-pc-windows-msvc.zip",
+                "many-bin-x86_64-pc-windows-msvc.zip.sha256",
+                "many-bin-x86_64-unknown-linux-gnu.tar.xz",
+                "many-bin-x86_64-unknown-linux-gnu.tar.xz.sha256",
+                "sha256.sum",
+            ]
+        );
+        let ArtifactKind::Archive {
+            contents, root_dir, ..
+        } = &plan.artifacts["many-bin-x86_64-pc-windows-msvc.zip"].kind
+        else {
+            panic!("not an archive")
+        };
+        assert_eq!(root_dir, &None, "zips are flat");
+        let files: Vec<&str> = contents.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(files, ["many-bin.exe", "other-bin.exe"]);
+    }
+
+    #[test]
+    fn modes_select_subsets_and_targets_are_checked() {
+        let (ws, cfg, cands) = evil();
+        let ann = announce(&cands, Some("v0.5.0")).unwrap();
+        let linux = ["x86_64-unknown-linux-gnu".to_string()];
+        let local = plan(
+            &ws,
+            &cfg,
+            &ann,
+            &PlanRequest {
+                mode: ArtifactMode::Local,
+                targets: &linux,
+                host: "x86_64-unknown-linux-gnu",
+            },
+        )
+        .unwrap();
+        assert!(
+            names(&local).iter().all(|n| n.contains("linux")),
+            "{:?}",
+            names(&local)
+        );
+        let global = plan(
+            &ws,
+            &cfg,
+            &ann,
+            &PlanRequest {
+                mode: ArtifactMode::Global,
+                targets: &[],
+                host: "x86_64-unknown-linux-gnu",
+            },
+        )
+        .unwrap();
+        assert!(names(&global).iter().all(|n| !n.contains(".tar.xz")));
+        let bad = ["riscv64gc-unknown-linux-gnu".to_string()];
+        let err = plan(
+            &ws,
+            &cfg,
+            &ann,
+            &PlanRequest {
+                mode: ArtifactMode::Local,
+                targets: &bad,
+                host: "x86_64-unknown-linux-gnu",
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, PlanError::UnknownTarget { .. }));
+        // Host mode may build an unconfigured target.
+        let host = plan(
+            &ws,
+            &cfg,
+            &ann,
+            &PlanRequest {
+                mode: ArtifactMode::Host,
+                targets: &[],
+                host: "aarch64-unknown-linux-gnu",
+            },
+        )
+        .unwrap();
+        assert!(names(&host).contains(&"third-bin-aarch64-unknown-linux-gnu.tar.xz"));
+    }
 
     #[test]
     fn github_urls() {

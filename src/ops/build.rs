@@ -31,6 +31,7 @@ pub fn build(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resul
 
 fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Result<Planned, Error> {
     let loaded = load(opts)?;
+    super::generate::refuse_if_dirty(&loaded, opts)?;
     let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
         Ok(a) => a,
         Err(e) => {
@@ -97,7 +98,8 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
             },
         );
     }
-    let manifest = build_manifest(&plan, &states);
+    let mut manifest = build_manifest(&plan, &states);
+    super::notes::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
     let text = serde_json::to_string_pretty(&manifest).expect("manifest serializes") + "\n";
     crate::execute::write_atomic(&distrib.join("dist-manifest.json"), text.as_bytes())?;
     Ok(Planned {

@@ -1,7 +1,11 @@
 //! One function per command, wiring the stages together. Thin: the logic lives in the stages.
 
 pub mod build;
+pub mod compare;
 pub mod explain;
+pub mod generate;
+pub mod init;
+pub mod notes;
 pub mod plan;
 pub mod store;
 

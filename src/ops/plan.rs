@@ -101,6 +101,7 @@ pub fn manifest(
     reporter: &dyn Reporter,
 ) -> Result<Vec<Planned>, Error> {
     let loaded = load(opts)?;
+    super::generate::refuse_if_dirty(&loaded, opts)?;
     let announcements = match (&opts.tag, every_announcement) {
         (None, true) => announce::all_announcements(&loaded.candidates),
         (tag, _) => announce::announce(&loaded.candidates, tag.as_deref()).map(|a| vec![a]),
@@ -129,7 +130,8 @@ pub fn manifest(
         .map(|ann| {
             let (plan, graph) = plan_announcement(&loaded, ann, &req, store.as_ref(), &mut hasher)?;
             let states = planned_states(&plan, &graph, store.as_ref())?;
-            let manifest = build_manifest(&plan, &states);
+            let mut manifest = build_manifest(&plan, &states);
+            super::notes::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
             Ok(Planned {
                 plan,
                 graph,

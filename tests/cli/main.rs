@@ -1,4 +1,5 @@
 //! Integration tests of the `cargo-dist` binary, run against throwaway workspaces.
 
+mod build;
 mod plan;
 mod support;

@@ -463,10 +463,11 @@ fn host_mode_accepts_an_unconfigured_target() {
         "third-bin-installer.sh",
     ]));
     assert_eq!(artifact_names(&v), sorted(want));
-    // The installer knows the extra target as well as the configured ones.
+    // The installer knows the extra target as well as the configured ones, but not Windows:
+    // a shell installer cannot install a Windows build.
     assert_eq!(
         v["artifacts"]["third-bin-installer.sh"]["target_triples"],
-        serde_json::json!([MAC, riscv, WINDOWS, LINUX])
+        serde_json::json!([MAC, riscv, LINUX])
     );
 }
 
@@ -586,7 +587,8 @@ fn plan_json_deserializes_with_cargo_dist_schema() {
                 assert_eq!(triples.len(), 1, "{name}");
                 assert!(name.contains(triples[0]), "{name} vs {triples:?}");
             }
-            ArtifactKind::Installer => assert_eq!(triples, [MAC, WINDOWS, LINUX], "{name}"),
+            // Shell installers cover the unix targets only.
+            ArtifactKind::Installer => assert_eq!(triples, [MAC, LINUX], "{name}"),
             _ => assert!(triples.is_empty(), "{name}: {triples:?}"),
         }
         assert_eq!(a.name.as_ref().map(|n| n.as_str()), Some(name));
@@ -941,15 +943,26 @@ fn installer_file_names() {
         &format!("{REPO}\n\n[package.metadata.dist]\nformula = \"app-formula\""),
     );
     let v = fx.json(&["manifest", "--artifacts=global", "-o", "json"]);
+    // No Windows target: a PowerShell installer would have nothing to install, so there is none.
     assert_eq!(
         artifact_names(&v),
         strs(&[
             "app-formula.rb",
-            "app-installer.ps1",
             "app-installer.sh",
             "app-npm-package.tar.gz",
             "sha256.sum",
         ])
+    );
+    let v = fx.json(&[
+        "manifest",
+        "--artifacts=global",
+        "--target=x86_64-unknown-linux-gnu",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        v["artifacts"]["app-npm-package.tar.gz"]["target_triples"],
+        serde_json::json!(["x86_64-unknown-linux-gnu"])
     );
 }
 

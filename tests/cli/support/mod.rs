@@ -504,6 +504,11 @@ pub fn untar(archive: &Path, dest: &Path, flags: &[&str]) {
 
 /// Runs `sha256sum -c FILE` in `dir`, asserting it passes.
 pub fn sha256sum_check(dir: &Path, file: &str) -> String {
-    let out = run_ok(Command::new("sha256sum").arg("-c").arg(file).current_dir(dir));
+    let out = run_ok(
+        Command::new("sha256sum")
+            .arg("-c")
+            .arg(file)
+            .current_dir(dir),
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -1,0 +1,504 @@
+//! `build`: real cargo builds of a small app through the store into target/distrib, checked with
+//! the system's sha256sum and tar; caching, invalidation, `explain`, reproducibility across
+//! machines-in-miniature, failures and archive formats.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{
+    app_main, copy_workspace, dist_app, dist_command, fake_cargo, foreign_target, host_triple,
+    read_tree, recipe_states, run_ok, sha256sum_check, store_rows, untar, use_fake_cargo, Fixture,
+};
+
+const APP: &str = "greeter";
+const HELLO: &str = "hello from greeter";
+
+/// The app built for the host only.
+fn host_app() -> (Fixture, String) {
+    let host = host_triple();
+    let fx = dist_app(APP, HELLO, &format!("targets = [\"{host}\"]\n"));
+    (fx, host)
+}
+
+fn archive_name(host: &str) -> String {
+    format!("{APP}-{host}.tar.xz")
+}
+
+fn distrib(fx: &Fixture) -> PathBuf {
+    fx.root().join("target/distrib")
+}
+
+/// Runs the binary at `path` and returns its stdout.
+fn run_binary(path: &Path) -> String {
+    let out = run_ok(&mut Command::new(path));
+    String::from_utf8(out.stdout).expect("binary prints utf-8")
+}
+
+/// Unpacks `archive` (tar.xz) into a fresh dir under the fixture, returns the unpack dir.
+fn unpack(fx: &Fixture, archive: &Path, name: &str, flags: &[&str]) -> PathBuf {
+    let dest = fx.dir.path().join(name);
+    untar(archive, &dest, flags);
+    dest
+}
+
+/// The build manifest's artifacts without the run-dependent `recipe.cached` flags.
+fn without_cached(manifest: &[u8]) -> Value {
+    let mut v: Value = serde_json::from_slice(manifest).expect("manifest is JSON");
+    for a in v["artifacts"].as_object_mut().unwrap().values_mut() {
+        if let Some(r) = a.get_mut("recipe").and_then(Value::as_object_mut) {
+            r.remove("cached");
+        }
+    }
+    v
+}
+
+#[test]
+fn host_build_writes_verified_archive_checksums_and_manifest() {
+    let (fx, host) = host_app();
+    let archive = archive_name(&host);
+    let json = fx.ok(&["build", "-o", "json"]);
+
+    // The manifest on stdout is cargo-dist's schema.
+    let manifest: cargo_dist_schema::DistManifest =
+        serde_json::from_str(&json).expect("build -o json parses as cargo_dist_schema");
+    assert!(!manifest.artifacts.is_empty());
+    for (id, a) in &manifest.artifacts {
+        let path = a
+            .path
+            .as_deref()
+            .unwrap_or_else(|| panic!("{id} has no path"));
+        assert!(
+            path.starts_with("target/distrib/"),
+            "{id}: path {path} is not under target/distrib"
+        );
+        assert!(fx.root().join(path).is_file(), "{id}: {path} is missing");
+        if matches!(a.kind, cargo_dist_schema::ArtifactKind::ExecutableZip) {
+            let sha = a
+                .checksums
+                .iter()
+                .find(|(k, _)| k.as_str() == "sha256")
+                .map(|(_, v)| v.as_str().to_string())
+                .unwrap_or_else(|| panic!("archive {id} has no checksums.sha256"));
+            assert_eq!(sha.len(), 64, "{id}: sha256 {sha}");
+        }
+    }
+
+    // Exactly the host archive, its checksum, the unified checksum and the manifest.
+    let dir = distrib(&fx);
+    let files: BTreeSet<String> = read_tree(&dir).into_keys().collect();
+    let expected: BTreeSet<String> = [
+        archive.clone(),
+        format!("{archive}.sha256"),
+        "sha256.sum".to_string(),
+        "dist-manifest.json".to_string(),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(files, expected);
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dist-manifest.json")).unwrap()).unwrap();
+    assert_eq!(on_disk, serde_json::from_str::<Value>(&json).unwrap());
+
+    // The real sha256sum agrees with both checksum files.
+    let out = sha256sum_check(&dir, &format!("{archive}.sha256"));
+    assert_eq!(out, format!("{archive}: OK\n"));
+    let out = sha256sum_check(&dir, "sha256.sum");
+    assert_eq!(out, format!("{archive}: OK\n"));
+    let sha_in_manifest = on_disk["artifacts"][&archive]["checksums"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sum_file = std::fs::read_to_string(dir.join(format!("{archive}.sha256"))).unwrap();
+    assert!(sum_file.starts_with(&sha_in_manifest), "{sum_file}");
+
+    // The real tar: one root dir holding exactly the planned files, with their modes.
+    let out = unpack(&fx, &dir.join(&archive), "unpacked", &["-xpJf"]);
+    let root_name = format!("{APP}-{host}");
+    let top: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(top, vec![root_name.clone()]);
+    let root = out.join(&root_name);
+    let members: BTreeMap<String, u32> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let mode = e.metadata().unwrap().permissions().mode() & 0o7777;
+            (e.file_name().to_string_lossy().into_owned(), mode)
+        })
+        .collect();
+    let want: BTreeMap<String, u32> = [
+        (APP, 0o755),
+        ("README.md", 0o644),
+        ("LICENSE", 0o644),
+        ("CHANGELOG.md", 0o644),
+    ]
+    .into_iter()
+    .map(|(n, m)| (n.to_string(), m))
+    .collect();
+    assert_eq!(members, want, "members and modes of {archive}");
+    let planned: BTreeSet<String> = on_disk["artifacts"][&archive]["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(planned, members.keys().cloned().collect());
+    for doc in ["README.md", "LICENSE", "CHANGELOG.md"] {
+        assert_eq!(
+            std::fs::read(root.join(doc)).unwrap(),
+            std::fs::read(fx.root().join(doc)).unwrap(),
+            "{doc} in the archive"
+        );
+    }
+    assert_eq!(run_binary(&root.join(APP)), format!("{HELLO}\n"));
+}
+
+#[test]
+fn unchanged_second_build_is_cached_identical_and_runs_no_cargo() {
+    let (fx, host) = host_app();
+    let first_json = fx.json(&["build", "-o", "json"]);
+    let first = read_tree(&distrib(&fx));
+    for (name, (cached, _)) in recipe_states(&first_json) {
+        assert!(!cached, "{name} was cached in a fresh store");
+    }
+
+    let (fake, marker) = fake_cargo(fx.dir.path());
+    let mut cmd = dist_command(fx.root(), &fx.store(), &["build", "-o", "json"]);
+    use_fake_cargo(&mut cmd, &fake);
+    let out = run_ok(&mut cmd);
+    assert!(
+        !marker.exists(),
+        "the cached build ran cargo: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
+    let second_json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let states = recipe_states(&second_json);
+    assert!(states.contains_key(&archive_name(&host)));
+    for (name, (cached, _)) in &states {
+        assert!(*cached, "{name} was not cached on the second build");
+    }
+    assert_eq!(
+        states
+            .iter()
+            .map(|(n, (_, b))| (n.clone(), b.clone()))
+            .collect::<Vec<_>>(),
+        recipe_states(&first_json)
+            .iter()
+            .map(|(n, (_, b))| (n.clone(), b.clone()))
+            .collect::<Vec<_>>(),
+        "same blake3 for every artifact"
+    );
+
+    // Every artifact is byte-identical; the manifest differs at most in `cached`.
+    let second = read_tree(&distrib(&fx));
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &first {
+        if name != "dist-manifest.json" {
+            assert!(bytes == &second[name], "{name} changed on a cached build");
+        }
+    }
+    assert_eq!(
+        without_cached(&first["dist-manifest.json"]),
+        without_cached(&second["dist-manifest.json"])
+    );
+}
+
+/// target/distrib is the release: a cached build must leave every byte of it as the build that
+/// made it, dist-manifest.json included.
+#[test]
+fn dist_manifest_on_disk_is_identical_on_a_cached_build() {
+    let (fx, _host) = host_app();
+    fx.ok(&["build"]);
+    let first = std::fs::read(distrib(&fx).join("dist-manifest.json")).unwrap();
+    fx.ok(&["build"]);
+    let second = std::fs::read(distrib(&fx).join("dist-manifest.json")).unwrap();
+    assert!(
+        first == second,
+        "dist-manifest.json differs between the first build and an unchanged second one:\n--- first ---\n{}\n--- second ---\n{}",
+        String::from_utf8_lossy(&first),
+        String::from_utf8_lossy(&second)
+    );
+}
+
+#[test]
+fn readme_edit_rearchives_without_recompiling() {
+    let (fx, host) = host_app();
+    let archive = archive_name(&host);
+    let first = recipe_states(&fx.json(&["build", "-o", "json"]));
+    let old_bin = std::fs::read(
+        unpack(&fx, &distrib(&fx).join(&archive), "old", &["-xJf"])
+            .join(format!("{APP}-{host}/{APP}")),
+    )
+    .unwrap();
+
+    fx.file("README.md", "# greeter\n\nNow with more words.\n");
+    let explain = fx.ok(&["explain", &archive]);
+    assert!(
+        explain.contains("README.md") && explain.contains("differs from the last build"),
+        "explain does not name README.md:\n{explain}"
+    );
+    assert!(
+        !explain.contains("(cargo build)"),
+        "a README edit must not touch the cargo build:\n{explain}"
+    );
+
+    // No cargo may run: the binary comes from the store.
+    let (fake, marker) = fake_cargo(fx.dir.path());
+    let mut cmd = dist_command(fx.root(), &fx.store(), &["build", "-o", "json"]);
+    use_fake_cargo(&mut cmd, &fake);
+    let out = run_ok(&mut cmd);
+    assert!(
+        !marker.exists(),
+        "a README edit ran cargo: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
+    let second = recipe_states(&serde_json::from_slice(&out.stdout).unwrap());
+    assert!(!second[&archive].0, "the archive was not rebuilt");
+    assert_ne!(second[&archive].1, first[&archive].1, "same archive bytes");
+
+    let new_root =
+        unpack(&fx, &distrib(&fx).join(&archive), "new", &["-xJf"]).join(format!("{APP}-{host}"));
+    assert_eq!(
+        std::fs::read(new_root.join("README.md")).unwrap(),
+        b"# greeter\n\nNow with more words.\n"
+    );
+    assert!(
+        std::fs::read(new_root.join(APP)).unwrap() == old_bin,
+        "the binary changed although only README.md did"
+    );
+    sha256sum_check(&distrib(&fx), &format!("{archive}.sha256"));
+
+    // One cargo build in the store, two archives.
+    let rows = store_rows(&fx);
+    let count = |label: &str| rows.iter().filter(|r| r["label"] == label).count();
+    assert_eq!(count(&format!("{APP}-{host} (cargo build)")), 1);
+    assert_eq!(count(&archive), 2);
+}
+
+#[test]
+fn main_rs_edit_recompiles_and_explain_names_it() {
+    let (fx, host) = host_app();
+    let archive = archive_name(&host);
+    fx.ok(&["build"]);
+    let old_bin = std::fs::read(
+        unpack(&fx, &distrib(&fx).join(&archive), "old", &["-xJf"])
+            .join(format!("{APP}-{host}/{APP}")),
+    )
+    .unwrap();
+
+    fx.file("src/main.rs", &app_main("goodbye from greeter"));
+    let human = fx.ok(&["explain", &archive]);
+    let build_label = format!("{APP}-{host} (cargo build)");
+    let (_, under_build) = human
+        .split_once(&build_label)
+        .unwrap_or_else(|| panic!("explain does not descend into the cargo build:\n{human}"));
+    assert!(
+        under_build.contains("file src/main.rs changed"),
+        "explain does not name src/main.rs under the cargo build:\n{human}"
+    );
+    let json = fx.json(&["explain", &archive, "-o", "json"]);
+    assert_eq!(json["cached"], false);
+    let consumed = json["consumed"].as_array().unwrap();
+    let build = consumed
+        .iter()
+        .find(|c| c["label"] == build_label.as_str())
+        .unwrap_or_else(|| panic!("no consumed cargo build in {json}"));
+    let changed: Vec<&str> = build["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["input"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, vec!["file:src/main.rs"]);
+
+    let states = recipe_states(&fx.json(&["build", "-o", "json"]));
+    assert!(!states[&archive].0);
+    let new_root =
+        unpack(&fx, &distrib(&fx).join(&archive), "new", &["-xJf"]).join(format!("{APP}-{host}"));
+    assert!(
+        std::fs::read(new_root.join(APP)).unwrap() != old_bin,
+        "the binary did not change"
+    );
+    assert_eq!(run_binary(&new_root.join(APP)), "goodbye from greeter\n");
+    // Built and nothing left to explain.
+    let after = fx.ok(&["explain", &archive]);
+    assert!(
+        after.contains("is in the store, nothing to rebuild"),
+        "{after}"
+    );
+}
+
+#[test]
+fn builds_are_bit_identical_across_paths_stores_cargo_homes_umasks_and_timezones() {
+    let (fx, _host) = host_app();
+    let base = fx.dir.path();
+    let runs = [
+        ("a", "077", "UTC"),
+        ("a-much-longer/nested/copy", "022", "Pacific/Chatham"),
+    ];
+    let mut trees = Vec::new();
+    for (dir, umask, tz) in runs {
+        let ws = base.join(dir).join("ws");
+        copy_workspace(fx.root(), &ws);
+        let store = base.join(dir).join("store");
+        let cargo_home = base.join(dir).join("cargo-home");
+        std::fs::create_dir_all(&cargo_home).unwrap();
+        let inner = dist_command(&ws, &store, &["build"]);
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .current_dir(&ws)
+            .env("CARGO_DIST_STORE", &store)
+            .env("CARGO_HOME", &cargo_home)
+            .env("TZ", tz);
+        run_ok(&mut cmd);
+        trees.push(read_tree(&ws.join("target/distrib")));
+    }
+    assert_eq!(
+        trees[0].keys().collect::<Vec<_>>(),
+        trees[1].keys().collect::<Vec<_>>()
+    );
+    assert!(trees[0].len() >= 4, "{:?}", trees[0].keys());
+    for (name, bytes) in &trees[0] {
+        assert!(
+            bytes == &trees[1][name],
+            "{name} differs between the two builds"
+        );
+    }
+}
+
+#[test]
+fn rebuild_flag_reproduces_a_cached_build() {
+    let (fx, host) = host_app();
+    fx.ok(&["build"]);
+    let before = read_tree(&distrib(&fx));
+    let rows_before = store_rows(&fx);
+    let (stdout, stderr) = fx.ok_both(&["build", "--rebuild"]);
+    assert!(
+        !stdout.contains("NOT REPRODUCIBLE") && !stderr.contains("NOT REPRODUCIBLE"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(&archive_name(&host)),
+        "the manifest names the archive:\n{stdout}"
+    );
+    let after = read_tree(&distrib(&fx));
+    for (name, bytes) in &before {
+        if name != "dist-manifest.json" {
+            assert!(bytes == &after[name], "{name} changed after --rebuild");
+        }
+    }
+    // The store records the same recipes with the same outputs.
+    let strip = |rows: &[Value]| -> Vec<(String, String, Value)> {
+        rows.iter()
+            .map(|r| {
+                (
+                    r["key"].as_str().unwrap().to_string(),
+                    r["label"].as_str().unwrap().to_string(),
+                    r["size"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(strip(&store_rows(&fx)), strip(&rows_before));
+    fx.ok(&["store", "verify"]);
+}
+
+#[test]
+fn failed_cargo_build_exits_1_and_changes_nothing() {
+    let (fx, host) = host_app();
+    fx.ok(&["build"]);
+    let before = read_tree(&distrib(&fx));
+    let rows_before = store_rows(&fx);
+    let objects_before: Vec<String> = read_tree(&fx.store().join("objects")).into_keys().collect();
+
+    fx.file("src/main.rs", "fn main() {\n    println!(\"oops\"\n}\n");
+    let stderr = fx.fails(&["build"], 1);
+    assert!(
+        stderr.contains("error") && stderr.contains("src/main.rs"),
+        "cargo's diagnostic is missing:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("`cargo build` of {APP} for {host} failed")),
+        "{stderr}"
+    );
+    assert_eq!(store_rows(&fx).len(), rows_before.len());
+    let objects_after: Vec<String> = read_tree(&fx.store().join("objects")).into_keys().collect();
+    assert_eq!(objects_after, objects_before);
+    assert!(
+        read_tree(&distrib(&fx)) == before,
+        "target/distrib changed after a failed build"
+    );
+}
+
+#[test]
+fn local_build_of_a_foreign_target_needs_its_own_runner() {
+    let host = host_triple();
+    let other = foreign_target(&host);
+    let fx = dist_app(
+        APP,
+        HELLO,
+        &format!("targets = [\"{host}\", \"{other}\"]\n"),
+    );
+    let stderr = fx.fails(
+        &["build", "--artifacts=local", &format!("--target={other}")],
+        1,
+    );
+    assert!(
+        stderr.contains("each target needs its own runner") && stderr.contains(other),
+        "{stderr}"
+    );
+    assert!(
+        !fx.root()
+            .join(format!("target/distrib/{APP}-{other}.tar.xz"))
+            .exists(),
+        "an archive for {other} was written"
+    );
+}
+
+#[test]
+fn tar_gz_and_tar_zst_archives_unpack_with_the_system_tar() {
+    let host = host_triple();
+    let fx = dist_app(
+        APP,
+        HELLO,
+        &format!("targets = [\"{host}\"]\nunix-archive = \".tar.gz\"\n"),
+    );
+    for (ext, flags) in [
+        (".tar.gz", &["-xzf"][..]),
+        (".tar.zst", &["--zstd", "-xf"][..]),
+    ] {
+        if ext == ".tar.zst" {
+            let toml = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+            fx.file(
+                "Cargo.toml",
+                &toml.replace("unix-archive = \".tar.gz\"", "unix-archive = \".tar.zst\""),
+            );
+        }
+        fx.ok(&["build"]);
+        let name = format!("{APP}-{host}{ext}");
+        let dir = distrib(&fx);
+        assert!(dir.join(&name).is_file(), "{name} was not built");
+        sha256sum_check(&dir, &format!("{name}.sha256"));
+        let out = unpack(&fx, &dir.join(&name), &format!("unpacked{ext}"), flags);
+        let root = out.join(format!("{APP}-{host}"));
+        let mut members: Vec<String> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        members.sort();
+        assert_eq!(members, vec!["CHANGELOG.md", "LICENSE", "README.md", APP]);
+        assert_eq!(run_binary(&root.join(APP)), format!("{HELLO}\n"));
+    }
+}
