@@ -1,3 +1,337 @@
-//! (in progress)
+//! CI generation: the GitHub Actions release workflow, rendered from the global config alone, so
+//! the same config always gives the same bytes. Pure; `ops::generate` writes and checks the file.
+//!
+//! The workflow's shape:
+//!
+//! ```text
+//! plan ──> build-local-artifacts (one job per target, store cached) ──> build-global-artifacts
+//!                                      │ store bundles ─────────────────────┘
+//!                                      └──────────────> host (draft release) ──> announce
+//! ```
+
+use crate::config::{GlobalConfig, PrRunMode};
+
+/// Path of the workflow, relative to the workspace root.
+pub const GITHUB_WORKFLOW: &str = ".github/workflows/release.yml";
+
 #[derive(Debug, thiserror::Error)]
-pub enum CiError {}
+pub enum CiError {
+    #[error("{path} is out of date with the dist config in Cargo.toml\n  run `cargo dist generate` to rewrite it (or pass --allow-dirty / set `allow-dirty = [\"ci\"]` to run anyway)\n{diff}")]
+    Stale { path: String, diff: String },
+    #[error("{path} does not exist, but `ci = [\"github\"]` is configured\n  run `cargo dist generate` to write it (or pass --allow-dirty / set `allow-dirty = [\"ci\"]` to run anyway)")]
+    Missing { path: String },
+    #[error("`cargo dist generate` needs a CI backend: add `ci = [\"github\"]` to [workspace.metadata.dist] in {manifest} (or run `cargo dist init --ci github`)")]
+    NotConfigured { manifest: String },
+    #[error("could not {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The version of this tool the workflow installs: the configured `cargo-dist-version`, else the
+/// running one.
+pub fn tool_version(cfg: &GlobalConfig) -> String {
+    cfg.cargo_dist_version
+        .clone()
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string())
+}
+
+/// Whether `ci = ["github"]` is configured.
+pub fn wants_github(cfg: &GlobalConfig) -> bool {
+    cfg.ci.iter().any(|c| c == "github")
+}
+
+/// A unified diff from `old` (the file on disk, `None` when missing) to `new`, or `None` when they
+/// are identical.
+pub fn diff(path: &str, old: Option<&str>, new: &str) -> Option<String> {
+    if old == Some(new) {
+        return None;
+    }
+    let old_text = old.unwrap_or("");
+    let old_name = if old.is_some() {
+        format!("a/{path}")
+    } else {
+        "/dev/null".to_string()
+    };
+    let d = similar::TextDiff::from_lines(old_text, new);
+    Some(
+        d.unified_diff()
+            .context_radius(3)
+            .header(&old_name, &format!("b/{path}"))
+            .to_string(),
+    )
+}
+
+/// The `if:` of the build jobs: pull requests build only with `pr-run-mode = "upload"`.
+fn build_condition(mode: PrRunMode) -> &'static str {
+    match mode {
+        PrRunMode::Upload => "needs.plan.outputs.has-builds == 'true'",
+        PrRunMode::Skip | PrRunMode::Plan => {
+            "needs.plan.outputs.publishing == 'true' && needs.plan.outputs.has-builds == 'true'"
+        }
+    }
+}
+
+/// The release workflow for GitHub Actions.
+pub fn github_workflow(cfg: &GlobalConfig) -> String {
+    let version = tool_version(cfg);
+    let mode = cfg.pr_run_mode;
+    let pull_request = match mode {
+        PrRunMode::Skip => "",
+        PrRunMode::Plan | PrRunMode::Upload => "  pull_request:\n",
+    };
+    let build_if = build_condition(mode);
+    let install = INSTALL_STEP;
+    let tag_args = TAG_ARGS;
+    format!(
+        r#"# The release workflow of this workspace, written by `cargo dist generate` from the dist config
+# in Cargo.toml (pr-run-mode = "{mode}"). Do not edit it by hand: change the config and rerun
+# `cargo dist generate`; `cargo dist generate --check` fails when this file is out of date.
+#
+# On a pushed version tag (v1.2.3, my-app-v1.2.3, my-app/1.2.3, ...):
+#   plan                    works out what the tag announces and which targets to build
+#   build-local-artifacts   one job per target: archives and checksums, through a cached store
+#   build-global-artifacts  installers and sha256.sum, from the local jobs' store bundles
+#   host                    creates a draft GitHub Release and uploads every artifact
+#   announce                publishes the release
+name: Release
+
+permissions:
+  contents: write
+
+on:
+  push:
+    tags:
+      - '**[0-9]+.[0-9]+.[0-9]+*'
+{pull_request}
+defaults:
+  run:
+    shell: bash
+
+env:
+  # The content-addressed build store, kept inside the workspace so actions/cache can save it.
+  CARGO_DIST_STORE: ${{{{ github.workspace }}}}/.dist-store
+  # The version of the `cargo-dist` crate installed below. The crate is this project's: the
+  # hermetic, content-addressed reimplementation of cargo-dist, published under that name.
+  CARGO_DIST_VERSION: "{version}"
+
+jobs:
+  plan:
+    runs-on: ubuntu-latest
+    outputs:
+      tag: ${{{{ steps.plan.outputs.tag }}}}
+      publishing: ${{{{ steps.plan.outputs.publishing }}}}
+      has-builds: ${{{{ steps.plan.outputs.has-builds }}}}
+      matrix: ${{{{ steps.plan.outputs.matrix }}}}
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          submodules: recursive
+{install}
+      - name: Plan the release
+        id: plan
+        env:
+          TAG: ${{{{ github.ref_type == 'tag' && github.ref_name || '' }}}}
+        run: |
+{tag_args}
+          cargo dist plan "${{args[@]}}" -o json > plan-dist-manifest.json
+          if [ -n "$TAG" ]; then publishing=true; else publishing=false; fi
+          # One build job per target of the local artifacts, with its runner and the recipe
+          # keys of its artifacts (the store cache is keyed by them).
+          jq -c '
+            (if type == "array" then . else [.] end) as $all
+            | [$all[].artifacts[]
+               | select((.kind == "executable-zip" or .kind == "checksum") and .recipe != null)]
+              as $local
+            | [$local[] | .target_triples[0]] | unique
+            | map(. as $t | {{
+                target: $t,
+                runner: (if $t == "x86_64-apple-darwin" then "macos-13"
+                         elif ($t | test("apple")) then "macos-latest"
+                         elif ($t | test("windows")) then "windows-latest"
+                         else "ubuntu-latest" end),
+                keys: ([$local[] | select(.target_triples[0] == $t) | .recipe.key]
+                       | sort | join(" "))
+              }})
+            | {{include: .}}' plan-dist-manifest.json > matrix.json
+          if [ "$(jq '.include | length' matrix.json)" -gt 0 ]; then builds=true; else builds=false; fi
+          {{
+            echo "tag=$TAG"
+            echo "publishing=$publishing"
+            echo "has-builds=$builds"
+            echo "matrix=$(cat matrix.json)"
+          }} >> "$GITHUB_OUTPUT"
+      - uses: actions/upload-artifact@v4
+        with:
+          name: plan-dist-manifest
+          path: plan-dist-manifest.json
+
+  build-local-artifacts:
+    name: build-local-artifacts (${{{{ matrix.target }}}})
+    needs: plan
+    if: ${{{{ {build_if} }}}}
+    strategy:
+      fail-fast: false
+      matrix: ${{{{ fromJson(needs.plan.outputs.matrix) }}}}
+    runs-on: ${{{{ matrix.runner }}}}
+    env:
+      TAG: ${{{{ needs.plan.outputs.tag }}}}
+      TARGET: ${{{{ matrix.target }}}}
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          submodules: recursive
+{install}
+      - name: Add the Rust target
+        run: rustup target add "$TARGET"
+      - name: Write the recipe keys of this target
+        env:
+          KEYS: ${{{{ matrix.keys }}}}
+        run: printf '%s\n' "$KEYS" > .dist-keys
+      - name: Cache the store
+        uses: actions/cache@v4
+        with:
+          path: .dist-store
+          key: dist-store-${{{{ matrix.target }}}}-${{{{ hashFiles('.dist-keys') }}}}
+          restore-keys: |
+            dist-store-${{{{ matrix.target }}}}-
+      - name: Build the local artifacts
+        run: |
+{tag_args}
+          cargo dist build "${{args[@]}}" --artifacts=local --target="$TARGET" -o json > dist-build.json
+      - name: Export the store
+        run: cargo dist store export "dist-store-$TARGET.bundle"
+      - uses: actions/upload-artifact@v4
+        with:
+          name: artifacts-build-local-${{{{ matrix.target }}}}
+          path: target/distrib/
+      - uses: actions/upload-artifact@v4
+        with:
+          name: store-${{{{ matrix.target }}}}
+          path: dist-store-${{{{ matrix.target }}}}.bundle
+
+  build-global-artifacts:
+    needs: [plan, build-local-artifacts]
+    if: ${{{{ {build_if} }}}}
+    runs-on: ubuntu-latest
+    env:
+      TAG: ${{{{ needs.plan.outputs.tag }}}}
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          submodules: recursive
+{install}
+      - uses: actions/download-artifact@v4
+        with:
+          pattern: store-*
+          path: dist-stores
+          merge-multiple: true
+      - name: Import the local builds' stores
+        run: |
+          for bundle in dist-stores/*.bundle; do
+            cargo dist store import "$bundle"
+          done
+      - name: Build the global artifacts
+        run: |
+{tag_args}
+          cargo dist build "${{args[@]}}" --artifacts=global -o json > dist-build.json
+      - uses: actions/upload-artifact@v4
+        with:
+          name: artifacts-build-global
+          path: target/distrib/
+
+  host:
+    needs: [plan, build-local-artifacts, build-global-artifacts]
+    if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
+    runs-on: ubuntu-latest
+    env:
+      GH_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
+      GH_REPO: ${{{{ github.repository }}}}
+      TAG: ${{{{ needs.plan.outputs.tag }}}}
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+          name: plan-dist-manifest
+          path: .
+      - uses: actions/download-artifact@v4
+        with:
+          pattern: artifacts-*
+          path: artifacts
+      - name: Create the draft GitHub Release
+        run: |
+          mkdir -p upload
+          find artifacts -type f ! -name dist-manifest.json -exec cp {{}} upload/ \;
+          cp plan-dist-manifest.json upload/dist-manifest.json
+          title=$(jq -r '.announcement_title' plan-dist-manifest.json)
+          jq -r '.announcement_github_body // ""' plan-dist-manifest.json > notes.md
+          args=()
+          if [ "$(jq -r '.announcement_is_prerelease' plan-dist-manifest.json)" = "true" ]; then
+            args+=(--prerelease)
+          fi
+          gh release create "$TAG" --draft "${{args[@]}}" --title "$title" --notes-file notes.md upload/*
+
+  announce:
+    needs: [plan, host]
+    if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
+    runs-on: ubuntu-latest
+    env:
+      GH_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
+      GH_REPO: ${{{{ github.repository }}}}
+      TAG: ${{{{ needs.plan.outputs.tag }}}}
+    steps:
+      - name: Publish the GitHub Release
+        run: gh release edit "$TAG" --draft=false
+"#,
+        mode = mode.name(),
+    )
+}
+
+const INSTALL_STEP: &str = r#"      - name: Install cargo-dist
+        run: cargo install cargo-dist --version "$CARGO_DIST_VERSION" --locked"#;
+
+/// Sets `args` to `--tag=$TAG` when the run is for a tag.
+const TAG_ARGS: &str = r#"          args=()
+          if [ -n "$TAG" ]; then args+=("--tag=$TAG"); fi"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(mode: PrRunMode, version: Option<&str>) -> GlobalConfig {
+        GlobalConfig {
+            cargo_dist_version: version.map(str::to_string),
+            ci: vec!["github".into()],
+            allow_dirty: false,
+            pr_run_mode: mode,
+            source_tarball: true,
+            tap: None,
+        }
+    }
+
+    #[test]
+    fn deterministic_and_follows_the_config() {
+        let a = github_workflow(&cfg(PrRunMode::Plan, Some("1.2.3")));
+        assert_eq!(a, github_workflow(&cfg(PrRunMode::Plan, Some("1.2.3"))));
+        assert!(a.contains("CARGO_DIST_VERSION: \"1.2.3\""));
+        assert!(a.contains("  pull_request:\n"));
+        let skip = github_workflow(&cfg(PrRunMode::Skip, None));
+        assert!(!skip.contains("pull_request"));
+        assert!(skip.contains(&format!("\"{}\"", env!("CARGO_PKG_VERSION"))));
+        let upload = github_workflow(&cfg(PrRunMode::Upload, Some("1.2.3")));
+        assert!(upload.contains("if: ${{ needs.plan.outputs.has-builds == 'true' }}"));
+        assert!(!a.contains("{{") || a.contains("${{"));
+    }
+
+    #[test]
+    fn diff_names_the_file() {
+        assert_eq!(diff("x.yml", Some("a\n"), "a\n"), None);
+        let d = diff("x.yml", Some("a\nb\n"), "a\nc\n").unwrap();
+        assert!(d.contains("--- a/x.yml") && d.contains("+++ b/x.yml"), "{d}");
+        assert!(d.contains("-b\n") && d.contains("+c\n"), "{d}");
+        let missing = diff("x.yml", None, "a\n").unwrap();
+        assert!(missing.contains("--- /dev/null"), "{missing}");
+    }
+}

@@ -66,6 +66,9 @@ fn sync_snapshot(ws: &Workspace, b: &CargoBuild, snapshot: &Path) -> Result<(), 
         .and_then(|t| serde_json::from_slice(&t).ok())
         .unwrap_or_default();
     std::fs::create_dir_all(snapshot).map_err(sandbox_err(snapshot))?;
+    // Until the sync completes there is no index: a sync killed halfway leaves files that no
+    // index vouches for, and the next sync rewrites them all.
+    let _ = std::fs::remove_file(&index_path);
     // Drop what is no longer an input.
     for rel in previous.keys() {
         if !b.sources.contains_key(rel) {

@@ -1,7 +1,117 @@
-//! (in progress)
+//! `generate [--check]`: write (or check) the CI workflow, and the dirty check `plan`, `manifest`
+//! and `build` run before doing anything.
+
+use std::path::Path;
+
 use super::{GlobalOpts, Loaded};
+use crate::ci::{self, CiError};
+use crate::config::{self, GlobalConfig};
+use crate::workspace::Workspace;
 use crate::Error;
 
-pub fn refuse_if_dirty(_loaded: &Loaded, _opts: &GlobalOpts) -> Result<(), Error> {
+/// What `generate` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Generated {
+    /// The file was written (it was missing or differed).
+    Wrote(String),
+    /// The file already had these bytes.
+    UpToDate(String),
+}
+
+impl Generated {
+    pub fn message(&self) -> String {
+        match self {
+            Generated::Wrote(p) => format!("wrote {p}\n"),
+            Generated::UpToDate(p) => format!("{p} is up to date\n"),
+        }
+    }
+}
+
+fn read_existing(path: &Path, shown: &str) -> Result<Option<String>, CiError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(CiError::Io {
+            action: "read",
+            path: shown.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Compares the workflow on disk with what the config generates: `Err` (Missing / Stale, with a
+/// unified diff) when they differ.
+fn check(root: &Path, cfg: &GlobalConfig) -> Result<(), CiError> {
+    let expected = ci::github_workflow(cfg);
+    let path = root.join(ci::GITHUB_WORKFLOW);
+    let shown = ci::GITHUB_WORKFLOW.to_string();
+    let existing = read_existing(&path, &shown)?;
+    match (existing.as_deref(), ci::diff(&shown, existing.as_deref(), &expected)) {
+        (_, None) => Ok(()),
+        (None, Some(_)) => Err(CiError::Missing { path: shown }),
+        (Some(_), Some(diff)) => Err(CiError::Stale { path: shown, diff }),
+    }
+}
+
+/// `generate`: writes the workflow (via a temp file and rename), or with `check` only compares.
+pub fn generate(opts: &GlobalOpts, check_only: bool) -> Result<Generated, Error> {
+    let ws = Workspace::load(opts.manifest_path.as_deref())?;
+    let cfg = config::resolve(&ws)?;
+    generate_for(&ws, &cfg.global, check_only)
+}
+
+pub fn generate_for(
+    ws: &Workspace,
+    cfg: &GlobalConfig,
+    check_only: bool,
+) -> Result<Generated, Error> {
+    if !ci::wants_github(cfg) {
+        return Err(CiError::NotConfigured {
+            manifest: crate::workspace::relative(&ws.root, &ws.manifest_path),
+        }
+        .into());
+    }
+    let shown = ci::GITHUB_WORKFLOW.to_string();
+    if check_only {
+        check(&ws.root, cfg)?;
+        return Ok(Generated::UpToDate(shown));
+    }
+    let expected = ci::github_workflow(cfg);
+    let path = ws.root.join(ci::GITHUB_WORKFLOW);
+    if read_existing(&path, &shown)?.as_deref() == Some(expected.as_str()) {
+        return Ok(Generated::UpToDate(shown));
+    }
+    write_atomic(&path, &shown, expected.as_bytes())?;
+    Ok(Generated::Wrote(shown))
+}
+
+/// Writes `bytes` to `path` through a temp file in the same directory and a rename.
+pub fn write_atomic(path: &Path, shown: &str, bytes: &[u8]) -> Result<(), CiError> {
+    use std::io::Write;
+    let io = |action: &'static str| {
+        let shown = shown.to_string();
+        move |source| CiError::Io {
+            action,
+            path: shown,
+            source,
+        }
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io("create the directory of"))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io("write"))?;
+    tmp.write_all(bytes).map_err(io("write"))?;
+    tmp.as_file().sync_all().map_err(io("write"))?;
+    tmp.persist(path).map_err(|e| io("replace")(e.error))?;
+    Ok(())
+}
+
+/// `plan`, `manifest` and `build` refuse to run while the configured CI workflow is missing or
+/// out of date, unless `--allow-dirty` or `allow-dirty` in the config says otherwise.
+pub fn refuse_if_dirty(loaded: &Loaded, opts: &GlobalOpts) -> Result<(), Error> {
+    let cfg = &loaded.cfg.global;
+    if opts.allow_dirty || cfg.allow_dirty || !ci::wants_github(cfg) {
+        return Ok(());
+    }
+    check(&loaded.ws.root, cfg)?;
     Ok(())
 }

@@ -2,4 +2,5 @@
 
 mod build;
 mod plan;
+mod store;
 mod support;
