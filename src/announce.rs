@@ -436,7 +436,7 @@ mod tests {
             let tag = match &prefix { Some(p) => format!("{p}/{body}"), None => body };
             // A prefix component equal to another package name would legitimately win for
             // PACKAGE/VERSION forms; keep the property about the plain case.
-            prop_assume!(prefix.as_deref().map_or(true, |p| !p.split('/').any(|c| pkgs.contains(&c))));
+            prop_assume!(prefix.as_deref().is_none_or(|p| !p.split('/').any(|c| pkgs.contains(&c))));
             let got = parse_tag(&tag, &pkgs);
             prop_assert_eq!(got, Some(TagSpec::Singular { package: name.clone(), version: version.clone() }));
         }
@@ -450,7 +450,7 @@ mod tests {
             let vp = if v { "v" } else { "" };
             let tag = match &prefix { Some(p) => format!("{p}/{vp}{version}"), None => format!("{vp}{version}") };
             // A last directory named like a package would make it Singular, rightly.
-            prop_assume!(prefix.as_deref().map_or(true, |p| !PKGS.contains(&p.rsplit('/').next().unwrap())));
+            prop_assume!(prefix.as_deref().is_none_or(|p| !PKGS.contains(&p.rsplit('/').next().unwrap())));
             prop_assert_eq!(parse_tag(&tag, PKGS), Some(TagSpec::Unified { version }));
         }
 

@@ -329,7 +329,10 @@ mod tests {
     fn diff_names_the_file() {
         assert_eq!(diff("x.yml", Some("a\n"), "a\n"), None);
         let d = diff("x.yml", Some("a\nb\n"), "a\nc\n").unwrap();
-        assert!(d.contains("--- a/x.yml") && d.contains("+++ b/x.yml"), "{d}");
+        assert!(
+            d.contains("--- a/x.yml") && d.contains("+++ b/x.yml"),
+            "{d}"
+        );
         assert!(d.contains("-b\n") && d.contains("+c\n"), "{d}");
         let missing = diff("x.yml", None, "a\n").unwrap();
         assert!(missing.contains("--- /dev/null"), "{missing}");

@@ -5,6 +5,10 @@
 //! [`ops`] wires the stages for each command; the library never prints: progress and summaries
 //! go to a [`report::Reporter`], results are returned.
 
+// Errors carry the names and paths their messages need; they are returned once per run, so
+// their size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod announce;
 pub mod changelog;
 pub mod ci;

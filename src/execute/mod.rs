@@ -128,7 +128,7 @@ impl<'a> Executor<'a> {
                     elapsed: started.elapsed(),
                 });
                 let rebuilding = previous.is_some();
-                let rec = self.produce(plan, graph, node, rebuilding)?;
+                let rec = self.produce(node, rebuilding)?;
                 if let Some(prev) = previous {
                     self.check_reproduced(&prev, &rec, node)?;
                     // The stored bytes stay what they were; the rebuild was only a check.

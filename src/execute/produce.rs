@@ -2,20 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use dist_recipes::archive::{self, ArchiveEntry, ArchiveFormat, EntryMode};
+use dist_recipes::archive::{self, ArchiveEntry, EntryMode};
 use dist_recipes::installer::{self, InstallPath, InstallerApp, InstallerArtifact};
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
 use dist_store::{ContentDigest, OutputRecord, RecipeRecord, Store};
 
 use super::{cargo, io, work_dir, ExecuteError, Executor};
-use crate::graph::{Node, RecipeGraph};
-use crate::plan::Plan;
+use crate::graph::Node;
 
 impl Executor<'_> {
     pub(super) fn produce(
         &mut self,
-        _plan: &Plan,
-        _graph: &RecipeGraph,
         node: &Node,
         rebuilding: bool,
     ) -> Result<RecipeRecord, ExecuteError> {
@@ -262,9 +259,4 @@ pub(super) fn member_differences(
             .collect(),
         _ => Vec::new(),
     }
-}
-
-#[allow(dead_code)]
-fn _format_is_used(f: ArchiveFormat) -> &'static str {
-    f.extension()
 }

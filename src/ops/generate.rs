@@ -46,7 +46,10 @@ fn check(root: &Path, cfg: &GlobalConfig) -> Result<(), CiError> {
     let path = root.join(ci::GITHUB_WORKFLOW);
     let shown = ci::GITHUB_WORKFLOW.to_string();
     let existing = read_existing(&path, &shown)?;
-    match (existing.as_deref(), ci::diff(&shown, existing.as_deref(), &expected)) {
+    match (
+        existing.as_deref(),
+        ci::diff(&shown, existing.as_deref(), &expected),
+    ) {
         (_, None) => Ok(()),
         (None, Some(_)) => Err(CiError::Missing { path: shown }),
         (Some(_), Some(diff)) => Err(CiError::Stale { path: shown, diff }),

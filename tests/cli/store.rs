@@ -321,9 +321,18 @@ fn gc_drops_superseded_recipes_and_only_their_objects_and_dry_run_changes_nothin
     let first = fx.json(&["build", "-o", "json"]);
     fx.file("README.md", "# keeper\n\nsecond edition\n");
     let second = fx.json(&["build", "-o", "json"]);
-    let key_of = |m: &Value, a: &str| m["artifacts"][a]["recipe"]["key"].as_str().unwrap().to_string();
-    let blake3_of =
-        |m: &Value, a: &str| m["artifacts"][a]["recipe"]["blake3"].as_str().unwrap().to_string();
+    let key_of = |m: &Value, a: &str| {
+        m["artifacts"][a]["recipe"]["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let blake3_of = |m: &Value, a: &str| {
+        m["artifacts"][a]["recipe"]["blake3"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
 
     // Superseded: the first build's archive, its checksum and sha256.sum.
     let current: BTreeSet<String> = second["artifacts"]
