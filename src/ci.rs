@@ -127,7 +127,7 @@ jobs:
       has-builds: ${{{{ steps.plan.outputs.has-builds }}}}
       matrix: ${{{{ steps.plan.outputs.matrix }}}}
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@v5
         with:
           submodules: recursive
 {install}
@@ -164,7 +164,7 @@ jobs:
             echo "has-builds=$builds"
             echo "matrix=$(cat matrix.json)"
           }} >> "$GITHUB_OUTPUT"
-      - uses: actions/upload-artifact@v4
+      - uses: actions/upload-artifact@v6
         with:
           name: plan-dist-manifest
           path: plan-dist-manifest.json
@@ -181,7 +181,7 @@ jobs:
       TAG: ${{{{ needs.plan.outputs.tag }}}}
       TARGET: ${{{{ matrix.target }}}}
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@v5
         with:
           submodules: recursive
 {install}
@@ -192,7 +192,7 @@ jobs:
           KEYS: ${{{{ matrix.keys }}}}
         run: printf '%s\n' "$KEYS" > .dist-keys
       - name: Cache the store
-        uses: actions/cache@v4
+        uses: actions/cache@v5
         with:
           path: .dist-store
           key: dist-store-${{{{ matrix.target }}}}-${{{{ hashFiles('.dist-keys') }}}}
@@ -204,11 +204,11 @@ jobs:
           cargo dist build "${{args[@]}}" --artifacts=local --target="$TARGET" -o json > dist-build.json
       - name: Export the store
         run: cargo dist store export "dist-store-$TARGET.bundle"
-      - uses: actions/upload-artifact@v4
+      - uses: actions/upload-artifact@v6
         with:
           name: artifacts-build-local-${{{{ matrix.target }}}}
           path: target/distrib/
-      - uses: actions/upload-artifact@v4
+      - uses: actions/upload-artifact@v6
         with:
           name: store-${{{{ matrix.target }}}}
           path: dist-store-${{{{ matrix.target }}}}.bundle
@@ -220,11 +220,11 @@ jobs:
     env:
       TAG: ${{{{ needs.plan.outputs.tag }}}}
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@v5
         with:
           submodules: recursive
 {install}
-      - uses: actions/download-artifact@v4
+      - uses: actions/download-artifact@v7
         with:
           pattern: store-*
           path: dist-stores
@@ -238,7 +238,7 @@ jobs:
         run: |
 {tag_args}
           cargo dist build "${{args[@]}}" --artifacts=global -o json > dist-build.json
-      - uses: actions/upload-artifact@v4
+      - uses: actions/upload-artifact@v6
         with:
           name: artifacts-build-global
           path: target/distrib/
@@ -252,11 +252,11 @@ jobs:
       GH_REPO: ${{{{ github.repository }}}}
       TAG: ${{{{ needs.plan.outputs.tag }}}}
     steps:
-      - uses: actions/download-artifact@v4
+      - uses: actions/download-artifact@v7
         with:
           name: plan-dist-manifest
           path: .
-      - uses: actions/download-artifact@v4
+      - uses: actions/download-artifact@v7
         with:
           pattern: artifacts-*
           path: artifacts

@@ -86,6 +86,31 @@ pub enum Command {
     /// Inspect and maintain the store
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Write the CI workflow (.github/workflows/release.yml) from the dist config
+    Generate {
+        /// Write nothing; exit 1 with a diff when the workflow is missing or out of date
+        #[arg(long)]
+        check: bool,
+    },
+    /// Add the dist config and [profile.dist] to the root Cargo.toml, then generate CI
+    Init {
+        /// Answer yes to every question
+        #[arg(short, long)]
+        yes: bool,
+        /// CI backend to generate for (repeatable; default: github)
+        #[arg(long, value_name = "CI")]
+        ci: Vec<String>,
+        /// Installer to build: shell, powershell, npm, homebrew (repeatable)
+        #[arg(long = "installer", value_name = "INSTALLER")]
+        installers: Vec<String>,
+    },
+    /// Compare two dist-manifests artifact by artifact: reproduced, or why not
+    Compare {
+        /// The first dist-manifest.json
+        a: PathBuf,
+        /// The second dist-manifest.json
+        b: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -91,7 +91,7 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
                     key: rec.key.to_hex(),
                     cached: *cached,
                     blake3: Some(out.digest.to_hex()),
-                    inputs: BTreeMap::new(),
+                    inputs: super::compare::recorded_inputs(&store, rec),
                 }),
                 path: (!opts.no_local_paths).then(|| relative(&loaded.ws.root, &dest)),
                 sha256: Some(out.sha256.clone()),

@@ -1,6 +1,8 @@
 //! Integration tests of the `cargo-dist` binary, run against throwaway workspaces.
 
 mod build;
+mod ci;
+mod installers;
 mod plan;
 mod store;
 mod support;

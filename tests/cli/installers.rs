@@ -1,0 +1,367 @@
+//! Installers end to end: `build --artifacts=all` of a real app, then the shell installer under
+//! dash, the npm package under the real npm and the Homebrew formula under ruby, downloading from
+//! a local HTTP server.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{dist_app, host_triple, sha256sum_check, Fixture};
+
+const APP: &str = "inst-app";
+const ENV_PREFIX: &str = "INST_APP";
+const HELLO: &str = "hello from inst-app";
+
+/// PATH for the tools under test: system dirs only, so no test HOME or cargo is on it.
+const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+const WINDOWS: &str = "x86_64-pc-windows-msvc";
+
+fn dist_body(targets: &[&str]) -> String {
+    let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
+    format!(
+        "targets = [{}]\ninstallers = [\"shell\", \"npm\", \"homebrew\", \"powershell\"]\n",
+        targets.join(", ")
+    )
+}
+
+/// The app with every installer, configured for the host and Windows (the PowerShell installer
+/// is planned only with a Windows target), built with `--artifacts=all --target=<host>`: the
+/// host archive and every installer.
+fn built() -> (Fixture, String, Value) {
+    let host = host_triple();
+    let fx = dist_app(APP, HELLO, &dist_body(&[&host, WINDOWS]));
+    let target = format!("--target={host}");
+    let manifest = fx.json(&["build", "--artifacts=all", &target, "-o", "json"]);
+    (fx, host, manifest)
+}
+
+fn distrib(fx: &Fixture) -> PathBuf {
+    fx.root().join("target/distrib")
+}
+
+fn archive_name(host: &str) -> String {
+    format!("{APP}-{host}.tar.xz")
+}
+
+/// A tiny HTTP server on 127.0.0.1 answering GETs for `files` (by `/name`, else 404). It stops by
+/// itself after `max_requests` requests or two minutes.
+struct Server {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(files: BTreeMap<String, Vec<u8>>, max_requests: usize) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = requests.clone();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut served = 0;
+            while served < max_requests && Instant::now() < deadline {
+                let stream = match listener.accept() {
+                    Ok((s, _)) => s,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                    Err(_) => break,
+                };
+                served += 1;
+                stream.set_nonblocking(false).unwrap();
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut reader = BufReader::new(stream);
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    continue;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                    line.clear();
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+                log.lock().unwrap().push(path.clone());
+                let (status, body) = match files.get(path.trim_start_matches('/')) {
+                    Some(b) => ("200 OK", b.clone()),
+                    None => ("404 Not Found", b"not found\n".to_vec()),
+                };
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
+                let _ = stream.flush();
+            }
+        });
+        Server { port, requests }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// Every file of `dir` by name.
+fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `program` with only PATH (system dirs), HOME and LC_ALL set.
+fn clean(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", SYSTEM_PATH)
+        .env("HOME", home)
+        .env("LC_ALL", "C");
+    cmd
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn mkdir(p: PathBuf) -> PathBuf {
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+#[test]
+fn all_artifacts_build_the_four_installers() {
+    // Host only: no Windows target, so no PowerShell installer.
+    let host = host_triple();
+    let fx = dist_app(APP, HELLO, &dist_body(&[&host]));
+    let manifest = fx.json(&["build", "--artifacts=all", "-o", "json"]);
+    let names: Vec<String> = manifest["artifacts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    for name in [
+        format!("{APP}-installer.sh"),
+        format!("{APP}-npm-package.tar.gz"),
+        format!("{APP}.rb"),
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+        assert!(distrib(&fx).join(&name).is_file(), "{name} was not built");
+    }
+    if !host.contains("windows") {
+        assert!(
+            !names.contains(&format!("{APP}-installer.ps1")),
+            "a PowerShell installer without a Windows target: {names:?}"
+        );
+    }
+
+    // With a Windows target configured, all four.
+    fx.file(
+        "Cargo.toml",
+        &std::fs::read_to_string(fx.root().join("Cargo.toml"))
+            .unwrap()
+            .replace(&dist_body(&[&host]), &dist_body(&[&host, WINDOWS])),
+    );
+    let target = format!("--target={host}");
+    let manifest = fx.json(&["build", "--artifacts=all", &target, "-o", "json"]);
+    let dir = distrib(&fx);
+    let ps1 = std::fs::read_to_string(dir.join(format!("{APP}-installer.ps1"))).unwrap();
+    assert!(
+        ps1.contains(&format!("{APP}-{WINDOWS}.zip")),
+        "the PowerShell installer does not fetch the Windows zip"
+    );
+    let archive = archive_name(&host);
+    for name in [
+        format!("{APP}-installer.sh"),
+        format!("{APP}-installer.ps1"),
+        format!("{APP}-npm-package.tar.gz"),
+        format!("{APP}.rb"),
+        archive.clone(),
+        format!("{archive}.sha256"),
+        "sha256.sum".to_string(),
+    ] {
+        assert!(dir.join(&name).is_file(), "{name} was not built");
+        assert!(
+            manifest["artifacts"].get(&name).is_some(),
+            "{name} is not in the manifest"
+        );
+    }
+    assert_eq!(
+        manifest["artifacts"][format!("{APP}-installer.sh")]["kind"],
+        "installer"
+    );
+    sha256sum_check(&dir, "sha256.sum");
+    // The installers embed the archive's checksum.
+    let sha = manifest["artifacts"][&archive]["checksums"]["sha256"]
+        .as_str()
+        .unwrap();
+    let shell = std::fs::read_to_string(dir.join(format!("{APP}-installer.sh"))).unwrap();
+    assert!(shell.contains(sha), "the shell installer lacks {sha}");
+}
+
+#[test]
+fn shell_installer_under_dash_installs_the_app_and_refuses_a_tampered_archive() {
+    let (fx, host, _manifest) = built();
+    let dir = distrib(&fx);
+    let archive = archive_name(&host);
+    let script = dir.join(format!("{APP}-installer.sh"));
+    let run = |server: &Server, name: &str| -> (Output, PathBuf, PathBuf) {
+        let home = mkdir(fx.dir.path().join(format!("home-{name}")));
+        let install = fx.dir.path().join(format!("install-{name}"));
+        let out = clean("dash", &home)
+            .arg(&script)
+            .env(format!("{ENV_PREFIX}_DOWNLOAD_URL"), server.url())
+            .env(format!("{ENV_PREFIX}_NO_MODIFY_PATH"), "1")
+            .env(format!("{ENV_PREFIX}_INSTALL_DIR"), &install)
+            .output()
+            .expect("run dash");
+        (out, home, install)
+    };
+
+    let server = Server::start(files_of(&dir), 8);
+    let (out, home, install) = run(&server, "ok");
+    assert!(out.status.success(), "installer failed: {}", describe(&out));
+    assert!(
+        server.requests().contains(&format!("/{archive}")),
+        "the installer did not download {archive}: {:?}",
+        server.requests()
+    );
+    let bin = install.join("bin").join(APP);
+    let ran = Command::new(&bin).output().expect("run the installed app");
+    assert!(ran.status.success(), "{}", describe(&ran));
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), format!("{HELLO}\n"));
+    assert!(
+        !home.join(".profile").exists(),
+        "NO_MODIFY_PATH=1 but .profile was written"
+    );
+    assert!(
+        !home.join(".cargo").exists(),
+        "installed into the default dir"
+    );
+
+    // The same installer against a tampered archive.
+    let mut files = files_of(&dir);
+    let bytes = files.get_mut(&archive).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    let server = Server::start(files, 8);
+    let (out, home, install) = run(&server, "tampered");
+    assert!(
+        !out.status.success(),
+        "installer accepted a tampered archive: {}",
+        describe(&out)
+    );
+    assert!(
+        server.requests().contains(&format!("/{archive}")),
+        "the tampered archive was never requested: {:?}",
+        server.requests()
+    );
+    assert!(
+        !install.join("bin").join(APP).exists(),
+        "the tampered binary was installed"
+    );
+    assert!(!home.join(".cargo").exists());
+}
+
+#[test]
+fn homebrew_formula_is_valid_ruby_with_the_archive_sha256() {
+    let (fx, host, manifest) = built();
+    let archive = archive_name(&host);
+    let formula = distrib(&fx).join(format!("{APP}.rb"));
+    let out = Command::new("ruby")
+        .arg("-c")
+        .arg(&formula)
+        .output()
+        .expect("run ruby -c");
+    assert!(out.status.success(), "ruby -c: {}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Syntax OK"));
+
+    let text = std::fs::read_to_string(&formula).unwrap();
+    let sha = manifest["artifacts"][&archive]["checksums"]["sha256"]
+        .as_str()
+        .unwrap();
+    let shas: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("sha256 \""))
+        .map(|s| s.trim_end_matches('"'))
+        .collect();
+    assert_eq!(shas, vec![sha], "formula sha256 lines:\n{text}");
+    let urls: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("url \""))
+        .collect();
+    assert!(
+        urls.iter().any(|u| u.contains(&archive)),
+        "no url names {archive}:\n{text}"
+    );
+    assert!(
+        text.contains("class InstApp < Formula"),
+        "formula class:\n{text}"
+    );
+}
+
+#[test]
+fn npm_package_installs_and_its_shim_downloads_and_runs_the_app() {
+    let (fx, host, _manifest) = built();
+    let dir = distrib(&fx);
+    let archive = archive_name(&host);
+    let tarball = dir.join(format!("{APP}-npm-package.tar.gz"));
+    let prefix = fx.dir.path().join("npm-prefix");
+    let home = mkdir(fx.dir.path().join("npm-home"));
+    let out = clean("npm", &home)
+        .args([
+            "install",
+            "-g",
+            "--offline",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+        ])
+        .arg(&prefix)
+        .arg(&tarball)
+        .env("npm_config_cache", fx.dir.path().join("npm-cache"))
+        .output()
+        .expect("run npm");
+    assert!(out.status.success(), "npm install: {}", describe(&out));
+    let shim = prefix.join("bin").join(APP);
+    assert!(shim.exists(), "npm did not install a {APP} shim");
+
+    let server = Server::start(files_of(&dir), 8);
+    let out = clean(&shim, &home)
+        .env(format!("{ENV_PREFIX}_DOWNLOAD_URL"), server.url())
+        .output()
+        .expect("run the npm shim");
+    assert!(out.status.success(), "shim: {}", describe(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{HELLO}\n"));
+    assert!(
+        server.requests().contains(&format!("/{archive}")),
+        "{:?}",
+        server.requests()
+    );
+}
