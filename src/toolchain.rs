@@ -1,7 +1,7 @@
 //! The Rust toolchain identity: `rustc -vV`, the host triple, and what enters recipe keys.
 
 use std::collections::BTreeMap;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ToolchainError {
@@ -20,21 +20,18 @@ pub struct Toolchain {
 
 impl Toolchain {
     pub fn detect() -> Result<Toolchain, ToolchainError> {
+        Self::start().finish()
+    }
+
+    /// Starts `rustc -vV` so it runs while the caller does other work (`cargo metadata`).
+    pub fn start() -> PendingToolchain {
         let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-        let out = Command::new(&rustc)
+        let child = Command::new(&rustc)
             .arg("-vV")
-            .output()
-            .map_err(|e| ToolchainError::Rustc {
-                rustc: rustc.clone(),
-                message: e.to_string(),
-            })?;
-        if !out.status.success() {
-            return Err(ToolchainError::Rustc {
-                rustc,
-                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        Ok(Self::parse(&String::from_utf8_lossy(&out.stdout)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        PendingToolchain { rustc, child }
     }
 
     pub fn parse(text: &str) -> Toolchain {
@@ -55,6 +52,31 @@ impl Toolchain {
             .get("host")
             .map(String::as_str)
             .unwrap_or("unknown")
+    }
+}
+
+/// A `rustc -vV` under way.
+pub struct PendingToolchain {
+    rustc: String,
+    child: std::io::Result<Child>,
+}
+
+impl PendingToolchain {
+    pub fn finish(self) -> Result<Toolchain, ToolchainError> {
+        let PendingToolchain { rustc, child } = self;
+        let fail = |message: String| ToolchainError::Rustc {
+            rustc: rustc.clone(),
+            message,
+        };
+        let out = child
+            .and_then(|c| c.wait_with_output())
+            .map_err(|e| fail(e.to_string()))?;
+        if !out.status.success() {
+            return Err(fail(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        Ok(Toolchain::parse(&String::from_utf8_lossy(&out.stdout)))
     }
 }
 

@@ -280,26 +280,22 @@ pub fn render(c: &Comparison) -> String {
             out.push_str(&format!("    {d}\n"));
         }
     }
-    let bad = c
-        .artifacts
-        .iter()
-        .filter(|r| r.verdict == Verdict::NotReproducible)
-        .count();
-    let same = c
-        .artifacts
-        .iter()
-        .filter(|r| r.verdict == Verdict::Reproduced)
-        .count();
+    let count = |v: Verdict| c.artifacts.iter().filter(|r| r.verdict == v).count();
+    let counts: Vec<String> = [
+        Verdict::Reproduced,
+        Verdict::NotReproducible,
+        Verdict::DifferentInputs,
+        Verdict::NotBuilt,
+        Verdict::OnlyInA,
+        Verdict::OnlyInB,
+    ]
+    .into_iter()
+    .filter(|v| count(*v) > 0 || *v == Verdict::NotReproducible)
+    .map(|v| format!("{} {}", count(v), v.text()))
+    .collect();
     out.push('\n');
-    if bad == 0 {
-        out.push_str(&format!(
-            "{same} reproduced: every recipe key both builds share gave the same bytes\n"
-        ));
-    } else {
-        out.push_str(&format!(
-            "{bad} NOT REPRODUCIBLE: same recipe key, different bytes\n"
-        ));
-    }
+    out.push_str(&counts.join(", "));
+    out.push('\n');
     out
 }
 

@@ -40,9 +40,11 @@ pub struct Loaded {
 }
 
 pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
+    // Both spawn a process; run them side by side.
+    let rustc = Toolchain::start();
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
     let cfg = config::resolve(&ws)?;
-    let toolchain = Toolchain::detect()?;
+    let toolchain = rustc.finish()?;
     let candidates = ws
         .packages
         .iter()

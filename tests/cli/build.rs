@@ -509,3 +509,139 @@ fn tar_gz_and_tar_zst_archives_unpack_with_the_system_tar() {
         assert_eq!(run_binary(&root.join(APP)), format!("{HELLO}\n"));
     }
 }
+
+/// Every kind of input, changed alone after a build, changes the archive's key and `explain`
+/// names it (one build; each change is reverted before the next).
+#[test]
+fn explain_names_each_kind_of_changed_input() {
+    let (fx, host) = host_app();
+    fx.ok(&["build"]);
+    let archive = archive_name(&host);
+    let manifest = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    let explain = |env: &[(&str, &str)]| -> String {
+        let mut cmd = dist_command(fx.root(), &fx.store(), &["explain", &archive]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        String::from_utf8(run_ok(&mut cmd).stdout).unwrap()
+    };
+    let unchanged = explain(&[]);
+    assert!(unchanged.contains("is in the store"), "{unchanged}");
+
+    // A profile field.
+    fx.file(
+        "Cargo.toml",
+        &format!("{manifest}\n[profile.dist]\ninherits = \"release\"\nopt-level = 2\n"),
+    );
+    let out = explain(&[]);
+    assert!(
+        out.contains("[profile.dist] field `opt-level` added (2)"),
+        "{out}"
+    );
+    // A config key the build depends on.
+    fx.file(
+        "Cargo.toml",
+        &manifest.replace(
+            "[workspace.metadata.dist]\n",
+            "[workspace.metadata.dist]\ndefault-features = false\n",
+        ),
+    );
+    let out = explain(&[]);
+    assert!(
+        out.contains("config key `default-features` changed: true -> false"),
+        "{out}"
+    );
+    // A config key only the archive depends on: the cargo build stays as it was.
+    fx.file(
+        "Cargo.toml",
+        &manifest.replace(
+            "[workspace.metadata.dist]\n",
+            "[workspace.metadata.dist]\nauto-includes = false\n",
+        ),
+    );
+    let out = explain(&[]);
+    assert!(out.contains("archive member README.md removed"), "{out}");
+    fx.file("Cargo.toml", &manifest);
+    // An allow-listed environment variable.
+    let out = explain(&[("RUSTFLAGS", "-Cdebuginfo=1")]);
+    assert!(
+        out.contains("environment variable RUSTFLAGS changed: (unset) -> -Cdebuginfo=1"),
+        "{out}"
+    );
+    // A variable outside the allow-list changes nothing.
+    let out = explain(&[("SOME_UNRELATED_VAR", "1")]);
+    assert!(out.contains("is in the store"), "{out}");
+    // A new source file.
+    fx.file("src/extra.rs", "pub fn f() {}\n");
+    let out = explain(&[]);
+    assert!(out.contains("file src/extra.rs added"), "{out}");
+}
+
+/// Two builds of the same workspace at once: both succeed, each recipe is built once (one row,
+/// one object per output), and the store verifies.
+#[test]
+fn concurrent_builds_share_one_build_per_key() {
+    let (fx, _host) = host_app();
+    let spawn = || {
+        dist_command(fx.root(), &fx.store(), &["build", "-o", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let rows = store_rows(&fx);
+    let mut labels: Vec<String> = rows
+        .iter()
+        .map(|r| r["label"].as_str().unwrap().to_string())
+        .collect();
+    let n = labels.len();
+    labels.dedup();
+    assert_eq!(labels.len(), n, "a recipe was recorded twice: {labels:?}");
+    // Exactly one of the two built each recipe; the other found it cached.
+    let states =
+        |o: &std::process::Output| recipe_states(&serde_json::from_slice(&o.stdout).unwrap());
+    for (name, (cached_a, digest_a)) in states(&a) {
+        let (cached_b, digest_b) = states(&b)[&name].clone();
+        assert_eq!(digest_a, digest_b, "{name}");
+        assert!(
+            cached_a != cached_b,
+            "{name}: cached {cached_a} and {cached_b}"
+        );
+    }
+    fx.ok(&["store", "verify"]);
+}
+
+/// Killing a build at arbitrary moments leaves a store that verifies and no half-written file
+/// in target/distrib; the next build then succeeds.
+#[test]
+fn killed_builds_leave_a_verifiable_store_and_whole_files() {
+    let (fx, _host) = host_app();
+    for (i, delay_ms) in [30u64, 120, 250, 400, 700, 1000].iter().enumerate() {
+        // Each round has something new to build.
+        fx.file("src/main.rs", &app_main(&format!("round {i}")));
+        let mut child = dist_command(fx.root(), &fx.store(), &["build"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(*delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        fx.ok(&["store", "verify"]);
+        if let Ok(rd) = std::fs::read_dir(distrib(&fx)) {
+            for e in rd {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                assert!(!name.starts_with(".tmp"), "half-written file left: {name}");
+            }
+        }
+    }
+    fx.ok(&["build"]);
+    sha256sum_check(
+        &distrib(&fx),
+        &format!("{}.sha256", archive_name(&host_triple())),
+    );
+}
