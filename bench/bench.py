@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark of `cargo dist` next to its floors, side by side in one run.
+"""End-to-end benchmark of `cargo dist` next to its floors (and, when given, upstream cargo-dist
+0.34.0), side by side in one run.
 
-Prepares throwaway workspaces (1 app; 200 apps), runs each case several times, and prints
-medians, ratios and peak memory (max RSS of the measured process tree). Usage:
+Prepares throwaway workspaces (1 app; 200 apps; 1 app with a 24 MB binary), runs each case
+several times, alternating the tools, and prints medians, ratios and peak memory (max RSS of the
+measured process tree). Usage:
 
-    python3 bench/bench.py [--runs N] [--upstream PATH-TO-UPSTREAM-cargo-dist]
+    python3 bench/bench.py [--runs N] [--upstream PATH]
 
-`--upstream` adds cargo-dist 0.34.0 (`cargo install cargo-dist --version 0.34.0 --locked`) to
-the plan and warm-build rows when given. Not a test: nothing here asserts.
+PATH is upstream's binary (`cargo install cargo-dist --version 0.34.0 --locked --root DIR`,
+then DIR/bin/cargo-dist). Not a test: nothing here asserts.
 """
 import argparse
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -19,17 +22,17 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGETS = '["x86_64-unknown-linux-gnu", "aarch64-apple-darwin", "x86_64-pc-windows-msvc"]'
 
 
-def sh(cmd, cwd, env=None, check=True):
-    """Runs cmd; returns (seconds, peak RSS in MiB of the child tree)."""
+def run(cmd, cwd, env, check=True):
+    """Runs cmd; returns (seconds, peak RSS in MiB of the process tree it waited for)."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, rusage = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
     err = p.stderr.read().decode(errors="replace")
-    if check and p.returncode != 0:
+    if check and os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"benchmark command failed: {' '.join(cmd)}\n{err}")
     return dt, rusage.ru_maxrss / 1024.0
 
@@ -40,129 +43,181 @@ def write(path, text):
         f.write(text)
 
 
-def make_workspace(dir, apps):
+def app_source(name, functions):
+    """A main.rs with some real code, so rustc has work to do."""
+    body = [f'fn f{i}(x: u64) -> u64 {{ x.wrapping_mul({i + 3}).rotate_left({i % 31}) ^ {i} }}'
+            for i in range(functions)]
+    calls = " ^ ".join(f"f{i}(n)" for i in range(functions)) or "n"
+    return "\n".join(body) + f'''
+fn main() {{
+    let n = std::env::args().count() as u64;
+    println!("{name} {{}}", {calls});
+}}
+'''
+
+
+def make_workspace(dir, apps, functions=20, blob=0):
     members = [f"app{i:03}" for i in range(apps)]
-    write(
-        os.path.join(dir, "Cargo.toml"),
-        "[workspace]\nmembers = [%s]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n"
-        "targets = [\"x86_64-unknown-linux-gnu\", \"aarch64-apple-darwin\", \"x86_64-pc-windows-msvc\"]\n"
-        "installers = [\"shell\"]\n\n[profile.dist]\ninherits = \"release\"\n"
-        % ", ".join(f'"{m}"' for m in members),
-    )
+    write(os.path.join(dir, "Cargo.toml"),
+          "[workspace]\nmembers = [%s]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n"
+          "cargo-dist-version = \"0.34.0\"\ntargets = %s\ninstallers = [\"shell\"]\n\n"
+          "[profile.dist]\ninherits = \"release\"\n"
+          % (", ".join(f'"{m}"' for m in members), TARGETS))
     for m in members:
-        write(
-            os.path.join(dir, m, "Cargo.toml"),
-            f'[package]\nname = "{m}"\nversion = "0.1.0"\nedition = "2021"\n'
-            'repository = "https://github.com/example/bench"\n',
-        )
-        write(os.path.join(dir, m, "src/main.rs"), f'fn main() {{ println!("{m}"); }}\n')
+        write(os.path.join(dir, m, "Cargo.toml"),
+              f'[package]\nname = "{m}"\nversion = "0.1.0"\nedition = "2021"\n'
+              'repository = "https://github.com/example/bench"\n')
+        src = app_source(m, functions)
+        if blob:
+            # A large, compressible payload, like the data and code of a big binary.
+            rng = random.Random(7)
+            words = [bytes(rng.getrandbits(8) for _ in range(16)) for _ in range(4096)]
+            with open(os.path.join(dir, m, "blob.bin"), "wb") as f:
+                f.write(b"".join(rng.choice(words) for _ in range(blob // 16)))
+            src += '\nstatic BLOB: &[u8] = include_bytes!("../blob.bin");\n' \
+                   '#[used] static KEEP: &&[u8] = &BLOB;\n'
+        write(os.path.join(dir, m, "src/main.rs"), src)
         write(os.path.join(dir, m, "README.md"), f"# {m}\n")
     subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=dir, check=True,
                    stderr=subprocess.DEVNULL)
+    subprocess.run(["git", "init", "-q"], cwd=dir, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dir, check=True)
+    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "x"],
+                   cwd=dir, check=True)
 
 
-def median_case(runs, fn):
-    times, mems = [], []
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, case, tool, secs, mem, floor=None):
+        ratio = f"{secs / floor:.2f}x" if floor else ""
+        self.rows.append((case, tool, f"{secs * 1000:.0f} ms", ratio, f"{mem:.0f} MiB"))
+
+    def print(self):
+        head = ("case", "tool", "median", "vs floor", "peak RSS")
+        widths = [max(len(r[i]) for r in self.rows + [head]) for i in range(5)]
+        print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |")
+        print("|-" + "-|-".join("-" * w for w in widths) + "-|")
+        for r in self.rows:
+            print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+
+
+def measure(runs, tools):
+    """tools: {name: (prepare, cmd-fn)}; alternates tools run by run; returns name -> (median, peak)."""
+    times = {name: [] for name in tools}
+    mems = {name: 0.0 for name in tools}
     for _ in range(runs):
-        t, m = fn()
-        times.append(t)
-        mems.append(m)
-    return statistics.median(times), max(mems)
+        for name, step in tools.items():
+            t, m = step()
+            times[name].append(t)
+            mems[name] = max(mems[name], m)
+    return {n: (statistics.median(times[n]), mems[n]) for n in tools}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--upstream", help="path to upstream cargo-dist 0.34.0's binary")
+    ap.add_argument("--upstream", help="upstream cargo-dist 0.34.0's binary")
     args = ap.parse_args()
-
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cargo-dist"], cwd=ROOT,
                    check=True)
     ours = os.path.join(ROOT, "target", "release", "cargo-dist")
     tmp = tempfile.mkdtemp(prefix="dist-bench-")
-    env = dict(os.environ, CARGO_DIST_STORE=os.path.join(tmp, "store"))
-    rows = []
+    store = os.path.join(tmp, "store")
+    env = dict(os.environ, CARGO_DIST_STORE=store, CARGO_TERM_QUIET="true")
+    host = [l.split(": ")[1] for l in subprocess.run(["rustc", "-vV"], capture_output=True,
+            text=True).stdout.splitlines() if l.startswith("host: ")][0]
+    table = Table()
+    tools = {"cargo-dist (ours)": ours}
+    if args.upstream:
+        tools["cargo-dist 0.34.0"] = args.upstream
 
-    def row(case, tool, t, mem, floor=None):
-        ratio = f"{t / floor:.2f}x" if floor else ""
-        rows.append((case, tool, f"{t * 1000:.0f} ms", ratio, f"{mem:.0f} MiB"))
-
+    # plan: text and JSON, 1 and 200 apps.
     for apps in (1, 200):
         ws = os.path.join(tmp, f"ws{apps}")
         make_workspace(ws, apps)
         meta = ["cargo", "metadata", "--no-deps", "--format-version", "1", "--offline"]
-        t_meta, m_meta = median_case(args.runs, lambda: sh(meta, ws, env))
-        row(f"plan, {apps} app(s)", "cargo metadata (floor)", t_meta, m_meta)
-        for label, extra in (("text", []), ("json", ["-o", "json"])):
-            t, m = median_case(args.runs, lambda: sh([ours, "dist", "plan", *extra], ws, env))
-            row(f"plan {label}, {apps} app(s)", "cargo-dist (ours)", t, m, t_meta)
-            if args.upstream:
-                t, m = median_case(args.runs,
-                                   lambda: sh([args.upstream, "dist", "plan", *extra], ws, env,
-                                              check=False))
-                row(f"plan {label}, {apps} app(s)", "cargo-dist 0.34.0", t, m, t_meta)
+        for fmt, extra in (("text", []), ("json", ["-o", "json"])):
+            steps = {"cargo metadata (floor)": lambda: run(meta, ws, env)}
+            for name, exe in tools.items():
+                steps[name] = lambda exe=exe: run([exe, "dist", "plan", *extra], ws, env)
+            res = measure(args.runs, steps)
+            floor = res["cargo metadata (floor)"][0]
+            for name, (t, m) in res.items():
+                table.add(f"plan {fmt}, {apps} app(s)", name, t, m,
+                          None if name.endswith("(floor)") else floor)
 
-    # Builds on the 1-app workspace, host target only.
-    ws = os.path.join(tmp, "ws1")
-    host = [l.split(": ")[1] for l in subprocess.run(["rustc", "-vV"], capture_output=True,
-            text=True).stdout.splitlines() if l.startswith("host: ")][0]
-    plain = ["cargo", "build", "--profile", "dist", "--locked", "--offline", "--target", host]
+    # Builds, host target, on a 1-app workspace and on one with a 24 MB binary.
+    for label, functions, blob in (("1 app", 400, 0), ("24 MB binary", 50, 24 << 20)):
+        ws = os.path.join(tmp, label.replace(" ", "-"))
+        make_workspace(ws, 1, functions, blob)
+        plain = ["cargo", "build", "--profile", "dist", "--locked", "--offline", "--target", host]
+        target = os.path.join(ws, "target")
 
-    def clean_plain():
-        shutil.rmtree(os.path.join(ws, "target"), ignore_errors=True)
-        return sh(plain, ws, env)
+        def cold(cmd):
+            def go():
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.rmtree(store, ignore_errors=True)
+                return run(cmd, ws, env)
+            return go
 
-    def clean_ours():
-        shutil.rmtree(os.path.join(ws, "target"), ignore_errors=True)
-        shutil.rmtree(env["CARGO_DIST_STORE"], ignore_errors=True)
-        return sh([ours, "dist", "build"], ws, env)
+        steps = {"cargo build --profile dist (floor)": cold(plain)}
+        for name, exe in tools.items():
+            steps[name] = cold([exe, "dist", "build"])
+        res = measure(max(2, args.runs // 2), steps)
+        floor = res["cargo build --profile dist (floor)"][0]
+        for name, (t, m) in res.items():
+            table.add(f"cold build, {label}", name, t, m, None if "floor" in name else floor)
 
-    cold_runs = max(3, args.runs // 2)
-    t_plain, m_plain = median_case(cold_runs, clean_plain)
-    row("cold build", "cargo build --profile dist (floor)", t_plain, m_plain)
-    t, m = median_case(cold_runs, clean_ours)
-    row("cold build", "cargo-dist (ours)", t, m, t_plain)
+        # The compressor alone on the same binary: the floor of any archive step.
+        binary = os.path.join(target, host, "dist", "app000")
+        if os.path.exists(binary):
+            res = measure(args.runs, {"xz -6 -T1 on the binary (floor)": lambda: run(
+                ["sh", "-c", f"xz -6 -T1 -c '{binary}' > /dev/null"], ws, env)})
+            for name, (t, m) in res.items():
+                table.add(f"compress, {label}", name, t, m)
 
-    t, m = median_case(args.runs * 2, lambda: sh([ours, "dist", "build"], ws, env))
-    row("warm build, nothing changed", "cargo-dist (ours)", t, m)
+        for name, exe in tools.items():
+            run([exe, "dist", "build"], ws, env)  # warm up both
+        steps = {name: (lambda exe=exe: run([exe, "dist", "build"], ws, env))
+                 for name, exe in tools.items()}
+        for name, (t, m) in measure(args.runs, steps).items():
+            table.add(f"warm build, nothing changed, {label}", name, t, m)
 
-    readme = os.path.join(ws, "app000", "README.md")
-    n = [0]
+        readme = os.path.join(ws, "app000", "README.md")
+        main_rs = os.path.join(ws, "app000", "src", "main.rs")
+        n = [0]
 
-    def readme_edit():
-        n[0] += 1
-        with open(readme, "a") as f:
-            f.write(f"edit {n[0]}\n")
-        return sh([ours, "dist", "build"], ws, env)
+        def edit(path, line, cmd):
+            def go():
+                n[0] += 1
+                with open(path, "a") as f:
+                    f.write(line.format(n[0]))
+                return run(cmd, ws, env)
+            return go
 
-    t, m = median_case(args.runs, readme_edit)
-    row("build after README edit", "cargo-dist (ours)", t, m)
+        steps = {name: edit(readme, "edit {}\n", [exe, "dist", "build"])
+                 for name, exe in tools.items()}
+        for name, (t, m) in measure(args.runs, steps).items():
+            table.add(f"build after README edit, {label}", name, t, m)
 
-    main_rs = os.path.join(ws, "app000", "src", "main.rs")
+        steps = {"cargo build --profile dist (floor)": edit(main_rs, "// edit {}\n", plain)}
+        for name, exe in tools.items():
+            steps[name] = edit(main_rs, "// edit {}\n", [exe, "dist", "build"])
+        res = measure(args.runs, steps)
+        floor = res["cargo build --profile dist (floor)"][0]
+        for name, (t, m) in res.items():
+            table.add(f"build after one-line edit, {label}", name, t, m,
+                      None if "floor" in name else floor)
 
-    def src_edit(cmd):
-        def go():
-            n[0] += 1
-            with open(main_rs, "a") as f:
-                f.write(f"// edit {n[0]}\n")
-            return sh(cmd, ws, env)
-        return go
+        steps = {name: (lambda exe=exe: run([exe, "dist", "build", "--artifacts=global"], ws,
+                                            env, check=False))
+                 for name, exe in tools.items()}
+        for name, (t, m) in measure(args.runs, steps).items():
+            table.add(f"build --artifacts=global, {label}", name, t, m)
 
-    t_inc, m_inc = median_case(args.runs, src_edit(plain))
-    row("build after one-line edit", "cargo build --profile dist (floor)", t_inc, m_inc)
-    t, m = median_case(args.runs, src_edit([ours, "dist", "build"]))
-    row("build after one-line edit", "cargo-dist (ours)", t, m, t_inc)
-
-    t, m = median_case(args.runs, lambda: sh([ours, "dist", "build", "--artifacts=global"], ws, env))
-    row("build --artifacts=global (warm)", "cargo-dist (ours)", t, m)
-
-    widths = [max(len(r[i]) for r in rows + [("case", "tool", "median", "ratio", "peak RSS")])
-              for i in range(5)]
-    head = ("case", "tool", "median", "ratio", "peak RSS")
-    print(" | ".join(h.ljust(w) for h, w in zip(head, widths)))
-    print("-|-".join("-" * w for w in widths))
-    for r in rows:
-        print(" | ".join(c.ljust(w) for c, w in zip(r, widths)))
+    table.print()
     shutil.rmtree(tmp, ignore_errors=True)
 
 
