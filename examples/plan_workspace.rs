@@ -3,6 +3,8 @@
 //!
 //! cargo run --example plan_workspace -- examples/hello-world/Cargo.toml
 
+#![allow(clippy::result_large_err)]
+
 use cargo_dist::announce;
 use cargo_dist::ops::plan::plan_announcement;
 use cargo_dist::ops::{load, GlobalOpts};

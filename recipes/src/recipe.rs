@@ -418,7 +418,8 @@ mod tests {
     #[test]
     fn every_field_changes_the_key() {
         let base = Recipe::CargoBuild(build()).key();
-        let variants: Vec<Box<dyn Fn(&mut CargoBuild)>> = vec![
+        type Change = Box<dyn Fn(&mut CargoBuild)>;
+        let variants: Vec<Change> = vec![
             Box::new(|b| b.package = "other".into()),
             Box::new(|b| b.binaries.push("two".into())),
             Box::new(|b| b.target = "aarch64-apple-darwin".into()),

@@ -95,16 +95,7 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
         }
     }
     if platforms.is_empty() {
-        return Err(InstallerError::NoSuitableArtifacts {
-            app: app.app_name.clone(),
-            installer: "Homebrew",
-            targets: app
-                .sorted_artifacts()
-                .iter()
-                .map(|a| a.target.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+        return Err(app.no_suitable("Homebrew"));
     }
     template::render(
         "homebrew.rb",

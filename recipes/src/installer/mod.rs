@@ -261,6 +261,20 @@ impl InstallerApp {
     }
 
     /// Artifacts sorted by target, so output never depends on the caller's ordering.
+    /// The error for an installer that can install none of this App's archives.
+    pub(crate) fn no_suitable(&self, installer: &'static str) -> InstallerError {
+        InstallerError::NoSuitableArtifacts {
+            app: self.app_name.clone(),
+            installer,
+            targets: self
+                .sorted_artifacts()
+                .iter()
+                .map(|a| a.target.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
     pub(crate) fn sorted_artifacts(&self) -> Vec<&InstallerArtifact> {
         let mut arts: Vec<&InstallerArtifact> = self.artifacts.iter().collect();
         arts.sort_by(|a, b| a.target.cmp(&b.target));

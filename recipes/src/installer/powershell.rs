@@ -25,16 +25,7 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
         })
         .collect();
     if artifacts.is_empty() {
-        return Err(InstallerError::NoSuitableArtifacts {
-            app: app.app_name.clone(),
-            installer: "PowerShell",
-            targets: app
-                .sorted_artifacts()
-                .iter()
-                .map(|a| a.target.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+        return Err(app.no_suitable("PowerShell"));
     }
     template::render(
         "installer.ps1",
