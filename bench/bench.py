@@ -9,7 +9,7 @@ measured process tree). Usage:
     python3 bench/bench.py [--runs N] [--upstream PATH]
 
 PATH is upstream's binary (`cargo install cargo-dist --version 0.34.0 --locked --root DIR`,
-then DIR/bin/cargo-dist). Not a test: nothing here asserts.
+then DIR/bin/dist). Not a test: nothing here asserts.
 """
 import argparse
 import os
@@ -60,7 +60,7 @@ def make_workspace(dir, apps, functions=20, blob=0):
     members = [f"app{i:03}" for i in range(apps)]
     write(os.path.join(dir, "Cargo.toml"),
           "[workspace]\nmembers = [%s]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n"
-          "cargo-dist-version = \"0.34.0\"\ntargets = %s\ninstallers = [\"shell\"]\n\n"
+          "cargo-dist-version = \"0.34.0\"\ntargets = %s\n\n"
           "[profile.dist]\ninherits = \"release\"\n"
           % (", ".join(f'"{m}"' for m in members), TARGETS))
     for m in members:
@@ -129,9 +129,10 @@ def main():
     host = [l.split(": ")[1] for l in subprocess.run(["rustc", "-vV"], capture_output=True,
             text=True).stdout.splitlines() if l.startswith("host: ")][0]
     table = Table()
-    tools = {"cargo-dist (ours)": ours}
+    # name -> argv prefix. Upstream 0.34's binary is `dist` (the `cargo-dist` crate).
+    tools = {"cargo-dist (ours)": [ours, "dist"]}
     if args.upstream:
-        tools["cargo-dist 0.34.0"] = args.upstream
+        tools["cargo-dist 0.34.0"] = [args.upstream]
 
     # plan: text and JSON, 1 and 200 apps.
     for apps in (1, 200):
@@ -141,7 +142,7 @@ def main():
         for fmt, extra in (("text", []), ("json", ["-o", "json"])):
             steps = {"cargo metadata (floor)": lambda: run(meta, ws, env)}
             for name, exe in tools.items():
-                steps[name] = lambda exe=exe: run([exe, "dist", "plan", *extra], ws, env)
+                steps[name] = lambda exe=exe: run([*exe, "plan", *extra], ws, env)
             res = measure(args.runs, steps)
             floor = res["cargo metadata (floor)"][0]
             for name, (t, m) in res.items():
@@ -164,7 +165,7 @@ def main():
 
         steps = {"cargo build --profile dist (floor)": cold(plain)}
         for name, exe in tools.items():
-            steps[name] = cold([exe, "dist", "build"])
+            steps[name] = cold([*exe, "build"])
         res = measure(max(2, args.runs // 2), steps)
         floor = res["cargo build --profile dist (floor)"][0]
         for name, (t, m) in res.items():
@@ -179,8 +180,8 @@ def main():
                 table.add(f"compress, {label}", name, t, m)
 
         for name, exe in tools.items():
-            run([exe, "dist", "build"], ws, env)  # warm up both
-        steps = {name: (lambda exe=exe: run([exe, "dist", "build"], ws, env))
+            run([*exe, "build"], ws, env)  # warm up both
+        steps = {name: (lambda exe=exe: run([*exe, "build"], ws, env))
                  for name, exe in tools.items()}
         for name, (t, m) in measure(args.runs, steps).items():
             table.add(f"warm build, nothing changed, {label}", name, t, m)
@@ -197,21 +198,21 @@ def main():
                 return run(cmd, ws, env)
             return go
 
-        steps = {name: edit(readme, "edit {}\n", [exe, "dist", "build"])
+        steps = {name: edit(readme, "edit {}\n", [*exe, "build"])
                  for name, exe in tools.items()}
         for name, (t, m) in measure(args.runs, steps).items():
             table.add(f"build after README edit, {label}", name, t, m)
 
         steps = {"cargo build --profile dist (floor)": edit(main_rs, "// edit {}\n", plain)}
         for name, exe in tools.items():
-            steps[name] = edit(main_rs, "// edit {}\n", [exe, "dist", "build"])
+            steps[name] = edit(main_rs, "// edit {}\n", [*exe, "build"])
         res = measure(args.runs, steps)
         floor = res["cargo build --profile dist (floor)"][0]
         for name, (t, m) in res.items():
             table.add(f"build after one-line edit, {label}", name, t, m,
                       None if "floor" in name else floor)
 
-        steps = {name: (lambda exe=exe: run([exe, "dist", "build", "--artifacts=global"], ws,
+        steps = {name: (lambda exe=exe: run([*exe, "build", "--artifacts=global"], ws,
                                             env, check=False))
                  for name, exe in tools.items()}
         for name, (t, m) in measure(args.runs, steps).items():

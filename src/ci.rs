@@ -9,6 +9,8 @@
 //!                                      └──────────────> host (draft release) ──> announce
 //! ```
 
+use dist_recipes::recipe::{CiWorkflow, Recipe};
+
 use crate::config::{GlobalConfig, PrRunMode};
 
 /// Path of the workflow, relative to the workspace root.
@@ -75,10 +77,22 @@ fn build_condition(mode: PrRunMode) -> &'static str {
     }
 }
 
+/// The workflow's recipe: what its bytes depend on, so it is stored and keyed like any artifact.
+pub fn workflow_recipe(cfg: &GlobalConfig) -> Recipe {
+    Recipe::CiWorkflow(CiWorkflow {
+        backend: "github".into(),
+        pr_run_mode: cfg.pr_run_mode.name().into(),
+        tool_version: tool_version(cfg),
+    })
+}
+
 /// The release workflow for GitHub Actions.
 pub fn github_workflow(cfg: &GlobalConfig) -> String {
-    let version = tool_version(cfg);
-    let mode = cfg.pr_run_mode;
+    render_github_workflow(cfg.pr_run_mode, &tool_version(cfg))
+}
+
+/// The workflow text from exactly its recipe's inputs.
+pub fn render_github_workflow(mode: PrRunMode, version: &str) -> String {
     let pull_request = match mode {
         PrRunMode::Skip => "",
         PrRunMode::Plan | PrRunMode::Upload => "  pull_request:\n",

@@ -120,6 +120,15 @@ pub enum PrRunMode {
 }
 
 impl PrRunMode {
+    pub fn parse(s: &str) -> Option<PrRunMode> {
+        Some(match s {
+            "skip" => PrRunMode::Skip,
+            "plan" => PrRunMode::Plan,
+            "upload" => PrRunMode::Upload,
+            _ => return None,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             PrRunMode::Skip => "skip",
@@ -409,11 +418,7 @@ impl RawConfig {
                 }
                 "pr-run-mode" => {
                     let s = r.one_of(key, r.string(key, v)?, &["skip", "plan", "upload"])?;
-                    raw.pr_run_mode = Some(match s.as_str() {
-                        "skip" => PrRunMode::Skip,
-                        "upload" => PrRunMode::Upload,
-                        _ => PrRunMode::Plan,
-                    });
+                    raw.pr_run_mode = PrRunMode::parse(&s);
                 }
                 "source-tarball" => raw.source_tarball = Some(r.bool(key, v)?),
                 "tap" => raw.tap = Some(r.string(key, v)?),

@@ -17,6 +17,7 @@
 //! | `recipe:NAME`         | key of a consumed recipe                | archive, checksums, installers |
 //! | `sha256:NAME`         | sha256 of a consumed archive, once known| installers                 |
 //! | `git-tree`            | the committed tree id (`HEAD^{tree}`)   | source tarball             |
+//! | `config:ci`, `config:pr-run-mode`, `config:cargo-dist-version` | workflow inputs | ci-workflow |
 //!
 //! Deliberately left out: absolute paths, mtimes, owners, the user, the host name, the clock,
 //! and environment variables outside the allow-list (the build never sees them).
@@ -171,8 +172,20 @@ pub struct ArchiveRef {
     pub root_dir: Option<String>,
 }
 
+/// The CI workflow file: a pure function of the config it reads and its template (whose changes
+/// bump [`FORMAT_VERSION`]).
+#[derive(Debug, Clone)]
+pub struct CiWorkflow {
+    /// "github".
+    pub backend: String,
+    pub pr_run_mode: String,
+    /// The tool version the workflow installs.
+    pub tool_version: String,
+}
+
 #[derive(Debug, Clone)]
 pub enum Recipe {
+    CiWorkflow(CiWorkflow),
     CargoBuild(CargoBuild),
     Archive(Archive),
     Checksum(Checksum),
@@ -208,6 +221,7 @@ fn list(v: &[String]) -> String {
 impl Recipe {
     pub fn kind(&self) -> &'static str {
         match self {
+            Recipe::CiWorkflow(_) => "ci-workflow",
             Recipe::CargoBuild(_) => "cargo-build",
             Recipe::Archive(_) => "archive",
             Recipe::Checksum(_) => "checksum",
@@ -222,6 +236,15 @@ impl Recipe {
         let mut m = Inputs::new();
         m.insert("format".into(), FORMAT_VERSION.to_string());
         match self {
+            Recipe::CiWorkflow(CiWorkflow {
+                backend,
+                pr_run_mode,
+                tool_version,
+            }) => {
+                m.insert("config:ci".into(), backend.clone());
+                m.insert("config:pr-run-mode".into(), pr_run_mode.clone());
+                m.insert("config:cargo-dist-version".into(), tool_version.clone());
+            }
             Recipe::CargoBuild(CargoBuild {
                 package,
                 binaries,

@@ -60,13 +60,44 @@ fn check(root: &Path, cfg: &GlobalConfig) -> Result<(), CiError> {
 pub fn generate(opts: &GlobalOpts, check_only: bool) -> Result<Generated, Error> {
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
     let cfg = config::resolve(&ws)?;
-    generate_for(&ws, &cfg.global, check_only)
+    let store_root = dist_store::Store::resolve_root(opts.store.as_deref())?;
+    generate_for(&ws, &cfg.global, check_only, Some(&store_root))
+}
+
+/// The workflow's bytes through the store, keyed by its recipe like every artifact: a hit is
+/// read back (verified), a miss is rendered and recorded.
+fn stored_workflow(cfg: &GlobalConfig, store_root: Option<&Path>) -> Result<String, Error> {
+    let Some(root) = store_root else {
+        return Ok(ci::github_workflow(cfg));
+    };
+    let store = dist_store::Store::open(root)?;
+    let recipe = ci::workflow_recipe(cfg);
+    let key = recipe.key();
+    if store.is_cached(&key)? {
+        if let Some(rec) = store.get(&key)? {
+            let out = &rec.outputs[0];
+            let bytes = store.read_verified(&out.digest, out.size)?;
+            store.touch(&key)?;
+            return Ok(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    let text = ci::github_workflow(cfg);
+    let obj = store.put_bytes(text.as_bytes())?;
+    store.record(&dist_store::RecipeRecord {
+        key,
+        kind: recipe.kind().into(),
+        label: ci::GITHUB_WORKFLOW.into(),
+        inputs: recipe.inputs(),
+        outputs: vec![dist_store::OutputRecord::new("release.yml", &obj)],
+    })?;
+    Ok(text)
 }
 
 pub fn generate_for(
     ws: &Workspace,
     cfg: &GlobalConfig,
     check_only: bool,
+    store_root: Option<&Path>,
 ) -> Result<Generated, Error> {
     if !ci::wants_github(cfg) {
         return Err(CiError::NotConfigured {
@@ -79,7 +110,7 @@ pub fn generate_for(
         check(&ws.root, cfg)?;
         return Ok(Generated::UpToDate(shown));
     }
-    let expected = ci::github_workflow(cfg);
+    let expected = stored_workflow(cfg, store_root)?;
     let path = ws.root.join(ci::GITHUB_WORKFLOW);
     if read_existing(&path, &shown)?.as_deref() == Some(expected.as_str()) {
         return Ok(Generated::UpToDate(shown));

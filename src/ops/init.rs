@@ -288,7 +288,8 @@ pub fn init(
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
     let cfg = config::resolve(&ws)?;
     if ci::wants_github(&cfg.global) {
-        report.generated = Some(generate_for(&ws, &cfg.global, false)?);
+        let store_root = dist_store::Store::resolve_root(opts.store.as_deref())?;
+        report.generated = Some(generate_for(&ws, &cfg.global, false, Some(&store_root))?);
     }
     Ok(report)
 }

@@ -392,3 +392,41 @@ fn compare_names_a_missing_manifest() {
     let err = fx.fails(&["compare", "nope-a.json", "nope-b.json"], 1);
     assert!(err.contains("nope-a.json"), "{err}");
 }
+
+/// The workflow is a recipe like any artifact: `generate` keys it by the config it reads,
+/// records it in the store, and a config change gives a new key.
+#[test]
+fn the_workflow_is_a_stored_recipe() {
+    let fx = fresh_package("flow", "0.1.0");
+    fx.ok(&["init", "--yes"]);
+    let rows = |fx: &Fixture| -> Vec<(String, String)> {
+        fx.json(&["store", "ls", "-o", "json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "ci-workflow")
+            .map(|r| {
+                (
+                    r["key"].as_str().unwrap().to_string(),
+                    r["label"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let first = rows(&fx);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].1, ".github/workflows/release.yml");
+    let text = read(&fx, "Cargo.toml").replace(
+        "[package.metadata.dist]\n",
+        "[package.metadata.dist]\npr-run-mode = \"skip\"\n",
+    );
+    fx.file("Cargo.toml", &text);
+    fx.ok(&["generate"]);
+    let second = rows(&fx);
+    assert_eq!(
+        second.len(),
+        2,
+        "a config change must give a second workflow recipe: {second:?}"
+    );
+    assert!(!read(&fx, ".github/workflows/release.yml").contains("pull_request:"));
+}
