@@ -45,10 +45,13 @@ impl Node {
     }
 }
 
+/// A cargo build: (app, target).
+pub type BuildId = (String, String);
+
 #[derive(Debug, Clone, Default)]
 pub struct RecipeGraph {
     /// Cargo builds by (app, target).
-    pub builds: BTreeMap<(String, String), Node>,
+    pub builds: BTreeMap<BuildId, Node>,
     /// Artifact recipes by artifact name.
     pub artifacts: BTreeMap<String, Node>,
 }
@@ -106,48 +109,28 @@ pub fn graph(
 ) -> Result<RecipeGraph, GraphError> {
     let mut g = RecipeGraph::default();
     let profile = resolved_profile(ws);
-    for release in &plan.releases {
-        let Some(pkg) = ws.package(&release.app) else {
-            continue;
-        };
-        if release.targets.is_empty() {
-            continue;
-        }
-        let pc = cfg.package(&pkg.name);
-        let sources = hasher.build_sources(ws, pkg)?;
-        for target in &release.targets {
-            let prefix = recipe::target_env_prefix(target);
-            let mut vars: BTreeMap<String, Option<String>> = recipe::ENV_ALLOW_LIST
-                .iter()
-                .map(|k| (k.to_string(), env.vars.get(*k).cloned()))
-                .collect();
-            for (k, v) in env.vars.range(prefix.clone()..) {
-                if !k.starts_with(&prefix) {
-                    break;
-                }
-                vars.insert(k.clone(), Some(v.clone()));
-            }
-            let build = CargoBuild {
-                package: pkg.name.clone(),
-                binaries: pkg.binaries.clone(),
-                target: target.clone(),
-                features: pc.features.clone(),
-                default_features: pc.default_features,
-                all_features: pc.all_features,
-                profile: profile.clone(),
-                toolchain: toolchain.fields.clone(),
-                env: vars,
-                sources: sources.clone(),
-            };
-            g.builds.insert(
-                (pkg.name.clone(), target.clone()),
-                Node::new(
-                    RecipeGraph::build_label(&pkg.name, target),
-                    Recipe::CargoBuild(build),
-                ),
-            );
-        }
-    }
+    // Cargo builds are independent and most of their cost is reading and hashing sources: split
+    // the releases between two threads (each hashes its own packages' files).
+    let releases: Vec<&crate::plan::Release> = plan
+        .releases
+        .iter()
+        .filter(|r| !r.targets.is_empty() && ws.package(&r.app).is_some())
+        .collect();
+    let (left, right) = releases.split_at(releases.len() / 2);
+    let build_part = |part: &[&crate::plan::Release]| {
+        let mut h = SourceHasher::default();
+        let nodes = build_nodes(ws, cfg, toolchain, env.vars, &profile, part, &mut h);
+        (nodes, h)
+    };
+    let ((l_nodes, l_hasher), (r_nodes, r_hasher)) = std::thread::scope(|s| {
+        let l = s.spawn(|| build_part(left));
+        let r = build_part(right);
+        (l.join().expect("hashing thread"), r)
+    });
+    hasher.absorb(l_hasher);
+    hasher.absorb(r_hasher);
+    g.builds.extend(l_nodes?);
+    g.builds.extend(r_nodes?);
 
     // Archives first: checksums and installers consume their keys.
     for a in plan.artifacts.values() {
@@ -268,4 +251,57 @@ fn archive_ref(plan: &Plan, g: &RecipeGraph, env: &Env, name: &str) -> ArchiveRe
         sha256: (env.known_sha256)(&key),
         root_dir: root_dir.clone(),
     }
+}
+
+/// The cargo build recipes of `releases`, one per target.
+fn build_nodes(
+    ws: &Workspace,
+    cfg: &Config,
+    toolchain: &Toolchain,
+    vars: &BTreeMap<String, String>,
+    profile: &BTreeMap<String, String>,
+    releases: &[&crate::plan::Release],
+    hasher: &mut SourceHasher,
+) -> Result<Vec<(BuildId, Node)>, GraphError> {
+    let mut out = Vec::new();
+    for release in releases {
+        let pkg = ws
+            .package(&release.app)
+            .expect("filtered to workspace packages");
+        let pc = cfg.package(&pkg.name);
+        let sources = hasher.build_sources(ws, pkg)?;
+        for target in &release.targets {
+            let prefix = recipe::target_env_prefix(target);
+            let mut env: BTreeMap<String, Option<String>> = recipe::ENV_ALLOW_LIST
+                .iter()
+                .map(|k| (k.to_string(), vars.get(*k).cloned()))
+                .collect();
+            for (k, v) in vars.range(prefix.clone()..) {
+                if !k.starts_with(&prefix) {
+                    break;
+                }
+                env.insert(k.clone(), Some(v.clone()));
+            }
+            let build = CargoBuild {
+                package: pkg.name.clone(),
+                binaries: pkg.binaries.clone(),
+                target: target.clone(),
+                features: pc.features.clone(),
+                default_features: pc.default_features,
+                all_features: pc.all_features,
+                profile: profile.clone(),
+                toolchain: toolchain.fields.clone(),
+                env,
+                sources: sources.clone(),
+            };
+            out.push((
+                (pkg.name.clone(), target.clone()),
+                Node::new(
+                    RecipeGraph::build_label(&pkg.name, target),
+                    Recipe::CargoBuild(build),
+                ),
+            ));
+        }
+    }
+    Ok(out)
 }

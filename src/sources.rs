@@ -44,6 +44,12 @@ pub struct SourceHasher {
 }
 
 impl SourceHasher {
+    /// Takes over what another hasher (another thread's) learnt.
+    pub fn absorb(&mut self, other: SourceHasher) {
+        self.bytes_hashed += other.bytes_hashed;
+        self.cache.extend(other.cache);
+    }
+
     /// The content of a workspace-relative file.
     pub fn file(&mut self, ws: &Workspace, rel: &str) -> Result<FileInput, SourceError> {
         if let Some(f) = self.cache.get(rel) {

@@ -126,12 +126,14 @@ impl Workspace {
         let profiles = read_profiles(&doc);
 
         let members: std::collections::BTreeSet<_> = meta.workspace_members.iter().collect();
+        // The root's files are the fallback of every package: list them once.
+        let in_root = scan_includes(&root);
         let mut packages = Vec::new();
         for p in &meta.packages {
             if !members.contains(&p.id) {
                 continue;
             }
-            packages.push(Package::from_metadata(p, &root));
+            packages.push(Package::from_metadata(p, &root, &in_root));
         }
         packages.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -182,7 +184,11 @@ impl Workspace {
 }
 
 impl Package {
-    fn from_metadata(p: &cargo_metadata::Package, root: &Path) -> Package {
+    fn from_metadata(
+        p: &cargo_metadata::Package,
+        root: &Path,
+        in_root: &[(IncludeKind, PathBuf)],
+    ) -> Package {
         let manifest_path: PathBuf = p.manifest_path.clone().into();
         let pkg_dir = manifest_path.parent().unwrap_or(root).to_path_buf();
         let dir = relative(root, &pkg_dir);
@@ -220,7 +226,7 @@ impl Package {
         Package {
             name: p.name.to_string(),
             version: p.version.clone(),
-            auto_includes: find_auto_includes(root, &pkg_dir, readme.as_deref()),
+            auto_includes: find_auto_includes(root, in_root, &pkg_dir, readme.as_deref()),
             manifest_path,
             dir,
             binaries,
@@ -271,30 +277,33 @@ fn include_kind(file_name: &str) -> Option<IncludeKind> {
     }
 }
 
+/// README/LICENSE/CHANGELOG-like files directly in `dir`, sorted.
+fn scan_includes(dir: &Path) -> Vec<(IncludeKind, PathBuf)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(IncludeKind, PathBuf)> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            include_kind(&name).map(|k| (k, e.path()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 /// Each kind is looked up in the package directory first and, when the package has none of that
 /// kind, in the workspace root (so a workspace-wide LICENSE ships with every App).
-fn find_auto_includes(root: &Path, pkg_dir: &Path, readme: Option<&Path>) -> Vec<AutoInclude> {
-    let scan = |dir: &Path| -> Vec<(IncludeKind, PathBuf)> {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut found: Vec<(IncludeKind, PathBuf)> = rd
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                include_kind(&name).map(|k| (k, e.path()))
-            })
-            .collect();
-        found.sort();
-        found
-    };
-    let in_pkg = scan(pkg_dir);
-    let in_root = if pkg_dir == root {
-        Vec::new()
-    } else {
-        scan(root)
-    };
+fn find_auto_includes(
+    root: &Path,
+    in_root: &[(IncludeKind, PathBuf)],
+    pkg_dir: &Path,
+    readme: Option<&Path>,
+) -> Vec<AutoInclude> {
+    let in_pkg = scan_includes(pkg_dir);
+    let in_root = if pkg_dir == root { &[][..] } else { in_root };
     let mut out = Vec::new();
     for kind in [
         IncludeKind::Readme,
