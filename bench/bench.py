@@ -2,7 +2,8 @@
 """End-to-end benchmark of `cargo dist` next to its floors (and, when given, upstream cargo-dist
 0.34.0), side by side in one run.
 
-Prepares throwaway workspaces (1 app; 200 apps; 1 app with a 24 MB binary), runs each case
+Prepares throwaway workspaces (1 app; 200 apps; an app using clap and serde_json from the local
+registry cache; 1 app with a 24 MB binary), runs each case
 several times, alternating the tools, and prints medians, ratios and peak memory (max RSS of the
 measured process tree). Usage:
 
@@ -56,7 +57,35 @@ fn main() {{
 '''
 
 
-def make_workspace(dir, apps, functions=20, blob=0):
+REAL_APP = r"""use clap::Parser;
+
+/// Counts words in its arguments and prints them as JSON.
+#[derive(Parser)]
+struct Args {
+    /// Words to count
+    words: Vec<String>,
+    /// Pretty-print
+    #[arg(long)]
+    pretty: bool,
+}
+
+fn main() {
+    let args = Args::parse();
+    let mut counts = std::collections::BTreeMap::new();
+    for w in &args.words {
+        *counts.entry(w.clone()).or_insert(0u64) += 1;
+    }
+    let v = serde_json::json!({ "counts": counts, "total": args.words.len() });
+    if args.pretty {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap());
+    } else {
+        println!("{v}");
+    }
+}
+"""
+
+
+def make_workspace(dir, apps, functions=20, blob=0, real=False):
     members = [f"app{i:03}" for i in range(apps)]
     write(os.path.join(dir, "Cargo.toml"),
           "[workspace]\nmembers = [%s]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n"
@@ -64,10 +93,12 @@ def make_workspace(dir, apps, functions=20, blob=0):
           "[profile.dist]\ninherits = \"release\"\n"
           % (", ".join(f'"{m}"' for m in members), TARGETS))
     for m in members:
+        deps = ('[dependencies]\nclap = { version = "4", features = ["derive"] }\n'
+                'serde_json = "1"\n') if real else ""
         write(os.path.join(dir, m, "Cargo.toml"),
               f'[package]\nname = "{m}"\nversion = "0.1.0"\nedition = "2021"\n'
-              'repository = "https://github.com/example/bench"\n')
-        src = app_source(m, functions)
+              f'repository = "https://github.com/example/bench"\n\n{deps}')
+        src = REAL_APP if real else app_source(m, functions)
         if blob:
             # A large, compressible payload, like the data and code of a big binary.
             rng = random.Random(7)
@@ -150,9 +181,11 @@ def main():
                           None if name.endswith("(floor)") else floor)
 
     # Builds, host target, on a 1-app workspace and on one with a 24 MB binary.
-    for label, functions, blob in (("1 app", 400, 0), ("24 MB binary", 50, 24 << 20)):
+    for label, functions, blob, real in (("1 app", 400, 0, False),
+                                         ("app using clap + serde_json", 0, 0, True),
+                                         ("24 MB binary", 50, 24 << 20, False)):
         ws = os.path.join(tmp, label.replace(" ", "-"))
-        make_workspace(ws, 1, functions, blob)
+        make_workspace(ws, 1, functions, blob, real)
         plain = ["cargo", "build", "--profile", "dist", "--locked", "--offline", "--target", host]
         target = os.path.join(ws, "target")
 
