@@ -34,6 +34,8 @@ pub enum RecipeAction {
     /// Found in the store: nothing to run.
     Cached,
     Building,
+    /// Building an archive: the compressor is running.
+    Compressing,
     Done,
     /// `--rebuild`: the fresh build matched the stored bytes.
     Reproduced,
@@ -44,6 +46,7 @@ impl RecipeAction {
         match self {
             RecipeAction::Cached => "cached",
             RecipeAction::Building => "building",
+            RecipeAction::Compressing => "compressing",
             RecipeAction::Done => "built",
             RecipeAction::Reproduced => "reproduced",
         }

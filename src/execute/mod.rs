@@ -122,9 +122,13 @@ impl<'a> Executor<'a> {
                 (rec, true)
             }
             previous => {
+                let action = match node.recipe {
+                    dist_recipes::recipe::Recipe::Archive(_) => RecipeAction::Compressing,
+                    _ => RecipeAction::Building,
+                };
                 self.reporter.report(Event::Recipe {
                     label: &node.label,
-                    action: RecipeAction::Building,
+                    action,
                     elapsed: started.elapsed(),
                 });
                 let rebuilding = previous.is_some();
