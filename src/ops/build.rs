@@ -55,25 +55,21 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
     let mut built: BTreeMap<String, (RecipeRecord, bool)> = BTreeMap::new();
 
     // Local artifacts first: global ones (installers, sha256.sum) embed their checksums, so their
-    // keys are computed once the archives are known.
-    let (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
-    for a in plan
-        .artifacts
-        .values()
-        .filter(|a| a.selected && a.is_local())
-    {
-        let r = ex.ensure(&plan, &graph, &graph.artifacts[&a.name])?;
-        built.insert(a.name.clone(), r);
+    // keys are computed again once the archives are known.
+    let mut planned = None;
+    for local in [true, false] {
+        let (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
+        for a in plan
+            .artifacts
+            .values()
+            .filter(|a| a.selected && a.is_local() == local)
+        {
+            let r = ex.ensure(&plan, &graph, &graph.artifacts[&a.name])?;
+            built.insert(a.name.clone(), r);
+        }
+        planned = Some((plan, graph));
     }
-    let (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
-    for a in plan
-        .artifacts
-        .values()
-        .filter(|a| a.selected && !a.is_local())
-    {
-        let r = ex.ensure(&plan, &graph, &graph.artifacts[&a.name])?;
-        built.insert(a.name.clone(), r);
-    }
+    let (plan, graph) = planned.expect("both phases ran");
 
     let distrib = loaded.ws.target_dir.join("distrib");
     std::fs::create_dir_all(&distrib).map_err(crate::execute::io(format!(
