@@ -9,6 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::support;
 use crate::support::{
     app_main, copy_workspace, dist_app, dist_command, fake_cargo, foreign_target, host_triple,
     read_tree, recipe_states, run_ok, sha256sum_check, store_rows, untar, use_fake_cargo, Fixture,
@@ -17,15 +18,12 @@ use crate::support::{
 const APP: &str = "greeter";
 const HELLO: &str = "hello from greeter";
 
-/// The app built for the host only.
 fn host_app() -> (Fixture, String) {
-    let host = host_triple();
-    let fx = dist_app(APP, HELLO, &format!("targets = [\"{host}\"]\n"));
-    (fx, host)
+    support::host_app(APP, HELLO)
 }
 
 fn archive_name(host: &str) -> String {
-    format!("{APP}-{host}.tar.xz")
+    support::archive_name(APP, host)
 }
 
 fn distrib(fx: &Fixture) -> PathBuf {

@@ -6,22 +6,21 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::support;
 use crate::support::{
-    copy_workspace, dist_app, dist_command, fake_cargo, host_triple, read_tree, recipe_states,
-    run_ok, sha256sum_check, store_rows, use_fake_cargo, Fixture,
+    copy_workspace, dist_command, fake_cargo, read_tree, recipe_states, run_ok, sha256sum_check,
+    store_rows, use_fake_cargo, Fixture,
 };
 
 const APP: &str = "keeper";
 const HELLO: &str = "hello from keeper";
 
 fn host_app() -> (Fixture, String) {
-    let host = host_triple();
-    let fx = dist_app(APP, HELLO, &format!("targets = [\"{host}\"]\n"));
-    (fx, host)
+    support::host_app(APP, HELLO)
 }
 
 fn archive_name(host: &str) -> String {
-    format!("{APP}-{host}.tar.xz")
+    support::archive_name(APP, host)
 }
 
 fn distrib(root: &Path) -> PathBuf {

@@ -512,3 +512,15 @@ pub fn sha256sum_check(dir: &Path, file: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// An App configured for the host target only, so it builds here; returns it and the host.
+pub fn host_app(name: &str, greeting: &str) -> (Fixture, String) {
+    let host = host_triple();
+    let fx = dist_app(name, greeting, &format!("targets = [\"{host}\"]\n"));
+    (fx, host)
+}
+
+/// The name of `app`'s default (tar.xz) archive for `target`.
+pub fn archive_name(app: &str, target: &str) -> String {
+    format!("{app}-{target}.tar.xz")
+}
