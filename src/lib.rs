@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod announce;
+pub mod atomic;
 pub mod changelog;
 pub mod ci;
 pub mod cli;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use dist_store::{OutputRecord, RecipeKey, RecipeRecord, Store, StoreError};
+use dist_store::{RecipeKey, RecipeRecord, Store, StoreError};
 
 use crate::graph::{Node, RecipeGraph};
 use crate::plan::{ArtifactKind, Plan};
@@ -56,14 +56,6 @@ pub struct BuildOptions {
     pub rebuild: bool,
     /// The host target: the only one cargo builds here.
     pub host: String,
-}
-
-/// What one artifact came to.
-#[derive(Debug, Clone)]
-pub struct Built {
-    pub key: RecipeKey,
-    pub cached: bool,
-    pub output: OutputRecord,
 }
 
 pub struct Executor<'a> {
@@ -251,34 +243,7 @@ pub fn work_dir(ws: &Workspace) -> PathBuf {
     ws.target_dir.join("dist-work")
 }
 
-impl Built {
-    pub fn from_record(rec: &RecipeRecord, cached: bool) -> Built {
-        Built {
-            key: rec.key,
-            cached,
-            output: rec.outputs[0].clone(),
-        }
-    }
-}
-
-/// Writes `path` via a temp file in the same directory and a rename: readers see the old file
-/// or the new one, never a half-written one.
+/// [`crate::atomic::write`], with this stage's error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExecuteError> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut f =
-        tempfile::NamedTempFile::new_in(dir).map_err(io(format!("writing {}", path.display())))?;
-    f.write_all(bytes)
-        .and_then(|_| f.as_file().sync_all())
-        .map_err(io(format!("writing {}", path.display())))?;
-    // Artifacts are for sharing: not the temp file's private 0600.
-    std::fs::set_permissions(
-        f.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .map_err(io(format!("writing {}", path.display())))?;
-    f.persist(path)
-        .map_err(|e| e.error)
-        .map_err(io(format!("writing {}", path.display())))?;
-    Ok(())
+    crate::atomic::write(path, bytes).map_err(io(format!("writing {}", path.display())))
 }

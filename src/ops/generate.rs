@@ -119,24 +119,13 @@ pub fn generate_for(
     Ok(Generated::Wrote(shown))
 }
 
-/// Writes `bytes` to `path` through a temp file in the same directory and a rename.
+/// Writes `bytes` to `path` whole ([`crate::atomic::write`]).
 pub fn write_atomic(path: &Path, shown: &str, bytes: &[u8]) -> Result<(), CiError> {
-    use std::io::Write;
-    let io = |action: &'static str| {
-        let shown = shown.to_string();
-        move |source| CiError::Io {
-            action,
-            path: shown,
-            source,
-        }
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io("create the directory of"))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io("write"))?;
-    tmp.write_all(bytes).map_err(io("write"))?;
-    tmp.as_file().sync_all().map_err(io("write"))?;
-    tmp.persist(path).map_err(|e| io("replace")(e.error))?;
-    Ok(())
+    crate::atomic::write(path, bytes).map_err(|source| CiError::Io {
+        action: "write",
+        path: shown.to_string(),
+        source,
+    })
 }
 
 /// `plan`, `manifest` and `build` refuse to run while the configured CI workflow is missing or

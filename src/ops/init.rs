@@ -224,25 +224,11 @@ pub fn edit_manifest(
 }
 
 fn write_atomic(path: &Path, shown: &str, bytes: &[u8]) -> Result<(), InitError> {
-    use std::io::Write;
-    let io = |action: &'static str| {
-        let shown = shown.to_string();
-        move |source| InitError::Io {
-            action,
-            path: shown,
-            source,
-        }
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io("write"))?;
-    tmp.write_all(bytes).map_err(io("write"))?;
-    tmp.as_file().sync_all().map_err(io("write"))?;
-    // Keep the manifest's permissions.
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-    }
-    tmp.persist(path).map_err(|e| io("replace")(e.error))?;
-    Ok(())
+    crate::atomic::write(path, bytes).map_err(|source| InitError::Io {
+        action: "write",
+        path: shown.to_string(),
+        source,
+    })
 }
 
 /// `init`. `confirm` is asked (with a summary of the change) before writing unless `--yes`;
