@@ -83,6 +83,9 @@ pub fn workflow_recipe(cfg: &GlobalConfig) -> Recipe {
         backend: "github".into(),
         pr_run_mode: cfg.pr_run_mode.name().into(),
         tool_version: tool_version(cfg),
+        // Rendering is cheap and the template lives in code: keying by the text itself means a
+        // changed template can never be served from an old store entry.
+        text: dist_store::ContentDigest::of_bytes(github_workflow(cfg).as_bytes()).to_hex(),
     })
 }
 
@@ -278,7 +281,14 @@ jobs:
         run: |
           mkdir -p upload
           find artifacts -type f ! -name dist-manifest.json -exec cp {{}} upload/ \;
-          cp plan-dist-manifest.json upload/dist-manifest.json
+          # The published manifest: the plan's, with each job's built artifacts (keys and
+          # digests) merged in, so `cargo dist compare` can check a local build against it.
+          find artifacts -name dist-manifest.json | sort > built-manifests.txt
+          # $plan and $m are jq's variables, not the shell's.
+          # shellcheck disable=SC2016
+          xargs jq -s '.[0] as $plan
+            | reduce .[1:][] as $m ($plan; .artifacts += ($m.artifacts | map_values(del(.path))))' \
+            plan-dist-manifest.json < built-manifests.txt > upload/dist-manifest.json
           title=$(jq -r '.announcement_title' plan-dist-manifest.json)
           jq -r '.announcement_github_body // ""' plan-dist-manifest.json > notes.md
           args=()

@@ -224,6 +224,7 @@ pub fn graph(
                     download_url: download_url.clone(),
                     install_path: pc.install_path.clone(),
                     package_name,
+                    template: dist_recipes::installer::template_digest(installer.name()),
                     description: pkg.description.clone(),
                     homepage: pkg.homepage.clone().or(pkg.repository.clone()),
                     license: pkg.license.clone(),

@@ -17,7 +17,8 @@
 //! | `recipe:NAME`         | key of a consumed recipe                | archive, checksums, installers |
 //! | `sha256:NAME`         | sha256 of a consumed archive, once known| installers                 |
 //! | `git-tree`            | the committed tree id (`HEAD^{tree}`)   | source tarball             |
-//! | `config:ci`, `config:pr-run-mode`, `config:cargo-dist-version` | workflow inputs | ci-workflow |
+//! | `config:ci`, `config:pr-run-mode`, `config:cargo-dist-version`, `text` | workflow inputs and its text's BLAKE3 | ci-workflow |
+//! | `template`            | BLAKE3 of the installer's template files | installers                 |
 //!
 //! Deliberately left out: absolute paths, mtimes, owners, the user, the host name, the clock,
 //! and environment variables outside the allow-list (the build never sees them).
@@ -157,6 +158,8 @@ pub struct Installer {
     pub install_path: Vec<String>,
     /// npm package name / Homebrew formula name, where the installer has one.
     pub package_name: Option<String>,
+    /// BLAKE3 of the installer's template files ([`crate::installer::template_digest`]).
+    pub template: String,
     pub description: Option<String>,
     pub homepage: Option<String>,
     pub license: Option<String>,
@@ -181,6 +184,8 @@ pub struct CiWorkflow {
     pub pr_run_mode: String,
     /// The tool version the workflow installs.
     pub tool_version: String,
+    /// BLAKE3 of the rendered text.
+    pub text: String,
 }
 
 #[derive(Debug, Clone)]
@@ -240,7 +245,9 @@ impl Recipe {
                 backend,
                 pr_run_mode,
                 tool_version,
+                text,
             }) => {
+                m.insert("text".into(), text.clone());
                 m.insert("config:ci".into(), backend.clone());
                 m.insert("config:pr-run-mode".into(), pr_run_mode.clone());
                 m.insert("config:cargo-dist-version".into(), tool_version.clone());
@@ -321,6 +328,7 @@ impl Recipe {
                 download_url,
                 install_path,
                 package_name,
+                template,
                 description,
                 homepage,
                 license,
@@ -333,6 +341,7 @@ impl Recipe {
                 m.insert("download-url".into(), download_url.clone());
                 m.insert("config:install-path".into(), list(install_path));
                 m.insert("config:package-name".into(), opt(package_name));
+                m.insert("template".into(), template.clone());
                 m.insert("description".into(), opt(description));
                 m.insert("homepage".into(), opt(homepage));
                 m.insert("license".into(), opt(license));

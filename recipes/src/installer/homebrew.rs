@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{template, InstallerApp, InstallerArtifact, InstallerError};
 
-const TEMPLATE: &str = include_str!("../../templates/homebrew.rb.j2");
+pub(crate) const TEMPLATE: &str = include_str!("../../templates/homebrew.rb.j2");
 
 #[derive(Serialize)]
 struct Cpu {

@@ -349,3 +349,15 @@ fn check_url(what: &'static str, value: &str) -> Result<(), InstallerError> {
 pub(crate) fn is_windows_target(target: &str) -> bool {
     target.contains("-windows")
 }
+
+/// BLAKE3 of the template files an installer kind renders ("shell", "powershell", "npm",
+/// "homebrew"): part of its recipe key, so editing a template cannot reuse stored bytes.
+pub fn template_digest(installer: &str) -> String {
+    let text = match installer {
+        "shell" => shell::TEMPLATE,
+        "powershell" => powershell::TEMPLATE,
+        "homebrew" => homebrew::TEMPLATE,
+        _ => npm::RUN_JS,
+    };
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{env_prefix, InstallerApp, InstallerError};
 use crate::archive::{write_archive, ArchiveEntry, ArchiveFormat, EntryMode};
 
-const RUN_JS: &str = include_str!("../../templates/npm/run.js");
+pub(crate) const RUN_JS: &str = include_str!("../../templates/npm/run.js");
 
 /// `package.json`; a struct rather than a map so key order is fixed.
 #[derive(Serialize)]

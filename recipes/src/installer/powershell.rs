@@ -5,7 +5,7 @@ use minijinja::context;
 use super::shell::install_candidates;
 use super::{env_prefix, is_windows_target, template, InstallerApp, InstallerError};
 
-const TEMPLATE: &str = include_str!("../../templates/installer.ps1.j2");
+pub(crate) const TEMPLATE: &str = include_str!("../../templates/installer.ps1.j2");
 
 /// Renders `{app}-installer.ps1` for the App's Windows artifacts.
 pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {

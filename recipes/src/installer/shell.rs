@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{env_prefix, template, InstallPath, InstallerApp, InstallerError};
 
-const TEMPLATE: &str = include_str!("../../templates/installer.sh.j2");
+pub(crate) const TEMPLATE: &str = include_str!("../../templates/installer.sh.j2");
 
 #[derive(Serialize)]
 struct ShellArtifact<'a> {
