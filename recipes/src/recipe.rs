@@ -487,6 +487,39 @@ mod tests {
     }
 
     #[test]
+    fn templates_are_part_of_installer_and_workflow_keys() {
+        let installer = |template: &str| {
+            Recipe::Installer(Installer {
+                installer: "shell".into(),
+                app: "app".into(),
+                version: "1.0.0".into(),
+                binaries: vec!["app".into()],
+                download_url: "https://example.com".into(),
+                install_path: vec!["CARGO_HOME".into()],
+                package_name: None,
+                template: template.into(),
+                description: None,
+                homepage: None,
+                license: None,
+                archives: BTreeMap::new(),
+            })
+            .key()
+        };
+        assert_ne!(installer("a"), installer("b"));
+        let workflow = |text: &str| {
+            Recipe::CiWorkflow(CiWorkflow {
+                backend: "github".into(),
+                pr_run_mode: "plan".into(),
+                tool_version: "0.1.0".into(),
+                text: text.into(),
+            })
+            .key()
+        };
+        assert_ne!(workflow("a"), workflow("b"));
+        assert_eq!(workflow("a"), workflow("a"));
+    }
+
+    #[test]
     fn diff_names_each_change() {
         let a = Recipe::CargoBuild(build()).inputs();
         let mut b2 = build();
