@@ -89,6 +89,12 @@ pub fn workflow_recipe(cfg: &GlobalConfig) -> Recipe {
     })
 }
 
+/// The jq program of the host job that makes the published dist-manifest.json: the plan's
+/// manifest (first input) with every build job's artifacts (the other inputs) merged in, local
+/// paths dropped. Public so the pipeline test runs exactly this.
+pub const PUBLISH_MANIFEST_JQ: &str =
+    ".[0] as $plan | reduce .[1:][] as $m ($plan; .artifacts += ($m.artifacts | map_values(del(.path))))";
+
 /// The release workflow for GitHub Actions.
 pub fn github_workflow(cfg: &GlobalConfig) -> String {
     render_github_workflow(cfg.pr_run_mode, &tool_version(cfg))
@@ -103,6 +109,7 @@ pub fn render_github_workflow(mode: PrRunMode, version: &str) -> String {
     let build_if = build_condition(mode);
     let install = INSTALL_STEP;
     let tag_args = TAG_ARGS;
+    let publish_jq = PUBLISH_MANIFEST_JQ;
     format!(
         r#"# The release workflow of this workspace, written by `cargo dist generate` from the dist config
 # in Cargo.toml (pr-run-mode = "{mode}"). Do not edit it by hand: change the config and rerun
@@ -286,8 +293,7 @@ jobs:
           find artifacts -name dist-manifest.json | sort > built-manifests.txt
           # $plan and $m are jq's variables, not the shell's.
           # shellcheck disable=SC2016
-          xargs jq -s '.[0] as $plan
-            | reduce .[1:][] as $m ($plan; .artifacts += ($m.artifacts | map_values(del(.path))))' \
+          xargs jq -s '{publish_jq}' \
             plan-dist-manifest.json < built-manifests.txt > upload/dist-manifest.json
           title=$(jq -r '.announcement_title' plan-dist-manifest.json)
           jq -r '.announcement_github_body // ""' plan-dist-manifest.json > notes.md

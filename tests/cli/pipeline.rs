@@ -202,6 +202,46 @@ fn workflow_jobs_reproduce_a_local_build_and_hit_the_cache_on_rerun() {
         }
     }
     let plain_manifest = plain.repo.join("target/distrib/dist-manifest.json");
+
+    // The host job publishes the plan's manifest with each job's built artifacts merged in,
+    // with the workflow's own jq program: it must compare as reproduced, artifact by artifact.
+    let plan_json = fx.dir.path().join("plan-dist-manifest.json");
+    std::fs::write(&plan_json, serde_json::to_vec(&planned).unwrap()).unwrap();
+    let published = Command::new("jq")
+        .arg("-s")
+        .arg(cargo_dist::ci::PUBLISH_MANIFEST_JQ)
+        .arg(&plan_json)
+        .arg(local.repo.join("target/distrib/dist-manifest.json"))
+        .arg(global.repo.join("target/distrib/dist-manifest.json"))
+        .output()
+        .expect("jq runs (the workflow's host job uses it; .ci/run installs it)");
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    let published_path = fx.dir.path().join("published-dist-manifest.json");
+    std::fs::write(&published_path, &published.stdout).unwrap();
+    let out = plain
+        .dist(&[
+            "compare",
+            plain_manifest.to_str().unwrap(),
+            published_path.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let cmp: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{cmp:#}");
+    for row in cmp["artifacts"].as_array().unwrap() {
+        assert_eq!(row["verdict"], "reproduced", "{row:#}");
+    }
+    assert_eq!(
+        cmp["artifacts"].as_array().unwrap().len(),
+        states(&p).len(),
+        "the published manifest lists every artifact"
+    );
     for job in [&local, &global] {
         let job_manifest = job.repo.join("target/distrib/dist-manifest.json");
         let out = plain
