@@ -47,7 +47,7 @@ const KEYS: &[(&str, Scope)] = &[
 ];
 
 pub const INSTALLERS: &[&str] = &["shell", "powershell", "npm", "homebrew"];
-const CI_BACKENDS: &[&str] = &["github"];
+pub const CI_BACKENDS: &[&str] = &["github"];
 const CHECKSUMS: &[&str] = &["sha256"];
 
 #[derive(Debug, thiserror::Error)]

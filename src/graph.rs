@@ -293,7 +293,8 @@ fn build_nodes(
                 profile: profile.clone(),
                 toolchain: toolchain.fields.clone(),
                 env,
-                sources: sources.clone(),
+                sources: sources.files.clone(),
+                placeholders: sources.placeholders.clone(),
             };
             out.push((
                 (pkg.name.clone(), target.clone()),

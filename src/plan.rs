@@ -24,6 +24,12 @@ pub enum PlanError {
         target: String,
         configured: Vec<String>,
     },
+    #[error("two artifacts of this announcement would both be named {name} (from {first} and {second}); give them distinct names, e.g. a per-package `formula` or `npm-package` in [package.metadata.dist]")]
+    DuplicateName {
+        name: String,
+        first: String,
+        second: String,
+    },
     #[error("package {package} needs a download URL for its {installer} installer, but {why}\n  set `repository = \"https://github.com/OWNER/REPO\"` in {manifest}")]
     NoDownloadUrl {
         package: String,
@@ -280,8 +286,8 @@ pub fn plan(
             // Two sources for one archive path (an `include` naming an auto-included file):
             // the first wins, so the archive stays well-formed.
             contents.dedup_by(|a, b| a.path == b.path);
-            artifacts.insert(
-                name.clone(),
+            add_artifact(
+                &mut artifacts,
                 Artifact {
                     name: name.clone(),
                     app: Some(app.clone()),
@@ -295,9 +301,9 @@ pub fn plan(
                         checksum: checksum.clone(),
                     },
                 },
-            );
-            artifacts.insert(
-                checksum.clone(),
+            )?;
+            add_artifact(
+                &mut artifacts,
                 Artifact {
                     name: checksum.clone(),
                     app: Some(app.clone()),
@@ -305,7 +311,7 @@ pub fn plan(
                     selected,
                     kind: ArtifactKind::Checksum { of: name.clone() },
                 },
-            );
+            )?;
             names.push(name.clone());
             names.push(checksum);
             app_archives.push(name);
@@ -353,8 +359,8 @@ pub fn plan(
                 continue;
             }
             let target_triples = targets.iter().filter(|t| fits(t)).cloned().collect();
-            artifacts.insert(
-                name.clone(),
+            add_artifact(
+                &mut artifacts,
                 Artifact {
                     name: name.clone(),
                     app: Some(app.clone()),
@@ -366,7 +372,7 @@ pub fn plan(
                         download_url,
                     },
                 },
-            );
+            )?;
             names.push(name);
         }
         names.sort();
@@ -437,6 +443,19 @@ pub fn plan(
     })
 }
 
+/// Adds `a`, refusing a second artifact of the same name (two Apps sharing a `formula`, ...).
+fn add_artifact(artifacts: &mut BTreeMap<String, Artifact>, a: Artifact) -> Result<(), PlanError> {
+    if let Some(prev) = artifacts.get(&a.name) {
+        return Err(PlanError::DuplicateName {
+            name: a.name.clone(),
+            first: prev.app.clone().unwrap_or_default(),
+            second: a.app.clone().unwrap_or_default(),
+        });
+    }
+    artifacts.insert(a.name.clone(), a);
+    Ok(())
+}
+
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
@@ -466,6 +485,7 @@ mod tests {
             auto_includes: vec![],
             path_deps: vec![],
             features: vec![],
+            target_paths: vec![],
         }
     }
 

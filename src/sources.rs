@@ -3,10 +3,15 @@
 //!
 //! For an App: every file under its package directory and the directories of the path
 //! dependencies it reaches, plus the root `Cargo.toml`, `Cargo.lock`, `rust-toolchain(.toml)` and
-//! `.cargo/config(.toml)`. Left out: `target/`, `.git/`, other hidden directories, other workspace
-//! members' directories (unless a path dependency), and top-level README/LICENSE/CHANGELOG files
-//! that no source file names (so a README edit re-archives without recompiling, while a crate
-//! that does `include_str!("../README.md")` still gets it).
+//! `.cargo/config(.toml)`. Other workspace members contribute their `Cargo.toml` (cargo loads
+//! every member) and empty placeholders at their targets' source paths (so their manifests load;
+//! their code is never compiled for this App). Left out: `target/`, `.git/`, other hidden
+//! directories, and top-level README/LICENSE/CHANGELOG files that no source file names (so a
+//! README edit re-archives without recompiling, while a crate that does
+//! `include_str!("../README.md")` still gets it).
+//!
+//! Manifests enter the build without their `[package.metadata]` / `[workspace.metadata]` tables
+//! (cargo ignores them): dist config edits do not recompile.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
@@ -14,7 +19,7 @@ use std::os::unix::fs::PermissionsExt;
 use dist_recipes::recipe::FileInput;
 use dist_store::ContentDigest;
 
-use crate::workspace::{Package, Workspace};
+use crate::workspace::{include_kind, Package, Workspace};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -35,10 +40,37 @@ const ROOT_FILES: &[&str] = &[
     ".cargo/config.toml",
 ];
 
+/// What a cargo build sees: files by content, and empty placeholders.
+#[derive(Debug, Clone, Default)]
+pub struct BuildSources {
+    pub files: BTreeMap<String, FileInput>,
+    pub placeholders: BTreeSet<String>,
+}
+
+/// The bytes a build sees for a workspace file: manifests lose their metadata tables, which
+/// cargo never reads, so editing dist config does not change any cargo-build key.
+pub fn snapshot_bytes(rel: &str, raw: Vec<u8>) -> Vec<u8> {
+    if rel != "Cargo.toml" && !rel.ends_with("/Cargo.toml") {
+        return raw;
+    }
+    let Ok(mut doc) = String::from_utf8_lossy(&raw).parse::<toml_edit::DocumentMut>() else {
+        return raw;
+    };
+    for table in ["package", "workspace"] {
+        if let Some(t) = doc.get_mut(table).and_then(|t| t.as_table_mut()) {
+            t.remove("metadata");
+            // `[workspace.metadata.dist]` alone declares a workspace: keep the header.
+            t.set_implicit(false);
+        }
+    }
+    doc.to_string().into_bytes()
+}
+
 /// Hashes files once per run, whichever recipes share them.
 #[derive(Default)]
 pub struct SourceHasher {
-    cache: BTreeMap<String, FileInput>,
+    /// (snapshot form?, path) -> content.
+    cache: BTreeMap<(bool, String), FileInput>,
     /// Bytes hashed, for the benchmark.
     pub bytes_hashed: u64,
 }
@@ -50,9 +82,24 @@ impl SourceHasher {
         self.cache.extend(other.cache);
     }
 
-    /// The content of a workspace-relative file.
+    /// The content of a workspace-relative file, as it is on disk.
     pub fn file(&mut self, ws: &Workspace, rel: &str) -> Result<FileInput, SourceError> {
-        if let Some(f) = self.cache.get(rel) {
+        self.hash(ws, rel, false)
+    }
+
+    /// The content of a workspace-relative file as a build sees it ([`snapshot_bytes`]).
+    pub fn build_file(&mut self, ws: &Workspace, rel: &str) -> Result<FileInput, SourceError> {
+        self.hash(ws, rel, true)
+    }
+
+    fn hash(
+        &mut self,
+        ws: &Workspace,
+        rel: &str,
+        snapshot: bool,
+    ) -> Result<FileInput, SourceError> {
+        let snapshot = snapshot && rel.ends_with("Cargo.toml");
+        if let Some(f) = self.cache.get(&(snapshot, rel.to_string())) {
             return Ok(*f);
         }
         let abs = ws.root.join(rel);
@@ -61,13 +108,20 @@ impl SourceHasher {
             source,
         };
         let meta = std::fs::metadata(&abs).map_err(io)?;
-        let (digest, size) = ContentDigest::of_file(&abs).map_err(io)?;
-        self.bytes_hashed += size;
+        let digest = if snapshot {
+            let bytes = snapshot_bytes(rel, std::fs::read(&abs).map_err(io)?);
+            self.bytes_hashed += bytes.len() as u64;
+            ContentDigest::of_bytes(&bytes)
+        } else {
+            let (digest, size) = ContentDigest::of_file(&abs).map_err(io)?;
+            self.bytes_hashed += size;
+            digest
+        };
         let f = FileInput {
             digest,
             executable: meta.permissions().mode() & 0o100 != 0,
         };
-        self.cache.insert(rel.to_string(), f);
+        self.cache.insert((snapshot, rel.to_string()), f);
         Ok(f)
     }
 
@@ -76,7 +130,7 @@ impl SourceHasher {
         &mut self,
         ws: &Workspace,
         pkg: &Package,
-    ) -> Result<BTreeMap<String, FileInput>, SourceError> {
+    ) -> Result<BuildSources, SourceError> {
         let member_dirs: BTreeSet<&str> = ws.packages.iter().map(|p| p.dir.as_str()).collect();
         let target_dir = crate::workspace::relative(&ws.root, &ws.target_dir);
         let mut files = BTreeSet::new();
@@ -89,23 +143,38 @@ impl SourceHasher {
                 files.insert(f.to_string());
             }
         }
-        let mut out = BTreeMap::new();
+        // Members outside the closure: their manifests load, their code is not built.
+        let mut placeholders = BTreeSet::new();
+        for other in ws.packages.iter().filter(|p| !closure.contains(&p.dir)) {
+            files.insert(crate::workspace::relative(&ws.root, &other.manifest_path));
+            placeholders.extend(
+                other
+                    .target_paths
+                    .iter()
+                    .filter(|p| !p.starts_with("../"))
+                    .cloned(),
+            );
+        }
+        let mut out = BuildSources {
+            placeholders,
+            ..Default::default()
+        };
         let mut docs = Vec::new();
         for rel in files {
             let (parent, name) = rel.rsplit_once('/').unwrap_or(("", &rel));
-            let top_level_doc =
-                is_doc(name) && (parent.is_empty() || closure.iter().any(|d| d == parent));
+            let top_level_doc = include_kind(name).is_some()
+                && (parent.is_empty() || closure.iter().any(|d| d == parent));
             if top_level_doc {
                 docs.push(rel);
                 continue;
             }
-            let f = self.file(ws, &rel)?;
-            out.insert(rel, f);
+            let f = self.build_file(ws, &rel)?;
+            out.files.insert(rel, f);
         }
         // A doc file stays in only when some Rust source names it (include_str!, #[doc]).
         if !docs.is_empty() {
             let mut mentioned = BTreeSet::new();
-            for rel in out.keys().filter(|r| r.ends_with(".rs")) {
+            for rel in out.files.keys().filter(|r| r.ends_with(".rs")) {
                 let text = std::fs::read(ws.root.join(rel)).map_err(|source| SourceError::Io {
                     path: rel.clone(),
                     source,
@@ -118,26 +187,13 @@ impl SourceHasher {
                 }
             }
             for d in mentioned {
-                let f = self.file(ws, &d)?;
-                out.insert(d, f);
+                let f = self.build_file(ws, &d)?;
+                out.files.insert(d, f);
             }
         }
+        out.placeholders.retain(|p| !out.files.contains_key(p));
         Ok(out)
     }
-}
-
-fn is_doc(name: &str) -> bool {
-    let u = name.to_ascii_uppercase();
-    [
-        "README",
-        "LICENSE",
-        "LICENCE",
-        "UNLICENSE",
-        "CHANGELOG",
-        "RELEASES",
-    ]
-    .iter()
-    .any(|p| u.starts_with(p))
 }
 
 fn memmem(hay: &[u8], needle: &[u8]) -> bool {
@@ -177,4 +233,25 @@ fn list_dir(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_bytes;
+
+    #[test]
+    fn manifests_lose_only_their_metadata() {
+        let raw = "[package]\nname = \"a\" # keep\nversion = \"1.0.0\"\n\n[package.metadata.dist]\ninstallers = [\"shell\"]\n\n[workspace.metadata.dist]\nci = [\"github\"]\n\n[dependencies]\n";
+        let out = String::from_utf8(snapshot_bytes("Cargo.toml", raw.as_bytes().to_vec())).unwrap();
+        assert!(
+            !out.contains("metadata") && !out.contains("installers"),
+            "{out}"
+        );
+        assert!(
+            out.contains("name = \"a\" # keep") && out.contains("[dependencies]"),
+            "{out}"
+        );
+        let other = b"[package.metadata]\n".to_vec();
+        assert_eq!(snapshot_bytes("src/x.toml", other.clone()), other);
+    }
 }

@@ -20,13 +20,19 @@ pub struct Toolchain {
 
 impl Toolchain {
     pub fn detect() -> Result<Toolchain, ToolchainError> {
-        Self::start().finish()
+        Self::start(None).finish()
     }
 
     /// Starts `rustc -vV` so it runs while the caller does other work (`cargo metadata`).
-    pub fn start() -> PendingToolchain {
+    /// `dir` is the workspace's directory: rustup picks the toolchain by the
+    /// `rust-toolchain.toml` found from there, as it will for the build.
+    pub fn start(dir: Option<&std::path::Path>) -> PendingToolchain {
         let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-        let child = Command::new(&rustc)
+        let mut cmd = Command::new(&rustc);
+        if let Some(d) = dir.filter(|d| d.is_dir()) {
+            cmd.current_dir(d);
+        }
+        let child = cmd
             .arg("-vV")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -74,6 +74,9 @@ pub struct Package {
     pub path_deps: Vec<String>,
     /// Features the package declares.
     pub features: Vec<String>,
+    /// Workspace-relative source roots of all its targets (lib, bins, build script, examples,
+    /// tests, benches): a build of another member must find them to load this manifest.
+    pub target_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -220,6 +223,13 @@ impl Package {
             .collect();
         path_deps.sort();
         path_deps.dedup();
+        let mut target_paths: Vec<String> = p
+            .targets
+            .iter()
+            .map(|t| relative(root, t.src_path.as_std_path()))
+            .collect();
+        target_paths.sort();
+        target_paths.dedup();
         let mut features: Vec<String> = p.features.keys().cloned().collect();
         features.sort();
         let readme = p.readme.as_ref().map(|r| pkg_dir.join(r.as_std_path()));
@@ -240,6 +250,7 @@ impl Package {
             metadata: p.metadata.clone(),
             path_deps,
             features,
+            target_paths,
         }
     }
 }
@@ -261,7 +272,7 @@ pub fn relative(root: &Path, path: &Path) -> String {
     parts.join("/")
 }
 
-fn include_kind(file_name: &str) -> Option<IncludeKind> {
+pub(crate) fn include_kind(file_name: &str) -> Option<IncludeKind> {
     let upper = file_name.to_ascii_uppercase();
     if upper.starts_with("README") {
         Some(IncludeKind::Readme)

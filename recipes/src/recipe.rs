@@ -9,6 +9,7 @@
 //! |-----------------------|-----------------------------------------|----------------------------|
 //! | `format`              | [`FORMAT_VERSION`]                      | all                        |
 //! | `file:PATH`           | BLAKE3 of the file (+ `+x` if exec)     | cargo-build, archive       |
+//! | `placeholder:PATH`    | `empty` (another member's target root)  | cargo-build                |
 //! | `profile:FIELD`       | TOML text of the resolved profile field | cargo-build                |
 //! | `toolchain:FIELD`     | a `rustc -vV` field                     | cargo-build                |
 //! | `env:VAR`             | value, or `(unset)`                     | cargo-build                |
@@ -16,14 +17,14 @@
 //! | `target`, `package`   | triple, package name                    | cargo-build                |
 //! | `recipe:NAME`         | key of a consumed recipe                | archive, checksums, installers |
 //! | `sha256:NAME`         | sha256 of a consumed archive, once known| installers                 |
-//! | `git-tree`            | the committed tree id (`HEAD^{tree}`)   | source tarball             |
+//! | `git-tree`            | the committed tree of the workspace dir (`HEAD:<dir>`) | source tarball |
 //! | `config:ci`, `config:pr-run-mode`, `config:cargo-dist-version`, `text` | workflow inputs and its text's BLAKE3 | ci-workflow |
 //! | `template`            | BLAKE3 of the installer's template files | installers                 |
 //!
 //! Deliberately left out: absolute paths, mtimes, owners, the user, the host name, the clock,
 //! and environment variables outside the allow-list (the build never sees them).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dist_store::{CanonHasher, ContentDigest, RecipeKey};
 
@@ -106,6 +107,9 @@ pub struct CargoBuild {
     pub env: BTreeMap<String, Option<String>>,
     /// Workspace-relative path -> content.
     pub sources: BTreeMap<String, FileInput>,
+    /// Workspace-relative paths that exist in the sandbox as empty files: other members'
+    /// target roots, so their manifests load.
+    pub placeholders: BTreeSet<String>,
 }
 
 /// An archive of one App for one target.
@@ -263,6 +267,7 @@ impl Recipe {
                 toolchain,
                 env,
                 sources,
+                placeholders,
             }) => {
                 m.insert("package".into(), package.clone());
                 m.insert("binaries".into(), list(binaries));
@@ -284,6 +289,9 @@ impl Recipe {
                 }
                 for (path, f) in sources {
                     m.insert(format!("file:{path}"), f.value());
+                }
+                for path in placeholders {
+                    m.insert(format!("placeholder:{path}"), "empty".into());
                 }
             }
             Recipe::Archive(Archive {
@@ -444,6 +452,7 @@ mod tests {
                     executable: false,
                 },
             )]),
+            placeholders: BTreeSet::new(),
         }
     }
 
@@ -473,6 +482,9 @@ mod tests {
                     ContentDigest::of_bytes(b"fn main() { }")
             }),
             Box::new(|b| b.sources.get_mut("src/main.rs").unwrap().executable = true),
+            Box::new(|b| {
+                b.placeholders.insert("other/src/main.rs".into());
+            }),
         ];
         for (i, change) in variants.iter().enumerate() {
             let mut b = build();

@@ -61,59 +61,140 @@ fn sandbox_err(path: &Path) -> impl FnOnce(std::io::Error) -> CargoError + '_ {
 /// digests as they are copied.
 fn sync_snapshot(ws: &Workspace, b: &CargoBuild, snapshot: &Path) -> Result<(), CargoError> {
     let index_path = snapshot.join(".cargo-dist-snapshot.json");
-    let previous: BTreeMap<String, String> = std::fs::read(&index_path)
+    let previous: Option<BTreeMap<String, String>> = std::fs::read(&index_path)
         .ok()
-        .and_then(|t| serde_json::from_slice(&t).ok())
-        .unwrap_or_default();
+        .and_then(|t| serde_json::from_slice(&t).ok());
+    let previous = match previous {
+        Some(p) => p,
+        // No index (first sync, or one killed halfway): nothing in the snapshot can be told
+        // apart from stale files, so start from an empty directory.
+        None => {
+            if snapshot.exists() {
+                std::fs::remove_dir_all(snapshot).map_err(sandbox_err(snapshot))?;
+            }
+            BTreeMap::new()
+        }
+    };
     std::fs::create_dir_all(snapshot).map_err(sandbox_err(snapshot))?;
-    // Until the sync completes there is no index: a sync killed halfway leaves files that no
-    // index vouches for, and the next sync rewrites them all.
+    // Until this sync completes there is no index.
     let _ = std::fs::remove_file(&index_path);
+    let mut wanted: BTreeMap<&str, String> = BTreeMap::new();
+    for (rel, input) in &b.sources {
+        wanted.insert(
+            rel,
+            format!("{}:{}", input.digest.to_hex(), input.executable),
+        );
+    }
+    for rel in &b.placeholders {
+        wanted.insert(rel, "placeholder".into());
+    }
     // Drop what is no longer an input.
     for rel in previous.keys() {
-        if !b.sources.contains_key(rel) {
+        if !wanted.contains_key(rel.as_str()) {
             let _ = std::fs::remove_file(snapshot.join(rel));
         }
     }
-    let mut index = BTreeMap::new();
-    for (rel, input) in &b.sources {
+    for (rel, want) in &wanted {
         if rel.starts_with("../") {
             return Err(CargoError::OutsideWorkspace {
                 package: b.package.clone(),
-                path: rel.clone(),
+                path: rel.to_string(),
             });
         }
-        let want = input.value_for_snapshot();
         let dest = snapshot.join(rel);
-        if previous.get(rel) != Some(&want) || !dest.is_file() {
-            let bytes = std::fs::read(ws.root.join(rel)).map_err(sandbox_err(&dest))?;
-            if dist_store::ContentDigest::of_bytes(&bytes) != input.digest {
-                return Err(CargoError::Changed { path: rel.clone() });
-            }
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;
-            }
-            let _ = std::fs::remove_file(&dest);
-            std::fs::write(&dest, &bytes).map_err(sandbox_err(&dest))?;
-            let mode = if input.executable { 0o755 } else { 0o644 };
-            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
-                .map_err(sandbox_err(&dest))?;
+        if previous.get(*rel) == Some(want) && dest.is_file() {
+            continue;
         }
-        index.insert(rel.clone(), want);
+        let (bytes, mode) = match b.sources.get(*rel) {
+            Some(input) => {
+                let raw = std::fs::read(ws.root.join(rel)).map_err(sandbox_err(&dest))?;
+                let bytes = crate::sources::snapshot_bytes(rel, raw);
+                if dist_store::ContentDigest::of_bytes(&bytes) != input.digest {
+                    return Err(CargoError::Changed {
+                        path: rel.to_string(),
+                    });
+                }
+                (bytes, if input.executable { 0o755 } else { 0o644 })
+            }
+            None => (Vec::new(), 0o644),
+        };
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;
+        }
+        let _ = std::fs::remove_file(&dest);
+        std::fs::write(&dest, &bytes).map_err(sandbox_err(&dest))?;
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
+            .map_err(sandbox_err(&dest))?;
     }
-    let text = serde_json::to_vec(&index).expect("index serializes");
+    let text = serde_json::to_vec(&wanted).expect("index serializes");
     std::fs::write(&index_path, text).map_err(sandbox_err(&index_path))?;
     Ok(())
 }
 
-trait SnapshotValue {
-    fn value_for_snapshot(&self) -> String;
+/// The rustflags cargo would use for this build, from the recipe's inputs only: the first of
+/// `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`, `CARGO_TARGET_<TRIPLE>_RUSTFLAGS`, then the workspace's
+/// `.cargo/config.toml` `target.<triple>.rustflags` or `build.rustflags`. The build passes them,
+/// plus the path remaps, as `CARGO_ENCODED_RUSTFLAGS`, which wins over every other source: so
+/// rustflags in configs outside the workspace (not inputs) cannot reach the build.
+fn user_rustflags(ws_config: Option<&str>, b: &CargoBuild) -> Vec<String> {
+    let env = |k: &str| b.env.get(k).cloned().flatten();
+    let words = |v: String| v.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    if let Some(v) = env("CARGO_ENCODED_RUSTFLAGS") {
+        return v
+            .split('\x1f')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    if let Some(v) = env("RUSTFLAGS") {
+        return words(v);
+    }
+    let target_var = format!(
+        "{}RUSTFLAGS",
+        dist_recipes::recipe::target_env_prefix(&b.target)
+    );
+    if let Some(v) = env(&target_var) {
+        return words(v);
+    }
+    let Some(doc) = ws_config.and_then(|t| t.parse::<toml_edit::DocumentMut>().ok()) else {
+        return Vec::new();
+    };
+    let flags = |item: Option<&toml_edit::Item>| -> Option<Vec<String>> {
+        let item = item?;
+        if let Some(s) = item.as_str() {
+            return Some(words(s.to_string()));
+        }
+        let arr = item.as_array()?;
+        Some(
+            arr.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        )
+    };
+    flags(
+        doc.get("target")
+            .and_then(|t| t.get(&b.target))
+            .and_then(|t| t.get("rustflags")),
+    )
+    .or_else(|| flags(doc.get("build").and_then(|t| t.get("rustflags"))))
+    .unwrap_or_default()
 }
 
-impl SnapshotValue for dist_recipes::recipe::FileInput {
-    fn value_for_snapshot(&self) -> String {
-        format!("{}:{}", self.digest.to_hex(), self.executable)
+/// Holds the sandbox of one package and target: two builds of different keys for the same
+/// package and target (an edit during a build) must not share it at the same time.
+fn lock_sandbox(sandbox: &Path) -> Result<std::fs::File, CargoError> {
+    let path = sandbox.with_extension("lock");
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;
     }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(sandbox_err(&path))?;
+    f.lock().map_err(sandbox_err(&path))?;
+    Ok(f)
 }
 
 fn cargo_home() -> PathBuf {
@@ -137,18 +218,18 @@ pub fn build(
             host: host.to_string(),
         });
     }
+    let _sandbox_lock = lock_sandbox(sandbox)?;
     let snapshot = sandbox.join("src");
     let target_dir = sandbox.join("target");
     sync_snapshot(ws, b, &snapshot)?;
     std::fs::create_dir_all(&target_dir).map_err(sandbox_err(&target_dir))?;
     let cargo_home = cargo_home();
 
-    let mut flags: Vec<String> = Vec::new();
-    if let Some(Some(encoded)) = b.env.get("CARGO_ENCODED_RUSTFLAGS") {
-        flags.extend(encoded.split('\x1f').map(str::to_string));
-    } else if let Some(Some(plain)) = b.env.get("RUSTFLAGS") {
-        flags.extend(plain.split_whitespace().map(str::to_string));
-    }
+    // Config files are inputs (hashed and in the snapshot): read them from there.
+    let ws_config = [".cargo/config.toml", ".cargo/config"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(snapshot.join(f)).ok());
+    let mut flags = user_rustflags(ws_config.as_deref(), b);
     for (from, to) in [
         (&snapshot, REMAP_SRC),
         (&target_dir, REMAP_TARGET),
@@ -161,12 +242,14 @@ pub fn build(
     let mut cmd = Command::new(cargo);
     cmd.env_clear();
     // What cargo and rustup need to find the toolchain and the registry; not hashed (the
-    // toolchain identity and Cargo.lock are).
+    // toolchain identity, `$RUSTC -vV`, and Cargo.lock are). RUSTC is passed so the build uses
+    // the compiler the key describes.
     for var in [
         "PATH",
         "HOME",
         "RUSTUP_HOME",
         "RUSTUP_TOOLCHAIN",
+        "RUSTC",
         "CARGO_NET_OFFLINE",
     ] {
         if let Some(v) = std::env::var_os(var) {
@@ -175,7 +258,8 @@ pub fn build(
     }
     for (k, v) in &b.env {
         if let Some(v) = v {
-            if k != "RUSTFLAGS" && k != "CARGO_ENCODED_RUSTFLAGS" {
+            // Rustflags all go through CARGO_ENCODED_RUSTFLAGS below.
+            if !k.ends_with("RUSTFLAGS") {
                 cmd.env(k, v);
             }
         }

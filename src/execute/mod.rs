@@ -229,9 +229,16 @@ impl<'a> Executor<'a> {
 
     /// Copies the artifact's output into `dir/name` (temp file + rename, so no half-written
     /// file is ever visible there).
-    pub fn materialize(&self, rec: &RecipeRecord, dir: &Path) -> Result<PathBuf, ExecuteError> {
+    /// `name` is the plan's artifact name, never the record's label: a record may come from an
+    /// imported bundle.
+    pub fn materialize(
+        &self,
+        name: &str,
+        rec: &RecipeRecord,
+        dir: &Path,
+    ) -> Result<PathBuf, ExecuteError> {
         let out = &rec.outputs[0];
-        let dest = dir.join(&rec.label);
+        let dest = dir.join(name);
         self.store.materialize(out, &dest)?;
         Ok(dest)
     }

@@ -9,12 +9,14 @@ use super::plan::{plan_announcement, Planned};
 use super::{load, report_packages, GlobalOpts};
 use crate::announce;
 use crate::execute::{BuildOptions, ExecuteError, Executor};
+use crate::graph::RecipeGraph;
 use crate::manifest::{build_manifest, ArtifactState, RecipeInfo};
 use crate::plan::{ArtifactMode, PlanRequest};
 use crate::report::{Event, Reporter};
 use crate::sources::SourceHasher;
 use crate::workspace::relative;
 use crate::Error;
+use dist_recipes::recipe::Recipe;
 
 pub fn build(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Result<Planned, Error> {
     // A corrupt object found mid-build was quarantined and its recipes dropped: one more pass
@@ -59,6 +61,9 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
     let mut planned = None;
     for local in [true, false] {
         let (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
+        if !local && req.mode == ArtifactMode::Global {
+            require_every_archive(&plan, &graph)?;
+        }
         for a in plan
             .artifacts
             .values()
@@ -76,9 +81,27 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
         "creating {}",
         distrib.display()
     )))?;
+    // One build at a time writes target/distrib: so the sweep below only ever removes temp
+    // files of builds that died, and the manifest matches the files beside it.
+    // (The lock file lives beside the sandboxes, not among the artifacts CI uploads.)
+    let lock_path = crate::execute::work_dir(&loaded.ws).join("distrib.lock");
+    std::fs::create_dir_all(crate::execute::work_dir(&loaded.ws)).map_err(crate::execute::io(
+        format!("creating {}", lock_path.display()),
+    ))?;
+    let _distrib_lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .and_then(|f| f.lock().map(|_| f))
+        .map_err(crate::execute::io(format!(
+            "locking {}",
+            lock_path.display()
+        )))?;
+    sweep_temp_files(&distrib);
     let mut states = BTreeMap::new();
     for (name, (rec, cached)) in &built {
-        let dest = ex.materialize(rec, &distrib)?;
+        let dest = ex.materialize(name, rec, &distrib)?;
         let out = &rec.outputs[0];
         states.insert(
             name.clone(),
@@ -103,4 +126,44 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
         graph,
         manifest,
     })
+}
+
+/// A global build (`--artifacts=global`, the CI job) must know the checksum of every archive its
+/// installers and `sha256.sum` cover; otherwise it would publish installers that refuse to
+/// install. (`host` and `all` with chosen targets build them with what they have.)
+fn require_every_archive(plan: &crate::plan::Plan, graph: &RecipeGraph) -> Result<(), Error> {
+    for a in plan
+        .artifacts
+        .values()
+        .filter(|a| a.selected && !a.is_local())
+    {
+        let archives = match &graph.artifacts[&a.name].recipe {
+            Recipe::Installer(i) => &i.archives,
+            Recipe::UnifiedChecksum(u) => &u.archives,
+            _ => continue,
+        };
+        if let Some((name, r)) = archives.iter().find(|(_, r)| r.sha256.is_none()) {
+            return Err(ExecuteError::MissingArchive {
+                artifact: a.name.clone(),
+                archive: name.clone(),
+                target: r.target.clone(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Removes the hidden `.NAME.*.tmp` files a killed build may have left in `target/distrib`
+/// (artifact files themselves are only ever renamed into place whole).
+fn sweep_temp_files(distrib: &std::path::Path) {
+    let Ok(rd) = std::fs::read_dir(distrib) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }

@@ -23,7 +23,7 @@ pub const DEFAULT_TARGETS: &[&str] = &[
     "x86_64-unknown-linux-gnu",
 ];
 
-const CI_BACKENDS: &[&str] = &["github"];
+use crate::config::CI_BACKENDS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {

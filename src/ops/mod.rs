@@ -41,7 +41,12 @@ pub struct Loaded {
 
 pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
     // Both spawn a process; run them side by side.
-    let rustc = Toolchain::start();
+    let manifest_dir = opts
+        .manifest_path
+        .as_deref()
+        .and_then(|p| p.parent())
+        .filter(|d| !d.as_os_str().is_empty());
+    let rustc = Toolchain::start(manifest_dir);
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
     let cfg = config::resolve(&ws)?;
     let toolchain = rustc.finish()?;

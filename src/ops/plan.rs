@@ -45,7 +45,11 @@ pub fn plan_announcement(
     hasher: &mut SourceHasher,
 ) -> Result<(Plan, RecipeGraph), Error> {
     let plan = plan::plan(&loaded.ws, &loaded.cfg, ann, req)?;
-    let vars: BTreeMap<String, String> = std::env::vars().collect();
+    // vars_os: one non-UTF-8 variable anywhere must not stop a plan; such values cannot be
+    // allow-listed inputs anyway.
+    let vars: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
     let known = |k: &RecipeKey| stored_sha256(store, k);
     let env = Env {
         vars: &vars,

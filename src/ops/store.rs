@@ -113,8 +113,13 @@ pub fn parse_size(s: &str) -> Result<u64, Error> {
         }
         _ => (t, 1),
     };
-    match num.trim().parse::<u64>() {
-        Ok(n) if mult > 0 => Ok(n * mult),
+    match num
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+    {
+        Some(n) if mult > 0 => Ok(n),
         _ => Err(StoreCmdError::BadSize {
             value: s.to_string(),
         }
@@ -210,5 +215,6 @@ mod tests {
         assert_eq!(super::parse_size("1024").unwrap(), 1024);
         assert_eq!(super::parse_size("2g").unwrap(), 2 << 30);
         assert!(super::parse_size("lots").is_err());
+        assert!(super::parse_size("99999999999999G").is_err());
     }
 }

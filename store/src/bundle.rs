@@ -122,6 +122,27 @@ fn classify(name: &str) -> Result<EntryName, String> {
     ))
 }
 
+/// Labels become file names under target/distrib: a relative path with
+/// `/` separators, no `..`, backslashes or control characters.
+fn check_label(label: &str) -> Result<(), &'static str> {
+    if label.is_empty() {
+        return Err("is empty");
+    }
+    if label.starts_with('/') || Path::new(label).is_absolute() {
+        return Err("is an absolute path");
+    }
+    if label.contains('\\') {
+        return Err("contains a backslash");
+    }
+    if label.chars().any(char::is_control) {
+        return Err("contains a control character");
+    }
+    if label.split('/').any(|c| c == "..") {
+        return Err("contains a `..` component");
+    }
+    Ok(())
+}
+
 struct Staged {
     file: NamedTempFile,
     size: u64,
@@ -331,6 +352,18 @@ impl Store {
                     format!("recipe {} appears twice", rec.key),
                 ));
             }
+            if let Err(why) = check_label(&rec.label) {
+                return Err(err(
+                    BUNDLE_INDEX,
+                    format!("recipe {} label {:?} {why}", rec.key, rec.label),
+                ));
+            }
+            if rec.outputs.is_empty() {
+                return Err(err(
+                    BUNDLE_INDEX,
+                    format!("recipe {} has no outputs", rec.key),
+                ));
+            }
             let mut names = BTreeSet::new();
             for out in &rec.outputs {
                 let what = format!("recipe {} output `{}`", rec.key, out.name);
@@ -348,17 +381,39 @@ impl Store {
                         ));
                     }
                 } else {
-                    match fs::metadata(self.layout.object_path(&out.digest)) {
-                        Ok(m) if m.is_file() && m.len() == out.size => {}
-                        _ => {
-                            return Err(err(
-                                BUNDLE_INDEX,
-                                format!(
-                                    "{what}: object {} is in neither the bundle nor the store",
-                                    out.digest
-                                ),
-                            ))
-                        }
+                    let obj = self.layout.object_path(&out.digest);
+                    let present = match fs::symlink_metadata(&obj) {
+                        Ok(m) if m.is_file() => File::open(&obj).ok(),
+                        _ => None,
+                    };
+                    let Some(mut f) = present else {
+                        return Err(err(
+                            BUNDLE_INDEX,
+                            format!(
+                                "{what}: object {} is in neither the bundle nor the store",
+                                out.digest
+                            ),
+                        ));
+                    };
+                    // Hash it: the recorded sha256 is what gets published.
+                    let info = copy_hashing(&mut f, &obj, &mut io::sink(), Path::new("<sink>"))?;
+                    if info.digest != out.digest {
+                        return Err(err(
+                            BUNDLE_INDEX,
+                            format!(
+                                "{what}: object {} in the store is corrupt (its bytes hash to {}); run `cargo dist store verify`",
+                                out.digest, info.digest
+                            ),
+                        ));
+                    }
+                    if info.size != out.size || info.sha256 != out.sha256 {
+                        return Err(err(
+                            BUNDLE_INDEX,
+                            format!(
+                                "{what}: object {} in the store has size {} and sha256 {}, the recipe says {} and {}",
+                                out.digest, info.size, info.sha256, out.size, out.sha256
+                            ),
+                        ));
                     }
                 }
             }

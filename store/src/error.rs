@@ -47,7 +47,7 @@ pub enum StoreError {
     )]
     BadRow { key: String, reason: String },
 
-    #[error("recipe {key} is not in the store; run `cargo dist store list` to see what is")]
+    #[error("recipe {key} is not in the store; run `cargo dist store ls` to see what is")]
     UnknownRecipe { key: RecipeKey },
 
     #[error("bundle {bundle}: entry `{entry}`: {reason}; the store was left unchanged")]

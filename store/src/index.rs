@@ -33,8 +33,12 @@ impl Store {
     }
 
     /// Records a finished recipe in one transaction, replacing any row with
-    /// the same key. Every output's object must already be in the store.
+    /// the same key. It must have at least one output, and every output's
+    /// object must already be in the store.
     pub fn record(&self, rec: &RecipeRecord) -> Result<(), StoreError> {
+        if rec.outputs.is_empty() {
+            return Err(bad_row(&rec.key.to_hex(), "has no outputs"));
+        }
         for out in &rec.outputs {
             let path = self.layout.object_path(&out.digest);
             match fs::metadata(&path) {

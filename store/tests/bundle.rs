@@ -90,6 +90,18 @@ fn export_subset_and_unknown_key() {
 }
 
 #[test]
+fn unknown_recipe_message_names_the_real_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = populated(&dir.path().join("src"));
+    let err = src
+        .export(&dir.path().join("b.tar"), Some(&[key("zzz")]))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("`cargo dist store ls`"), "{msg}");
+    assert!(!msg.contains("store list"), "{msg}");
+}
+
+#[test]
 fn export_refuses_corrupt_object() {
     let dir = tempfile::tempdir().unwrap();
     let src = populated(&dir.path().join("src"));
@@ -357,4 +369,148 @@ fn import_accepts_reference_to_object_already_in_store() {
     fs::write(&p, b.into_inner().unwrap()).unwrap();
     store.import(&p).unwrap();
     assert_eq!(store.get(&rec.key).unwrap(), Some(rec));
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+fn info_of(data: &[u8]) -> dist_store::ObjectInfo {
+    dist_store::ObjectInfo {
+        digest: ContentDigest::of_bytes(data),
+        size: data.len() as u64,
+        sha256: sha256_hex(data),
+    }
+}
+
+/// A bundle with the given recipes in its index and the given objects.
+fn bundle_of(recipes: &[dist_store::RecipeRecord], objects: &[&[u8]]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    raw_entry(
+        &mut b,
+        BUNDLE_INDEX,
+        tar::EntryType::Regular,
+        &index_json("cargo-dist-store-bundle", 1, recipes),
+        None,
+    );
+    for data in objects {
+        raw_entry(
+            &mut b,
+            &format!("objects/{}", ContentDigest::of_bytes(data)),
+            tar::EntryType::Regular,
+            data,
+            None,
+        );
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn import_rejects_recipe_without_outputs() {
+    let data: &[u8] = b"object bytes";
+    let empty = recipe("empty", "empty.tar.xz", &[]);
+    let fine = recipe("fine", "fine.tar.xz", &[("o", &info_of(data))]);
+    assert_rejected(
+        &bundle_of(std::slice::from_ref(&empty), &[]),
+        BUNDLE_INDEX,
+        "no outputs",
+    );
+    // Not even alongside a valid recipe.
+    assert_rejected(
+        &bundle_of(&[fine, empty], &[data]),
+        BUNDLE_INDEX,
+        "no outputs",
+    );
+}
+
+#[test]
+fn import_rejects_bad_labels() {
+    let data: &[u8] = b"object bytes";
+    let obj = info_of(data);
+    for (label, why) in [
+        ("", "empty"),
+        ("/etc/passwd", "absolute"),
+        ("../escape.tar.xz", ".."),
+        ("dir/../../escape", ".."),
+        ("a/..", ".."),
+        ("..", ".."),
+        ("dir\\evil.zip", "backslash"),
+        ("nul\0byte", "control"),
+        ("new\nline", "control"),
+        ("esc\x1b[0m", "control"),
+    ] {
+        let rec = recipe("labelled", label, &[("o", &obj)]);
+        assert_rejected(&bundle_of(&[rec], &[data]), BUNDLE_INDEX, why);
+    }
+    // Relative paths with `/`, and dots that are not `..` components, are fine.
+    for label in [
+        ".github/workflows/release.yml",
+        "app-1.0..2.tar.xz",
+        "..hidden",
+        "sha256.sum",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rec = recipe("labelled", label, &[("o", &obj)]);
+        let p = dir.path().join("ok.tar");
+        fs::write(&p, bundle_of(std::slice::from_ref(&rec), &[data])).unwrap();
+        store.import(&p).unwrap();
+        assert_eq!(store.get(&rec.key).unwrap(), Some(rec));
+    }
+}
+
+#[test]
+fn import_rejects_wrong_sha256_or_size_for_shipped_object() {
+    let data: &[u8] = b"object bytes";
+    let mut bad = info_of(data);
+    bad.sha256 = sha256_hex(b"something else");
+    let rec = recipe("liar", "liar.zip", &[("o", &bad)]);
+    assert_rejected(&bundle_of(&[rec], &[data]), BUNDLE_INDEX, "sha256");
+    let mut bad = info_of(data);
+    bad.size += 1;
+    let rec = recipe("liar", "liar.zip", &[("o", &bad)]);
+    assert_rejected(&bundle_of(&[rec], &[data]), BUNDLE_INDEX, "size");
+}
+
+#[test]
+fn import_rejects_wrong_sha256_or_size_for_object_already_in_store() {
+    // `populated` holds b"artifact a"; the bundle ships no object and points
+    // at the stored one with a wrong checksum (or size).
+    let data: &[u8] = b"artifact a";
+    let mut bad = info_of(data);
+    bad.sha256 = sha256_hex(b"a different artifact");
+    let rec = recipe("liar", "liar.zip", &[("o", &bad)]);
+    assert_rejected(&bundle_of(&[rec], &[]), BUNDLE_INDEX, "sha256");
+    let mut bad = info_of(data);
+    bad.size -= 1;
+    let rec = recipe("liar", "liar.zip", &[("o", &bad)]);
+    assert_rejected(&bundle_of(&[rec], &[]), BUNDLE_INDEX, "size");
+    // The truthful record is accepted.
+    let dir = tempfile::tempdir().unwrap();
+    let store = populated(&dir.path().join("s"));
+    let rec = recipe("honest", "honest.zip", &[("o", &info_of(data))]);
+    let p = dir.path().join("ok.tar");
+    fs::write(&p, bundle_of(std::slice::from_ref(&rec), &[])).unwrap();
+    store.import(&p).unwrap();
+    assert_eq!(store.get(&rec.key).unwrap(), Some(rec));
+}
+
+#[test]
+fn import_rejects_reference_to_corrupt_object_in_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = populated(&dir.path().join("s"));
+    let existing = store.get(&key("b")).unwrap().unwrap().outputs[0].clone();
+    flip_byte(&object_path(&store, &existing.digest), 0);
+    let before = snapshot(&store);
+    let mut rec = recipe("new", "new", &[]);
+    rec.outputs.push(existing);
+    let p = dir.path().join("ref.tar");
+    fs::write(&p, bundle_of(&[rec], &[])).unwrap();
+    let err = store.import(&p).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Bundle { reason, .. } if reason.contains("corrupt")),
+        "{err}"
+    );
+    assert_eq!(snapshot(&store), before);
 }

@@ -130,6 +130,23 @@ fn record_refuses_missing_objects() {
 }
 
 #[test]
+fn record_refuses_recipe_without_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rec = recipe("empty", "empty", &[]);
+    let err = store.record(&rec).unwrap_err();
+    match &err {
+        StoreError::BadRow { key, reason } => {
+            assert_eq!(key, &rec.key.to_hex());
+            assert!(reason.contains("no outputs"), "{err}");
+        }
+        other => panic!("expected BadRow, got {other}"),
+    }
+    assert_eq!(store.get(&rec.key).unwrap(), None);
+    assert!(store.list().unwrap().is_empty());
+}
+
+#[test]
 fn corrupt_object_is_quarantined_not_materialized() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("s")).unwrap();

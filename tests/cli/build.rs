@@ -630,11 +630,17 @@ fn killed_builds_leave_a_verifiable_store_and_whole_files() {
         let _ = child.kill();
         let _ = child.wait();
         fx.ok(&["store", "verify"]);
-        if let Ok(rd) = std::fs::read_dir(distrib(&fx)) {
-            for e in rd {
-                let name = e.unwrap().file_name().to_string_lossy().into_owned();
-                assert!(!name.starts_with(".tmp"), "half-written file left: {name}");
+        // Every artifact file there is whole: exactly the bytes of some store object (a kill
+        // may leave a hidden temp file, never a partial artifact); the manifest parses.
+        for (name, bytes) in visible_files(&distrib(&fx)) {
+            if name == "dist-manifest.json" {
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .unwrap_or_else(|e| panic!("half-written {name}: {e}"));
+                continue;
             }
+            let hex = blake3::hash(&bytes).to_hex().to_string();
+            let object = fx.store().join("objects").join(&hex[..2]).join(&hex);
+            assert!(object.is_file(), "{name} is not a whole stored object");
         }
     }
     fx.ok(&["build"]);
@@ -642,4 +648,27 @@ fn killed_builds_leave_a_verifiable_store_and_whole_files() {
         &distrib(&fx),
         &format!("{}.sha256", archive_name(&host_triple())),
     );
+    // The next build sweeps temp files a killed one left.
+    let leftovers: Vec<String> = std::fs::read_dir(distrib(&fx))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Non-hidden regular files of `dir` (none when it does not exist yet).
+fn visible_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    rd.map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect()
 }
