@@ -566,6 +566,28 @@ mod tests {
     }
 
     #[test]
+    fn two_apps_sharing_a_formula_name_are_refused() {
+        let (mut ws, _, cands) = evil();
+        ws.workspace_metadata = serde_json::json!({"dist": {
+            "targets": ["x86_64-unknown-linux-gnu"],
+            "installers": ["homebrew"],
+            "formula": "shared",
+        }});
+        let cfg = crate::config::resolve(&ws).unwrap();
+        let ann = announce(&cands, Some("v0.5.0")).unwrap();
+        let req = PlanRequest {
+            mode: ArtifactMode::All,
+            targets: &[],
+            host: "x86_64-unknown-linux-gnu",
+        };
+        let err = plan(&ws, &cfg, &ann, &req).unwrap_err();
+        assert!(
+            matches!(&err, PlanError::DuplicateName { name, .. } if name == "shared.rb"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn modes_select_subsets_and_targets_are_checked() {
         let (ws, cfg, cands) = evil();
         let ann = announce(&cands, Some("v0.5.0")).unwrap();

@@ -10,6 +10,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support;
+use crate::support::real_cargo;
 use crate::support::{
     app_main, copy_workspace, dist_app, dist_command, fake_cargo, foreign_target, host_triple,
     read_tree, recipe_states, run_ok, sha256sum_check, store_rows, untar, use_fake_cargo, Fixture,
@@ -671,4 +672,119 @@ fn visible_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
             (n, bytes)
         })
         .collect()
+}
+
+/// A workspace of several members: each App builds alone (the sandbox holds the other members'
+/// manifests and placeholders, not their code); editing another member or the dist config
+/// leaves an App's cargo build cached.
+#[test]
+fn multi_member_workspace_builds_each_app_in_isolation() {
+    let host = host_triple();
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nmembers = [\"alpha\", \"beta\", \"shared\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ntargets = [\"{host}\"]\n"
+        ),
+    )
+    .package("alpha", "alpha", "1.0.0", &["alpha"], "")
+    .package("beta", "beta", "2.0.0", &["beta", "beta-tool"], "")
+    .package("shared", "shared", "0.1.0", &[], "")
+    .file(
+        "alpha/Cargo.toml",
+        "[package]\nname = \"alpha\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[dependencies]\nshared = { path = \"../shared\" }\n",
+    )
+    .file(
+        "alpha/src/main.rs",
+        "fn main() {\n    println!(\"alpha uses {}\", shared::describe());\n}\n",
+    );
+    let lock = Command::new(real_cargo())
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(fx.root())
+        .output()
+        .unwrap();
+    assert!(
+        lock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lock.stderr)
+    );
+
+    let first = recipe_states(&fx.json(&["build", "--tag", "alpha-v1.0.0", "-o", "json"]));
+    let archive = format!("alpha-{host}.tar.xz");
+    assert!(first.contains_key(&archive), "{first:?}");
+    let unpacked = unpack(&fx, &distrib(&fx).join(&archive), "alpha", &["-xJf"]);
+    let out = run_binary(&unpacked.join(format!("alpha-{host}/alpha")));
+    assert_eq!(out.trim(), "alpha uses shared 0.1.0");
+
+    // Another member's code, and the dist config, are not inputs of alpha's build.
+    fx.file(
+        "beta/src/bin/beta.rs",
+        "fn main() { println!(\"changed\"); }\n",
+    );
+    let manifest = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &manifest.replace(
+            "[workspace.metadata.dist]\n",
+            "[workspace.metadata.dist]\nchecksum = \"sha256\"\n",
+        ),
+    );
+    let out = fx.ok(&["explain", "--tag", "alpha-v1.0.0", &archive]);
+    assert!(out.contains("is in the store"), "{out}");
+    // A path dependency's code is.
+    fx.file(
+        "shared/src/lib.rs",
+        "pub fn describe() -> String { \"shared, edited\".into() }\n",
+    );
+    let out = fx.ok(&["explain", "--tag", "alpha-v1.0.0", &archive]);
+    assert!(out.contains("file shared/src/lib.rs changed"), "{out}");
+
+    // beta, with two binaries, builds too.
+    fx.ok(&["build", "--tag", "beta-v2.0.0"]);
+    let files: BTreeSet<String> = read_tree(&distrib(&fx)).into_keys().collect();
+    assert!(files.contains(&format!("beta-{host}.tar.xz")), "{files:?}");
+}
+
+/// Rustflags from the workspace's .cargo/config.toml reach the build (and are inputs).
+#[test]
+fn workspace_config_rustflags_reach_the_build() {
+    let (fx, host) = host_app();
+    fx.file(
+        ".cargo/config.toml",
+        "[build]\nrustflags = [\"--cfg\", \"dist_flag\"]\n",
+    )
+    .file(
+        "src/main.rs",
+        "fn main() {\n    println!(\"flag {}\", cfg!(dist_flag));\n}\n",
+    );
+    fx.ok(&["build"]);
+    let unpacked = unpack(
+        &fx,
+        &distrib(&fx).join(archive_name(&host)),
+        "flags",
+        &["-xJf"],
+    );
+    let out = run_binary(&unpacked.join(format!("{APP}-{host}/{APP}")));
+    assert_eq!(out.trim(), "flag true");
+}
+
+/// `--artifacts=global` (the CI job) refuses to write installers and sha256.sum for archives
+/// whose checksums it does not have, naming the missing archive.
+#[test]
+fn global_build_without_the_archives_names_what_is_missing() {
+    let host = host_triple();
+    let fx = dist_app(
+        APP,
+        HELLO,
+        &format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\n"),
+    );
+    let err = fx.fails(&["build", "--artifacts=global"], 1);
+    assert!(
+        err.contains(&format!("needs {}", archive_name(&host))),
+        "{err}"
+    );
+    assert!(err.contains("store export"), "{err}");
+    // After the local build, the global one has what it needs.
+    fx.ok(&["build", "--artifacts=local"]);
+    fx.ok(&["build", "--artifacts=global"]);
 }
