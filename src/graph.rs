@@ -117,8 +117,14 @@ pub fn graph(
         .filter(|r| !r.targets.is_empty() && ws.package(&r.app).is_some())
         .collect();
     let (left, right) = releases.split_at(releases.len() / 2);
+    // The skeleton once, here: both threads share it.
+    let skeleton = if releases.is_empty() {
+        None
+    } else {
+        Some(hasher.skeleton(ws)?)
+    };
     let build_part = |part: &[&crate::plan::Release]| {
-        let mut h = SourceHasher::default();
+        let mut h = SourceHasher::with_skeleton(skeleton.clone());
         let nodes = build_nodes(ws, cfg, toolchain, env.vars, &profile, part, &mut h);
         (nodes, h)
     };
@@ -294,7 +300,7 @@ fn build_nodes(
                 toolchain: toolchain.fields.clone(),
                 env,
                 sources: sources.files.clone(),
-                placeholders: sources.placeholders.clone(),
+                skeleton: sources.skeleton.clone(),
             };
             out.push((
                 (pkg.name.clone(), target.clone()),

@@ -3,9 +3,9 @@
 //!
 //! For an App: every file under its package directory and the directories of the path
 //! dependencies it reaches, plus the root `Cargo.toml`, `Cargo.lock`, `rust-toolchain(.toml)` and
-//! `.cargo/config(.toml)`. Other workspace members contribute their `Cargo.toml` (cargo loads
-//! every member) and empty placeholders at their targets' source paths (so their manifests load;
-//! their code is never compiled for this App). Left out: `target/`, `.git/`, other hidden
+//! `.cargo/config(.toml)`; and the workspace skeleton: every member's `Cargo.toml` (cargo loads
+//! every member) with empty placeholders at the other members' target roots (so their manifests
+//! load; their code is never compiled for this App). Left out: `target/`, `.git/`, other hidden
 //! directories, and top-level README/LICENSE/CHANGELOG files that no source file names (so a
 //! README edit re-archives without recompiling, while a crate that does
 //! `include_str!("../README.md")` still gets it).
@@ -16,7 +16,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 
-use dist_recipes::recipe::FileInput;
+use std::sync::Arc;
+
+use dist_recipes::recipe::{FileInput, WorkspaceSkeleton};
 use dist_store::ContentDigest;
 
 use crate::workspace::{include_kind, Package, Workspace};
@@ -40,11 +42,11 @@ const ROOT_FILES: &[&str] = &[
     ".cargo/config.toml",
 ];
 
-/// What a cargo build sees: files by content, and empty placeholders.
-#[derive(Debug, Clone, Default)]
+/// What a cargo build sees: its own files by content, and the workspace skeleton.
+#[derive(Debug, Clone)]
 pub struct BuildSources {
     pub files: BTreeMap<String, FileInput>,
-    pub placeholders: BTreeSet<String>,
+    pub skeleton: Arc<WorkspaceSkeleton>,
 }
 
 /// The bytes a build sees for a workspace file: manifests lose their metadata tables, which
@@ -71,15 +73,47 @@ pub fn snapshot_bytes(rel: &str, raw: Vec<u8>) -> Vec<u8> {
 pub struct SourceHasher {
     /// (snapshot form?, path) -> content.
     cache: BTreeMap<(bool, String), FileInput>,
+    skeleton: Option<Arc<WorkspaceSkeleton>>,
     /// Bytes hashed, for the benchmark.
     pub bytes_hashed: u64,
 }
 
 impl SourceHasher {
+    /// A hasher that starts from an already computed skeleton.
+    pub fn with_skeleton(skeleton: Option<Arc<WorkspaceSkeleton>>) -> SourceHasher {
+        SourceHasher {
+            skeleton,
+            ..Default::default()
+        }
+    }
+
     /// Takes over what another hasher (another thread's) learnt.
     pub fn absorb(&mut self, other: SourceHasher) {
         self.bytes_hashed += other.bytes_hashed;
         self.cache.extend(other.cache);
+        self.skeleton = self.skeleton.take().or(other.skeleton);
+    }
+
+    /// Every member's manifest and target roots ([`WorkspaceSkeleton`]), computed once.
+    pub fn skeleton(&mut self, ws: &Workspace) -> Result<Arc<WorkspaceSkeleton>, SourceError> {
+        if let Some(s) = &self.skeleton {
+            return Ok(s.clone());
+        }
+        let mut manifests = BTreeMap::new();
+        let mut placeholders = BTreeSet::new();
+        for p in &ws.packages {
+            let rel = crate::workspace::relative(&ws.root, &p.manifest_path);
+            manifests.insert(rel.clone(), self.build_file(ws, &rel)?);
+            placeholders.extend(
+                p.target_paths
+                    .iter()
+                    .filter(|t| !t.starts_with("../"))
+                    .cloned(),
+            );
+        }
+        let s = Arc::new(WorkspaceSkeleton::new(manifests, placeholders));
+        self.skeleton = Some(s.clone());
+        Ok(s)
     }
 
     /// The content of a workspace-relative file, as it is on disk.
@@ -143,21 +177,9 @@ impl SourceHasher {
                 files.insert(f.to_string());
             }
         }
-        // Members outside the closure: their manifests load, their code is not built.
-        let mut placeholders = BTreeSet::new();
-        for other in ws.packages.iter().filter(|p| !closure.contains(&p.dir)) {
-            files.insert(crate::workspace::relative(&ws.root, &other.manifest_path));
-            placeholders.extend(
-                other
-                    .target_paths
-                    .iter()
-                    .filter(|p| !p.starts_with("../"))
-                    .cloned(),
-            );
-        }
         let mut out = BuildSources {
-            placeholders,
-            ..Default::default()
+            files: BTreeMap::new(),
+            skeleton: self.skeleton(ws)?,
         };
         let mut docs = Vec::new();
         for rel in files {
@@ -191,7 +213,6 @@ impl SourceHasher {
                 out.files.insert(d, f);
             }
         }
-        out.placeholders.retain(|p| !out.files.contains_key(p));
         Ok(out)
     }
 }

@@ -9,7 +9,7 @@
 //! |-----------------------|-----------------------------------------|----------------------------|
 //! | `format`              | [`FORMAT_VERSION`]                      | all                        |
 //! | `file:PATH`           | BLAKE3 of the file (+ `+x` if exec)     | cargo-build, archive       |
-//! | `placeholder:PATH`    | `empty` (another member's target root)  | cargo-build                |
+//! | `workspace-skeleton`  | digest of every member's manifest and target roots | cargo-build     |
 //! | `profile:FIELD`       | TOML text of the resolved profile field | cargo-build                |
 //! | `toolchain:FIELD`     | a `rustc -vV` field                     | cargo-build                |
 //! | `env:VAR`             | value, or `(unset)`                     | cargo-build                |
@@ -25,6 +25,7 @@
 //! and environment variables outside the allow-list (the build never sees them).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use dist_store::{CanonHasher, ContentDigest, RecipeKey};
 
@@ -107,9 +108,52 @@ pub struct CargoBuild {
     pub env: BTreeMap<String, Option<String>>,
     /// Workspace-relative path -> content.
     pub sources: BTreeMap<String, FileInput>,
-    /// Workspace-relative paths that exist in the sandbox as empty files: other members'
-    /// target roots, so their manifests load.
-    pub placeholders: BTreeSet<String>,
+    /// Every member's manifest and target roots, shared by all builds of the workspace.
+    pub skeleton: Arc<WorkspaceSkeleton>,
+}
+
+/// What cargo needs of every workspace member just to load the workspace: its manifest (as a
+/// build sees it) and a file at each target's source root. A build's own package and path
+/// dependencies come with their real files; the others' target roots are empty placeholders.
+/// One per workspace, hashed once: it enters each cargo-build key as a single digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceSkeleton {
+    manifests: BTreeMap<String, FileInput>,
+    placeholders: BTreeSet<String>,
+    digest: String,
+}
+
+impl WorkspaceSkeleton {
+    pub fn new(manifests: BTreeMap<String, FileInput>, placeholders: BTreeSet<String>) -> Self {
+        let mut h = CanonHasher::new("cargo-dist workspace skeleton", FORMAT_VERSION);
+        let listed: BTreeMap<String, String> = manifests
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value()))
+            .collect();
+        h.str_map("manifests", &listed);
+        h.str_list(
+            "placeholders",
+            &placeholders.iter().cloned().collect::<Vec<_>>(),
+        );
+        let digest = h.finish::<dist_store::ContentKind>().to_hex();
+        WorkspaceSkeleton {
+            manifests,
+            placeholders,
+            digest,
+        }
+    }
+
+    pub fn manifests(&self) -> &BTreeMap<String, FileInput> {
+        &self.manifests
+    }
+
+    pub fn placeholders(&self) -> &BTreeSet<String> {
+        &self.placeholders
+    }
+
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
 }
 
 /// An archive of one App for one target.
@@ -267,7 +311,7 @@ impl Recipe {
                 toolchain,
                 env,
                 sources,
-                placeholders,
+                skeleton,
             }) => {
                 m.insert("package".into(), package.clone());
                 m.insert("binaries".into(), list(binaries));
@@ -290,9 +334,7 @@ impl Recipe {
                 for (path, f) in sources {
                     m.insert(format!("file:{path}"), f.value());
                 }
-                for path in placeholders {
-                    m.insert(format!("placeholder:{path}"), "empty".into());
-                }
+                m.insert("workspace-skeleton".into(), skeleton.digest().to_string());
             }
             Recipe::Archive(Archive {
                 format,
@@ -452,7 +494,7 @@ mod tests {
                     executable: false,
                 },
             )]),
-            placeholders: BTreeSet::new(),
+            skeleton: Arc::new(WorkspaceSkeleton::new(BTreeMap::new(), BTreeSet::new())),
         }
     }
 
@@ -483,7 +525,10 @@ mod tests {
             }),
             Box::new(|b| b.sources.get_mut("src/main.rs").unwrap().executable = true),
             Box::new(|b| {
-                b.placeholders.insert("other/src/main.rs".into());
+                b.skeleton = Arc::new(WorkspaceSkeleton::new(
+                    BTreeMap::new(),
+                    BTreeSet::from(["other/src/main.rs".to_string()]),
+                ))
             }),
         ];
         for (i, change) in variants.iter().enumerate() {

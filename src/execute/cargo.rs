@@ -85,8 +85,15 @@ fn sync_snapshot(ws: &Workspace, b: &CargoBuild, snapshot: &Path) -> Result<(), 
             format!("{}:{}", input.digest.to_hex(), input.executable),
         );
     }
-    for rel in &b.placeholders {
-        wanted.insert(rel, "placeholder".into());
+    // The skeleton: member manifests, and placeholders where a build has no real file.
+    for (rel, input) in b.skeleton.manifests() {
+        wanted.insert(
+            rel,
+            format!("{}:{}", input.digest.to_hex(), input.executable),
+        );
+    }
+    for rel in b.skeleton.placeholders() {
+        wanted.entry(rel).or_insert_with(|| "placeholder".into());
     }
     // Drop what is no longer an input.
     for rel in previous.keys() {
@@ -105,7 +112,11 @@ fn sync_snapshot(ws: &Workspace, b: &CargoBuild, snapshot: &Path) -> Result<(), 
         if previous.get(*rel) == Some(want) && dest.is_file() {
             continue;
         }
-        let (bytes, mode) = match b.sources.get(*rel) {
+        let real = b
+            .sources
+            .get(*rel)
+            .or_else(|| b.skeleton.manifests().get(*rel));
+        let (bytes, mode) = match real {
             Some(input) => {
                 let raw = std::fs::read(ws.root.join(rel)).map_err(sandbox_err(&dest))?;
                 let bytes = crate::sources::snapshot_bytes(rel, raw);

@@ -156,6 +156,9 @@ fn describe(c: &Change) -> String {
         "item" => format!("archive member {name}"),
         "recipe" => format!("consumed recipe {name}"),
         "sha256" => format!("sha256 of {name}"),
+        _ if c.input == "workspace-skeleton" => {
+            "the workspace's members (a member's Cargo.toml or its targets)".into()
+        }
         _ => c.input.clone(),
     };
     match (c.change, &c.old, &c.new) {
