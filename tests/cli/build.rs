@@ -10,11 +10,11 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support;
-use crate::support::real_cargo;
 use crate::support::{
-    app_main, copy_workspace, dist_app, dist_command, fake_cargo, foreign_target, host_triple,
-    read_tree, recipe_states, run_ok, sha256sum_check, store_rows, untar, use_fake_cargo, Fixture,
+    app_main, copy_workspace, dist_app, dist_command, foreign_target, host_triple, read_tree,
+    recipe_states, run_ok, sha256sum_check, store_rows, untar, Fixture,
 };
+use crate::support::{build_without_cargo, real_cargo};
 
 const APP: &str = "greeter";
 const HELLO: &str = "hello from greeter";
@@ -167,16 +167,7 @@ fn unchanged_second_build_is_cached_identical_and_runs_no_cargo() {
         assert!(!cached, "{name} was cached in a fresh store");
     }
 
-    let (fake, marker) = fake_cargo(fx.dir.path());
-    let mut cmd = dist_command(fx.root(), &fx.store(), &["build", "-o", "json"]);
-    use_fake_cargo(&mut cmd, &fake);
-    let out = run_ok(&mut cmd);
-    assert!(
-        !marker.exists(),
-        "the cached build ran cargo: {}",
-        std::fs::read_to_string(&marker).unwrap_or_default()
-    );
-    let second_json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let second_json = build_without_cargo(fx.dir.path(), fx.root(), &fx.store());
     let states = recipe_states(&second_json);
     assert!(states.contains_key(&archive_name(&host)));
     for (name, (cached, _)) in &states {
@@ -258,16 +249,7 @@ fn readme_edit_rearchives_without_recompiling() {
     );
 
     // No cargo may run: the binary comes from the store.
-    let (fake, marker) = fake_cargo(fx.dir.path());
-    let mut cmd = dist_command(fx.root(), &fx.store(), &["build", "-o", "json"]);
-    use_fake_cargo(&mut cmd, &fake);
-    let out = run_ok(&mut cmd);
-    assert!(
-        !marker.exists(),
-        "a README edit ran cargo: {}",
-        std::fs::read_to_string(&marker).unwrap_or_default()
-    );
-    let second = recipe_states(&serde_json::from_slice(&out.stdout).unwrap());
+    let second = recipe_states(&build_without_cargo(fx.dir.path(), fx.root(), &fx.store()));
     assert!(!second[&archive].0, "the archive was not rebuilt");
     assert_ne!(second[&archive].1, first[&archive].1, "same archive bytes");
 

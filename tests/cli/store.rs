@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::support;
 use crate::support::{
-    copy_workspace, dist_command, fake_cargo, read_tree, recipe_states, run_ok, sha256sum_check,
-    store_rows, use_fake_cargo, Fixture,
+    build_without_cargo, copy_workspace, dist_command, read_tree, recipe_states, run_ok,
+    sha256sum_check, store_rows, Fixture,
 };
 
 const APP: &str = "keeper";
@@ -187,16 +187,7 @@ fn export_import_into_a_fresh_store_makes_another_checkout_fully_cached() {
     assert!(text.starts_with("imported 4 recipe(s)"), "{text}");
     run_ok(&mut dist_command(&ws, &store2, &["store", "verify"]));
 
-    let (fake, marker) = fake_cargo(&other);
-    let mut cmd = dist_command(&ws, &store2, &["build", "-o", "json"]);
-    use_fake_cargo(&mut cmd, &fake);
-    let out = run_ok(&mut cmd);
-    assert!(
-        !marker.exists(),
-        "the build ran cargo: {}",
-        std::fs::read_to_string(&marker).unwrap_or_default()
-    );
-    let states = recipe_states(&serde_json::from_slice(&out.stdout).unwrap());
+    let states = recipe_states(&build_without_cargo(&other, &ws, &store2));
     assert!(!states.is_empty());
     for (name, (cached, _)) in &states {
         assert!(*cached, "{name} was not cached after the import");
@@ -393,12 +384,8 @@ fn gc_drops_superseded_recipes_and_only_their_objects_and_dry_run_changes_nothin
     fx.ok(&["store", "verify"]);
 
     // What is left still builds the current workspace without cargo.
-    let (fake, marker) = fake_cargo(fx.dir.path());
-    let mut cmd = dist_command(fx.root(), &fx.store(), &["build", "-o", "json"]);
-    use_fake_cargo(&mut cmd, &fake);
-    let out = run_ok(&mut cmd);
-    assert!(!marker.exists());
-    for (name, (cached, _)) in recipe_states(&serde_json::from_slice(&out.stdout).unwrap()) {
+    let built = build_without_cargo(fx.dir.path(), fx.root(), &fx.store());
+    for (name, (cached, _)) in recipe_states(&built) {
         assert!(cached, "{name} was dropped by gc");
     }
 }

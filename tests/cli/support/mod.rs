@@ -451,6 +451,22 @@ pub fn fake_cargo(dir: &Path) -> (PathBuf, PathBuf) {
     (script, marker)
 }
 
+/// `cargo-dist dist build -o json` in `root` with `store`, where any cargo other than
+/// `cargo metadata` fails the test: for builds that must come wholly from the store. `scratch`
+/// holds the fake cargo. Returns the build's manifest.
+pub fn build_without_cargo(scratch: &Path, root: &Path, store: &Path) -> serde_json::Value {
+    let (fake, marker) = fake_cargo(scratch);
+    let mut cmd = dist_command(root, store, &["build", "-o", "json"]);
+    use_fake_cargo(&mut cmd, &fake);
+    let out = run_ok(&mut cmd);
+    assert!(
+        !marker.exists(),
+        "the build ran cargo: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
+    serde_json::from_slice(&out.stdout).expect("build prints its manifest")
+}
+
 /// Points `cmd` at the fake cargo of [`fake_cargo`]: first on PATH and as `CARGO`.
 pub fn use_fake_cargo(cmd: &mut Command, script: &Path) {
     let bin = script.parent().unwrap();
