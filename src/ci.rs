@@ -78,14 +78,14 @@ fn build_condition(mode: PrRunMode) -> &'static str {
 }
 
 /// The workflow's recipe: what its bytes depend on, so it is stored and keyed like any artifact.
-pub fn workflow_recipe(cfg: &GlobalConfig) -> Recipe {
+pub fn workflow_recipe(cfg: &GlobalConfig, text: &str) -> Recipe {
     Recipe::CiWorkflow(CiWorkflow {
         backend: "github".into(),
         pr_run_mode: cfg.pr_run_mode.name().into(),
         tool_version: tool_version(cfg),
         // Rendering is cheap and the template lives in code: keying by the text itself means a
         // changed template can never be served from an old store entry.
-        text: dist_store::ContentDigest::of_bytes(github_workflow(cfg).as_bytes()).to_hex(),
+        text: dist_store::ContentDigest::of_bytes(text.as_bytes()).to_hex(),
     })
 }
 
@@ -100,8 +100,8 @@ pub fn github_workflow(cfg: &GlobalConfig) -> String {
     render_github_workflow(cfg.pr_run_mode, &tool_version(cfg))
 }
 
-/// The workflow text from exactly its recipe's inputs.
-pub fn render_github_workflow(mode: PrRunMode, version: &str) -> String {
+/// The workflow text from exactly the inputs its recipe records.
+fn render_github_workflow(mode: PrRunMode, version: &str) -> String {
     let pull_request = match mode {
         PrRunMode::Skip => "",
         PrRunMode::Plan | PrRunMode::Upload => "  pull_request:\n",

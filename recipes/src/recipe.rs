@@ -416,6 +416,17 @@ pub fn key_of(kind: &str, inputs: &Inputs) -> RecipeKey {
         .finish()
 }
 
+/// The recipe an input refers to, when it names one: `recipe:NAME` inputs hold a consumed key,
+/// archive members built by cargo read `recipe KEY output FILE`. File digests are not keys.
+pub fn consumed_key(name: &str, value: &str) -> Option<RecipeKey> {
+    let hex = if name.starts_with("recipe:") {
+        value
+    } else {
+        value.strip_prefix("recipe ")?.split(' ').next()?
+    };
+    RecipeKey::from_hex(hex).ok()
+}
+
 /// What changed between two input lists, for `explain` and `compare`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputChange {
@@ -574,6 +585,23 @@ mod tests {
         };
         assert_ne!(workflow("a"), workflow("b"));
         assert_eq!(workflow("a"), workflow("a"));
+    }
+
+    #[test]
+    fn consumed_keys_are_found_only_where_the_encoding_puts_them() {
+        let k = Recipe::CargoBuild(build()).key();
+        let hex = k.to_hex();
+        assert_eq!(consumed_key("recipe:a.tar.xz", &hex), Some(k));
+        assert_eq!(
+            consumed_key("item:app", &format!("recipe {hex} output app")),
+            Some(k)
+        );
+        // A file's digest looks like a key but is not one.
+        assert_eq!(consumed_key("file:src/main.rs", &hex), None);
+        assert_eq!(
+            consumed_key("item:README.md", &format!("file README.md {hex}")),
+            None
+        );
     }
 
     #[test]

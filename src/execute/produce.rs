@@ -24,10 +24,8 @@ impl Executor<'_> {
             message,
         };
         let outputs = match &node.recipe {
-            Recipe::CiWorkflow(w) => {
-                let mode = crate::config::PrRunMode::parse(&w.pr_run_mode).unwrap_or_default();
-                let text = crate::ci::render_github_workflow(mode, &w.tool_version);
-                vec![self.put_bytes(&node.label, text.as_bytes())?]
+            Recipe::CiWorkflow(_) => {
+                unreachable!("the workflow is made by `generate`; a build plans no workflow")
             }
             Recipe::CargoBuild(b) => {
                 // A --rebuild check must not reuse the incremental state it is checking.

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use dist_recipes::archive::{diff_members, read_members, ArchiveFormat};
-use dist_recipes::recipe::{diff_inputs, InputChange};
-use dist_store::{RecipeKey, RecipeRecord, Store};
+use dist_recipes::recipe::{consumed_key, diff_inputs, InputChange};
+use dist_store::{RecipeRecord, Store};
 use serde::Serialize;
 
 use crate::manifest::{DistManifest, ManifestArtifact};
@@ -308,14 +308,6 @@ pub fn recorded_inputs(store: &Store, rec: &RecipeRecord) -> BTreeMap<String, St
     out
 }
 
-fn referenced_key(value: &str) -> Option<RecipeKey> {
-    let hex = value.strip_prefix("recipe ").unwrap_or(value);
-    let hex = hex.split_whitespace().next()?;
-    (hex.len() == 64)
-        .then(|| RecipeKey::from_hex(hex).ok())
-        .flatten()
-}
-
 fn expand(
     store: &Store,
     prefix: &str,
@@ -329,7 +321,7 @@ fn expand(
         if depth >= 3 {
             continue;
         }
-        if let Some(key) = referenced_key(v) {
+        if let Some(key) = consumed_key(k, v) {
             if let Ok(Some(sub)) = store.get(&key) {
                 expand(store, &format!("{name} > "), &sub.inputs, depth + 1, out);
             }

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use dist_recipes::recipe::{diff_inputs, InputChange};
-use dist_store::Store;
+use dist_recipes::recipe::{consumed_key, diff_inputs, InputChange};
+use dist_store::{RecipeKey, Store};
 use serde::Serialize;
 
 use super::plan::plan_announcement;
@@ -88,11 +88,11 @@ fn explain_node(
     let Some(prev) = previous else {
         return Ok(out);
     };
-    let by_key: BTreeMap<String, &Node> = graph
+    let by_key: BTreeMap<RecipeKey, &Node> = graph
         .builds
         .values()
         .chain(graph.artifacts.values())
-        .map(|n| (n.key.to_hex(), n))
+        .map(|n| (n.key, n))
         .collect();
     for c in diff_inputs(&prev.inputs, &node.inputs) {
         let (change, old, new) = match &c {
@@ -103,14 +103,12 @@ fn explain_node(
             }
         };
         // A consumed recipe's key changed: say why, one level down.
-        if let Some(new) = &new {
-            for word in new.split_whitespace() {
-                if let Some(consumed) = by_key.get(word) {
-                    if consumed.key != node.key {
-                        out.consumed.push(explain_node(graph, consumed, store)?);
-                    }
-                }
-            }
+        let consumed = new
+            .as_deref()
+            .and_then(|v| consumed_key(c.name(), v))
+            .and_then(|k| by_key.get(&k));
+        if let Some(consumed) = consumed {
+            out.consumed.push(explain_node(graph, consumed, store)?);
         }
         out.changes.push(Change {
             input: c.name().to_string(),

@@ -64,32 +64,28 @@ pub fn generate(opts: &GlobalOpts, check_only: bool) -> Result<Generated, Error>
     generate_for(&ws, &cfg.global, check_only, Some(&store_root))
 }
 
-/// The workflow's bytes through the store, keyed by its recipe like every artifact: a hit is
-/// read back (verified), a miss is rendered and recorded.
+/// Renders the workflow and records it in the store under its recipe key (once per key), so it
+/// is listed and kept like every other artifact.
 fn stored_workflow(cfg: &GlobalConfig, store_root: Option<&Path>) -> Result<String, Error> {
+    let text = ci::github_workflow(cfg);
     let Some(root) = store_root else {
-        return Ok(ci::github_workflow(cfg));
+        return Ok(text);
     };
     let store = dist_store::Store::open(root)?;
-    let recipe = ci::workflow_recipe(cfg);
+    let recipe = ci::workflow_recipe(cfg, &text);
     let key = recipe.key();
     if store.is_cached(&key)? {
-        if let Some(rec) = store.get(&key)? {
-            let out = &rec.outputs[0];
-            let bytes = store.read_verified(&out.digest, out.size)?;
-            store.touch(&key)?;
-            return Ok(String::from_utf8_lossy(&bytes).into_owned());
-        }
+        store.touch(&key)?;
+    } else {
+        let obj = store.put_bytes(text.as_bytes())?;
+        store.record(&dist_store::RecipeRecord {
+            key,
+            kind: recipe.kind().into(),
+            label: ci::GITHUB_WORKFLOW.into(),
+            inputs: recipe.inputs(),
+            outputs: vec![dist_store::OutputRecord::new("release.yml", &obj)],
+        })?;
     }
-    let text = ci::github_workflow(cfg);
-    let obj = store.put_bytes(text.as_bytes())?;
-    store.record(&dist_store::RecipeRecord {
-        key,
-        kind: recipe.kind().into(),
-        label: ci::GITHUB_WORKFLOW.into(),
-        inputs: recipe.inputs(),
-        outputs: vec![dist_store::OutputRecord::new("release.yml", &obj)],
-    })?;
     Ok(text)
 }
 
