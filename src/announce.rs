@@ -20,6 +20,8 @@ pub enum Exclusion {
     NoBinaries,
     PublishFalse,
     DistFalse,
+    /// The workspace config's `packages` list leaves it out.
+    NotListed,
     DidntMatchTag,
 }
 
@@ -29,6 +31,7 @@ impl Exclusion {
             Exclusion::NoBinaries => "no binaries",
             Exclusion::PublishFalse => "publish = false",
             Exclusion::DistFalse => "dist = false",
+            Exclusion::NotListed => "not in `packages`",
             Exclusion::DidntMatchTag => "didn't match tag",
         }
     }
@@ -162,6 +165,33 @@ fn valid_options(candidates: &[Candidate]) -> Vec<(String, Vec<String>)> {
         out.push((format!("{}-v{}", c.name, c.version), vec![c.name.clone()]));
     }
     out
+}
+
+/// Selects the Apps for `tag`, or guesses the tag when every App agrees on one version.
+/// With a `tag-namespace`, a given tag must start with it, and what follows (after a `-` or
+/// `/`) is parsed as above; the announcement keeps the whole tag.
+pub fn announce_in(
+    candidates: &[Candidate],
+    tag: Option<&str>,
+    namespace: Option<&str>,
+) -> Result<Announcement, AnnounceError> {
+    let (Some(tag), Some(ns)) = (tag, namespace) else {
+        return announce(candidates, tag);
+    };
+    let Some(rest) = tag.strip_prefix(ns) else {
+        return Err(AnnounceError::NoMatch {
+            tag: tag.to_string(),
+            why: format!("does not start with the tag-namespace {ns:?} of the dist config"),
+            options: valid_options(candidates)
+                .into_iter()
+                .map(|(t, apps)| (format!("{ns}-{t}"), apps))
+                .collect(),
+        });
+    };
+    let rest = rest.trim_start_matches(['-', '/']);
+    let mut a = announce(candidates, Some(rest))?;
+    a.tag = tag.to_string();
+    Ok(a)
 }
 
 /// Selects the Apps for `tag`, or guesses the tag when every App agrees on one version.

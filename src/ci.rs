@@ -337,7 +337,7 @@ mod tests {
             allow_dirty: false,
             pr_run_mode: mode,
             source_tarball: true,
-            tap: None,
+            ..Default::default()
         }
     }
 

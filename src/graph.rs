@@ -18,7 +18,7 @@ use crate::workspace::Workspace;
 pub enum GraphError {
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("`include` entry {path} of package {package} is not a file in the workspace\n  fix the path in [package.metadata.dist] or [workspace.metadata.dist] (paths are relative to the Cargo.toml that names them)")]
+    #[error("`include` entry {path} of package {package} is not a file or directory in the workspace\n  fix the path in [package.metadata.dist] or [workspace.metadata.dist] (paths are relative to the Cargo.toml that names them)")]
     MissingInclude { package: String, path: String },
 }
 
@@ -154,25 +154,24 @@ pub fn graph(
         let build_key = g.builds[&(app.clone(), target.clone())].key;
         let mut items = BTreeMap::new();
         for item in contents {
-            let src = match &item.source {
-                ItemSource::Binary { name } => ArchiveSource::Binary {
-                    build: build_key,
-                    file: name.clone(),
-                },
+            match &item.source {
+                ItemSource::Binary { name } => {
+                    let src = ArchiveSource::Binary {
+                        build: build_key,
+                        file: name.clone(),
+                    };
+                    items.insert(item.path.clone(), src);
+                }
                 ItemSource::File { path, .. } => {
-                    if !ws.root.join(path).is_file() {
-                        return Err(GraphError::MissingInclude {
-                            package: app.clone(),
-                            path: path.clone(),
-                        });
-                    }
-                    ArchiveSource::File {
-                        path: path.clone(),
-                        input: hasher.file(ws, path)?,
+                    for (inside, file) in include_files(ws, &app, &item.path, path)? {
+                        let src = ArchiveSource::File {
+                            input: hasher.file(ws, &file)?,
+                            path: file,
+                        };
+                        items.insert(inside, src);
                     }
                 }
-            };
-            items.insert(item.path.clone(), src);
+            }
         }
         let recipe = Recipe::Archive(recipe::Archive {
             format: *format,
@@ -183,22 +182,35 @@ pub fn graph(
             .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
     }
 
+    // Then what checksums consume besides archives.
+    for a in plan.artifacts.values() {
+        if let ArtifactKind::SourceTarball { root_dir } = &a.kind {
+            let recipe = Recipe::SourceTarball(SourceTarball {
+                root_dir: root_dir.clone(),
+                git_tree: ws.git_tree.clone().unwrap_or_default(),
+            });
+            g.artifacts
+                .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
+        }
+    }
+
     for a in plan.artifacts.values() {
         let recipe = match &a.kind {
-            ArtifactKind::Archive { .. } => continue,
-            ArtifactKind::Checksum { of } => Recipe::Checksum(Checksum {
-                archive_name: of.clone(),
-                archive: g.artifacts[of].key,
-            }),
+            ArtifactKind::Archive { .. } | ArtifactKind::SourceTarball { .. } => continue,
+            // Kinds this tool plans but cannot make yet have no recipe (nor do their checksums).
+            ArtifactKind::Updater { .. } | ArtifactKind::NativeInstaller { .. } => continue,
+            ArtifactKind::Checksum { of } => match g.artifacts.get(of) {
+                Some(consumed) => Recipe::Checksum(Checksum {
+                    archive_name: of.clone(),
+                    archive: consumed.key,
+                }),
+                None => continue,
+            },
             ArtifactKind::UnifiedChecksum { of } => Recipe::UnifiedChecksum(UnifiedChecksum {
                 archives: of
                     .iter()
                     .map(|n| (n.clone(), archive_ref(plan, &g, env, n)))
                     .collect(),
-            }),
-            ArtifactKind::SourceTarball { root_dir } => Recipe::SourceTarball(SourceTarball {
-                root_dir: root_dir.clone(),
-                git_tree: ws.git_tree.clone().unwrap_or_default(),
             }),
             ArtifactKind::Installer {
                 installer,
@@ -216,7 +228,10 @@ pub fn graph(
                         None => pc.npm_package.clone().unwrap_or(app.clone()),
                     }),
                     Installer::Homebrew => Some(pc.formula.clone().unwrap_or(app.clone())),
-                    Installer::Shell | Installer::Powershell => None,
+                    Installer::Shell
+                    | Installer::Powershell
+                    | Installer::Msi
+                    | Installer::Pkg => None,
                 };
                 let archives = archives
                     .iter()
@@ -242,6 +257,38 @@ pub fn graph(
             .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
     }
     Ok(g)
+}
+
+/// The files an archive item stands for: the file itself, or every file under a directory
+/// (`include = ["config/"]`), as (path in the archive, workspace-relative path), sorted.
+fn include_files(
+    ws: &Workspace,
+    app: &str,
+    inside: &str,
+    path: &str,
+) -> Result<Vec<(String, String)>, GraphError> {
+    let abs = ws.root.join(path);
+    if abs.is_file() {
+        return Ok(vec![(inside.to_string(), path.to_string())]);
+    }
+    if !abs.is_dir() {
+        return Err(GraphError::MissingInclude {
+            package: app.to_string(),
+            path: path.to_string(),
+        });
+    }
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(&abs).sort_by_file_name() {
+        let entry = entry.map_err(|e| SourceError::Io {
+            path: abs.display().to_string(),
+            source: e.into(),
+        })?;
+        if entry.file_type().is_file() {
+            let rel = crate::workspace::relative(&abs, entry.path());
+            out.push((format!("{inside}/{rel}"), format!("{path}/{rel}")));
+        }
+    }
+    Ok(out)
 }
 
 fn archive_ref(plan: &Plan, g: &RecipeGraph, env: &Env, name: &str) -> ArchiveRef {
@@ -291,7 +338,11 @@ fn build_nodes(
             }
             let build = CargoBuild {
                 package: pkg.name.clone(),
-                binaries: pkg.binaries.clone(),
+                binaries: release
+                    .target_binaries
+                    .get(target)
+                    .cloned()
+                    .unwrap_or_else(|| pkg.binaries.clone()),
                 target: target.clone(),
                 features: pc.features.clone(),
                 default_features: pc.default_features,

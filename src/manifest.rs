@@ -212,7 +212,9 @@ pub fn build_manifest(plan: &Plan, states: &BTreeMap<String, ArtifactState>) -> 
             }
             ArtifactKind::Checksum { .. }
             | ArtifactKind::UnifiedChecksum { .. }
-            | ArtifactKind::SourceTarball { .. } => {}
+            | ArtifactKind::SourceTarball { .. }
+            | ArtifactKind::Updater { .. }
+            | ArtifactKind::NativeInstaller { .. } => {}
         }
         artifacts.insert(a.name.clone(), m);
     }
@@ -272,6 +274,10 @@ pub(crate) fn install_hint(
         Installer::Homebrew => (
             format!("brew install {base}/{}", a.name),
             "Install prebuilt binaries via Homebrew".into(),
+        ),
+        Installer::Msi | Installer::Pkg => (
+            format!("download {base}/{} and run it", a.name),
+            "Install prebuilt binaries with a native installer".into(),
         ),
     }
 }

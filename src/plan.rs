@@ -1,13 +1,22 @@
 //! Plan stage: (workspace model, resolved config, announcement, artifact mode, targets) -> the
 //! Universe of releases and artifacts, each marked selected or not. Pure: no I/O.
+//!
+//! Artifact families, each planned by its own function:
+//!
+//! | family | per | artifacts |
+//! |---|---|---|
+//! | [`plan_local`] | App x target | `{app}-{target}{.tar.xz,...}` + checksum; `{app}-{target}-update` (`install-updater`); `{app}-{target}.msi` / `.pkg` + checksum |
+//! | [`plan_installers`] | App | `{app}-installer.sh`, `{app}-installer.ps1`, `{app}-npm-package.tar.gz`, `{formula}.rb` |
+//! | [`plan_shared`] | announcement | `sha256.sum`, `source.tar.gz` + checksum |
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use dist_recipes::archive::ArchiveFormat;
+use dist_recipes::target::Target;
 
 use crate::announce::Announcement;
-use crate::config::{Config, Installer};
-use crate::workspace::{IncludeKind, Workspace};
+use crate::config::{Config, Installer, PackageConfig};
+use crate::workspace::{IncludeKind, Package, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArtifactMode {
@@ -19,7 +28,7 @@ pub enum ArtifactMode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("--target {target} is not a configured target; configured targets: {}\n  add it to `targets` in your dist config ([workspace.metadata.dist]), or use --artifacts=host to build for an unconfigured target", if configured.is_empty() { "(none)".to_string() } else { configured.join(", ") })]
+    #[error("--target {target} is not a configured target; configured targets: {}\n  add it to `targets` in your dist config, or use --artifacts=host to build for an unconfigured target", if configured.is_empty() { "(none)".to_string() } else { configured.join(", ") })]
     UnknownTarget {
         target: String,
         configured: Vec<String>,
@@ -36,6 +45,13 @@ pub enum PlanError {
         installer: &'static str,
         why: String,
         manifest: String,
+    },
+    #[error("`binaries` for {target} of package {package} names {binary}, which is not one of its binaries ({known})\n  fix `binaries` in its dist config")]
+    UnknownBinary {
+        package: String,
+        target: String,
+        binary: String,
+        known: String,
     },
 }
 
@@ -58,6 +74,8 @@ pub struct Release {
     pub binaries: Vec<String>,
     /// Every target of the Universe for this App.
     pub targets: Vec<String>,
+    /// The binaries built and shipped per target (`binaries` narrows the package's).
+    pub target_binaries: BTreeMap<String, Vec<String>>,
     /// Names of this release's artifacts (selected or not), sorted.
     pub artifacts: Vec<String>,
     pub github: Option<GithubRepo>,
@@ -106,11 +124,18 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    /// Made per target, by that target's runner (CI's local-artifacts jobs).
     pub fn is_local(&self) -> bool {
-        matches!(
-            self.kind,
-            ArtifactKind::Archive { .. } | ArtifactKind::Checksum { .. }
-        )
+        match &self.kind {
+            ArtifactKind::Archive { .. }
+            | ArtifactKind::Updater { .. }
+            | ArtifactKind::NativeInstaller { .. } => true,
+            // The checksum of a per-target artifact is made beside it.
+            ArtifactKind::Checksum { .. } => !self.target_triples.is_empty(),
+            ArtifactKind::UnifiedChecksum { .. }
+            | ArtifactKind::SourceTarball { .. }
+            | ArtifactKind::Installer { .. } => false,
+        }
     }
 }
 
@@ -125,18 +150,23 @@ pub enum ArtifactKind {
         /// Name of its `.sha256` artifact.
         checksum: String,
     },
-    /// `{archive}.sha256`.
+    /// `{artifact}.sha256`.
     Checksum { of: String },
     /// `sha256.sum` over every archive of the announcement.
     UnifiedChecksum { of: Vec<String> },
     /// `source.tar.gz` of the committed tree, root dir `{app}-{version}/`.
     SourceTarball { root_dir: String },
+    /// A fetching installer, made once per App from every archive.
     Installer {
         installer: Installer,
         /// Every archive of the App in the Universe, which the installer can fetch.
         archives: Vec<String>,
         download_url: String,
     },
+    /// `{app}-{target}-update` (`install-updater`): cargo-dist ships axoupdater renamed.
+    Updater { target: String },
+    /// A bundling installer made per target: `.msi` (Windows), `.pkg` (macOS).
+    NativeInstaller { installer: Installer, target: String },
 }
 
 impl ArtifactKind {
@@ -147,7 +177,25 @@ impl ArtifactKind {
             ArtifactKind::Checksum { .. } => "checksum",
             ArtifactKind::UnifiedChecksum { .. } => "unified-checksum",
             ArtifactKind::SourceTarball { .. } => "source-tarball",
-            ArtifactKind::Installer { .. } => "installer",
+            ArtifactKind::Installer { .. } | ArtifactKind::NativeInstaller { .. } => "installer",
+            ArtifactKind::Updater { .. } => "updater",
+        }
+    }
+
+    /// Why this tool cannot make this kind yet, for kinds it plans but does not build.
+    pub fn unbuildable(&self) -> Option<&'static str> {
+        match self {
+            ArtifactKind::Updater { .. } => {
+                Some("an updater (cargo-dist ships a prebuilt axoupdater, which this tool cannot build or fetch yet)")
+            }
+            ArtifactKind::NativeInstaller {
+                installer: Installer::Msi,
+                ..
+            } => Some("an MSI installer (needs WiX; not built by this tool yet)"),
+            ArtifactKind::NativeInstaller { .. } => {
+                Some("a macOS .pkg installer (needs pkgbuild on macOS; not built by this tool yet)")
+            }
+            _ => None,
         }
     }
 }
@@ -177,8 +225,11 @@ pub struct PlanRequest<'a> {
     pub host: &'a str,
 }
 
-pub fn is_windows(target: &str) -> bool {
-    target.contains("windows")
+/// What the request selects.
+struct Selection {
+    targets: BTreeSet<String>,
+    local: bool,
+    global: bool,
 }
 
 /// Builds the Universe for one announcement and marks what `req` selects.
@@ -188,39 +239,7 @@ pub fn plan(
     ann: &Announcement,
     req: &PlanRequest,
 ) -> Result<Plan, PlanError> {
-    let configured: BTreeSet<String> = ann
-        .apps
-        .iter()
-        .flat_map(|a| cfg.package(a).targets.iter().cloned())
-        .collect();
-    let selected_targets: BTreeSet<String> = match req.mode {
-        ArtifactMode::Host if req.targets.is_empty() => BTreeSet::from([req.host.to_string()]),
-        ArtifactMode::Host => req.targets.iter().cloned().collect(),
-        _ => {
-            for t in req.targets {
-                if !configured.contains(t) {
-                    return Err(PlanError::UnknownTarget {
-                        target: t.clone(),
-                        configured: configured.iter().cloned().collect(),
-                    });
-                }
-            }
-            if req.targets.is_empty() {
-                configured.clone()
-            } else {
-                req.targets.iter().cloned().collect()
-            }
-        }
-    };
-    let want_local = matches!(
-        req.mode,
-        ArtifactMode::Local | ArtifactMode::All | ArtifactMode::Host
-    );
-    let want_global = matches!(
-        req.mode,
-        ArtifactMode::Global | ArtifactMode::All | ArtifactMode::Host
-    );
-
+    let sel = selection(cfg, ann, req)?;
     let mut artifacts = BTreeMap::new();
     let mut releases = Vec::new();
     let mut all_archives = Vec::new();
@@ -232,194 +251,25 @@ pub fn plan(
         // Host mode may build outside the configured targets; installers then know those too.
         let mut targets: BTreeSet<String> = pc.targets.iter().cloned().collect();
         if req.mode == ArtifactMode::Host {
-            targets.extend(selected_targets.iter().cloned());
+            targets.extend(sel.targets.iter().cloned());
         }
-        let github = pkg.repository.as_deref().and_then(GithubRepo::parse);
-        let mut names = Vec::new();
-        let mut app_archives = Vec::new();
-        for target in &targets {
-            let format = if is_windows(target) {
-                pc.windows_archive
-            } else {
-                pc.unix_archive
-            };
-            let stem = format!("{app}-{target}");
-            let name = format!("{stem}{}", format.extension());
-            let checksum = format!("{name}.sha256");
-            let selected = want_local && selected_targets.contains(target);
-            let mut contents: Vec<ArchiveItem> = pkg
-                .binaries
-                .iter()
-                .map(|b| {
-                    let file = if is_windows(target) {
-                        format!("{b}.exe")
-                    } else {
-                        b.clone()
-                    };
-                    ArchiveItem {
-                        path: file.clone(),
-                        source: ItemSource::Binary { name: file },
-                    }
-                })
-                .collect();
-            if pc.auto_includes {
-                for inc in &pkg.auto_includes {
-                    contents.push(ArchiveItem {
-                        path: file_name(&inc.path).to_string(),
-                        source: ItemSource::File {
-                            path: inc.path.clone(),
-                            kind: Some(inc.kind),
-                        },
-                    });
-                }
-            }
-            for inc in &pc.include {
-                contents.push(ArchiveItem {
-                    path: file_name(inc).to_string(),
-                    source: ItemSource::File {
-                        path: inc.clone(),
-                        kind: None,
-                    },
-                });
-            }
-            contents.sort();
-            // Two sources for one archive path (an `include` naming an auto-included file):
-            // the first wins, so the archive stays well-formed.
-            contents.dedup_by(|a, b| a.path == b.path);
-            add_artifact(
-                &mut artifacts,
-                Artifact {
-                    name: name.clone(),
-                    app: Some(app.clone()),
-                    target_triples: vec![target.clone()],
-                    selected,
-                    kind: ArtifactKind::Archive {
-                        target: target.clone(),
-                        format,
-                        root_dir: format.has_root_dir().then(|| stem.clone()),
-                        contents,
-                        checksum: checksum.clone(),
-                    },
-                },
-            )?;
-            add_artifact(
-                &mut artifacts,
-                Artifact {
-                    name: checksum.clone(),
-                    app: Some(app.clone()),
-                    target_triples: vec![target.clone()],
-                    selected,
-                    kind: ArtifactKind::Checksum { of: name.clone() },
-                },
-            )?;
-            names.push(name.clone());
-            names.push(checksum);
-            app_archives.push(name);
-        }
-        for &inst in &pc.installers {
-            let name = match inst {
-                Installer::Shell => format!("{app}-installer.sh"),
-                Installer::Powershell => format!("{app}-installer.ps1"),
-                Installer::Npm => format!("{app}-npm-package.tar.gz"),
-                Installer::Homebrew => {
-                    format!("{}.rb", pc.formula.clone().unwrap_or_else(|| app.clone()))
-                }
-            };
-            let download_url = match (&github, &pkg.repository) {
-                (Some(gh), _) => gh.download_url(&ann.tag),
-                (None, repo) => {
-                    return Err(PlanError::NoDownloadUrl {
-                        package: app.clone(),
-                        installer: inst.name(),
-                        why: match repo {
-                            Some(r) => format!(
-                                "its repository {r:?} is not a GitHub URL (https://github.com/OWNER/REPO)"
-                            ),
-                            None => "it has no `repository` in its Cargo.toml".into(),
-                        },
-                        manifest: crate::workspace::relative(&ws.root, &pkg.manifest_path),
-                    })
-                }
-            };
-            // Each installer fetches only the archives its platforms can run.
-            let fits = |t: &str| match inst {
-                Installer::Shell => !is_windows(t),
-                Installer::Powershell => is_windows(t),
-                Installer::Homebrew => t.contains("apple-darwin") || t.contains("linux"),
-                Installer::Npm => true,
-            };
-            let fetchable: Vec<String> = app_archives
-                .iter()
-                .zip(&targets)
-                .filter(|(_, t)| fits(t))
-                .map(|(a, _)| a.clone())
-                .collect();
-            if fetchable.is_empty() {
-                // e.g. a PowerShell installer with no Windows target: nothing it could install.
-                continue;
-            }
-            let target_triples = targets.iter().filter(|t| fits(t)).cloned().collect();
-            add_artifact(
-                &mut artifacts,
-                Artifact {
-                    name: name.clone(),
-                    app: Some(app.clone()),
-                    target_triples,
-                    selected: want_global,
-                    kind: ArtifactKind::Installer {
-                        installer: inst,
-                        archives: fetchable,
-                        download_url,
-                    },
-                },
-            )?;
-            names.push(name);
-        }
-        names.sort();
-        all_archives.extend(app_archives);
-        releases.push(Release {
+        let mut release = Release {
             app: app.clone(),
             version: pkg.version.to_string(),
             package_dir: pkg.dir.clone(),
             binaries: pkg.binaries.clone(),
+            target_binaries: BTreeMap::new(),
             targets: targets.into_iter().collect(),
-            artifacts: names,
-            github,
-        });
+            artifacts: Vec::new(),
+            github: pkg.repository.as_deref().and_then(GithubRepo::parse),
+        };
+        let archives = plan_local(pkg, pc, &sel, &mut release, &mut artifacts)?;
+        plan_installers(ws, pkg, pc, ann, &sel, &archives, &mut release, &mut artifacts)?;
+        release.artifacts.sort();
+        all_archives.extend(archives.into_iter().map(|(name, _)| name));
+        releases.push(release);
     }
-
-    // Announcement-wide artifacts, listed under every release so each GitHub Release has them.
-    let mut shared = Vec::new();
-    if !all_archives.is_empty() {
-        all_archives.sort();
-        shared.push(Artifact {
-            name: "sha256.sum".into(),
-            app: None,
-            target_triples: Vec::new(),
-            selected: want_global,
-            kind: ArtifactKind::UnifiedChecksum { of: all_archives },
-        });
-    }
-    if cfg.global.source_tarball && ws.git_tree.is_some() {
-        if let Some(first) = releases.first() {
-            shared.push(Artifact {
-                name: "source.tar.gz".into(),
-                app: None,
-                target_triples: Vec::new(),
-                selected: want_global,
-                kind: ArtifactKind::SourceTarball {
-                    root_dir: format!("{}-{}", first.app, first.version),
-                },
-            });
-        }
-    }
-    for a in shared {
-        for r in &mut releases {
-            r.artifacts.push(a.name.clone());
-            r.artifacts.sort();
-        }
-        artifacts.insert(a.name.clone(), a);
-    }
+    plan_shared(ws, cfg, &sel, all_archives, &mut releases, &mut artifacts);
 
     // A build-less (library) announcement still gets a release, with no artifacts.
     if ann.apps.is_empty() {
@@ -429,6 +279,7 @@ pub fn plan(
                 version: pkg.version.to_string(),
                 package_dir: pkg.dir.clone(),
                 binaries: Vec::new(),
+                target_binaries: BTreeMap::new(),
                 targets: Vec::new(),
                 artifacts: Vec::new(),
                 github: pkg.repository.as_deref().and_then(GithubRepo::parse),
@@ -441,6 +292,357 @@ pub fn plan(
         releases,
         artifacts,
     })
+}
+
+fn selection(cfg: &Config, ann: &Announcement, req: &PlanRequest) -> Result<Selection, PlanError> {
+    let configured: BTreeSet<String> = ann
+        .apps
+        .iter()
+        .flat_map(|a| cfg.package(a).targets.iter().cloned())
+        .collect();
+    let targets = match req.mode {
+        ArtifactMode::Host if req.targets.is_empty() => BTreeSet::from([req.host.to_string()]),
+        ArtifactMode::Host => req.targets.iter().cloned().collect(),
+        _ => {
+            if let Some(t) = req.targets.iter().find(|t| !configured.contains(*t)) {
+                return Err(PlanError::UnknownTarget {
+                    target: t.clone(),
+                    configured: configured.into_iter().collect(),
+                });
+            }
+            if req.targets.is_empty() {
+                configured
+            } else {
+                req.targets.iter().cloned().collect()
+            }
+        }
+    };
+    use ArtifactMode::*;
+    Ok(Selection {
+        targets,
+        local: matches!(req.mode, Local | All | Host),
+        global: matches!(req.mode, Global | All | Host),
+    })
+}
+
+/// The checksum file's extension for a `checksum` style (`sha256` -> `.sha256`).
+fn checksum_name(of: &str, style: &str) -> String {
+    format!("{of}.{style}")
+}
+
+/// Per target: the archive and its checksum, the updater, and the bundling installers. Returns
+/// the App's archives with their targets.
+fn plan_local(
+    pkg: &Package,
+    pc: &PackageConfig,
+    sel: &Selection,
+    release: &mut Release,
+    artifacts: &mut BTreeMap<String, Artifact>,
+) -> Result<Vec<(String, String)>, PlanError> {
+    let app = &release.app;
+    let mut archives = Vec::new();
+    for target in release.targets.clone() {
+        let t = Target(&target);
+        let selected = sel.local && sel.targets.contains(&target);
+        let binaries = target_binaries(pkg, pc, &target)?;
+        release
+            .target_binaries
+            .insert(target.clone(), binaries.clone());
+        let format = if t.is_windows() {
+            pc.windows_archive
+        } else {
+            pc.unix_archive
+        };
+        let stem = format!("{app}-{target}");
+        let name = format!("{stem}{}", format.extension());
+        let checksum = checksum_name(&name, &pc.checksum);
+        let mut per_target = vec![
+            Artifact {
+                name: name.clone(),
+                app: Some(app.clone()),
+                target_triples: vec![target.clone()],
+                selected,
+                kind: ArtifactKind::Archive {
+                    target: target.clone(),
+                    format,
+                    root_dir: format.has_root_dir().then(|| stem.clone()),
+                    contents: archive_contents(pkg, pc, t, &binaries),
+                    checksum: checksum.clone(),
+                },
+            },
+            checksum_of(&name, &checksum, app, &target, selected),
+        ];
+        if pc.install_updater {
+            per_target.push(Artifact {
+                name: format!("{stem}-update"),
+                app: Some(app.clone()),
+                target_triples: vec![target.clone()],
+                selected,
+                kind: ArtifactKind::Updater {
+                    target: target.clone(),
+                },
+            });
+        }
+        for &inst in pc.installers.iter().filter(|i| i.is_local()) {
+            let ext = match inst {
+                Installer::Msi if t.is_windows() => ".msi",
+                Installer::Pkg if t.is_darwin() => ".pkg",
+                _ => continue,
+            };
+            let file = format!("{stem}{ext}");
+            let sum = checksum_name(&file, &pc.checksum);
+            per_target.push(Artifact {
+                name: file.clone(),
+                app: Some(app.clone()),
+                target_triples: vec![target.clone()],
+                selected,
+                kind: ArtifactKind::NativeInstaller {
+                    installer: inst,
+                    target: target.clone(),
+                },
+            });
+            per_target.push(checksum_of(&file, &sum, app, &target, selected));
+        }
+        for a in per_target {
+            release.artifacts.push(a.name.clone());
+            add_artifact(artifacts, a)?;
+        }
+        archives.push((name, target));
+    }
+    Ok(archives)
+}
+
+fn checksum_of(of: &str, name: &str, app: &str, target: &str, selected: bool) -> Artifact {
+    Artifact {
+        name: name.to_string(),
+        app: Some(app.to_string()),
+        target_triples: vec![target.to_string()],
+        selected,
+        kind: ArtifactKind::Checksum { of: of.to_string() },
+    }
+}
+
+/// The binaries shipped for `target`: the package's, narrowed by `binaries` when it names the
+/// target.
+fn target_binaries(
+    pkg: &Package,
+    pc: &PackageConfig,
+    target: &str,
+) -> Result<Vec<String>, PlanError> {
+    let Some(listed) = pc.binaries.get(target) else {
+        return Ok(pkg.binaries.clone());
+    };
+    let mut out = Vec::new();
+    for b in listed {
+        if !pkg.binaries.contains(b) {
+            return Err(PlanError::UnknownBinary {
+                package: pkg.name.clone(),
+                target: target.to_string(),
+                binary: b.clone(),
+                known: pkg.binaries.join(", "),
+            });
+        }
+        out.push(b.clone());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn archive_contents(
+    pkg: &Package,
+    pc: &PackageConfig,
+    t: Target,
+    binaries: &[String],
+) -> Vec<ArchiveItem> {
+    let mut contents: Vec<ArchiveItem> = binaries
+        .iter()
+        .map(|b| {
+            let file = t.exe(b);
+            ArchiveItem {
+                path: file.clone(),
+                source: ItemSource::Binary { name: file },
+            }
+        })
+        .collect();
+    if pc.auto_includes {
+        for inc in &pkg.auto_includes {
+            contents.push(ArchiveItem {
+                path: file_name(&inc.path).to_string(),
+                source: ItemSource::File {
+                    path: inc.path.clone(),
+                    kind: Some(inc.kind),
+                },
+            });
+        }
+    }
+    for inc in &pc.include {
+        contents.push(ArchiveItem {
+            path: file_name(inc).to_string(),
+            source: ItemSource::File {
+                path: inc.clone(),
+                kind: None,
+            },
+        });
+    }
+    contents.sort();
+    // Two sources for one archive path (an `include` naming an auto-included file): the first
+    // wins, so the archive stays well-formed.
+    contents.dedup_by(|a, b| a.path == b.path);
+    contents
+}
+
+/// Which platforms an installer kind lists, of those the App's builds serve.
+fn installer_serves(inst: Installer, platform: &str) -> bool {
+    let t = Target(platform);
+    match inst {
+        // Shell runs in MSYS / Git Bash on Windows, so the GNU platforms count; Homebrew's
+        // formula lists the same set.
+        Installer::Shell | Installer::Homebrew => !t.is_windows_msvc(),
+        Installer::Powershell => t.is_windows(),
+        Installer::Npm => true,
+        Installer::Msi | Installer::Pkg => false,
+    }
+}
+
+/// Which archives an installer can fetch and unpack.
+fn installer_fetches(inst: Installer, target: &str) -> bool {
+    let t = Target(target);
+    match inst {
+        Installer::Shell => !t.is_windows(),
+        Installer::Powershell => t.is_windows(),
+        Installer::Homebrew => t.is_darwin() || t.is_linux(),
+        Installer::Npm => true,
+        Installer::Msi | Installer::Pkg => false,
+    }
+}
+
+/// The fetching installers of one App.
+#[allow(clippy::too_many_arguments)]
+fn plan_installers(
+    ws: &Workspace,
+    pkg: &Package,
+    pc: &PackageConfig,
+    ann: &Announcement,
+    sel: &Selection,
+    archives: &[(String, String)],
+    release: &mut Release,
+    artifacts: &mut BTreeMap<String, Artifact>,
+) -> Result<(), PlanError> {
+    let app = &release.app;
+    // Every platform the App's builds serve, sorted and deduplicated.
+    let platforms: BTreeSet<String> = archives
+        .iter()
+        .flat_map(|(_, t)| Target(t).platforms())
+        .collect();
+    for &inst in pc.installers.iter().filter(|i| !i.is_local()) {
+        let name = match inst {
+            Installer::Shell => format!("{app}-installer.sh"),
+            Installer::Powershell => format!("{app}-installer.ps1"),
+            Installer::Npm => format!("{app}-npm-package.tar.gz"),
+            Installer::Homebrew => {
+                format!("{}.rb", pc.formula.clone().unwrap_or_else(|| app.clone()))
+            }
+            Installer::Msi | Installer::Pkg => unreachable!("filtered to fetching installers"),
+        };
+        let fetchable: Vec<String> = archives
+            .iter()
+            .filter(|(_, t)| installer_fetches(inst, t))
+            .map(|(a, _)| a.clone())
+            .collect();
+        let target_triples: Vec<String> = platforms
+            .iter()
+            .filter(|p| installer_serves(inst, p))
+            .cloned()
+            .collect();
+        let download_url = match (&release.github, &pkg.repository) {
+            (Some(gh), _) => gh.download_url(&ann.tag),
+            (None, repo) => {
+                return Err(PlanError::NoDownloadUrl {
+                    package: app.clone(),
+                    installer: inst.name(),
+                    why: match repo {
+                        Some(r) => format!(
+                            "its repository {r:?} is not a GitHub URL (https://github.com/OWNER/REPO)"
+                        ),
+                        None => "it has no `repository` in its Cargo.toml".into(),
+                    },
+                    manifest: crate::workspace::relative(&ws.root, &pkg.manifest_path),
+                })
+            }
+        };
+        if fetchable.is_empty() && target_triples.is_empty() {
+            // e.g. a PowerShell installer with no Windows target: nothing it could install.
+            continue;
+        }
+        release.artifacts.push(name.clone());
+        add_artifact(
+            artifacts,
+            Artifact {
+                name,
+                app: Some(app.clone()),
+                target_triples,
+                selected: sel.global,
+                kind: ArtifactKind::Installer {
+                    installer: inst,
+                    archives: fetchable,
+                    download_url,
+                },
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Announcement-wide artifacts, listed under every release so each GitHub Release has them.
+fn plan_shared(
+    ws: &Workspace,
+    cfg: &Config,
+    sel: &Selection,
+    mut all_archives: Vec<String>,
+    releases: &mut [Release],
+    artifacts: &mut BTreeMap<String, Artifact>,
+) {
+    let mut shared = Vec::new();
+    if !all_archives.is_empty() {
+        all_archives.sort();
+        shared.push(Artifact {
+            name: "sha256.sum".into(),
+            app: None,
+            target_triples: Vec::new(),
+            selected: sel.global,
+            kind: ArtifactKind::UnifiedChecksum { of: all_archives },
+        });
+    }
+    if cfg.global.source_tarball && ws.git_tree.is_some() {
+        if let Some(first) = releases.first() {
+            shared.push(Artifact {
+                name: "source.tar.gz".into(),
+                app: None,
+                target_triples: Vec::new(),
+                selected: sel.global,
+                kind: ArtifactKind::SourceTarball {
+                    root_dir: format!("{}-{}", first.app, first.version),
+                },
+            });
+            shared.push(Artifact {
+                name: "source.tar.gz.sha256".into(),
+                app: None,
+                target_triples: Vec::new(),
+                selected: sel.global,
+                kind: ArtifactKind::Checksum {
+                    of: "source.tar.gz".into(),
+                },
+            });
+        }
+    }
+    for a in shared {
+        for r in releases.iter_mut() {
+            r.artifacts.push(a.name.clone());
+            r.artifacts.sort();
+        }
+        artifacts.insert(a.name.clone(), a);
+    }
 }
 
 /// Adds `a`, refusing a second artifact of the same name (two Apps sharing a `formula`, ...).
@@ -510,6 +712,7 @@ mod tests {
             profiles: Default::default(),
             git_tree: None,
             git_root: None,
+            dist_file: None,
         };
         let cfg = crate::config::resolve(&ws).unwrap();
         let cands = ws

@@ -4,3 +4,4 @@
 pub mod archive;
 pub mod installer;
 pub mod recipe;
+pub mod target;

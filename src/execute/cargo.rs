@@ -316,7 +316,7 @@ pub fn build(
         });
     }
     let bin_dir = target_dir.join(&b.target).join("dist");
-    let windows = crate::plan::is_windows(&b.target);
+    let windows = dist_recipes::target::Target(&b.target).is_windows();
     Ok(b.binaries
         .iter()
         .map(|name| {

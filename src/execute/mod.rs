@@ -165,14 +165,16 @@ impl<'a> Executor<'a> {
                 self.ensure(plan, graph, build)?;
             }
             ArtifactKind::Checksum { of } => {
-                let archive = &graph.artifacts[of];
-                self.ensure(plan, graph, archive)?;
+                let consumed = &graph.artifacts[of];
+                self.ensure(plan, graph, consumed)?;
             }
             // Unified checksums and installers read archives that may have been built on other
             // runners: they use what the store knows, which their keys already say.
             ArtifactKind::UnifiedChecksum { .. }
             | ArtifactKind::SourceTarball { .. }
-            | ArtifactKind::Installer { .. } => {}
+            | ArtifactKind::Installer { .. }
+            | ArtifactKind::Updater { .. }
+            | ArtifactKind::NativeInstaller { .. } => {}
         }
         Ok(())
     }

@@ -34,7 +34,11 @@ pub fn build(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resul
 fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Result<Planned, Error> {
     let loaded = load(opts)?;
     super::generate::refuse_if_dirty(&loaded, opts)?;
-    let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
+    let ann = match announce::announce_in(
+            &loaded.candidates,
+            opts.tag.as_deref(),
+            loaded.cfg.global.tag_namespace.as_deref(),
+        ) {
         Ok(a) => a,
         Err(e) => {
             report_packages(&loaded, None, reporter);
@@ -59,6 +63,7 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
     // Local artifacts first: global ones (installers, sha256.sum) embed their checksums, so their
     // keys are computed again once the archives are known.
     let mut planned = None;
+    let mut skipped = Vec::new();
     for local in [true, false] {
         let (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
         if !local && req.mode == ArtifactMode::Global {
@@ -69,12 +74,19 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
             .values()
             .filter(|a| a.selected && a.is_local() == local)
         {
-            let r = ex.ensure(&plan, &graph, &graph.artifacts[&a.name])?;
+            let Some(node) = graph.artifacts.get(&a.name) else {
+                if local {
+                    skipped.push(a.name.clone());
+                }
+                continue;
+            };
+            let r = ex.ensure(&plan, &graph, node)?;
             built.insert(a.name.clone(), r);
         }
         planned = Some((plan, graph));
     }
     let (plan, graph) = planned.expect("both phases ran");
+    report_skipped(&plan, &skipped, reporter);
 
     let distrib = loaded.ws.target_dir.join("distrib");
     std::fs::create_dir_all(&distrib).map_err(crate::execute::io(format!(
@@ -137,7 +149,10 @@ fn require_every_archive(plan: &crate::plan::Plan, graph: &RecipeGraph) -> Resul
         .values()
         .filter(|a| a.selected && !a.is_local())
     {
-        let archives = match &graph.artifacts[&a.name].recipe {
+        let Some(node) = graph.artifacts.get(&a.name) else {
+            continue;
+        };
+        let archives = match &node.recipe {
             Recipe::Installer(i) => &i.archives,
             Recipe::UnifiedChecksum(u) => &u.archives,
             _ => continue,
@@ -152,6 +167,21 @@ fn require_every_archive(plan: &crate::plan::Plan, graph: &RecipeGraph) -> Resul
         }
     }
     Ok(())
+}
+
+/// Names, once, each selected artifact this tool plans but cannot make, and why.
+fn report_skipped(plan: &crate::plan::Plan, skipped: &[String], reporter: &dyn Reporter) {
+    for name in skipped {
+        let a = &plan.artifacts[name];
+        let why = match &a.kind {
+            crate::plan::ArtifactKind::Checksum { of } => plan.artifacts[of].kind.unbuildable(),
+            kind => kind.unbuildable(),
+        };
+        reporter.report(Event::Warning(format!(
+            "not built: {name} is {}; it stays in the plan and in dist-manifest.json without a file",
+            why.unwrap_or("of a kind this tool cannot make")
+        )));
+    }
 }
 
 /// Removes the hidden `.NAME.*.tmp` files a killed build may have left in `target/distrib`

@@ -56,11 +56,16 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
         .map(|p| Candidate {
             name: p.name.clone(),
             version: p.version.clone(),
-            eligibility: announce::eligibility(
-                !p.binaries.is_empty(),
-                p.publish,
-                cfg.package(&p.name).dist,
-            ),
+            eligibility: match &cfg.global.packages {
+                // `packages` names the Apps outright.
+                Some(listed) if !listed.contains(&p.name) => Err(announce::Exclusion::NotListed),
+                Some(_) => announce::eligibility(!p.binaries.is_empty(), true, Some(true)),
+                None => announce::eligibility(
+                    !p.binaries.is_empty(),
+                    p.publish,
+                    cfg.package(&p.name).dist,
+                ),
+            },
         })
         .collect();
     Ok(Loaded {
@@ -71,8 +76,11 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
     })
 }
 
-/// The start-of-run summary: every package, and why each excluded one is.
+/// The start-of-run summary: config warnings, every package, and why each excluded one is.
 pub fn report_packages(loaded: &Loaded, ann: Option<&Announcement>, reporter: &dyn Reporter) {
+    for w in &loaded.cfg.warnings {
+        reporter.report(Event::Warning(w.to_string()));
+    }
     let lines: Vec<PackageSummary> = loaded
         .ws
         .packages

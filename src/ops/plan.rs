@@ -74,7 +74,11 @@ pub fn planned_states(
 ) -> Result<BTreeMap<String, ArtifactState>, Error> {
     let mut states = BTreeMap::new();
     for a in plan.artifacts.values().filter(|a| a.selected) {
-        let node = &graph.artifacts[&a.name];
+        // Kinds planned but not made here have no recipe.
+        let Some(node) = graph.artifacts.get(&a.name) else {
+            states.insert(a.name.clone(), ArtifactState::default());
+            continue;
+        };
         let record = match store {
             Some(s) if s.is_cached(&node.key)? => s.get(&node.key)?,
             _ => None,
@@ -108,7 +112,11 @@ pub fn manifest(
     super::generate::refuse_if_dirty(&loaded, opts)?;
     let announcements = match (&opts.tag, every_announcement) {
         (None, true) => announce::all_announcements(&loaded.candidates),
-        (tag, _) => announce::announce(&loaded.candidates, tag.as_deref()).map(|a| vec![a]),
+        (tag, _) => announce::announce_in(
+            &loaded.candidates,
+            tag.as_deref(),
+            loaded.cfg.global.tag_namespace.as_deref(),
+        ).map(|a| vec![a]),
     };
     let announcements = match announcements {
         Ok(a) => a,

@@ -243,8 +243,8 @@ fn init_with_flags_in_a_workspace_updates_in_place() {
     );
     assert!(!toml.contains("[package.metadata.dist]"), "{toml}");
     fx.ok(&["generate", "--check"]);
-    let err = fx.fails(&["init", "--yes", "--installer", "msi"], 1);
-    assert!(err.contains("--installer \"msi\""), "{err}");
+    let err = fx.fails(&["init", "--yes", "--installer", "apk"], 1);
+    assert!(err.contains("--installer \"apk\""), "{err}");
 }
 
 #[test]

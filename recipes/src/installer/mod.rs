@@ -347,7 +347,7 @@ fn check_url(what: &'static str, value: &str) -> Result<(), InstallerError> {
 
 /// Windows targets, the ones the PowerShell installer and `.exe` names apply to.
 pub(crate) fn is_windows_target(target: &str) -> bool {
-    target.contains("-windows")
+    crate::target::Target(target).is_windows()
 }
 
 /// BLAKE3 of the template files an installer kind renders ("shell", "powershell", "npm",

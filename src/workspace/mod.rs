@@ -1,7 +1,10 @@
 //! Workspace stage: `cargo metadata` -> a small, owned model of the packages cargo-dist cares about.
 //!
-//! This is the only stage of planning that runs a process. Everything after it works on
-//! [`Workspace`] and is pure.
+//! It runs `cargo metadata` and `git rev-parse` and reads the dist workspace file
+//! ([`dist_file`]); the stages after it work on [`Workspace`] without touching the disk (the
+//! recipe stage reads and hashes the source files it names).
+
+pub mod dist_file;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +25,14 @@ pub enum WorkspaceError {
     },
     #[error("{path} is not valid TOML: {message}")]
     Toml { path: String, message: String },
+    #[error("{path}: {message}")]
+    DistFile { path: String, message: String },
+    #[error("{path} does not list the Cargo workspace at {root} in its [workspace] members\n  add \"cargo:{rel}\" to `members` in {path}")]
+    NotAMember {
+        path: String,
+        root: String,
+        rel: String,
+    },
 }
 
 /// A Cargo workspace as cargo-dist sees it. Paths are absolute here; everything that is hashed or
@@ -46,6 +57,9 @@ pub struct Workspace {
     pub git_tree: Option<String>,
     /// The top of the enclosing git work tree (`git archive` of a tree id must run there).
     pub git_root: Option<PathBuf>,
+    /// `dist-workspace.toml` (or `dist.toml`) when one names this Cargo workspace: its `[dist]`
+    /// is then the workspace config.
+    pub dist_file: Option<dist_file::DistFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,7 +109,24 @@ pub enum IncludeKind {
 
 impl Workspace {
     /// Runs `cargo metadata --no-deps` (no dependency resolution: fast, and works offline).
+    /// A `dist-workspace.toml` found beside the manifest (or above it, within its git work tree)
+    /// supplies the workspace config; without `--manifest-path`, its `cargo:` member says which
+    /// Cargo workspace to load.
     pub fn load(manifest_path: Option<&Path>) -> Result<Workspace, WorkspaceError> {
+        let cwd = std::env::current_dir().map_err(|source| WorkspaceError::Io {
+            path: ".".into(),
+            source,
+        })?;
+        let start = match manifest_path.and_then(|p| p.parent()) {
+            Some(d) if !d.as_os_str().is_empty() => cwd.join(d),
+            _ => cwd.clone(),
+        };
+        let found = dist_file::find(&start)?;
+        let member_manifest = match (&found, manifest_path) {
+            (Some(f), None) => f.cargo_members.first().map(|d| d.join("Cargo.toml")),
+            _ => None,
+        };
+        let manifest_path = manifest_path.or(member_manifest.as_deref());
         let mut cmd = cargo_metadata::MetadataCommand::new();
         cmd.no_deps();
         if let Some(p) = manifest_path {
@@ -108,7 +139,11 @@ impl Workspace {
             manifest: shown,
             message: metadata_error_text(&e),
         })?;
-        Self::from_metadata(meta)
+        let mut ws = Self::from_metadata(meta)?;
+        if let Some(f) = found {
+            ws.dist_file = attach(&ws.root, f)?;
+        }
+        Ok(ws)
     }
 
     fn from_metadata(meta: cargo_metadata::Metadata) -> Result<Workspace, WorkspaceError> {
@@ -162,6 +197,7 @@ impl Workspace {
                 .map(Path::to_path_buf),
             single_package,
             profiles,
+            dist_file: None,
         })
     }
 
@@ -253,6 +289,29 @@ impl Package {
             target_paths,
         }
     }
+}
+
+/// The dist file of the Cargo workspace at `root`, if it names it. A file beside the workspace
+/// that does not list it is an error (the user meant it for this workspace); one further up that
+/// does not is someone else's and is left alone.
+fn attach(root: &Path, f: dist_file::Found) -> Result<Option<dist_file::DistFile>, WorkspaceError> {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let root_c = canon(root);
+    let dir = f.path.parent().unwrap_or(Path::new("."));
+    if f.cargo_members.iter().any(|m| canon(m) == root_c) {
+        return Ok(Some(dist_file::DistFile {
+            path: relative(&root_c, &canon(&f.path)),
+            dist: f.dist,
+        }));
+    }
+    if canon(dir) == root_c {
+        return Err(WorkspaceError::NotAMember {
+            path: f.path.display().to_string(),
+            root: root.display().to_string(),
+            rel: ".".into(),
+        });
+    }
+    Ok(None)
 }
 
 /// `path` relative to `root` with '/' separators; paths outside the root keep their `..` steps so

@@ -1,0 +1,399 @@
+//! Every config key cargo-dist 0.34 documents, described once.
+//!
+//! Parsing (name and type checks), layering (which keys a package may override, which extend),
+//! the did-you-mean list for unknown keys, the "accepted, not acted on yet" warning and the
+//! README's config table all come from [`KEYS`]. A key is added here and nowhere else; resolving
+//! it into a typed setting is the only other place that names it.
+
+use serde_json::Value;
+
+use super::types::{shape, Ty};
+
+/// Where a key may be set.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scope {
+    /// Only the workspace config: it shapes the whole release. Set on a package, it is ignored
+    /// with a warning (as cargo-dist does).
+    Workspace,
+    /// The workspace sets the default; a package may override it.
+    Any,
+}
+
+/// How a package's value combines with the workspace's.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Merge {
+    Replace,
+    /// Both lists apply (`include`).
+    Extend,
+}
+
+pub struct KeyDef {
+    pub name: &'static str,
+    pub scope: Scope,
+    pub merge: Merge,
+    pub ty: Ty,
+    /// The default, as the README shows it.
+    pub default: &'static str,
+    pub meaning: &'static str,
+    /// False: accepted and type-checked, but nothing this tool plans, builds or generates
+    /// depends on it yet (named in one warning when set).
+    pub acted: bool,
+}
+
+const fn key(
+    name: &'static str,
+    scope: Scope,
+    ty: Ty,
+    default: &'static str,
+    meaning: &'static str,
+    acted: bool,
+) -> KeyDef {
+    KeyDef {
+        name,
+        scope,
+        merge: Merge::Replace,
+        ty,
+        default,
+        meaning,
+        acted,
+    }
+}
+
+use Scope::{Any, Workspace as Ws};
+
+const INSTALLERS: &[&str] = &["shell", "powershell", "npm", "homebrew", "msi", "pkg"];
+const ARCHIVES: &[&str] = &[".tar.xz", ".tar.gz", ".tar.zst", ".tar.zstd", ".zip"];
+const CHECKSUMS: &[&str] = &["sha256", "sha512", "sha3-256", "sha3-512", "blake2s", "blake2b"];
+const LIBRARIES: &[&str] = &["cdylib", "cstaticlib"];
+
+pub static KEYS: &[KeyDef] = &[
+    // What is released, for which platforms.
+    key("packages", Ws, Ty::Strings(None), "unset", "exactly these packages are Apps (overrides `dist` and `publish`)", true),
+    key("version", Ws, Ty::Str(Some(check_semver)), "unset", "one version for every App, overriding Cargo.toml's", false),
+    key("dist", Any, Ty::Bool, "unset (follows `publish`)", "make (true) or stop (false) a package being an App, overriding `publish`", true),
+    key("targets", Any, Ty::Strings(Some(check_triple)), "[]", "target triples to build for", true),
+    key("installers", Any, Ty::ListOf(INSTALLERS), "[]", "installers to make for each App", true),
+    key("install-updater", Any, Ty::Bool, "false", "plan an `{app}-{target}-update` updater artifact per target", true),
+    key("always-use-latest-updater", Any, Ty::Bool, "false", "fetch the newest axoupdater instead of a pinned one", false),
+    key("binaries", Any, Ty::MapOfStrings, "{}", "per target triple: the binaries to ship for it (the App's binaries otherwise)", true),
+    key("bin-aliases", Any, Ty::MapOfStrings, "{}", "per binary: other names installers link to it", false),
+    key("package-libraries", Any, Ty::OneOrListOf(LIBRARIES), "[]", "library kinds to put in archives", false),
+    key("install-libraries", Any, Ty::OneOrListOf(LIBRARIES), "[]", "library kinds installers install", false),
+    key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), "[]", "files made by a command of yours and uploaded with the release", false),
+    key("source-tarball", Ws, Ty::Bool, "true", "make `source.tar.gz` (and its `.sha256`) from the committed tree", true),
+    key("recursive-tarball", Ws, Ty::Bool, "false", "include git submodules in the source tarball", false),
+    key("checksum", Any, Ty::OneOf(CHECKSUMS), "\"sha256\"", "checksum style of each archive's checksum file", true),
+    // What goes into archives.
+    key("unix-archive", Any, Ty::OneOf(ARCHIVES), "\".tar.xz\"", "archive format for non-Windows targets", true),
+    key("windows-archive", Any, Ty::OneOf(ARCHIVES), "\".zip\"", "archive format for Windows targets", true),
+    KeyDef { merge: Merge::Extend, ..key("include", Any, Ty::Strings(Some(check_include)), "[]", "extra files or directories in every archive, relative to the file that names them (package lists extend the workspace's)", true) },
+    key("auto-includes", Any, Ty::Bool, "true", "put README/LICENSE/CHANGELOG files in archives", true),
+    // How binaries are built.
+    key("features", Any, Ty::Strings(None), "[]", "cargo features to enable", true),
+    key("default-features", Any, Ty::Bool, "true", "build with default features", true),
+    key("all-features", Any, Ty::Bool, "false", "build with every feature", true),
+    key("precise-builds", Ws, Ty::Bool, "false", "build each package on its own (this tool always does)", true),
+    key("msvc-crt-static", Ws, Ty::Bool, "true", "link the MSVC C runtime statically on Windows", false),
+    key("min-glibc-version", Any, Ty::MapOfStr, "{}", "per target: the oldest glibc the binaries claim to support", false),
+    key("cargo-auditable", Any, Ty::Bool, "false", "build with cargo-auditable", false),
+    key("cargo-cyclonedx", Any, Ty::Bool, "false", "make a CycloneDX SBOM per package", false),
+    key("omnibor", Any, Ty::Bool, "false", "make OmniBOR artifact ids", false),
+    key("rust-toolchain-version", Ws, Ty::Str(None), "unset", "(deprecated) toolchain CI installs; use rust-toolchain.toml", false),
+    key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), "{}", "system packages the build needs, installed in CI", false),
+    // Installers.
+    key("install-path", Any, Ty::StrOrStrings(Some(check_install_path)), "\"CARGO_HOME\"", "where installers put binaries: `CARGO_HOME`, `~/subdir`, `$VAR/subdir`, or a list tried in order", true),
+    key("install-success-msg", Any, Ty::Str(None), "\"everything's installed!\"", "what installers print when done", false),
+    key("custom-success-msg", Any, Ty::Str(None), "\"everything's installed!\"", "older name of `install-success-msg`", false),
+    key("npm-package", Any, Ty::Str(None), "the package name", "npm package name", true),
+    key("npm-shrinkwrap", Any, Ty::Bool, "true", "ship npm-shrinkwrap.json in the npm package", false),
+    key("npm-scope", Any, Ty::Str(Some(check_npm_scope)), "unset", "npm scope, like `@my-org`", true),
+    key("formula", Any, Ty::Str(None), "the package name", "Homebrew formula name (`{formula}.rb`)", true),
+    key("tap", Any, Ty::Str(None), "unset", "Homebrew tap repository the publish job pushes to", true),
+    key("display", Any, Ty::Bool, "true", "list the App in the release notes' install section", false),
+    key("display-name", Any, Ty::Str(None), "the package name", "the App's name in the release notes", false),
+    key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), "unset", "macOS .pkg installer settings", false),
+    key("simple-download-url", Ws, Ty::Str(None), "unset", "download URL template (`{tag}`) for `hosting = \"simple\"`", false),
+    key("hosting", Ws, Ty::OneOrListOf(&["github", "axodotdev", "simple"]), "[\"github\"]", "where artifacts are hosted (this tool hosts on GitHub)", true),
+    // The release and its CI.
+    key("cargo-dist-version", Ws, Ty::Str(Some(check_semver)), "unset", "the version CI installs", true),
+    key("dist-version", Ws, Ty::Str(Some(check_semver)), "unset", "the newer name of `cargo-dist-version`", true),
+    key("cargo-dist-url-override", Ws, Ty::Str(None), "unset", "where CI downloads the tool from", false),
+    key("ci", Ws, Ty::OneOrListOf(&["github"]), "[]", "CI backends to generate", true),
+    key("allow-dirty", Ws, Ty::BoolOrListOf(&["ci", "msi"]), "[]", "generated files not to keep in sync (`ci`); `true` for all", true),
+    key("pr-run-mode", Ws, Ty::OneOf(&["skip", "plan", "upload"]), "\"plan\"", "what runs on pull requests", true),
+    key("tag-namespace", Ws, Ty::Str(None), "unset", "a prefix release tags must start with", true),
+    key("create-release", Ws, Ty::Bool, "true", "create the GitHub Release (false: upload to an existing one)", false),
+    key("github-release", Ws, Ty::OneOf(&["auto", "host", "announce"]), "\"auto\"", "which job creates the GitHub Release", false),
+    key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), "unset", "publish the Release to another repository (`owner/repo`)", false),
+    key("github-releases-submodule-path", Ws, Ty::Str(None), "unset", "submodule whose commit the Release tags", false),
+    key("dispatch-releases", Ws, Ty::Bool, "false", "release from a manual workflow dispatch instead of a tag push", false),
+    key("release-branch", Ws, Ty::Str(None), "unset", "branch a dispatched release runs on", false),
+    key("publish-prereleases", Ws, Ty::Bool, "false", "run publish jobs for prereleases too", false),
+    key("force-latest", Ws, Ty::Bool, "false", "mark every Release as latest", false),
+    key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), "{}", "CI runners per target triple", false),
+    key("github-custom-job-permissions", Ws, Ty::Shaped("a table of job = { permission = \"read\" | \"write\" | \"none\" }", check_permissions), "{}", "permissions of custom jobs", false),
+    key("github-build-setup", Ws, Ty::Str(None), "unset", "a file of extra steps for the build jobs", false),
+    key("github-action-commits", Ws, Ty::MapOfStr, "{}", "pinned commits of the actions the workflow uses", false),
+    key("github-attestations", Ws, Ty::Bool, "false", "make GitHub artifact attestations", false),
+    key("github-attestations-phase", Ws, Ty::Str(None), "\"build-local-artifacts\"", "which job makes attestations", false),
+    key("github-attestations-filters", Ws, Ty::Strings(None), "[]", "glob patterns of the artifacts to attest", false),
+    key("plan-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs in the plan phase", false),
+    key("local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs that build local artifacts", false),
+    key("global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs that build global artifacts", false),
+    key("host-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs in the host phase", false),
+    key("publish-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "publish jobs: `homebrew`, `npm`, or `./your-job`", false),
+    key("build-local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "older name of `local-artifacts-jobs`", false),
+    key("build-global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "older name of `global-artifacts-jobs`", false),
+    key("post-announce-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs after the Release is published", false),
+    key("build-local-artifacts", Ws, Ty::Bool, "true", "run the built-in local-artifacts jobs", false),
+    key("merge-tasks", Ws, Ty::Bool, "false", "build every target in one CI job", false),
+    key("fail-fast", Ws, Ty::Bool, "false", "cancel other build jobs when one fails", false),
+    key("cache-builds", Ws, Ty::Bool, "false", "cache cargo's build state in CI (this tool caches its store always)", false),
+    key("ssldotcom-windows-sign", Ws, Ty::OneOf(&["test", "prod"]), "unset", "sign Windows artifacts with SSL.com", false),
+    key("macos-sign", Ws, Ty::Bool, "false", "sign macOS binaries", false),
+];
+
+/// The definition of `name`, if cargo-dist documents it.
+pub fn lookup(name: &str) -> Option<&'static KeyDef> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// The documented key closest to an unknown one, for "did you mean".
+pub fn closest(name: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .map(|k| (strsim::jaro_winkler(name, k.name), k.name))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+/// The README's config table, rendered from [`KEYS`].
+pub fn markdown_table() -> String {
+    let mut out = String::from("| key | scope | type | default | meaning | acted on |\n|---|---|---|---|---|---|\n");
+    for k in KEYS {
+        let scope = match k.scope {
+            Scope::Workspace => "workspace",
+            Scope::Any => "any",
+        };
+        let row = [
+            format!("`{}`", k.name),
+            scope.to_string(),
+            k.ty.describe(),
+            k.default.to_string(),
+            k.meaning.to_string(),
+            if k.acted { "yes" } else { "not yet" }.to_string(),
+        ];
+        out.push_str("| ");
+        out.push_str(&row.map(|c| c.replace('|', "\\|")).join(" | "));
+        out.push_str(" |\n");
+    }
+    out
+}
+
+fn check_triple(t: &str) -> Result<(), String> {
+    let parts: Vec<&str> = t.split('-').collect();
+    let ok = parts.len() >= 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        });
+    ok.then_some(())
+        .ok_or_else(|| "a Rust target triple like \"x86_64-unknown-linux-gnu\"".into())
+}
+
+fn check_include(p: &str) -> Result<(), String> {
+    if p.starts_with('/') || p.split('/').any(|c| c == "..") {
+        Err("a path inside the package, relative to the file that names it".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn check_install_path(p: &str) -> Result<(), String> {
+    dist_recipes::installer::InstallPath::parse(p)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+fn check_npm_scope(s: &str) -> Result<(), String> {
+    if s.starts_with('@') && s.len() >= 2 && !s.contains('/') {
+        Ok(())
+    } else {
+        Err("an npm scope like \"@my-org\"".into())
+    }
+}
+
+fn check_semver(s: &str) -> Result<(), String> {
+    semver::Version::parse(s)
+        .map(drop)
+        .map_err(|_| "a semver version like \"0.1.0\"".into())
+}
+
+fn check_owner_repo(s: &str) -> Result<(), String> {
+    match s.split_once('/') {
+        Some((o, r)) if !o.is_empty() && !r.is_empty() && !r.contains('/') => Ok(()),
+        _ => Err("\"owner/repo\"".into()),
+    }
+}
+
+/// A built-in job name or `./file` (a reusable workflow of the repository).
+fn check_job(s: &str) -> Result<(), String> {
+    if matches!(s, "homebrew" | "npm") || s.strip_prefix("./").is_some_and(|r| !r.is_empty()) {
+        Ok(())
+    } else {
+        Err("\"homebrew\", \"npm\", or \"./job-name\" for a workflow of your own".into())
+    }
+}
+
+fn check_runners(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
+    for (target, runner) in shape::table("github-custom-runners", v)? {
+        let path = format!("github-custom-runners.{target}");
+        if runner.is_string() {
+            continue;
+        }
+        let t = shape::table(&path, runner).map_err(|_| {
+            format!("`{path}` must be a runner name or a table with `runner`, `host` or `container`")
+        })?;
+        shape::only(&path, t, &["runner", "host", "container"], unknown);
+        for field in ["runner", "host"] {
+            if let Some(f) = t.get(field) {
+                shape::string(&format!("{path}.{field}"), f)?;
+            }
+        }
+        match t.get("container") {
+            None | Some(Value::String(_)) => {}
+            Some(c) => {
+                let cpath = format!("{path}.container");
+                let ct = shape::table(&cpath, c)?;
+                shape::only(&cpath, ct, &["image", "host", "package-manager"], unknown);
+                match ct.get("image") {
+                    Some(i) => shape::string(&format!("{cpath}.image"), i)?,
+                    None => return Err(format!("`{cpath}` needs an `image`")),
+                }
+                for field in ["host", "package-manager"] {
+                    if let Some(f) = ct.get(field) {
+                        shape::string(&format!("{cpath}.{field}"), f)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_dependencies(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
+    let t = shape::table("dependencies", v)?;
+    shape::only("dependencies", t, &["homebrew", "apt", "chocolatey"], unknown);
+    for (manager, pkgs) in t.iter().filter(|(m, _)| ["homebrew", "apt", "chocolatey"].contains(&m.as_str())) {
+        let mpath = format!("dependencies.{manager}");
+        for (name, spec) in shape::table(&mpath, pkgs)? {
+            let path = format!("{mpath}.{name}");
+            if spec.is_string() {
+                continue;
+            }
+            let st = shape::table(&path, spec).map_err(|_| {
+                format!("`{path}` must be a version string or a table with `version`, `targets`, `stage`")
+            })?;
+            shape::only(&path, st, &["version", "targets", "stage"], unknown);
+            if let Some(v) = st.get("version") {
+                shape::string(&format!("{path}.version"), v)?;
+            }
+            if let Some(f) = st.get("targets") {
+                shape::string_array(&format!("{path}.targets"), f)?;
+            }
+            // `stage = "build"` or a list of stages.
+            match st.get("stage") {
+                None | Some(Value::String(_)) => {}
+                Some(f) => shape::string_array(&format!("{path}.stage"), f)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_extra_artifacts(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| "`extra-artifacts` must be an array of tables ([[...extra-artifacts]])".to_string())?;
+    for (i, item) in list.iter().enumerate() {
+        let path = format!("extra-artifacts[{i}]");
+        let t = shape::table(&path, item)?;
+        shape::only(&path, t, &["artifacts", "build", "working-dir"], unknown);
+        for field in ["artifacts", "build"] {
+            match t.get(field) {
+                Some(f) => shape::string_array(&format!("{path}.{field}"), f)?,
+                None => return Err(format!("`{path}` needs `{field}`")),
+            }
+        }
+        if let Some(w) = t.get("working-dir") {
+            shape::string(&format!("{path}.working-dir"), w)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_permissions(v: &Value, _unknown: &mut Vec<String>) -> Result<(), String> {
+    for (job, perms) in shape::table("github-custom-job-permissions", v)? {
+        let path = format!("github-custom-job-permissions.{job}");
+        for (perm, level) in shape::table(&path, perms)? {
+            if !matches!(level.as_str(), Some("read" | "write" | "none")) {
+                return Err(format!(
+                    "`{path}.{perm}` must be \"read\", \"write\" or \"none\""
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_mac_pkg(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
+    let t = shape::table("mac-pkg-config", v)?;
+    shape::only("mac-pkg-config", t, &["identifier", "install-location"], unknown);
+    for (field, value) in t {
+        shape::string(&format!("mac-pkg-config.{field}"), value)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_are_unique_and_sorted_lookups_work() {
+        let mut names: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "a key is described twice");
+        assert_eq!(closest("instalers"), Some("installers"));
+        assert_eq!(closest("zzzz"), None);
+    }
+
+    #[test]
+    fn runner_forms() {
+        let ty = lookup("github-custom-runners").unwrap().ty;
+        assert!(ty
+            .check(&json!({"global": "ubuntu-24.04", "x86_64-unknown-linux-gnu": {"container": {"image": "quay.io/x", "host": "x86_64-unknown-linux-musl"}}, "aarch64-apple-darwin": {"runner": "macos-15"}}), &mut Vec::new())
+            .is_ok());
+        let mut unknown = Vec::new();
+        ty.check(&json!({"aarch64-apple-darwin": {"runer": "macos-15"}}), &mut unknown)
+            .unwrap();
+        assert_eq!(unknown, ["github-custom-runners.aarch64-apple-darwin.runer"]);
+        assert!(ty.check(&json!({"x": 3}), &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn dependency_forms() {
+        let ty = lookup("dependencies").unwrap().ty;
+        assert!(ty
+            .check(&json!({"apt": {"cmake": "*", "musl-tools": {"version": "*", "targets": ["x86_64-unknown-linux-musl"]}}, "homebrew": {"mpv": "*"}}), &mut Vec::new())
+            .is_ok());
+        assert!(ty.check(&json!({"apt": {"cmake": 3}}), &mut Vec::new()).is_err());
+        let mut unknown = Vec::new();
+        assert!(ty.check(&json!({"pacman": {}}), &mut unknown).is_ok());
+        assert_eq!(unknown, ["dependencies.pacman"]);
+    }
+}

@@ -1,0 +1,564 @@
+//! Config stage: the dist tables of a workspace -> one resolved config per package.
+//!
+//! Where config lives (the workspace stage reads the files; this stage only interprets them), in
+//! cargo-dist 0.34's order:
+//!
+//! | layer | from |
+//! |---|---|
+//! | workspace | `[dist]` of `dist-workspace.toml` (or `dist.toml`) when present; else `[workspace.metadata.dist]` of the root Cargo.toml (`[package.metadata.dist]` in a project without `[workspace]`) |
+//! | package | `[package.metadata.dist]` of each member's Cargo.toml |
+//!
+//! The boundary: a [`Layer`] is exactly what one table says, checked against [`keys::KEYS`]
+//! (unknown keys warn with a did-you-mean, wrong types are errors naming file, table and key);
+//! [`PackageConfig`] and [`GlobalConfig`] are what a build uses after layering
+//! defaults <- workspace <- package.
+
+pub mod keys;
+pub mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dist_recipes::archive::ArchiveFormat;
+use serde_json::Value;
+
+use crate::workspace::{Package, Workspace};
+use keys::{KeyDef, Merge, Scope};
+use types::{describe, string_list, strings, Mismatch};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("`{key}` in {table} of {file} must be {expected}, found {found}")]
+    WrongType {
+        key: String,
+        table: String,
+        file: String,
+        expected: String,
+        found: String,
+    },
+    #[error("`{key}` in {table} of {file} has value {value}, expected {expected}")]
+    BadValue {
+        key: String,
+        table: String,
+        file: String,
+        value: String,
+        expected: String,
+    },
+    #[error("{message} (in {table} of {file})")]
+    BadShape {
+        table: String,
+        file: String,
+        message: String,
+    },
+}
+
+/// Something in the config that does not stop the run but that the user should know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigWarning {
+    /// A key nobody documents: ignored (a newer release tool may know it).
+    UnknownKey {
+        key: String,
+        table: String,
+        file: String,
+        suggestion: Option<&'static str>,
+    },
+    /// A workspace-wide key set on a package: ignored there.
+    WorkspaceOnly {
+        key: String,
+        table: String,
+        file: String,
+    },
+    /// `[workspace.metadata.dist]` in Cargo.toml next to a dist-workspace.toml that wins.
+    Shadowed { file: String, table: String, by: String },
+    /// Documented keys that are set but that nothing here depends on yet.
+    NotActedOn { keys: Vec<String> },
+}
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigWarning::UnknownKey {
+                key,
+                table,
+                file,
+                suggestion,
+            } => {
+                write!(f, "unknown key `{key}` in {table} of {file} is ignored")?;
+                match suggestion {
+                    Some(s) => write!(f, "; did you mean `{s}`?"),
+                    None => Ok(()),
+                }
+            }
+            ConfigWarning::WorkspaceOnly { key, table, file } => write!(
+                f,
+                "`{key}` in {table} of {file} is a workspace-wide setting and is ignored there; set it in the workspace config"
+            ),
+            ConfigWarning::Shadowed { file, table, by } => write!(
+                f,
+                "{table} in {file} is ignored: {by} holds this workspace's dist config"
+            ),
+            ConfigWarning::NotActedOn { keys } => write!(
+                f,
+                "accepted, not acted on yet: {} (see the README's config table)",
+                keys.join(", ")
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Installer {
+    Shell,
+    Powershell,
+    Npm,
+    Homebrew,
+    Msi,
+    Pkg,
+}
+
+impl Installer {
+    pub const ALL: [Installer; 6] = [
+        Installer::Shell,
+        Installer::Powershell,
+        Installer::Npm,
+        Installer::Homebrew,
+        Installer::Msi,
+        Installer::Pkg,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Installer::Shell => "shell",
+            Installer::Powershell => "powershell",
+            Installer::Npm => "npm",
+            Installer::Homebrew => "homebrew",
+            Installer::Msi => "msi",
+            Installer::Pkg => "pkg",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Installer> {
+        Installer::ALL.into_iter().find(|i| i.name() == s)
+    }
+
+    /// Built per target beside the archives (cargo-dist's "local" installers), rather than once
+    /// per App from every archive.
+    pub fn is_local(self) -> bool {
+        matches!(self, Installer::Msi | Installer::Pkg)
+    }
+}
+
+/// The installers `init` offers.
+pub const INSTALLERS: &[&str] = &["shell", "powershell", "npm", "homebrew", "msi", "pkg"];
+pub const CI_BACKENDS: &[&str] = &["github"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrRunMode {
+    Skip,
+    #[default]
+    Plan,
+    Upload,
+}
+
+impl PrRunMode {
+    pub fn parse(s: &str) -> Option<PrRunMode> {
+        Some(match s {
+            "skip" => PrRunMode::Skip,
+            "plan" => PrRunMode::Plan,
+            "upload" => PrRunMode::Upload,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PrRunMode::Skip => "skip",
+            PrRunMode::Plan => "plan",
+            PrRunMode::Upload => "upload",
+        }
+    }
+}
+
+/// One dist table exactly as written, checked: key -> value. `None` of a key = not set here.
+#[derive(Debug, Clone, Default)]
+pub struct Layer {
+    pub file: String,
+    pub table: String,
+    /// Workspace-relative directory of `file` (`include` paths are relative to it).
+    pub dir: String,
+    pub values: BTreeMap<&'static str, Value>,
+}
+
+/// Settings that shape the whole release.
+#[derive(Debug, Clone, Default)]
+pub struct GlobalConfig {
+    pub cargo_dist_version: Option<String>,
+    pub ci: Vec<String>,
+    pub allow_dirty: bool,
+    pub pr_run_mode: PrRunMode,
+    pub source_tarball: bool,
+    pub tap: Option<String>,
+    /// Release tags must start with it (stripped before the tag is parsed).
+    pub tag_namespace: Option<String>,
+    /// `packages`: exactly these are Apps.
+    pub packages: Option<Vec<String>>,
+}
+
+/// What one package is built and shipped with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackageConfig {
+    pub dist: Option<bool>,
+    pub installers: Vec<Installer>,
+    pub targets: Vec<String>,
+    pub install_updater: bool,
+    /// Target triple -> the binaries to ship for it (unset targets ship every binary).
+    pub binaries: BTreeMap<String, Vec<String>>,
+    pub unix_archive: ArchiveFormat,
+    pub windows_archive: ArchiveFormat,
+    pub checksum: String,
+    /// Workspace-relative paths.
+    pub include: Vec<String>,
+    pub auto_includes: bool,
+    pub features: Vec<String>,
+    pub default_features: bool,
+    pub all_features: bool,
+    pub install_path: Vec<String>,
+    pub npm_package: Option<String>,
+    pub npm_scope: Option<String>,
+    pub formula: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub global: GlobalConfig,
+    /// By package name.
+    pub packages: BTreeMap<String, PackageConfig>,
+    /// In the order found; `ops` hands them to the reporter.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+impl Config {
+    pub fn package(&self, name: &str) -> &PackageConfig {
+        &self.packages[name]
+    }
+}
+
+/// Reads and resolves every dist table of the workspace.
+pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
+    let mut warnings = Vec::new();
+    let cargo_table = if ws.single_package {
+        "[package.metadata.dist]"
+    } else {
+        "[workspace.metadata.dist]"
+    };
+    let in_cargo = ws.workspace_metadata.get("dist");
+    let ws_layer = match &ws.dist_file {
+        Some(df) => {
+            if in_cargo.is_some() && !ws.single_package {
+                warnings.push(ConfigWarning::Shadowed {
+                    file: "Cargo.toml".into(),
+                    table: cargo_table.into(),
+                    by: df.path.clone(),
+                });
+            }
+            match &df.dist {
+                Some(v) => read_layer(v, "[dist]", &df.path, "", Scope::Workspace, &mut warnings)?,
+                None => Layer::default(),
+            }
+        }
+        None => match in_cargo {
+            Some(v) => read_layer(v, cargo_table, "Cargo.toml", "", Scope::Workspace, &mut warnings)?,
+            None => Layer::default(),
+        },
+    };
+    let mut layers = vec![ws_layer.clone()];
+    let mut packages = BTreeMap::new();
+    for pkg in &ws.packages {
+        // In a workspace-less project without a dist file, the root package's table *is* the
+        // workspace table.
+        let is_ws_table = ws.dist_file.is_none() && ws.single_package && pkg.dir.is_empty();
+        let pkg_layer = match pkg.metadata.get("dist") {
+            Some(v) if !is_ws_table => read_layer(
+                v,
+                "[package.metadata.dist]",
+                &crate::workspace::relative(&ws.root, &pkg.manifest_path),
+                &pkg.dir,
+                Scope::Any,
+                &mut warnings,
+            )?,
+            _ => Layer::default(),
+        };
+        packages.insert(pkg.name.clone(), package_config(&ws_layer, &pkg_layer, pkg));
+        layers.push(pkg_layer);
+    }
+    let not_acted: BTreeSet<String> = layers
+        .iter()
+        .flat_map(|l| l.values.keys())
+        .filter(|k| keys::lookup(k).is_some_and(|d| !d.acted))
+        .map(|k| k.to_string())
+        .collect();
+    if !not_acted.is_empty() {
+        warnings.push(ConfigWarning::NotActedOn {
+            keys: not_acted.into_iter().collect(),
+        });
+    }
+    Ok(Config {
+        global: global_config(&ws_layer),
+        packages,
+        warnings,
+    })
+}
+
+/// Checks one table against [`keys::KEYS`]: unknown keys and workspace keys on a package warn and
+/// are dropped; a wrong type is an error.
+pub fn read_layer(
+    v: &Value,
+    table: &str,
+    file: &str,
+    dir: &str,
+    level: Scope,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Layer, ConfigError> {
+    let obj = v.as_object().ok_or_else(|| ConfigError::WrongType {
+        key: table.trim_matches(|c| c == '[' || c == ']').into(),
+        table: table.into(),
+        file: file.into(),
+        expected: "a table".into(),
+        found: describe(v),
+    })?;
+    let mut layer = Layer {
+        file: file.into(),
+        table: table.into(),
+        dir: dir.into(),
+        values: BTreeMap::new(),
+    };
+    // serde_json's map is sorted, so warnings and the first error are deterministic.
+    for (name, value) in obj {
+        let Some(def) = keys::lookup(name) else {
+            warnings.push(ConfigWarning::UnknownKey {
+                key: name.clone(),
+                table: table.into(),
+                file: file.into(),
+                suggestion: keys::closest(name),
+            });
+            continue;
+        };
+        let mut unknown = Vec::new();
+        def.ty
+            .check(value, &mut unknown)
+            .map_err(|m| mismatch(def, m, value, table, file))?;
+        for path in unknown {
+            warnings.push(ConfigWarning::UnknownKey {
+                key: path,
+                table: table.into(),
+                file: file.into(),
+                suggestion: None,
+            });
+        }
+        if def.scope == Scope::Workspace && level == Scope::Any {
+            warnings.push(ConfigWarning::WorkspaceOnly {
+                key: name.clone(),
+                table: table.into(),
+                file: file.into(),
+            });
+            continue;
+        }
+        layer.values.insert(def.name, value.clone());
+    }
+    Ok(layer)
+}
+
+fn mismatch(def: &KeyDef, m: Mismatch, v: &Value, table: &str, file: &str) -> ConfigError {
+    match m {
+        Mismatch::Type { expected } => ConfigError::WrongType {
+            key: def.name.into(),
+            table: table.into(),
+            file: file.into(),
+            expected,
+            found: describe(v),
+        },
+        Mismatch::Value { value, expected } => ConfigError::BadValue {
+            key: def.name.into(),
+            table: table.into(),
+            file: file.into(),
+            value,
+            expected,
+        },
+        Mismatch::Shape(message) => ConfigError::BadShape {
+            table: table.into(),
+            file: file.into(),
+            message,
+        },
+    }
+}
+
+fn global_config(ws: &Layer) -> GlobalConfig {
+    let get = |k: &str| ws.values.get(k);
+    GlobalConfig {
+        cargo_dist_version: get("dist-version")
+            .or(get("cargo-dist-version"))
+            .and_then(|v| v.as_str().map(Into::into)),
+        ci: get("ci").map(string_list).unwrap_or_default(),
+        // `true`, or the list form naming `ci`.
+        allow_dirty: match get("allow-dirty") {
+            Some(Value::Bool(b)) => *b,
+            Some(v) => string_list(v).iter().any(|i| i == "ci"),
+            None => false,
+        },
+        pr_run_mode: get("pr-run-mode")
+            .and_then(Value::as_str)
+            .and_then(PrRunMode::parse)
+            .unwrap_or_default(),
+        source_tarball: get("source-tarball").and_then(Value::as_bool).unwrap_or(true),
+        tap: get("tap").and_then(|v| v.as_str().map(Into::into)),
+        tag_namespace: get("tag-namespace")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(Into::into),
+        packages: get("packages").map(string_list),
+    }
+}
+
+/// defaults <- workspace <- package.
+fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
+    let get = |k: &str| {
+        debug_assert!(keys::lookup(k).is_some_and(|d| d.merge == Merge::Replace), "{k}");
+        pkg.values.get(k).or_else(|| ws.values.get(k))
+    };
+    let flag = |k: &str, default: bool| get(k).and_then(Value::as_bool).unwrap_or(default);
+    let text = |k: &str| get(k).and_then(Value::as_str).map(str::to_string);
+    let list = |k: &str| get(k).map(string_list).unwrap_or_default();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v.dedup();
+        v
+    };
+    let archive = |k: &str, default| {
+        text(k)
+            .and_then(|s| ArchiveFormat::parse(&s))
+            .unwrap_or(default)
+    };
+    let mut installers: Vec<Installer> = list("installers")
+        .iter()
+        .filter_map(|s| Installer::parse(s))
+        .collect();
+    installers.sort();
+    installers.dedup();
+    let binaries = get("binaries")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(t, bins)| (t.clone(), string_list(bins)))
+                .collect()
+        })
+        .unwrap_or_default();
+    PackageConfig {
+        dist: get("dist").and_then(Value::as_bool),
+        installers,
+        targets: sorted(list("targets")),
+        install_updater: flag("install-updater", false),
+        binaries,
+        unix_archive: archive("unix-archive", ArchiveFormat::TarXz),
+        windows_archive: archive("windows-archive", ArchiveFormat::Zip),
+        checksum: text("checksum").unwrap_or_else(|| "sha256".into()),
+        include: includes(ws, pkg, package),
+        auto_includes: flag("auto-includes", true),
+        features: list("features"),
+        default_features: flag("default-features", true),
+        all_features: flag("all-features", false),
+        install_path: get("install-path")
+            .map(string_list)
+            .unwrap_or_else(|| vec!["CARGO_HOME".into()]),
+        npm_package: text("npm-package"),
+        npm_scope: text("npm-scope"),
+        formula: text("formula"),
+    }
+}
+
+/// `include` extends: the workspace's entries and the package's, each relative to the file that
+/// names it, as workspace-relative paths.
+fn includes(ws: &Layer, pkg: &Layer, _package: &Package) -> Vec<String> {
+    let mut out = Vec::new();
+    for layer in [ws, pkg] {
+        let Some(items) = layer.values.get("include").and_then(strings) else {
+            continue;
+        };
+        for i in items {
+            let i = i.trim_start_matches("./").trim_end_matches('/');
+            out.push(if layer.dir.is_empty() {
+                i.to_string()
+            } else {
+                format!("{}/{i}", layer.dir)
+            });
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value, level: Scope) -> (Result<Layer, ConfigError>, Vec<ConfigWarning>) {
+        let mut w = Vec::new();
+        let r = read_layer(&v, "[workspace.metadata.dist]", "Cargo.toml", "", level, &mut w);
+        (r, w)
+    }
+
+    #[test]
+    fn unknown_keys_warn_with_the_closest() {
+        let (r, w) = parse(json!({"instalers": ["shell"], "some-future-key": 1}), Scope::Workspace);
+        assert!(r.unwrap().values.is_empty());
+        assert_eq!(
+            w.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+            [
+                "unknown key `instalers` in [workspace.metadata.dist] of Cargo.toml is ignored; did you mean `installers`?",
+                "unknown key `some-future-key` in [workspace.metadata.dist] of Cargo.toml is ignored",
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_expected_type() {
+        let e = parse(json!({"targets": "x86_64-unknown-linux-gnu"}), Scope::Workspace)
+            .0
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`targets` in [workspace.metadata.dist] of Cargo.toml must be an array of strings, found the string \"x86_64-unknown-linux-gnu\""
+        );
+        let e = parse(json!({"install-updater": "no"}), Scope::Workspace).0.unwrap_err();
+        assert!(e.to_string().contains("must be a boolean"), "{e}");
+        let e = parse(json!({"github-custom-runners": {"global": 3}}), Scope::Workspace)
+            .0
+            .unwrap_err();
+        assert!(e.to_string().contains("`github-custom-runners.global`"), "{e}");
+    }
+
+    #[test]
+    fn workspace_keys_on_a_package_warn_and_are_dropped() {
+        let (r, w) = parse(json!({"cargo-dist-version": "0.1.0", "targets": []}), Scope::Any);
+        let layer = r.unwrap();
+        assert!(!layer.values.contains_key("cargo-dist-version"));
+        assert!(layer.values.contains_key("targets"));
+        assert!(matches!(&w[..], [ConfigWarning::WorkspaceOnly { key, .. }] if key == "cargo-dist-version"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = parse(json!({"unix-archive": ".rar"}), Scope::Workspace).0.unwrap_err();
+        assert!(e.to_string().contains("\".rar\""), "{e}");
+        let e = parse(json!({"installers": ["apk"]}), Scope::Workspace).0.unwrap_err();
+        assert!(e.to_string().contains("\"msi\""), "{e}");
+    }
+
+    #[test]
+    fn both_ci_forms_parse() {
+        for v in [json!("github"), json!(["github"])] {
+            let layer = parse(json!({ "ci": v }), Scope::Workspace).0.unwrap();
+            assert_eq!(global_config(&layer).ci, ["github"]);
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! `dist-workspace.toml` (or `dist.toml`): the file recent cargo-dist writes for a workspace's
+//! dist config, beside or above the Cargo workspace it names.
+//!
+//! ```toml
+//! [workspace]
+//! members = ["cargo:."]     # Cargo workspaces, relative to this file
+//!
+//! [dist]                    # the workspace dist config
+//! installers = ["shell"]
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::WorkspaceError;
+
+/// The file names looked for, in cargo-dist's order of precedence.
+pub const FILE_NAMES: &[&str] = &["dist-workspace.toml", "dist.toml"];
+
+/// A dist workspace file found on disk.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub path: PathBuf,
+    /// Absolute directories of its `cargo:` members.
+    pub cargo_members: Vec<PathBuf>,
+    /// Its `[dist]` table.
+    pub dist: Option<Value>,
+}
+
+/// The dist workspace file as the config stage sees it.
+#[derive(Debug, Clone)]
+pub struct DistFile {
+    /// Relative to the Cargo workspace root, e.g. `dist-workspace.toml`.
+    pub path: String,
+    pub dist: Option<Value>,
+}
+
+/// Looks in `start` and its ancestors up to the enclosing git work tree's top (only `start`
+/// outside git) for a dist workspace file; the nearest directory wins, and in one directory
+/// `dist-workspace.toml` wins over `dist.toml`.
+pub fn find(start: &Path) -> Result<Option<Found>, WorkspaceError> {
+    let in_git = start.ancestors().any(|d| d.join(".git").exists());
+    for dir in start.ancestors() {
+        for name in FILE_NAMES {
+            let path = dir.join(name);
+            if path.is_file() {
+                if let Some(found) = read(&path)? {
+                    return Ok(Some(found));
+                }
+            }
+        }
+        if !in_git || dir.join(".git").exists() {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+/// `None` for a `dist.toml` that is not a workspace file (no `[workspace]` and no `[dist]`).
+fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| WorkspaceError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    let doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| WorkspaceError::Toml {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
+    if doc.get("workspace").is_none() && doc.get("dist").is_none() {
+        return Ok(None);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let members = match doc.get("workspace").and_then(|w| w.get("members")) {
+        None => vec!["cargo:.".to_string()],
+        Some(m) => {
+            let list = m
+                .as_array()
+                .and_then(|a| a.iter().map(|v| v.as_str().map(String::from)).collect())
+                .ok_or_else(|| WorkspaceError::DistFile {
+                    path: shown.clone(),
+                    message: "`members` in [workspace] must be an array of strings like \"cargo:.\"".into(),
+                })?;
+            list
+        }
+    };
+    let mut cargo_members = Vec::new();
+    for m in &members {
+        match m.split_once(':') {
+            Some(("cargo", rel)) => cargo_members.push(dir.join(rel)),
+            Some((kind @ ("npm" | "dist"), _)) => {
+                return Err(WorkspaceError::DistFile {
+                    path: shown,
+                    message: format!(
+                        "member {m:?} is a{} {kind} project, which this tool cannot build yet; it builds Cargo workspaces (\"cargo:PATH\") only",
+                        if kind == "npm" { "n" } else { "" }
+                    ),
+                })
+            }
+            _ => {
+                return Err(WorkspaceError::DistFile {
+                    path: shown,
+                    message: format!(
+                        "member {m:?} is not of the form \"cargo:PATH\" (relative to this file)"
+                    ),
+                })
+            }
+        }
+    }
+    if cargo_members.len() > 1 {
+        return Err(WorkspaceError::DistFile {
+            path: shown,
+            message: format!(
+                "{} Cargo workspaces are listed in `members`; this tool releases one Cargo workspace per dist workspace",
+                cargo_members.len()
+            ),
+        });
+    }
+    Ok(Some(Found {
+        path: path.to_path_buf(),
+        cargo_members,
+        dist: doc.get("dist").map(item_to_json),
+    }))
+}
+
+/// TOML as JSON, the form `cargo metadata` gives Cargo.toml's metadata tables in, so both config
+/// files are read by one reader. Dates become strings.
+pub fn item_to_json(item: &toml_edit::Item) -> Value {
+    match item {
+        toml_edit::Item::None => Value::Null,
+        toml_edit::Item::Value(v) => value_to_json(v),
+        toml_edit::Item::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.to_string(), item_to_json(v)))
+                .collect(),
+        ),
+        toml_edit::Item::ArrayOfTables(a) => Value::Array(
+            a.iter()
+                .map(|t| item_to_json(&toml_edit::Item::Table(t.clone())))
+                .collect(),
+        ),
+    }
+}
+
+fn value_to_json(v: &toml_edit::Value) -> Value {
+    use toml_edit::Value as T;
+    match v {
+        T::String(s) => Value::String(s.value().clone()),
+        T::Integer(i) => Value::from(*i.value()),
+        T::Float(f) => serde_json::Number::from_f64(*f.value())
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        T::Boolean(b) => Value::Bool(*b.value()),
+        T::Datetime(d) => Value::String(d.value().to_string()),
+        T::Array(a) => Value::Array(a.iter().map(value_to_json).collect()),
+        T::InlineTable(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.to_string(), value_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn reads_members_and_the_dist_table() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "dist-workspace.toml",
+            "[workspace]\nmembers = [\"cargo:.\"]\n\n[dist]\ntargets = [\"x86_64-unknown-linux-gnu\"]\n\n[dist.github-custom-runners]\nglobal = \"ubuntu-24.04\"\n\n[[dist.extra-artifacts]]\nartifacts = [\"a\"]\nbuild = [\"make\"]\n",
+        );
+        let f = find(d.path()).unwrap().unwrap();
+        assert_eq!(f.cargo_members, [d.path().join(".")]);
+        assert_eq!(
+            f.dist.unwrap(),
+            serde_json::json!({
+                "targets": ["x86_64-unknown-linux-gnu"],
+                "github-custom-runners": {"global": "ubuntu-24.04"},
+                "extra-artifacts": [{"artifacts": ["a"], "build": ["make"]}],
+            })
+        );
+    }
+
+    #[test]
+    fn other_member_kinds_are_named() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "dist-workspace.toml",
+            "[workspace]\nmembers = [\"cargo:.\", \"npm:web\"]\n",
+        );
+        let e = find(d.path()).unwrap_err().to_string();
+        assert!(e.contains("dist-workspace.toml") && e.contains("\"npm:web\""), "{e}");
+    }
+
+    #[test]
+    fn dist_workspace_toml_wins_over_dist_toml() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "dist.toml", "[dist]\nci = \"github\"\n");
+        assert!(find(d.path()).unwrap().unwrap().path.ends_with("dist.toml"));
+        write(d.path(), "dist-workspace.toml", "[dist]\nci = []\n");
+        assert!(find(d.path())
+            .unwrap()
+            .unwrap()
+            .path
+            .ends_with("dist-workspace.toml"));
+    }
+}
