@@ -168,33 +168,6 @@ fn valid_options(candidates: &[Candidate]) -> Vec<(String, Vec<String>)> {
 }
 
 /// Selects the Apps for `tag`, or guesses the tag when every App agrees on one version.
-/// With a `tag-namespace`, a given tag must start with it, and what follows (after a `-` or
-/// `/`) is parsed as above; the announcement keeps the whole tag.
-pub fn announce_in(
-    candidates: &[Candidate],
-    tag: Option<&str>,
-    namespace: Option<&str>,
-) -> Result<Announcement, AnnounceError> {
-    let (Some(tag), Some(ns)) = (tag, namespace) else {
-        return announce(candidates, tag);
-    };
-    let Some(rest) = tag.strip_prefix(ns) else {
-        return Err(AnnounceError::NoMatch {
-            tag: tag.to_string(),
-            why: format!("does not start with the tag-namespace {ns:?} of the dist config"),
-            options: valid_options(candidates)
-                .into_iter()
-                .map(|(t, apps)| (format!("{ns}-{t}"), apps))
-                .collect(),
-        });
-    };
-    let rest = rest.trim_start_matches(['-', '/']);
-    let mut a = announce(candidates, Some(rest))?;
-    a.tag = tag.to_string();
-    Ok(a)
-}
-
-/// Selects the Apps for `tag`, or guesses the tag when every App agrees on one version.
 pub fn announce(
     candidates: &[Candidate],
     tag: Option<&str>,
@@ -254,8 +227,9 @@ pub fn announce(
             }
             let apps = match c.eligibility {
                 Ok(()) => vec![package.clone()],
-                // A library release: announce it, build nothing.
-                Err(Exclusion::NoBinaries) => Vec::new(),
+                // Named outright but not an App by default (a library, `publish = false`):
+                // announced with nothing to build, as cargo-dist does.
+                Err(Exclusion::NoBinaries | Exclusion::PublishFalse) => Vec::new(),
                 Err(e) => {
                     return Err(no_match(format!(
                         "names package {package}, which is not distributed ({}); set `dist = true` in its [package.metadata.dist] to release it",
@@ -397,10 +371,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("it is at version 0.7.6"), "{e}");
-        let e = announce(&evil(), Some("private-bin-v0.5.0"))
+        // Named outright, a `publish = false` package is announced with nothing to build, as
+        // cargo-dist does; `dist = false` still refuses.
+        let a = announce(&evil(), Some("private-bin-v0.5.0")).unwrap();
+        assert!(a.apps.is_empty());
+        assert_eq!(a.package.as_deref(), Some("private-bin"));
+        let mut cands = evil();
+        cands
+            .iter_mut()
+            .find(|c| c.name == "private-bin")
+            .unwrap()
+            .eligibility = Err(Exclusion::DistFalse);
+        let e = announce(&cands, Some("private-bin-v0.5.0"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("publish = false"), "{e}");
+        assert!(e.contains("dist = false"), "{e}");
     }
 
     #[test]

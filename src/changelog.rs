@@ -323,7 +323,10 @@ fn github_body(plan: &Plan, changelog: Option<&str>) -> String {
                 target, checksum, ..
             } => (
                 platform_name(target),
-                link(a.app.as_deref(), checksum, "checksum"),
+                checksum
+                    .as_deref()
+                    .map(|c| link(a.app.as_deref(), c, "checksum"))
+                    .unwrap_or_default(),
             ),
             ArtifactKind::SourceTarball { .. } => ("source".to_string(), String::new()),
             _ => continue,

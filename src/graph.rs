@@ -199,14 +199,16 @@ pub fn graph(
             ArtifactKind::Archive { .. } | ArtifactKind::SourceTarball { .. } => continue,
             // Kinds this tool plans but cannot make yet have no recipe (nor do their checksums).
             ArtifactKind::Updater { .. } | ArtifactKind::NativeInstaller { .. } => continue,
-            ArtifactKind::Checksum { of } => match g.artifacts.get(of) {
+            ArtifactKind::Checksum { of, style } => match g.artifacts.get(of) {
                 Some(consumed) => Recipe::Checksum(Checksum {
                     archive_name: of.clone(),
                     archive: consumed.key,
+                    style: *style,
                 }),
                 None => continue,
             },
-            ArtifactKind::UnifiedChecksum { of } => Recipe::UnifiedChecksum(UnifiedChecksum {
+            ArtifactKind::UnifiedChecksum { of, style } => Recipe::UnifiedChecksum(UnifiedChecksum {
+                style: *style,
                 archives: of
                     .iter()
                     .map(|n| (n.clone(), archive_ref(plan, &g, env, n)))

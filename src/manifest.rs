@@ -167,7 +167,7 @@ pub fn build_manifest(plan: &Plan, states: &BTreeMap<String, ArtifactState>) -> 
             ArtifactKind::Archive {
                 contents, checksum, ..
             } => {
-                m.checksum = Some(checksum.clone());
+                m.checksum = checksum.clone();
                 m.assets = contents
                     .iter()
                     .map(|item| {

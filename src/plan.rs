@@ -11,11 +11,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dist_recipes::archive::ArchiveFormat;
+use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
 use dist_recipes::target::Target;
 
 use crate::announce::Announcement;
-use crate::config::{Config, Installer, PackageConfig};
+use crate::config::{Config, GlobalConfig, Installer, PackageConfig};
 use crate::workspace::{IncludeKind, Package, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,13 +147,16 @@ pub enum ArtifactKind {
         /// `{app}-{target}` for tarballs; zips are flat.
         root_dir: Option<String>,
         contents: Vec<ArchiveItem>,
-        /// Name of its `.sha256` artifact.
-        checksum: String,
+        /// Name of its checksum artifact (`None` with `checksum = "false"`).
+        checksum: Option<String>,
     },
-    /// `{artifact}.sha256`.
-    Checksum { of: String },
-    /// `sha256.sum` over every archive of the announcement.
-    UnifiedChecksum { of: Vec<String> },
+    /// `{artifact}.sha256` (or `.sha512`, ... per the `checksum` style).
+    Checksum { of: String, style: ChecksumStyle },
+    /// `sha256.sum` (`{style}.sum`) over every archive of the announcement.
+    UnifiedChecksum {
+        of: Vec<String>,
+        style: ChecksumStyle,
+    },
     /// `source.tar.gz` of the committed tree, root dir `{app}-{version}/`.
     SourceTarball { root_dir: String },
     /// A fetching installer, made once per App from every archive.
@@ -263,7 +266,7 @@ pub fn plan(
             artifacts: Vec::new(),
             github: pkg.repository.as_deref().and_then(GithubRepo::parse),
         };
-        let archives = plan_local(pkg, pc, &sel, &mut release, &mut artifacts)?;
+        let archives = plan_local(pkg, pc, &cfg.global, &sel, &mut release, &mut artifacts)?;
         plan_installers(ws, pkg, pc, ann, &sel, &archives, &mut release, &mut artifacts)?;
         release.artifacts.sort();
         all_archives.extend(archives.into_iter().map(|(name, _)| name));
@@ -325,9 +328,9 @@ fn selection(cfg: &Config, ann: &Announcement, req: &PlanRequest) -> Result<Sele
     })
 }
 
-/// The checksum file's extension for a `checksum` style (`sha256` -> `.sha256`).
-fn checksum_name(of: &str, style: &str) -> String {
-    format!("{of}.{style}")
+/// The checksum file of `of` in a `checksum` style (`sha256` -> `{of}.sha256`).
+fn checksum_name(of: &str, style: ChecksumStyle) -> String {
+    format!("{of}.{}", style.name())
 }
 
 /// Per target: the archive and its checksum, the updater, and the bundling installers. Returns
@@ -335,6 +338,7 @@ fn checksum_name(of: &str, style: &str) -> String {
 fn plan_local(
     pkg: &Package,
     pc: &PackageConfig,
+    global: &GlobalConfig,
     sel: &Selection,
     release: &mut Release,
     artifacts: &mut BTreeMap<String, Artifact>,
@@ -355,9 +359,8 @@ fn plan_local(
         };
         let stem = format!("{app}-{target}");
         let name = format!("{stem}{}", format.extension());
-        let checksum = checksum_name(&name, &pc.checksum);
-        let mut per_target = vec![
-            Artifact {
+        let checksum = global.checksum.map(|style| checksum_name(&name, style));
+        let mut per_target = vec![Artifact {
                 name: name.clone(),
                 app: Some(app.clone()),
                 target_triples: vec![target.clone()],
@@ -366,13 +369,14 @@ fn plan_local(
                     target: target.clone(),
                     format,
                     root_dir: format.has_root_dir().then(|| stem.clone()),
-                    contents: archive_contents(pkg, pc, t, &binaries),
-                    checksum: checksum.clone(),
-                },
+                contents: archive_contents(pkg, pc, t, &binaries),
+                checksum: checksum.clone(),
             },
-            checksum_of(&name, &checksum, app, &target, selected),
-        ];
-        if pc.install_updater {
+        }];
+        if let Some(style) = global.checksum {
+            per_target.push(checksum_of(&name, style, app, &target, selected));
+        }
+        if global.install_updater {
             per_target.push(Artifact {
                 name: format!("{stem}-update"),
                 app: Some(app.clone()),
@@ -390,7 +394,6 @@ fn plan_local(
                 _ => continue,
             };
             let file = format!("{stem}{ext}");
-            let sum = checksum_name(&file, &pc.checksum);
             per_target.push(Artifact {
                 name: file.clone(),
                 app: Some(app.clone()),
@@ -401,7 +404,9 @@ fn plan_local(
                     target: target.clone(),
                 },
             });
-            per_target.push(checksum_of(&file, &sum, app, &target, selected));
+            if let Some(style) = global.checksum {
+                per_target.push(checksum_of(&file, style, app, &target, selected));
+            }
         }
         for a in per_target {
             release.artifacts.push(a.name.clone());
@@ -412,13 +417,22 @@ fn plan_local(
     Ok(archives)
 }
 
-fn checksum_of(of: &str, name: &str, app: &str, target: &str, selected: bool) -> Artifact {
+fn checksum_of(
+    of: &str,
+    style: ChecksumStyle,
+    app: &str,
+    target: &str,
+    selected: bool,
+) -> Artifact {
     Artifact {
-        name: name.to_string(),
+        name: checksum_name(of, style),
         app: Some(app.to_string()),
         target_triples: vec![target.to_string()],
         selected,
-        kind: ArtifactKind::Checksum { of: of.to_string() },
+        kind: ArtifactKind::Checksum {
+            of: of.to_string(),
+            style,
+        },
     }
 }
 
@@ -571,7 +585,7 @@ fn plan_installers(
                 })
             }
         };
-        if fetchable.is_empty() && target_triples.is_empty() {
+        if fetchable.is_empty() {
             // e.g. a PowerShell installer with no Windows target: nothing it could install.
             continue;
         }
@@ -604,14 +618,18 @@ fn plan_shared(
     artifacts: &mut BTreeMap<String, Artifact>,
 ) {
     let mut shared = Vec::new();
-    if !all_archives.is_empty() {
+    let style = cfg.global.checksum;
+    if let (false, Some(style)) = (all_archives.is_empty(), style) {
         all_archives.sort();
         shared.push(Artifact {
-            name: "sha256.sum".into(),
+            name: style.unified_name(),
             app: None,
             target_triples: Vec::new(),
             selected: sel.global,
-            kind: ArtifactKind::UnifiedChecksum { of: all_archives },
+            kind: ArtifactKind::UnifiedChecksum {
+                of: all_archives,
+                style,
+            },
         });
     }
     if cfg.global.source_tarball && ws.git_tree.is_some() {
@@ -625,15 +643,18 @@ fn plan_shared(
                     root_dir: format!("{}-{}", first.app, first.version),
                 },
             });
-            shared.push(Artifact {
-                name: "source.tar.gz.sha256".into(),
-                app: None,
-                target_triples: Vec::new(),
-                selected: sel.global,
-                kind: ArtifactKind::Checksum {
-                    of: "source.tar.gz".into(),
-                },
-            });
+            if let Some(style) = style {
+                shared.push(Artifact {
+                    name: checksum_name("source.tar.gz", style),
+                    app: None,
+                    target_triples: Vec::new(),
+                    selected: sel.global,
+                    kind: ArtifactKind::Checksum {
+                        of: "source.tar.gz".into(),
+                        style,
+                    },
+                });
+            }
         }
     }
     for a in shared {

@@ -11,7 +11,8 @@
 //! `include_str!("../README.md")` still gets it).
 //!
 //! Manifests enter the build without their `[package.metadata]` / `[workspace.metadata]` tables
-//! (cargo ignores them): dist config edits do not recompile.
+//! (cargo ignores them), and a root `dist-workspace.toml` / `dist.toml` is left out like the
+//! docs (unless a source names it): dist config edits do not recompile.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use dist_recipes::recipe::{FileInput, WorkspaceSkeleton};
 use dist_store::ContentDigest;
 
-use crate::workspace::{include_kind, Package, Workspace};
+use crate::workspace::{dist_file, include_kind, Package, Workspace};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -184,8 +185,10 @@ impl SourceHasher {
         let mut docs = Vec::new();
         for rel in files {
             let (parent, name) = rel.rsplit_once('/').unwrap_or(("", &rel));
-            let top_level_doc = include_kind(name).is_some()
-                && (parent.is_empty() || closure.iter().any(|d| d == parent));
+            // The dist workspace file is config, like the manifests' metadata tables.
+            let top_level_doc = (include_kind(name).is_some()
+                && (parent.is_empty() || closure.iter().any(|d| d == parent)))
+                || (parent.is_empty() && dist_file::FILE_NAMES.contains(&name));
             if top_level_doc {
                 docs.push(rel);
                 continue;

@@ -15,7 +15,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
-pub use checksum::{checksum_line, sha256_file};
+pub use checksum::{checksum_line, sha256_file, ChecksumStyle};
 pub use members::{diff_members, read_members, Member};
 
 /// One fixed timestamp for every entry: 1980-01-01T00:00:00Z, the earliest a zip can hold.

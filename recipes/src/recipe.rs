@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use dist_store::{CanonHasher, ContentDigest, RecipeKey};
 
-use crate::archive::ArchiveFormat;
+use crate::archive::{ArchiveFormat, ChecksumStyle};
 
 /// Bumped whenever a writer's output for the same inputs changes (compressor settings, templates,
 /// the encoding below), so old store entries are never reused for new bytes.
@@ -178,12 +178,14 @@ pub enum ArchiveSource {
 pub struct Checksum {
     pub archive_name: String,
     pub archive: RecipeKey,
+    pub style: ChecksumStyle,
 }
 
 /// `sha256.sum` over the archives whose sha256 is known (name -> archive).
 #[derive(Debug, Clone)]
 pub struct UnifiedChecksum {
     pub archives: BTreeMap<String, ArchiveRef>,
+    pub style: ChecksumStyle,
 }
 
 /// `source.tar.gz` of the committed tree.
@@ -358,10 +360,13 @@ impl Recipe {
             Recipe::Checksum(Checksum {
                 archive_name,
                 archive,
+                style,
             }) => {
                 m.insert(format!("recipe:{archive_name}"), archive.to_hex());
+                m.insert("config:checksum".into(), style.name().into());
             }
-            Recipe::UnifiedChecksum(UnifiedChecksum { archives }) => {
+            Recipe::UnifiedChecksum(UnifiedChecksum { archives, style }) => {
+                m.insert("config:checksum".into(), style.name().into());
                 for (name, a) in archives {
                     archive_ref(&mut m, name, a);
                 }

@@ -42,28 +42,36 @@ impl<'a> Target<'a> {
 
     /// The platforms a build for this target runs on, as cargo-dist names them in installers'
     /// `target_triples`: itself, plus what it serves by emulation or compatibility. A musl build
-    /// splits into `-static` and `-dynamic` platforms and stands in for glibc; an x86_64 macOS
-    /// build runs under Rosetta 2; an x86_64 Windows build runs on arm64 Windows; an MSVC build
-    /// runs in a GNU (MSYS / Git Bash) shell too.
+    /// is the `-musl-static` platform and also serves `-musl-dynamic` and glibc; a universal2
+    /// macOS build serves both CPUs and an x86_64 one runs under Rosetta 2; x86_64 and i686
+    /// Windows builds run on arm64 Windows (i686 also on x86_64); an MSVC build also serves
+    /// the GNU (MSYS / Git Bash) platform of its CPU.
     pub fn platforms(self) -> Vec<String> {
-        let t = self.0;
-        let mut out = Vec::new();
-        if let Some(stem) = t.strip_suffix("-unknown-linux-musl") {
-            out.push(format!("{t}-static"));
-            out.push(format!("{t}-dynamic"));
-            out.push(format!("{stem}-unknown-linux-gnu"));
-            return out;
+        // armv7's `eabihf` suffix is set aside and put back on every Linux name.
+        let (t, abi) = match self.0.strip_suffix("eabihf") {
+            Some(stem) if self.is_linux() => (stem, "eabihf"),
+            _ => (self.0, ""),
+        };
+        if let Some(stem) = t.strip_suffix("-musl") {
+            return vec![
+                format!("{stem}-musl-static{abi}"),
+                format!("{stem}-gnu{abi}"),
+                format!("{stem}-musl-dynamic{abi}"),
+            ];
         }
-        out.push(t.to_string());
-        match t {
-            "x86_64-apple-darwin" => out.push("aarch64-apple-darwin".into()),
-            "x86_64-pc-windows-msvc" => {
-                out.push("x86_64-pc-windows-gnu".into());
-                out.push("aarch64-pc-windows-msvc".into());
-            }
-            "x86_64-pc-windows-gnu" => out.push("aarch64-pc-windows-gnu".into()),
-            "aarch64-pc-windows-msvc" => out.push("aarch64-pc-windows-gnu".into()),
-            _ => {}
+        let mut out = vec![self.0.to_string()];
+        let extra: &[&str] = match t {
+            "universal2-apple-darwin" => &["x86_64-apple-darwin", "aarch64-apple-darwin"],
+            "x86_64-apple-darwin" => &["aarch64-apple-darwin"],
+            "i686-pc-windows-msvc" => &["x86_64-pc-windows-msvc", "aarch64-pc-windows-msvc"],
+            "i686-pc-windows-gnu" => &["x86_64-pc-windows-gnu", "aarch64-pc-windows-gnu"],
+            "x86_64-pc-windows-msvc" => &["aarch64-pc-windows-msvc"],
+            "x86_64-pc-windows-gnu" => &["aarch64-pc-windows-gnu"],
+            _ => &[],
+        };
+        out.extend(extra.iter().map(|s| s.to_string()));
+        if let Some(stem) = t.strip_suffix("-windows-msvc") {
+            out.push(format!("{stem}-windows-gnu"));
         }
         out
     }
@@ -96,17 +104,29 @@ mod tests {
             Target("x86_64-unknown-linux-musl").platforms(),
             [
                 "x86_64-unknown-linux-musl-static",
+                "x86_64-unknown-linux-gnu",
                 "x86_64-unknown-linux-musl-dynamic",
-                "x86_64-unknown-linux-gnu"
             ]
         );
         assert_eq!(
             Target("x86_64-pc-windows-msvc").platforms(),
             [
                 "x86_64-pc-windows-msvc",
+                "aarch64-pc-windows-msvc",
                 "x86_64-pc-windows-gnu",
-                "aarch64-pc-windows-msvc"
             ]
+        );
+        assert_eq!(
+            Target("armv7-unknown-linux-musleabihf").platforms(),
+            [
+                "armv7-unknown-linux-musl-staticeabihf",
+                "armv7-unknown-linux-gnueabihf",
+                "armv7-unknown-linux-musl-dynamiceabihf",
+            ]
+        );
+        assert_eq!(
+            Target("x86_64-pc-windows-gnu").platforms(),
+            ["x86_64-pc-windows-gnu", "aarch64-pc-windows-gnu"]
         );
         assert_eq!(
             Target("aarch64-unknown-linux-gnu").platforms(),

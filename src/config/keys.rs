@@ -63,18 +63,20 @@ use Scope::{Any, Workspace as Ws};
 
 const INSTALLERS: &[&str] = &["shell", "powershell", "npm", "homebrew", "msi", "pkg"];
 const ARCHIVES: &[&str] = &[".tar.xz", ".tar.gz", ".tar.zst", ".tar.zstd", ".zip"];
-const CHECKSUMS: &[&str] = &["sha256", "sha512", "sha3-256", "sha3-512", "blake2s", "blake2b"];
+const CHECKSUMS: &[&str] = &[
+    "sha256", "sha512", "sha3-256", "sha3-512", "blake2s", "blake2b", "false",
+];
 const LIBRARIES: &[&str] = &["cdylib", "cstaticlib"];
 
 pub static KEYS: &[KeyDef] = &[
     // What is released, for which platforms.
-    key("packages", Ws, Ty::Strings(None), "unset", "exactly these packages are Apps (overrides `dist` and `publish`)", true),
-    key("version", Ws, Ty::Str(Some(check_semver)), "unset", "one version for every App, overriding Cargo.toml's", false),
+    key("packages", Ws, Ty::Strings(None), "unset", "exactly these packages are Apps (overrides `dist` and `publish`); also read from dist-workspace.toml's [workspace]", true),
+    key("version", Ws, Ty::Str(Some(check_semver)), "unset", "one version for every App; acted on in dist-workspace.toml's [workspace], where cargo-dist reads it", false),
     key("dist", Any, Ty::Bool, "unset (follows `publish`)", "make (true) or stop (false) a package being an App, overriding `publish`", true),
     key("targets", Any, Ty::Strings(Some(check_triple)), "[]", "target triples to build for", true),
     key("installers", Any, Ty::ListOf(INSTALLERS), "[]", "installers to make for each App", true),
-    key("install-updater", Any, Ty::Bool, "false", "plan an `{app}-{target}-update` updater artifact per target", true),
-    key("always-use-latest-updater", Any, Ty::Bool, "false", "fetch the newest axoupdater instead of a pinned one", false),
+    key("install-updater", Ws, Ty::Bool, "false", "plan an `{app}-{target}-update` updater artifact per target", true),
+    key("always-use-latest-updater", Ws, Ty::Bool, "false", "fetch the newest axoupdater instead of a pinned one", false),
     key("binaries", Any, Ty::MapOfStrings, "{}", "per target triple: the binaries to ship for it (the App's binaries otherwise)", true),
     key("bin-aliases", Any, Ty::MapOfStrings, "{}", "per binary: other names installers link to it", false),
     key("package-libraries", Any, Ty::OneOrListOf(LIBRARIES), "[]", "library kinds to put in archives", false),
@@ -82,7 +84,7 @@ pub static KEYS: &[KeyDef] = &[
     key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), "[]", "files made by a command of yours and uploaded with the release", false),
     key("source-tarball", Ws, Ty::Bool, "true", "make `source.tar.gz` (and its `.sha256`) from the committed tree", true),
     key("recursive-tarball", Ws, Ty::Bool, "false", "include git submodules in the source tarball", false),
-    key("checksum", Any, Ty::OneOf(CHECKSUMS), "\"sha256\"", "checksum style of each archive's checksum file", true),
+    key("checksum", Ws, Ty::OneOf(CHECKSUMS), "\"sha256\"", "checksum style of the checksum files (`{artifact}.{style}`, `{style}.sum`); \"false\" for none", true),
     // What goes into archives.
     key("unix-archive", Any, Ty::OneOf(ARCHIVES), "\".tar.xz\"", "archive format for non-Windows targets", true),
     key("windows-archive", Any, Ty::OneOf(ARCHIVES), "\".zip\"", "archive format for Windows targets", true),
@@ -95,9 +97,9 @@ pub static KEYS: &[KeyDef] = &[
     key("precise-builds", Ws, Ty::Bool, "false", "build each package on its own (this tool always does)", true),
     key("msvc-crt-static", Ws, Ty::Bool, "true", "link the MSVC C runtime statically on Windows", false),
     key("min-glibc-version", Any, Ty::MapOfStr, "{}", "per target: the oldest glibc the binaries claim to support", false),
-    key("cargo-auditable", Any, Ty::Bool, "false", "build with cargo-auditable", false),
+    key("cargo-auditable", Ws, Ty::Bool, "false", "build with cargo-auditable", false),
     key("cargo-cyclonedx", Any, Ty::Bool, "false", "make a CycloneDX SBOM per package", false),
-    key("omnibor", Any, Ty::Bool, "false", "make OmniBOR artifact ids", false),
+    key("omnibor", Ws, Ty::Bool, "false", "make OmniBOR artifact ids", false),
     key("rust-toolchain-version", Ws, Ty::Str(None), "unset", "(deprecated) toolchain CI installs; use rust-toolchain.toml", false),
     key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), "{}", "system packages the build needs, installed in CI", false),
     // Installers.

@@ -18,7 +18,7 @@ pub mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dist_recipes::archive::ArchiveFormat;
+use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
 use serde_json::Value;
 
 use crate::workspace::{Package, Workspace};
@@ -201,6 +201,10 @@ pub struct GlobalConfig {
     pub tag_namespace: Option<String>,
     /// `packages`: exactly these are Apps.
     pub packages: Option<Vec<String>>,
+    /// `None` with `checksum = "false"`: no checksum files at all.
+    pub checksum: Option<ChecksumStyle>,
+    /// `install-updater`: an updater artifact per target.
+    pub install_updater: bool,
 }
 
 /// What one package is built and shipped with.
@@ -209,12 +213,10 @@ pub struct PackageConfig {
     pub dist: Option<bool>,
     pub installers: Vec<Installer>,
     pub targets: Vec<String>,
-    pub install_updater: bool,
     /// Target triple -> the binaries to ship for it (unset targets ship every binary).
     pub binaries: BTreeMap<String, Vec<String>>,
     pub unix_archive: ArchiveFormat,
     pub windows_archive: ArchiveFormat,
-    pub checksum: String,
     /// Workspace-relative paths.
     pub include: Vec<String>,
     pub auto_includes: bool,
@@ -301,8 +303,12 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
             keys: not_acted.into_iter().collect(),
         });
     }
+    let mut global = global_config(&ws_layer);
+    if let Some(listed) = ws.dist_file.as_ref().and_then(|d| d.packages.clone()) {
+        global.packages = Some(listed);
+    }
     Ok(Config {
-        global: global_config(&ws_layer),
+        global,
         packages,
         warnings,
     })
@@ -415,6 +421,11 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             .filter(|s| !s.is_empty())
             .map(Into::into),
         packages: get("packages").map(string_list),
+        checksum: match get("checksum").and_then(Value::as_str) {
+            Some(s) => ChecksumStyle::parse(s),
+            None => Some(ChecksumStyle::Sha256),
+        },
+        install_updater: get("install-updater").and_then(Value::as_bool).unwrap_or(false),
     }
 }
 
@@ -455,11 +466,9 @@ fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
         dist: get("dist").and_then(Value::as_bool),
         installers,
         targets: sorted(list("targets")),
-        install_updater: flag("install-updater", false),
         binaries,
         unix_archive: archive("unix-archive", ArchiveFormat::TarXz),
         windows_archive: archive("windows-archive", ArchiveFormat::Zip),
-        checksum: text("checksum").unwrap_or_else(|| "sha256".into()),
         include: includes(ws, pkg, package),
         auto_includes: flag("auto-includes", true),
         features: list("features"),

@@ -164,7 +164,7 @@ impl<'a> Executor<'a> {
                 let build = &graph.builds[&(app, target.clone())];
                 self.ensure(plan, graph, build)?;
             }
-            ArtifactKind::Checksum { of } => {
+            ArtifactKind::Checksum { of, .. } => {
                 let consumed = &graph.artifacts[of];
                 self.ensure(plan, graph, consumed)?;
             }

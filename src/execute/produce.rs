@@ -11,6 +11,21 @@ use super::{cargo, io, work_dir, ExecuteError, Executor};
 use crate::graph::Node;
 
 impl Executor<'_> {
+    /// The digest of a recipe's (single) output in a checksum style: sha256 is recorded with
+    /// every object; the others read the verified bytes.
+    fn digest_in_style(
+        &self,
+        rec: &RecipeRecord,
+        style: archive::ChecksumStyle,
+    ) -> Result<String, ExecuteError> {
+        let out = &rec.outputs[0];
+        if style == archive::ChecksumStyle::Sha256 {
+            return Ok(out.sha256.clone());
+        }
+        let bytes = self.store.read_verified(&out.digest, out.size)?;
+        Ok(style.digest_hex(&bytes))
+    }
+
     pub(super) fn produce(
         &mut self,
         node: &Node,
@@ -90,19 +105,23 @@ impl Executor<'_> {
             }
             Recipe::Checksum(c) => {
                 let rec = self.record_of(&c.archive)?;
-                let line = archive::checksum_line(&rec.outputs[0].sha256, &c.archive_name);
+                let digest = self.digest_in_style(&rec, c.style)?;
+                let line = archive::checksum_line(&digest, &c.archive_name);
                 vec![self.put_bytes(&node.label, line.as_bytes())?]
             }
             Recipe::UnifiedChecksum(u) => {
-                let text: String = u
-                    .archives
-                    .iter()
-                    .filter_map(|(name, a)| {
-                        a.sha256
-                            .as_ref()
-                            .map(|sha| archive::checksum_line(sha, name))
-                    })
-                    .collect();
+                let mut text = String::new();
+                // Archives whose sha256 is known are the ones the store holds.
+                for (name, a) in u.archives.iter().filter(|(_, a)| a.sha256.is_some()) {
+                    let digest = match (u.style, &a.sha256) {
+                        (archive::ChecksumStyle::Sha256, Some(sha)) => sha.clone(),
+                        _ => {
+                            let rec = self.record_of(&a.key)?;
+                            self.digest_in_style(&rec, u.style)?
+                        }
+                    };
+                    text.push_str(&archive::checksum_line(&digest, name));
+                }
                 vec![self.put_bytes(&node.label, text.as_bytes())?]
             }
             Recipe::SourceTarball(s) => {

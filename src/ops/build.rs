@@ -34,11 +34,7 @@ pub fn build(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resul
 fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Result<Planned, Error> {
     let loaded = load(opts)?;
     super::generate::refuse_if_dirty(&loaded, opts)?;
-    let ann = match announce::announce_in(
-            &loaded.candidates,
-            opts.tag.as_deref(),
-            loaded.cfg.global.tag_namespace.as_deref(),
-        ) {
+    let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
         Ok(a) => a,
         Err(e) => {
             report_packages(&loaded, None, reporter);
@@ -68,6 +64,8 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
         let (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
         if !local && req.mode == ArtifactMode::Global {
             require_every_archive(&plan, &graph)?;
+        } else if !local {
+            report_unsummed(&plan, &graph, reporter);
         }
         for a in plan
             .artifacts
@@ -169,17 +167,51 @@ fn require_every_archive(plan: &crate::plan::Plan, graph: &RecipeGraph) -> Resul
     Ok(())
 }
 
+/// Outside the CI's global job, installers and the unified checksum are made with the archives
+/// this store knows; says once per artifact which platforms it leaves out or fetches unchecked.
+fn report_unsummed(plan: &crate::plan::Plan, graph: &RecipeGraph, reporter: &dyn Reporter) {
+    for a in plan.artifacts.values().filter(|a| a.selected && !a.is_local()) {
+        let Some(node) = graph.artifacts.get(&a.name) else {
+            continue;
+        };
+        let (archives, effect) = match &node.recipe {
+            Recipe::Installer(i) if i.installer == "homebrew" => (&i.archives, "fetches them unchecked"),
+            Recipe::Installer(i) => (&i.archives, "refuses to install them"),
+            Recipe::UnifiedChecksum(u) => (&u.archives, "leaves them out"),
+            _ => continue,
+        };
+        let missing: Vec<&str> = archives
+            .values()
+            .filter(|r| r.sha256.is_none())
+            .map(|r| r.target.as_str())
+            .collect();
+        if !missing.is_empty() {
+            reporter.report(Event::Warning(format!(
+                "{}: no checksum yet for {} (archives built on other runners), so it {effect}; the CI's `build --artifacts=global` requires them all",
+                a.name,
+                missing.join(", ")
+            )));
+        }
+    }
+}
+
 /// Names, once, each selected artifact this tool plans but cannot make, and why.
 fn report_skipped(plan: &crate::plan::Plan, skipped: &[String], reporter: &dyn Reporter) {
+    let why = |name: &str| {
+        plan.artifacts[name]
+            .kind
+            .unbuildable()
+            .unwrap_or("of a kind this tool cannot make")
+    };
     for name in skipped {
-        let a = &plan.artifacts[name];
-        let why = match &a.kind {
-            crate::plan::ArtifactKind::Checksum { of } => plan.artifacts[of].kind.unbuildable(),
-            kind => kind.unbuildable(),
+        let what = match &plan.artifacts[name].kind {
+            crate::plan::ArtifactKind::Checksum { of, .. } => {
+                format!("the checksum of {of}, which is {}", why(of))
+            }
+            _ => why(name).to_string(),
         };
         reporter.report(Event::Warning(format!(
-            "not built: {name} is {}; it stays in the plan and in dist-manifest.json without a file",
-            why.unwrap_or("of a kind this tool cannot make")
+            "not built: {name} ({what}); it stays in the plan and in dist-manifest.json without a file"
         )));
     }
 }

@@ -1,5 +1,10 @@
-//! `init`: add the dist config and the `dist` profile to the root Cargo.toml (keeping its
-//! comments and formatting), then write the CI workflow.
+//! `init`: add the dist config and the `dist` profile (keeping comments and formatting), then
+//! write the CI workflow.
+//!
+//! The config stays where it already is: `[dist]` of `dist-workspace.toml`, or
+//! `[workspace.metadata.dist]` (`[package.metadata.dist]` without a `[workspace]`) of the root
+//! Cargo.toml. A project without one gets a `dist-workspace.toml`, as cargo-dist 0.34 writes.
+//! `[profile.dist]` always goes into the root Cargo.toml (cargo reads profiles only there).
 //!
 //! Rerunning is safe: keys already set are kept (or updated when given on the command line),
 //! nothing is duplicated, and an unchanged manifest is not rewritten.
@@ -14,6 +19,9 @@ use crate::ci;
 use crate::config::{self, INSTALLERS};
 use crate::workspace::{relative, Workspace};
 use crate::Error;
+
+/// The file a project without dist config gets.
+pub const DIST_FILE: &str = "dist-workspace.toml";
 
 /// The targets a fresh config builds for.
 pub const DEFAULT_TARGETS: &[&str] = &[
@@ -70,9 +78,11 @@ impl InitReport {
     pub fn message(&self) -> String {
         let mut out = if self.cancelled {
             format!("cancelled: {} left unchanged\n", self.manifest)
+        } else if self.changed && self.manifest == "Cargo.toml" {
+            format!("added {} and [profile.dist] to Cargo.toml\n", self.table)
         } else if self.changed {
             format!(
-                "added {} and [profile.dist] to {}\n",
+                "added {} to {} and [profile.dist] to Cargo.toml\n",
                 self.table, self.manifest
             )
         } else {
@@ -135,33 +145,101 @@ fn table_at<'d>(
     Ok(t)
 }
 
-/// The edited manifest text: pure, so the edit can be shown before it is written.
+/// Where `init` writes the dist config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigHome {
+    /// `[dist]` of `dist-workspace.toml` (created with `members = ["cargo:."]` when missing).
+    DistFile,
+    /// `[workspace.metadata.dist]`, or `[package.metadata.dist]` without a `[workspace]`.
+    CargoToml,
+}
+
+fn parse(text: &str, shown: &str) -> Result<DocumentMut, InitError> {
+    text.parse().map_err(|e: toml_edit::TomlError| InitError::Toml {
+        path: shown.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn finish(doc: &DocumentMut) -> String {
+    let mut out = doc.to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// The edited (or new) `dist-workspace.toml`: pure, so the edit can be shown before it is
+/// written.
+pub fn edit_dist_file(
+    text: Option<&str>,
+    shown: &str,
+    args: &InitArgs,
+    targets: &[String],
+) -> Result<String, InitError> {
+    let mut doc = match text {
+        Some(t) => parse(t, shown)?,
+        None => {
+            let mut doc = DocumentMut::new();
+            let mut members = Table::new();
+            members.insert("members", Item::Value(string_array(&["cargo:.".into()])));
+            doc.insert("workspace", Item::Table(members));
+            doc
+        }
+    };
+    set_dist_keys(&mut doc, &["dist"], shown, args, targets)?;
+    Ok(finish(&doc))
+}
+
+/// The edited root Cargo.toml: the dist table when the config lives there, and `[profile.dist]`.
+/// Returns the text and the table the config is in.
 pub fn edit_manifest(
     text: &str,
     manifest: &str,
+    home: ConfigHome,
     args: &InitArgs,
     targets: &[String],
 ) -> Result<(String, String), InitError> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| InitError::Toml {
-            path: manifest.to_string(),
-            message: e.to_string(),
-        })?;
-    let (path, table_name): (&[&str], &str) = if doc.contains_key("workspace") {
-        (
-            &["workspace", "metadata", "dist"],
-            "[workspace.metadata.dist]",
-        )
+    let mut doc = parse(text, manifest)?;
+    let table_name = if home == ConfigHome::DistFile {
+        "[dist]"
+    } else if doc.contains_key("workspace") {
+        set_dist_keys(&mut doc, &["workspace", "metadata", "dist"], manifest, args, targets)?;
+        "[workspace.metadata.dist]"
     } else {
-        (&["package", "metadata", "dist"], "[package.metadata.dist]")
+        set_dist_keys(&mut doc, &["package", "metadata", "dist"], manifest, args, targets)?;
+        "[package.metadata.dist]"
     };
-    let fresh = doc
-        .get(path[0])
-        .and_then(|t| t.get(path[1]))
-        .and_then(|t| t.get(path[2]))
+    let profile_fresh = doc.get("profile").and_then(|p| p.get("dist")).is_none();
+    let profile = table_at(&mut doc, &["profile", "dist"], manifest)?;
+    if profile_fresh {
+        profile
+            .decor_mut()
+            .set_prefix("\n# The profile `cargo dist` builds with\n");
+    }
+    if !profile.contains_key("inherits") {
+        profile.insert("inherits", Item::Value(Value::from("release")));
+    }
+    if !profile.contains_key("lto") {
+        profile.insert("lto", Item::Value(Value::from("thin")));
+    }
+    Ok((finish(&doc), table_name.to_string()))
+}
+
+/// Sets the keys `init` manages in the dist table at `path`: `cargo-dist-version` always; `ci`,
+/// `installers` and `targets` when given (or missing); everything else is left as it is.
+fn set_dist_keys(
+    doc: &mut DocumentMut,
+    path: &[&str],
+    shown: &str,
+    args: &InitArgs,
+    targets: &[String],
+) -> Result<(), InitError> {
+    let fresh = path
+        .iter()
+        .try_fold(doc.as_item(), |item, key| item.get(key))
         .is_none();
-    let dist = table_at(&mut doc, path, manifest)?;
+    let dist = table_at(doc, path, shown)?;
     if fresh {
         dist.decor_mut()
             .set_prefix("\n# How `cargo dist` builds and ships this project\n");
@@ -202,25 +280,7 @@ pub fn edit_manifest(
         string_array(if given { targets } else { &default_targets }),
         given,
     );
-
-    let profile_fresh = doc.get("profile").and_then(|p| p.get("dist")).is_none();
-    let profile = table_at(&mut doc, &["profile", "dist"], manifest)?;
-    if profile_fresh {
-        profile
-            .decor_mut()
-            .set_prefix("\n# The profile `cargo dist` builds with\n");
-    }
-    if !profile.contains_key("inherits") {
-        profile.insert("inherits", Item::Value(Value::from("release")));
-    }
-    if !profile.contains_key("lto") {
-        profile.insert("lto", Item::Value(Value::from("thin")));
-    }
-    let mut out = doc.to_string();
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok((out, table_name.to_string()))
+    Ok(())
 }
 
 fn write_atomic(path: &Path, shown: &str, bytes: &[u8]) -> Result<(), InitError> {
@@ -242,15 +302,44 @@ pub fn init(
     check_values("installer", &args.installers, INSTALLERS)?;
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
     let manifest = relative(&ws.root, &ws.manifest_path);
-    let text = std::fs::read_to_string(&ws.manifest_path).map_err(|source| InitError::Io {
-        action: "read",
-        path: manifest.clone(),
-        source,
-    })?;
-    let (new_text, table) = edit_manifest(&text, &manifest, args, &opts.targets)?;
-    let changed = new_text != text;
+    let read = |path: &Path, shown: &str| {
+        std::fs::read_to_string(path).map_err(|source| InitError::Io {
+            action: "read",
+            path: shown.to_string(),
+            source,
+        })
+    };
+    let text = read(&ws.manifest_path, &manifest)?;
+    let in_cargo = ws.workspace_metadata.get("dist").is_some();
+    let home = if ws.dist_file.is_some() || !in_cargo {
+        ConfigHome::DistFile
+    } else {
+        ConfigHome::CargoToml
+    };
+    let (new_text, table) = edit_manifest(&text, &manifest, home, args, &opts.targets)?;
+    // The dist file: the one found, or a new one at the workspace root.
+    let dist_file = (home == ConfigHome::DistFile).then(|| match &ws.dist_file {
+        Some(df) => (ws.root.join(&df.path), df.path.clone()),
+        None => (
+            ws.root.join(DIST_FILE),
+            DIST_FILE.to_string(),
+        ),
+    });
+    let mut dist_edit = None;
+    if let Some((path, shown)) = &dist_file {
+        let old = match path.is_file() {
+            true => Some(read(path, shown)?),
+            false => None,
+        };
+        let new = edit_dist_file(old.as_deref(), shown, args, &opts.targets)?;
+        if old.as_deref() != Some(new.as_str()) {
+            dist_edit = Some((path.clone(), shown.clone(), new));
+        }
+    }
+    let changed = new_text != text || dist_edit.is_some();
+    let config_file = dist_file.as_ref().map_or(manifest.clone(), |(_, s)| s.clone());
     let mut report = InitReport {
-        manifest: manifest.clone(),
+        manifest: config_file.clone(),
         table: table.clone(),
         changed,
         cancelled: false,
@@ -258,9 +347,10 @@ pub fn init(
     };
     if changed {
         if !args.yes {
+            let shown_text = dist_edit.as_ref().map_or(new_text.as_str(), |(_, _, t)| t);
             let question = format!(
-                "cargo dist init will set {table} and [profile.dist] in {manifest}:\n{}\nwrite it and generate the CI workflow?",
-                summary(&new_text, &table)
+                "cargo dist init will set {table} in {config_file} and [profile.dist] in {manifest}:\n{}\nwrite it and generate the CI workflow?",
+                summary(shown_text, &table)
             );
             if !confirm(&question) {
                 report.cancelled = true;
@@ -268,7 +358,14 @@ pub fn init(
                 return Ok(report);
             }
         }
-        write_atomic(&ws.manifest_path, &manifest, new_text.as_bytes())?;
+        // The config first: a Cargo.toml with [profile.dist] alone is harmless if the second
+        // write fails.
+        if let Some((path, shown, new)) = &dist_edit {
+            write_atomic(path, shown, new.as_bytes())?;
+        }
+        if new_text != text {
+            write_atomic(&ws.manifest_path, &manifest, new_text.as_bytes())?;
+        }
     }
     // The config just written decides the workflow.
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
@@ -306,7 +403,8 @@ mod tests {
     fn keeps_comments_and_is_idempotent() {
         let text = "# my package\n[package]\nname = \"x\" # the name\nversion = \"0.1.0\"\n\n[dependencies]\n# none yet\n";
         let args = InitArgs::default();
-        let (once, table) = edit_manifest(text, "Cargo.toml", &args, &[]).unwrap();
+        let (once, table) =
+            edit_manifest(text, "Cargo.toml", ConfigHome::CargoToml, &args, &[]).unwrap();
         assert_eq!(table, "[package.metadata.dist]");
         assert!(once.starts_with("# my package\n[package]\nname = \"x\" # the name\n"));
         assert!(once.contains("# none yet\n"));
@@ -314,7 +412,8 @@ mod tests {
         assert!(!once.contains("[package.metadata]\n"), "{once}");
         assert!(once.contains("ci = [\"github\"]"));
         assert!(once.contains("[profile.dist]\ninherits = \"release\"\nlto = \"thin\"\n"));
-        let (twice, _) = edit_manifest(&once, "Cargo.toml", &args, &[]).unwrap();
+        let (twice, _) =
+            edit_manifest(&once, "Cargo.toml", ConfigHome::CargoToml, &args, &[]).unwrap();
         assert_eq!(once, twice);
     }
 
@@ -325,7 +424,8 @@ mod tests {
             installers: vec!["shell".into()],
             ..Default::default()
         };
-        let (out, table) = edit_manifest(text, "Cargo.toml", &args, &[]).unwrap();
+        let (out, table) =
+            edit_manifest(text, "Cargo.toml", ConfigHome::CargoToml, &args, &[]).unwrap();
         assert_eq!(table, "[workspace.metadata.dist]");
         assert!(
             out.contains("targets = [\"x86_64-unknown-linux-gnu\"] # just linux\n"),
@@ -333,11 +433,37 @@ mod tests {
         );
         assert!(out.contains("installers = [\"shell\"]"));
         let t = vec!["aarch64-apple-darwin".to_string()];
-        let (out, _) = edit_manifest(&out, "Cargo.toml", &args, &t).unwrap();
+        let (out, _) =
+            edit_manifest(&out, "Cargo.toml", ConfigHome::CargoToml, &args, &t).unwrap();
         assert!(
             out.contains("targets = [\"aarch64-apple-darwin\"] # just linux\n"),
             "{out}"
         );
         assert_eq!(out.matches("[workspace.metadata.dist]").count(), 1);
+    }
+
+    #[test]
+    fn a_fresh_dist_file_and_an_edited_one() {
+        let args = InitArgs {
+            installers: vec!["shell".into()],
+            ..Default::default()
+        };
+        let new = edit_dist_file(None, DIST_FILE, &args, &[]).unwrap();
+        assert!(
+            new.starts_with("[workspace]\nmembers = [\"cargo:.\"]\n"),
+            "{new}"
+        );
+        assert!(new.contains("\n[dist]\n"), "{new}");
+        assert!(new.contains("installers = [\"shell\"]"), "{new}");
+        let mine = "[workspace]\nmembers = [\"cargo:.\"]\n\n# Config for 'dist'\n[dist]\n# keep me\ninstall-updater = false\ntargets = [\"x86_64-unknown-linux-gnu\"]\n\n[dist.github-custom-runners]\nglobal = \"ubuntu-24.04\"\n";
+        let out = edit_dist_file(Some(mine), DIST_FILE, &args, &[]).unwrap();
+        assert!(out.contains("# Config for 'dist'\n[dist]\n# keep me\ninstall-updater = false\n"), "{out}");
+        assert!(out.contains("[dist.github-custom-runners]\nglobal = \"ubuntu-24.04\"\n"), "{out}");
+        assert_eq!(edit_dist_file(Some(&out), DIST_FILE, &args, &[]).unwrap(), out);
+        // The Cargo.toml side gets the profile only.
+        let (cargo, table) = edit_manifest("[package]\nname = \"x\"\n", "Cargo.toml", ConfigHome::DistFile, &args, &[]).unwrap();
+        assert_eq!(table, "[dist]");
+        assert!(!cargo.contains("metadata"), "{cargo}");
+        assert!(cargo.contains("[profile.dist]"), "{cargo}");
     }
 }

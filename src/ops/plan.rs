@@ -112,11 +112,7 @@ pub fn manifest(
     super::generate::refuse_if_dirty(&loaded, opts)?;
     let announcements = match (&opts.tag, every_announcement) {
         (None, true) => announce::all_announcements(&loaded.candidates),
-        (tag, _) => announce::announce_in(
-            &loaded.candidates,
-            tag.as_deref(),
-            loaded.cfg.global.tag_namespace.as_deref(),
-        ).map(|a| vec![a]),
+        (tag, _) => announce::announce(&loaded.candidates, tag.as_deref()).map(|a| vec![a]),
     };
     let announcements = match announcements {
         Ok(a) => a,

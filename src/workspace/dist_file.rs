@@ -26,6 +26,10 @@ pub struct Found {
     pub cargo_members: Vec<PathBuf>,
     /// Its `[dist]` table.
     pub dist: Option<Value>,
+    /// `[workspace] packages`: exactly these packages are Apps.
+    pub packages: Option<Vec<String>>,
+    /// `[workspace] version`: one version for every package.
+    pub version: Option<semver::Version>,
 }
 
 /// The dist workspace file as the config stage sees it.
@@ -34,6 +38,7 @@ pub struct DistFile {
     /// Relative to the Cargo workspace root, e.g. `dist-workspace.toml`.
     pub path: String,
     pub dist: Option<Value>,
+    pub packages: Option<Vec<String>>,
 }
 
 /// Looks in `start` and its ancestors up to the enclosing git work tree's top (only `start`
@@ -74,18 +79,30 @@ fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
         return Ok(None);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
-    let members = match doc.get("workspace").and_then(|w| w.get("members")) {
-        None => vec!["cargo:.".to_string()],
-        Some(m) => {
-            let list = m
-                .as_array()
-                .and_then(|a| a.iter().map(|v| v.as_str().map(String::from)).collect())
+    let strings = |key: &str| -> Result<Option<Vec<String>>, WorkspaceError> {
+        let Some(v) = doc.get("workspace").and_then(|w| w.get(key)) else {
+            return Ok(None);
+        };
+        v.as_array()
+            .and_then(|a| a.iter().map(|v| v.as_str().map(String::from)).collect())
+            .map(Some)
+            .ok_or_else(|| WorkspaceError::DistFile {
+                path: shown.clone(),
+                message: format!("`{key}` in [workspace] must be an array of strings"),
+            })
+    };
+    let members = strings("members")?.unwrap_or_else(|| vec!["cargo:.".to_string()]);
+    let packages = strings("packages")?;
+    let version = match doc.get("workspace").and_then(|w| w.get("version")) {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(|s| semver::Version::parse(s).ok())
                 .ok_or_else(|| WorkspaceError::DistFile {
                     path: shown.clone(),
-                    message: "`members` in [workspace] must be an array of strings like \"cargo:.\"".into(),
-                })?;
-            list
-        }
+                    message: "`version` in [workspace] must be a semver version string like \"1.2.0\"".into(),
+                })?,
+        ),
     };
     let mut cargo_members = Vec::new();
     for m in &members {
@@ -123,6 +140,8 @@ fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
         path: path.to_path_buf(),
         cargo_members,
         dist: doc.get("dist").map(item_to_json),
+        packages,
+        version,
     }))
 }
 

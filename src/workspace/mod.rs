@@ -141,7 +141,14 @@ impl Workspace {
         })?;
         let mut ws = Self::from_metadata(meta)?;
         if let Some(f) = found {
+            let version = f.version.clone();
             ws.dist_file = attach(&ws.root, f)?;
+            // `[workspace] version` releases every package at one version.
+            if let (Some(v), Some(_)) = (version, &ws.dist_file) {
+                for p in &mut ws.packages {
+                    p.version = v.clone();
+                }
+            }
         }
         Ok(ws)
     }
@@ -302,6 +309,7 @@ fn attach(root: &Path, f: dist_file::Found) -> Result<Option<dist_file::DistFile
         return Ok(Some(dist_file::DistFile {
             path: relative(&root_c, &canon(&f.path)),
             dist: f.dist,
+            packages: f.packages,
         }));
     }
     if canon(dir) == root_c {

@@ -137,19 +137,27 @@ fn init_generate_check_and_dirty_refusal() {
         toml.contains("# no dependencies yet\n[dependencies]\n"),
         "{toml}"
     );
-    assert!(toml.contains("[package.metadata.dist]\n"), "{toml}");
-    assert!(
-        toml.contains(&format!(
-            "cargo-dist-version = \"{}\"",
-            env!("CARGO_PKG_VERSION")
-        )),
-        "{toml}"
-    );
-    assert!(toml.contains("ci = [\"github\"]"), "{toml}");
+    // A project without dist config gets a dist-workspace.toml, as cargo-dist 0.34 writes;
+    // Cargo.toml gets the profile only.
+    assert!(!toml.contains("metadata"), "{toml}");
     assert!(
         toml.contains("[profile.dist]\ninherits = \"release\"\nlto = \"thin\"\n"),
         "{toml}"
     );
+    let dist = read(&fx, "dist-workspace.toml");
+    assert!(
+        dist.starts_with("[workspace]\nmembers = [\"cargo:.\"]\n"),
+        "{dist}"
+    );
+    assert!(dist.contains("\n[dist]\n"), "{dist}");
+    assert!(
+        dist.contains(&format!(
+            "cargo-dist-version = \"{}\"",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{dist}"
+    );
+    assert!(dist.contains("ci = [\"github\"]"), "{dist}");
     let workflow = read(&fx, WORKFLOW);
 
     // Rerunning changes nothing.
@@ -191,11 +199,12 @@ fn init_generate_check_and_dirty_refusal() {
     fx.ok(&["generate"]);
     assert_eq!(read(&fx, WORKFLOW), workflow);
     fx.ok(&["generate", "--check"]);
-    let toml = read(&fx, "Cargo.toml").replace(
+    // dist-workspace.toml is a config input like any other.
+    let toml = read(&fx, "dist-workspace.toml").replace(
         "ci = [\"github\"]",
         "ci = [\"github\"]\npr-run-mode = \"skip\"",
     );
-    fx.file("Cargo.toml", &toml);
+    fx.file("dist-workspace.toml", &toml);
     let out = fx.cmd(&["generate", "--check"]);
     assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
@@ -205,7 +214,7 @@ fn init_generate_check_and_dirty_refusal() {
     );
     // The `allow-dirty` key lets plan run anyway.
     fx.file(
-        "Cargo.toml",
+        "dist-workspace.toml",
         &toml.replace(
             "ci = [\"github\"]",
             "ci = [\"github\"]\nallow-dirty = [\"ci\"]",
@@ -416,11 +425,8 @@ fn the_workflow_is_a_stored_recipe() {
     let first = rows(&fx);
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(first[0].1, ".github/workflows/release.yml");
-    let text = read(&fx, "Cargo.toml").replace(
-        "[package.metadata.dist]\n",
-        "[package.metadata.dist]\npr-run-mode = \"skip\"\n",
-    );
-    fx.file("Cargo.toml", &text);
+    let text = read(&fx, "dist-workspace.toml").replace("[dist]\n", "[dist]\npr-run-mode = \"skip\"\n");
+    fx.file("dist-workspace.toml", &text);
     fx.ok(&["generate"]);
     let second = rows(&fx);
     assert_eq!(

@@ -912,11 +912,24 @@ fn slash_tag_form_selects_one_package() {
 }
 
 #[test]
-fn singular_tag_of_an_unpublished_binary_explains_how_to_release_it() {
+fn singular_tag_of_an_unpublished_binary_is_a_buildless_release() {
+    // As cargo-dist 0.34: named outright, a `publish = false` package is announced with
+    // nothing to build; `dist = false` still refuses.
     let fx = evil_workspace();
+    let m = fx.json(&["manifest", "--tag=private-bin-v0.5.0", "-o", "json"]);
+    assert_eq!(m["announcement_tag"], "private-bin-v0.5.0");
+    assert_eq!(m["releases"][0]["app_name"], "private-bin");
+    assert!(m["artifacts"].as_object().unwrap().is_empty(), "{m}");
+    fx.package(
+        "private-bin",
+        "private-bin",
+        "0.5.0",
+        &["private-bin"],
+        &format!("{REPO}\npublish = false\n\n[package.metadata.dist]\ndist = false"),
+    );
     let stderr = fx.fails(&["manifest", "--tag=private-bin-v0.5.0"], 1);
     assert!(
-        stderr.contains("names package private-bin, which is not distributed (publish = false); set `dist = true`"),
+        stderr.contains("names package private-bin, which is not distributed (dist = false)"),
         "{stderr}"
     );
 }

@@ -1,4 +1,5 @@
-//! sha256 checksums in the format `sha256sum -c` reads.
+//! Checksums in the format `sha256sum -c` (and `sha512sum`, `b2sum`, ...) reads, in every
+//! style cargo-dist's `checksum` key offers.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -41,5 +42,88 @@ pub fn checksum_line(sha256_hex: &str, file_name: &str) -> String {
         format!("\\{sha256_hex}  {escaped}\n")
     } else {
         format!("{sha256_hex}  {file_name}\n")
+    }
+}
+
+/// cargo-dist's `checksum` styles: the algorithm, the checksum files' extension
+/// (`{artifact}.{name}`) and the unified file (`{name}.sum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum ChecksumStyle {
+    #[default]
+    Sha256,
+    Sha512,
+    Sha3_256,
+    Sha3_512,
+    Blake2s,
+    Blake2b,
+}
+
+impl ChecksumStyle {
+    pub const ALL: [ChecksumStyle; 6] = [
+        ChecksumStyle::Sha256,
+        ChecksumStyle::Sha512,
+        ChecksumStyle::Sha3_256,
+        ChecksumStyle::Sha3_512,
+        ChecksumStyle::Blake2s,
+        ChecksumStyle::Blake2b,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ChecksumStyle::Sha256 => "sha256",
+            ChecksumStyle::Sha512 => "sha512",
+            ChecksumStyle::Sha3_256 => "sha3-256",
+            ChecksumStyle::Sha3_512 => "sha3-512",
+            ChecksumStyle::Blake2s => "blake2s",
+            ChecksumStyle::Blake2b => "blake2b",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChecksumStyle> {
+        ChecksumStyle::ALL.into_iter().find(|c| c.name() == s)
+    }
+
+    /// The unified checksum file of an announcement, e.g. `sha256.sum`.
+    pub fn unified_name(self) -> String {
+        format!("{}.sum", self.name())
+    }
+
+    /// Lowercase hex digest of `bytes`.
+    pub fn digest_hex(self, bytes: &[u8]) -> String {
+        fn hex_of<D: Digest>(bytes: &[u8]) -> String {
+            hex::encode(D::digest(bytes))
+        }
+        match self {
+            ChecksumStyle::Sha256 => hex_of::<Sha256>(bytes),
+            ChecksumStyle::Sha512 => hex_of::<sha2::Sha512>(bytes),
+            ChecksumStyle::Sha3_256 => hex_of::<sha3::Sha3_256>(bytes),
+            ChecksumStyle::Sha3_512 => hex_of::<sha3::Sha3_512>(bytes),
+            ChecksumStyle::Blake2s => hex_of::<blake2::Blake2s256>(bytes),
+            ChecksumStyle::Blake2b => hex_of::<blake2::Blake2b512>(bytes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod style_tests {
+    use super::ChecksumStyle;
+
+    /// Digests of "abc" from the algorithms' published test vectors (prefixes).
+    #[test]
+    fn every_style_hashes_with_its_algorithm() {
+        let cases = [
+            (ChecksumStyle::Sha256, "ba7816bf8f01cfea"),
+            (ChecksumStyle::Sha512, "ddaf35a193617aba"),
+            (ChecksumStyle::Sha3_256, "3a985da74fe225b2"),
+            (ChecksumStyle::Sha3_512, "b751850b1a57168a"),
+            (ChecksumStyle::Blake2s, "508c5e8c327c14e2"),
+            (ChecksumStyle::Blake2b, "ba80a53f981c4d0d"),
+        ];
+        for (style, prefix) in cases {
+            let hex = style.digest_hex(b"abc");
+            assert!(hex.starts_with(prefix), "{}: {hex}", style.name());
+            assert_eq!(ChecksumStyle::parse(style.name()), Some(style));
+        }
+        assert_eq!(ChecksumStyle::Sha3_512.unified_name(), "sha3-512.sum");
     }
 }

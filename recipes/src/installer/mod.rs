@@ -84,12 +84,6 @@ pub enum InstallerError {
     },
     #[error("{app}: more than one artifact for target {target}")]
     DuplicateTarget { app: String, target: String },
-    #[error("{app}: artifact {file_name} has no sha256, which the {installer} installer requires")]
-    MissingChecksum {
-        app: String,
-        file_name: String,
-        installer: &'static str,
-    },
     #[error("rendering template {name}: {source:#}")]
     Template {
         name: &'static str,
