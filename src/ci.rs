@@ -16,6 +16,14 @@ use crate::config::{GlobalConfig, PrRunMode};
 /// Path of the workflow, relative to the workspace root.
 pub const GITHUB_WORKFLOW: &str = ".github/workflows/release.yml";
 
+/// The workflow file: `release.yml`, or `{tag-namespace}-release.yml` as cargo-dist names it.
+pub fn github_workflow_path(cfg: &GlobalConfig) -> String {
+    match &cfg.tag_namespace {
+        Some(ns) => format!(".github/workflows/{ns}-release.yml"),
+        None => GITHUB_WORKFLOW.to_string(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CiError {
     #[error("{path} is out of date with the dist config in Cargo.toml\n  run `cargo dist generate` to rewrite it (or pass --allow-dirty / set `allow-dirty = [\"ci\"]` to run anyway)\n{diff}")]
@@ -97,11 +105,20 @@ pub const PUBLISH_MANIFEST_JQ: &str =
 
 /// The release workflow for GitHub Actions.
 pub fn github_workflow(cfg: &GlobalConfig) -> String {
-    render_github_workflow(cfg.pr_run_mode, &tool_version(cfg))
+    render_github_workflow(
+        cfg.pr_run_mode,
+        &tool_version(cfg),
+        cfg.tag_namespace.as_deref(),
+    )
 }
 
 /// The workflow text from exactly the inputs its recipe records.
-fn render_github_workflow(mode: PrRunMode, version: &str) -> String {
+fn render_github_workflow(mode: PrRunMode, version: &str, namespace: Option<&str>) -> String {
+    // With a tag-namespace only tags starting with it release (YAML single quotes doubled).
+    let tag_glob = format!(
+        "{}**[0-9]+.[0-9]+.[0-9]+*",
+        namespace.unwrap_or_default().replace('\'', "''")
+    );
     let pull_request = match mode {
         PrRunMode::Skip => "",
         PrRunMode::Plan | PrRunMode::Upload => "  pull_request:\n",
@@ -111,8 +128,8 @@ fn render_github_workflow(mode: PrRunMode, version: &str) -> String {
     let tag_args = TAG_ARGS;
     let publish_jq = PUBLISH_MANIFEST_JQ;
     format!(
-        r#"# The release workflow of this workspace, written by `cargo dist generate` from the dist config
-# in Cargo.toml (pr-run-mode = "{mode}"). Do not edit it by hand: change the config and rerun
+        r#"# The release workflow of this workspace, written by `cargo dist generate` from its dist config
+# (pr-run-mode = "{mode}"). Do not edit it by hand: change the config and rerun
 # `cargo dist generate`; `cargo dist generate --check` fails when this file is out of date.
 #
 # On a pushed version tag (v1.2.3, my-app-v1.2.3, my-app/1.2.3, ...):
@@ -129,7 +146,7 @@ permissions:
 on:
   push:
     tags:
-      - '**[0-9]+.[0-9]+.[0-9]+*'
+      - '{tag_glob}'
 {pull_request}
 defaults:
   run:

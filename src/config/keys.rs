@@ -123,7 +123,7 @@ pub static KEYS: &[KeyDef] = &[
     key("ci", Ws, Ty::OneOrListOf(&["github"]), "[]", "CI backends to generate", true),
     key("allow-dirty", Ws, Ty::BoolOrListOf(&["ci", "msi"]), "[]", "generated files not to keep in sync (`ci`); `true` for all", true),
     key("pr-run-mode", Ws, Ty::OneOf(&["skip", "plan", "upload"]), "\"plan\"", "what runs on pull requests", true),
-    key("tag-namespace", Ws, Ty::Str(None), "unset", "a prefix release tags must start with", true),
+    key("tag-namespace", Ws, Ty::Str(Some(check_tag_namespace)), "unset", "the workflow releases only tags starting with it, and is named `{ns}-release.yml` (tag parsing ignores it, as in cargo-dist)", true),
     key("create-release", Ws, Ty::Bool, "true", "create the GitHub Release (false: upload to an existing one)", false),
     key("github-release", Ws, Ty::OneOf(&["auto", "host", "announce"]), "\"auto\"", "which job creates the GitHub Release", false),
     key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), "unset", "publish the Release to another repository (`owner/repo`)", false),
@@ -202,6 +202,17 @@ fn check_triple(t: &str) -> Result<(), String> {
         });
     ok.then_some(())
         .ok_or_else(|| "a Rust target triple like \"x86_64-unknown-linux-gnu\"".into())
+}
+
+/// It names the workflow file, so it must be a plain file-name part.
+fn check_tag_namespace(s: &str) -> Result<(), String> {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        Ok(())
+    } else {
+        Err("a tag prefix of letters, digits, '-', '_' or '.'".into())
+    }
 }
 
 fn check_include(p: &str) -> Result<(), String> {

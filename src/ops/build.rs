@@ -168,30 +168,27 @@ fn require_every_archive(plan: &crate::plan::Plan, graph: &RecipeGraph) -> Resul
 }
 
 /// Outside the CI's global job, installers and the unified checksum are made with the archives
-/// this store knows; says once per artifact which platforms it leaves out or fetches unchecked.
+/// this store knows: says once which platforms they have no checksum for.
 fn report_unsummed(plan: &crate::plan::Plan, graph: &RecipeGraph, reporter: &dyn Reporter) {
+    let mut missing = std::collections::BTreeSet::new();
     for a in plan.artifacts.values().filter(|a| a.selected && !a.is_local()) {
-        let Some(node) = graph.artifacts.get(&a.name) else {
-            continue;
-        };
-        let (archives, effect) = match &node.recipe {
-            Recipe::Installer(i) if i.installer == "homebrew" => (&i.archives, "fetches them unchecked"),
-            Recipe::Installer(i) => (&i.archives, "refuses to install them"),
-            Recipe::UnifiedChecksum(u) => (&u.archives, "leaves them out"),
+        let archives = match graph.artifacts.get(&a.name).map(|n| &n.recipe) {
+            Some(Recipe::Installer(i)) => &i.archives,
+            Some(Recipe::UnifiedChecksum(u)) => &u.archives,
             _ => continue,
         };
-        let missing: Vec<&str> = archives
-            .values()
-            .filter(|r| r.sha256.is_none())
-            .map(|r| r.target.as_str())
-            .collect();
-        if !missing.is_empty() {
-            reporter.report(Event::Warning(format!(
-                "{}: no checksum yet for {} (archives built on other runners), so it {effect}; the CI's `build --artifacts=global` requires them all",
-                a.name,
-                missing.join(", ")
-            )));
-        }
+        missing.extend(
+            archives
+                .values()
+                .filter(|r| r.sha256.is_none())
+                .map(|r| r.target.as_str()),
+        );
+    }
+    if !missing.is_empty() {
+        reporter.report(Event::Warning(format!(
+            "no archive for {} is in the store (each target builds on its own runner), so this build's installers cannot check them (shell and PowerShell refuse them, Homebrew fetches them unchecked) and its checksum file leaves them out; CI's `build --artifacts=global` requires them all",
+            missing.into_iter().collect::<Vec<_>>().join(", ")
+        )));
     }
 }
 

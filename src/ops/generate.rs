@@ -43,8 +43,8 @@ fn read_existing(path: &Path, shown: &str) -> Result<Option<String>, CiError> {
 /// unified diff) when they differ.
 fn check(root: &Path, cfg: &GlobalConfig) -> Result<(), CiError> {
     let expected = ci::github_workflow(cfg);
-    let path = root.join(ci::GITHUB_WORKFLOW);
-    let shown = ci::GITHUB_WORKFLOW.to_string();
+    let shown = ci::github_workflow_path(cfg);
+    let path = root.join(&shown);
     let existing = read_existing(&path, &shown)?;
     match (
         existing.as_deref(),
@@ -81,7 +81,7 @@ fn stored_workflow(cfg: &GlobalConfig, store_root: Option<&Path>) -> Result<Stri
         store.record(&dist_store::RecipeRecord {
             key,
             kind: recipe.kind().into(),
-            label: ci::GITHUB_WORKFLOW.into(),
+            label: ci::github_workflow_path(cfg),
             inputs: recipe.inputs(),
             outputs: vec![dist_store::OutputRecord::new("release.yml", &obj)],
         })?;
@@ -101,13 +101,13 @@ pub fn generate_for(
         }
         .into());
     }
-    let shown = ci::GITHUB_WORKFLOW.to_string();
+    let shown = ci::github_workflow_path(cfg);
     if check_only {
         check(&ws.root, cfg)?;
         return Ok(Generated::UpToDate(shown));
     }
     let expected = stored_workflow(cfg, store_root)?;
-    let path = ws.root.join(ci::GITHUB_WORKFLOW);
+    let path = ws.root.join(&shown);
     if read_existing(&path, &shown)?.as_deref() == Some(expected.as_str()) {
         return Ok(Generated::UpToDate(shown));
     }
