@@ -443,7 +443,8 @@ fn target_binaries(
     pc: &PackageConfig,
     target: &str,
 ) -> Result<Vec<String>, PlanError> {
-    let Some(listed) = pc.binaries.get(target) else {
+    // An exact triple wins over `"*"`.
+    let Some(listed) = pc.binaries.get(target).or_else(|| pc.binaries.get("*")) else {
         return Ok(pkg.binaries.clone());
     };
     let mut out = Vec::new();

@@ -13,7 +13,7 @@
 //! | `profile:FIELD`       | TOML text of the resolved profile field | cargo-build                |
 //! | `toolchain:FIELD`     | a `rustc -vV` field                     | cargo-build                |
 //! | `env:VAR`             | value, or `(unset)`                     | cargo-build                |
-//! | `config:KEY`          | the dist config value it depends on     | all but checksums          |
+//! | `config:KEY`          | the dist config value it depends on     | all (checksums: `config:checksum`) |
 //! | `target`, `package`   | triple, package name                    | cargo-build                |
 //! | `recipe:NAME`         | key of a consumed recipe                | archive, checksums, installers |
 //! | `sha256:NAME`         | sha256 of a consumed archive, once known| installers                 |

@@ -34,6 +34,8 @@ pub struct KeyDef {
     pub ty: Ty,
     /// The default, as the README shows it.
     pub default: &'static str,
+    /// A valid value, as TOML (the README's examples and the every-key test use it).
+    pub example: &'static str,
     pub meaning: &'static str,
     /// False: accepted and type-checked, but nothing this tool plans, builds or generates
     /// depends on it yet (named in one warning when set).
@@ -44,7 +46,7 @@ const fn key(
     name: &'static str,
     scope: Scope,
     ty: Ty,
-    default: &'static str,
+    (default, example): (&'static str, &'static str),
     meaning: &'static str,
     acted: bool,
 ) -> KeyDef {
@@ -54,6 +56,7 @@ const fn key(
         merge: Merge::Replace,
         ty,
         default,
+        example,
         meaning,
         acted,
     }
@@ -70,89 +73,89 @@ const LIBRARIES: &[&str] = &["cdylib", "cstaticlib"];
 
 pub static KEYS: &[KeyDef] = &[
     // What is released, for which platforms.
-    key("packages", Ws, Ty::Strings(None), "unset", "exactly these packages are Apps (overrides `dist` and `publish`); also read from dist-workspace.toml's [workspace]", true),
-    key("version", Ws, Ty::Str(Some(check_semver)), "unset", "one version for every App; acted on in dist-workspace.toml's [workspace], where cargo-dist reads it", false),
-    key("dist", Any, Ty::Bool, "unset (follows `publish`)", "make (true) or stop (false) a package being an App, overriding `publish`", true),
-    key("targets", Any, Ty::Strings(Some(check_triple)), "[]", "target triples to build for", true),
-    key("installers", Any, Ty::ListOf(INSTALLERS), "[]", "installers to make for each App", true),
-    key("install-updater", Ws, Ty::Bool, "false", "plan an `{app}-{target}-update` updater artifact per target", true),
-    key("always-use-latest-updater", Ws, Ty::Bool, "false", "fetch the newest axoupdater instead of a pinned one", false),
-    key("binaries", Any, Ty::MapOfStrings, "{}", "per target triple: the binaries to ship for it (the App's binaries otherwise)", true),
-    key("bin-aliases", Any, Ty::MapOfStrings, "{}", "per binary: other names installers link to it", false),
-    key("package-libraries", Any, Ty::OneOrListOf(LIBRARIES), "[]", "library kinds to put in archives", false),
-    key("install-libraries", Any, Ty::OneOrListOf(LIBRARIES), "[]", "library kinds installers install", false),
-    key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), "[]", "files made by a command of yours and uploaded with the release", false),
-    key("source-tarball", Ws, Ty::Bool, "true", "make `source.tar.gz` (and its `.sha256`) from the committed tree", true),
-    key("recursive-tarball", Ws, Ty::Bool, "false", "include git submodules in the source tarball", false),
-    key("checksum", Ws, Ty::OneOf(CHECKSUMS), "\"sha256\"", "checksum style of the checksum files (`{artifact}.{style}`, `{style}.sum`); \"false\" for none", true),
+    key("packages", Ws, Ty::Strings(None), ("unset", "[\"app\"]"), "exactly these packages are Apps (overrides `dist` and `publish`); also read from dist-workspace.toml's [workspace]", true),
+    key("version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"1.0.0\""), "one version for every App; acted on in dist-workspace.toml's [workspace], where cargo-dist reads it", false),
+    key("dist", Any, Ty::Bool, ("unset (follows `publish`)", "true"), "make (true) or stop (false) a package being an App, overriding `publish`", true),
+    key("targets", Any, Ty::Strings(Some(check_triple)), ("[]", "[\"x86_64-unknown-linux-gnu\", \"x86_64-pc-windows-msvc\"]"), "target triples to build for", true),
+    key("installers", Any, Ty::ListOf(INSTALLERS), ("[]", "[\"shell\", \"powershell\", \"msi\"]"), "installers to make for each App (`msi` per Windows and `pkg` per macOS target are planned, not built yet)", true),
+    key("install-updater", Ws, Ty::Bool, ("false", "true"), "an `{app}-{target}-update` updater per target (planned; not built yet: cargo-dist ships a prebuilt axoupdater)", true),
+    key("always-use-latest-updater", Ws, Ty::Bool, ("false", "false"), "fetch the newest axoupdater instead of a pinned one", false),
+    key("binaries", Any, Ty::MapOfStrings, ("{}", "{ x86_64-unknown-linux-gnu = [\"app\"] }"), "per target triple (or `\"*\"`): the binaries to build and ship for it (the App's binaries otherwise)", true),
+    key("bin-aliases", Any, Ty::MapOfStrings, ("{}", "{ app = [\"ap\"] }"), "per binary: other names installers link to it", false),
+    key("package-libraries", Any, Ty::OneOrListOf(LIBRARIES), ("[]", "[\"cdylib\"]"), "library kinds to put in archives", false),
+    key("install-libraries", Any, Ty::OneOrListOf(LIBRARIES), ("[]", "\"cdylib\""), "library kinds installers install", false),
+    key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), ("[]", "[{ artifacts = [\"schema.json\"], build = [\"make\", \"schema\"] }]"), "files made by a command of yours and uploaded with the release", false),
+    key("source-tarball", Ws, Ty::Bool, ("true", "true"), "make `source.tar.gz` (and its `.sha256`) from the committed tree", true),
+    key("recursive-tarball", Ws, Ty::Bool, ("false", "false"), "include git submodules in the source tarball", false),
+    key("checksum", Ws, Ty::OneOf(CHECKSUMS), ("\"sha256\"", "\"sha512\""), "checksum style of the checksum files (`{artifact}.{style}`, `{style}.sum`); \"false\" for none", true),
     // What goes into archives.
-    key("unix-archive", Any, Ty::OneOf(ARCHIVES), "\".tar.xz\"", "archive format for non-Windows targets", true),
-    key("windows-archive", Any, Ty::OneOf(ARCHIVES), "\".zip\"", "archive format for Windows targets", true),
-    KeyDef { merge: Merge::Extend, ..key("include", Any, Ty::Strings(Some(check_include)), "[]", "extra files or directories in every archive, relative to the file that names them (package lists extend the workspace's)", true) },
-    key("auto-includes", Any, Ty::Bool, "true", "put README/LICENSE/CHANGELOG files in archives", true),
+    key("unix-archive", Any, Ty::OneOf(ARCHIVES), ("\".tar.xz\"", "\".tar.gz\""), "archive format for non-Windows targets", true),
+    key("windows-archive", Any, Ty::OneOf(ARCHIVES), ("\".zip\"", "\".zip\""), "archive format for Windows targets", true),
+    KeyDef { merge: Merge::Extend, ..key("include", Any, Ty::Strings(Some(check_include)), ("[]", "[\"docs/\"]"), "extra files or directories in every archive, relative to the file that names them (package lists extend the workspace's)", true) },
+    key("auto-includes", Any, Ty::Bool, ("true", "true"), "put README/LICENSE/CHANGELOG files in archives", true),
     // How binaries are built.
-    key("features", Any, Ty::Strings(None), "[]", "cargo features to enable", true),
-    key("default-features", Any, Ty::Bool, "true", "build with default features", true),
-    key("all-features", Any, Ty::Bool, "false", "build with every feature", true),
-    key("precise-builds", Ws, Ty::Bool, "false", "build each package on its own (this tool always does)", true),
-    key("msvc-crt-static", Ws, Ty::Bool, "true", "link the MSVC C runtime statically on Windows", false),
-    key("min-glibc-version", Any, Ty::MapOfStr, "{}", "per target: the oldest glibc the binaries claim to support", false),
-    key("cargo-auditable", Ws, Ty::Bool, "false", "build with cargo-auditable", false),
-    key("cargo-cyclonedx", Any, Ty::Bool, "false", "make a CycloneDX SBOM per package", false),
-    key("omnibor", Ws, Ty::Bool, "false", "make OmniBOR artifact ids", false),
-    key("rust-toolchain-version", Ws, Ty::Str(None), "unset", "(deprecated) toolchain CI installs; use rust-toolchain.toml", false),
-    key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), "{}", "system packages the build needs, installed in CI", false),
+    key("features", Any, Ty::Strings(None), ("[]", "[\"fast\"]"), "cargo features to enable", true),
+    key("default-features", Any, Ty::Bool, ("true", "true"), "build with default features", true),
+    key("all-features", Any, Ty::Bool, ("false", "false"), "build with every feature", true),
+    key("precise-builds", Ws, Ty::Bool, ("false", "true"), "build each package on its own (this tool always does)", true),
+    key("msvc-crt-static", Ws, Ty::Bool, ("true", "true"), "link the MSVC C runtime statically on Windows", false),
+    key("min-glibc-version", Any, Ty::MapOfStr, ("{}", "{ x86_64-unknown-linux-gnu = \"2.17\" }"), "per target: the oldest glibc the binaries claim to support", false),
+    key("cargo-auditable", Ws, Ty::Bool, ("false", "false"), "build with cargo-auditable", false),
+    key("cargo-cyclonedx", Any, Ty::Bool, ("false", "false"), "make a CycloneDX SBOM per package", false),
+    key("omnibor", Ws, Ty::Bool, ("false", "false"), "make OmniBOR artifact ids", false),
+    key("rust-toolchain-version", Ws, Ty::Str(None), ("unset", "\"1.89\""), "(deprecated) toolchain CI installs; use rust-toolchain.toml", false),
+    key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), ("{}", "{ apt = { cmake = \"*\", musl-tools = { version = \"*\", targets = [\"x86_64-unknown-linux-musl\"] } }, homebrew = { mpv = \"*\" } }"), "system packages the build needs, installed in CI", false),
     // Installers.
-    key("install-path", Any, Ty::StrOrStrings(Some(check_install_path)), "\"CARGO_HOME\"", "where installers put binaries: `CARGO_HOME`, `~/subdir`, `$VAR/subdir`, or a list tried in order", true),
-    key("install-success-msg", Any, Ty::Str(None), "\"everything's installed!\"", "what installers print when done", false),
-    key("custom-success-msg", Any, Ty::Str(None), "\"everything's installed!\"", "older name of `install-success-msg`", false),
-    key("npm-package", Any, Ty::Str(None), "the package name", "npm package name", true),
-    key("npm-shrinkwrap", Any, Ty::Bool, "true", "ship npm-shrinkwrap.json in the npm package", false),
-    key("npm-scope", Any, Ty::Str(Some(check_npm_scope)), "unset", "npm scope, like `@my-org`", true),
-    key("formula", Any, Ty::Str(None), "the package name", "Homebrew formula name (`{formula}.rb`)", true),
-    key("tap", Any, Ty::Str(None), "unset", "Homebrew tap repository the publish job pushes to", true),
-    key("display", Any, Ty::Bool, "true", "list the App in the release notes' install section", false),
-    key("display-name", Any, Ty::Str(None), "the package name", "the App's name in the release notes", false),
-    key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), "unset", "macOS .pkg installer settings", false),
-    key("simple-download-url", Ws, Ty::Str(None), "unset", "download URL template (`{tag}`) for `hosting = \"simple\"`", false),
-    key("hosting", Ws, Ty::OneOrListOf(&["github", "axodotdev", "simple"]), "[\"github\"]", "where artifacts are hosted (this tool hosts on GitHub)", true),
+    key("install-path", Any, Ty::StrOrStrings(Some(check_install_path)), ("\"CARGO_HOME\"", "[\"$APP_HOME/bin\", \"CARGO_HOME\"]"), "where installers put binaries: `CARGO_HOME`, `~/subdir`, `$VAR/subdir`, or a list tried in order", true),
+    key("install-success-msg", Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "what installers print when done", false),
+    key("custom-success-msg", Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "older name of `install-success-msg`", false),
+    key("npm-package", Any, Ty::Str(None), ("the package name", "\"app-cli\""), "npm package name", true),
+    key("npm-shrinkwrap", Any, Ty::Bool, ("true", "true"), "ship npm-shrinkwrap.json in the npm package", false),
+    key("npm-scope", Any, Ty::Str(Some(check_npm_scope)), ("unset", "\"@my-org\""), "npm scope, like `@my-org`", true),
+    key("formula", Any, Ty::Str(None), ("the package name", "\"app-cli\""), "Homebrew formula name (`{formula}.rb`)", true),
+    key("tap", Any, Ty::Str(None), ("unset", "\"my-org/homebrew-tap\""), "Homebrew tap repository the publish job pushes to", true),
+    key("display", Any, Ty::Bool, ("true", "true"), "list the App in the release notes' install section", false),
+    key("display-name", Any, Ty::Str(None), ("the package name", "\"App\""), "the App's name in the release notes", false),
+    key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), ("unset", "{ identifier = \"dev.example.app\", install-location = \"/opt/app\" }"), "macOS .pkg installer settings", false),
+    key("simple-download-url", Ws, Ty::Str(None), ("unset", "\"https://example.com/{tag}\""), "download URL template (`{tag}`) for `hosting = \"simple\"`", false),
+    key("hosting", Ws, Ty::OneOrListOf(&["github", "axodotdev", "simple"]), ("[\"github\"]", "\"github\""), "where artifacts are hosted (this tool hosts on GitHub)", true),
     // The release and its CI.
-    key("cargo-dist-version", Ws, Ty::Str(Some(check_semver)), "unset", "the version CI installs", true),
-    key("dist-version", Ws, Ty::Str(Some(check_semver)), "unset", "the newer name of `cargo-dist-version`", true),
-    key("cargo-dist-url-override", Ws, Ty::Str(None), "unset", "where CI downloads the tool from", false),
-    key("ci", Ws, Ty::OneOrListOf(&["github"]), "[]", "CI backends to generate", true),
-    key("allow-dirty", Ws, Ty::BoolOrListOf(&["ci", "msi"]), "[]", "generated files not to keep in sync (`ci`); `true` for all", true),
-    key("pr-run-mode", Ws, Ty::OneOf(&["skip", "plan", "upload"]), "\"plan\"", "what runs on pull requests", true),
-    key("tag-namespace", Ws, Ty::Str(Some(check_tag_namespace)), "unset", "the workflow releases only tags starting with it, and is named `{ns}-release.yml` (tag parsing ignores it, as in cargo-dist)", true),
-    key("create-release", Ws, Ty::Bool, "true", "create the GitHub Release (false: upload to an existing one)", false),
-    key("github-release", Ws, Ty::OneOf(&["auto", "host", "announce"]), "\"auto\"", "which job creates the GitHub Release", false),
-    key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), "unset", "publish the Release to another repository (`owner/repo`)", false),
-    key("github-releases-submodule-path", Ws, Ty::Str(None), "unset", "submodule whose commit the Release tags", false),
-    key("dispatch-releases", Ws, Ty::Bool, "false", "release from a manual workflow dispatch instead of a tag push", false),
-    key("release-branch", Ws, Ty::Str(None), "unset", "branch a dispatched release runs on", false),
-    key("publish-prereleases", Ws, Ty::Bool, "false", "run publish jobs for prereleases too", false),
-    key("force-latest", Ws, Ty::Bool, "false", "mark every Release as latest", false),
-    key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), "{}", "CI runners per target triple", false),
-    key("github-custom-job-permissions", Ws, Ty::Shaped("a table of job = { permission = \"read\" | \"write\" | \"none\" }", check_permissions), "{}", "permissions of custom jobs", false),
-    key("github-build-setup", Ws, Ty::Str(None), "unset", "a file of extra steps for the build jobs", false),
-    key("github-action-commits", Ws, Ty::MapOfStr, "{}", "pinned commits of the actions the workflow uses", false),
-    key("github-attestations", Ws, Ty::Bool, "false", "make GitHub artifact attestations", false),
-    key("github-attestations-phase", Ws, Ty::Str(None), "\"build-local-artifacts\"", "which job makes attestations", false),
-    key("github-attestations-filters", Ws, Ty::Strings(None), "[]", "glob patterns of the artifacts to attest", false),
-    key("plan-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs in the plan phase", false),
-    key("local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs that build local artifacts", false),
-    key("global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs that build global artifacts", false),
-    key("host-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs in the host phase", false),
-    key("publish-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "publish jobs: `homebrew`, `npm`, or `./your-job`", false),
-    key("build-local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "older name of `local-artifacts-jobs`", false),
-    key("build-global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "older name of `global-artifacts-jobs`", false),
-    key("post-announce-jobs", Ws, Ty::Strings(Some(check_job)), "[]", "custom jobs after the Release is published", false),
-    key("build-local-artifacts", Ws, Ty::Bool, "true", "run the built-in local-artifacts jobs", false),
-    key("merge-tasks", Ws, Ty::Bool, "false", "build every target in one CI job", false),
-    key("fail-fast", Ws, Ty::Bool, "false", "cancel other build jobs when one fails", false),
-    key("cache-builds", Ws, Ty::Bool, "false", "cache cargo's build state in CI (this tool caches its store always)", false),
-    key("ssldotcom-windows-sign", Ws, Ty::OneOf(&["test", "prod"]), "unset", "sign Windows artifacts with SSL.com", false),
-    key("macos-sign", Ws, Ty::Bool, "false", "sign macOS binaries", false),
+    key("cargo-dist-version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the version CI installs", true),
+    key("dist-version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the newer name of `cargo-dist-version`", true),
+    key("cargo-dist-url-override", Ws, Ty::Str(None), ("unset", "\"https://example.com/dist\""), "where CI downloads the tool from", false),
+    key("ci", Ws, Ty::OneOrListOf(&["github"]), ("[]", "\"github\""), "CI backends to generate", true),
+    key("allow-dirty", Ws, Ty::BoolOrListOf(&["ci", "msi"]), ("[]", "[\"ci\"]"), "generated files not to keep in sync (`ci`); `true` for all", true),
+    key("pr-run-mode", Ws, Ty::OneOf(&["skip", "plan", "upload"]), ("\"plan\"", "\"plan\""), "what runs on pull requests", true),
+    key("tag-namespace", Ws, Ty::Str(Some(check_tag_namespace)), ("unset", "\"app\""), "the workflow releases only tags starting with it, and is named `{ns}-release.yml` (tag parsing ignores it, as in cargo-dist)", true),
+    key("create-release", Ws, Ty::Bool, ("true", "true"), "create the GitHub Release (false: upload to an existing one)", false),
+    key("github-release", Ws, Ty::OneOf(&["auto", "host", "announce"]), ("\"auto\"", "\"auto\""), "which job creates the GitHub Release", false),
+    key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/releases\""), "publish the Release to another repository (`owner/repo`)", false),
+    key("github-releases-submodule-path", Ws, Ty::Str(None), ("unset", "\"vendor/releases\""), "submodule whose commit the Release tags", false),
+    key("dispatch-releases", Ws, Ty::Bool, ("false", "false"), "release from a manual workflow dispatch instead of a tag push", false),
+    key("release-branch", Ws, Ty::Str(None), ("unset", "\"main\""), "branch a dispatched release runs on", false),
+    key("publish-prereleases", Ws, Ty::Bool, ("false", "false"), "run publish jobs for prereleases too", false),
+    key("force-latest", Ws, Ty::Bool, ("false", "false"), "mark every Release as latest", false),
+    key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), ("{}", "{ global = \"ubuntu-24.04\", aarch64-apple-darwin = \"macos-15\", x86_64-unknown-linux-gnu = { container = { image = \"quay.io/pypa/manylinux_2_28_x86_64\", host = \"x86_64-unknown-linux-musl\" } } }"), "CI runners per target triple", false),
+    key("github-custom-job-permissions", Ws, Ty::Shaped("a table of job = { permission = \"read\" | \"write\" | \"none\" }", check_permissions), ("{}", "{ publish-crates = { packages = \"write\" } }"), "permissions of custom jobs", false),
+    key("github-build-setup", Ws, Ty::Str(None), ("unset", "\"../build-setup.yml\""), "a file of extra steps for the build jobs", false),
+    key("github-action-commits", Ws, Ty::MapOfStr, ("{}", "{ \"actions/checkout\" = \"11bd71901bbe5b1630ceea73d27597364c9af683\" }"), "pinned commits of the actions the workflow uses", false),
+    key("github-attestations", Ws, Ty::Bool, ("false", "true"), "make GitHub artifact attestations", false),
+    key("github-attestations-phase", Ws, Ty::Str(None), ("\"build-local-artifacts\"", "\"host\""), "which job makes attestations", false),
+    key("github-attestations-filters", Ws, Ty::Strings(None), ("[]", "[\"*.tar.gz\"]"), "glob patterns of the artifacts to attest", false),
+    key("plan-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./plan-check\"]"), "custom jobs in the plan phase", false),
+    key("local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-build\"]"), "custom jobs that build local artifacts", false),
+    key("global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "custom jobs that build global artifacts", false),
+    key("host-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./host-check\"]"), "custom jobs in the host phase", false),
+    key("publish-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"homebrew\", \"./publish-crates\"]"), "publish jobs: `homebrew`, `npm`, or `./your-job`", false),
+    key("build-local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-build\"]"), "older name of `local-artifacts-jobs`", false),
+    key("build-global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "older name of `global-artifacts-jobs`", false),
+    key("post-announce-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./notify\"]"), "custom jobs after the Release is published", false),
+    key("build-local-artifacts", Ws, Ty::Bool, ("true", "true"), "run the built-in local-artifacts jobs", false),
+    key("merge-tasks", Ws, Ty::Bool, ("false", "false"), "build every target in one CI job", false),
+    key("fail-fast", Ws, Ty::Bool, ("false", "false"), "cancel other build jobs when one fails", false),
+    key("cache-builds", Ws, Ty::Bool, ("false", "true"), "cache cargo's build state in CI (this tool caches its store always)", false),
+    key("ssldotcom-windows-sign", Ws, Ty::OneOf(&["test", "prod"]), ("unset", "\"test\""), "sign Windows artifacts with SSL.com", false),
+    key("macos-sign", Ws, Ty::Bool, ("false", "false"), "sign macOS binaries", false),
 ];
 
 /// The definition of `name`, if cargo-dist documents it.
@@ -171,7 +174,9 @@ pub fn closest(name: &str) -> Option<&'static str> {
 
 /// The README's config table, rendered from [`KEYS`].
 pub fn markdown_table() -> String {
-    let mut out = String::from("| key | scope | type | default | meaning | acted on |\n|---|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| key | scope | type | default | example | meaning | acted on |\n|---|---|---|---|---|---|---|\n",
+    );
     for k in KEYS {
         let scope = match k.scope {
             Scope::Workspace => "workspace",
@@ -182,6 +187,7 @@ pub fn markdown_table() -> String {
             scope.to_string(),
             k.ty.describe(),
             k.default.to_string(),
+            format!("`{}`", k.example),
             k.meaning.to_string(),
             if k.acted { "yes" } else { "not yet" }.to_string(),
         ];
@@ -383,6 +389,43 @@ mod tests {
         assert_eq!(before, names.len(), "a key is described twice");
         assert_eq!(closest("instalers"), Some("installers"));
         assert_eq!(closest("zzzz"), None);
+    }
+
+    /// Every example in the table is valid TOML of its key's type: the README shows them, and
+    /// the every-key integration test writes them into a real dist-workspace.toml.
+    #[test]
+    fn every_example_fits_its_type() {
+        for k in KEYS {
+            let doc: toml_edit::DocumentMut = format!("v = {}", k.example)
+                .parse()
+                .unwrap_or_else(|e| panic!("{}: {e}", k.name));
+            let v = crate::workspace::dist_file::item_to_json(&doc["v"]);
+            let mut unknown = Vec::new();
+            k.ty.check(&v, &mut unknown)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", k.name));
+            assert!(unknown.is_empty(), "{}: {unknown:?}", k.name);
+        }
+    }
+
+    /// The README's config table is this table: regenerate it with
+    /// `UPDATE_README=1 cargo test --lib readme_config_table`.
+    #[test]
+    fn readme_config_table_matches() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let (start, end) = ("<!-- config-keys:start -->\n", "<!-- config-keys:end -->");
+        let a = readme.find(start).expect("README has the config-keys markers") + start.len();
+        let b = readme.find(end).expect("README has the config-keys markers");
+        let table = markdown_table();
+        if readme[a..b] != table && std::env::var_os("UPDATE_README").is_some() {
+            let updated = format!("{}{table}{}", &readme[..a], &readme[b..]);
+            std::fs::write(path, updated).unwrap();
+            return;
+        }
+        assert!(
+            readme[a..b] == table,
+            "README's config table is out of date: run `UPDATE_README=1 cargo test --lib readme_config_table`"
+        );
     }
 
     #[test]
