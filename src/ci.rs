@@ -16,6 +16,9 @@ use crate::config::{GlobalConfig, PrRunMode};
 /// Path of the workflow, relative to the workspace root.
 pub const GITHUB_WORKFLOW: &str = ".github/workflows/release.yml";
 
+/// In the header of every workflow this tool writes: tells its own files from another tool's.
+pub const GENERATED_MARK: &str = "written by `cargo dist generate`";
+
 /// The workflow file: `release.yml`, or `{tag-namespace}-release.yml` as cargo-dist names it.
 pub fn github_workflow_path(cfg: &GlobalConfig) -> String {
     match &cfg.tag_namespace {
@@ -363,6 +366,10 @@ mod tests {
         let a = github_workflow(&cfg(PrRunMode::Plan, Some("1.2.3")));
         assert_eq!(a, github_workflow(&cfg(PrRunMode::Plan, Some("1.2.3"))));
         assert!(a.contains("CARGO_DIST_VERSION: \"1.2.3\""));
+        assert!(
+            a.contains(GENERATED_MARK),
+            "the header tells our workflows from others"
+        );
         assert!(a.contains("  pull_request:\n"));
         let skip = github_workflow(&cfg(PrRunMode::Skip, None));
         assert!(!skip.contains("pull_request"));

@@ -207,13 +207,15 @@ pub fn graph(
                 }),
                 None => continue,
             },
-            ArtifactKind::UnifiedChecksum { of, style } => Recipe::UnifiedChecksum(UnifiedChecksum {
-                style: *style,
-                archives: of
-                    .iter()
-                    .map(|n| (n.clone(), archive_ref(plan, &g, env, n)))
-                    .collect(),
-            }),
+            ArtifactKind::UnifiedChecksum { of, style } => {
+                Recipe::UnifiedChecksum(UnifiedChecksum {
+                    style: *style,
+                    archives: of
+                        .iter()
+                        .map(|n| (n.clone(), archive_ref(plan, &g, env, n)))
+                        .collect(),
+                })
+            }
             ArtifactKind::Installer {
                 installer,
                 archives,
@@ -230,10 +232,9 @@ pub fn graph(
                         None => pc.npm_package.clone().unwrap_or(app.clone()),
                     }),
                     Installer::Homebrew => Some(pc.formula.clone().unwrap_or(app.clone())),
-                    Installer::Shell
-                    | Installer::Powershell
-                    | Installer::Msi
-                    | Installer::Pkg => None,
+                    Installer::Shell | Installer::Powershell | Installer::Msi | Installer::Pkg => {
+                        None
+                    }
                 };
                 let archives = archives
                     .iter()

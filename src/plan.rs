@@ -169,7 +169,10 @@ pub enum ArtifactKind {
     /// `{app}-{target}-update` (`install-updater`): cargo-dist ships axoupdater renamed.
     Updater { target: String },
     /// A bundling installer made per target: `.msi` (Windows), `.pkg` (macOS).
-    NativeInstaller { installer: Installer, target: String },
+    NativeInstaller {
+        installer: Installer,
+        target: String,
+    },
 }
 
 impl ArtifactKind {
@@ -267,7 +270,16 @@ pub fn plan(
             github: pkg.repository.as_deref().and_then(GithubRepo::parse),
         };
         let archives = plan_local(pkg, pc, &cfg.global, &sel, &mut release, &mut artifacts)?;
-        plan_installers(ws, pkg, pc, ann, &sel, &archives, &mut release, &mut artifacts)?;
+        plan_installers(
+            ws,
+            pkg,
+            pc,
+            ann,
+            &sel,
+            &archives,
+            &mut release,
+            &mut artifacts,
+        )?;
         release.artifacts.sort();
         all_archives.extend(archives.into_iter().map(|(name, _)| name));
         releases.push(release);
@@ -361,14 +373,14 @@ fn plan_local(
         let name = format!("{stem}{}", format.extension());
         let checksum = global.checksum.map(|style| checksum_name(&name, style));
         let mut per_target = vec![Artifact {
-                name: name.clone(),
-                app: Some(app.clone()),
-                target_triples: vec![target.clone()],
-                selected,
-                kind: ArtifactKind::Archive {
-                    target: target.clone(),
-                    format,
-                    root_dir: format.has_root_dir().then(|| stem.clone()),
+            name: name.clone(),
+            app: Some(app.clone()),
+            target_triples: vec![target.clone()],
+            selected,
+            kind: ArtifactKind::Archive {
+                target: target.clone(),
+                format,
+                root_dir: format.has_root_dir().then(|| stem.clone()),
                 contents: archive_contents(pkg, pc, t, &binaries),
                 checksum: checksum.clone(),
             },
@@ -572,19 +584,17 @@ fn plan_installers(
             .collect();
         let download_url = match (&release.github, &pkg.repository) {
             (Some(gh), _) => gh.download_url(&ann.tag),
-            (None, repo) => {
-                return Err(PlanError::NoDownloadUrl {
-                    package: app.clone(),
-                    installer: inst.name(),
-                    why: match repo {
-                        Some(r) => format!(
-                            "its repository {r:?} is not a GitHub URL (https://github.com/OWNER/REPO)"
-                        ),
-                        None => "it has no `repository` in its Cargo.toml".into(),
-                    },
-                    manifest: crate::workspace::relative(&ws.root, &pkg.manifest_path),
-                })
-            }
+            (None, repo) => return Err(PlanError::NoDownloadUrl {
+                package: app.clone(),
+                installer: inst.name(),
+                why: match repo {
+                    Some(r) => format!(
+                        "its repository {r:?} is not a GitHub URL (https://github.com/OWNER/REPO)"
+                    ),
+                    None => "it has no `repository` in its Cargo.toml".into(),
+                },
+                manifest: crate::workspace::relative(&ws.root, &pkg.manifest_path),
+            }),
         };
         if fetchable.is_empty() {
             // e.g. a PowerShell installer with no Windows target: nothing it could install.

@@ -272,7 +272,9 @@ fn check_runners(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
             continue;
         }
         let t = shape::table(&path, runner).map_err(|_| {
-            format!("`{path}` must be a runner name or a table with `runner`, `host` or `container`")
+            format!(
+                "`{path}` must be a runner name or a table with `runner`, `host` or `container`"
+            )
         })?;
         shape::only(&path, t, &["runner", "host", "container"], unknown);
         for field in ["runner", "host"] {
@@ -303,8 +305,16 @@ fn check_runners(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
 
 fn check_dependencies(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
     let t = shape::table("dependencies", v)?;
-    shape::only("dependencies", t, &["homebrew", "apt", "chocolatey"], unknown);
-    for (manager, pkgs) in t.iter().filter(|(m, _)| ["homebrew", "apt", "chocolatey"].contains(&m.as_str())) {
+    shape::only(
+        "dependencies",
+        t,
+        &["homebrew", "apt", "chocolatey"],
+        unknown,
+    );
+    for (manager, pkgs) in t
+        .iter()
+        .filter(|(m, _)| ["homebrew", "apt", "chocolatey"].contains(&m.as_str()))
+    {
         let mpath = format!("dependencies.{manager}");
         for (name, spec) in shape::table(&mpath, pkgs)? {
             let path = format!("{mpath}.{name}");
@@ -332,9 +342,9 @@ fn check_dependencies(v: &Value, unknown: &mut Vec<String>) -> Result<(), String
 }
 
 fn check_extra_artifacts(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
-    let list = v
-        .as_array()
-        .ok_or_else(|| "`extra-artifacts` must be an array of tables ([[...extra-artifacts]])".to_string())?;
+    let list = v.as_array().ok_or_else(|| {
+        "`extra-artifacts` must be an array of tables ([[...extra-artifacts]])".to_string()
+    })?;
     for (i, item) in list.iter().enumerate() {
         let path = format!("extra-artifacts[{i}]");
         let t = shape::table(&path, item)?;
@@ -368,7 +378,12 @@ fn check_permissions(v: &Value, _unknown: &mut Vec<String>) -> Result<(), String
 
 fn check_mac_pkg(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
     let t = shape::table("mac-pkg-config", v)?;
-    shape::only("mac-pkg-config", t, &["identifier", "install-location"], unknown);
+    shape::only(
+        "mac-pkg-config",
+        t,
+        &["identifier", "install-location"],
+        unknown,
+    );
     for (field, value) in t {
         shape::string(&format!("mac-pkg-config.{field}"), value)?;
     }
@@ -414,8 +429,13 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
         let readme = std::fs::read_to_string(path).unwrap();
         let (start, end) = ("<!-- config-keys:start -->\n", "<!-- config-keys:end -->");
-        let a = readme.find(start).expect("README has the config-keys markers") + start.len();
-        let b = readme.find(end).expect("README has the config-keys markers");
+        let a = readme
+            .find(start)
+            .expect("README has the config-keys markers")
+            + start.len();
+        let b = readme
+            .find(end)
+            .expect("README has the config-keys markers");
         let table = markdown_table();
         if readme[a..b] != table && std::env::var_os("UPDATE_README").is_some() {
             let updated = format!("{}{table}{}", &readme[..a], &readme[b..]);
@@ -435,9 +455,15 @@ mod tests {
             .check(&json!({"global": "ubuntu-24.04", "x86_64-unknown-linux-gnu": {"container": {"image": "quay.io/x", "host": "x86_64-unknown-linux-musl"}}, "aarch64-apple-darwin": {"runner": "macos-15"}}), &mut Vec::new())
             .is_ok());
         let mut unknown = Vec::new();
-        ty.check(&json!({"aarch64-apple-darwin": {"runer": "macos-15"}}), &mut unknown)
-            .unwrap();
-        assert_eq!(unknown, ["github-custom-runners.aarch64-apple-darwin.runer"]);
+        ty.check(
+            &json!({"aarch64-apple-darwin": {"runer": "macos-15"}}),
+            &mut unknown,
+        )
+        .unwrap();
+        assert_eq!(
+            unknown,
+            ["github-custom-runners.aarch64-apple-darwin.runer"]
+        );
         assert!(ty.check(&json!({"x": 3}), &mut Vec::new()).is_err());
     }
 
@@ -447,7 +473,9 @@ mod tests {
         assert!(ty
             .check(&json!({"apt": {"cmake": "*", "musl-tools": {"version": "*", "targets": ["x86_64-unknown-linux-musl"]}}, "homebrew": {"mpv": "*"}}), &mut Vec::new())
             .is_ok());
-        assert!(ty.check(&json!({"apt": {"cmake": 3}}), &mut Vec::new()).is_err());
+        assert!(ty
+            .check(&json!({"apt": {"cmake": 3}}), &mut Vec::new())
+            .is_err());
         let mut unknown = Vec::new();
         assert!(ty.check(&json!({"pacman": {}}), &mut unknown).is_ok());
         assert_eq!(unknown, ["dependencies.pacman"]);

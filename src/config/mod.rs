@@ -68,7 +68,11 @@ pub enum ConfigWarning {
         file: String,
     },
     /// `[workspace.metadata.dist]` in Cargo.toml next to a dist-workspace.toml that wins.
-    Shadowed { file: String, table: String, by: String },
+    Shadowed {
+        file: String,
+        table: String,
+        by: String,
+    },
     /// Documented keys that are set but that nothing here depends on yet.
     NotActedOn { keys: Vec<String> },
 }
@@ -268,7 +272,14 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
             }
         }
         None => match in_cargo {
-            Some(v) => read_layer(v, cargo_table, "Cargo.toml", "", Scope::Workspace, &mut warnings)?,
+            Some(v) => read_layer(
+                v,
+                cargo_table,
+                "Cargo.toml",
+                "",
+                Scope::Workspace,
+                &mut warnings,
+            )?,
             None => Layer::default(),
         },
     };
@@ -414,7 +425,9 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             .and_then(Value::as_str)
             .and_then(PrRunMode::parse)
             .unwrap_or_default(),
-        source_tarball: get("source-tarball").and_then(Value::as_bool).unwrap_or(true),
+        source_tarball: get("source-tarball")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
         tap: get("tap").and_then(|v| v.as_str().map(Into::into)),
         tag_namespace: get("tag-namespace")
             .and_then(Value::as_str)
@@ -425,14 +438,19 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             Some(s) => ChecksumStyle::parse(s),
             None => Some(ChecksumStyle::Sha256),
         },
-        install_updater: get("install-updater").and_then(Value::as_bool).unwrap_or(false),
+        install_updater: get("install-updater")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     }
 }
 
 /// defaults <- workspace <- package.
 fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
     let get = |k: &str| {
-        debug_assert!(keys::lookup(k).is_some_and(|d| d.merge == Merge::Replace), "{k}");
+        debug_assert!(
+            keys::lookup(k).is_some_and(|d| d.merge == Merge::Replace),
+            "{k}"
+        );
         pkg.values.get(k).or_else(|| ws.values.get(k))
     };
     let flag = |k: &str, default: bool| get(k).and_then(Value::as_bool).unwrap_or(default);
@@ -512,13 +530,23 @@ mod tests {
 
     fn parse(v: Value, level: Scope) -> (Result<Layer, ConfigError>, Vec<ConfigWarning>) {
         let mut w = Vec::new();
-        let r = read_layer(&v, "[workspace.metadata.dist]", "Cargo.toml", "", level, &mut w);
+        let r = read_layer(
+            &v,
+            "[workspace.metadata.dist]",
+            "Cargo.toml",
+            "",
+            level,
+            &mut w,
+        );
         (r, w)
     }
 
     #[test]
     fn unknown_keys_warn_with_the_closest() {
-        let (r, w) = parse(json!({"instalers": ["shell"], "some-future-key": 1}), Scope::Workspace);
+        let (r, w) = parse(
+            json!({"instalers": ["shell"], "some-future-key": 1}),
+            Scope::Workspace,
+        );
         assert!(r.unwrap().values.is_empty());
         assert_eq!(
             w.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
@@ -531,35 +559,55 @@ mod tests {
 
     #[test]
     fn wrong_type_names_key_and_expected_type() {
-        let e = parse(json!({"targets": "x86_64-unknown-linux-gnu"}), Scope::Workspace)
-            .0
-            .unwrap_err();
+        let e = parse(
+            json!({"targets": "x86_64-unknown-linux-gnu"}),
+            Scope::Workspace,
+        )
+        .0
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "`targets` in [workspace.metadata.dist] of Cargo.toml must be an array of strings, found the string \"x86_64-unknown-linux-gnu\""
         );
-        let e = parse(json!({"install-updater": "no"}), Scope::Workspace).0.unwrap_err();
-        assert!(e.to_string().contains("must be a boolean"), "{e}");
-        let e = parse(json!({"github-custom-runners": {"global": 3}}), Scope::Workspace)
+        let e = parse(json!({"install-updater": "no"}), Scope::Workspace)
             .0
             .unwrap_err();
-        assert!(e.to_string().contains("`github-custom-runners.global`"), "{e}");
+        assert!(e.to_string().contains("must be a boolean"), "{e}");
+        let e = parse(
+            json!({"github-custom-runners": {"global": 3}}),
+            Scope::Workspace,
+        )
+        .0
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("`github-custom-runners.global`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn workspace_keys_on_a_package_warn_and_are_dropped() {
-        let (r, w) = parse(json!({"cargo-dist-version": "0.1.0", "targets": []}), Scope::Any);
+        let (r, w) = parse(
+            json!({"cargo-dist-version": "0.1.0", "targets": []}),
+            Scope::Any,
+        );
         let layer = r.unwrap();
         assert!(!layer.values.contains_key("cargo-dist-version"));
         assert!(layer.values.contains_key("targets"));
-        assert!(matches!(&w[..], [ConfigWarning::WorkspaceOnly { key, .. }] if key == "cargo-dist-version"));
+        assert!(
+            matches!(&w[..], [ConfigWarning::WorkspaceOnly { key, .. }] if key == "cargo-dist-version")
+        );
     }
 
     #[test]
     fn bad_values_are_named() {
-        let e = parse(json!({"unix-archive": ".rar"}), Scope::Workspace).0.unwrap_err();
+        let e = parse(json!({"unix-archive": ".rar"}), Scope::Workspace)
+            .0
+            .unwrap_err();
         assert!(e.to_string().contains("\".rar\""), "{e}");
-        let e = parse(json!({"installers": ["apk"]}), Scope::Workspace).0.unwrap_err();
+        let e = parse(json!({"installers": ["apk"]}), Scope::Workspace)
+            .0
+            .unwrap_err();
         assert!(e.to_string().contains("\"msi\""), "{e}");
     }
 

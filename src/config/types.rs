@@ -233,9 +233,12 @@ pub mod shape {
     }
 
     pub fn string_array(path: &str, v: &Value) -> Result<(), String> {
-        strings(v)
-            .map(drop)
-            .ok_or_else(|| format!("`{path}` must be an array of strings, found {}", describe(v)))
+        strings(v).map(drop).ok_or_else(|| {
+            format!(
+                "`{path}` must be an array of strings, found {}",
+                describe(v)
+            )
+        })
     }
 
     /// Keys of `t` outside `known` go to `unknown` (a newer release tool may know them).
@@ -285,7 +288,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e,
-            Mismatch::Shape("`fpl` must be an array of strings, found the string \"forgeplan\"".into())
+            Mismatch::Shape(
+                "`fpl` must be an array of strings, found the string \"forgeplan\"".into()
+            )
         );
     }
 }

@@ -33,7 +33,7 @@ pub fn build(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resul
 
 fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Result<Planned, Error> {
     let loaded = load(opts)?;
-    super::generate::refuse_if_dirty(&loaded, opts)?;
+    super::generate::refuse_if_dirty(&loaded, opts, reporter)?;
     let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
         Ok(a) => a,
         Err(e) => {
@@ -171,7 +171,11 @@ fn require_every_archive(plan: &crate::plan::Plan, graph: &RecipeGraph) -> Resul
 /// this store knows: says once which platforms they have no checksum for.
 fn report_unsummed(plan: &crate::plan::Plan, graph: &RecipeGraph, reporter: &dyn Reporter) {
     let mut missing = std::collections::BTreeSet::new();
-    for a in plan.artifacts.values().filter(|a| a.selected && !a.is_local()) {
+    for a in plan
+        .artifacts
+        .values()
+        .filter(|a| a.selected && !a.is_local())
+    {
         let archives = match graph.artifacts.get(&a.name).map(|n| &n.recipe) {
             Some(Recipe::Installer(i)) => &i.archives,
             Some(Recipe::UnifiedChecksum(u)) => &u.archives,

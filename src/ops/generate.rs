@@ -6,6 +6,7 @@ use std::path::Path;
 use super::{GlobalOpts, Loaded};
 use crate::ci::{self, CiError};
 use crate::config::{self, GlobalConfig};
+use crate::report::{Event, Reporter};
 use crate::workspace::Workspace;
 use crate::Error;
 
@@ -125,12 +126,29 @@ pub fn write_atomic(path: &Path, shown: &str, bytes: &[u8]) -> Result<(), CiErro
 }
 
 /// `plan`, `manifest` and `build` refuse to run while the configured CI workflow is missing or
-/// out of date, unless `--allow-dirty` or `allow-dirty` in the config says otherwise.
-pub fn refuse_if_dirty(loaded: &Loaded, opts: &GlobalOpts) -> Result<(), Error> {
+/// out of date, unless `--allow-dirty` or `allow-dirty` in the config says otherwise. A workflow
+/// another tool wrote (a project moving from cargo-dist keeps its `release.yml`) is not refused:
+/// a warning says how to switch it.
+pub fn refuse_if_dirty(
+    loaded: &Loaded,
+    opts: &GlobalOpts,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
     let cfg = &loaded.cfg.global;
     if opts.allow_dirty || cfg.allow_dirty || !ci::wants_github(cfg) {
         return Ok(());
     }
-    check(&loaded.ws.root, cfg)?;
-    Ok(())
+    match check(&loaded.ws.root, cfg) {
+        Err(CiError::Stale { path, .. })
+            if !std::fs::read_to_string(loaded.ws.root.join(&path))
+                .unwrap_or_default()
+                .contains(ci::GENERATED_MARK) =>
+        {
+            reporter.report(Event::Warning(format!(
+                "{path} was not written by this tool (cargo-dist's own workflow?); it is left as it is: run `cargo dist generate` to replace it with this tool's workflow, which caches builds in the store"
+            )));
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }

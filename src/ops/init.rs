@@ -155,10 +155,11 @@ pub enum ConfigHome {
 }
 
 fn parse(text: &str, shown: &str) -> Result<DocumentMut, InitError> {
-    text.parse().map_err(|e: toml_edit::TomlError| InitError::Toml {
-        path: shown.to_string(),
-        message: e.to_string(),
-    })
+    text.parse()
+        .map_err(|e: toml_edit::TomlError| InitError::Toml {
+            path: shown.to_string(),
+            message: e.to_string(),
+        })
 }
 
 fn finish(doc: &DocumentMut) -> String {
@@ -204,10 +205,22 @@ pub fn edit_manifest(
     let table_name = if home == ConfigHome::DistFile {
         "[dist]"
     } else if doc.contains_key("workspace") {
-        set_dist_keys(&mut doc, &["workspace", "metadata", "dist"], manifest, args, targets)?;
+        set_dist_keys(
+            &mut doc,
+            &["workspace", "metadata", "dist"],
+            manifest,
+            args,
+            targets,
+        )?;
         "[workspace.metadata.dist]"
     } else {
-        set_dist_keys(&mut doc, &["package", "metadata", "dist"], manifest, args, targets)?;
+        set_dist_keys(
+            &mut doc,
+            &["package", "metadata", "dist"],
+            manifest,
+            args,
+            targets,
+        )?;
         "[package.metadata.dist]"
     };
     let profile_fresh = doc.get("profile").and_then(|p| p.get("dist")).is_none();
@@ -320,10 +333,7 @@ pub fn init(
     // The dist file: the one found, or a new one at the workspace root.
     let dist_file = (home == ConfigHome::DistFile).then(|| match &ws.dist_file {
         Some(df) => (ws.root.join(&df.path), df.path.clone()),
-        None => (
-            ws.root.join(DIST_FILE),
-            DIST_FILE.to_string(),
-        ),
+        None => (ws.root.join(DIST_FILE), DIST_FILE.to_string()),
     });
     let mut dist_edit = None;
     if let Some((path, shown)) = &dist_file {
@@ -337,7 +347,9 @@ pub fn init(
         }
     }
     let changed = new_text != text || dist_edit.is_some();
-    let config_file = dist_file.as_ref().map_or(manifest.clone(), |(_, s)| s.clone());
+    let config_file = dist_file
+        .as_ref()
+        .map_or(manifest.clone(), |(_, s)| s.clone());
     let mut report = InitReport {
         manifest: config_file.clone(),
         table: table.clone(),
@@ -433,8 +445,7 @@ mod tests {
         );
         assert!(out.contains("installers = [\"shell\"]"));
         let t = vec!["aarch64-apple-darwin".to_string()];
-        let (out, _) =
-            edit_manifest(&out, "Cargo.toml", ConfigHome::CargoToml, &args, &t).unwrap();
+        let (out, _) = edit_manifest(&out, "Cargo.toml", ConfigHome::CargoToml, &args, &t).unwrap();
         assert!(
             out.contains("targets = [\"aarch64-apple-darwin\"] # just linux\n"),
             "{out}"
@@ -457,11 +468,27 @@ mod tests {
         assert!(new.contains("installers = [\"shell\"]"), "{new}");
         let mine = "[workspace]\nmembers = [\"cargo:.\"]\n\n# Config for 'dist'\n[dist]\n# keep me\ninstall-updater = false\ntargets = [\"x86_64-unknown-linux-gnu\"]\n\n[dist.github-custom-runners]\nglobal = \"ubuntu-24.04\"\n";
         let out = edit_dist_file(Some(mine), DIST_FILE, &args, &[]).unwrap();
-        assert!(out.contains("# Config for 'dist'\n[dist]\n# keep me\ninstall-updater = false\n"), "{out}");
-        assert!(out.contains("[dist.github-custom-runners]\nglobal = \"ubuntu-24.04\"\n"), "{out}");
-        assert_eq!(edit_dist_file(Some(&out), DIST_FILE, &args, &[]).unwrap(), out);
+        assert!(
+            out.contains("# Config for 'dist'\n[dist]\n# keep me\ninstall-updater = false\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[dist.github-custom-runners]\nglobal = \"ubuntu-24.04\"\n"),
+            "{out}"
+        );
+        assert_eq!(
+            edit_dist_file(Some(&out), DIST_FILE, &args, &[]).unwrap(),
+            out
+        );
         // The Cargo.toml side gets the profile only.
-        let (cargo, table) = edit_manifest("[package]\nname = \"x\"\n", "Cargo.toml", ConfigHome::DistFile, &args, &[]).unwrap();
+        let (cargo, table) = edit_manifest(
+            "[package]\nname = \"x\"\n",
+            "Cargo.toml",
+            ConfigHome::DistFile,
+            &args,
+            &[],
+        )
+        .unwrap();
         assert_eq!(table, "[dist]");
         assert!(!cargo.contains("metadata"), "{cargo}");
         assert!(cargo.contains("[profile.dist]"), "{cargo}");

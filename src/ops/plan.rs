@@ -109,7 +109,7 @@ pub fn manifest(
     reporter: &dyn Reporter,
 ) -> Result<Vec<Planned>, Error> {
     let loaded = load(opts)?;
-    super::generate::refuse_if_dirty(&loaded, opts)?;
+    super::generate::refuse_if_dirty(&loaded, opts, reporter)?;
     let announcements = match (&opts.tag, every_announcement) {
         (None, true) => announce::all_announcements(&loaded.candidates),
         (tag, _) => announce::announce(&loaded.candidates, tag.as_deref()).map(|a| vec![a]),

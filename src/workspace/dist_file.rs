@@ -100,7 +100,9 @@ fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
                 .and_then(|s| semver::Version::parse(s).ok())
                 .ok_or_else(|| WorkspaceError::DistFile {
                     path: shown.clone(),
-                    message: "`version` in [workspace] must be a semver version string like \"1.2.0\"".into(),
+                    message:
+                        "`version` in [workspace] must be a semver version string like \"1.2.0\""
+                            .into(),
                 })?,
         ),
     };
@@ -222,7 +224,10 @@ mod tests {
             "[workspace]\nmembers = [\"cargo:.\", \"npm:web\"]\n",
         );
         let e = find(d.path()).unwrap_err().to_string();
-        assert!(e.contains("dist-workspace.toml") && e.contains("\"npm:web\""), "{e}");
+        assert!(
+            e.contains("dist-workspace.toml") && e.contains("\"npm:web\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -425,7 +425,8 @@ fn the_workflow_is_a_stored_recipe() {
     let first = rows(&fx);
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(first[0].1, ".github/workflows/release.yml");
-    let text = read(&fx, "dist-workspace.toml").replace("[dist]\n", "[dist]\npr-run-mode = \"skip\"\n");
+    let text =
+        read(&fx, "dist-workspace.toml").replace("[dist]\n", "[dist]\npr-run-mode = \"skip\"\n");
     fx.file("dist-workspace.toml", &text);
     fx.ok(&["generate"]);
     let second = rows(&fx);

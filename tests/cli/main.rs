@@ -3,6 +3,7 @@
 mod build;
 mod ci;
 mod installers;
+mod layouts;
 mod pipeline;
 mod plan;
 mod store;

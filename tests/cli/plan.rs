@@ -661,7 +661,9 @@ fn unknown_key_warns_with_the_closest_and_still_plans() {
     let fx = evil_workspace();
     fx.file(
         "Cargo.toml",
-        &evil_root_manifest(&format!("{EVIL_DIST}instalers = [\"shell\"]\nsome-future-key = 3\n")),
+        &evil_root_manifest(&format!(
+            "{EVIL_DIST}instalers = [\"shell\"]\nsome-future-key = 3\n"
+        )),
     );
     let (stdout, stderr) = fx.ok_both(&["plan", "-o", "json"]);
     assert!(
