@@ -584,17 +584,19 @@ fn plan_installers(
             .collect();
         let download_url = match (&release.github, &pkg.repository) {
             (Some(gh), _) => gh.download_url(&ann.tag),
-            (None, repo) => return Err(PlanError::NoDownloadUrl {
-                package: app.clone(),
-                installer: inst.name(),
-                why: match repo {
-                    Some(r) => format!(
+            (None, repo) => {
+                return Err(PlanError::NoDownloadUrl {
+                    package: app.clone(),
+                    installer: inst.name(),
+                    why: match repo {
+                        Some(r) => format!(
                         "its repository {r:?} is not a GitHub URL (https://github.com/OWNER/REPO)"
                     ),
-                    None => "it has no `repository` in its Cargo.toml".into(),
-                },
-                manifest: crate::workspace::relative(&ws.root, &pkg.manifest_path),
-            }),
+                        None => "it has no `repository` in its Cargo.toml".into(),
+                    },
+                    manifest: crate::workspace::relative(&ws.root, &pkg.manifest_path),
+                })
+            }
         };
         if fetchable.is_empty() {
             // e.g. a PowerShell installer with no Windows target: nothing it could install.

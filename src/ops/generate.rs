@@ -58,9 +58,16 @@ fn check(root: &Path, cfg: &GlobalConfig) -> Result<(), CiError> {
 }
 
 /// `generate`: writes the workflow (via a temp file and rename), or with `check` only compares.
-pub fn generate(opts: &GlobalOpts, check_only: bool) -> Result<Generated, Error> {
+pub fn generate(
+    opts: &GlobalOpts,
+    check_only: bool,
+    reporter: &dyn Reporter,
+) -> Result<Generated, Error> {
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
     let cfg = config::resolve(&ws)?;
+    for w in &cfg.warnings {
+        reporter.report(Event::Warning(w.to_string()));
+    }
     let store_root = dist_store::Store::resolve_root(opts.store.as_deref())?;
     generate_for(&ws, &cfg.global, check_only, Some(&store_root))
 }

@@ -242,6 +242,13 @@ fn every_documented_key_is_accepted_in_both_layouts() {
             "{k} not named in {line}"
         );
     }
+    // cargo-dist's published schema reads it, updater and MSI kinds included.
+    let typed: cargo_dist_schema::DistManifest =
+        serde_json::from_str(&stdout).expect("cargo-dist-schema reads the plan");
+    assert!(typed
+        .artifacts
+        .values()
+        .any(|a| matches!(a.kind, cargo_dist_schema::ArtifactKind::Updater)));
     let plan: Value = serde_json::from_str(&stdout).unwrap();
     let names = artifact_names(&plan);
     // The examples' own effects: sha512 checksums, an updater, an MSI, .tar.gz archives.
@@ -450,5 +457,36 @@ fn checksum_styles_write_files_the_system_tools_check() {
             .iter()
             .any(|n| n.contains("sha") || n.ends_with(".sum")),
         "{names:?}"
+    );
+}
+
+/// `dist = false` for the workspace, `dist = true` on one package: only that one is an App
+/// (cargo-dist's layering), and the summary says why the others are not.
+#[test]
+fn workspace_dist_false_with_one_package_dist_true() {
+    let fx = crate::support::evil_workspace();
+    fx.file(
+        "Cargo.toml",
+        &crate::support::evil_root_manifest(&format!(
+            "{}dist = false\n",
+            crate::support::EVIL_DIST
+        )),
+    )
+    .package(
+        "private-bin",
+        "private-bin",
+        "0.5.0",
+        &["private-bin"],
+        &format!(
+            "{}\npublish = false\n\n[package.metadata.dist]\ndist = true",
+            crate::support::REPO
+        ),
+    );
+    let (stdout, stderr) = fx.ok_both(&["plan", "-o", "json"]);
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(crate::support::release_names(&plan), ["private-bin 0.5.0"]);
+    assert!(
+        stderr.contains("third-bin 0.5.0 (dist = false)"),
+        "{stderr}"
     );
 }
