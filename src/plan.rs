@@ -236,6 +236,8 @@ struct Selection {
     targets: BTreeSet<String>,
     local: bool,
     global: bool,
+    /// Host mode: an installer is made only when it can install something built here.
+    host: bool,
 }
 
 /// Builds the Universe for one announcement and marks what `req` selects.
@@ -337,6 +339,7 @@ fn selection(cfg: &Config, ann: &Announcement, req: &PlanRequest) -> Result<Sele
         targets,
         local: matches!(req.mode, Local | All | Host),
         global: matches!(req.mode, Global | All | Host),
+        host: req.mode == Host,
     })
 }
 
@@ -602,6 +605,12 @@ fn plan_installers(
             // e.g. a PowerShell installer with no Windows target: nothing it could install.
             continue;
         }
+        // As cargo-dist's host mode: e.g. no PowerShell installer from a Linux host.
+        let selected = sel.global
+            && (!sel.host
+                || archives
+                    .iter()
+                    .any(|(_, t)| sel.targets.contains(t) && installer_fetches(inst, t)));
         release.artifacts.push(name.clone());
         add_artifact(
             artifacts,
@@ -609,7 +618,7 @@ fn plan_installers(
                 name,
                 app: Some(app.clone()),
                 target_triples,
-                selected: sel.global,
+                selected,
                 kind: ArtifactKind::Installer {
                     installer: inst,
                     archives: fetchable,

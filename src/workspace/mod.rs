@@ -339,16 +339,15 @@ pub fn relative(root: &Path, path: &Path) -> String {
     parts.join("/")
 }
 
+/// cargo-dist's auto-include rule: file names starting (case-sensitively) with `README`,
+/// `LICENSE` / `UNLICENSE`, or `CHANGELOG` / `RELEASES`.
 pub(crate) fn include_kind(file_name: &str) -> Option<IncludeKind> {
-    let upper = file_name.to_ascii_uppercase();
-    if upper.starts_with("README") {
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| file_name.starts_with(p));
+    if starts(&["README"]) {
         Some(IncludeKind::Readme)
-    } else if upper.starts_with("LICENSE")
-        || upper.starts_with("LICENCE")
-        || upper.starts_with("UNLICENSE")
-    {
+    } else if starts(&["LICENSE", "UNLICENSE"]) {
         Some(IncludeKind::License)
-    } else if upper.starts_with("CHANGELOG") || upper.starts_with("RELEASES") {
+    } else if starts(&["CHANGELOG", "RELEASES"]) {
         Some(IncludeKind::Changelog)
     } else {
         None
@@ -382,40 +381,42 @@ fn find_auto_includes(
 ) -> Vec<AutoInclude> {
     let in_pkg = scan_includes(pkg_dir);
     let in_root = if pkg_dir == root { &[][..] } else { in_root };
-    let mut out = Vec::new();
-    for kind in [
-        IncludeKind::Readme,
-        IncludeKind::License,
-        IncludeKind::Changelog,
-    ] {
-        let mut of_kind: Vec<&PathBuf> = in_pkg
-            .iter()
-            .filter(|(k, _)| *k == kind)
-            .map(|(_, p)| p)
-            .collect();
-        if of_kind.is_empty() {
-            of_kind = in_root
+    let of_kind = |kind: IncludeKind| -> Vec<PathBuf> {
+        let pick = |files: &[(IncludeKind, PathBuf)]| -> Vec<PathBuf> {
+            files
                 .iter()
                 .filter(|(k, _)| *k == kind)
-                .map(|(_, p)| p)
-                .collect();
+                .map(|(_, p)| p.clone())
+                .collect()
+        };
+        let found = pick(&in_pkg);
+        if found.is_empty() {
+            pick(in_root)
+        } else {
+            found
         }
-        for p in of_kind {
-            out.push(AutoInclude {
-                kind,
-                path: relative(root, p),
-            });
+    };
+    let mut out = Vec::new();
+    let mut push = |kind, p: &Path| {
+        out.push(AutoInclude {
+            kind,
+            path: relative(root, p),
+        })
+    };
+    // As cargo-dist: one README (Cargo's `readme` first), every license, one changelog.
+    match readme.filter(|r| r.is_file()) {
+        Some(r) => push(IncludeKind::Readme, r),
+        None => {
+            if let Some(p) = of_kind(IncludeKind::Readme).first() {
+                push(IncludeKind::Readme, p);
+            }
         }
     }
-    // A `readme = "docs/intro.md"` that the prefix scan cannot see.
-    if let Some(r) = readme.filter(|r| r.is_file()) {
-        let rel = relative(root, r);
-        if !out.iter().any(|a| a.path == rel) {
-            out.push(AutoInclude {
-                kind: IncludeKind::Readme,
-                path: rel,
-            });
-        }
+    for p in of_kind(IncludeKind::License) {
+        push(IncludeKind::License, &p);
+    }
+    if let Some(p) = of_kind(IncludeKind::Changelog).first() {
+        push(IncludeKind::Changelog, p);
     }
     out.sort();
     out
@@ -497,5 +498,7 @@ mod tests {
         assert_eq!(include_kind("UNLICENSE"), Some(IncludeKind::License));
         assert_eq!(include_kind("RELEASES.md"), Some(IncludeKind::Changelog));
         assert_eq!(include_kind("Cargo.toml"), None);
+        // Case-sensitive, as cargo-dist: a helper script is not a README.
+        assert_eq!(include_kind("readme-command-help.py"), None);
     }
 }
