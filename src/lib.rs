@@ -5,6 +5,8 @@
 //! [`ops`] wires the stages for each command; the library never prints: progress and summaries
 //! go to a [`report::Reporter`], results are returned.
 
+// The library never prints: events go to a reporter, results are returned (clippy enforces it).
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 // Errors carry the names and paths their messages need; they are returned once per run, so
 // their size does not matter.
 #![allow(clippy::result_large_err)]

@@ -118,7 +118,7 @@ pub static KEYS: &[KeyDef] = &[
     key("display-name", Any, Ty::Str(None), ("the package name", "\"App\""), "the App's name in the release notes", false),
     key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), ("unset", "{ identifier = \"dev.example.app\", install-location = \"/opt/app\" }"), "macOS .pkg installer settings", false),
     key("simple-download-url", Ws, Ty::Str(None), ("unset", "\"https://example.com/{tag}\""), "download URL template (`{tag}`) for `hosting = \"simple\"`", false),
-    key("hosting", Ws, Ty::OneOrListOf(&["github", "axodotdev", "simple"]), ("[\"github\"]", "\"github\""), "where artifacts are hosted (this tool hosts on GitHub)", true),
+    key("hosting", Ws, Ty::OneOrListOf(&["github", "axodotdev", "simple"]), ("[\"github\"]", "\"github\""), "where artifacts are hosted: GitHub Releases (`\"simple\"` and `\"axodotdev\"` hosting are not acted on yet)", true),
     // The release and its CI.
     key("cargo-dist-version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the version CI installs", true),
     key("dist-version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the newer name of `cargo-dist-version`", true),

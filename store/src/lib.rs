@@ -31,6 +31,9 @@
 //! - Anything hashed or exported is in sorted order (BTreeMap, sorted keys),
 //!   so the same content gives the same digests and the same bundle bytes.
 
+// The library never prints: events go to a reporter, results are returned (clippy enforces it).
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
 mod bundle;
 mod canon;
 mod digest;

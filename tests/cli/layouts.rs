@@ -419,6 +419,14 @@ fn updaters_and_msis_are_planned_and_named_when_not_built() {
     assert!(built["artifacts"][&updater].get("path").is_none());
     assert!(!distrib(&fx).join(&updater).exists());
     assert!(distrib(&fx).join(format!("{APP}-{host}.tar.xz")).is_file());
+    // As cargo-dist's host mode: no PowerShell installer unless this host built a Windows
+    // archive (it stays in the plan for CI).
+    if !host.contains("windows") {
+        assert!(!distrib(&fx).join(format!("{APP}-installer.ps1")).exists());
+        assert!(built["artifacts"]
+            .get(format!("{APP}-installer.ps1"))
+            .is_none());
+    }
 }
 
 /// Each checksum style writes files the system's checker accepts.
