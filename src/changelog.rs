@@ -17,10 +17,13 @@
 //! A section runs until the next heading of the same or a higher level, so `### Added`
 //! subsections stay inside their version's section.
 
+use std::path::PathBuf;
+
 use semver::Version;
 
-use crate::config::Installer;
+use crate::manifest::DistManifest;
 use crate::plan::{ArtifactKind, Plan};
+use crate::workspace::{IncludeKind, Workspace};
 
 /// The changelog could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -303,10 +306,7 @@ fn github_body(plan: &Plan, changelog: Option<&str>) -> String {
         } = &a.kind
         {
             let (hint, desc) = crate::manifest::install_hint(*installer, a, download_url, plan);
-            let lang = match installer {
-                Installer::Powershell => "powershell",
-                _ => "sh",
-            };
+            let lang = installer.hint_language();
             let app = a.app.as_deref().unwrap_or_default();
             install.push_str(&format!("### {desc} ({app})\n\n```{lang}\n{hint}\n```\n\n"));
         }
@@ -341,6 +341,51 @@ fn github_body(plan: &Plan, changelog: Option<&str>) -> String {
         out.push_str(&rows);
     }
     out.trim_end().to_string()
+}
+
+/// The changelog of the announcement: the announced package's (its directory first, then the
+/// workspace root, as its auto-includes were found), or for a multi-App announcement the
+/// workspace root's `CHANGELOG.md` / `RELEASES.md`.
+pub fn changelog_path(ws: &Workspace, plan: &Plan) -> Option<PathBuf> {
+    let ann = &plan.announcement;
+    let package = ann.package.as_deref().or(match ann.apps.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
+    });
+    if let Some(pkg) = package.and_then(|p| ws.package(p)) {
+        return pkg
+            .auto_includes
+            .iter()
+            .find(|a| a.kind == IncludeKind::Changelog)
+            .map(|a| ws.root.join(&a.path));
+    }
+    ["CHANGELOG.md", "RELEASES.md"]
+        .iter()
+        .map(|n| ws.root.join(n))
+        .find(|p| p.is_file())
+}
+
+/// Reads the changelog (if any) and fills the release-notes fields of `manifest`.
+pub fn fill_release_notes(
+    ws: &Workspace,
+    plan: &Plan,
+    manifest: &mut DistManifest,
+) -> Result<(), ChangelogError> {
+    let text = match changelog_path(ws, plan) {
+        Some(path) => {
+            Some(
+                std::fs::read_to_string(&path).map_err(|source| ChangelogError::Read {
+                    path: crate::workspace::relative(&ws.root, &path),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let notes = release_notes(plan, text.as_deref());
+    manifest.announcement_changelog = notes.changelog;
+    manifest.announcement_github_body = notes.github_body;
+    Ok(())
 }
 
 #[cfg(test)]

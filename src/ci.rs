@@ -96,7 +96,7 @@ pub fn workflow_recipe(cfg: &GlobalConfig, text: &str) -> Recipe {
         tool_version: tool_version(cfg),
         // Rendering is cheap and the template lives in code: keying by the text itself means a
         // changed template can never be served from an old store entry.
-        text: dist_store::ContentDigest::of_bytes(text.as_bytes()).to_hex(),
+        text: text.to_string(),
     })
 }
 
@@ -345,6 +345,36 @@ const INSTALL_STEP: &str = r#"      - name: Install cargo-dist
 /// Sets `args` to `--tag=$TAG` when the run is for a tag.
 const TAG_ARGS: &str = r#"          args=()
           if [ -n "$TAG" ]; then args+=("--tag=$TAG"); fi"#;
+
+/// The file at `path`, or `None` when there is none.
+pub fn read_existing(path: &std::path::Path, shown: &str) -> Result<Option<String>, CiError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(CiError::Io {
+            action: "read",
+            path: shown.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Compares the workflow on disk with what the config generates: `Err` (Missing / Stale, with a
+/// unified diff) when they differ.
+pub fn check_workflow(root: &std::path::Path, cfg: &GlobalConfig) -> Result<(), CiError> {
+    let expected = github_workflow(cfg);
+    let shown = github_workflow_path(cfg);
+    let path = root.join(&shown);
+    let existing = read_existing(&path, &shown)?;
+    match (
+        existing.as_deref(),
+        diff(&shown, existing.as_deref(), &expected),
+    ) {
+        (_, None) => Ok(()),
+        (None, Some(_)) => Err(CiError::Missing { path: shown }),
+        (Some(_), Some(diff)) => Err(CiError::Stale { path: shown, diff }),
+    }
+}
 
 #[cfg(test)]
 mod tests {

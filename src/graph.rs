@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use dist_recipes::recipe::{
-    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Recipe, SourceTarball, UnifiedChecksum,
+    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, Recipe, SourceTarball,
+    UnifiedChecksum,
 };
 use dist_store::RecipeKey;
 
-use crate::config::{Config, Installer};
+use crate::config::{Config, InstallerKind};
 use crate::plan::{ArtifactKind, ItemSource, Plan};
 use crate::sources::{SourceError, SourceHasher};
 use crate::toolchain::Toolchain;
@@ -22,7 +23,7 @@ pub enum GraphError {
     MissingInclude { package: String, path: String },
 }
 
-/// A recipe with its key and input list.
+/// A recipe with its key, input list and edges.
 #[derive(Debug, Clone)]
 pub struct Node {
     /// The name the store indexes it under: the artifact name, or `{app}-{target} (cargo build)`.
@@ -30,17 +31,21 @@ pub struct Node {
     pub recipe: Recipe,
     pub key: RecipeKey,
     pub inputs: recipe::Inputs,
+    /// The recipes it consumes ([`Recipe::consumed`]).
+    pub deps: Vec<Consumed>,
 }
 
 impl Node {
-    fn new(label: String, recipe: Recipe) -> Node {
+    pub fn new(label: String, recipe: Recipe) -> Node {
         let inputs = recipe.inputs();
         let key = recipe::key_of(recipe.kind(), &inputs);
+        let deps = recipe.consumed();
         Node {
             label,
             recipe,
             key,
             inputs,
+            deps,
         }
     }
 }
@@ -48,6 +53,7 @@ impl Node {
 /// A cargo build: (app, target).
 pub type BuildId = (String, String);
 
+/// Every recipe of a plan, and the edges between them (each node's `deps`, by key).
 #[derive(Debug, Clone, Default)]
 pub struct RecipeGraph {
     /// Cargo builds by (app, target).
@@ -67,6 +73,39 @@ impl RecipeGraph {
         self.artifacts
             .get(label)
             .or_else(|| self.builds.values().find(|n| n.label == label))
+    }
+
+    /// Any node by key (several labels may share one key; any of them will do).
+    pub fn by_key(&self, key: &RecipeKey) -> Option<&Node> {
+        self.builds
+            .values()
+            .chain(self.artifacts.values())
+            .find(|n| n.key == *key)
+    }
+
+    /// The nodes `node` consumes, with the input naming each.
+    pub fn deps<'a>(&'a self, node: &'a Node) -> impl Iterator<Item = (&'a Consumed, &'a Node)> {
+        node.deps
+            .iter()
+            .filter_map(|d| self.by_key(&d.key).map(|n| (d, n)))
+    }
+
+    /// The inputs a build manifest records for `node`: its own, then those of every recipe it
+    /// consumes, down the graph, prefixed `<input> > ` (so `compare` can name the source file
+    /// that changed an installer's key).
+    pub fn recorded_inputs(&self, node: &Node) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        self.record_into(node, "", &mut out);
+        out
+    }
+
+    fn record_into(&self, node: &Node, prefix: &str, out: &mut BTreeMap<String, String>) {
+        for (k, v) in &node.inputs {
+            out.insert(format!("{prefix}{k}"), v.clone());
+        }
+        for (edge, dep) in self.deps(node) {
+            self.record_into(dep, &format!("{prefix}{} > ", edge.input), out);
+        }
     }
 }
 
@@ -138,62 +177,19 @@ pub fn graph(
     g.builds.extend(l_nodes?);
     g.builds.extend(r_nodes?);
 
-    // Archives first: checksums and installers consume their keys.
+    // Archives and the source tarball first: checksums and installers consume their keys.
     for a in plan.artifacts.values() {
-        let ArtifactKind::Archive {
-            target,
-            format,
-            root_dir,
-            contents,
-            ..
-        } = &a.kind
-        else {
-            continue;
+        let recipe = match &a.kind {
+            ArtifactKind::Archive { .. } => archive_recipe(ws, &g, a, hasher)?,
+            ArtifactKind::SourceTarball { root_dir } => Recipe::SourceTarball(SourceTarball {
+                root_dir: root_dir.clone(),
+                git_tree: ws.git_tree.clone().unwrap_or_default(),
+            }),
+            _ => continue,
         };
-        let app = a.app.clone().unwrap_or_default();
-        let build_key = g.builds[&(app.clone(), target.clone())].key;
-        let mut items = BTreeMap::new();
-        for item in contents {
-            match &item.source {
-                ItemSource::Binary { name } => {
-                    let src = ArchiveSource::Binary {
-                        build: build_key,
-                        file: name.clone(),
-                    };
-                    items.insert(item.path.clone(), src);
-                }
-                ItemSource::File { path, .. } => {
-                    for (inside, file) in include_files(ws, &app, &item.path, path)? {
-                        let src = ArchiveSource::File {
-                            input: hasher.file(ws, &file)?,
-                            path: file,
-                        };
-                        items.insert(inside, src);
-                    }
-                }
-            }
-        }
-        let recipe = Recipe::Archive(recipe::Archive {
-            format: *format,
-            root_dir: root_dir.clone(),
-            items,
-        });
         g.artifacts
             .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
     }
-
-    // Then what checksums consume besides archives.
-    for a in plan.artifacts.values() {
-        if let ArtifactKind::SourceTarball { root_dir } = &a.kind {
-            let recipe = Recipe::SourceTarball(SourceTarball {
-                root_dir: root_dir.clone(),
-                git_tree: ws.git_tree.clone().unwrap_or_default(),
-            });
-            g.artifacts
-                .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
-        }
-    }
-
     for a in plan.artifacts.values() {
         let recipe = match &a.kind {
             ArtifactKind::Archive { .. } | ArtifactKind::SourceTarball { .. } => continue,
@@ -216,50 +212,113 @@ pub fn graph(
                         .collect(),
                 })
             }
-            ArtifactKind::Installer {
-                installer,
-                archives,
-                download_url,
-            } => {
-                let app = a.app.clone().unwrap_or_default();
-                let pkg = ws.package(&app).expect("installers belong to apps");
-                let pc = cfg.package(&app);
-                let package_name = match installer {
-                    Installer::Npm => Some(match &pc.npm_scope {
-                        Some(scope) => {
-                            format!("{scope}/{}", pc.npm_package.clone().unwrap_or(app.clone()))
-                        }
-                        None => pc.npm_package.clone().unwrap_or(app.clone()),
-                    }),
-                    Installer::Homebrew => Some(pc.formula.clone().unwrap_or(app.clone())),
-                    Installer::Shell | Installer::Powershell | Installer::Msi | Installer::Pkg => {
-                        None
-                    }
-                };
-                let archives = archives
-                    .iter()
-                    .map(|n| (n.clone(), archive_ref(plan, &g, env, n)))
-                    .collect();
-                Recipe::Installer(recipe::Installer {
-                    installer: installer.name().into(),
-                    app: app.clone(),
-                    version: pkg.version.to_string(),
-                    binaries: pkg.binaries.clone(),
-                    download_url: download_url.clone(),
-                    install_path: pc.install_path.clone(),
-                    package_name,
-                    template: dist_recipes::installer::template_digest(installer.name()),
-                    description: pkg.description.clone(),
-                    homepage: pkg.homepage.clone().or(pkg.repository.clone()),
-                    license: pkg.license.clone(),
-                    archives,
-                })
-            }
+            ArtifactKind::Installer { .. } => installer_recipe(ws, cfg, plan, &g, env, a),
         };
         g.artifacts
             .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
     }
     Ok(g)
+}
+
+/// An archive: its binaries from the target's cargo build, its files by content.
+fn archive_recipe(
+    ws: &Workspace,
+    g: &RecipeGraph,
+    a: &crate::plan::Artifact,
+    hasher: &mut SourceHasher,
+) -> Result<Recipe, GraphError> {
+    let ArtifactKind::Archive {
+        target,
+        format,
+        root_dir,
+        contents,
+        ..
+    } = &a.kind
+    else {
+        unreachable!("called for archives");
+    };
+    let app = a.app.clone().unwrap_or_default();
+    let build_key = g.builds[&(app.clone(), target.clone())].key;
+    let mut items = BTreeMap::new();
+    for item in contents {
+        match &item.source {
+            ItemSource::Binary { name } => {
+                let src = ArchiveSource::Binary {
+                    build: build_key,
+                    file: name.clone(),
+                };
+                items.insert(item.path.clone(), src);
+            }
+            ItemSource::File { path, .. } => {
+                for (inside, file) in include_files(ws, &app, &item.path, path)? {
+                    let src = ArchiveSource::File {
+                        input: hasher.file(ws, &file)?,
+                        path: file,
+                    };
+                    items.insert(inside, src);
+                }
+            }
+        }
+    }
+    Ok(Recipe::Archive(recipe::Archive {
+        target: target.clone(),
+        format: *format,
+        root_dir: root_dir.clone(),
+        items,
+    }))
+}
+
+/// A fetching installer of one App, over every archive it can fetch.
+fn installer_recipe(
+    ws: &Workspace,
+    cfg: &Config,
+    plan: &Plan,
+    g: &RecipeGraph,
+    env: &Env,
+    a: &crate::plan::Artifact,
+) -> Recipe {
+    let ArtifactKind::Installer {
+        installer,
+        archives,
+        download_url,
+    } = &a.kind
+    else {
+        unreachable!("called for installers");
+    };
+    let app = a.app.clone().unwrap_or_default();
+    let pkg = ws.package(&app).expect("installers belong to apps");
+    let pc = cfg.package(&app);
+    let package_name = match installer {
+        InstallerKind::Npm => {
+            let name = pc.npm_package.clone().unwrap_or(app.clone());
+            Some(match &pc.npm_scope {
+                Some(scope) => format!("{scope}/{name}"),
+                None => name,
+            })
+        }
+        InstallerKind::Homebrew => Some(pc.formula.clone().unwrap_or(app.clone())),
+        InstallerKind::Shell
+        | InstallerKind::Powershell
+        | InstallerKind::Msi
+        | InstallerKind::Pkg => None,
+    };
+    Recipe::Installer(recipe::Installer {
+        installer: *installer,
+        app: app.clone(),
+        version: pkg.version.to_string(),
+        binaries: pkg.binaries.clone(),
+        download_url: download_url.clone(),
+        install_path: pc.install_path.clone(),
+        package_name,
+        template: installer.template_digest().unwrap_or_default(),
+        description: pkg.description.clone(),
+        homepage: pkg.homepage.clone().or(pkg.repository.clone()),
+        license: pkg.license.clone(),
+        archives: archives
+            .iter()
+            .map(|n| (n.clone(), archive_ref(plan, g, env, n)))
+            .collect(),
+    })
 }
 
 /// The files an archive item stands for: the file itself, or every file under a directory

@@ -239,12 +239,11 @@ pub fn build_manifest(plan: &Plan, states: &BTreeMap<String, ArtifactState>) -> 
 }
 
 pub(crate) fn install_hint(
-    installer: crate::config::Installer,
+    installer: crate::config::InstallerKind,
     a: &crate::plan::Artifact,
     base: &str,
     plan: &Plan,
 ) -> (String, String) {
-    use crate::config::Installer;
     let app = a.app.as_deref().unwrap_or_default();
     let version = plan
         .releases
@@ -252,32 +251,5 @@ pub(crate) fn install_hint(
         .find(|r| r.app == app)
         .map(|r| r.version.as_str())
         .unwrap_or_default();
-    match installer {
-        Installer::Shell => (
-            format!(
-                "curl --proto '=https' --tlsv1.2 -LsSf {base}/{} | sh",
-                a.name
-            ),
-            "Install prebuilt binaries via shell script".into(),
-        ),
-        Installer::Powershell => (
-            format!(
-                "powershell -ExecutionPolicy Bypass -c \"irm {base}/{} | iex\"",
-                a.name
-            ),
-            "Install prebuilt binaries via powershell script".into(),
-        ),
-        Installer::Npm => (
-            format!("npm install {base}/{}", a.name),
-            format!("Install prebuilt binaries of {app} {version} into your npm project"),
-        ),
-        Installer::Homebrew => (
-            format!("brew install {base}/{}", a.name),
-            "Install prebuilt binaries via Homebrew".into(),
-        ),
-        Installer::Msi | Installer::Pkg => (
-            format!("download {base}/{} and run it", a.name),
-            "Install prebuilt binaries with a native installer".into(),
-        ),
-    }
+    installer.install_hint(base, &a.name, app, version)
 }

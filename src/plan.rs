@@ -15,7 +15,7 @@ use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
 use dist_recipes::target::Target;
 
 use crate::announce::Announcement;
-use crate::config::{Config, GlobalConfig, Installer, PackageConfig};
+use crate::config::{Config, GlobalConfig, InstallerKind, PackageConfig};
 use crate::workspace::{IncludeKind, Package, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +161,7 @@ pub enum ArtifactKind {
     SourceTarball { root_dir: String },
     /// A fetching installer, made once per App from every archive.
     Installer {
-        installer: Installer,
+        installer: InstallerKind,
         /// Every archive of the App in the Universe, which the installer can fetch.
         archives: Vec<String>,
         download_url: String,
@@ -170,7 +170,7 @@ pub enum ArtifactKind {
     Updater { target: String },
     /// A bundling installer made per target: `.msi` (Windows), `.pkg` (macOS).
     NativeInstaller {
-        installer: Installer,
+        installer: InstallerKind,
         target: String,
     },
 }
@@ -195,7 +195,7 @@ impl ArtifactKind {
                 Some("an updater (cargo-dist ships a prebuilt axoupdater, which this tool cannot build or fetch yet)")
             }
             ArtifactKind::NativeInstaller {
-                installer: Installer::Msi,
+                installer: InstallerKind::Msi,
                 ..
             } => Some("an MSI installer (needs WiX; not built by this tool yet)"),
             ArtifactKind::NativeInstaller { .. } => {
@@ -403,12 +403,9 @@ fn plan_local(
             });
         }
         for &inst in pc.installers.iter().filter(|i| i.is_local()) {
-            let ext = match inst {
-                Installer::Msi if t.is_windows() => ".msi",
-                Installer::Pkg if t.is_darwin() => ".pkg",
-                _ => continue,
+            let Some(file) = inst.local_file_name(app, &target) else {
+                continue;
             };
-            let file = format!("{stem}{ext}");
             per_target.push(Artifact {
                 name: file.clone(),
                 app: Some(app.clone()),
@@ -522,31 +519,6 @@ fn archive_contents(
     contents
 }
 
-/// Which platforms an installer kind lists, of those the App's builds serve.
-fn installer_serves(inst: Installer, platform: &str) -> bool {
-    let t = Target(platform);
-    match inst {
-        // Shell runs in MSYS / Git Bash on Windows, so the GNU platforms count; Homebrew's
-        // formula lists the same set.
-        Installer::Shell | Installer::Homebrew => !t.is_windows_msvc(),
-        Installer::Powershell => t.is_windows(),
-        Installer::Npm => true,
-        Installer::Msi | Installer::Pkg => false,
-    }
-}
-
-/// Which archives an installer can fetch and unpack.
-fn installer_fetches(inst: Installer, target: &str) -> bool {
-    let t = Target(target);
-    match inst {
-        Installer::Shell => !t.is_windows(),
-        Installer::Powershell => t.is_windows(),
-        Installer::Homebrew => t.is_darwin() || t.is_linux(),
-        Installer::Npm => true,
-        Installer::Msi | Installer::Pkg => false,
-    }
-}
-
 /// The fetching installers of one App.
 #[allow(clippy::too_many_arguments)]
 fn plan_installers(
@@ -566,23 +538,17 @@ fn plan_installers(
         .flat_map(|(_, t)| Target(t).platforms())
         .collect();
     for &inst in pc.installers.iter().filter(|i| !i.is_local()) {
-        let name = match inst {
-            Installer::Shell => format!("{app}-installer.sh"),
-            Installer::Powershell => format!("{app}-installer.ps1"),
-            Installer::Npm => format!("{app}-npm-package.tar.gz"),
-            Installer::Homebrew => {
-                format!("{}.rb", pc.formula.clone().unwrap_or_else(|| app.clone()))
-            }
-            Installer::Msi | Installer::Pkg => unreachable!("filtered to fetching installers"),
-        };
+        let name = inst
+            .file_name(app, pc.formula.as_deref())
+            .expect("fetching installers have one file per App");
         let fetchable: Vec<String> = archives
             .iter()
-            .filter(|(_, t)| installer_fetches(inst, t))
+            .filter(|(_, t)| inst.fetches(t))
             .map(|(a, _)| a.clone())
             .collect();
         let target_triples: Vec<String> = platforms
             .iter()
-            .filter(|p| installer_serves(inst, p))
+            .filter(|p| inst.serves(p))
             .cloned()
             .collect();
         let download_url = match (&release.github, &pkg.repository) {
@@ -610,7 +576,7 @@ fn plan_installers(
             && (!sel.host
                 || archives
                     .iter()
-                    .any(|(_, t)| sel.targets.contains(t) && installer_fetches(inst, t)));
+                    .any(|(_, t)| sel.targets.contains(t) && inst.fetches(t)));
         release.artifacts.push(name.clone());
         add_artifact(
             artifacts,

@@ -5,21 +5,35 @@
 //! input changed by diffing two maps. Each kind builds its map by exhaustive destructuring, so a
 //! field added to a recipe cannot be left out of its key without a compile error.
 //!
-//! | input name            | value                                   | kinds                      |
-//! |-----------------------|-----------------------------------------|----------------------------|
-//! | `format`              | [`FORMAT_VERSION`]                      | all                        |
-//! | `file:PATH`           | BLAKE3 of the file (+ `+x` if exec)     | cargo-build, archive       |
-//! | `workspace-skeleton`  | digest of every member's manifest and target roots | cargo-build     |
-//! | `profile:FIELD`       | TOML text of the resolved profile field | cargo-build                |
-//! | `toolchain:FIELD`     | a `rustc -vV` field                     | cargo-build                |
-//! | `env:VAR`             | value, or `(unset)`                     | cargo-build                |
-//! | `config:KEY`          | the dist config value it depends on     | all (checksums: `config:checksum`) |
-//! | `target`, `package`   | triple, package name                    | cargo-build                |
-//! | `recipe:NAME`         | key of a consumed recipe                | archive, checksums, installers |
-//! | `sha256:NAME`         | sha256 of a consumed archive, once known| installers                 |
-//! | `git-tree`            | the committed tree of the workspace dir (`HEAD:<dir>`) | source tarball |
-//! | `config:ci`, `config:pr-run-mode`, `config:cargo-dist-version`, `text` | workflow inputs and its text's BLAKE3 | ci-workflow |
-//! | `template`            | BLAKE3 of the installer's template files | installers                 |
+//! | input name | value | kinds |
+//! |---|---|---|
+//! | `format` | [`FORMAT_VERSION`] | all |
+//! | `package` | package name | cargo-build |
+//! | `binaries` | binary names (JSON list) | cargo-build, installer |
+//! | `target` | target triple | cargo-build, archive |
+//! | `config:features`, `config:default-features`, `config:all-features` | the dist config values | cargo-build |
+//! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
+//! | `toolchain:FIELD` | a `rustc -vV` field | cargo-build |
+//! | `env:VAR` | the value as a JSON string, or `(unset)` | cargo-build |
+//! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build |
+//! | `workspace-skeleton` | digest of every member's manifest and target roots | cargo-build |
+//! | `config:unix-archive`, `config:windows-archive` | the archive format (by the target) | archive |
+//! | `root-dir` | the root directory inside (JSON string, or `(unset)` for zips) | archive, source-tarball |
+//! | `item:PATH` | `recipe KEY output FILE` (a binary) or `file PATH DIGEST` (a file) | archive |
+//! | `recipe:NAME` | key of a consumed recipe | checksum, unified-checksum, installer |
+//! | `config:checksum` | the checksum style | checksum, unified-checksum |
+//! | `target:NAME`, `sha256:NAME`, `root-dir:NAME` | a consumed archive's target, sha256 once known, root dir | unified-checksum, installer |
+//! | `git-tree` | the committed tree of the workspace dir (`HEAD:<dir>`) | source-tarball |
+//! | `installer`, `app`, `version`, `download-url` | installer kind, App, version, base URL | installer |
+//! | `config:install-path` | the install path chain (JSON list) | installer |
+//! | `config:npm-package`, `config:formula` | the package / formula name (kinds that have one) | installer |
+//! | `template` | BLAKE3 of the installer's template files | installer |
+//! | `description`, `homepage`, `license` | package metadata (JSON string, or `(unset)`) | installer |
+//! | `config:ci`, `config:pr-run-mode`, `config:cargo-dist-version` | workflow settings | ci-workflow |
+//! | `text` | BLAKE3 of the rendered workflow | ci-workflow |
+//!
+//! Edges: [`Recipe::consumed`] lists the recipes a recipe reads (from its fields), each with the
+//! input that names it. A test keeps this table and the code in step.
 //!
 //! Deliberately left out: absolute paths, mtimes, owners, the user, the host name, the clock,
 //! and environment variables outside the allow-list (the build never sees them).
@@ -30,10 +44,12 @@ use std::sync::Arc;
 use dist_store::{CanonHasher, ContentDigest, RecipeKey};
 
 use crate::archive::{ArchiveFormat, ChecksumStyle};
+use crate::installer::{InstallPath, InstallerKind};
+use crate::target::Target;
 
 /// Bumped whenever a writer's output for the same inputs changes (compressor settings, templates,
 /// the encoding below), so old store entries are never reused for new bytes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const DOMAIN: &str = "cargo-dist recipe";
 
@@ -159,6 +175,8 @@ impl WorkspaceSkeleton {
 /// An archive of one App for one target.
 #[derive(Debug, Clone)]
 pub struct Archive {
+    /// The target whose binaries it holds: it says which config key chose the format.
+    pub target: String,
     pub format: ArchiveFormat,
     pub root_dir: Option<String>,
     /// Path inside the archive -> where its bytes come from.
@@ -199,16 +217,15 @@ pub struct SourceTarball {
 /// An installer of one App.
 #[derive(Debug, Clone)]
 pub struct Installer {
-    /// "shell", "powershell", "npm", "homebrew".
-    pub installer: String,
+    pub installer: InstallerKind,
     pub app: String,
     pub version: String,
     pub binaries: Vec<String>,
     pub download_url: String,
-    pub install_path: Vec<String>,
+    pub install_path: Vec<InstallPath>,
     /// npm package name / Homebrew formula name, where the installer has one.
     pub package_name: Option<String>,
-    /// BLAKE3 of the installer's template files ([`crate::installer::template_digest`]).
+    /// BLAKE3 of the installer's template files ([`InstallerKind::template_digest`]).
     pub template: String,
     pub description: Option<String>,
     pub homepage: Option<String>,
@@ -234,7 +251,8 @@ pub struct CiWorkflow {
     pub pr_run_mode: String,
     /// The tool version the workflow installs.
     pub tool_version: String,
-    /// BLAKE3 of the rendered text.
+    /// The rendered workflow: its BLAKE3 is the key's input (the template lives in code, and
+    /// rendering is cheap), the text itself is what producing it writes.
     pub text: String,
 }
 
@@ -264,8 +282,12 @@ fn archive_ref(m: &mut Inputs, name: &str, a: &ArchiveRef) {
     m.insert(format!("root-dir:{name}"), opt(root_dir));
 }
 
+/// `(unset)` for `None`, a JSON string otherwise: no value, `"(unset)"` included, reads as unset.
 fn opt(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "(unset)".into())
+    match v {
+        Some(s) => serde_json::to_string(s).expect("strings serialize"),
+        None => "(unset)".into(),
+    }
 }
 
 fn list(v: &[String]) -> String {
@@ -297,7 +319,10 @@ impl Recipe {
                 tool_version,
                 text,
             }) => {
-                m.insert("text".into(), text.clone());
+                m.insert(
+                    "text".into(),
+                    ContentDigest::of_bytes(text.as_bytes()).to_hex(),
+                );
                 m.insert("config:ci".into(), backend.clone());
                 m.insert("config:pr-run-mode".into(), pr_run_mode.clone());
                 m.insert("config:cargo-dist-version".into(), tool_version.clone());
@@ -339,11 +364,18 @@ impl Recipe {
                 m.insert("workspace-skeleton".into(), skeleton.digest().to_string());
             }
             Recipe::Archive(Archive {
+                target,
                 format,
                 root_dir,
                 items,
             }) => {
-                m.insert("config:archive-format".into(), format.extension().into());
+                let format_key = if Target(target).is_windows() {
+                    "config:windows-archive"
+                } else {
+                    "config:unix-archive"
+                };
+                m.insert("target".into(), target.clone());
+                m.insert(format_key.into(), format.extension().into());
                 m.insert("root-dir".into(), opt(root_dir));
                 for (path, src) in items {
                     let v = match src {
@@ -389,13 +421,17 @@ impl Recipe {
                 license,
                 archives,
             }) => {
-                m.insert("installer".into(), installer.clone());
+                m.insert("installer".into(), installer.name().into());
                 m.insert("app".into(), app.clone());
                 m.insert("version".into(), version.clone());
                 m.insert("binaries".into(), list(binaries));
                 m.insert("download-url".into(), download_url.clone());
-                m.insert("config:install-path".into(), list(install_path));
-                m.insert("config:package-name".into(), opt(package_name));
+                let paths: Vec<String> = install_path.iter().map(|p| p.to_string()).collect();
+                m.insert("config:install-path".into(), list(&paths));
+                // Named by the config key that sets it: `npm-package` or `formula`.
+                if let Some(key) = installer.name_key() {
+                    m.insert(format!("config:{key}"), opt(package_name));
+                }
                 m.insert("template".into(), template.clone());
                 m.insert("description".into(), opt(description));
                 m.insert("homepage".into(), opt(homepage));
@@ -411,6 +447,58 @@ impl Recipe {
     pub fn key(&self) -> RecipeKey {
         key_of(self.kind(), &self.inputs())
     }
+
+    /// The recipes this one consumes (its graph edges), each with the input that names it:
+    /// read off the fields, never parsed back out of input values.
+    pub fn consumed(&self) -> Vec<Consumed> {
+        let refs = |archives: &BTreeMap<String, ArchiveRef>| -> Vec<Consumed> {
+            archives
+                .iter()
+                .map(|(name, a)| Consumed {
+                    input: format!("recipe:{name}"),
+                    key: a.key,
+                    // Archives built on other runners: used when the store has them, and the
+                    // key says which ones it had (`sha256:NAME`).
+                    required: false,
+                })
+                .collect()
+        };
+        match self {
+            Recipe::CiWorkflow(_) | Recipe::CargoBuild(_) | Recipe::SourceTarball(_) => Vec::new(),
+            Recipe::Archive(Archive { items, .. }) => items
+                .iter()
+                .filter_map(|(path, src)| match src {
+                    ArchiveSource::Binary { build, .. } => Some(Consumed {
+                        input: format!("item:{path}"),
+                        key: *build,
+                        required: true,
+                    }),
+                    ArchiveSource::File { .. } => None,
+                })
+                .collect(),
+            Recipe::Checksum(Checksum {
+                archive_name,
+                archive,
+                ..
+            }) => vec![Consumed {
+                input: format!("recipe:{archive_name}"),
+                key: *archive,
+                required: true,
+            }],
+            Recipe::UnifiedChecksum(u) => refs(&u.archives),
+            Recipe::Installer(i) => refs(&i.archives),
+        }
+    }
+}
+
+/// An edge of the recipe graph: the recipe with key `key`, named by input `input`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumed {
+    pub input: String,
+    pub key: RecipeKey,
+    /// Must be made first (an archive's cargo build, a checksum's file); otherwise read only
+    /// when the store has it.
+    pub required: bool,
 }
 
 /// The key of a recipe of `kind` with this input list.
@@ -419,17 +507,6 @@ pub fn key_of(kind: &str, inputs: &Inputs) -> RecipeKey {
         .str("kind", kind)
         .str_map("inputs", inputs)
         .finish()
-}
-
-/// The recipe an input refers to, when it names one: `recipe:NAME` inputs hold a consumed key,
-/// archive members built by cargo read `recipe KEY output FILE`. File digests are not keys.
-pub fn consumed_key(name: &str, value: &str) -> Option<RecipeKey> {
-    let hex = if name.starts_with("recipe:") {
-        value
-    } else {
-        value.strip_prefix("recipe ")?.split(' ').next()?
-    };
-    RecipeKey::from_hex(hex).ok()
 }
 
 /// What changed between two input lists, for `explain` and `compare`.
@@ -563,12 +640,12 @@ mod tests {
     fn templates_are_part_of_installer_and_workflow_keys() {
         let installer = |template: &str| {
             Recipe::Installer(Installer {
-                installer: "shell".into(),
+                installer: InstallerKind::Shell,
                 app: "app".into(),
                 version: "1.0.0".into(),
                 binaries: vec!["app".into()],
                 download_url: "https://example.com".into(),
-                install_path: vec!["CARGO_HOME".into()],
+                install_path: vec![InstallPath::CargoHome],
                 package_name: None,
                 template: template.into(),
                 description: None,
@@ -592,21 +669,192 @@ mod tests {
         assert_eq!(workflow("a"), workflow("a"));
     }
 
+    /// One recipe of every kind, with fixed fields.
+    fn samples() -> Vec<Recipe> {
+        let build_key = Recipe::CargoBuild(build()).key();
+        let file = FileInput {
+            digest: ContentDigest::of_bytes(b"# app\n"),
+            executable: false,
+        };
+        let archive = Archive {
+            target: "x86_64-unknown-linux-gnu".into(),
+            format: ArchiveFormat::TarXz,
+            root_dir: Some("app-x86_64-unknown-linux-gnu".into()),
+            items: BTreeMap::from([
+                (
+                    "app".into(),
+                    ArchiveSource::Binary {
+                        build: build_key,
+                        file: "app".into(),
+                    },
+                ),
+                (
+                    "README.md".into(),
+                    ArchiveSource::File {
+                        path: "README.md".into(),
+                        input: file,
+                    },
+                ),
+            ]),
+        };
+        let archive_key = Recipe::Archive(archive.clone()).key();
+        let archive_ref = ArchiveRef {
+            target: "x86_64-unknown-linux-gnu".into(),
+            key: archive_key,
+            sha256: Some("ab".repeat(32)),
+            root_dir: Some("app-x86_64-unknown-linux-gnu".into()),
+        };
+        let archives =
+            BTreeMap::from([("app-x86_64-unknown-linux-gnu.tar.xz".into(), archive_ref)]);
+        vec![
+            Recipe::CiWorkflow(CiWorkflow {
+                backend: "github".into(),
+                pr_run_mode: "plan".into(),
+                tool_version: "0.1.0".into(),
+                text: "name: Release\n".into(),
+            }),
+            Recipe::CargoBuild(build()),
+            Recipe::Archive(archive),
+            Recipe::Checksum(Checksum {
+                archive_name: "app-x86_64-unknown-linux-gnu.tar.xz".into(),
+                archive: archive_key,
+                style: ChecksumStyle::Sha256,
+            }),
+            Recipe::UnifiedChecksum(UnifiedChecksum {
+                archives: archives.clone(),
+                style: ChecksumStyle::Sha256,
+            }),
+            Recipe::SourceTarball(SourceTarball {
+                root_dir: "app-1.0.0".into(),
+                git_tree: "1".repeat(40),
+            }),
+            Recipe::Installer(Installer {
+                installer: InstallerKind::Npm,
+                app: "app".into(),
+                version: "1.0.0".into(),
+                binaries: vec!["app".into()],
+                download_url: "https://example.com/dl".into(),
+                install_path: vec![InstallPath::CargoHome],
+                package_name: Some("@org/app".into()),
+                template: "2".repeat(64),
+                description: None,
+                homepage: None,
+                license: Some("MIT".into()),
+                archives,
+            }),
+        ]
+    }
+
+    /// One pinned key per kind: a change to any kind's encoding fails here and must be
+    /// deliberate (bump [`FORMAT_VERSION`], then update these).
     #[test]
-    fn consumed_keys_are_found_only_where_the_encoding_puts_them() {
-        let k = Recipe::CargoBuild(build()).key();
-        let hex = k.to_hex();
-        assert_eq!(consumed_key("recipe:a.tar.xz", &hex), Some(k));
+    fn golden_keys_pin_the_encoding() {
+        let golden = [
+            (
+                "ci-workflow",
+                "e841e5dcd1daeab0620c8b8e9c574e4323c4fad7da0018e5f1bb8e89835689d3",
+            ),
+            (
+                "cargo-build",
+                "73f223dfd7395ce968b6f13727852c8b413b8cc90ffe76155c1805e651634689",
+            ),
+            (
+                "archive",
+                "b4c4c502a9f9147e6b13703b340ac2c9a71155026c3af45008c01b013dc5bd08",
+            ),
+            (
+                "checksum",
+                "4d680a5edc1bd860b8b872c5ad5cee6508f46230c10f6e3b7089e40ae620dcd7",
+            ),
+            (
+                "unified-checksum",
+                "5c849714e2b83c905dcaeea3d59823d15474bb672842988128a757f83c2a54e7",
+            ),
+            (
+                "source-tarball",
+                "f8757b688ab36e00d98244a98871afc560bc5707990caa17595d4a2e19d4945f",
+            ),
+            (
+                "installer",
+                "969c506f0d4c5ed4846268397becac3aaf342ff548eb9516f695edad6d26fc2e",
+            ),
+        ];
+        let got: Vec<(&str, String)> = samples()
+            .iter()
+            .map(|r| (r.kind(), r.key().to_hex()))
+            .collect();
+        for ((kind, key), (want_kind, want_key)) in got.iter().zip(golden) {
+            assert_eq!(*kind, want_kind);
+            assert_eq!(key, want_key, "the {kind} key changed: {got:?}");
+        }
+        assert_eq!(got.len(), golden.len());
+    }
+
+    /// Edges come from the fields; each names an input that carries the consumed key.
+    #[test]
+    fn consumed_edges_match_the_inputs() {
+        for r in samples() {
+            let inputs = r.inputs();
+            for c in r.consumed() {
+                let v = inputs
+                    .get(&c.input)
+                    .unwrap_or_else(|| panic!("{}: no input {}", r.kind(), c.input));
+                assert!(
+                    v.contains(&c.key.to_hex()),
+                    "{}: {} = {v}",
+                    r.kind(),
+                    c.input
+                );
+            }
+        }
+        let kinds_with_edges: Vec<&str> = samples()
+            .iter()
+            .filter(|r| !r.consumed().is_empty())
+            .map(|r| r.kind())
+            .collect();
         assert_eq!(
-            consumed_key("item:app", &format!("recipe {hex} output app")),
-            Some(k)
+            kinds_with_edges,
+            ["archive", "checksum", "unified-checksum", "installer"]
         );
-        // A file's digest looks like a key but is not one.
-        assert_eq!(consumed_key("file:src/main.rs", &hex), None);
-        assert_eq!(
-            consumed_key("item:README.md", &format!("file README.md {hex}")),
-            None
-        );
+    }
+
+    /// The input table atop this file lists every input name each kind uses.
+    #[test]
+    fn the_input_table_matches_the_code() {
+        let doc: Vec<&str> = include_str!("recipe.rs")
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .filter(|l| l.starts_with("//! | `"))
+            .collect();
+        for r in samples() {
+            for name in r.inputs().keys() {
+                // `file:src/main.rs` is documented as `file:PATH`, `config:features` as itself.
+                let pattern = match name.split_once(':') {
+                    Some(("config", _)) => name.clone(),
+                    Some((prefix, _)) => format!("{prefix}:"),
+                    None => name.clone(),
+                };
+                let row = doc
+                    .iter()
+                    .find(|l| l.contains(&format!("`{pattern}")))
+                    .unwrap_or_else(|| panic!("input {name} ({pattern}) is not in the table"));
+                let kinds = row.rsplit('|').nth(1).unwrap_or_default();
+                assert!(
+                    kinds.contains("all") || kinds.contains(r.kind()),
+                    "{pattern}: the table's row does not list {}: {row}",
+                    r.kind()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unset_and_the_string_unset_differ() {
+        let mut a = build();
+        a.env.insert("CC".into(), None);
+        let mut b = build();
+        b.env.insert("CC".into(), Some("(unset)".into()));
+        assert_ne!(Recipe::CargoBuild(a).key(), Recipe::CargoBuild(b).key());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod types;
 use std::collections::{BTreeMap, BTreeSet};
 
 use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
+use dist_recipes::installer::InstallPath;
 use serde_json::Value;
 
 use crate::workspace::{Package, Workspace};
@@ -109,47 +110,9 @@ impl std::fmt::Display for ConfigWarning {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Installer {
-    Shell,
-    Powershell,
-    Npm,
-    Homebrew,
-    Msi,
-    Pkg,
-}
-
-impl Installer {
-    pub const ALL: [Installer; 6] = [
-        Installer::Shell,
-        Installer::Powershell,
-        Installer::Npm,
-        Installer::Homebrew,
-        Installer::Msi,
-        Installer::Pkg,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Installer::Shell => "shell",
-            Installer::Powershell => "powershell",
-            Installer::Npm => "npm",
-            Installer::Homebrew => "homebrew",
-            Installer::Msi => "msi",
-            Installer::Pkg => "pkg",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Installer> {
-        Installer::ALL.into_iter().find(|i| i.name() == s)
-    }
-
-    /// Built per target beside the archives (cargo-dist's "local" installers), rather than once
-    /// per App from every archive.
-    pub fn is_local(self) -> bool {
-        matches!(self, Installer::Msi | Installer::Pkg)
-    }
-}
+/// Installer kinds are typed once, in the recipes crate, with everything that differs
+/// between them.
+pub use dist_recipes::installer::InstallerKind;
 
 /// The installers `init` offers.
 pub const INSTALLERS: &[&str] = &["shell", "powershell", "npm", "homebrew", "msi", "pkg"];
@@ -215,7 +178,7 @@ pub struct GlobalConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackageConfig {
     pub dist: Option<bool>,
-    pub installers: Vec<Installer>,
+    pub installers: Vec<InstallerKind>,
     pub targets: Vec<String>,
     /// Target triple -> the binaries to ship for it (unset targets ship every binary).
     pub binaries: BTreeMap<String, Vec<String>>,
@@ -227,7 +190,8 @@ pub struct PackageConfig {
     pub features: Vec<String>,
     pub default_features: bool,
     pub all_features: bool,
-    pub install_path: Vec<String>,
+    /// Parsed once here (the key table checked every entry).
+    pub install_path: Vec<InstallPath>,
     pub npm_package: Option<String>,
     pub npm_scope: Option<String>,
     pub formula: Option<String>,
@@ -466,9 +430,9 @@ fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
             .and_then(|s| ArchiveFormat::parse(&s))
             .unwrap_or(default)
     };
-    let mut installers: Vec<Installer> = list("installers")
+    let mut installers: Vec<InstallerKind> = list("installers")
         .iter()
-        .filter_map(|s| Installer::parse(s))
+        .filter_map(|s| InstallerKind::parse(s))
         .collect();
     installers.sort();
     installers.dedup();
@@ -494,7 +458,10 @@ fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
         all_features: flag("all-features", false),
         install_path: get("install-path")
             .map(string_list)
-            .unwrap_or_else(|| vec!["CARGO_HOME".into()]),
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| InstallPath::parse(p).ok())
+            .collect(),
         npm_package: text("npm-package"),
         npm_scope: text("npm-scope"),
         formula: text("formula"),

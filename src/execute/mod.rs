@@ -3,6 +3,7 @@
 //! dir), stored, then materialised into `target/distrib/`.
 
 mod cargo;
+mod distrib;
 mod produce;
 
 use std::collections::BTreeMap;
@@ -12,11 +13,11 @@ use std::time::Instant;
 use dist_store::{RecipeKey, RecipeRecord, Store, StoreError};
 
 use crate::graph::{Node, RecipeGraph};
-use crate::plan::{ArtifactKind, Plan};
 use crate::report::{Event, RecipeAction, Reporter};
 use crate::workspace::Workspace;
 
 pub use cargo::CargoError;
+pub use distrib::Distrib;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecuteError {
@@ -87,15 +88,20 @@ impl<'a> Executor<'a> {
     /// already there.
     pub fn ensure(
         &mut self,
-        plan: &Plan,
         graph: &RecipeGraph,
         node: &Node,
     ) -> Result<(RecipeRecord, bool), ExecuteError> {
         if let Some(done) = self.done.get(&node.key) {
             return Ok(done.clone());
         }
-        // Inputs first, outside our lock: a consumed recipe has its own.
-        self.ensure_inputs(plan, graph, node)?;
+        // Required inputs first, outside our lock: a consumed recipe has its own. (Installers
+        // and unified checksums read archives that may have been built on other runners: they
+        // use what the store knows, which their keys already say.)
+        for (edge, dep) in graph.deps(node) {
+            if edge.required {
+                self.ensure(graph, dep)?;
+            }
+        }
         let _lock = self.store.lock(&node.key)?;
         let started = Instant::now();
         let cached = if self.store.is_cached(&node.key)? {
@@ -147,36 +153,6 @@ impl<'a> Executor<'a> {
         };
         self.done.insert(node.key, result.clone());
         Ok(result)
-    }
-
-    fn ensure_inputs(
-        &mut self,
-        plan: &Plan,
-        graph: &RecipeGraph,
-        node: &Node,
-    ) -> Result<(), ExecuteError> {
-        let Some(artifact) = plan.artifacts.get(&node.label) else {
-            return Ok(());
-        };
-        match &artifact.kind {
-            ArtifactKind::Archive { target, .. } => {
-                let app = artifact.app.clone().unwrap_or_default();
-                let build = &graph.builds[&(app, target.clone())];
-                self.ensure(plan, graph, build)?;
-            }
-            ArtifactKind::Checksum { of, .. } => {
-                let consumed = &graph.artifacts[of];
-                self.ensure(plan, graph, consumed)?;
-            }
-            // Unified checksums and installers read archives that may have been built on other
-            // runners: they use what the store knows, which their keys already say.
-            ArtifactKind::UnifiedChecksum { .. }
-            | ArtifactKind::SourceTarball { .. }
-            | ArtifactKind::Installer { .. }
-            | ArtifactKind::Updater { .. }
-            | ArtifactKind::NativeInstaller { .. } => {}
-        }
-        Ok(())
     }
 
     /// The record of a consumed recipe made or found earlier in this run.

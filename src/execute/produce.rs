@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use dist_recipes::archive::{self, ArchiveEntry, EntryMode};
-use dist_recipes::installer::{self, InstallPath, InstallerApp, InstallerArtifact};
+use dist_recipes::installer::{self, InstallerApp, InstallerArtifact, InstallerKind};
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
 use dist_store::{ContentDigest, OutputRecord, RecipeRecord, Store};
 
@@ -26,6 +26,8 @@ impl Executor<'_> {
         Ok(style.digest_hex(&bytes))
     }
 
+    /// Makes `node`'s outputs in a fresh temp dir and puts them in the store (not yet indexed:
+    /// the caller records or compares them).
     pub(super) fn produce(
         &mut self,
         node: &Node,
@@ -34,125 +36,34 @@ impl Executor<'_> {
         let tmp_root = self.store.root().join("tmp");
         std::fs::create_dir_all(&tmp_root).map_err(io("creating the store's tmp dir"))?;
         let tmp = tempfile::tempdir_in(&tmp_root).map_err(io("creating a temp dir"))?;
-        let write_err = |message: String| ExecuteError::Write {
-            artifact: node.label.clone(),
-            message,
-        };
+        let label = node.label.as_str();
+        let out = tmp.path().join(label);
         let outputs = match &node.recipe {
-            Recipe::CiWorkflow(_) => {
-                unreachable!("the workflow is made by `generate`; a build plans no workflow")
-            }
-            Recipe::CargoBuild(b) => {
-                // A --rebuild check must not reuse the incremental state it is checking.
-                let sandbox = if rebuilding {
-                    tmp.path().join("sandbox")
-                } else {
-                    work_dir(self.ws).join(&b.package).join(&b.target)
-                };
-                let bins = cargo::build(self.ws, b, &self.opts.host, &sandbox)?;
-                let mut outs = Vec::new();
-                for (file, path) in bins {
-                    let obj = self.store.put_file(&path)?;
-                    outs.push(OutputRecord::new(file, &obj));
-                }
-                outs
-            }
+            Recipe::CiWorkflow(w) => vec![self.put_bytes(label, w.text.as_bytes())?],
+            Recipe::CargoBuild(b) => self.produce_cargo_build(b, rebuilding, tmp.path())?,
             Recipe::Archive(a) => {
-                let staging = tmp.path().join("items");
-                let mut entries = Vec::new();
-                for (i, (path, src)) in a.items.iter().enumerate() {
-                    // Staged under an index, not the archive path: names cannot collide.
-                    let staged = staging.join(i.to_string());
-                    std::fs::create_dir_all(&staging).map_err(io("staging archive items"))?;
-                    let mode =
-                        match src {
-                            ArchiveSource::Binary { build, file } => {
-                                let rec = self.record_of(build)?;
-                                let out = rec.outputs.iter().find(|o| &o.name == file).ok_or_else(
-                                    || write_err(format!("its cargo build produced no {file}")),
-                                )?;
-                                let bytes = self.store.read_verified(&out.digest, out.size)?;
-                                std::fs::write(&staged, bytes).map_err(io("staging a binary"))?;
-                                EntryMode::Executable
-                            }
-                            ArchiveSource::File { path: rel, input } => {
-                                let bytes = std::fs::read(self.ws.root.join(rel))
-                                    .map_err(io(format!("reading {rel}")))?;
-                                if ContentDigest::of_bytes(&bytes) != input.digest {
-                                    return Err(
-                                        cargo::CargoError::Changed { path: rel.clone() }.into()
-                                    );
-                                }
-                                std::fs::write(&staged, bytes).map_err(io("staging a file"))?;
-                                if input.executable {
-                                    EntryMode::Executable
-                                } else {
-                                    EntryMode::Regular
-                                }
-                            }
-                        };
-                    entries.push(ArchiveEntry {
-                        path: path.clone(),
-                        source: staged,
-                        mode,
-                    });
-                }
-                let out = tmp.path().join(&node.label);
-                let root_dir = a.root_dir.clone().unwrap_or_default();
-                archive::write_archive(a.format, &root_dir, &entries, &out)
-                    .map_err(|e| write_err(e.to_string()))?;
-                vec![self.put(&node.label, &out)?]
+                self.produce_archive(label, a, tmp.path(), &out)?;
+                vec![self.put(label, &out)?]
             }
             Recipe::Checksum(c) => {
                 let rec = self.record_of(&c.archive)?;
                 let digest = self.digest_in_style(&rec, c.style)?;
                 let line = archive::checksum_line(&digest, &c.archive_name);
-                vec![self.put_bytes(&node.label, line.as_bytes())?]
+                vec![self.put_bytes(label, line.as_bytes())?]
             }
             Recipe::UnifiedChecksum(u) => {
-                let mut text = String::new();
-                // Archives whose sha256 is known are the ones the store holds.
-                for (name, a) in u.archives.iter().filter(|(_, a)| a.sha256.is_some()) {
-                    let digest = match (u.style, &a.sha256) {
-                        (archive::ChecksumStyle::Sha256, Some(sha)) => sha.clone(),
-                        _ => {
-                            let rec = self.record_of(&a.key)?;
-                            self.digest_in_style(&rec, u.style)?
-                        }
-                    };
-                    text.push_str(&archive::checksum_line(&digest, name));
-                }
-                vec![self.put_bytes(&node.label, text.as_bytes())?]
+                let text = self.unified_checksum(u)?;
+                vec![self.put_bytes(label, text.as_bytes())?]
             }
             Recipe::SourceTarball(s) => {
                 let files = self.committed_files(&s.git_tree, tmp.path())?;
-                let out = tmp.path().join(&node.label);
                 archive::write_source_tarball(&s.root_dir, &files, &out)
-                    .map_err(|e| write_err(e.to_string()))?;
-                vec![self.put(&node.label, &out)?]
+                    .map_err(|e| write_error(label, e))?;
+                vec![self.put(label, &out)?]
             }
             Recipe::Installer(i) => {
-                let app = installer_app(i).map_err(|e| write_err(e.to_string()))?;
-                let out = tmp.path().join(&node.label);
-                match i.installer.as_str() {
-                    "shell" => write_text(&out, installer::render_shell(&app)),
-                    "powershell" => write_text(&out, installer::render_powershell(&app)),
-                    "homebrew" => write_text(
-                        &out,
-                        installer::render_homebrew(
-                            &app,
-                            i.package_name.as_deref().unwrap_or(&i.app),
-                        ),
-                    ),
-                    _ => installer::write_npm_package(
-                        &app,
-                        i.package_name.as_deref().unwrap_or(&i.app),
-                        &out,
-                    )
-                    .map_err(|e| e.to_string()),
-                }
-                .map_err(write_err)?;
-                vec![self.put(&node.label, &out)?]
+                write_installer(i, &out).map_err(|e| write_error(label, e))?;
+                vec![self.put(label, &out)?]
             }
         };
         Ok(RecipeRecord {
@@ -162,6 +73,99 @@ impl Executor<'_> {
             inputs: node.inputs.clone(),
             outputs,
         })
+    }
+
+    /// A cargo build in its sandbox; every binary into the store.
+    fn produce_cargo_build(
+        &mut self,
+        b: &recipe::CargoBuild,
+        rebuilding: bool,
+        tmp: &Path,
+    ) -> Result<Vec<OutputRecord>, ExecuteError> {
+        // A --rebuild check must not reuse the incremental state it is checking.
+        let sandbox = if rebuilding {
+            tmp.join("sandbox")
+        } else {
+            work_dir(self.ws).join(&b.package).join(&b.target)
+        };
+        let bins = cargo::build(self.ws, b, &self.opts.host, &sandbox)?;
+        let mut outs = Vec::new();
+        for (file, path) in bins {
+            let obj = self.store.put_file(&path)?;
+            outs.push(OutputRecord::new(file, &obj));
+        }
+        Ok(outs)
+    }
+
+    /// Stages every member (binaries from the store, files re-checked against their hashed
+    /// content) and writes the archive to `out`.
+    fn produce_archive(
+        &self,
+        label: &str,
+        a: &recipe::Archive,
+        tmp: &Path,
+        out: &Path,
+    ) -> Result<(), ExecuteError> {
+        let staging = tmp.join("items");
+        std::fs::create_dir_all(&staging).map_err(io("staging archive items"))?;
+        let mut entries = Vec::new();
+        for (i, (path, src)) in a.items.iter().enumerate() {
+            // Staged under an index, not the archive path: names cannot collide.
+            let staged = staging.join(i.to_string());
+            let mode = match src {
+                ArchiveSource::Binary { build, file } => {
+                    let rec = self.record_of(build)?;
+                    let out = rec
+                        .outputs
+                        .iter()
+                        .find(|o| &o.name == file)
+                        .ok_or_else(|| {
+                            write_error(label, format!("its cargo build produced no {file}"))
+                        })?;
+                    let bytes = self.store.read_verified(&out.digest, out.size)?;
+                    std::fs::write(&staged, bytes).map_err(io("staging a binary"))?;
+                    EntryMode::Executable
+                }
+                ArchiveSource::File { path: rel, input } => {
+                    let bytes = std::fs::read(self.ws.root.join(rel))
+                        .map_err(io(format!("reading {rel}")))?;
+                    if ContentDigest::of_bytes(&bytes) != input.digest {
+                        return Err(cargo::CargoError::Changed { path: rel.clone() }.into());
+                    }
+                    std::fs::write(&staged, bytes).map_err(io("staging a file"))?;
+                    if input.executable {
+                        EntryMode::Executable
+                    } else {
+                        EntryMode::Regular
+                    }
+                }
+            };
+            entries.push(ArchiveEntry {
+                path: path.clone(),
+                source: staged,
+                mode,
+            });
+        }
+        let root_dir = a.root_dir.clone().unwrap_or_default();
+        archive::write_archive(a.format, &root_dir, &entries, out)
+            .map_err(|e| write_error(label, e))
+    }
+
+    /// The unified checksum file: a line per archive the store knows.
+    fn unified_checksum(&self, u: &recipe::UnifiedChecksum) -> Result<String, ExecuteError> {
+        let mut text = String::new();
+        // Archives whose sha256 is known are the ones the store holds.
+        for (name, a) in u.archives.iter().filter(|(_, a)| a.sha256.is_some()) {
+            let digest = match (u.style, &a.sha256) {
+                (archive::ChecksumStyle::Sha256, Some(sha)) => sha.clone(),
+                _ => {
+                    let rec = self.record_of(&a.key)?;
+                    self.digest_in_style(&rec, u.style)?
+                }
+            };
+            text.push_str(&archive::checksum_line(&digest, name));
+        }
+        Ok(text)
     }
 
     fn put(&self, name: &str, path: &Path) -> Result<OutputRecord, ExecuteError> {
@@ -221,17 +225,36 @@ impl Executor<'_> {
     }
 }
 
-fn write_text(out: &Path, text: Result<String, installer::InstallerError>) -> Result<(), String> {
+fn write_error(label: &str, message: impl ToString) -> ExecuteError {
+    ExecuteError::Write {
+        artifact: label.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Renders a fetching installer into `out`; every kind is handled here, by its type.
+fn write_installer(i: &recipe::Installer, out: &Path) -> Result<(), String> {
+    let app = installer_app(i);
+    let name = i.package_name.as_deref().unwrap_or(&i.app);
+    let text = match i.installer {
+        InstallerKind::Shell => installer::render_shell(&app),
+        InstallerKind::Powershell => installer::render_powershell(&app),
+        InstallerKind::Homebrew => installer::render_homebrew(&app, name),
+        InstallerKind::Npm => {
+            return installer::write_npm_package(&app, name, out).map_err(|e| e.to_string())
+        }
+        InstallerKind::Msi | InstallerKind::Pkg => {
+            return Err(format!(
+                "{} installers are not made by this tool yet",
+                i.installer.name()
+            ))
+        }
+    };
     let text = text.map_err(|e| e.to_string())?;
     std::fs::write(out, text).map_err(|e| e.to_string())
 }
 
-fn installer_app(i: &recipe::Installer) -> Result<InstallerApp, installer::InstallerError> {
-    let install_paths = i
-        .install_path
-        .iter()
-        .map(|p| InstallPath::parse(p))
-        .collect::<Result<Vec<_>, _>>()?;
+fn installer_app(i: &recipe::Installer) -> InstallerApp {
     let mut artifacts: Vec<InstallerArtifact> = i
         .archives
         .iter()
@@ -243,17 +266,17 @@ fn installer_app(i: &recipe::Installer) -> Result<InstallerApp, installer::Insta
         })
         .collect();
     artifacts.sort_by(|a, b| a.target.cmp(&b.target));
-    Ok(InstallerApp {
+    InstallerApp {
         app_name: i.app.clone(),
         app_version: i.version.clone(),
         binaries: i.binaries.clone(),
         download_url: i.download_url.clone(),
-        install_paths,
+        install_paths: i.install_path.clone(),
         artifacts,
         description: i.description.clone(),
         homepage: i.homepage.clone(),
         license: i.license.clone(),
-    })
+    }
 }
 
 /// For `--rebuild`: which members of two builds of an archive differ.

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use dist_store::{RecipeRecord, Store, StoreError};
 
-use super::plan::{plan_announcement, Planned};
 use super::{load, report_packages, GlobalOpts};
+use super::{plan_announcement, Planned};
 use crate::announce;
-use crate::execute::{BuildOptions, ExecuteError, Executor};
+use crate::execute::{BuildOptions, Distrib, ExecuteError, Executor};
 use crate::graph::RecipeGraph;
 use crate::manifest::{build_manifest, ArtifactState, RecipeInfo};
 use crate::plan::{ArtifactMode, PlanRequest};
@@ -33,7 +33,7 @@ pub fn build(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resul
 
 fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Result<Planned, Error> {
     let loaded = load(opts)?;
-    super::generate::refuse_if_dirty(&loaded, opts, reporter)?;
+    super::refuse_if_dirty(&loaded, opts, reporter)?;
     let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
         Ok(a) => a,
         Err(e) => {
@@ -78,7 +78,7 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
                 }
                 continue;
             };
-            let r = ex.ensure(&plan, &graph, node)?;
+            let r = ex.ensure(&graph, node)?;
             built.insert(a.name.clone(), r);
         }
         planned = Some((plan, graph));
@@ -86,33 +86,16 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
     let (plan, graph) = planned.expect("both phases ran");
     report_skipped(&plan, &skipped, reporter);
 
-    let distrib = loaded.ws.target_dir.join("distrib");
-    std::fs::create_dir_all(&distrib).map_err(crate::execute::io(format!(
-        "creating {}",
-        distrib.display()
-    )))?;
-    // One build at a time writes target/distrib: so the sweep below only ever removes temp
-    // files of builds that died, and the manifest matches the files beside it.
-    // (The lock file lives beside the sandboxes, not among the artifacts CI uploads.)
-    let lock_path = crate::execute::work_dir(&loaded.ws).join("distrib.lock");
-    std::fs::create_dir_all(crate::execute::work_dir(&loaded.ws)).map_err(crate::execute::io(
-        format!("creating {}", lock_path.display()),
-    ))?;
-    let _distrib_lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .and_then(|f| f.lock().map(|_| f))
-        .map_err(crate::execute::io(format!(
-            "locking {}",
-            lock_path.display()
-        )))?;
-    sweep_temp_files(&distrib);
+    let distrib = Distrib::open(&loaded.ws)?;
     let mut states = BTreeMap::new();
     for (name, (rec, cached)) in &built {
-        let dest = ex.materialize(name, rec, &distrib)?;
+        let dest = distrib.materialize(&ex, name, rec)?;
         let out = &rec.outputs[0];
+        let inputs = graph
+            .artifacts
+            .get(name)
+            .map(|n| graph.recorded_inputs(n))
+            .unwrap_or_default();
         states.insert(
             name.clone(),
             ArtifactState {
@@ -120,7 +103,7 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
                     key: rec.key.to_hex(),
                     cached: *cached,
                     blake3: Some(out.digest.to_hex()),
-                    inputs: super::compare::recorded_inputs(&store, rec),
+                    inputs,
                 }),
                 path: (!opts.no_local_paths).then(|| relative(&loaded.ws.root, &dest)),
                 sha256: Some(out.sha256.clone()),
@@ -128,9 +111,8 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
         );
     }
     let mut manifest = build_manifest(&plan, &states);
-    super::notes::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
-    let text = serde_json::to_string_pretty(&manifest).expect("manifest serializes") + "\n";
-    crate::execute::write_atomic(&distrib.join("dist-manifest.json"), text.as_bytes())?;
+    crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
+    distrib.write_manifest(&manifest)?;
     Ok(Planned {
         plan,
         graph,
@@ -214,19 +196,5 @@ fn report_skipped(plan: &crate::plan::Plan, skipped: &[String], reporter: &dyn R
         reporter.report(Event::Warning(format!(
             "not built: {name} ({what}); it stays in the plan and in dist-manifest.json without a file"
         )));
-    }
-}
-
-/// Removes the hidden `.NAME.*.tmp` files a killed build may have left in `target/distrib`
-/// (artifact files themselves are only ever renamed into place whole).
-fn sweep_temp_files(distrib: &std::path::Path) {
-    let Ok(rd) = std::fs::read_dir(distrib) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.ends_with(".tmp") {
-            let _ = std::fs::remove_file(e.path());
-        }
     }
 }

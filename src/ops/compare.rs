@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use dist_recipes::archive::{diff_members, read_members, ArchiveFormat};
-use dist_recipes::recipe::{consumed_key, diff_inputs, InputChange};
-use dist_store::{RecipeRecord, Store};
+use dist_recipes::recipe::{diff_inputs, InputChange};
+
 use serde::Serialize;
 
 use crate::manifest::{DistManifest, ManifestArtifact};
@@ -297,34 +297,4 @@ pub fn render(c: &Comparison) -> String {
     out.push_str(&counts.join(", "));
     out.push('\n');
     out
-}
-
-/// The inputs a build manifest records for an artifact: its recipe's inputs, plus the inputs of
-/// every recipe they reference (the archive's cargo build, a checksum's archive, ...) found in
-/// the store, prefixed `<input> > `, so `compare` can name a changed source file.
-pub fn recorded_inputs(store: &Store, rec: &RecipeRecord) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    expand(store, "", &rec.inputs, 0, &mut out);
-    out
-}
-
-fn expand(
-    store: &Store,
-    prefix: &str,
-    inputs: &BTreeMap<String, String>,
-    depth: usize,
-    out: &mut BTreeMap<String, String>,
-) {
-    for (k, v) in inputs {
-        let name = format!("{prefix}{k}");
-        out.insert(name.clone(), v.clone());
-        if depth >= 3 {
-            continue;
-        }
-        if let Some(key) = consumed_key(k, v) {
-            if let Ok(Some(sub)) = store.get(&key) {
-                expand(store, &format!("{name} > "), &sub.inputs, depth + 1, out);
-            }
-        }
-    }
 }

@@ -1,13 +1,11 @@
 //! `explain ARTIFACT`: why the artifact's key differs from the last one built under its name,
 //! down through the recipes it consumes (an archive's cargo build, ...).
 
-use std::collections::BTreeMap;
-
-use dist_recipes::recipe::{consumed_key, diff_inputs, InputChange};
-use dist_store::{RecipeKey, Store};
+use dist_recipes::recipe::{diff_inputs, InputChange};
+use dist_store::Store;
 use serde::Serialize;
 
-use super::plan::plan_announcement;
+use super::{existing_store, plan_announcement};
 use super::{load, GlobalOpts};
 use crate::announce;
 use crate::graph::{Node, RecipeGraph};
@@ -52,7 +50,7 @@ pub fn explain(opts: &GlobalOpts, artifact: &str) -> Result<Explanation, Error> 
         targets: &targets,
         host: loaded.toolchain.host(),
     };
-    let store = super::plan::existing_store(opts)?;
+    let store = existing_store(opts)?;
     let mut hasher = SourceHasher::default();
     let (_, graph) = plan_announcement(&loaded, &ann, &req, store.as_ref(), &mut hasher)?;
     let node = graph
@@ -88,12 +86,6 @@ fn explain_node(
     let Some(prev) = previous else {
         return Ok(out);
     };
-    let by_key: BTreeMap<RecipeKey, &Node> = graph
-        .builds
-        .values()
-        .chain(graph.artifacts.values())
-        .map(|n| (n.key, n))
-        .collect();
     for c in diff_inputs(&prev.inputs, &node.inputs) {
         let (change, old, new) = match &c {
             InputChange::Added { value, .. } => ("added", None, Some(value.clone())),
@@ -102,13 +94,11 @@ fn explain_node(
                 ("modified", Some(old.clone()), Some(new.clone()))
             }
         };
-        // A consumed recipe's key changed: say why, one level down.
-        let consumed = new
-            .as_deref()
-            .and_then(|v| consumed_key(c.name(), v))
-            .and_then(|k| by_key.get(&k));
-        if let Some(consumed) = consumed {
-            out.consumed.push(explain_node(graph, consumed, store)?);
+        // A consumed recipe's key changed: say why, one level down (the graph's edge for
+        // this input).
+        let consumed = graph.deps(node).find(|(edge, _)| edge.input == c.name());
+        if let Some((_, dep)) = consumed.filter(|_| new.is_some()) {
+            out.consumed.push(explain_node(graph, dep, store)?);
         }
         out.changes.push(Change {
             input: c.name().to_string(),
@@ -130,13 +120,14 @@ pub fn render(e: &Explanation) -> String {
 }
 
 fn short(v: &str) -> String {
-    // Digests are long; their first 12 characters tell two apart.
+    // Digests are long; their first 12 characters tell two apart (quoted or not).
     v.split(' ')
         .map(|w| {
-            if w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()) {
-                &w[..12]
+            let bare = w.trim_matches('"');
+            if bare.len() == 64 && bare.bytes().all(|b| b.is_ascii_hexdigit()) {
+                w.replace(bare, &bare[..12])
             } else {
-                w
+                w.to_string()
             }
         })
         .collect::<Vec<_>>()

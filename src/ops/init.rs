@@ -13,8 +13,8 @@ use std::path::Path;
 
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
-use super::generate::{generate_for, Generated};
 use super::GlobalOpts;
+use super::{write_workflow, Generated};
 use crate::ci;
 use crate::config::{self, INSTALLERS};
 use crate::workspace::{relative, Workspace};
@@ -310,6 +310,7 @@ pub fn init(
     opts: &GlobalOpts,
     args: &InitArgs,
     confirm: &mut dyn FnMut(&str) -> bool,
+    reporter: &dyn crate::report::Reporter,
 ) -> Result<InitReport, Error> {
     check_values("ci", &args.ci, CI_BACKENDS)?;
     check_values("installer", &args.installers, INSTALLERS)?;
@@ -384,7 +385,13 @@ pub fn init(
     let cfg = config::resolve(&ws)?;
     if ci::wants_github(&cfg.global) {
         let store_root = dist_store::Store::resolve_root(opts.store.as_deref())?;
-        report.generated = Some(generate_for(&ws, &cfg.global, false, Some(&store_root))?);
+        report.generated = Some(write_workflow(
+            &ws,
+            &cfg.global,
+            false,
+            &store_root,
+            reporter,
+        )?);
     }
     Ok(report)
 }

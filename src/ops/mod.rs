@@ -5,16 +5,22 @@ pub mod compare;
 pub mod explain;
 pub mod generate;
 pub mod init;
-pub mod notes;
 pub mod plan;
 pub mod store;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use dist_store::{RecipeKey, Store};
+
 use crate::announce::{self, Announcement, Candidate};
+use crate::ci::{self, CiError};
 use crate::config::{self, Config};
-use crate::plan::ArtifactMode;
+use crate::graph::{self, Env, RecipeGraph};
+use crate::manifest::DistManifest;
+use crate::plan::{self as planner, ArtifactMode, Plan, PlanRequest};
 use crate::report::{Event, PackageSummary, Reporter};
+use crate::sources::SourceHasher;
 use crate::toolchain::Toolchain;
 use crate::workspace::Workspace;
 use crate::Error;
@@ -103,4 +109,150 @@ pub fn report_packages(loaded: &Loaded, ann: Option<&Announcement>, reporter: &d
         })
         .collect();
     reporter.report(Event::Packages(&lines));
+}
+
+/// A planned announcement: the plan, its recipe graph and its manifest.
+pub struct Planned {
+    pub plan: Plan,
+    pub graph: RecipeGraph,
+    pub manifest: DistManifest,
+}
+
+/// The store, if one exists: `plan` must not create it.
+pub fn existing_store(opts: &GlobalOpts) -> Result<Option<Store>, Error> {
+    let root = Store::resolve_root(opts.store.as_deref())?;
+    if root.join("index.sqlite").is_file() {
+        Ok(Some(Store::open(&root)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// sha256 of a stored recipe's first output.
+pub fn stored_sha256(store: Option<&Store>, key: &RecipeKey) -> Option<String> {
+    let rec = store?.get(key).ok()??;
+    rec.outputs.first().map(|o| o.sha256.clone())
+}
+
+/// Plans one announcement and computes every recipe key.
+pub fn plan_announcement(
+    loaded: &Loaded,
+    ann: &announce::Announcement,
+    req: &PlanRequest,
+    store: Option<&Store>,
+    hasher: &mut SourceHasher,
+) -> Result<(Plan, RecipeGraph), Error> {
+    let plan = planner::plan(&loaded.ws, &loaded.cfg, ann, req)?;
+    // vars_os: one non-UTF-8 variable anywhere must not stop a plan; such values cannot be
+    // allow-listed inputs anyway.
+    let vars: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let known = |k: &RecipeKey| stored_sha256(store, k);
+    let env = Env {
+        vars: &vars,
+        known_sha256: &known,
+    };
+    let graph = graph::graph(
+        &loaded.ws,
+        &loaded.cfg,
+        &loaded.toolchain,
+        &plan,
+        &env,
+        hasher,
+    )?;
+    Ok((plan, graph))
+}
+
+/// What `generate` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Generated {
+    /// The file was written (it was missing or differed).
+    Wrote(String),
+    /// The file already had these bytes.
+    UpToDate(String),
+}
+
+impl Generated {
+    pub fn message(&self) -> String {
+        match self {
+            Generated::Wrote(p) => format!("wrote {p}\n"),
+            Generated::UpToDate(p) => format!("{p} is up to date\n"),
+        }
+    }
+}
+
+/// `plan`, `manifest` and `build` refuse to run while the configured CI workflow is missing or
+/// out of date, unless `--allow-dirty` or `allow-dirty` in the config says otherwise. A workflow
+/// another tool wrote (a project moving from cargo-dist keeps its `release.yml`) is not refused:
+/// a warning says how to switch it.
+pub fn refuse_if_dirty(
+    loaded: &Loaded,
+    opts: &GlobalOpts,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    let cfg = &loaded.cfg.global;
+    if opts.allow_dirty || cfg.allow_dirty || !ci::wants_github(cfg) {
+        return Ok(());
+    }
+    match ci::check_workflow(&loaded.ws.root, cfg) {
+        Err(CiError::Stale { path, .. })
+            if !std::fs::read_to_string(loaded.ws.root.join(&path))
+                .unwrap_or_default()
+                .contains(ci::GENERATED_MARK) =>
+        {
+            reporter.report(Event::Warning(format!(
+                "{path} was not written by this tool (cargo-dist's own workflow?); it is left as it is: run `cargo dist generate` to replace it with this tool's workflow, which caches builds in the store"
+            )));
+            Ok(())
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Renders the workflow, makes it through the store under its recipe key (listed and kept like
+/// every artifact) and materialises it, unless the file already has these bytes. With
+/// `check_only`, compares only.
+pub fn write_workflow(
+    ws: &Workspace,
+    cfg: &config::GlobalConfig,
+    check_only: bool,
+    store_root: &std::path::Path,
+    reporter: &dyn Reporter,
+) -> Result<Generated, Error> {
+    if !ci::wants_github(cfg) {
+        return Err(CiError::NotConfigured {
+            manifest: crate::workspace::relative(&ws.root, &ws.manifest_path),
+        }
+        .into());
+    }
+    let shown = ci::github_workflow_path(cfg);
+    if check_only {
+        ci::check_workflow(&ws.root, cfg)?;
+        return Ok(Generated::UpToDate(shown));
+    }
+    let text = ci::github_workflow(cfg);
+    let store = Store::open(store_root)?;
+    let opts = crate::execute::BuildOptions {
+        rebuild: false,
+        host: String::new(),
+    };
+    let mut ex = crate::execute::Executor::new(ws, &store, &opts, reporter);
+    let node = graph::Node::new(shown.clone(), ci::workflow_recipe(cfg, &text));
+    let (rec, _) = ex.ensure(&RecipeGraph::default(), &node)?;
+    let path = ws.root.join(&shown);
+    if ci::read_existing(&path, &shown)?.as_deref() == Some(text.as_str()) {
+        return Ok(Generated::UpToDate(shown));
+    }
+    let (dir, name) = shown
+        .rsplit_once('/')
+        .expect("the workflow lives in a directory");
+    let dir = ws.root.join(dir);
+    std::fs::create_dir_all(&dir).map_err(|source| CiError::Io {
+        action: "create",
+        path: crate::workspace::relative(&ws.root, &dir),
+        source,
+    })?;
+    ex.materialize(name, &rec, &dir)?;
+    Ok(Generated::Wrote(shown))
 }

@@ -3,68 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use dist_store::{RecipeKey, Store};
+use dist_store::Store;
 
-use super::{load, report_packages, GlobalOpts, Loaded};
+use super::{existing_store, load, plan_announcement, report_packages, GlobalOpts, Planned};
 use crate::announce;
-use crate::graph::{self, Env, RecipeGraph};
-use crate::manifest::{build_manifest, ArtifactState, DistManifest, RecipeInfo};
-use crate::plan::{self, ArtifactMode, Plan, PlanRequest};
+use crate::graph::RecipeGraph;
+use crate::manifest::{build_manifest, ArtifactState, RecipeInfo};
+use crate::plan::{ArtifactMode, Plan, PlanRequest};
 use crate::report::Reporter;
 use crate::sources::SourceHasher;
 use crate::Error;
-
-pub struct Planned {
-    pub plan: Plan,
-    pub graph: RecipeGraph,
-    pub manifest: DistManifest,
-}
-
-/// The store, if one exists: `plan` must not create it.
-pub fn existing_store(opts: &GlobalOpts) -> Result<Option<Store>, Error> {
-    let root = Store::resolve_root(opts.store.as_deref())?;
-    if root.join("index.sqlite").is_file() {
-        Ok(Some(Store::open(&root)?))
-    } else {
-        Ok(None)
-    }
-}
-
-/// sha256 of a stored recipe's first output.
-pub fn stored_sha256(store: Option<&Store>, key: &RecipeKey) -> Option<String> {
-    let rec = store?.get(key).ok()??;
-    rec.outputs.first().map(|o| o.sha256.clone())
-}
-
-/// Plans one announcement and computes every recipe key.
-pub fn plan_announcement(
-    loaded: &Loaded,
-    ann: &announce::Announcement,
-    req: &PlanRequest,
-    store: Option<&Store>,
-    hasher: &mut SourceHasher,
-) -> Result<(Plan, RecipeGraph), Error> {
-    let plan = plan::plan(&loaded.ws, &loaded.cfg, ann, req)?;
-    // vars_os: one non-UTF-8 variable anywhere must not stop a plan; such values cannot be
-    // allow-listed inputs anyway.
-    let vars: BTreeMap<String, String> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
-    let known = |k: &RecipeKey| stored_sha256(store, k);
-    let env = Env {
-        vars: &vars,
-        known_sha256: &known,
-    };
-    let graph = graph::graph(
-        &loaded.ws,
-        &loaded.cfg,
-        &loaded.toolchain,
-        &plan,
-        &env,
-        hasher,
-    )?;
-    Ok((plan, graph))
-}
 
 /// Recipe facts for the manifest of a plan that builds nothing.
 pub fn planned_states(
@@ -109,7 +57,7 @@ pub fn manifest(
     reporter: &dyn Reporter,
 ) -> Result<Vec<Planned>, Error> {
     let loaded = load(opts)?;
-    super::generate::refuse_if_dirty(&loaded, opts, reporter)?;
+    super::refuse_if_dirty(&loaded, opts, reporter)?;
     let announcements = match (&opts.tag, every_announcement) {
         (None, true) => announce::all_announcements(&loaded.candidates),
         (tag, _) => announce::announce(&loaded.candidates, tag.as_deref()).map(|a| vec![a]),
@@ -139,7 +87,7 @@ pub fn manifest(
             let (plan, graph) = plan_announcement(&loaded, ann, &req, store.as_ref(), &mut hasher)?;
             let states = planned_states(&plan, &graph, store.as_ref())?;
             let mut manifest = build_manifest(&plan, &states);
-            super::notes::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
+            crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
             Ok(Planned {
                 plan,
                 graph,

@@ -5,6 +5,7 @@
 //! deterministically: the same [`InstallerApp`] always gives the same bytes.
 
 mod homebrew;
+mod kind;
 mod npm;
 mod powershell;
 mod shell;
@@ -13,6 +14,7 @@ mod template;
 use std::path::PathBuf;
 
 pub use homebrew::{formula_class_name, render_homebrew};
+pub use kind::InstallerKind;
 pub use npm::{npm_package_files, write_npm_package};
 pub use powershell::render_powershell;
 pub use shell::render_shell;
@@ -98,6 +100,18 @@ pub enum InstallerError {
     },
     #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
+}
+
+impl std::fmt::Display for InstallPath {
+    /// The config form it was parsed from (normalised), so parse and display round-trip.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InstallPath::CargoHome => f.write_str("CARGO_HOME"),
+            InstallPath::HomeSubdir(sub) => write!(f, "~/{sub}"),
+            InstallPath::EnvSubdir { var, subdir } if subdir.is_empty() => write!(f, "${var}"),
+            InstallPath::EnvSubdir { var, subdir } => write!(f, "${var}/{subdir}"),
+        }
+    }
 }
 
 impl InstallPath {
@@ -342,16 +356,4 @@ fn check_url(what: &'static str, value: &str) -> Result<(), InstallerError> {
 /// Windows targets, the ones the PowerShell installer and `.exe` names apply to.
 pub(crate) fn is_windows_target(target: &str) -> bool {
     crate::target::Target(target).is_windows()
-}
-
-/// BLAKE3 of the template files an installer kind renders ("shell", "powershell", "npm",
-/// "homebrew"): part of its recipe key, so editing a template cannot reuse stored bytes.
-pub fn template_digest(installer: &str) -> String {
-    let text = match installer {
-        "shell" => shell::TEMPLATE,
-        "powershell" => powershell::TEMPLATE,
-        "homebrew" => homebrew::TEMPLATE,
-        _ => npm::RUN_JS,
-    };
-    blake3::hash(text.as_bytes()).to_hex().to_string()
 }

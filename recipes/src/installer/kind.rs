@@ -1,0 +1,192 @@
+//! The installer kinds cargo-dist offers, and everything that differs between them: names,
+//! which platforms and archives each serves, its template, its install hint.
+
+use crate::target::Target;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InstallerKind {
+    Shell,
+    Powershell,
+    Npm,
+    Homebrew,
+    Msi,
+    Pkg,
+}
+
+impl InstallerKind {
+    pub const ALL: [InstallerKind; 6] = [
+        InstallerKind::Shell,
+        InstallerKind::Powershell,
+        InstallerKind::Npm,
+        InstallerKind::Homebrew,
+        InstallerKind::Msi,
+        InstallerKind::Pkg,
+    ];
+
+    /// The name `installers` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            InstallerKind::Shell => "shell",
+            InstallerKind::Powershell => "powershell",
+            InstallerKind::Npm => "npm",
+            InstallerKind::Homebrew => "homebrew",
+            InstallerKind::Msi => "msi",
+            InstallerKind::Pkg => "pkg",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InstallerKind> {
+        InstallerKind::ALL.into_iter().find(|i| i.name() == s)
+    }
+
+    /// Made per target beside the archives (a bundling installer), rather than once per App from
+    /// every archive (a fetching one).
+    pub fn is_local(self) -> bool {
+        matches!(self, InstallerKind::Msi | InstallerKind::Pkg)
+    }
+
+    /// The file of a fetching installer; `name` is the npm package or formula name where the
+    /// kind has one (else the App's). A bundling installer's file is per target:
+    /// [`InstallerKind::local_file_name`].
+    pub fn file_name(self, app: &str, name: Option<&str>) -> Option<String> {
+        Some(match self {
+            InstallerKind::Shell => format!("{app}-installer.sh"),
+            InstallerKind::Powershell => format!("{app}-installer.ps1"),
+            InstallerKind::Npm => format!("{app}-npm-package.tar.gz"),
+            InstallerKind::Homebrew => format!("{}.rb", name.unwrap_or(app)),
+            InstallerKind::Msi | InstallerKind::Pkg => return None,
+        })
+    }
+
+    /// `{app}-{target}.msi` for Windows targets, `.pkg` for macOS ones.
+    pub fn local_file_name(self, app: &str, target: &str) -> Option<String> {
+        let t = Target(target);
+        match self {
+            InstallerKind::Msi if t.is_windows() => Some(format!("{app}-{target}.msi")),
+            InstallerKind::Pkg if t.is_darwin() => Some(format!("{app}-{target}.pkg")),
+            _ => None,
+        }
+    }
+
+    /// The config key naming this kind's package, where it has one.
+    pub fn name_key(self) -> Option<&'static str> {
+        match self {
+            InstallerKind::Npm => Some("npm-package"),
+            InstallerKind::Homebrew => Some("formula"),
+            _ => None,
+        }
+    }
+
+    /// Whether its manifest `target_triples` list `platform` (one of the platforms the App's
+    /// builds serve, [`Target::platforms`]), as cargo-dist lists them.
+    pub fn serves(self, platform: &str) -> bool {
+        let t = Target(platform);
+        match self {
+            // Shell runs in MSYS / Git Bash on Windows, so the GNU platforms count; Homebrew's
+            // formula lists the same set.
+            InstallerKind::Shell | InstallerKind::Homebrew => !t.is_windows_msvc(),
+            InstallerKind::Powershell => t.is_windows(),
+            InstallerKind::Npm => true,
+            InstallerKind::Msi | InstallerKind::Pkg => false,
+        }
+    }
+
+    /// Whether it can fetch and unpack the archive built for `target`.
+    pub fn fetches(self, target: &str) -> bool {
+        let t = Target(target);
+        match self {
+            InstallerKind::Shell => !t.is_windows(),
+            InstallerKind::Powershell => t.is_windows(),
+            InstallerKind::Homebrew => t.is_darwin() || t.is_linux(),
+            InstallerKind::Npm => true,
+            InstallerKind::Msi | InstallerKind::Pkg => false,
+        }
+    }
+
+    /// BLAKE3 of the template files it renders: part of its recipe key, so editing a template
+    /// cannot reuse stored bytes. `None` for kinds this tool does not render.
+    pub fn template_digest(self) -> Option<String> {
+        let text = match self {
+            InstallerKind::Shell => super::shell::TEMPLATE,
+            InstallerKind::Powershell => super::powershell::TEMPLATE,
+            InstallerKind::Homebrew => super::homebrew::TEMPLATE,
+            InstallerKind::Npm => super::npm::RUN_JS,
+            InstallerKind::Msi | InstallerKind::Pkg => return None,
+        };
+        Some(blake3::hash(text.as_bytes()).to_hex().to_string())
+    }
+
+    /// The manifest's `install_hint` and `description` for the installer `file` under `base`.
+    pub fn install_hint(
+        self,
+        base: &str,
+        file: &str,
+        app: &str,
+        version: &str,
+    ) -> (String, String) {
+        match self {
+            InstallerKind::Shell => (
+                format!("curl --proto '=https' --tlsv1.2 -LsSf {base}/{file} | sh"),
+                "Install prebuilt binaries via shell script".into(),
+            ),
+            InstallerKind::Powershell => (
+                format!("powershell -ExecutionPolicy Bypass -c \"irm {base}/{file} | iex\""),
+                "Install prebuilt binaries via powershell script".into(),
+            ),
+            InstallerKind::Npm => (
+                format!("npm install {base}/{file}"),
+                format!("Install prebuilt binaries of {app} {version} into your npm project"),
+            ),
+            InstallerKind::Homebrew => (
+                format!("brew install {base}/{file}"),
+                "Install prebuilt binaries via Homebrew".into(),
+            ),
+            InstallerKind::Msi | InstallerKind::Pkg => (
+                format!("download {base}/{file} and run it"),
+                "Install prebuilt binaries with a native installer".into(),
+            ),
+        }
+    }
+
+    /// The language of its install hint, for release notes' code blocks.
+    pub fn hint_language(self) -> &'static str {
+        match self {
+            InstallerKind::Powershell => "powershell",
+            _ => "sh",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InstallerKind;
+
+    #[test]
+    fn names_round_trip_and_templates_differ() {
+        for k in InstallerKind::ALL {
+            assert_eq!(InstallerKind::parse(k.name()), Some(k));
+            assert_eq!(k.template_digest().is_none(), k.is_local(), "{}", k.name());
+        }
+        let digests: std::collections::BTreeSet<String> = InstallerKind::ALL
+            .iter()
+            .filter_map(|k| k.template_digest())
+            .collect();
+        assert_eq!(digests.len(), 4);
+        assert_eq!(
+            InstallerKind::Homebrew
+                .file_name("app", Some("app-cli"))
+                .as_deref(),
+            Some("app-cli.rb")
+        );
+        assert_eq!(
+            InstallerKind::Msi
+                .local_file_name("app", "x86_64-pc-windows-gnu")
+                .as_deref(),
+            Some("app-x86_64-pc-windows-gnu.msi")
+        );
+        assert_eq!(
+            InstallerKind::Msi.local_file_name("app", "x86_64-apple-darwin"),
+            None
+        );
+    }
+}

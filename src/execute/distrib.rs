@@ -1,0 +1,70 @@
+//! `target/distrib/`: where a build's artifacts and its dist-manifest.json appear.
+//!
+//! One build at a time writes it (a lock beside the sandboxes, not among the files CI uploads),
+//! so the sweep of hidden temp files only ever removes those of builds that died, and the
+//! manifest matches the files beside it. Every file appears whole (temp file + rename).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use dist_store::RecipeRecord;
+
+use super::{io, work_dir, write_atomic, ExecuteError, Executor};
+use crate::manifest::DistManifest;
+use crate::workspace::Workspace;
+
+/// `target/distrib/`, locked for this build.
+pub struct Distrib {
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Distrib {
+    /// Creates and locks the directory, then sweeps what a killed build left.
+    pub fn open(ws: &Workspace) -> Result<Distrib, ExecuteError> {
+        let dir = ws.target_dir.join("distrib");
+        std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+        let lock_path = work_dir(ws).join("distrib.lock");
+        std::fs::create_dir_all(work_dir(ws))
+            .map_err(io(format!("creating {}", lock_path.display())))?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .and_then(|f| f.lock().map(|_| f))
+            .map_err(io(format!("locking {}", lock_path.display())))?;
+        sweep_temp_files(&dir);
+        Ok(Distrib { dir, _lock: lock })
+    }
+
+    /// Copies the artifact `name` out of the store (verified) into the directory.
+    pub fn materialize(
+        &self,
+        ex: &Executor,
+        name: &str,
+        rec: &RecipeRecord,
+    ) -> Result<PathBuf, ExecuteError> {
+        ex.materialize(name, rec, &self.dir)
+    }
+
+    /// Writes `dist-manifest.json` beside the artifacts.
+    pub fn write_manifest(&self, manifest: &DistManifest) -> Result<(), ExecuteError> {
+        let text = serde_json::to_string_pretty(manifest).expect("manifest serializes") + "\n";
+        write_atomic(&self.dir.join("dist-manifest.json"), text.as_bytes())
+    }
+}
+
+/// Removes the hidden `.NAME.*.tmp` files a killed build may have left (artifact files
+/// themselves are only ever renamed into place whole).
+fn sweep_temp_files(distrib: &Path) {
+    let Ok(rd) = std::fs::read_dir(distrib) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
