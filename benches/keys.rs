@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use cargo_dist::announce;
-use cargo_dist::ops::plan::plan_announcement;
+use cargo_dist::ops::plan_announcement;
 use cargo_dist::ops::{load, GlobalOpts};
 use cargo_dist::plan::{ArtifactMode, PlanRequest};
 use cargo_dist::sources::SourceHasher;
