@@ -238,188 +238,194 @@ impl Store {
     /// directory first; only then are objects moved in and rows inserted in
     /// one transaction. On any error the store is left as it was.
     pub fn import(&self, bundle: &Path) -> Result<ImportReport, StoreError> {
-        let err = |entry: &str, reason: String| StoreError::Bundle {
+        let staging = tempfile::Builder::new()
+            .prefix("import-")
+            .tempdir_in(&self.layout.tmp)
+            .at(&self.layout.tmp)?;
+        let (recipes, staged) = self.stage(bundle, staging.path())?;
+        for rec in &recipes {
+            self.validate(rec, &staged)
+                .map_err(|reason| StoreError::Bundle {
+                    bundle: bundle.to_owned(),
+                    entry: BUNDLE_INDEX.into(),
+                    reason,
+                })?;
+        }
+        let mut keys = BTreeSet::new();
+        if let Some(rec) = recipes.iter().find(|r| !keys.insert(r.key)) {
+            return Err(StoreError::Bundle {
+                bundle: bundle.to_owned(),
+                entry: BUNDLE_INDEX.into(),
+                reason: Rejection::RecipeTwice(rec.key),
+            });
+        }
+        self.commit(&recipes, staged)
+    }
+
+    /// Reads every entry: the index parsed, each object copied into `staging` and hashed
+    /// against its name.
+    fn stage(
+        &self,
+        bundle: &Path,
+        staging: &Path,
+    ) -> Result<(Vec<RecipeRecord>, BTreeMap<ContentDigest, Staged>), StoreError> {
+        let err = |entry: &str, reason: Rejection| StoreError::Bundle {
             bundle: bundle.to_owned(),
             entry: entry.to_owned(),
             reason,
         };
         let file = File::open(bundle).at(bundle)?;
-        let staging = tempfile::Builder::new()
-            .prefix("import-")
-            .tempdir_in(&self.layout.tmp)
-            .at(&self.layout.tmp)?;
-
         let mut recipes: Option<Vec<RecipeRecord>> = None;
         let mut staged: BTreeMap<ContentDigest, Staged> = BTreeMap::new();
         let mut archive = tar::Archive::new(BufReader::new(file));
-        let entries = archive
-            .entries()
-            .map_err(|e| err("<archive>", format!("cannot read tar: {e}")))?;
+        let entries = archive.entries().map_err(|e| {
+            err(
+                "<archive>",
+                Rejection::Unreadable(format!("cannot read tar: {e}")),
+            )
+        })?;
         for entry in entries {
-            let mut entry =
-                entry.map_err(|e| err("<archive>", format!("malformed or truncated tar: {e}")))?;
+            let mut entry = entry.map_err(|e| {
+                err(
+                    "<archive>",
+                    Rejection::Unreadable(format!("malformed or truncated tar: {e}")),
+                )
+            })?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let kind = classify(&name);
-            // Path escapes first: they are the most important thing to say.
-            if let Err(reason) = &kind {
-                if !reason.starts_with("unexpected") {
-                    return Err(err(&name, reason.clone()));
-                }
-            }
-            let ty = entry.header().entry_type();
-            let bad_type = match ty {
-                tar::EntryType::Regular => None,
-                tar::EntryType::Symlink => Some("is a symbolic link"),
-                tar::EntryType::Link => Some("is a hard link"),
-                tar::EntryType::Directory => Some("is a directory"),
-                _ => Some("is not a regular file"),
-            };
-            if let Some(what) = bad_type {
-                return Err(err(
-                    &name,
-                    format!("{what}; bundles contain only regular files"),
-                ));
-            }
-            let declared = entry
-                .header()
-                .size()
-                .map_err(|e| err(&name, e.to_string()))?;
-            match kind.map_err(|reason| err(&name, reason))? {
+            let (kind, declared) = entry_kind(&name, &entry).map_err(|r| err(&name, r))?;
+            match kind {
                 EntryName::Index => {
                     if recipes.is_some() {
-                        return Err(err(&name, "appears twice".into()));
+                        return Err(err(&name, Rejection::Duplicate));
                     }
-                    if declared > MAX_INDEX_BYTES {
-                        return Err(err(&name, format!("is {declared} bytes, too large")));
-                    }
-                    let mut text = Vec::new();
-                    (&mut entry)
-                        .take(MAX_INDEX_BYTES)
-                        .read_to_end(&mut text)
-                        .map_err(|e| err(&name, format!("cannot read: {e}")))?;
-                    if text.len() as u64 != declared {
-                        return Err(err(
-                            &name,
-                            format!("truncated: {} of {declared} bytes", text.len()),
-                        ));
-                    }
-                    recipes = Some(parse_index(&text).map_err(|reason| err(&name, reason))?);
+                    let text = read_index(&mut entry, declared).map_err(|r| err(&name, r))?;
+                    recipes =
+                        Some(parse_index(&text).map_err(|r| err(&name, Rejection::BadIndex(r)))?);
                 }
                 EntryName::Object(digest) => {
                     if staged.contains_key(&digest) {
-                        return Err(err(&name, "appears twice".into()));
+                        return Err(err(&name, Rejection::Duplicate));
                     }
-                    let mut tmp = NamedTempFile::new_in(staging.path()).at(staging.path())?;
-                    let tmp_path = tmp.path().to_owned();
-                    let info = copy_hashing(&mut entry, bundle, tmp.as_file_mut(), &tmp_path)
-                        .map_err(|e| match e {
-                            StoreError::Io { path, source } if path == bundle => {
-                                err(&name, format!("cannot read: {source}"))
-                            }
-                            other => other,
-                        })?;
-                    if info.size != declared {
-                        return Err(err(
-                            &name,
-                            format!("truncated: {} of {declared} bytes", info.size),
-                        ));
-                    }
-                    if info.digest != digest {
-                        return Err(err(
-                            &name,
-                            format!("contents hash to {}, not to its name", info.digest),
-                        ));
-                    }
-                    staged.insert(
-                        digest,
-                        Staged {
-                            file: tmp,
-                            size: info.size,
-                            sha256: info.sha256,
-                        },
-                    );
+                    let st =
+                        self.stage_object(&mut entry, bundle, staging, &digest, declared, &name)?;
+                    staged.insert(digest, st);
                 }
             }
         }
-        let recipes = recipes.ok_or_else(|| err(BUNDLE_INDEX, "is missing".into()))?;
+        let recipes = recipes.ok_or_else(|| err(BUNDLE_INDEX, Rejection::Missing))?;
+        Ok((recipes, staged))
+    }
 
-        // Every output must be satisfiable before anything is touched.
-        let mut seen = BTreeSet::new();
-        for rec in &recipes {
-            if !seen.insert(rec.key) {
-                return Err(err(
-                    BUNDLE_INDEX,
-                    format!("recipe {} appears twice", rec.key),
-                ));
-            }
-            if let Err(why) = check_label(&rec.label) {
-                return Err(err(
-                    BUNDLE_INDEX,
-                    format!("recipe {} label {:?} {why}", rec.key, rec.label),
-                ));
-            }
-            if rec.outputs.is_empty() {
-                return Err(err(
-                    BUNDLE_INDEX,
-                    format!("recipe {} has no outputs", rec.key),
-                ));
-            }
-            let mut names = BTreeSet::new();
-            for out in &rec.outputs {
-                let what = format!("recipe {} output `{}`", rec.key, out.name);
-                if !names.insert(&out.name) {
-                    return Err(err(BUNDLE_INDEX, format!("{what} appears twice")));
+    /// One object entry into a temp file, hashed; its size and digest must be what the tar
+    /// header and its name say.
+    fn stage_object(
+        &self,
+        entry: &mut impl Read,
+        bundle: &Path,
+        staging: &Path,
+        digest: &ContentDigest,
+        declared: u64,
+        name: &str,
+    ) -> Result<Staged, StoreError> {
+        let err = |reason: Rejection| StoreError::Bundle {
+            bundle: bundle.to_owned(),
+            entry: name.to_owned(),
+            reason,
+        };
+        let mut tmp = NamedTempFile::new_in(staging).at(staging)?;
+        let tmp_path = tmp.path().to_owned();
+        let info =
+            copy_hashing(entry, bundle, tmp.as_file_mut(), &tmp_path).map_err(|e| match e {
+                StoreError::Io { path, source } if path == bundle => {
+                    err(Rejection::Unreadable(format!("cannot read: {source}")))
                 }
-                if let Some(st) = staged.get(&out.digest) {
-                    if st.size != out.size || st.sha256 != out.sha256 {
-                        return Err(err(
-                            BUNDLE_INDEX,
-                            format!(
-                                "{what}: object {} has size {} and sha256 {}, the recipe says {} and {}",
-                                out.digest, st.size, st.sha256, out.size, out.sha256
-                            ),
-                        ));
-                    }
-                } else {
-                    let obj = self.layout.object_path(&out.digest);
-                    let present = match fs::symlink_metadata(&obj) {
-                        Ok(m) if m.is_file() => File::open(&obj).ok(),
-                        _ => None,
-                    };
-                    let Some(mut f) = present else {
-                        return Err(err(
-                            BUNDLE_INDEX,
-                            format!(
-                                "{what}: object {} is in neither the bundle nor the store",
-                                out.digest
-                            ),
-                        ));
-                    };
-                    // Hash it: the recorded sha256 is what gets published.
-                    let info = copy_hashing(&mut f, &obj, &mut io::sink(), Path::new("<sink>"))?;
+                other => other,
+            })?;
+        if info.size != declared {
+            return Err(err(Rejection::Truncated {
+                got: info.size,
+                declared,
+            }));
+        }
+        if info.digest != *digest {
+            return Err(err(Rejection::WrongContents(info.digest)));
+        }
+        Ok(Staged {
+            file: tmp,
+            size: info.size,
+            sha256: info.sha256,
+        })
+    }
+
+    /// Every output of `rec` must be satisfiable (by the bundle or the store, with the size and
+    /// sha256 it records) before anything is touched.
+    fn validate(
+        &self,
+        rec: &RecipeRecord,
+        staged: &BTreeMap<ContentDigest, Staged>,
+    ) -> Result<(), Rejection> {
+        check_label(&rec.label).map_err(|why| Rejection::BadLabel {
+            key: rec.key,
+            label: rec.label.clone(),
+            why,
+        })?;
+        if rec.outputs.is_empty() {
+            return Err(Rejection::NoOutputs(rec.key));
+        }
+        let mut names = BTreeSet::new();
+        for out in &rec.outputs {
+            let bad = |problem: OutputProblem| Rejection::Output {
+                key: rec.key,
+                name: out.name.clone(),
+                problem,
+            };
+            if !names.insert(&out.name) {
+                return Err(bad(OutputProblem::Twice));
+            }
+            let (size, sha256, place) = match staged.get(&out.digest) {
+                Some(st) => (st.size, st.sha256.clone(), "in the bundle"),
+                None => {
+                    let info = self
+                        .hash_stored(&out.digest)
+                        .ok_or_else(|| bad(OutputProblem::Absent(out.digest)))?;
                     if info.digest != out.digest {
-                        return Err(err(
-                            BUNDLE_INDEX,
-                            format!(
-                                "{what}: object {} in the store is corrupt (its bytes hash to {}); run `cargo dist store verify`",
-                                out.digest, info.digest
-                            ),
-                        ));
+                        return Err(bad(OutputProblem::Corrupt(out.digest, info.digest)));
                     }
-                    if info.size != out.size || info.sha256 != out.sha256 {
-                        return Err(err(
-                            BUNDLE_INDEX,
-                            format!(
-                                "{what}: object {} in the store has size {} and sha256 {}, the recipe says {} and {}",
-                                out.digest, info.size, info.sha256, out.size, out.sha256
-                            ),
-                        ));
-                    }
+                    (info.size, info.sha256, "in the store")
                 }
+            };
+            if size != out.size || sha256 != out.sha256 {
+                return Err(bad(OutputProblem::Differs {
+                    digest: out.digest,
+                    place,
+                    size,
+                    sha256,
+                    want_size: out.size,
+                    want_sha256: out.sha256.clone(),
+                }));
             }
         }
+        Ok(())
+    }
 
-        // Commit: move objects in, then one transaction for the rows.
+    /// Hashes a stored object (the recorded sha256 is what gets published); `None` when the
+    /// store does not hold it as a regular file.
+    fn hash_stored(&self, digest: &ContentDigest) -> Option<crate::records::ObjectInfo> {
+        let obj = self.layout.object_path(digest);
+        let mut f = match fs::symlink_metadata(&obj) {
+            Ok(m) if m.is_file() => File::open(&obj).ok()?,
+            _ => return None,
+        };
+        copy_hashing(&mut f, &obj, &mut io::sink(), Path::new("<sink>")).ok()
+    }
+
+    /// Moves the staged objects in, then inserts every row in one transaction; on failure
+    /// removes what it moved.
+    fn commit(
+        &self,
+        recipes: &[RecipeRecord],
+        staged: BTreeMap<ContentDigest, Staged>,
+    ) -> Result<ImportReport, StoreError> {
         let mut report = ImportReport {
             recipes: recipes.len(),
             ..ImportReport::default()
@@ -444,7 +450,7 @@ impl Store {
             }
             let now = now_secs();
             let tx = self.write_tx()?;
-            for rec in &recipes {
+            for rec in recipes {
                 self.insert_recipe(&tx, rec, now, now)?;
             }
             self.db(tx.commit())
@@ -460,6 +466,153 @@ impl Store {
         }
         Ok(report)
     }
+}
+
+/// Why an import refused a bundle (the store is then unchanged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// An unsafe or unexpected entry name.
+    Name(String),
+    /// A link, directory or other non-regular entry.
+    NotRegular(&'static str),
+    Duplicate,
+    TooLarge(u64),
+    Unreadable(String),
+    Truncated {
+        got: u64,
+        declared: u64,
+    },
+    /// An object whose bytes hash to something else than its name.
+    WrongContents(ContentDigest),
+    BadIndex(String),
+    Missing,
+    RecipeTwice(RecipeKey),
+    BadLabel {
+        key: RecipeKey,
+        label: String,
+        why: &'static str,
+    },
+    NoOutputs(RecipeKey),
+    Output {
+        key: RecipeKey,
+        name: String,
+        problem: OutputProblem,
+    },
+}
+
+/// What is wrong with one output a bundle's recipe records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputProblem {
+    Twice,
+    /// In neither the bundle nor the store.
+    Absent(ContentDigest),
+    /// The store's copy is corrupt: (its name, what its bytes hash to).
+    Corrupt(ContentDigest, ContentDigest),
+    Differs {
+        digest: ContentDigest,
+        place: &'static str,
+        size: u64,
+        sha256: String,
+        want_size: u64,
+        want_sha256: String,
+    },
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::Name(why) | Rejection::Unreadable(why) | Rejection::BadIndex(why) => {
+                f.write_str(why)
+            }
+            Rejection::NotRegular(what) => {
+                write!(f, "{what}; bundles contain only regular files")
+            }
+            Rejection::Duplicate => f.write_str("appears twice"),
+            Rejection::TooLarge(n) => write!(f, "is {n} bytes, too large"),
+            Rejection::Truncated { got, declared } => {
+                write!(f, "truncated: {got} of {declared} bytes")
+            }
+            Rejection::WrongContents(d) => write!(f, "contents hash to {d}, not to its name"),
+            Rejection::Missing => f.write_str("is missing"),
+            Rejection::RecipeTwice(k) => write!(f, "recipe {k} appears twice"),
+            Rejection::BadLabel { key, label, why } => {
+                write!(f, "recipe {key} label {label:?} {why}")
+            }
+            Rejection::NoOutputs(k) => write!(f, "recipe {k} has no outputs"),
+            Rejection::Output { key, name, problem } => {
+                write!(f, "recipe {key} output `{name}`")?;
+                match problem {
+                    OutputProblem::Twice => f.write_str(" appears twice"),
+                    OutputProblem::Absent(d) => {
+                        write!(f, ": object {d} is in neither the bundle nor the store")
+                    }
+                    OutputProblem::Corrupt(d, got) => write!(
+                        f,
+                        ": object {d} in the store is corrupt (its bytes hash to {got}); run `cargo dist store verify`"
+                    ),
+                    OutputProblem::Differs {
+                        digest,
+                        place,
+                        size,
+                        sha256,
+                        want_size,
+                        want_sha256,
+                    } => write!(
+                        f,
+                        ": object {digest} {place} has size {size} and sha256 {sha256}, the recipe says {want_size} and {want_sha256}"
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// The kind of a tar entry and its declared size: only regular files with a known name.
+fn entry_kind<R: Read>(
+    name: &str,
+    entry: &tar::Entry<'_, R>,
+) -> Result<(EntryName, u64), Rejection> {
+    let kind = classify(name);
+    // Path escapes first: they are the most important thing to say.
+    if let Err(reason) = &kind {
+        if !reason.starts_with("unexpected") {
+            return Err(Rejection::Name(reason.clone()));
+        }
+    }
+    let bad_type = match entry.header().entry_type() {
+        tar::EntryType::Regular => None,
+        tar::EntryType::Symlink => Some("is a symbolic link"),
+        tar::EntryType::Link => Some("is a hard link"),
+        tar::EntryType::Directory => Some("is a directory"),
+        _ => Some("is not a regular file"),
+    };
+    if let Some(what) = bad_type {
+        return Err(Rejection::NotRegular(what));
+    }
+    let declared = entry
+        .header()
+        .size()
+        .map_err(|e| Rejection::Unreadable(e.to_string()))?;
+    Ok((kind.map_err(Rejection::Name)?, declared))
+}
+
+/// The index entry's bytes, at most [`MAX_INDEX_BYTES`].
+fn read_index(entry: &mut impl Read, declared: u64) -> Result<Vec<u8>, Rejection> {
+    if declared > MAX_INDEX_BYTES {
+        return Err(Rejection::TooLarge(declared));
+    }
+    let mut text = Vec::new();
+    entry
+        .take(MAX_INDEX_BYTES)
+        .read_to_end(&mut text)
+        .map_err(|e| Rejection::Unreadable(format!("cannot read: {e}")))?;
+    if text.len() as u64 != declared {
+        return Err(Rejection::Truncated {
+            got: text.len() as u64,
+            declared,
+        });
+    }
+    Ok(text)
 }
 
 fn parse_index(text: &[u8]) -> Result<Vec<RecipeRecord>, String> {

@@ -52,7 +52,10 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-pub use bundle::{ExportReport, ImportReport, BUNDLE_FORMAT, BUNDLE_INDEX, BUNDLE_VERSION};
+pub use bundle::{
+    ExportReport, ImportReport, OutputProblem, Rejection, BUNDLE_FORMAT, BUNDLE_INDEX,
+    BUNDLE_VERSION,
+};
 pub use canon::CanonHasher;
 pub use digest::{
     ContentDigest, ContentKind, Digest, DigestKind, DigestParseError, RecipeKey, RecipeKind,

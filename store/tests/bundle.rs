@@ -201,7 +201,7 @@ fn assert_rejected(bytes: &[u8], entry: &str, reason_has: &str) {
         } => {
             assert_eq!(bundle, &path);
             assert_eq!(e, entry, "{err}");
-            assert!(reason.contains(reason_has), "{err}");
+            assert!(reason.to_string().contains(reason_has), "{err}");
         }
         other => panic!("expected a Bundle error, got {other}"),
     }
@@ -509,7 +509,7 @@ fn import_rejects_reference_to_corrupt_object_in_store() {
     fs::write(&p, bundle_of(&[rec], &[])).unwrap();
     let err = store.import(&p).unwrap_err();
     assert!(
-        matches!(&err, StoreError::Bundle { reason, .. } if reason.contains("corrupt")),
+        matches!(&err, StoreError::Bundle { reason, .. } if reason.to_string().contains("corrupt")),
         "{err}"
     );
     assert_eq!(snapshot(&store), before);
