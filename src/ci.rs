@@ -127,9 +127,19 @@ fn render_github_workflow(mode: PrRunMode, version: &str, namespace: Option<&str
         PrRunMode::Plan | PrRunMode::Upload => "  pull_request:\n",
     };
     let build_if = build_condition(mode);
-    let install = INSTALL_STEP;
-    let tag_args = TAG_ARGS;
-    let publish_jq = PUBLISH_MANIFEST_JQ;
+    [
+        workflow_header(mode.name(), pull_request, &tag_glob, version),
+        plan_job(),
+        build_local_job(build_if),
+        build_global_job(build_if),
+        host_job(),
+        announce_job(),
+    ]
+    .concat()
+}
+
+/// The header, triggers and shared environment.
+fn workflow_header(mode: &str, pull_request: &str, tag_glob: &str, version: &str) -> String {
     format!(
         r#"# The release workflow of this workspace, written by `cargo dist generate` from its dist config
 # (pr-run-mode = "{mode}"). Do not edit it by hand: change the config and rerun
@@ -163,7 +173,16 @@ env:
   CARGO_DIST_VERSION: "{version}"
 
 jobs:
-  plan:
+"#
+    )
+}
+
+/// `plan`: what the tag announces, and one build job per target.
+fn plan_job() -> String {
+    let install = INSTALL_STEP;
+    let tag_args = TAG_ARGS;
+    format!(
+        r#"  plan:
     runs-on: ubuntu-latest
     outputs:
       tag: ${{{{ steps.plan.outputs.tag }}}}
@@ -188,7 +207,8 @@ jobs:
           jq -c '
             (if type == "array" then . else [.] end) as $all
             | [$all[].artifacts[]
-               | select((.kind == "executable-zip" or .kind == "checksum") and .recipe != null)]
+               | select((.kind == "executable-zip" or .kind == "checksum") and .recipe != null
+                        and (.target_triples | length) > 0)]
               as $local
             | [$local[] | .target_triples[0]] | unique
             | map(. as $t | {{
@@ -213,7 +233,16 @@ jobs:
           name: plan-dist-manifest
           path: plan-dist-manifest.json
 
-  build-local-artifacts:
+"#
+    )
+}
+
+/// `build-local-artifacts`: one job per target, through a cached store.
+fn build_local_job(build_if: &str) -> String {
+    let install = INSTALL_STEP;
+    let tag_args = TAG_ARGS;
+    format!(
+        r#"  build-local-artifacts:
     name: build-local-artifacts (${{{{ matrix.target }}}})
     needs: plan
     if: ${{{{ {build_if} }}}}
@@ -257,7 +286,16 @@ jobs:
           name: store-${{{{ matrix.target }}}}
           path: dist-store-${{{{ matrix.target }}}}.bundle
 
-  build-global-artifacts:
+"#
+    )
+}
+
+/// `build-global-artifacts`: installers and checksums from the local jobs' store bundles.
+fn build_global_job(build_if: &str) -> String {
+    let install = INSTALL_STEP;
+    let tag_args = TAG_ARGS;
+    format!(
+        r#"  build-global-artifacts:
     needs: [plan, build-local-artifacts]
     if: ${{{{ {build_if} }}}}
     runs-on: ubuntu-latest
@@ -287,7 +325,15 @@ jobs:
           name: artifacts-build-global
           path: target/distrib/
 
-  host:
+"#
+    )
+}
+
+/// `host`: the draft GitHub Release with every artifact.
+fn host_job() -> String {
+    let publish_jq = PUBLISH_MANIFEST_JQ;
+    format!(
+        r#"  host:
     needs: [plan, build-local-artifacts, build-global-artifacts]
     if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
     runs-on: ubuntu-latest
@@ -323,7 +369,14 @@ jobs:
           fi
           gh release create "$TAG" --draft "${{args[@]}}" --title "$title" --notes-file notes.md upload/*
 
-  announce:
+"#
+    )
+}
+
+/// `announce`: publishes the release.
+fn announce_job() -> String {
+    format!(
+        r#"  announce:
     needs: [plan, host]
     if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
     runs-on: ubuntu-latest
@@ -334,8 +387,7 @@ jobs:
     steps:
       - name: Publish the GitHub Release
         run: gh release edit "$TAG" --draft=false
-"#,
-        mode = mode.name(),
+"#
     )
 }
 
@@ -406,7 +458,12 @@ mod tests {
         assert!(skip.contains(&format!("\"{}\"", env!("CARGO_PKG_VERSION"))));
         let upload = github_workflow(&cfg(PrRunMode::Upload, Some("1.2.3")));
         assert!(upload.contains("if: ${{ needs.plan.outputs.has-builds == 'true' }}"));
-        assert!(!a.contains("{{") || a.contains("${{"));
+        // Every `{{` is a GitHub expression `${{`: no template escape leaked into the text.
+        for (i, _) in a.match_indices("{{") {
+            assert!(i > 0 && &a[i - 1..i] == "$", "a bare `{{{{` at byte {i}");
+        }
+        // And every placeholder was filled.
+        assert!(!a.contains("{tag_glob}") && !a.contains("{install}"));
     }
 
     #[test]
