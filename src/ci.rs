@@ -375,20 +375,19 @@ fn host_job() -> String {
 
 /// `announce`: publishes the release.
 fn announce_job() -> String {
-    format!(
-        r#"  announce:
+    r#"  announce:
     needs: [plan, host]
-    if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
+    if: ${{ needs.plan.outputs.publishing == 'true' }}
     runs-on: ubuntu-latest
     env:
-      GH_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
-      GH_REPO: ${{{{ github.repository }}}}
-      TAG: ${{{{ needs.plan.outputs.tag }}}}
+      GH_TOKEN: ${{ secrets.GITHUB_TOKEN }}
+      GH_REPO: ${{ github.repository }}
+      TAG: ${{ needs.plan.outputs.tag }}
     steps:
       - name: Publish the GitHub Release
         run: gh release edit "$TAG" --draft=false
 "#
-    )
+    .to_string()
 }
 
 const INSTALL_STEP: &str = r#"      - name: Install cargo-dist

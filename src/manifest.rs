@@ -119,105 +119,16 @@ pub struct ArtifactState {
 /// Renders the selected part of `plan` as a manifest.
 pub fn build_manifest(plan: &Plan, states: &BTreeMap<String, ArtifactState>) -> DistManifest {
     let ann = &plan.announcement;
-    let selected = |name: &str| plan.artifacts.get(name).is_some_and(|a| a.selected);
-    let releases: Vec<ManifestRelease> = plan
-        .releases
-        .iter()
-        .map(|r| ManifestRelease {
-            app_name: r.app.clone(),
-            app_version: r.version.clone(),
-            artifacts: r
-                .artifacts
-                .iter()
-                .filter(|a| selected(a))
-                .cloned()
-                .collect(),
-            hosting: Hosting {
-                github: r.github.as_ref().map(|gh| GithubHosting {
-                    artifact_base_url: "https://github.com".into(),
-                    artifact_download_path: format!(
-                        "/{}/{}/releases/download/{}",
-                        gh.owner, gh.repo, ann.tag
-                    ),
-                    owner: gh.owner.clone(),
-                    repo: gh.repo.clone(),
-                }),
-            },
+    let releases: Vec<ManifestRelease> = plan.releases.iter().map(|r| release(plan, r)).collect();
+    let artifacts: BTreeMap<String, ManifestArtifact> = plan
+        .artifacts
+        .values()
+        .filter(|a| a.selected)
+        .map(|a| {
+            let state = states.get(&a.name).cloned().unwrap_or_default();
+            (a.name.clone(), artifact(plan, a, state))
         })
         .collect();
-    let mut artifacts = BTreeMap::new();
-    for a in plan.artifacts.values().filter(|a| a.selected) {
-        let state = states.get(&a.name).cloned().unwrap_or_default();
-        let mut m = ManifestArtifact {
-            name: a.name.clone(),
-            kind: a.kind.manifest_kind().into(),
-            target_triples: a.target_triples.clone(),
-            path: state.path.clone(),
-            assets: Vec::new(),
-            install_hint: None,
-            description: None,
-            checksum: None,
-            checksums: BTreeMap::new(),
-            recipe: state.recipe.clone(),
-        };
-        if let Some(sha) = &state.sha256 {
-            m.checksums.insert("sha256".into(), sha.clone());
-        }
-        match &a.kind {
-            ArtifactKind::Archive {
-                contents, checksum, ..
-            } => {
-                m.checksum = checksum.clone();
-                m.assets = contents
-                    .iter()
-                    .map(|item| {
-                        let kind = match &item.source {
-                            ItemSource::Binary { .. } => "executable",
-                            ItemSource::File {
-                                kind: Some(IncludeKind::Readme),
-                                ..
-                            } => "readme",
-                            ItemSource::File {
-                                kind: Some(IncludeKind::License),
-                                ..
-                            } => "license",
-                            ItemSource::File {
-                                kind: Some(IncludeKind::Changelog),
-                                ..
-                            } => "changelog",
-                            ItemSource::File { kind: None, .. } => "unknown",
-                        };
-                        let name = match &item.source {
-                            ItemSource::Binary { name } => {
-                                name.trim_end_matches(".exe").to_string()
-                            }
-                            ItemSource::File { .. } => item.path.clone(),
-                        };
-                        Asset {
-                            name: Some(name),
-                            path: Some(item.path.clone()),
-                            kind: kind.into(),
-                        }
-                    })
-                    .collect();
-            }
-            ArtifactKind::Installer {
-                installer,
-                download_url,
-                ..
-            } => {
-                let (hint, desc) = install_hint(*installer, a, download_url, plan);
-                m.install_hint = Some(hint);
-                m.description = Some(desc);
-            }
-            ArtifactKind::Checksum { .. }
-            | ArtifactKind::UnifiedChecksum { .. }
-            | ArtifactKind::SourceTarball { .. }
-            | ArtifactKind::Updater { .. }
-            | ArtifactKind::NativeInstaller { .. } => {}
-        }
-        artifacts.insert(a.name.clone(), m);
-    }
     let title = match (&ann.package, releases.as_slice()) {
         (_, [only]) => format!("{} {}", only.app_name, only.app_version),
         _ => ann.tag.clone(),
@@ -235,6 +146,96 @@ pub fn build_manifest(plan: &Plan, states: &BTreeMap<String, ArtifactState>) -> 
         artifacts,
         publish_prereleases: false,
         linkage: Vec::new(),
+    }
+}
+
+/// A release with its selected artifacts and where GitHub hosts them.
+fn release(plan: &Plan, r: &crate::plan::Release) -> ManifestRelease {
+    let selected = |name: &str| plan.artifacts.get(name).is_some_and(|a| a.selected);
+    ManifestRelease {
+        app_name: r.app.clone(),
+        app_version: r.version.clone(),
+        artifacts: r
+            .artifacts
+            .iter()
+            .filter(|a| selected(a))
+            .cloned()
+            .collect(),
+        hosting: Hosting {
+            github: r.github.as_ref().map(|gh| GithubHosting {
+                artifact_base_url: "https://github.com".into(),
+                artifact_download_path: format!(
+                    "/{}/{}/releases/download/{}",
+                    gh.owner, gh.repo, plan.announcement.tag
+                ),
+                owner: gh.owner.clone(),
+                repo: gh.repo.clone(),
+            }),
+        },
+    }
+}
+
+/// One artifact: its kind's fields, and what building it (or finding it) told us.
+fn artifact(plan: &Plan, a: &crate::plan::Artifact, state: ArtifactState) -> ManifestArtifact {
+    let mut m = ManifestArtifact {
+        name: a.name.clone(),
+        kind: a.kind.manifest_kind().into(),
+        target_triples: a.target_triples.clone(),
+        path: state.path,
+        assets: Vec::new(),
+        install_hint: None,
+        description: None,
+        checksum: None,
+        checksums: BTreeMap::new(),
+        recipe: state.recipe,
+    };
+    if let Some(sha) = state.sha256 {
+        m.checksums.insert("sha256".into(), sha);
+    }
+    match &a.kind {
+        ArtifactKind::Archive {
+            contents, checksum, ..
+        } => {
+            m.checksum = checksum.clone();
+            m.assets = contents.iter().map(asset).collect();
+        }
+        ArtifactKind::Installer {
+            installer,
+            download_url,
+            ..
+        } => {
+            let (hint, desc) = install_hint(*installer, a, download_url, plan);
+            m.install_hint = Some(hint);
+            m.description = Some(desc);
+        }
+        ArtifactKind::Checksum { .. }
+        | ArtifactKind::UnifiedChecksum { .. }
+        | ArtifactKind::SourceTarball { .. }
+        | ArtifactKind::Updater { .. }
+        | ArtifactKind::NativeInstaller { .. } => {}
+    }
+    m
+}
+
+/// An archive member as cargo-dist's schema names it.
+fn asset(item: &crate::plan::ArchiveItem) -> Asset {
+    let kind = match &item.source {
+        ItemSource::Binary { .. } => "executable",
+        ItemSource::File { kind, .. } => match kind {
+            Some(IncludeKind::Readme) => "readme",
+            Some(IncludeKind::License) => "license",
+            Some(IncludeKind::Changelog) => "changelog",
+            None => "unknown",
+        },
+    };
+    let name = match &item.source {
+        ItemSource::Binary { name } => name.trim_end_matches(".exe").to_string(),
+        ItemSource::File { .. } => item.path.clone(),
+    };
+    Asset {
+        name: Some(name),
+        path: Some(item.path.clone()),
+        kind: kind.into(),
     }
 }
 

@@ -313,133 +313,13 @@ impl Recipe {
         let mut m = Inputs::new();
         m.insert("format".into(), FORMAT_VERSION.to_string());
         match self {
-            Recipe::CiWorkflow(CiWorkflow {
-                backend,
-                pr_run_mode,
-                tool_version,
-                text,
-            }) => {
-                m.insert(
-                    "text".into(),
-                    ContentDigest::of_bytes(text.as_bytes()).to_hex(),
-                );
-                m.insert("config:ci".into(), backend.clone());
-                m.insert("config:pr-run-mode".into(), pr_run_mode.clone());
-                m.insert("config:cargo-dist-version".into(), tool_version.clone());
-            }
-            Recipe::CargoBuild(CargoBuild {
-                package,
-                binaries,
-                target,
-                features,
-                default_features,
-                all_features,
-                profile,
-                toolchain,
-                env,
-                sources,
-                skeleton,
-            }) => {
-                m.insert("package".into(), package.clone());
-                m.insert("binaries".into(), list(binaries));
-                m.insert("target".into(), target.clone());
-                m.insert("config:features".into(), list(features));
-                m.insert(
-                    "config:default-features".into(),
-                    default_features.to_string(),
-                );
-                m.insert("config:all-features".into(), all_features.to_string());
-                for (k, v) in profile {
-                    m.insert(format!("profile:{k}"), v.clone());
-                }
-                for (k, v) in toolchain {
-                    m.insert(format!("toolchain:{k}"), v.clone());
-                }
-                for (k, v) in env {
-                    m.insert(format!("env:{k}"), opt(v));
-                }
-                for (path, f) in sources {
-                    m.insert(format!("file:{path}"), f.value());
-                }
-                m.insert("workspace-skeleton".into(), skeleton.digest().to_string());
-            }
-            Recipe::Archive(Archive {
-                target,
-                format,
-                root_dir,
-                items,
-            }) => {
-                let format_key = if Target(target).is_windows() {
-                    "config:windows-archive"
-                } else {
-                    "config:unix-archive"
-                };
-                m.insert("target".into(), target.clone());
-                m.insert(format_key.into(), format.extension().into());
-                m.insert("root-dir".into(), opt(root_dir));
-                for (path, src) in items {
-                    let v = match src {
-                        ArchiveSource::Binary { build, file } => {
-                            format!("recipe {} output {file}", build.to_hex())
-                        }
-                        ArchiveSource::File { path, input } => {
-                            format!("file {path} {}", input.value())
-                        }
-                    };
-                    m.insert(format!("item:{path}"), v);
-                }
-            }
-            Recipe::Checksum(Checksum {
-                archive_name,
-                archive,
-                style,
-            }) => {
-                m.insert(format!("recipe:{archive_name}"), archive.to_hex());
-                m.insert("config:checksum".into(), style.name().into());
-            }
-            Recipe::UnifiedChecksum(UnifiedChecksum { archives, style }) => {
-                m.insert("config:checksum".into(), style.name().into());
-                for (name, a) in archives {
-                    archive_ref(&mut m, name, a);
-                }
-            }
-            Recipe::SourceTarball(SourceTarball { root_dir, git_tree }) => {
-                m.insert("root-dir".into(), root_dir.clone());
-                m.insert("git-tree".into(), git_tree.clone());
-            }
-            Recipe::Installer(Installer {
-                installer,
-                app,
-                version,
-                binaries,
-                download_url,
-                install_path,
-                package_name,
-                template,
-                description,
-                homepage,
-                license,
-                archives,
-            }) => {
-                m.insert("installer".into(), installer.name().into());
-                m.insert("app".into(), app.clone());
-                m.insert("version".into(), version.clone());
-                m.insert("binaries".into(), list(binaries));
-                m.insert("download-url".into(), download_url.clone());
-                let paths: Vec<String> = install_path.iter().map(|p| p.to_string()).collect();
-                m.insert("config:install-path".into(), list(&paths));
-                // Named by the config key that sets it: `npm-package` or `formula`.
-                if let Some(key) = installer.name_key() {
-                    m.insert(format!("config:{key}"), opt(package_name));
-                }
-                m.insert("template".into(), template.clone());
-                m.insert("description".into(), opt(description));
-                m.insert("homepage".into(), opt(homepage));
-                m.insert("license".into(), opt(license));
-                for (name, a) in archives {
-                    archive_ref(&mut m, name, a);
-                }
-            }
+            Recipe::CiWorkflow(r) => r.inputs_into(&mut m),
+            Recipe::CargoBuild(r) => r.inputs_into(&mut m),
+            Recipe::Archive(r) => r.inputs_into(&mut m),
+            Recipe::Checksum(r) => r.inputs_into(&mut m),
+            Recipe::UnifiedChecksum(r) => r.inputs_into(&mut m),
+            Recipe::SourceTarball(r) => r.inputs_into(&mut m),
+            Recipe::Installer(r) => r.inputs_into(&mut m),
         }
         m
     }
@@ -499,6 +379,168 @@ pub struct Consumed {
     /// Must be made first (an archive's cargo build, a checksum's file); otherwise read only
     /// when the store has it.
     pub required: bool,
+}
+
+impl CiWorkflow {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let CiWorkflow {
+            backend,
+            pr_run_mode,
+            tool_version,
+            text,
+        } = self;
+        m.insert(
+            "text".into(),
+            ContentDigest::of_bytes(text.as_bytes()).to_hex(),
+        );
+        m.insert("config:ci".into(), backend.clone());
+        m.insert("config:pr-run-mode".into(), pr_run_mode.clone());
+        m.insert("config:cargo-dist-version".into(), tool_version.clone());
+    }
+}
+
+impl CargoBuild {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let CargoBuild {
+            package,
+            binaries,
+            target,
+            features,
+            default_features,
+            all_features,
+            profile,
+            toolchain,
+            env,
+            sources,
+            skeleton,
+        } = self;
+        m.insert("package".into(), package.clone());
+        m.insert("binaries".into(), list(binaries));
+        m.insert("target".into(), target.clone());
+        m.insert("config:features".into(), list(features));
+        m.insert(
+            "config:default-features".into(),
+            default_features.to_string(),
+        );
+        m.insert("config:all-features".into(), all_features.to_string());
+        for (k, v) in profile {
+            m.insert(format!("profile:{k}"), v.clone());
+        }
+        for (k, v) in toolchain {
+            m.insert(format!("toolchain:{k}"), v.clone());
+        }
+        for (k, v) in env {
+            m.insert(format!("env:{k}"), opt(v));
+        }
+        for (path, f) in sources {
+            m.insert(format!("file:{path}"), f.value());
+        }
+        m.insert("workspace-skeleton".into(), skeleton.digest().to_string());
+    }
+}
+
+impl Archive {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let Archive {
+            target,
+            format,
+            root_dir,
+            items,
+        } = self;
+        let format_key = if Target(target).is_windows() {
+            "config:windows-archive"
+        } else {
+            "config:unix-archive"
+        };
+        m.insert("target".into(), target.clone());
+        m.insert(format_key.into(), format.extension().into());
+        m.insert("root-dir".into(), opt(root_dir));
+        for (path, src) in items {
+            let v = match src {
+                ArchiveSource::Binary { build, file } => {
+                    format!("recipe {} output {file}", build.to_hex())
+                }
+                ArchiveSource::File { path, input } => {
+                    format!("file {path} {}", input.value())
+                }
+            };
+            m.insert(format!("item:{path}"), v);
+        }
+    }
+}
+
+impl Checksum {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let Checksum {
+            archive_name,
+            archive,
+            style,
+        } = self;
+        m.insert(format!("recipe:{archive_name}"), archive.to_hex());
+        m.insert("config:checksum".into(), style.name().into());
+    }
+}
+
+impl UnifiedChecksum {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let UnifiedChecksum { archives, style } = self;
+        m.insert("config:checksum".into(), style.name().into());
+        for (name, a) in archives {
+            archive_ref(m, name, a);
+        }
+    }
+}
+
+impl SourceTarball {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let SourceTarball { root_dir, git_tree } = self;
+        m.insert("root-dir".into(), root_dir.clone());
+        m.insert("git-tree".into(), git_tree.clone());
+    }
+}
+
+impl Installer {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let Installer {
+            installer,
+            app,
+            version,
+            binaries,
+            download_url,
+            install_path,
+            package_name,
+            template,
+            description,
+            homepage,
+            license,
+            archives,
+        } = self;
+        m.insert("installer".into(), installer.name().into());
+        m.insert("app".into(), app.clone());
+        m.insert("version".into(), version.clone());
+        m.insert("binaries".into(), list(binaries));
+        m.insert("download-url".into(), download_url.clone());
+        let paths: Vec<String> = install_path.iter().map(|p| p.to_string()).collect();
+        m.insert("config:install-path".into(), list(&paths));
+        // Named by the config key that sets it: `npm-package` or `formula`.
+        if let Some(key) = installer.name_key() {
+            m.insert(format!("config:{key}"), opt(package_name));
+        }
+        m.insert("template".into(), template.clone());
+        m.insert("description".into(), opt(description));
+        m.insert("homepage".into(), opt(homepage));
+        m.insert("license".into(), opt(license));
+        for (name, a) in archives {
+            archive_ref(m, name, a);
+        }
+    }
 }
 
 /// The key of a recipe of `kind` with this input list.

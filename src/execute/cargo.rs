@@ -249,6 +249,42 @@ pub fn build(
         flags.push(format!("--remap-path-prefix={}={to}", from.display()));
     }
 
+    let mut cmd = cargo_command(ws, b, &snapshot, &target_dir, &cargo_home, &flags);
+    let out = cmd.output().map_err(CargoError::Spawn)?;
+    if !out.status.success() {
+        return Err(CargoError::Failed {
+            package: b.package.clone(),
+            target: b.target.clone(),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+        });
+    }
+    let bin_dir = target_dir.join(&b.target).join("dist");
+    let windows = dist_recipes::target::Target(&b.target).is_windows();
+    Ok(b.binaries
+        .iter()
+        .map(|name| {
+            let file = if windows {
+                format!("{name}.exe")
+            } else {
+                name.clone()
+            };
+            let path = bin_dir.join(&file);
+            (file, path)
+        })
+        .collect())
+}
+
+/// `cargo build` of `b` in the sandbox: a cleared environment plus the allow-list, fixed
+/// time, zone and locale, the remapped rustflags, and the recipe's features.
+fn cargo_command(
+    ws: &Workspace,
+    b: &CargoBuild,
+    snapshot: &Path,
+    target_dir: &Path,
+    cargo_home: &Path,
+    flags: &[String],
+) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.env_clear();
@@ -275,15 +311,15 @@ pub fn build(
             }
         }
     }
-    cmd.env("CARGO_HOME", &cargo_home)
-        .env("CARGO_TARGET_DIR", &target_dir)
+    cmd.env("CARGO_HOME", cargo_home)
+        .env("CARGO_TARGET_DIR", target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
         .env("CARGO_INCREMENTAL", "0")
         .env("SOURCE_DATE_EPOCH", FIXED_MTIME.to_string())
         .env("TZ", "UTC")
         .env("LC_ALL", "C")
         .env("CARGO_TERM_COLOR", "never")
-        .current_dir(&snapshot)
+        .current_dir(snapshot)
         .args([
             "build",
             "--profile",
@@ -292,7 +328,11 @@ pub fn build(
             "--target",
             &b.target,
         ]);
-    cmd.args(["--package", &b.package, "--bins"]);
+    // The binaries this target ships (`binaries` may narrow the package's).
+    cmd.args(["--package", &b.package]);
+    for bin in &b.binaries {
+        cmd.args(["--bin", bin]);
+    }
     if !ws.profiles.contains_key("dist") {
         // The key covers this: Cargo.toml is an input.
         cmd.args(["--config", "profile.dist.inherits=\"release\""]);
@@ -306,27 +346,5 @@ pub fn build(
     if !b.features.is_empty() {
         cmd.args(["--features", &b.features.join(",")]);
     }
-    let out = cmd.output().map_err(CargoError::Spawn)?;
-    if !out.status.success() {
-        return Err(CargoError::Failed {
-            package: b.package.clone(),
-            target: b.target.clone(),
-            status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
-        });
-    }
-    let bin_dir = target_dir.join(&b.target).join("dist");
-    let windows = dist_recipes::target::Target(&b.target).is_windows();
-    Ok(b.binaries
-        .iter()
-        .map(|name| {
-            let file = if windows {
-                format!("{name}.exe")
-            } else {
-                name.clone()
-            };
-            let path = bin_dir.join(&file);
-            (file, path)
-        })
-        .collect())
+    cmd
 }

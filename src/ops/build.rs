@@ -87,9 +87,29 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
     report_skipped(&plan, &skipped, reporter);
 
     let distrib = Distrib::open(&loaded.ws)?;
+    let states = materialize(&distrib, &ex, &graph, &built, opts, &loaded)?;
+    let mut manifest = build_manifest(&plan, &states);
+    crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
+    distrib.write_manifest(&manifest)?;
+    Ok(Planned {
+        plan,
+        graph,
+        manifest,
+    })
+}
+
+/// Every built artifact into `target/distrib/`, with what the manifest says of it.
+fn materialize(
+    distrib: &Distrib,
+    ex: &Executor,
+    graph: &RecipeGraph,
+    built: &BTreeMap<String, (RecipeRecord, bool)>,
+    opts: &GlobalOpts,
+    loaded: &super::Loaded,
+) -> Result<BTreeMap<String, ArtifactState>, Error> {
     let mut states = BTreeMap::new();
-    for (name, (rec, cached)) in &built {
-        let dest = distrib.materialize(&ex, name, rec)?;
+    for (name, (rec, cached)) in built {
+        let dest = distrib.materialize(ex, name, rec)?;
         let out = &rec.outputs[0];
         let inputs = graph
             .artifacts
@@ -110,14 +130,7 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
             },
         );
     }
-    let mut manifest = build_manifest(&plan, &states);
-    crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
-    distrib.write_manifest(&manifest)?;
-    Ok(Planned {
-        plan,
-        graph,
-        manifest,
-    })
+    Ok(states)
 }
 
 /// A global build (`--artifacts=global`, the CI job) must know the checksum of every archive its

@@ -304,6 +304,39 @@ fn write_atomic(path: &Path, shown: &str, bytes: &[u8]) -> Result<(), InitError>
     })
 }
 
+/// The dist file `init` edits: the one found, or a new one at the workspace root.
+fn dist_file_path(ws: &Workspace) -> (std::path::PathBuf, String) {
+    match &ws.dist_file {
+        Some(df) => (ws.root.join(&df.path), df.path.clone()),
+        None => (ws.root.join(DIST_FILE), DIST_FILE.to_string()),
+    }
+}
+
+/// The new text of the dist file at `path` (created when missing), or `None` when it already
+/// says this.
+fn edit_dist_file_on_disk(
+    path: &Path,
+    shown: &str,
+    args: &InitArgs,
+    targets: &[String],
+) -> Result<Option<(std::path::PathBuf, String, String)>, InitError> {
+    let old = match path.is_file() {
+        true => Some(
+            std::fs::read_to_string(path).map_err(|source| InitError::Io {
+                action: "read",
+                path: shown.to_string(),
+                source,
+            })?,
+        ),
+        false => None,
+    };
+    let new = edit_dist_file(old.as_deref(), shown, args, targets)?;
+    Ok(
+        (old.as_deref() != Some(new.as_str()))
+            .then(|| (path.to_path_buf(), shown.to_string(), new)),
+    )
+}
+
 /// `init`. `confirm` is asked (with a summary of the change) before writing unless `--yes`;
 /// the binary answers it from the terminal.
 pub fn init(
@@ -331,22 +364,11 @@ pub fn init(
         ConfigHome::CargoToml
     };
     let (new_text, table) = edit_manifest(&text, &manifest, home, args, &opts.targets)?;
-    // The dist file: the one found, or a new one at the workspace root.
-    let dist_file = (home == ConfigHome::DistFile).then(|| match &ws.dist_file {
-        Some(df) => (ws.root.join(&df.path), df.path.clone()),
-        None => (ws.root.join(DIST_FILE), DIST_FILE.to_string()),
-    });
-    let mut dist_edit = None;
-    if let Some((path, shown)) = &dist_file {
-        let old = match path.is_file() {
-            true => Some(read(path, shown)?),
-            false => None,
-        };
-        let new = edit_dist_file(old.as_deref(), shown, args, &opts.targets)?;
-        if old.as_deref() != Some(new.as_str()) {
-            dist_edit = Some((path.clone(), shown.clone(), new));
-        }
-    }
+    let dist_file = (home == ConfigHome::DistFile).then(|| dist_file_path(&ws));
+    let dist_edit = match &dist_file {
+        Some((path, shown)) => edit_dist_file_on_disk(path, shown, args, &opts.targets)?,
+        None => None,
+    };
     let changed = new_text != text || dist_edit.is_some();
     let config_file = dist_file
         .as_ref()

@@ -248,7 +248,7 @@ impl Store {
                 .map_err(|reason| StoreError::Bundle {
                     bundle: bundle.to_owned(),
                     entry: BUNDLE_INDEX.into(),
-                    reason,
+                    reason: Box::new(reason),
                 })?;
         }
         let mut keys = BTreeSet::new();
@@ -256,7 +256,7 @@ impl Store {
             return Err(StoreError::Bundle {
                 bundle: bundle.to_owned(),
                 entry: BUNDLE_INDEX.into(),
-                reason: Rejection::RecipeTwice(rec.key),
+                reason: Box::new(Rejection::RecipeTwice(rec.key)),
             });
         }
         self.commit(&recipes, staged)
@@ -272,7 +272,7 @@ impl Store {
         let err = |entry: &str, reason: Rejection| StoreError::Bundle {
             bundle: bundle.to_owned(),
             entry: entry.to_owned(),
-            reason,
+            reason: Box::new(reason),
         };
         let file = File::open(bundle).at(bundle)?;
         let mut recipes: Option<Vec<RecipeRecord>> = None;
@@ -330,7 +330,7 @@ impl Store {
         let err = |reason: Rejection| StoreError::Bundle {
             bundle: bundle.to_owned(),
             entry: name.to_owned(),
-            reason,
+            reason: Box::new(reason),
         };
         let mut tmp = NamedTempFile::new_in(staging).at(staging)?;
         let tmp_path = tmp.path().to_owned();
@@ -377,7 +377,7 @@ impl Store {
             let bad = |problem: OutputProblem| Rejection::Output {
                 key: rec.key,
                 name: out.name.clone(),
-                problem,
+                problem: Box::new(problem),
             };
             if !names.insert(&out.name) {
                 return Err(bad(OutputProblem::Twice));
@@ -496,7 +496,7 @@ pub enum Rejection {
     Output {
         key: RecipeKey,
         name: String,
-        problem: OutputProblem,
+        problem: Box<OutputProblem>,
     },
 }
 
@@ -541,7 +541,7 @@ impl std::fmt::Display for Rejection {
             Rejection::NoOutputs(k) => write!(f, "recipe {k} has no outputs"),
             Rejection::Output { key, name, problem } => {
                 write!(f, "recipe {key} output `{name}`")?;
-                match problem {
+                match problem.as_ref() {
                     OutputProblem::Twice => f.write_str(" appears twice"),
                     OutputProblem::Absent(d) => {
                         write!(f, ": object {d} is in neither the bundle nor the store")

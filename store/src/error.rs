@@ -54,7 +54,7 @@ pub enum StoreError {
     Bundle {
         bundle: PathBuf,
         entry: String,
-        reason: crate::bundle::Rejection,
+        reason: Box<crate::bundle::Rejection>,
     },
 
     #[error(
