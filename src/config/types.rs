@@ -97,21 +97,13 @@ impl Ty {
                 Ok(())
             }
             Ty::StrOrStrings(check) => {
-                let list = match v {
-                    Value::String(s) => vec![s.as_str()],
-                    _ => strings(v).ok_or_else(wrong)?,
-                };
-                for s in list {
+                for s in one_or_list(v).ok_or_else(wrong)? {
                     checked(s, *check)?;
                 }
                 Ok(())
             }
             Ty::OneOrListOf(allowed) => {
-                let list = match v {
-                    Value::String(s) => vec![s.as_str()],
-                    _ => strings(v).ok_or_else(wrong)?,
-                };
-                for s in list {
+                for s in one_or_list(v).ok_or_else(wrong)? {
                     one_of(s, allowed)?;
                 }
                 Ok(())
@@ -177,6 +169,14 @@ fn one_of(s: &str, allowed: &[&str]) -> Result<(), Mismatch> {
             value: format!("{s:?}"),
             expected: format!("one of {}", quoted(allowed)),
         })
+    }
+}
+
+/// A string alone or the strings of an array; `None` for anything else.
+fn one_or_list(v: &Value) -> Option<Vec<&str>> {
+    match v {
+        Value::String(s) => Some(vec![s.as_str()]),
+        _ => strings(v),
     }
 }
 

@@ -341,16 +341,17 @@ fn member_kinds_this_tool_cannot_build_are_named() {
 
 #[test]
 fn init_keeps_the_config_in_dist_workspace_toml() {
-    let host = host_triple();
-    let fx = dist_workspace_app(&init_body(&host));
-    fx.ok(&[
+    const INIT: &[&str] = &[
         "init",
         "--yes",
         "--installer",
         "shell",
         "--installer",
         "npm",
-    ]);
+    ];
+    let host = host_triple();
+    let fx = dist_workspace_app(&init_body(&host));
+    fx.ok(INIT);
     let dist = std::fs::read_to_string(fx.root().join("dist-workspace.toml")).unwrap();
     assert!(dist.contains("# Config for 'dist'\n[dist]\n"), "{dist}");
     assert!(
@@ -367,14 +368,7 @@ fn init_keeps_the_config_in_dist_workspace_toml() {
     assert_eq!(cargo.matches("[profile.dist]").count(), 1, "{cargo}");
     assert!(fx.root().join(".github/workflows/release.yml").is_file());
     let before = fx.snapshot();
-    fx.ok(&[
-        "init",
-        "--yes",
-        "--installer",
-        "shell",
-        "--installer",
-        "npm",
-    ]);
+    fx.ok(INIT);
     assert_eq!(before, fx.snapshot(), "a second init changed files");
     fx.ok(&["generate", "--check"]);
 }
