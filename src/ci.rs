@@ -29,11 +29,11 @@ pub fn github_workflow_path(cfg: &GlobalConfig) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CiError {
-    #[error("{path} is out of date with the dist config in Cargo.toml\n  run `cargo dist generate` to rewrite it (or pass --allow-dirty / set `allow-dirty = [\"ci\"]` to run anyway)\n{diff}")]
+    #[error("{path} is out of date with the dist config\n  run `cargo dist generate` to rewrite it (or pass --allow-dirty / set `allow-dirty = [\"ci\"]` to run anyway)\n{diff}")]
     Stale { path: String, diff: String },
     #[error("{path} does not exist, but `ci = [\"github\"]` is configured\n  run `cargo dist generate` to write it (or pass --allow-dirty / set `allow-dirty = [\"ci\"]` to run anyway)")]
     Missing { path: String },
-    #[error("`cargo dist generate` needs a CI backend: add `ci = [\"github\"]` to [workspace.metadata.dist] in {manifest} (or run `cargo dist init --ci github`)")]
+    #[error("`cargo dist generate` needs a CI backend: add `ci = [\"github\"]` to the dist config (`[dist]` of dist-workspace.toml, or [workspace.metadata.dist] in {manifest}), or run `cargo dist init --ci github`")]
     NotConfigured { manifest: String },
     #[error("could not {action} {path}: {source}")]
     Io {
@@ -108,15 +108,144 @@ pub const PUBLISH_MANIFEST_JQ: &str =
 
 /// The release workflow for GitHub Actions.
 pub fn github_workflow(cfg: &GlobalConfig) -> String {
+    let global = cfg
+        .runners
+        .get("global")
+        .map_or("ubuntu-latest", String::as_str);
+    let runners = Runners {
+        global: &yaml_plain(global),
+        per_target: &per_target_json(cfg),
+        install_step: !cfg.system_deps.is_empty(),
+    };
     render_github_workflow(
         cfg.pr_run_mode,
         &tool_version(cfg),
         cfg.tag_namespace.as_deref(),
+        &runners,
     )
 }
 
+/// Where jobs run and what they install first.
+struct Runners<'a> {
+    /// The runner of the plan, global, host and announce jobs (`github-custom-runners.global`).
+    global: &'a str,
+    /// `{target: {runner, install}}` for the plan job's matrix, as JSON quoted for the shell.
+    per_target: &'a str,
+    /// Whether build jobs run an install step (`dependencies` is set).
+    install_step: bool,
+}
+
+/// A runner label as a YAML plain scalar, quoted when it needs to be.
+fn yaml_plain(label: &str) -> String {
+    if label
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        label.to_string()
+    } else {
+        format!("'{}'", label.replace('\'', "''"))
+    }
+}
+
+/// Each configured target's runner (`github-custom-runners`) and system-package install command
+/// (`dependencies`), as a single-quoted shell word holding JSON.
+fn per_target_json(cfg: &GlobalConfig) -> String {
+    let mut map = serde_json::Map::new();
+    let mut targets: std::collections::BTreeSet<&String> = cfg.targets.iter().collect();
+    targets.extend(cfg.runners.keys().filter(|t| *t != "global"));
+    for t in targets {
+        let mut entry = serde_json::Map::new();
+        if let Some(r) = cfg.runners.get(t) {
+            entry.insert("runner".into(), r.clone().into());
+        }
+        let install = install_command(cfg, t);
+        if !install.is_empty() {
+            entry.insert("install".into(), install.into());
+        }
+        if !entry.is_empty() {
+            map.insert(t.clone(), entry.into());
+        }
+    }
+    let json = serde_json::Value::Object(map).to_string();
+    format!("'{}'", json.replace('\'', "'\\''"))
+}
+
+/// The commands that install `dependencies` on the runner of `target`: apt on Linux, Homebrew
+/// on macOS, Chocolatey on Windows, each package where its `targets` (if any) name `target`.
+fn install_command(cfg: &GlobalConfig, target: &str) -> String {
+    let t = dist_recipes::target::Target(target);
+    let manager = if t.is_linux() {
+        "apt"
+    } else if t.is_darwin() {
+        "homebrew"
+    } else if t.is_windows() {
+        "chocolatey"
+    } else {
+        return String::new();
+    };
+    let pkgs: Vec<&crate::config::SystemDep> = cfg
+        .system_deps
+        .iter()
+        .filter(|d| d.manager == manager)
+        .filter(|d| {
+            d.targets
+                .as_ref()
+                .is_none_or(|ts| ts.iter().any(|x| x == target))
+        })
+        .collect();
+    if pkgs.is_empty() {
+        return String::new();
+    }
+    let word = |s: &str| {
+        if s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+:@=-".contains(c))
+        {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    match manager {
+        "apt" => {
+            let names: Vec<String> = pkgs
+                .iter()
+                .map(|d| match &d.version {
+                    Some(v) => word(&format!("{}={v}", d.package)),
+                    None => word(&d.package),
+                })
+                .collect();
+            format!(
+                "sudo apt-get update && sudo apt-get install -y {}",
+                names.join(" ")
+            )
+        }
+        // Homebrew installs the current formula; a version pin is not something it offers.
+        "homebrew" => {
+            let names: Vec<String> = pkgs.iter().map(|d| word(&d.package)).collect();
+            format!("brew install {}", names.join(" "))
+        }
+        _ => pkgs
+            .iter()
+            .map(|d| match &d.version {
+                Some(v) => format!(
+                    "choco install {} --version {} -y",
+                    word(&d.package),
+                    word(v)
+                ),
+                None => format!("choco install {} -y", word(&d.package)),
+            })
+            .collect::<Vec<_>>()
+            .join(" && "),
+    }
+}
+
 /// The workflow text from exactly the inputs its recipe records.
-fn render_github_workflow(mode: PrRunMode, version: &str, namespace: Option<&str>) -> String {
+fn render_github_workflow(
+    mode: PrRunMode,
+    version: &str,
+    namespace: Option<&str>,
+    runners: &Runners,
+) -> String {
     // With a tag-namespace only tags starting with it release (YAML single quotes doubled).
     let tag_glob = format!(
         "{}**[0-9]+.[0-9]+.[0-9]+*",
@@ -129,11 +258,11 @@ fn render_github_workflow(mode: PrRunMode, version: &str, namespace: Option<&str
     let build_if = build_condition(mode);
     [
         workflow_header(mode.name(), pull_request, &tag_glob, version),
-        plan_job(),
-        build_local_job(build_if),
-        build_global_job(build_if),
-        host_job(),
-        announce_job(),
+        plan_job(runners.global, runners.per_target),
+        build_local_job(build_if, runners.install_step),
+        build_global_job(build_if, runners.global),
+        host_job(runners.global),
+        announce_job(runners.global),
     ]
     .concat()
 }
@@ -178,12 +307,12 @@ jobs:
 }
 
 /// `plan`: what the tag announces, and one build job per target.
-fn plan_job() -> String {
+fn plan_job(global: &str, per_target: &str) -> String {
     let install = INSTALL_STEP;
     let tag_args = TAG_ARGS;
     format!(
         r#"  plan:
-    runs-on: ubuntu-latest
+    runs-on: {global}
     outputs:
       tag: ${{{{ steps.plan.outputs.tag }}}}
       publishing: ${{{{ steps.plan.outputs.publishing }}}}
@@ -204,7 +333,9 @@ fn plan_job() -> String {
           if [ -n "$TAG" ]; then publishing=true; else publishing=false; fi
           # One build job per target of the local artifacts, with its runner and the recipe
           # keys of its artifacts (the store cache is keyed by them).
-          jq -c '
+          # Runners and system-package installs per target come from the dist config
+          # (`github-custom-runners`, `dependencies`); otherwise GitHub's runner for the OS.
+          jq -c --argjson ci {per_target} '
             (if type == "array" then . else [.] end) as $all
             | [$all[].artifacts[]
                | select((.kind == "executable-zip" or .kind == "checksum") and .recipe != null
@@ -213,10 +344,11 @@ fn plan_job() -> String {
             | [$local[] | .target_triples[0]] | unique
             | map(. as $t | {{
                 target: $t,
-                runner: (if $t == "x86_64-apple-darwin" then "macos-13"
+                runner: ($ci[$t].runner // (if $t == "x86_64-apple-darwin" then "macos-13"
                          elif ($t | test("apple")) then "macos-latest"
                          elif ($t | test("windows")) then "windows-latest"
-                         else "ubuntu-latest" end),
+                         else "ubuntu-latest" end)),
+                install: ($ci[$t].install // ""),
                 keys: ([$local[] | select(.target_triples[0] == $t) | .recipe.key]
                        | sort | join(" "))
               }})
@@ -238,7 +370,13 @@ fn plan_job() -> String {
 }
 
 /// `build-local-artifacts`: one job per target, through a cached store.
-fn build_local_job(build_if: &str) -> String {
+fn build_local_job(build_if: &str, install_step: bool) -> String {
+    // `dependencies`: the matrix row says what this target's runner installs.
+    let deps = if install_step {
+        "      - name: Install system dependencies\n        if: matrix.install != ''\n        run: ${{ matrix.install }}\n"
+    } else {
+        ""
+    };
     let install = INSTALL_STEP;
     let tag_args = TAG_ARGS;
     format!(
@@ -258,7 +396,7 @@ fn build_local_job(build_if: &str) -> String {
         with:
           submodules: recursive
 {install}
-      - name: Add the Rust target
+{deps}      - name: Add the Rust target
         run: rustup target add "$TARGET"
       - name: Write the recipe keys of this target
         env:
@@ -291,14 +429,14 @@ fn build_local_job(build_if: &str) -> String {
 }
 
 /// `build-global-artifacts`: installers and checksums from the local jobs' store bundles.
-fn build_global_job(build_if: &str) -> String {
+fn build_global_job(build_if: &str, global: &str) -> String {
     let install = INSTALL_STEP;
     let tag_args = TAG_ARGS;
     format!(
         r#"  build-global-artifacts:
     needs: [plan, build-local-artifacts]
     if: ${{{{ {build_if} }}}}
-    runs-on: ubuntu-latest
+    runs-on: {global}
     env:
       TAG: ${{{{ needs.plan.outputs.tag }}}}
     steps:
@@ -330,13 +468,13 @@ fn build_global_job(build_if: &str) -> String {
 }
 
 /// `host`: the draft GitHub Release with every artifact.
-fn host_job() -> String {
+fn host_job(global: &str) -> String {
     let publish_jq = PUBLISH_MANIFEST_JQ;
     format!(
         r#"  host:
     needs: [plan, build-local-artifacts, build-global-artifacts]
     if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
-    runs-on: ubuntu-latest
+    runs-on: {global}
     env:
       GH_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
       GH_REPO: ${{{{ github.repository }}}}
@@ -374,20 +512,21 @@ fn host_job() -> String {
 }
 
 /// `announce`: publishes the release.
-fn announce_job() -> String {
-    r#"  announce:
+fn announce_job(global: &str) -> String {
+    format!(
+        r#"  announce:
     needs: [plan, host]
-    if: ${{ needs.plan.outputs.publishing == 'true' }}
-    runs-on: ubuntu-latest
+    if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
+    runs-on: {global}
     env:
-      GH_TOKEN: ${{ secrets.GITHUB_TOKEN }}
-      GH_REPO: ${{ github.repository }}
-      TAG: ${{ needs.plan.outputs.tag }}
+      GH_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
+      GH_REPO: ${{{{ github.repository }}}}
+      TAG: ${{{{ needs.plan.outputs.tag }}}}
     steps:
       - name: Publish the GitHub Release
         run: gh release edit "$TAG" --draft=false
 "#
-    .to_string()
+    )
 }
 
 const INSTALL_STEP: &str = r#"      - name: Install cargo-dist

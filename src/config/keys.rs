@@ -104,7 +104,7 @@ pub static KEYS: &[KeyDef] = &[
     key("cargo-cyclonedx", Any, Ty::Bool, ("false", "false"), "make a CycloneDX SBOM per package", false),
     key("omnibor", Ws, Ty::Bool, ("false", "false"), "make OmniBOR artifact ids", false),
     key("rust-toolchain-version", Ws, Ty::Str(None), ("unset", "\"1.89\""), "(deprecated) toolchain CI installs; use rust-toolchain.toml", false),
-    key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), ("{}", "{ apt = { cmake = \"*\", musl-tools = { version = \"*\", targets = [\"x86_64-unknown-linux-musl\"] } }, homebrew = { mpv = \"*\" } }"), "system packages the build needs, installed in CI", false),
+    key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), ("{}", "{ apt = { cmake = \"*\", musl-tools = { version = \"*\", targets = [\"x86_64-unknown-linux-musl\"] } }, homebrew = { mpv = \"*\" } }"), "system packages the build needs: each CI build job installs those of its target (apt on Linux, Homebrew on macOS, Chocolatey on Windows; `stage` other than build skipped)", true),
     // Installers.
     key("install-path", Any, Ty::StrOrStrings(Some(check_install_path)), ("\"CARGO_HOME\"", "[\"$APP_HOME/bin\", \"CARGO_HOME\"]"), "where installers put binaries: `CARGO_HOME`, `~/subdir`, `$VAR/subdir`, or a list tried in order", true),
     key("install-success-msg", Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "what installers print when done", false),
@@ -135,7 +135,7 @@ pub static KEYS: &[KeyDef] = &[
     key("release-branch", Ws, Ty::Str(None), ("unset", "\"main\""), "branch a dispatched release runs on", false),
     key("publish-prereleases", Ws, Ty::Bool, ("false", "false"), "run publish jobs for prereleases too", false),
     key("force-latest", Ws, Ty::Bool, ("false", "false"), "mark every Release as latest", false),
-    key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), ("{}", "{ global = \"ubuntu-24.04\", aarch64-apple-darwin = \"macos-15\", x86_64-unknown-linux-gnu = { container = { image = \"quay.io/pypa/manylinux_2_28_x86_64\", host = \"x86_64-unknown-linux-musl\" } } }"), "CI runners per target triple", false),
+    key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), ("{}", "{ global = \"ubuntu-24.04\", aarch64-apple-darwin = \"macos-15\", x86_64-unknown-linux-gnu = { container = { image = \"quay.io/pypa/manylinux_2_28_x86_64\", host = \"x86_64-unknown-linux-musl\" } } }"), "CI runners per target triple and `global` (the plan, global, host and announce jobs); the `host` and `container` forms are not acted on yet", true),
     key("github-custom-job-permissions", Ws, Ty::Shaped("a table of job = { permission = \"read\" | \"write\" | \"none\" }", check_permissions), ("{}", "{ publish-crates = { packages = \"write\" } }"), "permissions of custom jobs", false),
     key("github-build-setup", Ws, Ty::Str(None), ("unset", "\"../build-setup.yml\""), "a file of extra steps for the build jobs", false),
     key("github-action-commits", Ws, Ty::MapOfStr, ("{}", "{ \"actions/checkout\" = \"11bd71901bbe5b1630ceea73d27597364c9af683\" }"), "pinned commits of the actions the workflow uses", false),

@@ -172,6 +172,25 @@ pub struct GlobalConfig {
     pub checksum: Option<ChecksumStyle>,
     /// `install-updater`: an updater artifact per target.
     pub install_updater: bool,
+    /// `github-custom-runners`: target triple (or `global`) -> runner label.
+    pub runners: BTreeMap<String, String>,
+    /// Every target any package builds for (the CI matrix's possible rows).
+    pub targets: Vec<String>,
+    /// `dependencies` of every package (and the workspace), for the CI build jobs.
+    pub system_deps: Vec<SystemDep>,
+}
+
+/// A system package a build needs (`dependencies`), installed by the CI build job of each
+/// target it applies to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SystemDep {
+    /// `apt`, `homebrew` or `chocolatey`.
+    pub manager: String,
+    pub package: String,
+    /// `None` for any version (`"*"`).
+    pub version: Option<String>,
+    /// `None` for every target of the manager's OS.
+    pub targets: Option<Vec<String>>,
 }
 
 /// What one package is built and shipped with.
@@ -267,18 +286,46 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
         packages.insert(pkg.name.clone(), package_config(&ws_layer, &pkg_layer, pkg));
         layers.push(pkg_layer);
     }
-    let not_acted: BTreeSet<String> = layers
+    let mut not_acted: BTreeSet<String> = layers
         .iter()
         .flat_map(|l| l.values.keys())
         .filter(|k| keys::lookup(k).is_some_and(|d| !d.acted))
         .map(|k| k.to_string())
         .collect();
+    // Parts of acted-on keys that are not: a runner's `host` and `container`.
+    if let Some(runners) = ws_layer
+        .values
+        .get("github-custom-runners")
+        .and_then(Value::as_object)
+    {
+        for (target, r) in runners {
+            for part in ["host", "container"] {
+                if r.get(part).is_some() {
+                    not_acted.insert(format!("github-custom-runners.{target}.{part}"));
+                }
+            }
+        }
+    }
     if !not_acted.is_empty() {
         warnings.push(ConfigWarning::NotActedOn {
             keys: not_acted.into_iter().collect(),
         });
     }
     let mut global = global_config(&ws_layer);
+    let mut deps = std::collections::BTreeSet::new();
+    for layer in &layers {
+        if let Some(v) = layer.values.get("dependencies") {
+            deps.extend(system_deps(v));
+        }
+    }
+    global.system_deps = deps.into_iter().collect();
+    let mut all_targets: Vec<String> = packages
+        .values()
+        .flat_map(|p: &PackageConfig| p.targets.iter().cloned())
+        .collect();
+    all_targets.sort();
+    all_targets.dedup();
+    global.targets = all_targets;
     if let Some(listed) = ws.dist_file.as_ref().and_then(|d| d.packages.clone()) {
         global.packages = Some(listed);
     }
@@ -405,6 +452,19 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         install_updater: get("install-updater")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        runners: get("github-custom-runners")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(t, r)| {
+                        let label = r.as_str().or_else(|| r.get("runner")?.as_str())?;
+                        Some((t.clone(), label.to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        targets: Vec::new(),
+        system_deps: Vec::new(),
     }
 }
 
@@ -466,6 +526,35 @@ fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
         npm_scope: text("npm-scope"),
         formula: text("formula"),
     }
+}
+
+/// The packages of a (checked) `dependencies` table that the build stage needs.
+fn system_deps(v: &Value) -> Vec<SystemDep> {
+    let mut out = Vec::new();
+    let Some(managers) = v.as_object() else {
+        return out;
+    };
+    for (manager, pkgs) in managers {
+        for (package, spec) in pkgs.as_object().into_iter().flatten() {
+            let version = spec
+                .as_str()
+                .or_else(|| spec.get("version")?.as_str())
+                .filter(|v| *v != "*")
+                .map(String::from);
+            // `stage` lists when the package is needed; only "build" concerns the build job.
+            let stages = spec.get("stage").map(string_list);
+            if stages.is_some_and(|s| !s.iter().any(|s| s == "build")) {
+                continue;
+            }
+            out.push(SystemDep {
+                manager: manager.clone(),
+                package: package.clone(),
+                version,
+                targets: spec.get("targets").map(string_list),
+            });
+        }
+    }
+    out
 }
 
 /// `include` extends: the workspace's entries and the package's, each relative to the file that

@@ -284,6 +284,89 @@ fn generated_workflows_pass_actionlint() {
     actionlint(&fx, "prerelease");
 }
 
+/// `github-custom-runners` and `dependencies`: the plan job's own jq program, run on the real
+/// plan, gives each target its runner and install command; the workflow passes actionlint.
+#[test]
+fn custom_runners_and_system_dependencies_reach_the_build_jobs() {
+    let fx = dist_app(
+        "runner-app",
+        "hello",
+        r#"ci = "github"
+targets = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-apple-darwin", "x86_64-pc-windows-msvc"]
+
+[workspace.metadata.dist.github-custom-runners]
+global = "ubuntu-24.04"
+aarch64-unknown-linux-gnu = "buildjet-2vcpu-ubuntu-2204-arm"
+x86_64-apple-darwin = { runner = "macos-15-intel" }
+
+[workspace.metadata.dist.dependencies.apt]
+cmake = { version = "*", targets = ["x86_64-unknown-linux-gnu"] }
+libssl-dev = "*"
+[workspace.metadata.dist.dependencies.homebrew]
+protobuf = "*"
+[workspace.metadata.dist.dependencies.chocolatey]
+nasm = "2.16"
+"#,
+    );
+    fx.ok(&["generate"]);
+    actionlint(&fx, "custom runners and dependencies");
+    let w = read(&fx, WORKFLOW);
+    assert_eq!(w.matches("runs-on: ubuntu-24.04\n").count(), 4, "{w}");
+    assert!(w.contains("run: ${{ matrix.install }}"), "{w}");
+    // The plan job's matrix program, exactly as written, on the real plan.
+    let start = w.find("jq -c --argjson ci ").expect("the matrix program");
+    let end = w[start..]
+        .find(" plan-dist-manifest.json > matrix.json")
+        .unwrap()
+        + start;
+    let plan = fx.ok(&["plan", "-o", "json"]);
+    std::fs::write(fx.root().join("plan-dist-manifest.json"), plan).unwrap();
+    let program: String = w[start..end]
+        .lines()
+        .map(|l| l.strip_prefix("          ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("{program} plan-dist-manifest.json"))
+        .current_dir(fx.root())
+        .output()
+        .expect("jq is needed (`.ci/run` installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let matrix: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |t: &str| {
+        matrix["include"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["target"] == t)
+            .unwrap_or_else(|| panic!("no row for {t}: {matrix}"))
+            .clone()
+    };
+    let linux = row("x86_64-unknown-linux-gnu");
+    assert_eq!(linux["runner"], "ubuntu-latest");
+    assert_eq!(
+        linux["install"],
+        "sudo apt-get update && sudo apt-get install -y cmake libssl-dev"
+    );
+    let arm = row("aarch64-unknown-linux-gnu");
+    assert_eq!(arm["runner"], "buildjet-2vcpu-ubuntu-2204-arm");
+    assert_eq!(
+        arm["install"],
+        "sudo apt-get update && sudo apt-get install -y libssl-dev"
+    );
+    let mac = row("x86_64-apple-darwin");
+    assert_eq!(mac["runner"], "macos-15-intel");
+    assert_eq!(mac["install"], "brew install protobuf");
+    let win = row("x86_64-pc-windows-msvc");
+    assert_eq!(win["runner"], "windows-latest");
+    assert_eq!(win["install"], "choco install nasm --version 2.16 -y");
+}
+
 #[test]
 fn generate_without_ci_config_says_how_to_add_it() {
     let fx = dist_app(
