@@ -2,7 +2,6 @@
 //! so a reader (or a build killed halfway) sees the old file or the new one, never a mix.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Writes `bytes` to `path`, creating its directory. The file keeps the permissions of the file
@@ -21,9 +20,10 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    let perms = std::fs::metadata(path)
-        .map(|m| m.permissions())
-        .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+    let perms = match std::fs::metadata(path) {
+        Ok(m) => m.permissions(),
+        Err(_) => crate::platform::regular_file_permissions(tmp.path())?,
+    };
     std::fs::set_permissions(tmp.path(), perms)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

@@ -52,6 +52,24 @@ pub fn tool_version(cfg: &GlobalConfig) -> String {
         .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string())
 }
 
+/// Where this tool releases itself: its own `repository` (Cargo.toml), the one place that says
+/// so. A fork that releases its own builds changes it there; its users can instead set
+/// `cargo-dist-url-override`.
+pub const TOOL_REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// The base URL the workflow installs this tool from: `cargo-dist-url-override`, else the
+/// GitHub release `v{cargo-dist-version}` of [`TOOL_REPOSITORY`].
+pub fn install_url(cfg: &GlobalConfig) -> String {
+    match &cfg.tool_url_override {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!(
+            "{}/releases/download/v{}",
+            TOOL_REPOSITORY.trim_end_matches('/'),
+            tool_version(cfg)
+        ),
+    }
+}
+
 /// Whether `ci = ["github"]` is configured.
 pub fn wants_github(cfg: &GlobalConfig) -> bool {
     cfg.ci.iter().any(|c| c == "github")
@@ -119,7 +137,7 @@ pub fn github_workflow(cfg: &GlobalConfig) -> String {
     };
     render_github_workflow(
         cfg.pr_run_mode,
-        &tool_version(cfg),
+        &install_url(cfg),
         cfg.tag_namespace.as_deref(),
         &runners,
     )
@@ -242,7 +260,7 @@ fn install_command(cfg: &GlobalConfig, target: &str) -> String {
 /// The workflow text from exactly the inputs its recipe records.
 fn render_github_workflow(
     mode: PrRunMode,
-    version: &str,
+    install_url: &str,
     namespace: Option<&str>,
     runners: &Runners,
 ) -> String {
@@ -257,7 +275,7 @@ fn render_github_workflow(
     };
     let build_if = build_condition(mode);
     [
-        workflow_header(mode.name(), pull_request, &tag_glob, version),
+        workflow_header(mode.name(), pull_request, &tag_glob, install_url),
         plan_job(runners.global, runners.per_target),
         build_local_job(build_if, runners.install_step),
         build_global_job(build_if, runners.global),
@@ -268,7 +286,7 @@ fn render_github_workflow(
 }
 
 /// The header, triggers and shared environment.
-fn workflow_header(mode: &str, pull_request: &str, tag_glob: &str, version: &str) -> String {
+fn workflow_header(mode: &str, pull_request: &str, tag_glob: &str, install_url: &str) -> String {
     format!(
         r#"# The release workflow of this workspace, written by `cargo dist generate` from its dist config
 # (pr-run-mode = "{mode}"). Do not edit it by hand: change the config and rerun
@@ -297,9 +315,11 @@ defaults:
 env:
   # The content-addressed build store, kept inside the workspace so actions/cache can save it.
   CARGO_DIST_STORE: ${{{{ github.workspace }}}}/.dist-store
-  # The version of the `cargo-dist` crate installed below. The crate is this project's: the
-  # hermetic, content-addressed reimplementation of cargo-dist, published under that name.
-  CARGO_DIST_VERSION: "{version}"
+  # Where the jobs install this tool from: the release of `cargo-dist-version` holding its own
+  # installers and archives (or `cargo-dist-url-override`). The installers verify each archive's
+  # sha256 and fetch archives from the same place.
+  CARGO_DIST_URL: "{install_url}"
+  CARGO_DIST_DOWNLOAD_URL: "{install_url}"
 
 jobs:
 "#
@@ -529,8 +549,15 @@ fn announce_job(global: &str) -> String {
     )
 }
 
-const INSTALL_STEP: &str = r#"      - name: Install cargo-dist
-        run: cargo install cargo-dist --version "$CARGO_DIST_VERSION" --locked"#;
+/// Installs this tool from its own release with its own installers (shell, or PowerShell on
+/// Windows), which check the archive's sha256. Public so the pipeline test runs exactly this.
+pub const INSTALL_STEP: &str = r#"      - name: Install cargo-dist
+        run: |
+          if [ "$RUNNER_OS" = "Windows" ]; then
+            powershell -ExecutionPolicy Bypass -c "irm '$CARGO_DIST_URL/cargo-dist-installer.ps1' | iex"
+          else
+            curl --tlsv1.2 -LsSf "$CARGO_DIST_URL/cargo-dist-installer.sh" | sh
+          fi"#;
 
 /// Sets `args` to `--tag=$TAG` when the run is for a tag.
 const TAG_ARGS: &str = r#"          args=()
@@ -585,7 +612,16 @@ mod tests {
     fn deterministic_and_follows_the_config() {
         let a = github_workflow(&cfg(PrRunMode::Plan, Some("1.2.3")));
         assert_eq!(a, github_workflow(&cfg(PrRunMode::Plan, Some("1.2.3"))));
-        assert!(a.contains("CARGO_DIST_VERSION: \"1.2.3\""));
+        // This tool installs itself from its own release of that version, never from crates.io
+        // (where `cargo-dist` is upstream's).
+        assert!(a.contains(&format!(
+            "CARGO_DIST_URL: \"{TOOL_REPOSITORY}/releases/download/v1.2.3\""
+        )));
+        assert!(!a.contains("cargo install"));
+        let mut overridden = cfg(PrRunMode::Plan, Some("1.2.3"));
+        overridden.tool_url_override = Some("https://mirror.example/dist/".into());
+        assert!(github_workflow(&overridden)
+            .contains("CARGO_DIST_DOWNLOAD_URL: \"https://mirror.example/dist\""));
         assert!(
             a.contains(GENERATED_MARK),
             "the header tells our workflows from others"
@@ -593,7 +629,7 @@ mod tests {
         assert!(a.contains("  pull_request:\n"));
         let skip = github_workflow(&cfg(PrRunMode::Skip, None));
         assert!(!skip.contains("pull_request"));
-        assert!(skip.contains(&format!("\"{}\"", env!("CARGO_PKG_VERSION"))));
+        assert!(skip.contains(&format!("/v{}\"", env!("CARGO_PKG_VERSION"))));
         let upload = github_workflow(&cfg(PrRunMode::Upload, Some("1.2.3")));
         assert!(upload.contains("if: ${{ needs.plan.outputs.has-builds == 'true' }}"));
         // Every `{{` is a GitHub expression `${{`: no template escape leaked into the text.

@@ -23,6 +23,7 @@ pub mod graph;
 pub mod manifest;
 pub mod ops;
 pub mod plan;
+pub mod platform;
 pub mod report;
 pub mod sources;
 pub mod toolchain;

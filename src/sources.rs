@@ -15,7 +15,6 @@
 //! docs (unless a source names it): dist config edits do not recompile.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::PermissionsExt;
 
 use std::sync::Arc;
 
@@ -154,7 +153,7 @@ impl SourceHasher {
         };
         let f = FileInput {
             digest,
-            executable: meta.permissions().mode() & 0o100 != 0,
+            executable: crate::platform::is_executable(&meta),
         };
         self.cache.insert((snapshot, rel.to_string()), f);
         Ok(f)

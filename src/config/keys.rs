@@ -122,7 +122,7 @@ pub static KEYS: &[KeyDef] = &[
     // The release and its CI.
     key("cargo-dist-version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the version CI installs", true),
     key("dist-version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the newer name of `cargo-dist-version`", true),
-    key("cargo-dist-url-override", Ws, Ty::Str(None), ("unset", "\"https://example.com/dist\""), "where CI downloads the tool from", false),
+    key("cargo-dist-url-override", Ws, Ty::Str(None), ("unset", "\"https://example.com/dist\""), "the base URL CI installs this tool from (its installers and archives) instead of its own GitHub release", true),
     key("ci", Ws, Ty::OneOrListOf(&["github"]), ("[]", "\"github\""), "CI backends to generate", true),
     key("allow-dirty", Ws, Ty::BoolOrListOf(&["ci", "msi"]), ("[]", "[\"ci\"]"), "generated files not to keep in sync (`ci`); `true` for all", true),
     key("pr-run-mode", Ws, Ty::OneOf(&["skip", "plan", "upload"]), ("\"plan\"", "\"plan\""), "what runs on pull requests", true),

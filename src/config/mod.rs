@@ -172,6 +172,8 @@ pub struct GlobalConfig {
     pub checksum: Option<ChecksumStyle>,
     /// `install-updater`: an updater artifact per target.
     pub install_updater: bool,
+    /// `cargo-dist-url-override`: where CI installs this tool from instead of its releases.
+    pub tool_url_override: Option<String>,
     /// `github-custom-runners`: target triple (or `global`) -> runner label.
     pub runners: BTreeMap<String, String>,
     /// Every target any package builds for (the CI matrix's possible rows).
@@ -452,6 +454,9 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         install_updater: get("install-updater")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        tool_url_override: get("cargo-dist-url-override")
+            .and_then(Value::as_str)
+            .map(String::from),
         runners: get("github-custom-runners")
             .and_then(Value::as_object)
             .map(|m| {

@@ -6,7 +6,6 @@
 //! neither where, when, nor by whom it was built.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -125,17 +124,16 @@ fn sync_snapshot(ws: &Workspace, b: &CargoBuild, snapshot: &Path) -> Result<(), 
                         path: rel.to_string(),
                     });
                 }
-                (bytes, if input.executable { 0o755 } else { 0o644 })
+                (bytes, input.executable)
             }
-            None => (Vec::new(), 0o644),
+            None => (Vec::new(), false),
         };
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;
         }
         let _ = std::fs::remove_file(&dest);
         std::fs::write(&dest, &bytes).map_err(sandbox_err(&dest))?;
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
-            .map_err(sandbox_err(&dest))?;
+        crate::platform::set_executable(&dest, mode).map_err(sandbox_err(&dest))?;
     }
     let text = serde_json::to_vec(&wanted).expect("index serializes");
     std::fs::write(&index_path, text).map_err(sandbox_err(&index_path))?;
