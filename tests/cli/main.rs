@@ -6,5 +6,6 @@ mod installers;
 mod layouts;
 mod pipeline;
 mod plan;
+mod selfhost;
 mod store;
 mod support;

@@ -1,0 +1,96 @@
+//! The tool releases itself: `cargo dist build` of this very repository makes its own archive
+//! and installer; served from 127.0.0.1, the generated workflow's install step (run exactly as
+//! written) installs a `cargo-dist` that plans the example workspace.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use cargo_dist::ci::INSTALL_STEP;
+
+use crate::support::{dist_command, host_triple, run_ok, Server};
+
+/// PATH for the install step: system dirs only, so the installed tool is the one found after.
+const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The shell lines of the workflow's install step (its `run: |` block).
+fn install_script() -> String {
+    let (_, block) = INSTALL_STEP
+        .split_once("run: |\n")
+        .expect("the install step is a run block");
+    block
+        .lines()
+        .map(|l| l.strip_prefix("          ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_tool_builds_releases_and_installs_itself() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let host = host_triple();
+    let scratch = tempfile::tempdir().unwrap();
+    let store = scratch.path().join("store");
+    // The repository's own config and workflow, as committed (the dirty check is on).
+    let out = run_ok(&mut dist_command(repo, &store, &["build", "-o", "json"]));
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let archive = format!("cargo-dist-{host}.tar.xz");
+    for name in [&archive, "cargo-dist-installer.sh"] {
+        assert!(
+            manifest["artifacts"].get(name).is_some(),
+            "{name} not built: {manifest}"
+        );
+    }
+
+    let distrib = repo.join("target/distrib");
+    let files: BTreeMap<String, Vec<u8>> = ["cargo-dist-installer.sh", archive.as_str()]
+        .iter()
+        .map(|n| (n.to_string(), std::fs::read(distrib.join(n)).unwrap()))
+        .collect();
+    let server = Server::start(files, 4);
+    let home = scratch.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let cargo_home = home.join(".cargo");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(install_script())
+        .env_clear()
+        .env("PATH", SYSTEM_PATH)
+        .env("HOME", &home)
+        .env("CARGO_HOME", &cargo_home)
+        .env("RUNNER_OS", "Linux")
+        .env("CARGO_DIST_URL", server.url())
+        .env("CARGO_DIST_DOWNLOAD_URL", server.url())
+        .env("CARGO_DIST_NO_MODIFY_PATH", "1")
+        .output()
+        .expect("bash runs the install step");
+    assert!(
+        out.status.success(),
+        "the install step failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        server.requests(),
+        [
+            "/cargo-dist-installer.sh".to_string(),
+            format!("/{archive}")
+        ],
+        "the install step fetched something else"
+    );
+
+    // The installed tool is this one: it plans the example workspace.
+    let installed = cargo_home.join("bin/cargo-dist");
+    let plan = run_ok(
+        Command::new(&installed)
+            .args(["dist", "plan", "-o", "json", "--manifest-path"])
+            .arg(repo.join("examples/hello-world/Cargo.toml"))
+            .env("CARGO_DIST_STORE", scratch.path().join("plan-store")),
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(plan["releases"][0]["app_name"], "hello-world", "{plan}");
+    assert!(
+        plan["artifacts"]["hello-world-x86_64-unknown-linux-gnu.tar.xz"]["recipe"]["key"]
+            .is_string()
+    );
+}
