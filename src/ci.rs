@@ -35,6 +35,8 @@ pub enum CiError {
     Missing { path: String },
     #[error("`cargo dist generate` needs a CI backend: add `ci = [\"github\"]` to the dist config (`[dist]` of dist-workspace.toml, or [workspace.metadata.dist] in {manifest}), or run `cargo dist init --ci github`")]
     NotConfigured { manifest: String },
+    #[error("`publish-jobs` includes \"homebrew\", which pushes the formulas to a tap, but no `tap` is set\n  add `tap = \"OWNER/homebrew-tap\"` to the dist config")]
+    NoTap,
     #[error("could not {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -68,6 +70,14 @@ pub fn install_url(cfg: &GlobalConfig) -> String {
             tool_version(cfg)
         ),
     }
+}
+
+/// What the workflow needs of the config beyond its types.
+pub fn check_config(cfg: &GlobalConfig) -> Result<(), CiError> {
+    if cfg.publish_jobs.iter().any(|j| j == "homebrew") && cfg.tap.is_none() {
+        return Err(CiError::NoTap);
+    }
+    Ok(())
 }
 
 /// Whether `ci = ["github"]` is configured.
@@ -135,11 +145,13 @@ pub fn github_workflow(cfg: &GlobalConfig) -> String {
         per_target: &per_target_json(cfg),
         install_step: !cfg.system_deps.is_empty(),
     };
+    let publish = publish_jobs(cfg, runners.global);
     render_github_workflow(
         cfg.pr_run_mode,
         &install_url(cfg),
         cfg.tag_namespace.as_deref(),
         &runners,
+        &publish,
     )
 }
 
@@ -263,6 +275,7 @@ fn render_github_workflow(
     install_url: &str,
     namespace: Option<&str>,
     runners: &Runners,
+    publish: &Publish,
 ) -> String {
     // With a tag-namespace only tags starting with it release (YAML single quotes doubled).
     let tag_glob = format!(
@@ -280,7 +293,8 @@ fn render_github_workflow(
         build_local_job(build_if, runners.install_step),
         build_global_job(build_if, runners.global),
         host_job(runners.global),
-        announce_job(runners.global),
+        publish.jobs.clone(),
+        announce_job(runners.global, &publish.names),
     ]
     .concat()
 }
@@ -338,6 +352,8 @@ fn plan_job(global: &str, per_target: &str) -> String {
       publishing: ${{{{ steps.plan.outputs.publishing }}}}
       has-builds: ${{{{ steps.plan.outputs.has-builds }}}}
       matrix: ${{{{ steps.plan.outputs.matrix }}}}
+      prerelease: ${{{{ steps.plan.outputs.prerelease }}}}
+      val: ${{{{ steps.plan.outputs.manifest }}}}
     steps:
       - uses: actions/checkout@v5
         with:
@@ -379,6 +395,8 @@ fn plan_job(global: &str, per_target: &str) -> String {
             echo "publishing=$publishing"
             echo "has-builds=$builds"
             echo "matrix=$(cat matrix.json)"
+            echo "prerelease=$(jq -r '[.] | flatten | .[0].announcement_is_prerelease' plan-dist-manifest.json)"
+            echo "manifest=$(jq -c . plan-dist-manifest.json)"
           }} >> "$GITHUB_OUTPUT"
       - uses: actions/upload-artifact@v6
         with:
@@ -532,11 +550,24 @@ fn host_job(global: &str) -> String {
 }
 
 /// `announce`: publishes the release.
-fn announce_job(global: &str) -> String {
+fn announce_job(global: &str, publish: &[String]) -> String {
+    // After the publish jobs, each of which may have been skipped (a prerelease) but not failed.
+    let mut needs = vec!["plan".to_string(), "host".to_string()];
+    needs.extend(publish.iter().cloned());
+    let mut cond = "needs.plan.outputs.publishing == 'true'".to_string();
+    if !publish.is_empty() {
+        cond = format!("always() && {cond} && needs.host.result == 'success'");
+        for job in publish {
+            cond.push_str(&format!(
+                " && (needs.{job}.result == 'success' || needs.{job}.result == 'skipped')"
+            ));
+        }
+    }
+    let needs = needs.join(", ");
     format!(
         r#"  announce:
-    needs: [plan, host]
-    if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
+    needs: [{needs}]
+    if: ${{{{ {cond} }}}}
     runs-on: {global}
     env:
       GH_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
@@ -545,6 +576,111 @@ fn announce_job(global: &str) -> String {
     steps:
       - name: Publish the GitHub Release
         run: gh release edit "$TAG" --draft=false
+"#
+    )
+}
+
+/// The publish jobs (`publish-jobs`) and their job names.
+struct Publish {
+    jobs: String,
+    names: Vec<String>,
+}
+
+/// `homebrew` pushes the formulas to `tap`, `npm` publishes the npm packages, `./NAME` calls the
+/// repository's reusable workflow NAME.yml with the plan; all after `host`, for prereleases only
+/// with `publish-prereleases`.
+fn publish_jobs(cfg: &GlobalConfig, global: &str) -> Publish {
+    let mut cond = "needs.plan.outputs.publishing == 'true'".to_string();
+    if !cfg.publish_prereleases {
+        cond.push_str(" && needs.plan.outputs.prerelease != 'true'");
+    }
+    let mut out = Publish {
+        jobs: String::new(),
+        names: Vec::new(),
+    };
+    for job in &cfg.publish_jobs {
+        let (name, text) = match job.as_str() {
+            "homebrew" => {
+                let tap = cfg.tap.as_deref().unwrap_or_default();
+                (
+                    "publish-homebrew-formula".to_string(),
+                    homebrew_job(&cond, global, tap),
+                )
+            }
+            "npm" => ("publish-npm".to_string(), npm_job(&cond, global)),
+            custom => {
+                let file = custom.trim_start_matches("./");
+                let name = format!("custom-{file}");
+                let text = format!(
+                    "  {name}:\n    needs: [plan, host]\n    if: ${{{{ {cond} }}}}\n    uses: ./.github/workflows/{file}.yml\n    with:\n      plan: ${{{{ needs.plan.outputs.val }}}}\n    secrets: inherit\n\n"
+                );
+                (name, text)
+            }
+        };
+        out.jobs.push_str(&text);
+        out.names.push(name);
+    }
+    out
+}
+
+/// Pushes every formula of the release to the `tap` repository (secret HOMEBREW_TAP_TOKEN).
+fn homebrew_job(cond: &str, global: &str, tap: &str) -> String {
+    format!(
+        r#"  publish-homebrew-formula:
+    needs: [plan, host]
+    if: ${{{{ {cond} }}}}
+    runs-on: {global}
+    env:
+      TAG: ${{{{ needs.plan.outputs.tag }}}}
+    steps:
+      - uses: actions/checkout@v5
+        with:
+          repository: "{tap}"
+          token: ${{{{ secrets.HOMEBREW_TAP_TOKEN }}}}
+      - uses: actions/download-artifact@v7
+        with:
+          pattern: artifacts-*
+          path: artifacts
+          merge-multiple: true
+      - name: Commit the formulas to the tap
+        run: |
+          mkdir -p Formula
+          find artifacts -name '*.rb' -exec cp {{}} Formula/ \;
+          git config user.name "cargo-dist"
+          git config user.email "cargo-dist@users.noreply.github.com"
+          git add Formula
+          git diff --cached --quiet || git commit -m "Release $TAG"
+          git push
+
+"#
+    )
+}
+
+/// Publishes every npm package of the release (secret NPM_TOKEN).
+fn npm_job(cond: &str, global: &str) -> String {
+    format!(
+        r#"  publish-npm:
+    needs: [plan, host]
+    if: ${{{{ {cond} }}}}
+    runs-on: {global}
+    steps:
+      - uses: actions/download-artifact@v7
+        with:
+          pattern: artifacts-*
+          path: artifacts
+          merge-multiple: true
+      - uses: actions/setup-node@v5
+        with:
+          node-version: "20"
+          registry-url: "https://registry.npmjs.org"
+      - name: Publish the npm packages
+        env:
+          NODE_AUTH_TOKEN: ${{{{ secrets.NPM_TOKEN }}}}
+        run: |
+          for pkg in artifacts/*-npm-package.tar.gz; do
+            npm publish --access public "$pkg"
+          done
+
 "#
     )
 }
@@ -579,6 +715,7 @@ pub fn read_existing(path: &std::path::Path, shown: &str) -> Result<Option<Strin
 /// Compares the workflow on disk with what the config generates: `Err` (Missing / Stale, with a
 /// unified diff) when they differ.
 pub fn check_workflow(root: &std::path::Path, cfg: &GlobalConfig) -> Result<(), CiError> {
+    check_config(cfg)?;
     let expected = github_workflow(cfg);
     let shown = github_workflow_path(cfg);
     let path = root.join(&shown);

@@ -172,6 +172,10 @@ pub struct GlobalConfig {
     pub checksum: Option<ChecksumStyle>,
     /// `install-updater`: an updater artifact per target.
     pub install_updater: bool,
+    /// `publish-jobs`: `homebrew`, `npm`, or `./NAME` (a reusable workflow of the repository).
+    pub publish_jobs: Vec<String>,
+    /// `publish-prereleases`: run the publish jobs for prereleases too.
+    pub publish_prereleases: bool,
     /// `cargo-dist-url-override`: where CI installs this tool from instead of its releases.
     pub tool_url_override: Option<String>,
     /// `github-custom-runners`: target triple (or `global`) -> runner label.
@@ -452,6 +456,10 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             None => Some(ChecksumStyle::Sha256),
         },
         install_updater: get("install-updater")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        publish_jobs: get("publish-jobs").map(string_list).unwrap_or_default(),
+        publish_prereleases: get("publish-prereleases")
             .and_then(Value::as_bool)
             .unwrap_or(false),
         tool_url_override: get("cargo-dist-url-override")

@@ -226,6 +226,7 @@ pub fn write_workflow(
         }
         .into());
     }
+    ci::check_config(cfg)?;
     let shown = ci::github_workflow_path(cfg);
     if check_only {
         ci::check_workflow(&ws.root, cfg)?;

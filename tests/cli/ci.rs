@@ -284,6 +284,44 @@ fn generated_workflows_pass_actionlint() {
     actionlint(&fx, "prerelease");
 }
 
+/// `publish-jobs`: Homebrew (to the tap, with its token), npm (with its token) and a custom
+/// reusable workflow get jobs after `host`, and `announce` waits for them.
+#[test]
+fn publish_jobs_follow_the_host_job() {
+    let fx = dist_app(
+        "pub-app",
+        "hello",
+        "ci = \"github\"\ninstallers = [\"shell\", \"npm\", \"homebrew\"]\ntargets = [\"x86_64-unknown-linux-gnu\"]\npublish-jobs = [\"homebrew\", \"npm\", \"./publish-crates\"]\n",
+    );
+    // Without a tap the Homebrew job has nowhere to push.
+    let err = fx.fails(&["generate"], 1);
+    assert!(err.contains("no `tap` is set"), "{err}");
+    let cargo = read(&fx, "Cargo.toml").replace(
+        "publish-jobs =",
+        "tap = \"example/homebrew-tap\"\npublish-jobs =",
+    );
+    fx.file("Cargo.toml", &cargo).file(
+        ".github/workflows/publish-crates.yml",
+        "name: Publish crates\n\non:\n  workflow_call:\n    inputs:\n      plan:\n        required: true\n        type: string\n\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"$PLAN\" | head -c 100\n        env:\n          PLAN: ${{ inputs.plan }}\n",
+    );
+    fx.ok(&["generate"]);
+    actionlint(&fx, "publish jobs");
+    let w = read(&fx, WORKFLOW);
+    for want in [
+        "  publish-homebrew-formula:\n    needs: [plan, host]\n",
+        "          repository: \"example/homebrew-tap\"\n          token: ${{ secrets.HOMEBREW_TAP_TOKEN }}\n",
+        "          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+        "  custom-publish-crates:\n    needs: [plan, host]\n",
+        "    uses: ./.github/workflows/publish-crates.yml\n    with:\n      plan: ${{ needs.plan.outputs.val }}\n    secrets: inherit\n",
+        "  announce:\n    needs: [plan, host, publish-homebrew-formula, publish-npm, custom-publish-crates]\n",
+        "(needs.custom-publish-crates.result == 'success' || needs.custom-publish-crates.result == 'skipped')",
+        // Prereleases are not published unless `publish-prereleases`.
+        "needs.plan.outputs.prerelease != 'true'",
+    ] {
+        assert!(w.contains(want), "missing {want:?} in\n{w}");
+    }
+}
+
 /// `github-custom-runners` and `dependencies`: the plan job's own jq program, run on the real
 /// plan, gives each target its runner and install command; the workflow passes actionlint.
 #[test]
