@@ -146,13 +146,8 @@ pub fn github_workflow(cfg: &GlobalConfig) -> String {
         install_step: !cfg.system_deps.is_empty(),
     };
     let publish = publish_jobs(cfg, runners.global);
-    render_github_workflow(
-        cfg.pr_run_mode,
-        &install_url(cfg),
-        cfg.tag_namespace.as_deref(),
-        &runners,
-        &publish,
-    )
+    let text = render_github_workflow(cfg, &install_url(cfg), &runners, &publish);
+    pin_actions(text, &cfg.action_commits)
 }
 
 /// Where jobs run and what they install first.
@@ -271,12 +266,13 @@ fn install_command(cfg: &GlobalConfig, target: &str) -> String {
 
 /// The workflow text from exactly the inputs its recipe records.
 fn render_github_workflow(
-    mode: PrRunMode,
+    cfg: &GlobalConfig,
     install_url: &str,
-    namespace: Option<&str>,
     runners: &Runners,
     publish: &Publish,
 ) -> String {
+    let mode = cfg.pr_run_mode;
+    let namespace = cfg.tag_namespace.as_deref();
     // With a tag-namespace only tags starting with it release (YAML single quotes doubled).
     let tag_glob = format!(
         "{}**[0-9]+.[0-9]+.[0-9]+*",
@@ -287,14 +283,26 @@ fn render_github_workflow(
         PrRunMode::Plan | PrRunMode::Upload => "  pull_request:\n",
     };
     let build_if = build_condition(mode);
+    let custom = custom_jobs(cfg);
     [
         workflow_header(mode.name(), pull_request, &tag_glob, install_url),
         plan_job(runners.global, runners.per_target),
-        build_local_job(build_if, runners.install_step),
+        build_local_job(build_if, runners.install_step, cfg.fail_fast),
         build_global_job(build_if, runners.global),
-        host_job(runners.global),
+        custom.before_host.jobs.clone(),
+        host_job(
+            runners.global,
+            cfg.create_release,
+            &custom.before_host.names,
+        ),
+        custom.after_host.jobs.clone(),
         publish.jobs.clone(),
-        announce_job(runners.global, &publish.names),
+        announce_job(
+            runners.global,
+            cfg.create_release,
+            &[publish.names.clone(), custom.after_host.names.clone()].concat(),
+        ),
+        custom.post_announce.jobs.clone(),
     ]
     .concat()
 }
@@ -408,7 +416,7 @@ fn plan_job(global: &str, per_target: &str) -> String {
 }
 
 /// `build-local-artifacts`: one job per target, through a cached store.
-fn build_local_job(build_if: &str, install_step: bool) -> String {
+fn build_local_job(build_if: &str, install_step: bool, fail_fast: bool) -> String {
     // `dependencies`: the matrix row says what this target's runner installs.
     let deps = if install_step {
         "      - name: Install system dependencies\n        if: matrix.install != ''\n        run: ${{ matrix.install }}\n"
@@ -423,7 +431,7 @@ fn build_local_job(build_if: &str, install_step: bool) -> String {
     needs: plan
     if: ${{{{ {build_if} }}}}
     strategy:
-      fail-fast: false
+      fail-fast: {fail_fast}
       matrix: ${{{{ fromJson(needs.plan.outputs.matrix) }}}}
     runs-on: ${{{{ matrix.runner }}}}
     env:
@@ -506,11 +514,26 @@ fn build_global_job(build_if: &str, global: &str) -> String {
 }
 
 /// `host`: the draft GitHub Release with every artifact.
-fn host_job(global: &str) -> String {
+fn host_job(global: &str, create_release: bool, custom: &[String]) -> String {
     let publish_jq = PUBLISH_MANIFEST_JQ;
+    let mut needs = vec!["plan", "build-local-artifacts", "build-global-artifacts"];
+    needs.extend(custom.iter().map(String::as_str));
+    let needs = needs.join(", ");
+    // `create-release = false`: another tool made the release; upload to it.
+    let release = if create_release {
+        r#"          title=$(jq -r '.announcement_title' plan-dist-manifest.json)
+          jq -r '.announcement_github_body // ""' plan-dist-manifest.json > notes.md
+          args=()
+          if [ "$(jq -r '.announcement_is_prerelease' plan-dist-manifest.json)" = "true" ]; then
+            args+=(--prerelease)
+          fi
+          gh release create "$TAG" --draft "${args[@]}" --title "$title" --notes-file notes.md upload/*"#
+    } else {
+        r#"          gh release upload "$TAG" --clobber upload/*"#
+    };
     format!(
         r#"  host:
-    needs: [plan, build-local-artifacts, build-global-artifacts]
+    needs: [{needs}]
     if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
     runs-on: {global}
     env:
@@ -537,20 +560,14 @@ fn host_job(global: &str) -> String {
           # shellcheck disable=SC2016
           xargs jq -s '{publish_jq}' \
             plan-dist-manifest.json < built-manifests.txt > upload/dist-manifest.json
-          title=$(jq -r '.announcement_title' plan-dist-manifest.json)
-          jq -r '.announcement_github_body // ""' plan-dist-manifest.json > notes.md
-          args=()
-          if [ "$(jq -r '.announcement_is_prerelease' plan-dist-manifest.json)" = "true" ]; then
-            args+=(--prerelease)
-          fi
-          gh release create "$TAG" --draft "${{args[@]}}" --title "$title" --notes-file notes.md upload/*
+{release}
 
 "#
     )
 }
 
 /// `announce`: publishes the release.
-fn announce_job(global: &str, publish: &[String]) -> String {
+fn announce_job(global: &str, create_release: bool, publish: &[String]) -> String {
     // After the publish jobs, each of which may have been skipped (a prerelease) but not failed.
     let mut needs = vec!["plan".to_string(), "host".to_string()];
     needs.extend(publish.iter().cloned());
@@ -564,6 +581,11 @@ fn announce_job(global: &str, publish: &[String]) -> String {
         }
     }
     let needs = needs.join(", ");
+    let announce = if create_release {
+        r#"gh release edit "$TAG" --draft=false"#
+    } else {
+        r#"echo "create-release is false, so the tool that created the release publishes it""#
+    };
     format!(
         r#"  announce:
     needs: [{needs}]
@@ -575,12 +597,13 @@ fn announce_job(global: &str, publish: &[String]) -> String {
       TAG: ${{{{ needs.plan.outputs.tag }}}}
     steps:
       - name: Publish the GitHub Release
-        run: gh release edit "$TAG" --draft=false
+        run: {announce}
 "#
     )
 }
 
 /// The publish jobs (`publish-jobs`) and their job names.
+#[derive(Default)]
 struct Publish {
     jobs: String,
     names: Vec<String>,
@@ -608,17 +631,86 @@ fn publish_jobs(cfg: &GlobalConfig, global: &str) -> Publish {
                 )
             }
             "npm" => ("publish-npm".to_string(), npm_job(&cond, global)),
-            custom => {
-                let file = custom.trim_start_matches("./");
-                let name = format!("custom-{file}");
-                let text = format!(
-                    "  {name}:\n    needs: [plan, host]\n    if: ${{{{ {cond} }}}}\n    uses: ./.github/workflows/{file}.yml\n    with:\n      plan: ${{{{ needs.plan.outputs.val }}}}\n    secrets: inherit\n\n"
-                );
-                (name, text)
-            }
+            custom => custom_job(custom, &["plan", "host"], &cond),
         };
         out.jobs.push_str(&text);
         out.names.push(name);
+    }
+    out
+}
+
+/// A call of the repository's reusable workflow `./NAME` (`.github/workflows/NAME.yml`) with the
+/// plan's manifest as its `plan` input: (job name, job text).
+fn custom_job(entry: &str, needs: &[&str], cond: &str) -> (String, String) {
+    let file = entry.trim_start_matches("./");
+    let name = format!("custom-{file}");
+    let needs = needs.join(", ");
+    let text = format!(
+        "  {name}:\n    needs: [{needs}]\n    if: ${{{{ {cond} }}}}\n    uses: ./.github/workflows/{file}.yml\n    with:\n      plan: ${{{{ needs.plan.outputs.val }}}}\n    secrets: inherit\n\n"
+    );
+    (name, text)
+}
+
+/// The custom jobs of `plan-jobs`, `local-artifacts-jobs`, `global-artifacts-jobs` (the host job
+/// waits for them), `host-jobs` (announce waits) and `post-announce-jobs`.
+struct CustomJobs {
+    before_host: Publish,
+    after_host: Publish,
+    post_announce: Publish,
+}
+
+fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
+    let cond = "needs.plan.outputs.publishing == 'true'";
+    let mut out = CustomJobs {
+        before_host: Publish::default(),
+        after_host: Publish::default(),
+        post_announce: Publish::default(),
+    };
+    // In the pipeline's order.
+    let points = [
+        "plan",
+        "local-artifacts",
+        "global-artifacts",
+        "host",
+        "post-announce",
+    ];
+    for point in points {
+        let Some(jobs) = cfg.custom_jobs.get(point) else {
+            continue;
+        };
+        let (needs, into): (&[&str], &mut Publish) = match point {
+            "plan" => (&["plan"], &mut out.before_host),
+            "local-artifacts" => (&["plan"], &mut out.before_host),
+            "global-artifacts" => (&["plan", "build-local-artifacts"], &mut out.before_host),
+            "host" => (&["plan", "host"], &mut out.after_host),
+            _ => (&["plan", "announce"], &mut out.post_announce),
+        };
+        // Only `./NAME` entries are jobs of the user's; the built-in names are publish jobs.
+        for job in jobs.iter().filter(|j| j.starts_with("./")) {
+            let (name, text) = custom_job(job, needs, cond);
+            // An old and a new key naming the same workflow: one job.
+            if !into.names.contains(&name) {
+                into.jobs.push_str(&text);
+                into.names.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// `github-action-commits`: every `uses: ACTION@REF` of a listed action pinned to its ref.
+fn pin_actions(text: String, commits: &std::collections::BTreeMap<String, String>) -> String {
+    if commits.is_empty() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let pinned = commits.iter().find_map(|(action, sha)| {
+            let at = line.find(&format!("uses: {action}@"))?;
+            let keep = &line[..at + "uses: ".len() + action.len() + 1];
+            Some(format!("{keep}{sha}\n"))
+        });
+        out.push_str(pinned.as_deref().unwrap_or(line));
     }
     out
 }

@@ -176,6 +176,15 @@ pub struct GlobalConfig {
     pub publish_jobs: Vec<String>,
     /// `publish-prereleases`: run the publish jobs for prereleases too.
     pub publish_prereleases: bool,
+    /// `fail-fast`: one failed build job cancels the others.
+    pub fail_fast: bool,
+    /// `create-release`: false when another tool creates the GitHub Release (this one uploads).
+    pub create_release: bool,
+    /// `github-action-commits`: action (`actions/checkout`) -> the ref to pin it to.
+    pub action_commits: BTreeMap<String, String>,
+    /// Custom jobs (`./NAME`) by where they run: `plan`, `local-artifacts`, `global-artifacts`,
+    /// `host`, `post-announce`.
+    pub custom_jobs: BTreeMap<&'static str, Vec<String>>,
     /// `cargo-dist-url-override`: where CI installs this tool from instead of its releases.
     pub tool_url_override: Option<String>,
     /// `github-custom-runners`: target triple (or `global`) -> runner label.
@@ -459,6 +468,35 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         publish_jobs: get("publish-jobs").map(string_list).unwrap_or_default(),
+        fail_fast: get("fail-fast").and_then(Value::as_bool).unwrap_or(false),
+        create_release: get("create-release")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        action_commits: get("github-action-commits")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(a, c)| Some((a.clone(), c.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        custom_jobs: [
+            ("plan", "plan-jobs"),
+            ("local-artifacts", "local-artifacts-jobs"),
+            ("local-artifacts", "build-local-artifacts-jobs"),
+            ("global-artifacts", "global-artifacts-jobs"),
+            ("global-artifacts", "build-global-artifacts-jobs"),
+            ("host", "host-jobs"),
+            ("post-announce", "post-announce-jobs"),
+        ]
+        .into_iter()
+        .fold(BTreeMap::new(), |mut acc, (point, key)| {
+            let jobs = get(key).map(string_list).unwrap_or_default();
+            if !jobs.is_empty() {
+                acc.entry(point).or_insert_with(Vec::new).extend(jobs);
+            }
+            acc
+        }),
         publish_prereleases: get("publish-prereleases")
             .and_then(Value::as_bool)
             .unwrap_or(false),

@@ -322,6 +322,62 @@ fn publish_jobs_follow_the_host_job() {
     }
 }
 
+/// Custom jobs at every documented point, `fail-fast`, `create-release = false` and pinned
+/// actions: wired where cargo-dist documents them, and actionlint accepts the result.
+#[test]
+fn custom_jobs_and_release_settings_shape_the_job_graph() {
+    let fx = dist_app(
+        "custom-app",
+        "hello",
+        r#"ci = "github"
+targets = ["x86_64-unknown-linux-gnu"]
+fail-fast = true
+create-release = false
+plan-jobs = ["./check-plan"]
+local-artifacts-jobs = ["./extra-build"]
+global-artifacts-jobs = ["./extra-global"]
+host-jobs = ["./host-check"]
+post-announce-jobs = ["./notify"]
+
+[workspace.metadata.dist.github-action-commits]
+"actions/checkout" = "11bd71901bbe5b1630ceea73d27597364c9af683"
+"#,
+    );
+    for name in [
+        "check-plan",
+        "extra-build",
+        "extra-global",
+        "host-check",
+        "notify",
+    ] {
+        fx.file(
+            &format!(".github/workflows/{name}.yml"),
+            "on:\n  workflow_call:\n    inputs:\n      plan:\n        required: true\n        type: string\n\njobs:\n  run:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${#PLAN}\"\n        env:\n          PLAN: ${{ inputs.plan }}\n",
+        );
+    }
+    fx.ok(&["generate"]);
+    actionlint(&fx, "custom jobs");
+    let w = read(&fx, WORKFLOW);
+    for want in [
+        "      fail-fast: true\n",
+        "  custom-check-plan:\n    needs: [plan]\n",
+        "  custom-extra-global:\n    needs: [plan, build-local-artifacts]\n",
+        "  host:\n    needs: [plan, build-local-artifacts, build-global-artifacts, custom-check-plan, custom-extra-build, custom-extra-global]\n",
+        "  custom-host-check:\n    needs: [plan, host]\n",
+        "  announce:\n    needs: [plan, host, custom-host-check]\n",
+        "  custom-notify:\n    needs: [plan, announce]\n",
+        "gh release upload \"$TAG\" --clobber upload/*",
+        "uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683\n",
+    ] {
+        assert!(w.contains(want), "missing {want:?} in\n{w}");
+    }
+    assert!(!w.contains("gh release create"), "create-release = false");
+    assert!(
+        !w.contains("actions/checkout@v"),
+        "an unpinned checkout is left"
+    );
+}
+
 /// `github-custom-runners` and `dependencies`: the plan job's own jq program, run on the real
 /// plan, gives each target its runner and install command; the workflow passes actionlint.
 #[test]
