@@ -278,6 +278,12 @@ fn render_github_workflow(
         "{}**[0-9]+.[0-9]+.[0-9]+*",
         namespace.unwrap_or_default().replace('\'', "''")
     );
+    // `dispatch-releases`: a manual run names the tag (created at that commit when missing).
+    let trigger = if cfg.dispatch_releases {
+        "  workflow_dispatch:\n    inputs:\n      tag:\n        description: \"The tag to release, e.g. v1.2.3 (created at this commit when missing)\"\n        required: true\n        type: string\n".to_string()
+    } else {
+        format!("  push:\n    tags:\n      - '{tag_glob}'\n")
+    };
     let pull_request = match mode {
         PrRunMode::Skip => "",
         PrRunMode::Plan | PrRunMode::Upload => "  pull_request:\n",
@@ -285,15 +291,21 @@ fn render_github_workflow(
     let build_if = build_condition(mode);
     let custom = custom_jobs(cfg);
     [
-        workflow_header(mode.name(), pull_request, &tag_glob, install_url),
-        plan_job(runners.global, runners.per_target),
-        build_local_job(build_if, runners.install_step, cfg.fail_fast),
+        workflow_header(mode.name(), pull_request, &trigger, install_url),
+        plan_job(runners.global, runners.per_target, cfg.dispatch_releases),
+        build_local_job(
+            build_if,
+            runners.install_step,
+            cfg.fail_fast,
+            attest_in(cfg, "build-local-artifacts"),
+        ),
         build_global_job(build_if, runners.global),
         custom.before_host.jobs.clone(),
         host_job(
             runners.global,
             cfg.create_release,
             &custom.before_host.names,
+            attest_in(cfg, "host"),
         ),
         custom.after_host.jobs.clone(),
         publish.jobs.clone(),
@@ -308,7 +320,7 @@ fn render_github_workflow(
 }
 
 /// The header, triggers and shared environment.
-fn workflow_header(mode: &str, pull_request: &str, tag_glob: &str, install_url: &str) -> String {
+fn workflow_header(mode: &str, pull_request: &str, trigger: &str, install_url: &str) -> String {
     format!(
         r#"# The release workflow of this workspace, written by `cargo dist generate` from its dist config
 # (pr-run-mode = "{mode}"). Do not edit it by hand: change the config and rerun
@@ -326,10 +338,7 @@ permissions:
   contents: write
 
 on:
-  push:
-    tags:
-      - '{tag_glob}'
-{pull_request}
+{trigger}{pull_request}
 defaults:
   run:
     shell: bash
@@ -349,7 +358,12 @@ jobs:
 }
 
 /// `plan`: what the tag announces, and one build job per target.
-fn plan_job(global: &str, per_target: &str) -> String {
+fn plan_job(global: &str, per_target: &str, dispatch: bool) -> String {
+    let tag_expr = if dispatch {
+        "github.event_name == 'workflow_dispatch' && inputs.tag || ''"
+    } else {
+        "github.ref_type == 'tag' && github.ref_name || ''"
+    };
     let install = INSTALL_STEP;
     let tag_args = TAG_ARGS;
     format!(
@@ -370,7 +384,7 @@ fn plan_job(global: &str, per_target: &str) -> String {
       - name: Plan the release
         id: plan
         env:
-          TAG: ${{{{ github.ref_type == 'tag' && github.ref_name || '' }}}}
+          TAG: ${{{{ {tag_expr} }}}}
         run: |
 {tag_args}
           cargo dist plan "${{args[@]}}" -o json > plan-dist-manifest.json
@@ -416,7 +430,13 @@ fn plan_job(global: &str, per_target: &str) -> String {
 }
 
 /// `build-local-artifacts`: one job per target, through a cached store.
-fn build_local_job(build_if: &str, install_step: bool, fail_fast: bool) -> String {
+fn build_local_job(
+    build_if: &str,
+    install_step: bool,
+    fail_fast: bool,
+    attest: Option<&[String]>,
+) -> String {
+    let (permissions, attest_step) = attestation("target/distrib", attest, "read");
     // `dependencies`: the matrix row says what this target's runner installs.
     let deps = if install_step {
         "      - name: Install system dependencies\n        if: matrix.install != ''\n        run: ${{ matrix.install }}\n"
@@ -434,7 +454,7 @@ fn build_local_job(build_if: &str, install_step: bool, fail_fast: bool) -> Strin
       fail-fast: {fail_fast}
       matrix: ${{{{ fromJson(needs.plan.outputs.matrix) }}}}
     runs-on: ${{{{ matrix.runner }}}}
-    env:
+{permissions}    env:
       TAG: ${{{{ needs.plan.outputs.tag }}}}
       TARGET: ${{{{ matrix.target }}}}
     steps:
@@ -459,7 +479,7 @@ fn build_local_job(build_if: &str, install_step: bool, fail_fast: bool) -> Strin
         run: |
 {tag_args}
           cargo dist build "${{args[@]}}" --artifacts=local --target="$TARGET" -o json > dist-build.json
-      - name: Export the store
+{attest_step}      - name: Export the store
         run: cargo dist store export "dist-store-$TARGET.bundle"
       - uses: actions/upload-artifact@v6
         with:
@@ -514,7 +534,13 @@ fn build_global_job(build_if: &str, global: &str) -> String {
 }
 
 /// `host`: the draft GitHub Release with every artifact.
-fn host_job(global: &str, create_release: bool, custom: &[String]) -> String {
+fn host_job(
+    global: &str,
+    create_release: bool,
+    custom: &[String],
+    attest: Option<&[String]>,
+) -> String {
+    let (permissions, attest_step) = attestation("upload", attest, "write");
     let publish_jq = PUBLISH_MANIFEST_JQ;
     let mut needs = vec!["plan", "build-local-artifacts", "build-global-artifacts"];
     needs.extend(custom.iter().map(String::as_str));
@@ -527,7 +553,8 @@ fn host_job(global: &str, create_release: bool, custom: &[String]) -> String {
           if [ "$(jq -r '.announcement_is_prerelease' plan-dist-manifest.json)" = "true" ]; then
             args+=(--prerelease)
           fi
-          gh release create "$TAG" --draft "${args[@]}" --title "$title" --notes-file notes.md upload/*"#
+          # --target: a dispatched release's tag is created at the commit this run built.
+          gh release create "$TAG" --draft --target "$GITHUB_SHA" "${args[@]}" --title "$title" --notes-file notes.md upload/*"#
     } else {
         r#"          gh release upload "$TAG" --clobber upload/*"#
     };
@@ -536,7 +563,7 @@ fn host_job(global: &str, create_release: bool, custom: &[String]) -> String {
     needs: [{needs}]
     if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
     runs-on: {global}
-    env:
+{permissions}    env:
       GH_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
       GH_REPO: ${{{{ github.repository }}}}
       TAG: ${{{{ needs.plan.outputs.tag }}}}
@@ -549,10 +576,12 @@ fn host_job(global: &str, create_release: bool, custom: &[String]) -> String {
         with:
           pattern: artifacts-*
           path: artifacts
-      - name: Create the draft GitHub Release
+      - name: Gather the release files
         run: |
           mkdir -p upload
           find artifacts -type f ! -name dist-manifest.json -exec cp {{}} upload/ \;
+{attest_step}      - name: Create the draft GitHub Release
+        run: |
           # The published manifest: the plan's, with each job's built artifacts (keys and
           # digests) merged in, so `cargo dist compare` can check a local build against it.
           find artifacts -name dist-manifest.json | sort > built-manifests.txt
@@ -631,7 +660,7 @@ fn publish_jobs(cfg: &GlobalConfig, global: &str) -> Publish {
                 )
             }
             "npm" => ("publish-npm".to_string(), npm_job(&cond, global)),
-            custom => custom_job(custom, &["plan", "host"], &cond),
+            custom => custom_job(cfg, custom, &["plan", "host"], &cond),
         };
         out.jobs.push_str(&text);
         out.names.push(name);
@@ -639,14 +668,48 @@ fn publish_jobs(cfg: &GlobalConfig, global: &str) -> Publish {
     out
 }
 
+/// The attestation globs when `github-attestations` attests in `phase`.
+fn attest_in<'a>(cfg: &'a GlobalConfig, phase: &str) -> Option<&'a [String]> {
+    match &cfg.attestations {
+        Some((p, filters)) if p == phase => Some(filters),
+        _ => None,
+    }
+}
+
+/// The job permissions and the step that attest the files under `dir` matching `filters`
+/// (`github-attestations`); `contents` is what the job otherwise needs of the repository.
+fn attestation(dir: &str, filters: Option<&[String]>, contents: &str) -> (String, String) {
+    let Some(filters) = filters else {
+        return (String::new(), String::new());
+    };
+    let permissions = format!(
+        "    permissions:\n      contents: {contents}\n      id-token: write\n      attestations: write\n"
+    );
+    let paths: String = filters
+        .iter()
+        .map(|f| format!("            {dir}/{f}\n"))
+        .collect();
+    let step = format!(
+        "      - name: Attest the artifacts\n        uses: actions/attest-build-provenance@v3\n        with:\n          subject-path: |\n{paths}"
+    );
+    (permissions, step)
+}
+
 /// A call of the repository's reusable workflow `./NAME` (`.github/workflows/NAME.yml`) with the
 /// plan's manifest as its `plan` input: (job name, job text).
-fn custom_job(entry: &str, needs: &[&str], cond: &str) -> (String, String) {
+fn custom_job(cfg: &GlobalConfig, entry: &str, needs: &[&str], cond: &str) -> (String, String) {
     let file = entry.trim_start_matches("./");
     let name = format!("custom-{file}");
     let needs = needs.join(", ");
+    // `github-custom-job-permissions`, by the job's NAME.
+    let permissions: String = match cfg.job_permissions.get(file) {
+        Some(perms) => std::iter::once("    permissions:\n".to_string())
+            .chain(perms.iter().map(|(p, l)| format!("      {p}: {l}\n")))
+            .collect(),
+        None => String::new(),
+    };
     let text = format!(
-        "  {name}:\n    needs: [{needs}]\n    if: ${{{{ {cond} }}}}\n    uses: ./.github/workflows/{file}.yml\n    with:\n      plan: ${{{{ needs.plan.outputs.val }}}}\n    secrets: inherit\n\n"
+        "  {name}:\n    needs: [{needs}]\n    if: ${{{{ {cond} }}}}\n{permissions}    uses: ./.github/workflows/{file}.yml\n    with:\n      plan: ${{{{ needs.plan.outputs.val }}}}\n    secrets: inherit\n\n"
     );
     (name, text)
 }
@@ -687,7 +750,7 @@ fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
         };
         // Only `./NAME` entries are jobs of the user's; the built-in names are publish jobs.
         for job in jobs.iter().filter(|j| j.starts_with("./")) {
-            let (name, text) = custom_job(job, needs, cond);
+            let (name, text) = custom_job(cfg, job, needs, cond);
             // An old and a new key naming the same workflow: one job.
             if !into.names.contains(&name) {
                 into.jobs.push_str(&text);

@@ -176,6 +176,13 @@ pub struct GlobalConfig {
     pub publish_jobs: Vec<String>,
     /// `publish-prereleases`: run the publish jobs for prereleases too.
     pub publish_prereleases: bool,
+    /// `dispatch-releases`: release from a manual workflow run with a tag input, not tag pushes.
+    pub dispatch_releases: bool,
+    /// `github-attestations`: the phase that attests (`build-local-artifacts` or `host`) and the
+    /// file globs it attests; `None` when off.
+    pub attestations: Option<(String, Vec<String>)>,
+    /// `github-custom-job-permissions`: custom job name -> permission -> level.
+    pub job_permissions: BTreeMap<String, BTreeMap<String, String>>,
     /// `fail-fast`: one failed build job cancels the others.
     pub fail_fast: bool,
     /// `create-release`: false when another tool creates the GitHub Release (this one uploads).
@@ -469,6 +476,39 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             .unwrap_or(false),
         publish_jobs: get("publish-jobs").map(string_list).unwrap_or_default(),
         fail_fast: get("fail-fast").and_then(Value::as_bool).unwrap_or(false),
+        dispatch_releases: get("dispatch-releases")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        attestations: get("github-attestations")
+            .and_then(Value::as_bool)
+            .filter(|on| *on)
+            .map(|_| {
+                let phase = get("github-attestations-phase")
+                    .and_then(Value::as_str)
+                    .unwrap_or("build-local-artifacts")
+                    .to_string();
+                let filters = get("github-attestations-filters")
+                    .map(string_list)
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or_else(|| vec!["*".into()]);
+                (phase, filters)
+            }),
+        job_permissions: get("github-custom-job-permissions")
+            .and_then(Value::as_object)
+            .map(|jobs| {
+                jobs.iter()
+                    .map(|(job, perms)| {
+                        let perms = perms
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(p, l)| Some((p.clone(), l.as_str()?.to_string())))
+                            .collect();
+                        (job.clone(), perms)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         create_release: get("create-release")
             .and_then(Value::as_bool)
             .unwrap_or(true),

@@ -378,6 +378,53 @@ post-announce-jobs = ["./notify"]
     );
 }
 
+/// `dispatch-releases`, `github-attestations` (in either phase) and custom job permissions.
+#[test]
+fn dispatch_attestations_and_job_permissions() {
+    let body = |extra: &str| {
+        format!(
+            "ci = \"github\"\ntargets = [\"x86_64-unknown-linux-gnu\"]\ndispatch-releases = true\ngithub-attestations = true\n{extra}host-jobs = [\"./notify\"]\n\n[workspace.metadata.dist.github-custom-job-permissions.notify]\npackages = \"write\"\n"
+        )
+    };
+    let notify = "on:\n  workflow_call:\n    inputs:\n      plan:\n        required: true\n        type: string\n\njobs:\n  run:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${#PLAN}\"\n        env:\n          PLAN: ${{ inputs.plan }}\n";
+    let fx = dist_app("attest-app", "hello", &body(""));
+    fx.file(".github/workflows/notify.yml", notify);
+    fx.ok(&["generate"]);
+    actionlint(&fx, "dispatch and attestations");
+    let w = read(&fx, WORKFLOW);
+    for want in [
+        "on:\n  workflow_dispatch:\n    inputs:\n      tag:\n",
+        "TAG: ${{ github.event_name == 'workflow_dispatch' && inputs.tag || '' }}",
+        "    runs-on: ${{ matrix.runner }}\n    permissions:\n      contents: read\n      id-token: write\n      attestations: write\n",
+        "        uses: actions/attest-build-provenance@v3\n        with:\n          subject-path: |\n            target/distrib/*\n",
+        "    permissions:\n      packages: write\n    uses: ./.github/workflows/notify.yml\n",
+    ] {
+        assert!(w.contains(want), "missing {want:?} in\n{w}");
+    }
+    assert!(
+        !w.contains("    tags:\n"),
+        "a dispatched workflow has no tag trigger"
+    );
+    // Attesting in the host job instead, only the archives.
+    let fx = dist_app(
+        "attest-host",
+        "hello",
+        &body(
+            "github-attestations-phase = \"host\"\ngithub-attestations-filters = [\"*.tar.xz\"]\n",
+        ),
+    );
+    fx.file(".github/workflows/notify.yml", notify);
+    fx.ok(&["generate"]);
+    actionlint(&fx, "attestations in host");
+    let w = read(&fx, WORKFLOW);
+    assert!(w.contains("            upload/*.tar.xz\n"), "{w}");
+    assert!(
+        w.contains("    permissions:\n      contents: write\n      id-token: write\n"),
+        "{w}"
+    );
+    assert!(!w.contains("target/distrib/*\n"), "{w}");
+}
+
 /// `github-custom-runners` and `dependencies`: the plan job's own jq program, run on the real
 /// plan, gives each target its runner and install command; the workflow passes actionlint.
 #[test]
