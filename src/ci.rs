@@ -37,6 +37,8 @@ pub enum CiError {
     NotConfigured { manifest: String },
     #[error("`publish-jobs` includes \"homebrew\", which pushes the formulas to a tap, but no `tap` is set\n  add `tap = \"OWNER/homebrew-tap\"` to the dist config")]
     NoTap,
+    #[error("`github-build-setup` file {path} {why}")]
+    BuildSetup { path: String, why: String },
     #[error("could not {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -134,8 +136,69 @@ pub fn workflow_recipe(cfg: &GlobalConfig, text: &str) -> Recipe {
 pub const PUBLISH_MANIFEST_JQ: &str =
     ".[0] as $plan | reduce .[1:][] as $m ($plan; .artifacts += ($m.artifacts | map_values(del(.path))))";
 
-/// The release workflow for GitHub Actions.
+/// The release workflow of the workspace at `root`: [`github_workflow_with`] the steps of its
+/// `github-build-setup` file, read from there.
+pub fn workflow_for(root: &std::path::Path, cfg: &GlobalConfig) -> Result<String, CiError> {
+    let setup = match &cfg.build_setup {
+        Some(rel) => Some(read_build_setup(root, rel)?),
+        None => None,
+    };
+    Ok(github_workflow_with(cfg, setup.as_deref()))
+}
+
+/// The `github-build-setup` steps, indented as steps of a build job. The file holds a YAML list
+/// (`- name: ...` items at its left margin).
+fn read_build_setup(root: &std::path::Path, rel: &str) -> Result<String, CiError> {
+    // Resolved by name (`../x.yml` from .github/workflows is .github/x.yml), inside the root.
+    let mut parts: Vec<&str> = vec![".github", "workflows"];
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(CiError::BuildSetup {
+                        path: rel.to_string(),
+                        why: "is outside the repository".into(),
+                    });
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let shown = parts.join("/");
+    let text = read_existing(&root.join(&shown), &shown)?.ok_or_else(|| CiError::BuildSetup {
+        path: shown.clone(),
+        why: "does not exist".into(),
+    })?;
+    let first = text
+        .lines()
+        .map(str::trim_end)
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    if !first.is_some_and(|l| l.starts_with("- ")) {
+        return Err(CiError::BuildSetup {
+            path: shown,
+            why: "must be a YAML list of steps (`- name: ...` at the left margin)".into(),
+        });
+    }
+    Ok(text
+        .lines()
+        .map(|l| {
+            if l.trim().is_empty() {
+                "\n".to_string()
+            } else {
+                format!("      {l}\n")
+            }
+        })
+        .collect())
+}
+
+/// The release workflow for GitHub Actions, without `github-build-setup` steps.
 pub fn github_workflow(cfg: &GlobalConfig) -> String {
+    github_workflow_with(cfg, None)
+}
+
+/// The release workflow with `setup` (already indented steps) in each build job.
+pub fn github_workflow_with(cfg: &GlobalConfig, setup: Option<&str>) -> String {
     let global = cfg
         .runners
         .get("global")
@@ -146,7 +209,7 @@ pub fn github_workflow(cfg: &GlobalConfig) -> String {
         install_step: !cfg.system_deps.is_empty(),
     };
     let publish = publish_jobs(cfg, runners.global);
-    let text = render_github_workflow(cfg, &install_url(cfg), &runners, &publish);
+    let text = render_github_workflow(cfg, &install_url(cfg), &runners, &publish, setup);
     pin_actions(text, &cfg.action_commits)
 }
 
@@ -270,6 +333,7 @@ fn render_github_workflow(
     install_url: &str,
     runners: &Runners,
     publish: &Publish,
+    setup: Option<&str>,
 ) -> String {
     let mode = cfg.pr_run_mode;
     let namespace = cfg.tag_namespace.as_deref();
@@ -298,6 +362,7 @@ fn render_github_workflow(
             runners.install_step,
             cfg.fail_fast,
             attest_in(cfg, "build-local-artifacts"),
+            setup.unwrap_or_default(),
         ),
         build_global_job(build_if, runners.global),
         custom.before_host.jobs.clone(),
@@ -435,6 +500,7 @@ fn build_local_job(
     install_step: bool,
     fail_fast: bool,
     attest: Option<&[String]>,
+    setup: &str,
 ) -> String {
     let (permissions, attest_step) = attestation("target/distrib", attest, "read");
     // `dependencies`: the matrix row says what this target's runner installs.
@@ -462,7 +528,7 @@ fn build_local_job(
         with:
           submodules: recursive
 {install}
-{deps}      - name: Add the Rust target
+{deps}{setup}      - name: Add the Rust target
         run: rustup target add "$TARGET"
       - name: Write the recipe keys of this target
         env:
@@ -871,7 +937,7 @@ pub fn read_existing(path: &std::path::Path, shown: &str) -> Result<Option<Strin
 /// unified diff) when they differ.
 pub fn check_workflow(root: &std::path::Path, cfg: &GlobalConfig) -> Result<(), CiError> {
     check_config(cfg)?;
-    let expected = github_workflow(cfg);
+    let expected = workflow_for(root, cfg)?;
     let shown = github_workflow_path(cfg);
     let path = root.join(&shown);
     let existing = read_existing(&path, &shown)?;

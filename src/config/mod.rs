@@ -183,6 +183,8 @@ pub struct GlobalConfig {
     pub attestations: Option<(String, Vec<String>)>,
     /// `github-custom-job-permissions`: custom job name -> permission -> level.
     pub job_permissions: BTreeMap<String, BTreeMap<String, String>>,
+    /// `github-build-setup`: a file of extra build-job steps, relative to `.github/workflows/`.
+    pub build_setup: Option<String>,
     /// `fail-fast`: one failed build job cancels the others.
     pub fail_fast: bool,
     /// `create-release`: false when another tool creates the GitHub Release (this one uploads).
@@ -476,6 +478,9 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             .unwrap_or(false),
         publish_jobs: get("publish-jobs").map(string_list).unwrap_or_default(),
         fail_fast: get("fail-fast").and_then(Value::as_bool).unwrap_or(false),
+        build_setup: get("github-build-setup")
+            .and_then(Value::as_str)
+            .map(String::from),
         dispatch_releases: get("dispatch-releases")
             .and_then(Value::as_bool)
             .unwrap_or(false),

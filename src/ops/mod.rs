@@ -232,7 +232,7 @@ pub fn write_workflow(
         ci::check_workflow(&ws.root, cfg)?;
         return Ok(Generated::UpToDate(shown));
     }
-    let text = ci::github_workflow(cfg);
+    let text = ci::workflow_for(&ws.root, cfg)?;
     let store = Store::open(store_root)?;
     let opts = crate::execute::BuildOptions {
         rebuild: false,

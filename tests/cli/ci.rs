@@ -425,6 +425,45 @@ fn dispatch_attestations_and_job_permissions() {
     assert!(!w.contains("target/distrib/*\n"), "{w}");
 }
 
+/// `github-build-setup`: the file's steps run in each build job, after checkout; a missing or
+/// malformed file is named.
+#[test]
+fn build_setup_steps_are_spliced_into_the_build_jobs() {
+    let fx = dist_app(
+        "setup-app",
+        "hello",
+        "ci = \"github\"\ntargets = [\"x86_64-unknown-linux-gnu\"]\ngithub-build-setup = \"../build-setup.yml\"\n",
+    );
+    let err = fx.fails(&["generate"], 1);
+    assert!(
+        err.contains("`github-build-setup` file .github/build-setup.yml does not exist"),
+        "{err}"
+    );
+    fx.file(".github/build-setup.yml", "name: not a list\n");
+    let err = fx.fails(&["generate"], 1);
+    assert!(err.contains("must be a YAML list of steps"), "{err}");
+    fx.file(
+        ".github/build-setup.yml",
+        "# Linkers for the cross targets\n- name: Install a linker\n  run: |\n    echo \"installing\"\n    sudo apt-get install -y gcc-aarch64-linux-gnu\n",
+    );
+    fx.ok(&["generate"]);
+    actionlint(&fx, "build setup");
+    let w = read(&fx, WORKFLOW);
+    assert!(
+        w.contains(
+            "      - name: Install a linker\n        run: |\n          echo \"installing\"\n"
+        ),
+        "{w}"
+    );
+    // The setup file is an input of the workflow: editing it makes the workflow stale.
+    fx.file(
+        ".github/build-setup.yml",
+        "- name: Install another linker\n  run: echo other\n",
+    );
+    let out = fx.cmd(&["generate", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
 /// `github-custom-runners` and `dependencies`: the plan job's own jq program, run on the real
 /// plan, gives each target its runner and install command; the workflow passes actionlint.
 #[test]

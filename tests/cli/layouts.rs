@@ -263,7 +263,8 @@ fn every_documented_key_is_accepted_in_both_layouts() {
             "{want} missing from {names:?}"
         );
     }
-    // tag-namespace names the workflow.
+    // tag-namespace names the workflow (whose build jobs run the github-build-setup steps).
+    fx.file(".github/build-setup.yml", "- run: echo setup\n");
     fx.ok(&["generate"]);
     assert!(fx
         .root()
