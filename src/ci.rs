@@ -368,7 +368,7 @@ fn render_github_workflow(
         custom.before_host.jobs.clone(),
         host_job(
             runners.global,
-            cfg.create_release,
+            ReleaseAt::of(cfg),
             &custom.before_host.names,
             attest_in(cfg, "host"),
         ),
@@ -376,7 +376,7 @@ fn render_github_workflow(
         publish.jobs.clone(),
         announce_job(
             runners.global,
-            cfg.create_release,
+            ReleaseAt::of(cfg),
             &[publish.names.clone(), custom.after_host.names.clone()].concat(),
         ),
         custom.post_announce.jobs.clone(),
@@ -600,9 +600,46 @@ fn build_global_job(build_if: &str, global: &str) -> String {
 }
 
 /// `host`: the draft GitHub Release with every artifact.
+/// Who makes the GitHub Release (`create-release`, `github-release`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReleaseAt {
+    /// The host job creates a draft; announce publishes it.
+    Host,
+    /// The announce job creates it, published.
+    Announce,
+    /// Another tool created it: the host job uploads to it.
+    Existing,
+}
+
+impl ReleaseAt {
+    fn of(cfg: &GlobalConfig) -> ReleaseAt {
+        match (cfg.create_release, cfg.github_release.as_str()) {
+            (false, _) => ReleaseAt::Existing,
+            (true, "announce") => ReleaseAt::Announce,
+            (true, _) => ReleaseAt::Host,
+        }
+    }
+}
+
+/// The title, notes and prerelease flag of the release, then `gh release create` (draft or not)
+/// of everything in `dir`.
+fn create_release_script(meta: &str, draft: bool) -> String {
+    let draft = if draft { " --draft" } else { "" };
+    format!(
+        r#"          title=$(jq -r '.announcement_title' plan-dist-manifest.json)
+          jq -r '.announcement_github_body // ""' plan-dist-manifest.json > {meta}notes.md
+          args=()
+          if [ "$(jq -r '.announcement_is_prerelease' plan-dist-manifest.json)" = "true" ]; then
+            args+=(--prerelease)
+          fi
+          # --target: a dispatched release's tag is created at the commit this run built.
+          gh release create "$TAG"{draft} --target "$GITHUB_SHA" "${{args[@]}}" --title "$title" --notes-file {meta}notes.md upload/*"#
+    )
+}
+
 fn host_job(
     global: &str,
-    create_release: bool,
+    release_at: ReleaseAt,
     custom: &[String],
     attest: Option<&[String]>,
 ) -> String {
@@ -611,18 +648,24 @@ fn host_job(
     let mut needs = vec!["plan", "build-local-artifacts", "build-global-artifacts"];
     needs.extend(custom.iter().map(String::as_str));
     let needs = needs.join(", ");
-    // `create-release = false`: another tool made the release; upload to it.
-    let release = if create_release {
-        r#"          title=$(jq -r '.announcement_title' plan-dist-manifest.json)
-          jq -r '.announcement_github_body // ""' plan-dist-manifest.json > notes.md
-          args=()
-          if [ "$(jq -r '.announcement_is_prerelease' plan-dist-manifest.json)" = "true" ]; then
-            args+=(--prerelease)
-          fi
-          # --target: a dispatched release's tag is created at the commit this run built.
-          gh release create "$TAG" --draft --target "$GITHUB_SHA" "${args[@]}" --title "$title" --notes-file notes.md upload/*"#
-    } else {
-        r#"          gh release upload "$TAG" --clobber upload/*"#
+    let (step, release, handoff) = match release_at {
+        ReleaseAt::Host => (
+            "Create the draft GitHub Release",
+            create_release_script("", true),
+            "",
+        ),
+        // `create-release = false`: another tool made the release; upload to it.
+        ReleaseAt::Existing => (
+            "Upload to the existing GitHub Release",
+            r#"          gh release upload "$TAG" --clobber upload/*"#.to_string(),
+            "",
+        ),
+        // `github-release = "announce"`: hand the files to the announce job.
+        ReleaseAt::Announce => (
+            "Prepare the release",
+            "          cp plan-dist-manifest.json upload-meta/".to_string(),
+            "      - uses: actions/upload-artifact@v6\n        with:\n          name: release\n          path: |\n            upload\n            upload-meta\n",
+        ),
     };
     format!(
         r#"  host:
@@ -644,9 +687,9 @@ fn host_job(
           path: artifacts
       - name: Gather the release files
         run: |
-          mkdir -p upload
+          mkdir -p upload upload-meta
           find artifacts -type f ! -name dist-manifest.json -exec cp {{}} upload/ \;
-{attest_step}      - name: Create the draft GitHub Release
+{attest_step}      - name: {step}
         run: |
           # The published manifest: the plan's, with each job's built artifacts (keys and
           # digests) merged in, so `cargo dist compare` can check a local build against it.
@@ -656,13 +699,13 @@ fn host_job(
           xargs jq -s '{publish_jq}' \
             plan-dist-manifest.json < built-manifests.txt > upload/dist-manifest.json
 {release}
-
+{handoff}
 "#
     )
 }
 
 /// `announce`: publishes the release.
-fn announce_job(global: &str, create_release: bool, publish: &[String]) -> String {
+fn announce_job(global: &str, release_at: ReleaseAt, publish: &[String]) -> String {
     // After the publish jobs, each of which may have been skipped (a prerelease) but not failed.
     let mut needs = vec!["plan".to_string(), "host".to_string()];
     needs.extend(publish.iter().cloned());
@@ -676,10 +719,13 @@ fn announce_job(global: &str, create_release: bool, publish: &[String]) -> Strin
         }
     }
     let needs = needs.join(", ");
-    let announce = if create_release {
-        r#"gh release edit "$TAG" --draft=false"#
-    } else {
-        r#"echo "create-release is false, so the tool that created the release publishes it""#
+    let steps = match release_at {
+        ReleaseAt::Host => "      - name: Publish the GitHub Release\n        run: gh release edit \"$TAG\" --draft=false\n".to_string(),
+        ReleaseAt::Existing => "      - name: Leave the release to its tool\n        run: echo \"create-release is false, so the tool that created the release publishes it\"\n".to_string(),
+        ReleaseAt::Announce => format!(
+            "      - uses: actions/download-artifact@v7\n        with:\n          name: release\n          path: .\n      - name: Create the GitHub Release\n        run: |\n          cp upload-meta/plan-dist-manifest.json .\n{}\n",
+            create_release_script("upload-meta/", false)
+        ),
     };
     format!(
         r#"  announce:
@@ -691,9 +737,7 @@ fn announce_job(global: &str, create_release: bool, publish: &[String]) -> Strin
       GH_REPO: ${{{{ github.repository }}}}
       TAG: ${{{{ needs.plan.outputs.tag }}}}
     steps:
-      - name: Publish the GitHub Release
-        run: {announce}
-"#
+{steps}"#
     )
 }
 

@@ -128,7 +128,7 @@ pub static KEYS: &[KeyDef] = &[
     key("pr-run-mode", Ws, Ty::OneOf(&["skip", "plan", "upload"]), ("\"plan\"", "\"plan\""), "what runs on pull requests", true),
     key("tag-namespace", Ws, Ty::Str(Some(check_tag_namespace)), ("unset", "\"app\""), "the workflow releases only tags starting with it, and is named `{ns}-release.yml` (tag parsing ignores it, as in cargo-dist)", true),
     key("create-release", Ws, Ty::Bool, ("true", "true"), "create the GitHub Release (false: another tool created it; the host job uploads to it and leaves publishing to that tool)", true),
-    key("github-release", Ws, Ty::OneOf(&["auto", "host", "announce"]), ("\"auto\"", "\"auto\""), "which job creates the GitHub Release", false),
+    key("github-release", Ws, Ty::OneOf(&["auto", "host", "announce"]), ("\"auto\"", "\"auto\""), "which job creates the GitHub Release: `host` (a draft, published by announce; `auto` means host) or `announce` (created published, after the publish jobs)", true),
     key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/releases\""), "publish the Release to another repository (`owner/repo`)", false),
     key("github-releases-submodule-path", Ws, Ty::Str(None), ("unset", "\"vendor/releases\""), "submodule whose commit the Release tags", false),
     key("dispatch-releases", Ws, Ty::Bool, ("false", "false"), "release from a manual workflow run (`workflow_dispatch` with a `tag` input) instead of tag pushes", true),

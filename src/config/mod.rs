@@ -189,6 +189,9 @@ pub struct GlobalConfig {
     pub fail_fast: bool,
     /// `create-release`: false when another tool creates the GitHub Release (this one uploads).
     pub create_release: bool,
+    /// `github-release`: the job that creates the GitHub Release (`auto` and `host`: the host
+    /// job, as a draft the announce job publishes; `announce`: the announce job, published).
+    pub github_release: String,
     /// `github-action-commits`: action (`actions/checkout`) -> the ref to pin it to.
     pub action_commits: BTreeMap<String, String>,
     /// Custom jobs (`./NAME`) by where they run: `plan`, `local-artifacts`, `global-artifacts`,
@@ -517,6 +520,10 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         create_release: get("create-release")
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        github_release: get("github-release")
+            .and_then(Value::as_str)
+            .unwrap_or("auto")
+            .to_string(),
         action_commits: get("github-action-commits")
             .and_then(Value::as_object)
             .map(|m| {

@@ -425,6 +425,33 @@ fn dispatch_attestations_and_job_permissions() {
     assert!(!w.contains("target/distrib/*\n"), "{w}");
 }
 
+/// `github-release = "announce"`: the release is created, published, by the announce job after
+/// the publish jobs; the host job hands it the files.
+#[test]
+fn the_release_can_be_created_at_announce() {
+    let fx = dist_app(
+        "announce-app",
+        "hello",
+        "ci = \"github\"\ninstallers = [\"npm\"]\ntargets = [\"x86_64-unknown-linux-gnu\"]\ngithub-release = \"announce\"\npublish-jobs = [\"npm\"]\n",
+    );
+    fx.ok(&["generate"]);
+    actionlint(&fx, "release at announce");
+    let w = read(&fx, WORKFLOW);
+    let (host, announce) = w.split_once("  announce:\n").unwrap();
+    let host = &host[host.find("  host:\n").unwrap()..];
+    assert!(host.contains("          name: release\n"), "{host}");
+    assert!(!host.contains("gh release"), "{host}");
+    assert!(
+        announce.starts_with("    needs: [plan, host, publish-npm]\n"),
+        "{announce}"
+    );
+    assert!(
+        announce.contains("gh release create \"$TAG\" --target"),
+        "{announce}"
+    );
+    assert!(!announce.contains("--draft"), "{announce}");
+}
+
 /// `github-build-setup`: the file's steps run in each build job, after checkout; a missing or
 /// malformed file is named.
 #[test]
