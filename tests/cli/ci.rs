@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
+use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::support::{dist_app, evil_root_manifest, evil_workspace, Fixture, EVIL_DIST};
 
@@ -116,6 +117,46 @@ fn prerelease_notes_fall_back_to_unreleased() {
     let m = fx.json(&["plan", "-o", "json"]);
     assert_eq!(m["announcement_is_prerelease"], true);
     assert_eq!(m["announcement_changelog"], "soon");
+}
+
+/// The generated workflow, parsed as YAML.
+fn workflow_yaml(fx: &Fixture) -> Yaml {
+    let text = read(fx, WORKFLOW);
+    YamlLoader::load_from_str(&text)
+        .unwrap_or_else(|e| panic!("the workflow is not YAML ({e}):\n{text}"))
+        .remove(0)
+}
+
+/// A job's `needs`, in order.
+fn needs(w: &Yaml, job: &str) -> Vec<String> {
+    match &w["jobs"][job]["needs"] {
+        Yaml::String(one) => vec![one.clone()],
+        Yaml::Array(many) => many
+            .iter()
+            .filter_map(|n| n.as_str().map(String::from))
+            .collect(),
+        other => panic!("job {job} has needs {other:?}"),
+    }
+}
+
+/// The `uses:` of a job's steps (or of the job itself, for a reusable-workflow call).
+fn uses(w: &Yaml, job: &str) -> Vec<String> {
+    let mut out: Vec<String> = w["jobs"][job]["uses"]
+        .as_str()
+        .map(String::from)
+        .into_iter()
+        .collect();
+    for step in w["jobs"][job]["steps"].as_vec().into_iter().flatten() {
+        if let Some(u) = step["uses"].as_str() {
+            out.push(u.to_string());
+        }
+    }
+    out
+}
+
+fn text<'a>(y: &'a Yaml, what: &str) -> &'a str {
+    y.as_str()
+        .unwrap_or_else(|| panic!("{what} is not a string: {y:?}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,6 +310,22 @@ fn generated_workflows_pass_actionlint() {
         let w = read(&fx, WORKFLOW);
         assert_eq!(w.contains("pull_request"), mode != "skip", "{w}");
         actionlint(&fx, &format!("single-app (pr-run-mode {mode})"));
+        // The job graph: plan -> local builds -> global build -> host -> announce.
+        let y = workflow_yaml(&fx);
+        assert_eq!(needs(&y, "build-local-artifacts"), ["plan"]);
+        assert_eq!(
+            needs(&y, "build-global-artifacts"),
+            ["plan", "build-local-artifacts"]
+        );
+        assert_eq!(
+            needs(&y, "host"),
+            ["plan", "build-local-artifacts", "build-global-artifacts"]
+        );
+        assert_eq!(needs(&y, "announce"), ["plan", "host"]);
+        assert_eq!(
+            text(&y["jobs"]["build-local-artifacts"]["runs-on"], "runs-on"),
+            "${{ matrix.runner }}"
+        );
     }
     // Several Apps.
     let fx = evil_workspace();
@@ -306,20 +363,54 @@ fn publish_jobs_follow_the_host_job() {
     );
     fx.ok(&["generate"]);
     actionlint(&fx, "publish jobs");
-    let w = read(&fx, WORKFLOW);
-    for want in [
-        "  publish-homebrew-formula:\n    needs: [plan, host]\n",
-        "          repository: \"example/homebrew-tap\"\n          token: ${{ secrets.HOMEBREW_TAP_TOKEN }}\n",
-        "          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
-        "  custom-publish-crates:\n    needs: [plan, host]\n",
-        "    uses: ./.github/workflows/publish-crates.yml\n    with:\n      plan: ${{ needs.plan.outputs.val }}\n    secrets: inherit\n",
-        "  announce:\n    needs: [plan, host, publish-homebrew-formula, publish-npm, custom-publish-crates]\n",
-        "(needs.custom-publish-crates.result == 'success' || needs.custom-publish-crates.result == 'skipped')",
-        // Prereleases are not published unless `publish-prereleases`.
-        "needs.plan.outputs.prerelease != 'true'",
+    let w = workflow_yaml(&fx);
+    for job in [
+        "publish-homebrew-formula",
+        "publish-npm",
+        "custom-publish-crates",
     ] {
-        assert!(w.contains(want), "missing {want:?} in\n{w}");
+        assert_eq!(needs(&w, job), ["plan", "host"], "{job}");
+        // Prereleases are not published unless `publish-prereleases`.
+        assert!(
+            text(&w["jobs"][job]["if"], "if").contains("needs.plan.outputs.prerelease != 'true'"),
+            "{job}"
+        );
     }
+    let checkout = &w["jobs"]["publish-homebrew-formula"]["steps"][0]["with"];
+    assert_eq!(
+        text(&checkout["repository"], "repository"),
+        "example/homebrew-tap"
+    );
+    assert_eq!(
+        text(&checkout["token"], "token"),
+        "${{ secrets.HOMEBREW_TAP_TOKEN }}"
+    );
+    let npm_steps = w["jobs"]["publish-npm"]["steps"].as_vec().unwrap();
+    assert!(npm_steps
+        .iter()
+        .any(|s| s["env"]["NODE_AUTH_TOKEN"].as_str() == Some("${{ secrets.NPM_TOKEN }}")));
+    let custom = &w["jobs"]["custom-publish-crates"];
+    assert_eq!(
+        uses(&w, "custom-publish-crates"),
+        ["./.github/workflows/publish-crates.yml"]
+    );
+    assert_eq!(
+        text(&custom["with"]["plan"], "plan"),
+        "${{ needs.plan.outputs.val }}"
+    );
+    assert_eq!(text(&custom["secrets"], "secrets"), "inherit");
+    assert_eq!(
+        needs(&w, "announce"),
+        [
+            "plan",
+            "host",
+            "publish-homebrew-formula",
+            "publish-npm",
+            "custom-publish-crates"
+        ]
+    );
+    assert!(text(&w["jobs"]["announce"]["if"], "if")
+        .contains("(needs.custom-publish-crates.result == 'success' || needs.custom-publish-crates.result == 'skipped')"));
 }
 
 /// Custom jobs at every documented point, `fail-fast`, `create-release = false` and pinned
@@ -357,20 +448,43 @@ post-announce-jobs = ["./notify"]
     }
     fx.ok(&["generate"]);
     actionlint(&fx, "custom jobs");
-    let w = read(&fx, WORKFLOW);
-    for want in [
-        "      fail-fast: true\n",
-        "  custom-check-plan:\n    needs: [plan]\n",
-        "  custom-extra-global:\n    needs: [plan, build-local-artifacts]\n",
-        "  host:\n    needs: [plan, build-local-artifacts, build-global-artifacts, custom-check-plan, custom-extra-build, custom-extra-global]\n",
-        "  custom-host-check:\n    needs: [plan, host]\n",
-        "  announce:\n    needs: [plan, host, custom-host-check]\n",
-        "  custom-notify:\n    needs: [plan, announce]\n",
-        "gh release upload \"$TAG\" --clobber upload/*",
-        "uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683\n",
-    ] {
-        assert!(w.contains(want), "missing {want:?} in\n{w}");
+    let y = workflow_yaml(&fx);
+    assert_eq!(
+        y["jobs"]["build-local-artifacts"]["strategy"]["fail-fast"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(needs(&y, "custom-check-plan"), ["plan"]);
+    assert_eq!(needs(&y, "custom-extra-build"), ["plan"]);
+    assert_eq!(
+        needs(&y, "custom-extra-global"),
+        ["plan", "build-local-artifacts"]
+    );
+    assert_eq!(
+        needs(&y, "host"),
+        [
+            "plan",
+            "build-local-artifacts",
+            "build-global-artifacts",
+            "custom-check-plan",
+            "custom-extra-build",
+            "custom-extra-global"
+        ]
+    );
+    assert_eq!(needs(&y, "custom-host-check"), ["plan", "host"]);
+    assert_eq!(needs(&y, "announce"), ["plan", "host", "custom-host-check"]);
+    assert_eq!(needs(&y, "custom-notify"), ["plan", "announce"]);
+    for job in ["plan", "build-local-artifacts", "build-global-artifacts"] {
+        assert_eq!(
+            uses(&y, job)[0],
+            "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
+            "{job}"
+        );
     }
+    let w = read(&fx, WORKFLOW);
+    assert!(
+        w.contains("gh release upload \"$TAG\" --clobber upload/*"),
+        "{w}"
+    );
     assert!(!w.contains("gh release create"), "create-release = false");
     assert!(
         !w.contains("actions/checkout@v"),
@@ -391,19 +505,40 @@ fn dispatch_attestations_and_job_permissions() {
     fx.file(".github/workflows/notify.yml", notify);
     fx.ok(&["generate"]);
     actionlint(&fx, "dispatch and attestations");
-    let w = read(&fx, WORKFLOW);
-    for want in [
-        "on:\n  workflow_dispatch:\n    inputs:\n      tag:\n",
-        "TAG: ${{ github.event_name == 'workflow_dispatch' && inputs.tag || '' }}",
-        "    runs-on: ${{ matrix.runner }}\n    permissions:\n      contents: read\n      id-token: write\n      attestations: write\n",
-        "        uses: actions/attest-build-provenance@v3\n        with:\n          subject-path: |\n            target/distrib/*\n",
-        "    permissions:\n      packages: write\n    uses: ./.github/workflows/notify.yml\n",
-    ] {
-        assert!(w.contains(want), "missing {want:?} in\n{w}");
-    }
+    let y = workflow_yaml(&fx);
+    let tag = &y["on"]["workflow_dispatch"]["inputs"]["tag"];
+    assert_eq!(tag["required"].as_bool(), Some(true));
     assert!(
-        !w.contains("    tags:\n"),
+        y["on"]["push"].is_badvalue(),
         "a dispatched workflow has no tag trigger"
+    );
+    let plan_step = y["jobs"]["plan"]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"].as_str() == Some("plan"))
+        .unwrap();
+    assert_eq!(
+        text(&plan_step["env"]["TAG"], "TAG"),
+        "${{ github.event_name == 'workflow_dispatch' && inputs.tag || '' }}"
+    );
+    let perms = &y["jobs"]["build-local-artifacts"]["permissions"];
+    assert_eq!(text(&perms["id-token"], "id-token"), "write");
+    assert_eq!(text(&perms["attestations"], "attestations"), "write");
+    assert_eq!(text(&perms["contents"], "contents"), "read");
+    assert!(uses(&y, "build-local-artifacts")
+        .contains(&"actions/attest-build-provenance@v3".to_string()));
+    let w = read(&fx, WORKFLOW);
+    assert!(
+        w.contains("          subject-path: |\n            target/distrib/*\n"),
+        "{w}"
+    );
+    assert_eq!(
+        text(
+            &y["jobs"]["custom-notify"]["permissions"]["packages"],
+            "packages"
+        ),
+        "write"
     );
     // Attesting in the host job instead, only the archives.
     let fx = dist_app(
@@ -517,8 +652,15 @@ nasm = "2.16"
     );
     fx.ok(&["generate"]);
     actionlint(&fx, "custom runners and dependencies");
+    let y = workflow_yaml(&fx);
+    for job in ["plan", "build-global-artifacts", "host", "announce"] {
+        assert_eq!(
+            text(&y["jobs"][job]["runs-on"], "runs-on"),
+            "ubuntu-24.04",
+            "{job}"
+        );
+    }
     let w = read(&fx, WORKFLOW);
-    assert_eq!(w.matches("runs-on: ubuntu-24.04\n").count(), 4, "{w}");
     assert!(w.contains("run: ${{ matrix.install }}"), "{w}");
     // The plan job's matrix program, exactly as written, on the real plan.
     let start = w.find("jq -c --argjson ci ").expect("the matrix program");
