@@ -430,6 +430,7 @@ fn plan_job(global: &str, per_target: &str, dispatch: bool) -> String {
         "github.ref_type == 'tag' && github.ref_name || ''"
     };
     let install = INSTALL_STEP;
+    let checkout = CHECKOUT_STEP;
     let tag_args = TAG_ARGS;
     format!(
         r#"  plan:
@@ -442,9 +443,7 @@ fn plan_job(global: &str, per_target: &str, dispatch: bool) -> String {
       prerelease: ${{{{ steps.plan.outputs.prerelease }}}}
       val: ${{{{ steps.plan.outputs.manifest }}}}
     steps:
-      - uses: actions/checkout@v5
-        with:
-          submodules: recursive
+{checkout}
 {install}
       - name: Plan the release
         id: plan
@@ -510,6 +509,7 @@ fn build_local_job(
         ""
     };
     let install = INSTALL_STEP;
+    let checkout = CHECKOUT_STEP;
     let tag_args = TAG_ARGS;
     format!(
         r#"  build-local-artifacts:
@@ -524,9 +524,7 @@ fn build_local_job(
       TAG: ${{{{ needs.plan.outputs.tag }}}}
       TARGET: ${{{{ matrix.target }}}}
     steps:
-      - uses: actions/checkout@v5
-        with:
-          submodules: recursive
+{checkout}
 {install}
 {deps}{setup}      - name: Add the Rust target
         run: rustup target add "$TARGET"
@@ -563,6 +561,7 @@ fn build_local_job(
 /// `build-global-artifacts`: installers and checksums from the local jobs' store bundles.
 fn build_global_job(build_if: &str, global: &str) -> String {
     let install = INSTALL_STEP;
+    let checkout = CHECKOUT_STEP;
     let tag_args = TAG_ARGS;
     format!(
         r#"  build-global-artifacts:
@@ -572,9 +571,7 @@ fn build_global_job(build_if: &str, global: &str) -> String {
     env:
       TAG: ${{{{ needs.plan.outputs.tag }}}}
     steps:
-      - uses: actions/checkout@v5
-        with:
-          submodules: recursive
+{checkout}
 {install}
       - uses: actions/download-artifact@v7
         with:
@@ -949,6 +946,11 @@ fn npm_job(cond: &str, global: &str) -> String {
 "#
     )
 }
+
+/// Checks the repository out, submodules included (the committed tree is the release's source).
+const CHECKOUT_STEP: &str = r#"      - uses: actions/checkout@v5
+        with:
+          submodules: recursive"#;
 
 /// Installs this tool from its own release with its own installers (shell, or PowerShell on
 /// Windows), which check the archive's sha256. Public so the pipeline test runs exactly this.

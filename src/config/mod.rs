@@ -261,38 +261,7 @@ impl Config {
 /// Reads and resolves every dist table of the workspace.
 pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
     let mut warnings = Vec::new();
-    let cargo_table = if ws.single_package {
-        "[package.metadata.dist]"
-    } else {
-        "[workspace.metadata.dist]"
-    };
-    let in_cargo = ws.workspace_metadata.get("dist");
-    let ws_layer = match &ws.dist_file {
-        Some(df) => {
-            if in_cargo.is_some() && !ws.single_package {
-                warnings.push(ConfigWarning::Shadowed {
-                    file: "Cargo.toml".into(),
-                    table: cargo_table.into(),
-                    by: df.path.clone(),
-                });
-            }
-            match &df.dist {
-                Some(v) => read_layer(v, "[dist]", &df.path, "", Scope::Workspace, &mut warnings)?,
-                None => Layer::default(),
-            }
-        }
-        None => match in_cargo {
-            Some(v) => read_layer(
-                v,
-                cargo_table,
-                "Cargo.toml",
-                "",
-                Scope::Workspace,
-                &mut warnings,
-            )?,
-            None => Layer::default(),
-        },
-    };
+    let ws_layer = workspace_layer(ws, &mut warnings)?;
     let mut layers = vec![ws_layer.clone()];
     let mut packages = BTreeMap::new();
     for pkg in &ws.packages {
@@ -313,46 +282,19 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
         packages.insert(pkg.name.clone(), package_config(&ws_layer, &pkg_layer, pkg));
         layers.push(pkg_layer);
     }
-    let mut not_acted: BTreeSet<String> = layers
-        .iter()
-        .flat_map(|l| l.values.keys())
-        .filter(|k| keys::lookup(k).is_some_and(|d| !d.acted))
-        .map(|k| k.to_string())
-        .collect();
-    // Parts of acted-on keys that are not: a runner's `host` and `container`.
-    if let Some(runners) = ws_layer
-        .values
-        .get("github-custom-runners")
-        .and_then(Value::as_object)
-    {
-        for (target, r) in runners {
-            for part in ["host", "container"] {
-                if r.get(part).is_some() {
-                    not_acted.insert(format!("github-custom-runners.{target}.{part}"));
-                }
-            }
-        }
-    }
-    if !not_acted.is_empty() {
-        warnings.push(ConfigWarning::NotActedOn {
-            keys: not_acted.into_iter().collect(),
-        });
-    }
+    warnings.extend(not_acted_on(&layers));
     let mut global = global_config(&ws_layer);
-    let mut deps = std::collections::BTreeSet::new();
-    for layer in &layers {
-        if let Some(v) = layer.values.get("dependencies") {
-            deps.extend(system_deps(v));
-        }
-    }
+    let deps: BTreeSet<SystemDep> = layers
+        .iter()
+        .filter_map(|l| l.values.get("dependencies"))
+        .flat_map(system_deps)
+        .collect();
     global.system_deps = deps.into_iter().collect();
-    let mut all_targets: Vec<String> = packages
+    let targets: BTreeSet<String> = packages
         .values()
         .flat_map(|p: &PackageConfig| p.targets.iter().cloned())
         .collect();
-    all_targets.sort();
-    all_targets.dedup();
-    global.targets = all_targets;
+    global.targets = targets.into_iter().collect();
     if let Some(listed) = ws.dist_file.as_ref().and_then(|d| d.packages.clone()) {
         global.packages = Some(listed);
     }
@@ -360,6 +302,63 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
         global,
         packages,
         warnings,
+    })
+}
+
+/// The workspace layer: `[dist]` of the dist file when there is one (a Cargo.toml table beside
+/// it is ignored, with a warning), else the root Cargo.toml's table.
+fn workspace_layer(
+    ws: &Workspace,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Layer, ConfigError> {
+    let cargo_table = if ws.single_package {
+        "[package.metadata.dist]"
+    } else {
+        "[workspace.metadata.dist]"
+    };
+    let in_cargo = ws.workspace_metadata.get("dist");
+    let Some(df) = &ws.dist_file else {
+        return match in_cargo {
+            Some(v) => read_layer(v, cargo_table, "Cargo.toml", "", Scope::Workspace, warnings),
+            None => Ok(Layer::default()),
+        };
+    };
+    if in_cargo.is_some() && !ws.single_package {
+        warnings.push(ConfigWarning::Shadowed {
+            file: "Cargo.toml".into(),
+            table: cargo_table.into(),
+            by: df.path.clone(),
+        });
+    }
+    match &df.dist {
+        Some(v) => read_layer(v, "[dist]", &df.path, "", Scope::Workspace, warnings),
+        None => Ok(Layer::default()),
+    }
+}
+
+/// One warning naming every documented key that is set but not acted on yet, and the parts of
+/// acted-on keys that are not (a runner's `host` and `container`).
+fn not_acted_on(layers: &[Layer]) -> Option<ConfigWarning> {
+    let mut keys: BTreeSet<String> = layers
+        .iter()
+        .flat_map(|l| l.values.keys())
+        .filter(|k| keys::lookup(k).is_some_and(|d| !d.acted))
+        .map(|k| k.to_string())
+        .collect();
+    let runners = layers
+        .iter()
+        .filter_map(|l| l.values.get("github-custom-runners"))
+        .filter_map(Value::as_object)
+        .flatten();
+    for (target, r) in runners {
+        for part in ["host", "container"] {
+            if r.get(part).is_some() {
+                keys.insert(format!("github-custom-runners.{target}.{part}"));
+            }
+        }
+    }
+    (!keys.is_empty()).then(|| ConfigWarning::NotActedOn {
+        keys: keys.into_iter().collect(),
     })
 }
 
