@@ -194,7 +194,11 @@ pub fn graph(
         let recipe = match &a.kind {
             ArtifactKind::Archive { .. } | ArtifactKind::SourceTarball { .. } => continue,
             // Kinds this tool plans but cannot make yet have no recipe (nor do their checksums).
-            ArtifactKind::Updater { .. } | ArtifactKind::NativeInstaller { .. } => continue,
+            ArtifactKind::Updater { .. }
+            | ArtifactKind::NativeInstaller { .. }
+            | ArtifactKind::ExtraArtifact
+            | ArtifactKind::Sbom
+            | ArtifactKind::Omnibor { .. } => continue,
             ArtifactKind::Checksum { of, style } => match g.artifacts.get(of) {
                 Some(consumed) => Recipe::Checksum(Checksum {
                     archive_name: of.clone(),

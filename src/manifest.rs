@@ -212,6 +212,9 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact, state: ArtifactState) -> Man
         | ArtifactKind::UnifiedChecksum { .. }
         | ArtifactKind::SourceTarball { .. }
         | ArtifactKind::Updater { .. }
+        | ArtifactKind::ExtraArtifact
+        | ArtifactKind::Sbom
+        | ArtifactKind::Omnibor { .. }
         | ArtifactKind::NativeInstaller { .. } => {}
     }
     m

@@ -130,8 +130,11 @@ impl Artifact {
             ArtifactKind::Archive { .. }
             | ArtifactKind::Updater { .. }
             | ArtifactKind::NativeInstaller { .. } => true,
-            // The checksum of a per-target artifact is made beside it.
-            ArtifactKind::Checksum { .. } => !self.target_triples.is_empty(),
+            // The checksum or id of a per-target artifact is made beside it.
+            ArtifactKind::Checksum { .. } | ArtifactKind::Omnibor { .. } => {
+                !self.target_triples.is_empty()
+            }
+            ArtifactKind::ExtraArtifact | ArtifactKind::Sbom => false,
             ArtifactKind::UnifiedChecksum { .. }
             | ArtifactKind::SourceTarball { .. }
             | ArtifactKind::Installer { .. } => false,
@@ -168,6 +171,12 @@ pub enum ArtifactKind {
     },
     /// `{app}-{target}-update` (`install-updater`): cargo-dist ships axoupdater renamed.
     Updater { target: String },
+    /// A file a user command makes (`extra-artifacts`).
+    ExtraArtifact,
+    /// `{package}.cdx.xml` (`cargo-cyclonedx`).
+    Sbom,
+    /// `{artifact}.omnibor` (`omnibor`).
+    Omnibor { of: String },
     /// A bundling installer made per target: `.msi` (Windows), `.pkg` (macOS).
     NativeInstaller {
         installer: InstallerKind,
@@ -185,6 +194,9 @@ impl ArtifactKind {
             ArtifactKind::SourceTarball { .. } => "source-tarball",
             ArtifactKind::Installer { .. } | ArtifactKind::NativeInstaller { .. } => "installer",
             ArtifactKind::Updater { .. } => "updater",
+            ArtifactKind::ExtraArtifact => "extra-artifact",
+            ArtifactKind::Sbom => "sbom",
+            ArtifactKind::Omnibor { .. } => "omnibor-artifact-id",
         }
     }
 
@@ -201,6 +213,11 @@ impl ArtifactKind {
             ArtifactKind::NativeInstaller { .. } => {
                 Some("a macOS .pkg installer (needs pkgbuild on macOS; not built by this tool yet)")
             }
+            ArtifactKind::ExtraArtifact => {
+                Some("an extra artifact (made by your `build` command, which this tool does not run yet)")
+            }
+            ArtifactKind::Sbom => Some("a CycloneDX SBOM (not made by this tool yet)"),
+            ArtifactKind::Omnibor { .. } => Some("an OmniBOR id (not made by this tool yet)"),
             _ => None,
         }
     }
@@ -418,6 +435,28 @@ fn plan_local(
             });
             if let Some(style) = global.checksum {
                 per_target.push(checksum_of(&file, style, app, &target, selected));
+            }
+        }
+        if global.omnibor {
+            // cargo-dist's OmniBOR ids: beside archives and bundling installers.
+            let subjects: Vec<String> = per_target
+                .iter()
+                .filter(|a| {
+                    matches!(
+                        a.kind,
+                        ArtifactKind::Archive { .. } | ArtifactKind::NativeInstaller { .. }
+                    )
+                })
+                .map(|a| a.name.clone())
+                .collect();
+            for of in subjects {
+                per_target.push(Artifact {
+                    name: format!("{of}.omnibor"),
+                    app: Some(app.clone()),
+                    target_triples: vec![target.clone()],
+                    selected,
+                    kind: ArtifactKind::Omnibor { of },
+                });
             }
         }
         for a in per_target {
@@ -645,12 +684,56 @@ fn plan_shared(
             }
         }
     }
+    if cfg.global.omnibor && shared.iter().any(|a| a.name == "source.tar.gz") {
+        shared.push(Artifact {
+            name: "source.tar.gz.omnibor".into(),
+            app: None,
+            target_triples: Vec::new(),
+            selected: sel.global,
+            kind: ArtifactKind::Omnibor {
+                of: "source.tar.gz".into(),
+            },
+        });
+    }
+    // `extra-artifacts`: one artifact per file a build command makes, named by the file.
+    for r in releases.iter() {
+        for path in &cfg.package(&r.app).extra_artifacts {
+            let name = file_name(path).to_string();
+            if !shared.iter().any(|a| a.name == name) {
+                shared.push(Artifact {
+                    name,
+                    app: None,
+                    target_triples: Vec::new(),
+                    selected: sel.global,
+                    kind: ArtifactKind::ExtraArtifact,
+                });
+            }
+        }
+    }
     for a in shared {
         for r in releases.iter_mut() {
             r.artifacts.push(a.name.clone());
             r.artifacts.sort();
         }
         artifacts.insert(a.name.clone(), a);
+    }
+    // `cargo-cyclonedx`: an SBOM per release.
+    for r in releases.iter_mut() {
+        if cfg.package(&r.app).cyclonedx {
+            let name = format!("{}.cdx.xml", r.app);
+            r.artifacts.push(name.clone());
+            r.artifacts.sort();
+            artifacts.insert(
+                name.clone(),
+                Artifact {
+                    name,
+                    app: Some(r.app.clone()),
+                    target_triples: Vec::new(),
+                    selected: sel.global,
+                    kind: ArtifactKind::Sbom,
+                },
+            );
+        }
     }
 }
 

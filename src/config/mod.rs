@@ -172,6 +172,8 @@ pub struct GlobalConfig {
     pub checksum: Option<ChecksumStyle>,
     /// `install-updater`: an updater artifact per target.
     pub install_updater: bool,
+    /// `omnibor`: an `{artifact}.omnibor` id beside archives, MSI/pkg and the source tarball.
+    pub omnibor: bool,
     /// `publish-jobs`: `homebrew`, `npm`, or `./NAME` (a reusable workflow of the repository).
     pub publish_jobs: Vec<String>,
     /// `publish-prereleases`: run the publish jobs for prereleases too.
@@ -241,6 +243,10 @@ pub struct PackageConfig {
     pub npm_package: Option<String>,
     pub npm_scope: Option<String>,
     pub formula: Option<String>,
+    /// `extra-artifacts`: the files each `build` command makes (planned, not built yet).
+    pub extra_artifacts: Vec<String>,
+    /// `cargo-cyclonedx`: a `{package}.cdx.xml` SBOM (planned, not built yet).
+    pub cyclonedx: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -478,6 +484,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         install_updater: get("install-updater")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        omnibor: get("omnibor").and_then(Value::as_bool).unwrap_or(false),
         publish_jobs: get("publish-jobs").map(string_list).unwrap_or_default(),
         fail_fast: get("fail-fast").and_then(Value::as_bool).unwrap_or(false),
         build_setup: get("github-build-setup")
@@ -627,6 +634,14 @@ fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
         npm_package: text("npm-package"),
         npm_scope: text("npm-scope"),
         formula: text("formula"),
+        extra_artifacts: get("extra-artifacts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("artifacts"))
+            .flat_map(string_list)
+            .collect(),
+        cyclonedx: flag("cargo-cyclonedx", false),
     }
 }
 

@@ -73,9 +73,7 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
             .filter(|a| a.selected && a.is_local() == local)
         {
             let Some(node) = graph.artifacts.get(&a.name) else {
-                if local {
-                    skipped.push(a.name.clone());
-                }
+                skipped.push(a.name.clone());
                 continue;
             };
             let r = ex.ensure(&graph, node)?;

@@ -257,6 +257,7 @@ fn every_documented_key_is_accepted_in_both_layouts() {
         "app-x86_64-pc-windows-msvc.msi",
         "app-x86_64-pc-windows-msvc.msi.sha512",
         "sha512.sum",
+        "schema.json",
     ] {
         assert!(
             names.iter().any(|n| n == want),
@@ -490,4 +491,47 @@ fn workspace_dist_false_with_one_package_dist_true() {
         stderr.contains("third-bin 0.5.0 (dist = false)"),
         "{stderr}"
     );
+}
+
+/// `omnibor`, `cargo-cyclonedx` and `extra-artifacts` plan cargo-dist's artifacts (kinds its
+/// schema reads); a build names each one it does not make.
+#[test]
+fn omnibor_sbom_and_extra_artifacts_are_planned() {
+    let host = host_triple();
+    let fx = dist_workspace_app(&format!(
+        "targets = [\"{host}\"]\nomnibor = true\ncargo-cyclonedx = true\nallow-dirty = [\"ci\"]\n\n[[dist.extra-artifacts]]\nartifacts = [\"out/schema.json\"]\nbuild = [\"make\", \"schema\"]\n"
+    ));
+    let out = fx.ok(&["plan", "-o", "json"]);
+    let typed: cargo_dist_schema::DistManifest = serde_json::from_str(&out).unwrap();
+    let kind = |name: &str| {
+        typed
+            .artifacts
+            .get(name)
+            .map(|a| a.kind.clone())
+            .unwrap_or_else(|| panic!("{name} not planned: {out}"))
+    };
+    assert!(matches!(
+        kind(&format!("{APP}-{host}.tar.xz.omnibor")),
+        cargo_dist_schema::ArtifactKind::OmniborArtifactId
+    ));
+    assert!(matches!(
+        kind(&format!("{APP}.cdx.xml")),
+        cargo_dist_schema::ArtifactKind::SBOM
+    ));
+    assert!(matches!(
+        kind("schema.json"),
+        cargo_dist_schema::ArtifactKind::ExtraArtifact
+    ));
+    let (_, stderr) = fx.ok_both(&["build"]);
+    for name in [
+        format!("{APP}-{host}.tar.xz.omnibor"),
+        format!("{APP}.cdx.xml"),
+        "schema.json".to_string(),
+    ] {
+        assert!(
+            stderr.contains(&format!("warning: not built: {name} (")),
+            "{stderr}"
+        );
+    }
+    assert!(distrib(&fx).join(format!("{APP}-{host}.tar.xz")).is_file());
 }
