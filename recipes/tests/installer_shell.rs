@@ -343,8 +343,15 @@ fn install_path_chain_falls_back_and_honours_cargo_home() {
 
 #[test]
 fn shellcheck_finds_nothing() {
+    // A one-binary App too: its loops over the binaries run once.
+    for binaries in [&["my-app", "my-helper"][..], &["my-app"][..]] {
+        shellcheck_installer(binaries);
+    }
+}
+
+fn shellcheck_installer(binaries: &[&str]) {
     let shellcheck = require_tool("shellcheck");
-    let mut app = app_with(&["my-app", "my-helper"], vec![]);
+    let mut app = app_with(binaries, vec![]);
     for (i, target) in [
         "aarch64-apple-darwin",
         "aarch64-unknown-linux-gnu",
