@@ -311,6 +311,7 @@ fn installer_recipe(
         app: app.clone(),
         version: pkg.version.to_string(),
         binaries: pkg.binaries.clone(),
+        aliases: pc.bin_aliases.clone(),
         download_url: download_url.clone(),
         install_path: pc.install_path.clone(),
         package_name,

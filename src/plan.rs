@@ -46,7 +46,7 @@ pub enum PlanError {
         why: String,
         manifest: String,
     },
-    #[error("`binaries` for {target} of package {package} names {binary}, which is not one of its binaries ({known})\n  fix `binaries` in its dist config")]
+    #[error("`{target}` of package {package} names {binary}, which is not one of its binaries ({known})\n  fix it in its dist config")]
     UnknownBinary {
         package: String,
         target: String,
@@ -288,6 +288,15 @@ pub fn plan(
             artifacts: Vec::new(),
             github: pkg.repository.as_deref().and_then(GithubRepo::parse),
         };
+        // `bin-aliases` must name binaries of the App.
+        if let Some(bin) = pc.bin_aliases.keys().find(|b| !pkg.binaries.contains(b)) {
+            return Err(PlanError::UnknownBinary {
+                package: pkg.name.clone(),
+                target: "bin-aliases".into(),
+                binary: bin.clone(),
+                known: pkg.binaries.join(", "),
+            });
+        }
         let archives = plan_local(pkg, pc, &cfg.global, &sel, &mut release, &mut artifacts)?;
         plan_installers(
             ws,
@@ -503,7 +512,7 @@ fn target_binaries(
         if !pkg.binaries.contains(b) {
             return Err(PlanError::UnknownBinary {
                 package: pkg.name.clone(),
-                target: target.to_string(),
+                target: format!("binaries.{target}"),
                 binary: b.clone(),
                 known: pkg.binaries.join(", "),
             });

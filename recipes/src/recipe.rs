@@ -26,6 +26,7 @@
 //! | `git-tree` | the committed tree of the workspace dir (`HEAD:<dir>`) | source-tarball |
 //! | `installer`, `app`, `version`, `download-url` | installer kind, App, version, base URL | installer |
 //! | `config:install-path` | the install path chain (JSON list) | installer |
+//! | `config:bin-aliases` | binary -> aliases (JSON), when any are set | installer |
 //! | `config:npm-package`, `config:formula` | the package / formula name (kinds that have one) | installer |
 //! | `template` | BLAKE3 of the installer's template files | installer |
 //! | `description`, `homepage`, `license` | package metadata (JSON string, or `(unset)`) | installer |
@@ -221,6 +222,8 @@ pub struct Installer {
     pub app: String,
     pub version: String,
     pub binaries: Vec<String>,
+    /// `bin-aliases`: binary -> its other names.
+    pub aliases: BTreeMap<String, Vec<String>>,
     pub download_url: String,
     pub install_path: Vec<InstallPath>,
     /// npm package name / Homebrew formula name, where the installer has one.
@@ -513,6 +516,7 @@ impl Installer {
             app,
             version,
             binaries,
+            aliases,
             download_url,
             install_path,
             package_name,
@@ -526,6 +530,13 @@ impl Installer {
         m.insert("app".into(), app.clone());
         m.insert("version".into(), version.clone());
         m.insert("binaries".into(), list(binaries));
+        // Only when set: older keys stay as they were.
+        if !aliases.is_empty() {
+            m.insert(
+                "config:bin-aliases".into(),
+                serde_json::to_string(aliases).expect("strings serialize"),
+            );
+        }
         m.insert("download-url".into(), download_url.clone());
         let paths: Vec<String> = install_path.iter().map(|p| p.to_string()).collect();
         m.insert("config:install-path".into(), list(&paths));
@@ -686,6 +697,7 @@ mod tests {
                 app: "app".into(),
                 version: "1.0.0".into(),
                 binaries: vec!["app".into()],
+                aliases: BTreeMap::new(),
                 download_url: "https://example.com".into(),
                 install_path: vec![InstallPath::CargoHome],
                 package_name: None,
@@ -775,6 +787,7 @@ mod tests {
                 app: "app".into(),
                 version: "1.0.0".into(),
                 binaries: vec!["app".into()],
+                aliases: BTreeMap::new(),
                 download_url: "https://example.com/dl".into(),
                 install_path: vec![InstallPath::CargoHome],
                 package_name: Some("@org/app".into()),

@@ -167,3 +167,26 @@ fn class_names() {
         assert_eq!(formula_class_name(formula), class, "{formula}");
     }
 }
+
+#[test]
+fn aliases_are_symlinked_by_the_formula() {
+    let mut app = app_with(&["my-app"], vec![artifact("x86_64-apple-darwin", '1')]);
+    app.aliases = vec![dist_recipes::installer::BinAlias {
+        alias: "ma".into(),
+        binary: "my-app".into(),
+    }];
+    let text = render_homebrew(&app, "my-app").unwrap();
+    ruby_check(&text);
+    assert!(
+        text.contains("bin.install_symlink bin/\"my-app\" => \"ma\""),
+        "{text}"
+    );
+    // An alias must name one of the binaries, and not be one.
+    app.aliases[0].binary = "nope".into();
+    assert!(render_homebrew(&app, "my-app").is_err());
+    app.aliases[0] = dist_recipes::installer::BinAlias {
+        alias: "my-app".into(),
+        binary: "my-app".into(),
+    };
+    assert!(render_homebrew(&app, "my-app").is_err());
+}

@@ -205,3 +205,20 @@ fn package_layout_and_determinism() {
         assert!(npm_package_files(&fx.app, bad).is_err(), "{bad} accepted");
     }
 }
+
+#[test]
+fn aliases_get_their_own_bin_entries() {
+    let mut fx = fixture(ArchiveFormat::TarGz);
+    fx.app.aliases = vec![dist_recipes::installer::BinAlias {
+        alias: "ma".into(),
+        binary: "my-app".into(),
+    }];
+    let files = npm_package_files(&fx.app, "my-app").unwrap();
+    let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
+    assert_eq!(pkg["bin"]["ma"], "bin/ma.js");
+    let launcher = String::from_utf8(files["bin/ma.js"].0.clone()).unwrap();
+    assert!(
+        launcher.contains("require('../run.js')(\"my-app\")"),
+        "{launcher}"
+    );
+}

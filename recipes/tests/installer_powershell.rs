@@ -150,3 +150,17 @@ fn quotes_are_escaped_and_non_windows_releases_are_refused() {
         })
     ));
 }
+
+#[test]
+fn aliases_are_copied_beside_their_binary() {
+    let mut app = app();
+    app.aliases = vec![dist_recipes::installer::BinAlias {
+        alias: "ma".into(),
+        binary: "my-app".into(),
+    }];
+    let text = dist_recipes::installer::render_powershell(&app).unwrap();
+    assert!(
+        text.contains("Copy-Item -LiteralPath (Join-Path $installDir 'my-app.exe') -Destination (Join-Path $installDir 'ma.exe') -Force"),
+        "{text}"
+    );
+}

@@ -163,7 +163,12 @@ fn no_modify_path_leaves_startup_files_alone() {
 
 #[test]
 fn install_dir_variable_puts_binaries_in_its_bin_and_installs_every_binary() {
-    let fx = Fixture::new(&["my-app", "my-helper"], ArchiveFormat::TarXz);
+    let mut fx = Fixture::new(&["my-app", "my-helper"], ArchiveFormat::TarXz);
+    // `bin-aliases`: `ma` links to my-app.
+    fx.app.aliases = vec![dist_recipes::installer::BinAlias {
+        alias: "ma".into(),
+        binary: "my-app".into(),
+    }];
     let script = fx.script();
     let server = Server::start(serve_dir(&fx.served_dir()), SHELLS.len());
     for (name, shell) in SHELLS {
@@ -182,6 +187,15 @@ fn install_dir_variable_puts_binaries_in_its_bin_and_installs_every_binary() {
         );
         assert_runs(&target.join("bin/my-app"), "my-app");
         assert_runs(&target.join("bin/my-helper"), "my-helper");
+        let alias = target.join("bin/ma");
+        assert!(
+            std::fs::symlink_metadata(&alias)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "{name}: the alias is not a link"
+        );
+        assert_runs(&alias, "my-app");
         assert!(
             !home.join(".cargo").exists(),
             "{name}: used the default dir"
@@ -352,6 +366,10 @@ fn shellcheck_finds_nothing() {
 fn shellcheck_installer(binaries: &[&str]) {
     let shellcheck = require_tool("shellcheck");
     let mut app = app_with(binaries, vec![]);
+    app.aliases = vec![dist_recipes::installer::BinAlias {
+        alias: "mya".into(),
+        binary: binaries[0].into(),
+    }];
     for (i, target) in [
         "aarch64-apple-darwin",
         "aarch64-unknown-linux-gnu",

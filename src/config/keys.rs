@@ -81,7 +81,7 @@ pub static KEYS: &[KeyDef] = &[
     key("install-updater", Ws, Ty::Bool, ("false", "true"), "an `{app}-{target}-update` updater per target (planned; not built yet: cargo-dist ships a prebuilt axoupdater)", true),
     key("always-use-latest-updater", Ws, Ty::Bool, ("false", "false"), "fetch the newest axoupdater instead of a pinned one", false),
     key("binaries", Any, Ty::MapOfStrings, ("{}", "{ x86_64-unknown-linux-gnu = [\"app\"] }"), "per target triple (or `\"*\"`): the binaries to build and ship for it (the App's binaries otherwise)", true),
-    key("bin-aliases", Any, Ty::MapOfStrings, ("{}", "{ app = [\"ap\"] }"), "per binary: other names installers link to it", false),
+    key("bin-aliases", Any, Ty::MapOfStrings, ("{}", "{ app = [\"ap\"] }"), "per binary: other names the installers give it (shell: a symlink, PowerShell: a copy, Homebrew: `install_symlink`, npm: another bin entry)", true),
     key("package-libraries", Any, Ty::OneOrListOf(LIBRARIES), ("[]", "[\"cdylib\"]"), "library kinds to put in archives", false),
     key("install-libraries", Any, Ty::OneOrListOf(LIBRARIES), ("[]", "\"cdylib\""), "library kinds installers install", false),
     key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), ("[]", "[{ artifacts = [\"schema.json\"], build = [\"make\", \"schema\"] }]"), "files made by a command of yours and uploaded with the release (planned as `extra-artifact`s; this tool does not run the command yet)", true),

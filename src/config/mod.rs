@@ -243,6 +243,8 @@ pub struct PackageConfig {
     pub npm_package: Option<String>,
     pub npm_scope: Option<String>,
     pub formula: Option<String>,
+    /// `bin-aliases`: binary -> the other names installers give it.
+    pub bin_aliases: BTreeMap<String, Vec<String>>,
     /// `extra-artifacts`: the files each `build` command makes (planned, not built yet).
     pub extra_artifacts: Vec<String>,
     /// `cargo-cyclonedx`: a `{package}.cdx.xml` SBOM (planned, not built yet).
@@ -634,6 +636,14 @@ fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
         npm_package: text("npm-package"),
         npm_scope: text("npm-scope"),
         formula: text("formula"),
+        bin_aliases: get("bin-aliases")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(bin, aliases)| (bin.clone(), string_list(aliases)))
+                    .collect()
+            })
+            .unwrap_or_default(),
         extra_artifacts: get("extra-artifacts")
             .and_then(Value::as_array)
             .into_iter()

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use dist_recipes::archive::{self, ArchiveEntry, EntryMode};
-use dist_recipes::installer::{self, InstallerApp, InstallerArtifact, InstallerKind};
+use dist_recipes::installer::{self, BinAlias, InstallerApp, InstallerArtifact, InstallerKind};
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
 use dist_store::{ContentDigest, OutputRecord, RecipeRecord, Store};
 
@@ -270,6 +270,20 @@ fn installer_app(i: &recipe::Installer) -> InstallerApp {
         app_name: i.app.clone(),
         app_version: i.version.clone(),
         binaries: i.binaries.clone(),
+        aliases: {
+            let mut a: Vec<BinAlias> = i
+                .aliases
+                .iter()
+                .flat_map(|(binary, names)| {
+                    names.iter().map(|alias| BinAlias {
+                        alias: alias.clone(),
+                        binary: binary.clone(),
+                    })
+                })
+                .collect();
+            a.sort();
+            a
+        },
         download_url: i.download_url.clone(),
         install_paths: i.install_path.clone(),
         artifacts,

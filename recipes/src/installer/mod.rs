@@ -28,6 +28,8 @@ pub struct InstallerApp {
     pub app_version: String,
     /// Names of the binaries in each archive, without `.exe`.
     pub binaries: Vec<String>,
+    /// Other names installed for a binary (`bin-aliases`), sorted by alias.
+    pub aliases: Vec<BinAlias>,
     /// Base URL holding the artifact files, e.g.
     /// `https://github.com/o/r/releases/download/v1.2.0`.
     pub download_url: String,
@@ -38,6 +40,13 @@ pub struct InstallerApp {
     pub description: Option<String>,
     pub homepage: Option<String>,
     pub license: Option<String>,
+}
+
+/// `alias` installed as a link to (or copy of) the App's binary `binary`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct BinAlias {
+    pub alias: String,
+    pub binary: String,
 }
 
 /// One downloadable archive of the App.
@@ -212,6 +221,19 @@ impl InstallerApp {
         }
         for bin in &self.binaries {
             check_name("binary name", bin)?;
+        }
+        for a in &self.aliases {
+            check_name("alias", &a.alias)?;
+            if !self.binaries.contains(&a.binary) {
+                return Err(invalid(
+                    "alias",
+                    &a.alias,
+                    "names a binary the App does not have",
+                ));
+            }
+            if self.binaries.contains(&a.alias) {
+                return Err(invalid("alias", &a.alias, "is the name of a binary"));
+            }
         }
         check_url("download url", &self.download_url)?;
         if let Some(home) = &self.homepage {

@@ -92,6 +92,7 @@ pub fn npm_package_files(
     let bin = app
         .binaries
         .iter()
+        .chain(app.aliases.iter().map(|a| &a.alias))
         .map(|b| (b.as_str(), format!("bin/{b}.js")))
         .collect();
     let package = PackageJson {
@@ -126,13 +127,18 @@ pub fn npm_package_files(
     files.insert("artifacts.json".into(), (json_pretty(&manifest), false));
     files.insert("run.js".into(), (RUN_JS.as_bytes().to_vec(), false));
 
-    for b in &app.binaries {
-        // One tiny entry point per binary: npm's shims do not tell a shared script which name
-        // it was invoked as on every platform.
-        let name = serde_json::to_string(b).expect("strings serialize");
+    // One tiny entry point per binary (and per alias, running its binary): npm's shims do not
+    // tell a shared script which name it was invoked as on every platform.
+    let entries = app
+        .binaries
+        .iter()
+        .map(|b| (b, b))
+        .chain(app.aliases.iter().map(|a| (&a.alias, &a.binary)));
+    for (entry, runs) in entries {
+        let name = serde_json::to_string(runs).expect("strings serialize");
         let launcher =
             format!("#!/usr/bin/env node\n'use strict';\nrequire('../run.js')({name});\n");
-        files.insert(format!("bin/{b}.js"), (launcher.into_bytes(), true));
+        files.insert(format!("bin/{entry}.js"), (launcher.into_bytes(), true));
     }
     Ok(files)
 }

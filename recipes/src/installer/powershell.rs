@@ -36,6 +36,7 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
             prefix => env_prefix(&app.app_name),
             download_url => app.download_url.trim_end_matches('/'),
             binaries => &app.binaries,
+            aliases => &app.aliases,
             binaries_words => app.binaries.join(" "),
             artifacts => artifacts,
             install_candidates => install_candidates(app),

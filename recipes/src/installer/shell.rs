@@ -72,6 +72,7 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
             prefix => env_prefix(&app.app_name),
             download_url => app.download_url.trim_end_matches('/'),
             binaries_words => app.binaries.join(" "),
+            aliases => &app.aliases,
             supported_targets => supported.join(" "),
             artifacts => artifacts,
             install_candidates => install_candidates(app),

@@ -94,6 +94,7 @@ pub fn app_with(binaries: &[&str], artifacts: Vec<InstallerArtifact>) -> Install
         app_name: APP.into(),
         app_version: VERSION.into(),
         binaries: binaries.iter().map(|b| b.to_string()).collect(),
+        aliases: Vec::new(),
         download_url: "https://github.com/owner/my-app/releases/download/v1.2.0".into(),
         install_paths: vec![InstallPath::CargoHome],
         artifacts,
