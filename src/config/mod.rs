@@ -22,7 +22,7 @@ use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
 use dist_recipes::installer::InstallPath;
 use serde_json::Value;
 
-use crate::workspace::{Package, Workspace};
+use crate::workspace::Workspace;
 use keys::{KeyDef, Merge, Scope};
 use types::{describe, string_list, strings, Mismatch};
 
@@ -287,7 +287,7 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
             )?,
             _ => Layer::default(),
         };
-        packages.insert(pkg.name.clone(), package_config(&ws_layer, &pkg_layer, pkg));
+        packages.insert(pkg.name.clone(), package_config(&ws_layer, &pkg_layer));
         layers.push(pkg_layer);
     }
     warnings.extend(not_acted_on(&layers));
@@ -580,7 +580,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
 }
 
 /// defaults <- workspace <- package.
-fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
+fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
     let get = |k: &str| {
         debug_assert!(
             keys::lookup(k).is_some_and(|d| d.merge == Merge::Replace),
@@ -622,7 +622,7 @@ fn package_config(ws: &Layer, pkg: &Layer, package: &Package) -> PackageConfig {
         binaries,
         unix_archive: archive("unix-archive", ArchiveFormat::TarXz),
         windows_archive: archive("windows-archive", ArchiveFormat::Zip),
-        include: includes(ws, pkg, package),
+        include: includes(ws, pkg),
         auto_includes: flag("auto-includes", true),
         features: list("features"),
         default_features: flag("default-features", true),
@@ -686,7 +686,7 @@ fn system_deps(v: &Value) -> Vec<SystemDep> {
 
 /// `include` extends: the workspace's entries and the package's, each relative to the file that
 /// names it, as workspace-relative paths.
-fn includes(ws: &Layer, pkg: &Layer, _package: &Package) -> Vec<String> {
+fn includes(ws: &Layer, pkg: &Layer) -> Vec<String> {
     let mut out = Vec::new();
     for layer in [ws, pkg] {
         let Some(items) = layer.values.get("include").and_then(strings) else {
