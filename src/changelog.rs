@@ -305,10 +305,20 @@ fn github_body(plan: &Plan, changelog: Option<&str>) -> String {
             ..
         } = &a.kind
         {
+            let app = a.app.as_deref().unwrap_or_default();
+            // `display = false` keeps an App out of this section; `display-name` renames it.
+            let release = plan.releases.iter().find(|r| r.app == app);
+            if release.is_some_and(|r| !r.display) {
+                continue;
+            }
+            let shown = release
+                .and_then(|r| r.display_name.as_deref())
+                .unwrap_or(app);
             let (hint, desc) = crate::manifest::install_hint(*installer, a, download_url, plan);
             let lang = installer.hint_language();
-            let app = a.app.as_deref().unwrap_or_default();
-            install.push_str(&format!("### {desc} ({app})\n\n```{lang}\n{hint}\n```\n\n"));
+            install.push_str(&format!(
+                "### {desc} ({shown})\n\n```{lang}\n{hint}\n```\n\n"
+            ));
         }
     }
     if !install.is_empty() {

@@ -369,6 +369,7 @@ fn render_github_workflow(
         host_job(
             runners.global,
             ReleaseAt::of(cfg),
+            cfg.force_latest,
             &custom.before_host.names,
             attest_in(cfg, "host"),
         ),
@@ -377,6 +378,7 @@ fn render_github_workflow(
         announce_job(
             runners.global,
             ReleaseAt::of(cfg),
+            cfg.force_latest,
             &[publish.names.clone(), custom.after_host.names.clone()].concat(),
         ),
         custom.post_announce.jobs.clone(),
@@ -620,8 +622,9 @@ impl ReleaseAt {
 
 /// The title, notes and prerelease flag of the release, then `gh release create` (draft or not)
 /// of everything in `dir`.
-fn create_release_script(meta: &str, draft: bool) -> String {
+fn create_release_script(meta: &str, draft: bool, latest: bool) -> String {
     let draft = if draft { " --draft" } else { "" };
+    let latest = if latest { " --latest" } else { "" };
     format!(
         r#"          title=$(jq -r '.announcement_title' plan-dist-manifest.json)
           jq -r '.announcement_github_body // ""' plan-dist-manifest.json > {meta}notes.md
@@ -630,13 +633,14 @@ fn create_release_script(meta: &str, draft: bool) -> String {
             args+=(--prerelease)
           fi
           # --target: a dispatched release's tag is created at the commit this run built.
-          gh release create "$TAG"{draft} --target "$GITHUB_SHA" "${{args[@]}}" --title "$title" --notes-file {meta}notes.md upload/*"#
+          gh release create "$TAG"{draft}{latest} --target "$GITHUB_SHA" "${{args[@]}}" --title "$title" --notes-file {meta}notes.md upload/*"#
     )
 }
 
 fn host_job(
     global: &str,
     release_at: ReleaseAt,
+    force_latest: bool,
     custom: &[String],
     attest: Option<&[String]>,
 ) -> String {
@@ -648,7 +652,7 @@ fn host_job(
     let (step, release, handoff) = match release_at {
         ReleaseAt::Host => (
             "Create the draft GitHub Release",
-            create_release_script("", true),
+            create_release_script("", true, force_latest),
             "",
         ),
         // `create-release = false`: another tool made the release; upload to it.
@@ -702,7 +706,12 @@ fn host_job(
 }
 
 /// `announce`: publishes the release.
-fn announce_job(global: &str, release_at: ReleaseAt, publish: &[String]) -> String {
+fn announce_job(
+    global: &str,
+    release_at: ReleaseAt,
+    force_latest: bool,
+    publish: &[String],
+) -> String {
     // After the publish jobs, each of which may have been skipped (a prerelease) but not failed.
     let mut needs = vec!["plan".to_string(), "host".to_string()];
     needs.extend(publish.iter().cloned());
@@ -717,11 +726,14 @@ fn announce_job(global: &str, release_at: ReleaseAt, publish: &[String]) -> Stri
     }
     let needs = needs.join(", ");
     let steps = match release_at {
-        ReleaseAt::Host => "      - name: Publish the GitHub Release\n        run: gh release edit \"$TAG\" --draft=false\n".to_string(),
+        ReleaseAt::Host => format!(
+            "      - name: Publish the GitHub Release\n        run: gh release edit \"$TAG\" --draft=false{}\n",
+            if force_latest { " --latest" } else { "" }
+        ),
         ReleaseAt::Existing => "      - name: Leave the release to its tool\n        run: echo \"create-release is false, so the tool that created the release publishes it\"\n".to_string(),
         ReleaseAt::Announce => format!(
             "      - uses: actions/download-artifact@v7\n        with:\n          name: release\n          path: .\n      - name: Create the GitHub Release\n        run: |\n          cp upload-meta/plan-dist-manifest.json .\n{}\n",
-            create_release_script("upload-meta/", false)
+            create_release_script("upload-meta/", false, force_latest)
         ),
     };
     format!(

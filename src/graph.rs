@@ -312,6 +312,7 @@ fn installer_recipe(
         version: pkg.version.to_string(),
         binaries: pkg.binaries.clone(),
         aliases: pc.bin_aliases.clone(),
+        success_msg: pc.success_msg.clone(),
         download_url: download_url.clone(),
         install_path: pc.install_path.clone(),
         package_name,

@@ -79,6 +79,9 @@ pub struct Release {
     /// Names of this release's artifacts (selected or not), sorted.
     pub artifacts: Vec<String>,
     pub github: Option<GithubRepo>,
+    /// `display`, `display-name`: how the release notes show it.
+    pub display: bool,
+    pub display_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,6 +290,8 @@ pub fn plan(
             targets: targets.into_iter().collect(),
             artifacts: Vec::new(),
             github: pkg.repository.as_deref().and_then(GithubRepo::parse),
+            display: pc.display,
+            display_name: pc.display_name.clone(),
         };
         // `bin-aliases` must name binaries of the App.
         if let Some(bin) = pc.bin_aliases.keys().find(|b| !pkg.binaries.contains(b)) {
@@ -326,6 +331,8 @@ pub fn plan(
                 targets: Vec::new(),
                 artifacts: Vec::new(),
                 github: pkg.repository.as_deref().and_then(GithubRepo::parse),
+                display: true,
+                display_name: None,
             });
         }
     }

@@ -27,6 +27,7 @@
 //! | `installer`, `app`, `version`, `download-url` | installer kind, App, version, base URL | installer |
 //! | `config:install-path` | the install path chain (JSON list) | installer |
 //! | `config:bin-aliases` | binary -> aliases (JSON), when any are set | installer |
+//! | `config:install-success-msg` | the message (JSON string), when set | installer |
 //! | `config:npm-package`, `config:formula` | the package / formula name (kinds that have one) | installer |
 //! | `template` | BLAKE3 of the installer's template files | installer |
 //! | `description`, `homepage`, `license` | package metadata (JSON string, or `(unset)`) | installer |
@@ -224,6 +225,8 @@ pub struct Installer {
     pub binaries: Vec<String>,
     /// `bin-aliases`: binary -> its other names.
     pub aliases: BTreeMap<String, Vec<String>>,
+    /// `install-success-msg`.
+    pub success_msg: Option<String>,
     pub download_url: String,
     pub install_path: Vec<InstallPath>,
     /// npm package name / Homebrew formula name, where the installer has one.
@@ -517,6 +520,7 @@ impl Installer {
             version,
             binaries,
             aliases,
+            success_msg,
             download_url,
             install_path,
             package_name,
@@ -531,6 +535,9 @@ impl Installer {
         m.insert("version".into(), version.clone());
         m.insert("binaries".into(), list(binaries));
         // Only when set: older keys stay as they were.
+        if let Some(msg) = success_msg {
+            m.insert("config:install-success-msg".into(), opt(&Some(msg.clone())));
+        }
         if !aliases.is_empty() {
             m.insert(
                 "config:bin-aliases".into(),
@@ -698,6 +705,7 @@ mod tests {
                 version: "1.0.0".into(),
                 binaries: vec!["app".into()],
                 aliases: BTreeMap::new(),
+                success_msg: None,
                 download_url: "https://example.com".into(),
                 install_path: vec![InstallPath::CargoHome],
                 package_name: None,
@@ -788,6 +796,7 @@ mod tests {
                 version: "1.0.0".into(),
                 binaries: vec!["app".into()],
                 aliases: BTreeMap::new(),
+                success_msg: None,
                 download_url: "https://example.com/dl".into(),
                 install_path: vec![InstallPath::CargoHome],
                 package_name: Some("@org/app".into()),

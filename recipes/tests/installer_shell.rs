@@ -370,6 +370,8 @@ fn shellcheck_installer(binaries: &[&str]) {
         alias: "mya".into(),
         binary: binaries[0].into(),
     }];
+    // `install-success-msg`, quoted for the shell.
+    app.success_msg = Some("All set! Run `my-app --help` and $enjoy".into());
     for (i, target) in [
         "aarch64-apple-darwin",
         "aarch64-unknown-linux-gnu",
@@ -501,4 +503,33 @@ fn busybox_applets_alone_are_enough() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("debug: sha256 verified"));
     assert_runs(&home.join(".cargo/bin/my-app"), "my-app");
     assert_eq!(server.request_count(), 1);
+}
+
+#[test]
+fn the_success_message_is_said_verbatim() {
+    let artifact = |target: &str| InstallerArtifact {
+        target: target.into(),
+        file_name: format!("my-app-{target}.zip"),
+        sha256: Some(fake_sha('1')),
+        root_dir: None,
+    };
+    let mut app = app_with(
+        &["my-app"],
+        vec![
+            artifact("x86_64-unknown-linux-gnu"),
+            artifact("x86_64-pc-windows-msvc"),
+        ],
+    );
+    app.success_msg = Some("All set! Run `my-app --help` and $enjoy".into());
+    let text = render_shell(&app).unwrap();
+    assert!(
+        text.contains("say 'All set! Run `my-app --help` and $enjoy'"),
+        "{text}"
+    );
+    assert!(!text.contains("is installed\""), "{text}");
+    let ps = dist_recipes::installer::render_powershell(&app).unwrap();
+    assert!(
+        ps.contains("Write-Info 'All set! Run `my-app --help` and $enjoy'"),
+        "{ps}"
+    );
 }

@@ -187,6 +187,8 @@ pub struct GlobalConfig {
     pub job_permissions: BTreeMap<String, BTreeMap<String, String>>,
     /// `github-build-setup`: a file of extra build-job steps, relative to `.github/workflows/`.
     pub build_setup: Option<String>,
+    /// `force-latest`: mark the Release latest (prereleases too).
+    pub force_latest: bool,
     /// `fail-fast`: one failed build job cancels the others.
     pub fail_fast: bool,
     /// `create-release`: false when another tool creates the GitHub Release (this one uploads).
@@ -243,6 +245,12 @@ pub struct PackageConfig {
     pub npm_package: Option<String>,
     pub npm_scope: Option<String>,
     pub formula: Option<String>,
+    /// `install-success-msg` (or its older name `custom-success-msg`).
+    pub success_msg: Option<String>,
+    /// `display`: listed in the release notes' install section.
+    pub display: bool,
+    /// `display-name`: the App's name there.
+    pub display_name: Option<String>,
     /// `bin-aliases`: binary -> the other names installers give it.
     pub bin_aliases: BTreeMap<String, Vec<String>>,
     /// `extra-artifacts`: the files each `build` command makes (planned, not built yet).
@@ -489,6 +497,9 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         omnibor: get("omnibor").and_then(Value::as_bool).unwrap_or(false),
         publish_jobs: get("publish-jobs").map(string_list).unwrap_or_default(),
         fail_fast: get("fail-fast").and_then(Value::as_bool).unwrap_or(false),
+        force_latest: get("force-latest")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         build_setup: get("github-build-setup")
             .and_then(Value::as_str)
             .map(String::from),
@@ -636,6 +647,9 @@ fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
         npm_package: text("npm-package"),
         npm_scope: text("npm-scope"),
         formula: text("formula"),
+        success_msg: text("install-success-msg").or_else(|| text("custom-success-msg")),
+        display: flag("display", true),
+        display_name: text("display-name"),
         bin_aliases: get("bin-aliases")
             .and_then(Value::as_object)
             .map(|m| {

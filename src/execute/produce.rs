@@ -284,6 +284,7 @@ fn installer_app(i: &recipe::Installer) -> InstallerApp {
             a.sort();
             a
         },
+        success_msg: i.success_msg.clone(),
         download_url: i.download_url.clone(),
         install_paths: i.install_path.clone(),
         artifacts,

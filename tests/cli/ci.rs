@@ -560,6 +560,23 @@ fn dispatch_attestations_and_job_permissions() {
     assert!(!w.contains("target/distrib/*\n"), "{w}");
 }
 
+/// `force-latest`: the published release is marked latest.
+#[test]
+fn force_latest_marks_the_release_latest() {
+    let fx = dist_app(
+        "latest-app",
+        "hello",
+        "ci = \"github\"\ntargets = [\"x86_64-unknown-linux-gnu\"]\nforce-latest = true\n",
+    );
+    fx.ok(&["generate"]);
+    actionlint(&fx, "force-latest");
+    let w = read(&fx, WORKFLOW);
+    assert!(
+        w.contains("gh release edit \"$TAG\" --draft=false --latest"),
+        "{w}"
+    );
+}
+
 /// `github-release = "announce"`: the release is created, published, by the announce job after
 /// the publish jobs; the host job hands it the files.
 #[test]

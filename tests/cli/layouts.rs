@@ -535,3 +535,27 @@ fn omnibor_sbom_and_extra_artifacts_are_planned() {
     }
     assert!(distrib(&fx).join(format!("{APP}-{host}.tar.xz")).is_file());
 }
+
+/// `display = false` keeps an App out of the release notes' install section; `display-name`
+/// renames it there.
+#[test]
+fn display_settings_shape_the_release_notes() {
+    let host = host_triple();
+    let body = |extra: &str| {
+        format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\nallow-dirty = [\"ci\"]\n{extra}")
+    };
+    let notes = |fx: &Fixture| {
+        let m = fx.json(&["manifest", "-o", "json"]);
+        m["announcement_github_body"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let fx = dist_workspace_app(&body("display-name = \"Layout App\"\n"));
+    let shown = notes(&fx);
+    assert!(shown.contains("## Install"), "{shown}");
+    assert!(shown.contains("(Layout App)"), "{shown}");
+    let fx = dist_workspace_app(&body("display = false\n"));
+    let hidden = notes(&fx);
+    assert!(!hidden.contains("## Install"), "{hidden}");
+}

@@ -30,6 +30,8 @@ pub struct InstallerApp {
     pub binaries: Vec<String>,
     /// Other names installed for a binary (`bin-aliases`), sorted by alias.
     pub aliases: Vec<BinAlias>,
+    /// What the installer says when done (`install-success-msg`); its default otherwise.
+    pub success_msg: Option<String>,
     /// Base URL holding the artifact files, e.g.
     /// `https://github.com/o/r/releases/download/v1.2.0`.
     pub download_url: String,
@@ -221,6 +223,9 @@ impl InstallerApp {
         }
         for bin in &self.binaries {
             check_name("binary name", bin)?;
+        }
+        if let Some(msg) = &self.success_msg {
+            check_text("install-success-msg", msg)?;
         }
         for a in &self.aliases {
             check_name("alias", &a.alias)?;

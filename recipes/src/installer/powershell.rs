@@ -37,6 +37,7 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
             download_url => app.download_url.trim_end_matches('/'),
             binaries => &app.binaries,
             aliases => &app.aliases,
+            success_msg => &app.success_msg,
             binaries_words => app.binaries.join(" "),
             artifacts => artifacts,
             install_candidates => install_candidates(app),

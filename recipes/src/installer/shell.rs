@@ -73,6 +73,7 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
             download_url => app.download_url.trim_end_matches('/'),
             binaries_words => app.binaries.join(" "),
             aliases => &app.aliases,
+            success_msg => &app.success_msg,
             supported_targets => supported.join(" "),
             artifacts => artifacts,
             install_candidates => install_candidates(app),

@@ -95,6 +95,7 @@ pub fn app_with(binaries: &[&str], artifacts: Vec<InstallerArtifact>) -> Install
         app_version: VERSION.into(),
         binaries: binaries.iter().map(|b| b.to_string()).collect(),
         aliases: Vec::new(),
+        success_msg: None,
         download_url: "https://github.com/owner/my-app/releases/download/v1.2.0".into(),
         install_paths: vec![InstallPath::CargoHome],
         artifacts,
