@@ -9,6 +9,7 @@
 //!                                      └──────────────> host (draft release) ──> announce
 //! ```
 
+use dist_recipes::installer::sh_quote;
 use dist_recipes::recipe::{CiWorkflow, Recipe};
 
 use crate::config::{GlobalConfig, PrRunMode};
@@ -30,7 +31,12 @@ pub fn github_workflow_path(cfg: &GlobalConfig) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum CiError {
     #[error("{path} is out of date with the dist config\n  run `cargo dist generate` to rewrite it (or pass --allow-dirty / set `allow-dirty = [\"ci\"]` to run anyway)\n{diff}")]
-    Stale { path: String, diff: String },
+    Stale {
+        path: String,
+        diff: String,
+        /// The file on disk is another tool's (no [`GENERATED_MARK`]), e.g. cargo-dist's.
+        foreign: bool,
+    },
     #[error("{path} does not exist, but `ci = [\"github\"]` is configured\n  run `cargo dist generate` to write it (or pass --allow-dirty / set `allow-dirty = [\"ci\"]` to run anyway)")]
     Missing { path: String },
     #[error("`cargo dist generate` needs a CI backend: add `ci = [\"github\"]` to the dist config (`[dist]` of dist-workspace.toml, or [workspace.metadata.dist] in {manifest}), or run `cargo dist init --ci github`")]
@@ -254,8 +260,7 @@ fn per_target_json(cfg: &GlobalConfig) -> String {
             map.insert(t.clone(), entry.into());
         }
     }
-    let json = serde_json::Value::Object(map).to_string();
-    format!("'{}'", json.replace('\'', "'\\''"))
+    sh_quote(&serde_json::Value::Object(map).to_string())
 }
 
 /// The commands that install `dependencies` on the runner of `target`: apt on Linux, Homebrew
@@ -290,7 +295,7 @@ fn install_command(cfg: &GlobalConfig, target: &str) -> String {
         {
             s.to_string()
         } else {
-            format!("'{}'", s.replace('\'', "'\\''"))
+            sh_quote(s)
         }
     };
     match manager {
@@ -332,7 +337,7 @@ fn render_github_workflow(
     cfg: &GlobalConfig,
     install_url: &str,
     runners: &Runners,
-    publish: &Publish,
+    publish: &Jobs,
     setup: Option<&str>,
 ) -> String {
     let mode = cfg.pr_run_mode;
@@ -354,6 +359,7 @@ fn render_github_workflow(
     };
     let build_if = build_condition(mode);
     let custom = custom_jobs(cfg);
+    let release_at = ReleaseAt::of(cfg);
     [
         workflow_header(mode.name(), pull_request, &trigger, install_url),
         plan_job(runners.global, runners.per_target, cfg.dispatch_releases),
@@ -368,7 +374,7 @@ fn render_github_workflow(
         custom.before_host.jobs.clone(),
         host_job(
             runners.global,
-            ReleaseAt::of(cfg),
+            release_at,
             cfg.force_latest,
             &custom.before_host.names,
             attest_in(cfg, "host"),
@@ -377,7 +383,7 @@ fn render_github_workflow(
         publish.jobs.clone(),
         announce_job(
             runners.global,
-            ReleaseAt::of(cfg),
+            release_at,
             cfg.force_latest,
             &[publish.names.clone(), custom.after_host.names.clone()].concat(),
         ),
@@ -598,7 +604,6 @@ fn build_global_job(build_if: &str, global: &str) -> String {
     )
 }
 
-/// `host`: the draft GitHub Release with every artifact.
 /// Who makes the GitHub Release (`create-release`, `github-release`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ReleaseAt {
@@ -637,6 +642,8 @@ fn create_release_script(meta: &str, draft: bool, latest: bool) -> String {
     )
 }
 
+/// `host`: the GitHub Release's files gathered (and attested), then the release made, uploaded
+/// to or handed to `announce`, by [`ReleaseAt`].
 fn host_job(
     global: &str,
     release_at: ReleaseAt,
@@ -750,9 +757,9 @@ fn announce_job(
     )
 }
 
-/// The publish jobs (`publish-jobs`) and their job names.
+/// Jobs rendered together (publish jobs, custom jobs at one point) and their names.
 #[derive(Default)]
-struct Publish {
+struct Jobs {
     jobs: String,
     names: Vec<String>,
 }
@@ -760,15 +767,12 @@ struct Publish {
 /// `homebrew` pushes the formulas to `tap`, `npm` publishes the npm packages, `./NAME` calls the
 /// repository's reusable workflow NAME.yml with the plan; all after `host`, for prereleases only
 /// with `publish-prereleases`.
-fn publish_jobs(cfg: &GlobalConfig, global: &str) -> Publish {
+fn publish_jobs(cfg: &GlobalConfig, global: &str) -> Jobs {
     let mut cond = "needs.plan.outputs.publishing == 'true'".to_string();
     if !cfg.publish_prereleases {
         cond.push_str(" && needs.plan.outputs.prerelease != 'true'");
     }
-    let mut out = Publish {
-        jobs: String::new(),
-        names: Vec::new(),
-    };
+    let mut out = Jobs::default();
     for job in &cfg.publish_jobs {
         let (name, text) = match job.as_str() {
             "homebrew" => {
@@ -836,17 +840,17 @@ fn custom_job(cfg: &GlobalConfig, entry: &str, needs: &[&str], cond: &str) -> (S
 /// The custom jobs of `plan-jobs`, `local-artifacts-jobs`, `global-artifacts-jobs` (the host job
 /// waits for them), `host-jobs` (announce waits) and `post-announce-jobs`.
 struct CustomJobs {
-    before_host: Publish,
-    after_host: Publish,
-    post_announce: Publish,
+    before_host: Jobs,
+    after_host: Jobs,
+    post_announce: Jobs,
 }
 
 fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
     let cond = "needs.plan.outputs.publishing == 'true'";
     let mut out = CustomJobs {
-        before_host: Publish::default(),
-        after_host: Publish::default(),
-        post_announce: Publish::default(),
+        before_host: Jobs::default(),
+        after_host: Jobs::default(),
+        post_announce: Jobs::default(),
     };
     // In the pipeline's order.
     let points = [
@@ -860,7 +864,7 @@ fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
         let Some(jobs) = cfg.custom_jobs.get(point) else {
             continue;
         };
-        let (needs, into): (&[&str], &mut Publish) = match point {
+        let (needs, into): (&[&str], &mut Jobs) = match point {
             "plan" => (&["plan"], &mut out.before_host),
             "local-artifacts" => (&["plan"], &mut out.before_host),
             "global-artifacts" => (&["plan", "build-local-artifacts"], &mut out.before_host),
@@ -1005,7 +1009,11 @@ pub fn check_workflow(root: &std::path::Path, cfg: &GlobalConfig) -> Result<(), 
     ) {
         (_, None) => Ok(()),
         (None, Some(_)) => Err(CiError::Missing { path: shown }),
-        (Some(_), Some(diff)) => Err(CiError::Stale { path: shown, diff }),
+        (Some(old), Some(diff)) => Err(CiError::Stale {
+            path: shown,
+            diff,
+            foreign: !old.contains(GENERATED_MARK),
+        }),
     }
 }
 

@@ -391,11 +391,30 @@ fn plan_local(
     release: &mut Release,
     artifacts: &mut BTreeMap<String, Artifact>,
 ) -> Result<Vec<(String, String)>, PlanError> {
-    let app = &release.app;
+    let app = release.app.clone();
     let mut archives = Vec::new();
     for target in release.targets.clone() {
         let t = Target(&target);
         let selected = sel.local && sel.targets.contains(&target);
+        // Every artifact of this App and target.
+        let local = |name: String, kind: ArtifactKind| Artifact {
+            name,
+            app: Some(app.clone()),
+            target_triples: vec![target.clone()],
+            selected,
+            kind,
+        };
+        let checksum_of = |of: &str| {
+            global.checksum.map(|style| {
+                local(
+                    checksum_name(of, style),
+                    ArtifactKind::Checksum {
+                        of: of.to_string(),
+                        style,
+                    },
+                )
+            })
+        };
         let binaries = target_binaries(pkg, pc, &target)?;
         release
             .target_binaries
@@ -407,51 +426,39 @@ fn plan_local(
         };
         let stem = format!("{app}-{target}");
         let name = format!("{stem}{}", format.extension());
-        let checksum = global.checksum.map(|style| checksum_name(&name, style));
-        let mut per_target = vec![Artifact {
-            name: name.clone(),
-            app: Some(app.clone()),
-            target_triples: vec![target.clone()],
-            selected,
-            kind: ArtifactKind::Archive {
+        let archive_sum = checksum_of(&name);
+        let mut per_target = vec![local(
+            name.clone(),
+            ArtifactKind::Archive {
                 target: target.clone(),
                 format,
                 root_dir: format.has_root_dir().then(|| stem.clone()),
                 contents: archive_contents(pkg, pc, t, &binaries),
-                checksum: checksum.clone(),
+                checksum: archive_sum.as_ref().map(|a| a.name.clone()),
             },
-        }];
-        if let Some(style) = global.checksum {
-            per_target.push(checksum_of(&name, style, app, &target, selected));
-        }
+        )];
+        per_target.extend(archive_sum);
         if global.install_updater {
-            per_target.push(Artifact {
-                name: format!("{stem}-update"),
-                app: Some(app.clone()),
-                target_triples: vec![target.clone()],
-                selected,
-                kind: ArtifactKind::Updater {
+            per_target.push(local(
+                format!("{stem}-update"),
+                ArtifactKind::Updater {
                     target: target.clone(),
                 },
-            });
+            ));
         }
         for &inst in pc.installers.iter().filter(|i| i.is_local()) {
-            let Some(file) = inst.local_file_name(app, &target) else {
+            let Some(file) = inst.local_file_name(&app, &target) else {
                 continue;
             };
-            per_target.push(Artifact {
-                name: file.clone(),
-                app: Some(app.clone()),
-                target_triples: vec![target.clone()],
-                selected,
-                kind: ArtifactKind::NativeInstaller {
+            let sum = checksum_of(&file);
+            per_target.push(local(
+                file,
+                ArtifactKind::NativeInstaller {
                     installer: inst,
                     target: target.clone(),
                 },
-            });
-            if let Some(style) = global.checksum {
-                per_target.push(checksum_of(&file, style, app, &target, selected));
-            }
+            ));
+            per_target.extend(sum);
         }
         if global.omnibor {
             // cargo-dist's OmniBOR ids: beside archives and bundling installers.
@@ -466,13 +473,7 @@ fn plan_local(
                 .map(|a| a.name.clone())
                 .collect();
             for of in subjects {
-                per_target.push(Artifact {
-                    name: format!("{of}.omnibor"),
-                    app: Some(app.clone()),
-                    target_triples: vec![target.clone()],
-                    selected,
-                    kind: ArtifactKind::Omnibor { of },
-                });
+                per_target.push(local(format!("{of}.omnibor"), ArtifactKind::Omnibor { of }));
             }
         }
         for a in per_target {
@@ -482,25 +483,6 @@ fn plan_local(
         archives.push((name, target));
     }
     Ok(archives)
-}
-
-fn checksum_of(
-    of: &str,
-    style: ChecksumStyle,
-    app: &str,
-    target: &str,
-    selected: bool,
-) -> Artifact {
-    Artifact {
-        name: checksum_name(of, style),
-        app: Some(app.to_string()),
-        target_triples: vec![target.to_string()],
-        selected,
-        kind: ArtifactKind::Checksum {
-            of: of.to_string(),
-            style,
-        },
-    }
 }
 
 /// The binaries shipped for `target`: the package's, narrowed by `binaries` when it names the

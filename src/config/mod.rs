@@ -461,96 +461,96 @@ fn mismatch(def: &KeyDef, m: Mismatch, v: &Value, table: &str, file: &str) -> Co
     }
 }
 
+/// Typed reads of a key from the layers that apply, first match wins (a package's layer, then
+/// the workspace's). The key table already checked every type, so a read cannot fail.
+struct Values<'a>(&'a [&'a Layer]);
+
+impl<'a> Values<'a> {
+    fn get(&self, k: &str) -> Option<&'a Value> {
+        debug_assert!(
+            keys::lookup(k).is_some_and(|d| d.merge == Merge::Replace),
+            "{k}"
+        );
+        self.0.iter().find_map(|l| l.values.get(k))
+    }
+    fn flag(&self, k: &str, default: bool) -> bool {
+        self.get(k).and_then(Value::as_bool).unwrap_or(default)
+    }
+    fn text(&self, k: &str) -> Option<String> {
+        self.get(k).and_then(Value::as_str).map(String::from)
+    }
+    /// A string or an array of strings.
+    fn list(&self, k: &str) -> Vec<String> {
+        self.get(k).map(string_list).unwrap_or_default()
+    }
+    /// A table of strings (or of arrays of strings, as lists).
+    fn map<T>(&self, k: &str, item: impl Fn(&Value) -> Option<T>) -> BTreeMap<String, T> {
+        self.get(k)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, v)| Some((name.clone(), item(v)?)))
+            .collect()
+    }
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    v.as_str().map(String::from)
+}
+
 fn global_config(ws: &Layer) -> GlobalConfig {
-    let get = |k: &str| ws.values.get(k);
+    let v = Values(std::slice::from_ref(&ws));
     GlobalConfig {
-        cargo_dist_version: get("dist-version")
-            .or(get("cargo-dist-version"))
-            .and_then(|v| v.as_str().map(Into::into)),
-        ci: get("ci").map(string_list).unwrap_or_default(),
+        cargo_dist_version: v
+            .text("dist-version")
+            .or_else(|| v.text("cargo-dist-version")),
+        ci: v.list("ci"),
         // `true`, or the list form naming `ci`.
-        allow_dirty: match get("allow-dirty") {
+        allow_dirty: match v.get("allow-dirty") {
             Some(Value::Bool(b)) => *b,
-            Some(v) => string_list(v).iter().any(|i| i == "ci"),
+            Some(x) => string_list(x).iter().any(|i| i == "ci"),
             None => false,
         },
-        pr_run_mode: get("pr-run-mode")
-            .and_then(Value::as_str)
-            .and_then(PrRunMode::parse)
+        pr_run_mode: v
+            .text("pr-run-mode")
+            .and_then(|m| PrRunMode::parse(&m))
             .unwrap_or_default(),
-        source_tarball: get("source-tarball")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        tap: get("tap").and_then(|v| v.as_str().map(Into::into)),
-        tag_namespace: get("tag-namespace")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(Into::into),
-        packages: get("packages").map(string_list),
-        checksum: match get("checksum").and_then(Value::as_str) {
-            Some(s) => ChecksumStyle::parse(s),
+        source_tarball: v.flag("source-tarball", true),
+        tap: v.text("tap"),
+        tag_namespace: v.text("tag-namespace").filter(|s| !s.is_empty()),
+        packages: v.get("packages").map(string_list),
+        checksum: match v.text("checksum") {
+            Some(s) => ChecksumStyle::parse(&s),
             None => Some(ChecksumStyle::Sha256),
         },
-        install_updater: get("install-updater")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        omnibor: get("omnibor").and_then(Value::as_bool).unwrap_or(false),
-        publish_jobs: get("publish-jobs").map(string_list).unwrap_or_default(),
-        fail_fast: get("fail-fast").and_then(Value::as_bool).unwrap_or(false),
-        force_latest: get("force-latest")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        build_setup: get("github-build-setup")
-            .and_then(Value::as_str)
-            .map(String::from),
-        dispatch_releases: get("dispatch-releases")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        attestations: get("github-attestations")
-            .and_then(Value::as_bool)
-            .filter(|on| *on)
-            .map(|_| {
-                let phase = get("github-attestations-phase")
-                    .and_then(Value::as_str)
-                    .unwrap_or("build-local-artifacts")
-                    .to_string();
-                let filters = get("github-attestations-filters")
-                    .map(string_list)
-                    .filter(|f| !f.is_empty())
-                    .unwrap_or_else(|| vec!["*".into()]);
-                (phase, filters)
-            }),
-        job_permissions: get("github-custom-job-permissions")
-            .and_then(Value::as_object)
-            .map(|jobs| {
-                jobs.iter()
-                    .map(|(job, perms)| {
-                        let perms = perms
-                            .as_object()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|(p, l)| Some((p.clone(), l.as_str()?.to_string())))
-                            .collect();
-                        (job.clone(), perms)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        create_release: get("create-release")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        github_release: get("github-release")
-            .and_then(Value::as_str)
-            .unwrap_or("auto")
-            .to_string(),
-        action_commits: get("github-action-commits")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(a, c)| Some((a.clone(), c.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        install_updater: v.flag("install-updater", false),
+        omnibor: v.flag("omnibor", false),
+        publish_jobs: v.list("publish-jobs"),
+        fail_fast: v.flag("fail-fast", false),
+        force_latest: v.flag("force-latest", false),
+        build_setup: v.text("github-build-setup"),
+        dispatch_releases: v.flag("dispatch-releases", false),
+        attestations: v.flag("github-attestations", false).then(|| {
+            let phase = v
+                .text("github-attestations-phase")
+                .unwrap_or_else(|| "build-local-artifacts".into());
+            let filters = Some(v.list("github-attestations-filters"))
+                .filter(|f| !f.is_empty())
+                .unwrap_or_else(|| vec!["*".into()]);
+            (phase, filters)
+        }),
+        job_permissions: v.map("github-custom-job-permissions", |perms| {
+            Some(
+                perms
+                    .as_object()?
+                    .iter()
+                    .filter_map(|(p, l)| Some((p.clone(), text_of(l)?)))
+                    .collect(),
+            )
+        }),
+        create_release: v.flag("create-release", true),
+        github_release: v.text("github-release").unwrap_or_else(|| "auto".into()),
+        action_commits: v.map("github-action-commits", text_of),
         custom_jobs: [
             ("plan", "plan-jobs"),
             ("local-artifacts", "local-artifacts-jobs"),
@@ -562,29 +562,18 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         ]
         .into_iter()
         .fold(BTreeMap::new(), |mut acc, (point, key)| {
-            let jobs = get(key).map(string_list).unwrap_or_default();
+            let jobs = v.list(key);
             if !jobs.is_empty() {
                 acc.entry(point).or_insert_with(Vec::new).extend(jobs);
             }
             acc
         }),
-        publish_prereleases: get("publish-prereleases")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        tool_url_override: get("cargo-dist-url-override")
-            .and_then(Value::as_str)
-            .map(String::from),
-        runners: get("github-custom-runners")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(t, r)| {
-                        let label = r.as_str().or_else(|| r.get("runner")?.as_str())?;
-                        Some((t.clone(), label.to_string()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        publish_prereleases: v.flag("publish-prereleases", false),
+        tool_url_override: v.text("cargo-dist-url-override"),
+        // A label, or a table with `runner`.
+        runners: v.map("github-custom-runners", |r| {
+            text_of(r).or_else(|| text_of(r.get("runner")?))
+        }),
         targets: Vec::new(),
         system_deps: Vec::new(),
     }
@@ -592,80 +581,60 @@ fn global_config(ws: &Layer) -> GlobalConfig {
 
 /// defaults <- workspace <- package.
 fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
-    let get = |k: &str| {
-        debug_assert!(
-            keys::lookup(k).is_some_and(|d| d.merge == Merge::Replace),
-            "{k}"
-        );
-        pkg.values.get(k).or_else(|| ws.values.get(k))
-    };
-    let flag = |k: &str, default: bool| get(k).and_then(Value::as_bool).unwrap_or(default);
-    let text = |k: &str| get(k).and_then(Value::as_str).map(str::to_string);
-    let list = |k: &str| get(k).map(string_list).unwrap_or_default();
-    let sorted = |mut v: Vec<String>| {
-        v.sort();
-        v.dedup();
-        v
+    let v = Values(&[pkg, ws]);
+    let sorted = |mut list: Vec<String>| {
+        list.sort();
+        list.dedup();
+        list
     };
     let archive = |k: &str, default| {
-        text(k)
+        v.text(k)
             .and_then(|s| ArchiveFormat::parse(&s))
             .unwrap_or(default)
     };
-    let mut installers: Vec<InstallerKind> = list("installers")
+    let mut installers: Vec<InstallerKind> = v
+        .list("installers")
         .iter()
         .filter_map(|s| InstallerKind::parse(s))
         .collect();
     installers.sort();
     installers.dedup();
-    let binaries = get("binaries")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(t, bins)| (t.clone(), string_list(bins)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let lists = |x: &Value| Some(string_list(x));
     PackageConfig {
-        dist: get("dist").and_then(Value::as_bool),
+        dist: v.get("dist").and_then(Value::as_bool),
         installers,
-        targets: sorted(list("targets")),
-        binaries,
+        targets: sorted(v.list("targets")),
+        binaries: v.map("binaries", lists),
         unix_archive: archive("unix-archive", ArchiveFormat::TarXz),
         windows_archive: archive("windows-archive", ArchiveFormat::Zip),
         include: includes(ws, pkg),
-        auto_includes: flag("auto-includes", true),
-        features: list("features"),
-        default_features: flag("default-features", true),
-        all_features: flag("all-features", false),
-        install_path: get("install-path")
-            .map(string_list)
-            .unwrap_or_default()
+        auto_includes: v.flag("auto-includes", true),
+        features: v.list("features"),
+        default_features: v.flag("default-features", true),
+        all_features: v.flag("all-features", false),
+        install_path: v
+            .list("install-path")
             .iter()
             .filter_map(|p| InstallPath::parse(p).ok())
             .collect(),
-        npm_package: text("npm-package"),
-        npm_scope: text("npm-scope"),
-        formula: text("formula"),
-        success_msg: text("install-success-msg").or_else(|| text("custom-success-msg")),
-        display: flag("display", true),
-        display_name: text("display-name"),
-        bin_aliases: get("bin-aliases")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(bin, aliases)| (bin.clone(), string_list(aliases)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        extra_artifacts: get("extra-artifacts")
+        npm_package: v.text("npm-package"),
+        npm_scope: v.text("npm-scope"),
+        formula: v.text("formula"),
+        success_msg: v
+            .text("install-success-msg")
+            .or_else(|| v.text("custom-success-msg")),
+        display: v.flag("display", true),
+        display_name: v.text("display-name"),
+        bin_aliases: v.map("bin-aliases", lists),
+        extra_artifacts: v
+            .get("extra-artifacts")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(|e| e.get("artifacts"))
             .flat_map(string_list)
             .collect(),
-        cyclonedx: flag("cargo-cyclonedx", false),
+        cyclonedx: v.flag("cargo-cyclonedx", false),
     }
 }
 

@@ -258,15 +258,11 @@ pub fn build(
         });
     }
     let bin_dir = target_dir.join(&b.target).join("dist");
-    let windows = dist_recipes::target::Target(&b.target).is_windows();
+    let target = dist_recipes::target::Target(&b.target);
     Ok(b.binaries
         .iter()
         .map(|name| {
-            let file = if windows {
-                format!("{name}.exe")
-            } else {
-                name.clone()
-            };
+            let file = target.exe(name);
             let path = bin_dir.join(&file);
             (file, path)
         })

@@ -16,7 +16,7 @@ use crate::report::{Event, Reporter};
 use crate::sources::SourceHasher;
 use crate::workspace::relative;
 use crate::Error;
-use dist_recipes::recipe::Recipe;
+use dist_recipes::recipe::{ArchiveRef, Recipe};
 
 pub fn build(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Result<Planned, Error> {
     // A corrupt object found mid-build was quarantined and its recipes dropped: one more pass
@@ -131,56 +131,52 @@ fn materialize(
     Ok(states)
 }
 
+/// The selected installers and unified checksum with the archives they cover whose checksum is
+/// not known yet (built on other runners): (artifact, archive, its reference).
+fn unsummed<'a>(
+    plan: &'a crate::plan::Plan,
+    graph: &'a RecipeGraph,
+) -> impl Iterator<Item = (&'a str, &'a str, &'a ArchiveRef)> {
+    plan.artifacts
+        .values()
+        .filter(|a| a.selected && !a.is_local())
+        .filter_map(|a| {
+            let archives = match &graph.artifacts.get(&a.name)?.recipe {
+                Recipe::Installer(i) => &i.archives,
+                Recipe::UnifiedChecksum(u) => &u.archives,
+                _ => return None,
+            };
+            Some((a.name.as_str(), archives))
+        })
+        .flat_map(|(artifact, archives)| {
+            archives
+                .iter()
+                .filter(|(_, r)| r.sha256.is_none())
+                .map(move |(name, r)| (artifact, name.as_str(), r))
+        })
+}
+
 /// A global build (`--artifacts=global`, the CI job) must know the checksum of every archive its
 /// installers and `sha256.sum` cover; otherwise it would publish installers that refuse to
 /// install. (`host` and `all` with chosen targets build them with what they have.)
 fn require_every_archive(plan: &crate::plan::Plan, graph: &RecipeGraph) -> Result<(), Error> {
-    for a in plan
-        .artifacts
-        .values()
-        .filter(|a| a.selected && !a.is_local())
-    {
-        let Some(node) = graph.artifacts.get(&a.name) else {
-            continue;
-        };
-        let archives = match &node.recipe {
-            Recipe::Installer(i) => &i.archives,
-            Recipe::UnifiedChecksum(u) => &u.archives,
-            _ => continue,
-        };
-        if let Some((name, r)) = archives.iter().find(|(_, r)| r.sha256.is_none()) {
-            return Err(ExecuteError::MissingArchive {
-                artifact: a.name.clone(),
-                archive: name.clone(),
-                target: r.target.clone(),
-            }
-            .into());
+    match unsummed(plan, graph).next() {
+        Some((artifact, archive, r)) => Err(ExecuteError::MissingArchive {
+            artifact: artifact.to_string(),
+            archive: archive.to_string(),
+            target: r.target.clone(),
         }
+        .into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Outside the CI's global job, installers and the unified checksum are made with the archives
 /// this store knows: says once which platforms they have no checksum for.
 fn report_unsummed(plan: &crate::plan::Plan, graph: &RecipeGraph, reporter: &dyn Reporter) {
-    let mut missing = std::collections::BTreeSet::new();
-    for a in plan
-        .artifacts
-        .values()
-        .filter(|a| a.selected && !a.is_local())
-    {
-        let archives = match graph.artifacts.get(&a.name).map(|n| &n.recipe) {
-            Some(Recipe::Installer(i)) => &i.archives,
-            Some(Recipe::UnifiedChecksum(u)) => &u.archives,
-            _ => continue,
-        };
-        missing.extend(
-            archives
-                .values()
-                .filter(|r| r.sha256.is_none())
-                .map(|r| r.target.as_str()),
-        );
-    }
+    let missing: std::collections::BTreeSet<&str> = unsummed(plan, graph)
+        .map(|(_, _, r)| r.target.as_str())
+        .collect();
     if !missing.is_empty() {
         reporter.report(Event::Warning(format!(
             "no archive for {} is in the store (each target builds on its own runner), so this build's installers cannot check them (shell and PowerShell refuse them, Homebrew fetches them unchecked) and its checksum file leaves them out; CI's `build --artifacts=global` requires them all",

@@ -196,11 +196,11 @@ pub fn refuse_if_dirty(
         return Ok(());
     }
     match ci::check_workflow(&loaded.ws.root, cfg) {
-        Err(CiError::Stale { path, .. })
-            if !std::fs::read_to_string(loaded.ws.root.join(&path))
-                .unwrap_or_default()
-                .contains(ci::GENERATED_MARK) =>
-        {
+        Err(CiError::Stale {
+            path,
+            foreign: true,
+            ..
+        }) => {
             reporter.report(Event::Warning(format!(
                 "{path} was not written by this tool (cargo-dist's own workflow?); it is left as it is: run `cargo dist generate` to replace it with this tool's workflow, which caches builds in the store"
             )));

@@ -18,6 +18,7 @@ pub use kind::InstallerKind;
 pub use npm::{npm_package_files, write_npm_package};
 pub use powershell::render_powershell;
 pub use shell::render_shell;
+pub use template::sh_quote;
 
 /// Everything an installer needs to know about one App of a release.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,9 +379,4 @@ fn check_url(what: &'static str, value: &str) -> Result<(), InstallerError> {
         ));
     }
     Ok(())
-}
-
-/// Windows targets, the ones the PowerShell installer and `.exe` names apply to.
-pub(crate) fn is_windows_target(target: &str) -> bool {
-    crate::target::Target(target).is_windows()
 }

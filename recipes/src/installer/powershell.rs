@@ -3,7 +3,8 @@
 use minijinja::context;
 
 use super::shell::install_candidates;
-use super::{env_prefix, is_windows_target, template, InstallerApp, InstallerError};
+use super::{env_prefix, template, InstallerApp, InstallerError};
+use crate::target::Target;
 
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/installer.ps1.j2");
 
@@ -13,7 +14,7 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
     let artifacts: Vec<_> = app
         .sorted_artifacts()
         .into_iter()
-        .filter(|a| is_windows_target(&a.target))
+        .filter(|a| Target(&a.target).is_windows())
         .map(|a| {
             context! {
                 target => &a.target,

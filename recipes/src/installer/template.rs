@@ -28,7 +28,7 @@ pub(crate) fn render(
 }
 
 /// POSIX sh single-quoted word.
-pub(crate) fn sh_quote(s: &str) -> String {
+pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
