@@ -311,7 +311,14 @@ fn installer_recipe(
         app: app.clone(),
         version: pkg.version.to_string(),
         binaries: pkg.binaries.clone(),
-        aliases: pc.bin_aliases.clone(),
+        // Like cargo-dist, an alias applies to the Apps that have its binary: a workspace-wide
+        // `bin-aliases` naming one member's binary is not an error for the others.
+        aliases: pc
+            .bin_aliases
+            .iter()
+            .filter(|(bin, _)| pkg.binaries.contains(bin))
+            .map(|(bin, names)| (bin.clone(), names.clone()))
+            .collect(),
         success_msg: pc.success_msg.clone(),
         download_url: download_url.clone(),
         install_path: pc.install_path.clone(),

@@ -293,15 +293,6 @@ pub fn plan(
             display: pc.display,
             display_name: pc.display_name.clone(),
         };
-        // `bin-aliases` must name binaries of the App.
-        if let Some(bin) = pc.bin_aliases.keys().find(|b| !pkg.binaries.contains(b)) {
-            return Err(PlanError::UnknownBinary {
-                package: pkg.name.clone(),
-                target: "bin-aliases".into(),
-                binary: bin.clone(),
-                known: pkg.binaries.join(", "),
-            });
-        }
         let archives = plan_local(pkg, pc, &cfg.global, &sel, &mut release, &mut artifacts)?;
         plan_installers(
             ws,

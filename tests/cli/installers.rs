@@ -295,3 +295,33 @@ fn npm_package_installs_and_its_shim_downloads_and_runs_the_app() {
         server.requests()
     );
 }
+
+/// A workspace-wide `bin-aliases` naming one member's binary (as real projects write it) gives that
+/// member's installer the alias and leaves the other member's installer without it.
+#[test]
+fn workspace_bin_aliases_apply_to_the_app_that_has_the_binary() {
+    let host = host_triple();
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ntargets = [\"{host}\"]\ninstallers = [\"shell\"]\nbin-aliases = {{ app-a = [\"aa\"] }}\n"
+        ),
+    )
+    .package("a", "app-a", "0.1.0", &["app-a"], "repository = \"https://github.com/example/x\"")
+    .package("b", "app-b", "0.1.0", &["app-b"], "repository = \"https://github.com/example/x\"");
+    fx.file(
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"app-a\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"app-b\"\nversion = \"0.1.0\"\n",
+    );
+    let target = format!("--target={host}");
+    fx.json(&["build", "--artifacts=all", &target, "-o", "json"]);
+    let dir = distrib(&fx);
+    let a = std::fs::read_to_string(dir.join("app-a-installer.sh")).unwrap();
+    let b = std::fs::read_to_string(dir.join("app-b-installer.sh")).unwrap();
+    assert!(a.contains("linked $INSTALL_DIR/aa$exe to app-a$exe"), "{a}");
+    assert!(
+        !b.contains("aa$exe"),
+        "app-b's installer links the alias:\n{b}"
+    );
+}
