@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{dist_app, host_triple, sha256sum_check, Fixture, Server};
+use crate::support::{dist_app, host_triple, routes_of, sha256sum_check, Fixture, Server};
 
 const APP: &str = "inst-app";
 const ENV_PREFIX: &str = "INST_APP";
@@ -166,7 +166,7 @@ fn shell_installer_under_dash_installs_the_app_and_refuses_a_tampered_archive() 
         let install = fx.dir.path().join(format!("install-{name}"));
         let out = clean("dash", &home)
             .arg(&script)
-            .env(format!("{ENV_PREFIX}_DOWNLOAD_URL"), server.url())
+            .env(format!("{ENV_PREFIX}_DOWNLOAD_URL"), server.base_url())
             .env(format!("{ENV_PREFIX}_NO_MODIFY_PATH"), "1")
             .env(format!("{ENV_PREFIX}_INSTALL_DIR"), &install)
             .output()
@@ -174,7 +174,7 @@ fn shell_installer_under_dash_installs_the_app_and_refuses_a_tampered_archive() 
         (out, home, install)
     };
 
-    let server = Server::start(files_of(&dir), 8);
+    let server = Server::start(routes_of(files_of(&dir)), 8);
     let (out, home, install) = run(&server, "ok");
     assert!(out.status.success(), "installer failed: {}", describe(&out));
     assert!(
@@ -200,7 +200,7 @@ fn shell_installer_under_dash_installs_the_app_and_refuses_a_tampered_archive() 
     let bytes = files.get_mut(&archive).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x55;
-    let server = Server::start(files, 8);
+    let server = Server::start(routes_of(files), 8);
     let (out, home, install) = run(&server, "tampered");
     assert!(
         !out.status.success(),
@@ -282,9 +282,9 @@ fn npm_package_installs_and_its_shim_downloads_and_runs_the_app() {
     let shim = prefix.join("bin").join(APP);
     assert!(shim.exists(), "npm did not install a {APP} shim");
 
-    let server = Server::start(files_of(&dir), 8);
+    let server = Server::start(routes_of(files_of(&dir)), 8);
     let out = clean(&shim, &home)
-        .env(format!("{ENV_PREFIX}_DOWNLOAD_URL"), server.url())
+        .env(format!("{ENV_PREFIX}_DOWNLOAD_URL"), server.base_url())
         .output()
         .expect("run the npm shim");
     assert!(out.status.success(), "shim: {}", describe(&out));

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use cargo_dist::ci::INSTALL_STEP;
 
-use crate::support::{dist_command, host_triple, run_ok, Server};
+use crate::support::{dist_command, host_triple, routes_of, run_ok, Server};
 
 /// PATH for the install step: system dirs only, so the installed tool is the one found after.
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -47,7 +47,7 @@ fn the_tool_builds_releases_and_installs_itself() {
         .iter()
         .map(|n| (n.to_string(), std::fs::read(distrib.join(n)).unwrap()))
         .collect();
-    let server = Server::start(files, 4);
+    let server = Server::start(routes_of(files), 4);
     let home = scratch.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let cargo_home = home.join(".cargo");
@@ -59,8 +59,8 @@ fn the_tool_builds_releases_and_installs_itself() {
         .env("HOME", &home)
         .env("CARGO_HOME", &cargo_home)
         .env("RUNNER_OS", "Linux")
-        .env("CARGO_DIST_URL", server.url())
-        .env("CARGO_DIST_DOWNLOAD_URL", server.url())
+        .env("CARGO_DIST_URL", server.base_url())
+        .env("CARGO_DIST_DOWNLOAD_URL", server.base_url())
         .env("CARGO_DIST_NO_MODIFY_PATH", "1")
         .output()
         .expect("bash runs the install step");

@@ -2,13 +2,12 @@
 //! helpers to run real tools with a clean environment.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+
+mod server;
+#[allow(unused_imports)] // not every installer test serves files
+pub use server::{serve_dir, Reply, Server};
 
 use dist_recipes::archive::{sha256_file, write_archive, ArchiveEntry, ArchiveFormat, EntryMode};
 use dist_recipes::installer::{InstallPath, InstallerApp, InstallerArtifact};
@@ -108,103 +107,6 @@ pub fn app_with(binaries: &[&str], artifacts: Vec<InstallerArtifact>) -> Install
 /// A sha256 of the right shape for artifacts that are never downloaded.
 pub fn fake_sha(seed: char) -> String {
     std::iter::repeat_n(seed, 64).collect()
-}
-
-/// What the server answers for one path.
-#[derive(Clone)]
-pub enum Reply {
-    File(Vec<u8>),
-    Redirect(String),
-}
-
-/// A tiny HTTP/1.0-style server on 127.0.0.1 that answers at most `max_requests` requests or
-/// stops after `lifetime`, whichever comes first; unknown paths get 404.
-pub struct Server {
-    pub port: u16,
-    pub requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    pub fn start(routes: BTreeMap<String, Reply>, max_requests: usize) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = requests.clone();
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(180);
-            let mut served = 0;
-            while served < max_requests && Instant::now() < deadline {
-                let (stream, _) = match listener.accept() {
-                    Ok(conn) => conn,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(5));
-                        continue;
-                    }
-                    Err(_) => break,
-                };
-                served += 1;
-                stream.set_nonblocking(false).unwrap();
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(10)))
-                    .unwrap();
-                let mut reader = BufReader::new(stream);
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                // Drain the headers; the body of a GET is empty.
-                let mut line = String::new();
-                while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
-                    line.clear();
-                }
-                let path = request_line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .to_string();
-                log.lock().unwrap().push(path.clone());
-                let mut stream = reader.into_inner();
-                let (head, body) = match routes.get(&path) {
-                    Some(Reply::File(bytes)) => ("200 OK".to_string(), bytes.clone()),
-                    Some(Reply::Redirect(to)) => {
-                        (format!("302 Found\r\nLocation: {to}"), Vec::new())
-                    }
-                    None => ("404 Not Found".to_string(), b"not found\n".to_vec()),
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {head}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(&body);
-                let _ = stream.flush();
-            }
-        });
-        Server { port, requests }
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn request_count(&self) -> usize {
-        self.requests.lock().unwrap().len()
-    }
-}
-
-/// Routes serving every file of `dir` at `/{file name}`.
-pub fn serve_dir(dir: &Path) -> BTreeMap<String, Reply> {
-    let mut routes = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().into_string().unwrap();
-        routes.insert(
-            format!("/{name}"),
-            Reply::File(std::fs::read(entry.path()).unwrap()),
-        );
-    }
-    routes
 }
 
 /// A command with an empty environment but PATH and HOME, so proxies, the developer's

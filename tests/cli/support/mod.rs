@@ -3,13 +3,13 @@
 
 #![allow(dead_code)]
 
+#[path = "../../../recipes/tests/installer_support/server.rs"]
+mod server;
+pub use server::{routes_of, Server};
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-dist");
 
@@ -543,70 +543,4 @@ pub fn host_app(name: &str, greeting: &str) -> (Fixture, String) {
 /// The name of `app`'s default (tar.xz) archive for `target`.
 pub fn archive_name(app: &str, target: &str) -> String {
     format!("{app}-{target}.tar.xz")
-}
-
-/// A tiny HTTP server on 127.0.0.1 answering GETs for `files` (by `/name`, else 404). It stops by
-/// itself after `max_requests` requests or two minutes.
-pub struct Server {
-    port: u16,
-    requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    pub fn start(files: BTreeMap<String, Vec<u8>>, max_requests: usize) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = requests.clone();
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(120);
-            let mut served = 0;
-            while served < max_requests && Instant::now() < deadline {
-                let stream = match listener.accept() {
-                    Ok((s, _)) => s,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(5));
-                        continue;
-                    }
-                    Err(_) => break,
-                };
-                served += 1;
-                stream.set_nonblocking(false).unwrap();
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                let mut reader = BufReader::new(stream);
-                let mut first = String::new();
-                if reader.read_line(&mut first).is_err() {
-                    continue;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
-                    line.clear();
-                }
-                let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
-                log.lock().unwrap().push(path.clone());
-                let (status, body) = match files.get(path.trim_start_matches('/')) {
-                    Some(b) => ("200 OK", b.clone()),
-                    None => ("404 Not Found", b"not found\n".to_vec()),
-                };
-                let mut stream = reader.into_inner();
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(&body);
-                let _ = stream.flush();
-            }
-        });
-        Server { port, requests }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
 }
