@@ -113,7 +113,7 @@ pub static KEYS: &[KeyDef] = &[
     key("npm-shrinkwrap", Any, Ty::Bool, ("true", "true"), "ship npm-shrinkwrap.json in the npm package", false),
     key("npm-scope", Any, Ty::Str(Some(check_npm_scope)), ("unset", "\"@my-org\""), "npm scope, like `@my-org`", true),
     key("formula", Any, Ty::Str(None), ("the package name", "\"app-cli\""), "Homebrew formula name (`{formula}.rb`)", true),
-    key("tap", Any, Ty::Str(None), ("unset", "\"my-org/homebrew-tap\""), "Homebrew tap repository the publish job pushes to", true),
+    key("tap", Any, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/homebrew-tap\""), "Homebrew tap repository the publish job pushes to", true),
     key("display", Any, Ty::Bool, ("true", "true"), "list the App in the release notes' install section", true),
     key("display-name", Any, Ty::Str(None), ("the package name", "\"App\""), "the App's name in the release notes' install section", true),
     key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), ("unset", "{ identifier = \"dev.example.app\", install-location = \"/opt/app\" }"), "macOS .pkg installer settings", false),
@@ -249,9 +249,15 @@ fn check_semver(s: &str) -> Result<(), String> {
         .map_err(|_| "a semver version like \"0.1.0\"".into())
 }
 
+/// A GitHub `owner/repo`: the names GitHub allows, so the value is safe to write into workflows.
 fn check_owner_repo(s: &str) -> Result<(), String> {
+    let name = |n: &str, extra: &[char]| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || extra.contains(&c))
+    };
     match s.split_once('/') {
-        Some((o, r)) if !o.is_empty() && !r.is_empty() && !r.contains('/') => Ok(()),
+        Some((o, r)) if name(o, &[]) && name(r, &['.', '_']) => Ok(()),
         _ => Err("\"owner/repo\"".into()),
     }
 }

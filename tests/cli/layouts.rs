@@ -316,6 +316,14 @@ fn wrong_types_in_dist_workspace_toml_name_file_table_and_key() {
     let fx = dist_workspace_app("checksum = \"md5\"\n");
     let err = fx.fails(&["plan"], 1);
     assert!(err.contains("`checksum` in [dist] of dist-workspace.toml has value \"md5\", expected one of \"sha256\""), "{err}");
+    // `tap` is written into the workflow, so it must be a GitHub owner/repo.
+    let fx = dist_workspace_app("tap = \"my-org/tap\\\" x\"\n");
+    let err = fx.fails(&["plan"], 1);
+    assert!(
+        err.contains("`tap` in [dist] of dist-workspace.toml"),
+        "{err}"
+    );
+    assert!(err.contains("\"owner/repo\""), "{err}");
 }
 
 #[test]
