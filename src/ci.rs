@@ -1,18 +1,14 @@
-//! CI generation: the GitHub Actions release workflow, rendered from the global config alone, so
+//! CI generation: what the GitHub Actions release workflow says, decided from the global config
+//! alone (a typed [`GithubWorkflow`] context that `recipes/templates/release.yml.j2` renders), so
 //! the same config always gives the same bytes. Pure; `ops::generate` writes and checks the file.
-//!
-//! The workflow's shape:
-//!
-//! ```text
-//! plan ──> build-local-artifacts (one job per target, store cached) ──> build-global-artifacts
-//!                                      │ store bundles ─────────────────────┘
-//!                                      └──────────────> host (draft release) ──> announce
-//! ```
+
+use std::collections::BTreeMap;
 
 use dist_recipes::installer::sh_quote;
 use dist_recipes::recipe::{CiWorkflow, Recipe};
+use dist_recipes::workflow::{self, GithubWorkflow, Job, JobKind, ReleaseAt, TargetJob};
 
-use crate::config::{GlobalConfig, PrRunMode};
+use crate::config::GlobalConfig;
 
 /// Path of the workflow, relative to the workspace root.
 pub const GITHUB_WORKFLOW: &str = ".github/workflows/release.yml";
@@ -45,6 +41,8 @@ pub enum CiError {
     NoTap,
     #[error("`github-build-setup` file {path} {why}")]
     BuildSetup { path: String, why: String },
+    #[error(transparent)]
+    Template(#[from] workflow::WorkflowError),
     #[error("could not {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -114,42 +112,32 @@ pub fn diff(path: &str, old: Option<&str>, new: &str) -> Option<String> {
     )
 }
 
-/// The `if:` of the build jobs: pull requests build only with `pr-run-mode = "upload"`.
-fn build_condition(mode: PrRunMode) -> &'static str {
-    match mode {
-        PrRunMode::Upload => "needs.plan.outputs.has-builds == 'true'",
-        PrRunMode::Skip | PrRunMode::Plan => {
-            "needs.plan.outputs.publishing == 'true' && needs.plan.outputs.has-builds == 'true'"
-        }
-    }
-}
-
-/// The workflow's recipe: what its bytes depend on, so it is stored and keyed like any artifact.
-pub fn workflow_recipe(cfg: &GlobalConfig, text: &str) -> Recipe {
+/// The workflow's recipe: what its bytes depend on (the template and the context decided from
+/// the config), so it is stored and keyed like any artifact; `text` is what producing it writes.
+pub fn workflow_recipe(ctx: &GithubWorkflow, text: &str) -> Recipe {
     Recipe::CiWorkflow(CiWorkflow {
         backend: "github".into(),
-        pr_run_mode: cfg.pr_run_mode.name().into(),
-        tool_version: tool_version(cfg),
-        // Rendering is cheap and the template lives in code: keying by the text itself means a
-        // changed template can never be served from an old store entry.
+        pr_run_mode: ctx.pr_run_mode.clone(),
+        tool_version: ctx.tool_version.clone(),
+        template: workflow::template_digest(),
+        context: serde_json::to_string(ctx).expect("the context serialises"),
         text: text.to_string(),
     })
 }
 
-/// The jq program of the host job that makes the published dist-manifest.json: the plan's
-/// manifest (first input) with every build job's artifacts (the other inputs) merged in, local
-/// paths dropped. Public so the pipeline test runs exactly this.
-pub const PUBLISH_MANIFEST_JQ: &str =
-    ".[0] as $plan | reduce .[1:][] as $m ($plan; .artifacts += ($m.artifacts | map_values(del(.path))))";
-
-/// The release workflow of the workspace at `root`: [`github_workflow_with`] the steps of its
-/// `github-build-setup` file, read from there.
-pub fn workflow_for(root: &std::path::Path, cfg: &GlobalConfig) -> Result<String, CiError> {
+/// What the release workflow of the workspace at `root` says: [`workflow_context`] with the
+/// steps of its `github-build-setup` file, read from there.
+pub fn workflow_for(root: &std::path::Path, cfg: &GlobalConfig) -> Result<GithubWorkflow, CiError> {
     let setup = match &cfg.build_setup {
         Some(rel) => Some(read_build_setup(root, rel)?),
         None => None,
     };
-    Ok(github_workflow_with(cfg, setup.as_deref()))
+    Ok(workflow_context(cfg, setup.as_deref()))
+}
+
+/// The workflow file's text.
+pub fn render(ctx: &GithubWorkflow) -> Result<String, CiError> {
+    Ok(ctx.render()?)
 }
 
 /// The `github-build-setup` steps, indented as steps of a build job. The file holds a YAML list
@@ -198,69 +186,61 @@ fn read_build_setup(root: &std::path::Path, rel: &str) -> Result<String, CiError
         .collect())
 }
 
-/// The release workflow for GitHub Actions, without `github-build-setup` steps.
-pub fn github_workflow(cfg: &GlobalConfig) -> String {
-    github_workflow_with(cfg, None)
-}
-
-/// The release workflow with `setup` (already indented steps) in each build job.
-pub fn github_workflow_with(cfg: &GlobalConfig, setup: Option<&str>) -> String {
+/// What the workflow says, decided from the config: the template turns it into text.
+pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkflow {
     let global = cfg
         .runners
         .get("global")
         .map_or("ubuntu-latest", String::as_str);
-    let runners = Runners {
-        global: &yaml_plain(global),
-        per_target: &per_target_json(cfg),
-        install_step: !cfg.system_deps.is_empty(),
-    };
-    let publish = publish_jobs(cfg, runners.global);
-    let text = render_github_workflow(cfg, &install_url(cfg), &runners, &publish, setup);
-    pin_actions(text, &cfg.action_commits)
-}
-
-/// Where jobs run and what they install first.
-struct Runners<'a> {
-    /// The runner of the plan, global, host and announce jobs (`github-custom-runners.global`).
-    global: &'a str,
-    /// `{target: {runner, install}}` for the plan job's matrix, as JSON quoted for the shell.
-    per_target: &'a str,
-    /// Whether build jobs run an install step (`dependencies` is set).
-    install_step: bool,
-}
-
-/// A runner label as a YAML plain scalar, quoted when it needs to be.
-fn yaml_plain(label: &str) -> String {
-    if label
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        label.to_string()
-    } else {
-        format!("'{}'", label.replace('\'', "''"))
+    let targets = target_jobs(cfg);
+    let custom = custom_jobs(cfg);
+    GithubWorkflow {
+        pr_run_mode: cfg.pr_run_mode.name().into(),
+        tool_version: tool_version(cfg),
+        dispatch: cfg.dispatch_releases,
+        tag_namespace: cfg.tag_namespace.clone().unwrap_or_default(),
+        install_url: install_url(cfg),
+        global_runner: global.to_string(),
+        installs: targets.values().any(|t| t.install.is_some()),
+        containers: targets.values().any(|t| t.container.is_some()),
+        targets,
+        fail_fast: cfg.fail_fast,
+        attest: cfg
+            .attestations
+            .as_ref()
+            .map(|(phase, filters)| workflow::Attest {
+                phase: phase.clone(),
+                filters: filters.clone(),
+            }),
+        build_setup: setup.map(str::to_string),
+        release_at: release_at(cfg),
+        force_latest: cfg.force_latest,
+        before_host: custom.before_host,
+        after_host: custom.after_host,
+        publish: publish_jobs(cfg),
+        post_announce: custom.post_announce,
+        actions: workflow::actions(&cfg.action_commits),
+        publish_manifest_jq: workflow::PUBLISH_MANIFEST_JQ.to_string(),
     }
 }
 
 /// Each configured target's runner (`github-custom-runners`) and system-package install command
-/// (`dependencies`), as a single-quoted shell word holding JSON.
-fn per_target_json(cfg: &GlobalConfig) -> String {
-    let mut map = serde_json::Map::new();
+/// (`dependencies`); targets with neither are left to the plan job's defaults.
+fn target_jobs(cfg: &GlobalConfig) -> BTreeMap<String, TargetJob> {
     let mut targets: std::collections::BTreeSet<&String> = cfg.targets.iter().collect();
     targets.extend(cfg.runners.keys().filter(|t| *t != "global"));
-    for t in targets {
-        let mut entry = serde_json::Map::new();
-        if let Some(r) = cfg.runners.get(t) {
-            entry.insert("runner".into(), r.clone().into());
-        }
-        let install = install_command(cfg, t);
-        if !install.is_empty() {
-            entry.insert("install".into(), install.into());
-        }
-        if !entry.is_empty() {
-            map.insert(t.clone(), entry.into());
-        }
-    }
-    sh_quote(&serde_json::Value::Object(map).to_string())
+    targets
+        .into_iter()
+        .filter_map(|t| {
+            let install = install_command(cfg, t);
+            let job = TargetJob {
+                runner: cfg.runners.get(t).cloned(),
+                container: None,
+                install: (!install.is_empty()).then_some(install),
+            };
+            (job != TargetJob::default()).then(|| (t.clone(), job))
+        })
+        .collect()
 }
 
 /// The commands that install `dependencies` on the runner of `target`: apt on Linux, Homebrew
@@ -332,526 +312,70 @@ fn install_command(cfg: &GlobalConfig, target: &str) -> String {
     }
 }
 
-/// The workflow text from exactly the inputs its recipe records.
-fn render_github_workflow(
-    cfg: &GlobalConfig,
-    install_url: &str,
-    runners: &Runners,
-    publish: &Jobs,
-    setup: Option<&str>,
-) -> String {
-    let mode = cfg.pr_run_mode;
-    let namespace = cfg.tag_namespace.as_deref();
-    // With a tag-namespace only tags starting with it release (YAML single quotes doubled).
-    let tag_glob = format!(
-        "{}**[0-9]+.[0-9]+.[0-9]+*",
-        namespace.unwrap_or_default().replace('\'', "''")
-    );
-    // `dispatch-releases`: a manual run names the tag (created at that commit when missing).
-    let trigger = if cfg.dispatch_releases {
-        "  workflow_dispatch:\n    inputs:\n      tag:\n        description: \"The tag to release, e.g. v1.2.3 (created at this commit when missing)\"\n        required: true\n        type: string\n".to_string()
-    } else {
-        format!("  push:\n    tags:\n      - '{tag_glob}'\n")
-    };
-    let pull_request = match mode {
-        PrRunMode::Skip => "",
-        PrRunMode::Plan | PrRunMode::Upload => "  pull_request:\n",
-    };
-    let build_if = build_condition(mode);
-    let custom = custom_jobs(cfg);
-    let release_at = ReleaseAt::of(cfg);
-    [
-        workflow_header(mode.name(), pull_request, &trigger, install_url),
-        plan_job(runners.global, runners.per_target, cfg.dispatch_releases),
-        build_local_job(
-            build_if,
-            runners.install_step,
-            cfg.fail_fast,
-            attest_in(cfg, "build-local-artifacts"),
-            setup.unwrap_or_default(),
-        ),
-        build_global_job(build_if, runners.global),
-        custom.before_host.jobs.clone(),
-        host_job(
-            runners.global,
-            release_at,
-            cfg.force_latest,
-            &custom.before_host.names,
-            attest_in(cfg, "host"),
-        ),
-        custom.after_host.jobs.clone(),
-        publish.jobs.clone(),
-        announce_job(
-            runners.global,
-            release_at,
-            cfg.force_latest,
-            &[publish.names.clone(), custom.after_host.names.clone()].concat(),
-        ),
-        custom.post_announce.jobs.clone(),
-    ]
-    .concat()
-}
-
-/// The header, triggers and shared environment.
-fn workflow_header(mode: &str, pull_request: &str, trigger: &str, install_url: &str) -> String {
-    format!(
-        r#"# The release workflow of this workspace, written by `cargo dist generate` from its dist config
-# (pr-run-mode = "{mode}"). Do not edit it by hand: change the config and rerun
-# `cargo dist generate`; `cargo dist generate --check` fails when this file is out of date.
-#
-# On a pushed version tag (v1.2.3, my-app-v1.2.3, my-app/1.2.3, ...):
-#   plan                    works out what the tag announces and which targets to build
-#   build-local-artifacts   one job per target: archives and checksums, through a cached store
-#   build-global-artifacts  installers and sha256.sum, from the local jobs' store bundles
-#   host                    creates a draft GitHub Release and uploads every artifact
-#   announce                publishes the release
-name: Release
-
-permissions:
-  contents: write
-
-on:
-{trigger}{pull_request}
-defaults:
-  run:
-    shell: bash
-
-env:
-  # The content-addressed build store, kept inside the workspace so actions/cache can save it.
-  CARGO_DIST_STORE: ${{{{ github.workspace }}}}/.dist-store
-  # Where the jobs install this tool from: the release of `cargo-dist-version` holding its own
-  # installers and archives (or `cargo-dist-url-override`). The installers verify each archive's
-  # sha256 and fetch archives from the same place.
-  CARGO_DIST_URL: "{install_url}"
-  CARGO_DIST_DOWNLOAD_URL: "{install_url}"
-
-jobs:
-"#
-    )
-}
-
-/// `plan`: what the tag announces, and one build job per target.
-fn plan_job(global: &str, per_target: &str, dispatch: bool) -> String {
-    let tag_expr = if dispatch {
-        "github.event_name == 'workflow_dispatch' && inputs.tag || ''"
-    } else {
-        "github.ref_type == 'tag' && github.ref_name || ''"
-    };
-    let install = INSTALL_STEP;
-    let checkout = CHECKOUT_STEP;
-    let tag_args = TAG_ARGS;
-    format!(
-        r#"  plan:
-    runs-on: {global}
-    outputs:
-      tag: ${{{{ steps.plan.outputs.tag }}}}
-      publishing: ${{{{ steps.plan.outputs.publishing }}}}
-      has-builds: ${{{{ steps.plan.outputs.has-builds }}}}
-      matrix: ${{{{ steps.plan.outputs.matrix }}}}
-      prerelease: ${{{{ steps.plan.outputs.prerelease }}}}
-      val: ${{{{ steps.plan.outputs.manifest }}}}
-    steps:
-{checkout}
-{install}
-      - name: Plan the release
-        id: plan
-        env:
-          TAG: ${{{{ {tag_expr} }}}}
-        run: |
-{tag_args}
-          cargo dist plan "${{args[@]}}" -o json > plan-dist-manifest.json
-          if [ -n "$TAG" ]; then publishing=true; else publishing=false; fi
-          # One build job per target of the local artifacts, with its runner and the recipe
-          # keys of its artifacts (the store cache is keyed by them).
-          # Runners and system-package installs per target come from the dist config
-          # (`github-custom-runners`, `dependencies`); otherwise GitHub's runner for the OS.
-          jq -c --argjson ci {per_target} '
-            (if type == "array" then . else [.] end) as $all
-            | [$all[].artifacts[]
-               | select((.kind == "executable-zip" or .kind == "checksum") and .recipe != null
-                        and (.target_triples | length) > 0)]
-              as $local
-            | [$local[] | .target_triples[0]] | unique
-            | map(. as $t | {{
-                target: $t,
-                runner: ($ci[$t].runner // (if $t == "x86_64-apple-darwin" then "macos-13"
-                         elif ($t | test("apple")) then "macos-latest"
-                         elif ($t | test("windows")) then "windows-latest"
-                         else "ubuntu-latest" end)),
-                install: ($ci[$t].install // ""),
-                keys: ([$local[] | select(.target_triples[0] == $t) | .recipe.key]
-                       | sort | join(" "))
-              }})
-            | {{include: .}}' plan-dist-manifest.json > matrix.json
-          if [ "$(jq '.include | length' matrix.json)" -gt 0 ]; then builds=true; else builds=false; fi
-          {{
-            echo "tag=$TAG"
-            echo "publishing=$publishing"
-            echo "has-builds=$builds"
-            echo "matrix=$(cat matrix.json)"
-            echo "prerelease=$(jq -r '[.] | flatten | .[0].announcement_is_prerelease' plan-dist-manifest.json)"
-            echo "manifest=$(jq -c . plan-dist-manifest.json)"
-          }} >> "$GITHUB_OUTPUT"
-      - uses: actions/upload-artifact@v6
-        with:
-          name: plan-dist-manifest
-          path: plan-dist-manifest.json
-
-"#
-    )
-}
-
-/// `build-local-artifacts`: one job per target, through a cached store.
-fn build_local_job(
-    build_if: &str,
-    install_step: bool,
-    fail_fast: bool,
-    attest: Option<&[String]>,
-    setup: &str,
-) -> String {
-    let (permissions, attest_step) = attestation("target/distrib", attest, "read");
-    // `dependencies`: the matrix row says what this target's runner installs.
-    let deps = if install_step {
-        "      - name: Install system dependencies\n        if: matrix.install != ''\n        run: ${{ matrix.install }}\n"
-    } else {
-        ""
-    };
-    let install = INSTALL_STEP;
-    let checkout = CHECKOUT_STEP;
-    let tag_args = TAG_ARGS;
-    format!(
-        r#"  build-local-artifacts:
-    name: build-local-artifacts (${{{{ matrix.target }}}})
-    needs: plan
-    if: ${{{{ {build_if} }}}}
-    strategy:
-      fail-fast: {fail_fast}
-      matrix: ${{{{ fromJson(needs.plan.outputs.matrix) }}}}
-    runs-on: ${{{{ matrix.runner }}}}
-{permissions}    env:
-      TAG: ${{{{ needs.plan.outputs.tag }}}}
-      TARGET: ${{{{ matrix.target }}}}
-    steps:
-{checkout}
-{install}
-{deps}{setup}      - name: Add the Rust target
-        run: rustup target add "$TARGET"
-      - name: Write the recipe keys of this target
-        env:
-          KEYS: ${{{{ matrix.keys }}}}
-        run: printf '%s\n' "$KEYS" > .dist-keys
-      - name: Cache the store
-        uses: actions/cache@v5
-        with:
-          path: .dist-store
-          key: dist-store-${{{{ matrix.target }}}}-${{{{ hashFiles('.dist-keys') }}}}
-          restore-keys: |
-            dist-store-${{{{ matrix.target }}}}-
-      - name: Build the local artifacts
-        run: |
-{tag_args}
-          cargo dist build "${{args[@]}}" --artifacts=local --target="$TARGET" -o json > dist-build.json
-{attest_step}      - name: Export the store
-        run: cargo dist store export "dist-store-$TARGET.bundle"
-      - uses: actions/upload-artifact@v6
-        with:
-          name: artifacts-build-local-${{{{ matrix.target }}}}
-          path: target/distrib/
-      - uses: actions/upload-artifact@v6
-        with:
-          name: store-${{{{ matrix.target }}}}
-          path: dist-store-${{{{ matrix.target }}}}.bundle
-
-"#
-    )
-}
-
-/// `build-global-artifacts`: installers and checksums from the local jobs' store bundles.
-fn build_global_job(build_if: &str, global: &str) -> String {
-    let install = INSTALL_STEP;
-    let checkout = CHECKOUT_STEP;
-    let tag_args = TAG_ARGS;
-    format!(
-        r#"  build-global-artifacts:
-    needs: [plan, build-local-artifacts]
-    if: ${{{{ {build_if} }}}}
-    runs-on: {global}
-    env:
-      TAG: ${{{{ needs.plan.outputs.tag }}}}
-    steps:
-{checkout}
-{install}
-      - uses: actions/download-artifact@v7
-        with:
-          pattern: store-*
-          path: dist-stores
-          merge-multiple: true
-      - name: Import the local builds' stores
-        run: |
-          for bundle in dist-stores/*.bundle; do
-            cargo dist store import "$bundle"
-          done
-      - name: Build the global artifacts
-        run: |
-{tag_args}
-          cargo dist build "${{args[@]}}" --artifacts=global -o json > dist-build.json
-      - uses: actions/upload-artifact@v6
-        with:
-          name: artifacts-build-global
-          path: target/distrib/
-
-"#
-    )
-}
-
 /// Who makes the GitHub Release (`create-release`, `github-release`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ReleaseAt {
-    /// The host job creates a draft; announce publishes it.
-    Host,
-    /// The announce job creates it, published.
-    Announce,
-    /// Another tool created it: the host job uploads to it.
-    Existing,
-}
-
-impl ReleaseAt {
-    fn of(cfg: &GlobalConfig) -> ReleaseAt {
-        match (cfg.create_release, cfg.github_release.as_str()) {
-            (false, _) => ReleaseAt::Existing,
-            (true, "announce") => ReleaseAt::Announce,
-            (true, _) => ReleaseAt::Host,
-        }
+fn release_at(cfg: &GlobalConfig) -> ReleaseAt {
+    match (cfg.create_release, cfg.github_release.as_str()) {
+        (false, _) => ReleaseAt::Existing,
+        (true, "announce") => ReleaseAt::Announce,
+        (true, _) => ReleaseAt::Host,
     }
-}
-
-/// The title, notes and prerelease flag of the release, then `gh release create` (draft or not)
-/// of everything in `dir`.
-fn create_release_script(meta: &str, draft: bool, latest: bool) -> String {
-    let draft = if draft { " --draft" } else { "" };
-    let latest = if latest { " --latest" } else { "" };
-    format!(
-        r#"          title=$(jq -r '.announcement_title' plan-dist-manifest.json)
-          jq -r '.announcement_github_body // ""' plan-dist-manifest.json > {meta}notes.md
-          args=()
-          if [ "$(jq -r '.announcement_is_prerelease' plan-dist-manifest.json)" = "true" ]; then
-            args+=(--prerelease)
-          fi
-          # --target: a dispatched release's tag is created at the commit this run built.
-          gh release create "$TAG"{draft}{latest} --target "$GITHUB_SHA" "${{args[@]}}" --title "$title" --notes-file {meta}notes.md upload/*"#
-    )
-}
-
-/// `host`: the GitHub Release's files gathered (and attested), then the release made, uploaded
-/// to or handed to `announce`, by [`ReleaseAt`].
-fn host_job(
-    global: &str,
-    release_at: ReleaseAt,
-    force_latest: bool,
-    custom: &[String],
-    attest: Option<&[String]>,
-) -> String {
-    let (permissions, attest_step) = attestation("upload", attest, "write");
-    let publish_jq = PUBLISH_MANIFEST_JQ;
-    let mut needs = vec!["plan", "build-local-artifacts", "build-global-artifacts"];
-    needs.extend(custom.iter().map(String::as_str));
-    let needs = needs.join(", ");
-    let (step, release, handoff) = match release_at {
-        ReleaseAt::Host => (
-            "Create the draft GitHub Release",
-            create_release_script("", true, force_latest),
-            "",
-        ),
-        // `create-release = false`: another tool made the release; upload to it.
-        ReleaseAt::Existing => (
-            "Upload to the existing GitHub Release",
-            r#"          gh release upload "$TAG" --clobber upload/*"#.to_string(),
-            "",
-        ),
-        // `github-release = "announce"`: hand the files to the announce job.
-        ReleaseAt::Announce => (
-            "Prepare the release",
-            "          cp plan-dist-manifest.json upload-meta/".to_string(),
-            "      - uses: actions/upload-artifact@v6\n        with:\n          name: release\n          path: |\n            upload\n            upload-meta\n",
-        ),
-    };
-    format!(
-        r#"  host:
-    needs: [{needs}]
-    if: ${{{{ needs.plan.outputs.publishing == 'true' }}}}
-    runs-on: {global}
-{permissions}    env:
-      GH_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
-      GH_REPO: ${{{{ github.repository }}}}
-      TAG: ${{{{ needs.plan.outputs.tag }}}}
-    steps:
-      - uses: actions/download-artifact@v7
-        with:
-          name: plan-dist-manifest
-          path: .
-      - uses: actions/download-artifact@v7
-        with:
-          pattern: artifacts-*
-          path: artifacts
-      - name: Gather the release files
-        run: |
-          mkdir -p upload upload-meta
-          find artifacts -type f ! -name dist-manifest.json -exec cp {{}} upload/ \;
-{attest_step}      - name: {step}
-        run: |
-          # The published manifest: the plan's, with each job's built artifacts (keys and
-          # digests) merged in, so `cargo dist compare` can check a local build against it.
-          find artifacts -name dist-manifest.json | sort > built-manifests.txt
-          # $plan and $m are jq's variables, not the shell's.
-          # shellcheck disable=SC2016
-          xargs jq -s '{publish_jq}' \
-            plan-dist-manifest.json < built-manifests.txt > upload/dist-manifest.json
-{release}
-{handoff}
-"#
-    )
-}
-
-/// `announce`: publishes the release.
-fn announce_job(
-    global: &str,
-    release_at: ReleaseAt,
-    force_latest: bool,
-    publish: &[String],
-) -> String {
-    // After the publish jobs, each of which may have been skipped (a prerelease) but not failed.
-    let mut needs = vec!["plan".to_string(), "host".to_string()];
-    needs.extend(publish.iter().cloned());
-    let mut cond = "needs.plan.outputs.publishing == 'true'".to_string();
-    if !publish.is_empty() {
-        cond = format!("always() && {cond} && needs.host.result == 'success'");
-        for job in publish {
-            cond.push_str(&format!(
-                " && (needs.{job}.result == 'success' || needs.{job}.result == 'skipped')"
-            ));
-        }
-    }
-    let needs = needs.join(", ");
-    let steps = match release_at {
-        ReleaseAt::Host => format!(
-            "      - name: Publish the GitHub Release\n        run: gh release edit \"$TAG\" --draft=false{}\n",
-            if force_latest { " --latest" } else { "" }
-        ),
-        ReleaseAt::Existing => "      - name: Leave the release to its tool\n        run: echo \"create-release is false, so the tool that created the release publishes it\"\n".to_string(),
-        ReleaseAt::Announce => format!(
-            "      - uses: actions/download-artifact@v7\n        with:\n          name: release\n          path: .\n      - name: Create the GitHub Release\n        run: |\n          cp upload-meta/plan-dist-manifest.json .\n{}\n",
-            create_release_script("upload-meta/", false, force_latest)
-        ),
-    };
-    format!(
-        r#"  announce:
-    needs: [{needs}]
-    if: ${{{{ {cond} }}}}
-    runs-on: {global}
-    env:
-      GH_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
-      GH_REPO: ${{{{ github.repository }}}}
-      TAG: ${{{{ needs.plan.outputs.tag }}}}
-    steps:
-{steps}"#
-    )
-}
-
-/// Jobs rendered together (publish jobs, custom jobs at one point) and their names.
-#[derive(Default)]
-struct Jobs {
-    jobs: String,
-    names: Vec<String>,
 }
 
 /// `homebrew` pushes the formulas to `tap`, `npm` publishes the npm packages, `./NAME` calls the
 /// repository's reusable workflow NAME.yml with the plan; all after `host`, for prereleases only
 /// with `publish-prereleases`.
-fn publish_jobs(cfg: &GlobalConfig, global: &str) -> Jobs {
-    let mut cond = "needs.plan.outputs.publishing == 'true'".to_string();
-    if !cfg.publish_prereleases {
-        cond.push_str(" && needs.plan.outputs.prerelease != 'true'");
-    }
-    let mut out = Jobs::default();
-    for job in &cfg.publish_jobs {
-        let (name, text) = match job.as_str() {
-            "homebrew" => {
-                let tap = cfg.tap.as_deref().unwrap_or_default();
-                (
-                    "publish-homebrew-formula".to_string(),
-                    homebrew_job(&cond, global, tap),
-                )
-            }
-            "npm" => ("publish-npm".to_string(), npm_job(&cond, global)),
-            custom => custom_job(cfg, custom, &["plan", "host"], &cond),
-        };
-        out.jobs.push_str(&text);
-        out.names.push(name);
-    }
-    out
-}
-
-/// The attestation globs when `github-attestations` attests in `phase`.
-fn attest_in<'a>(cfg: &'a GlobalConfig, phase: &str) -> Option<&'a [String]> {
-    match &cfg.attestations {
-        Some((p, filters)) if p == phase => Some(filters),
-        _ => None,
-    }
-}
-
-/// The job permissions and the step that attest the files under `dir` matching `filters`
-/// (`github-attestations`); `contents` is what the job otherwise needs of the repository.
-fn attestation(dir: &str, filters: Option<&[String]>, contents: &str) -> (String, String) {
-    let Some(filters) = filters else {
-        return (String::new(), String::new());
-    };
-    let permissions = format!(
-        "    permissions:\n      contents: {contents}\n      id-token: write\n      attestations: write\n"
-    );
-    let paths: String = filters
+fn publish_jobs(cfg: &GlobalConfig) -> Vec<Job> {
+    let needs = ["plan", "host"];
+    cfg.publish_jobs
         .iter()
-        .map(|f| format!("            {dir}/{f}\n"))
-        .collect();
-    let step = format!(
-        "      - name: Attest the artifacts\n        uses: actions/attest-build-provenance@v3\n        with:\n          subject-path: |\n{paths}"
-    );
-    (permissions, step)
+        .map(|entry| {
+            let (name, kind) = match entry.as_str() {
+                "homebrew" => (
+                    "publish-homebrew-formula".to_string(),
+                    JobKind::Homebrew {
+                        tap: cfg.tap.clone().unwrap_or_default(),
+                    },
+                ),
+                "npm" => ("publish-npm".to_string(), JobKind::Npm),
+                custom => return custom_job(cfg, custom, &needs, cfg.publish_prereleases),
+            };
+            Job {
+                name,
+                needs: needs.map(String::from).to_vec(),
+                prereleases: cfg.publish_prereleases,
+                kind,
+            }
+        })
+        .collect()
 }
 
 /// A call of the repository's reusable workflow `./NAME` (`.github/workflows/NAME.yml`) with the
-/// plan's manifest as its `plan` input: (job name, job text).
-fn custom_job(cfg: &GlobalConfig, entry: &str, needs: &[&str], cond: &str) -> (String, String) {
+/// plan's manifest as its `plan` input.
+fn custom_job(cfg: &GlobalConfig, entry: &str, needs: &[&str], prereleases: bool) -> Job {
     let file = entry.trim_start_matches("./");
-    let name = format!("custom-{file}");
-    let needs = needs.join(", ");
-    // `github-custom-job-permissions`, by the job's NAME.
-    let permissions: String = match cfg.job_permissions.get(file) {
-        Some(perms) => std::iter::once("    permissions:\n".to_string())
-            .chain(perms.iter().map(|(p, l)| format!("      {p}: {l}\n")))
-            .collect(),
-        None => String::new(),
-    };
-    let text = format!(
-        "  {name}:\n    needs: [{needs}]\n    if: ${{{{ {cond} }}}}\n{permissions}    uses: ./.github/workflows/{file}.yml\n    with:\n      plan: ${{{{ needs.plan.outputs.val }}}}\n    secrets: inherit\n\n"
-    );
-    (name, text)
+    Job {
+        name: format!("custom-{file}"),
+        needs: needs.iter().map(|n| n.to_string()).collect(),
+        prereleases,
+        kind: JobKind::Reusable {
+            file: file.to_string(),
+            // `github-custom-job-permissions`, by the job's NAME.
+            permissions: cfg.job_permissions.get(file).cloned().unwrap_or_default(),
+        },
+    }
 }
 
 /// The custom jobs of `plan-jobs`, `local-artifacts-jobs`, `global-artifacts-jobs` (the host job
 /// waits for them), `host-jobs` (announce waits) and `post-announce-jobs`.
+#[derive(Default)]
 struct CustomJobs {
-    before_host: Jobs,
-    after_host: Jobs,
-    post_announce: Jobs,
+    before_host: Vec<Job>,
+    after_host: Vec<Job>,
+    post_announce: Vec<Job>,
 }
 
 fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
-    let cond = "needs.plan.outputs.publishing == 'true'";
-    let mut out = CustomJobs {
-        before_host: Jobs::default(),
-        after_host: Jobs::default(),
-        post_announce: Jobs::default(),
-    };
+    let mut out = CustomJobs::default();
     // In the pipeline's order.
     let points = [
         "plan",
@@ -864,7 +388,7 @@ fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
         let Some(jobs) = cfg.custom_jobs.get(point) else {
             continue;
         };
-        let (needs, into): (&[&str], &mut Jobs) = match point {
+        let (needs, into): (&[&str], &mut Vec<Job>) = match point {
             "plan" => (&["plan"], &mut out.before_host),
             "local-artifacts" => (&["plan"], &mut out.before_host),
             "global-artifacts" => (&["plan", "build-local-artifacts"], &mut out.before_host),
@@ -872,115 +396,16 @@ fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
             _ => (&["plan", "announce"], &mut out.post_announce),
         };
         // Only `./NAME` entries are jobs of the user's; the built-in names are publish jobs.
-        for job in jobs.iter().filter(|j| j.starts_with("./")) {
-            let (name, text) = custom_job(cfg, job, needs, cond);
+        for entry in jobs.iter().filter(|j| j.starts_with("./")) {
+            let job = custom_job(cfg, entry, needs, true);
             // An old and a new key naming the same workflow: one job.
-            if !into.names.contains(&name) {
-                into.jobs.push_str(&text);
-                into.names.push(name);
+            if !into.iter().any(|j| j.name == job.name) {
+                into.push(job);
             }
         }
     }
     out
 }
-
-/// `github-action-commits`: every `uses: ACTION@REF` of a listed action pinned to its ref.
-fn pin_actions(text: String, commits: &std::collections::BTreeMap<String, String>) -> String {
-    if commits.is_empty() {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        let pinned = commits.iter().find_map(|(action, sha)| {
-            let at = line.find(&format!("uses: {action}@"))?;
-            let keep = &line[..at + "uses: ".len() + action.len() + 1];
-            Some(format!("{keep}{sha}\n"))
-        });
-        out.push_str(pinned.as_deref().unwrap_or(line));
-    }
-    out
-}
-
-/// Pushes every formula of the release to the `tap` repository (secret HOMEBREW_TAP_TOKEN).
-fn homebrew_job(cond: &str, global: &str, tap: &str) -> String {
-    format!(
-        r#"  publish-homebrew-formula:
-    needs: [plan, host]
-    if: ${{{{ {cond} }}}}
-    runs-on: {global}
-    env:
-      TAG: ${{{{ needs.plan.outputs.tag }}}}
-    steps:
-      - uses: actions/checkout@v5
-        with:
-          repository: "{tap}"
-          token: ${{{{ secrets.HOMEBREW_TAP_TOKEN }}}}
-      - uses: actions/download-artifact@v7
-        with:
-          pattern: artifacts-*
-          path: artifacts
-          merge-multiple: true
-      - name: Commit the formulas to the tap
-        run: |
-          mkdir -p Formula
-          find artifacts -name '*.rb' -exec cp {{}} Formula/ \;
-          git config user.name "cargo-dist"
-          git config user.email "cargo-dist@users.noreply.github.com"
-          git add Formula
-          git diff --cached --quiet || git commit -m "Release $TAG"
-          git push
-
-"#
-    )
-}
-
-/// Publishes every npm package of the release (secret NPM_TOKEN).
-fn npm_job(cond: &str, global: &str) -> String {
-    format!(
-        r#"  publish-npm:
-    needs: [plan, host]
-    if: ${{{{ {cond} }}}}
-    runs-on: {global}
-    steps:
-      - uses: actions/download-artifact@v7
-        with:
-          pattern: artifacts-*
-          path: artifacts
-          merge-multiple: true
-      - uses: actions/setup-node@v5
-        with:
-          node-version: "20"
-          registry-url: "https://registry.npmjs.org"
-      - name: Publish the npm packages
-        env:
-          NODE_AUTH_TOKEN: ${{{{ secrets.NPM_TOKEN }}}}
-        run: |
-          for pkg in artifacts/*-npm-package.tar.gz; do
-            npm publish --access public "$pkg"
-          done
-
-"#
-    )
-}
-
-/// Checks the repository out, submodules included (the committed tree is the release's source).
-const CHECKOUT_STEP: &str = r#"      - uses: actions/checkout@v5
-        with:
-          submodules: recursive"#;
-
-/// Installs this tool from its own release with its own installers (shell, or PowerShell on
-/// Windows), which check the archive's sha256. Public so the pipeline test runs exactly this.
-pub const INSTALL_STEP: &str = r#"      - name: Install cargo-dist
-        run: |
-          if [ "$RUNNER_OS" = "Windows" ]; then
-            powershell -ExecutionPolicy Bypass -c "irm '$CARGO_DIST_URL/cargo-dist-installer.ps1' | iex"
-          else
-            curl --tlsv1.2 -LsSf "$CARGO_DIST_URL/cargo-dist-installer.sh" | sh
-          fi"#;
-
-/// Sets `args` to `--tag=$TAG` when the run is for a tag.
-const TAG_ARGS: &str = r#"          args=()
-          if [ -n "$TAG" ]; then args+=("--tag=$TAG"); fi"#;
 
 /// The file at `path`, or `None` when there is none.
 pub fn read_existing(path: &std::path::Path, shown: &str) -> Result<Option<String>, CiError> {
@@ -999,7 +424,7 @@ pub fn read_existing(path: &std::path::Path, shown: &str) -> Result<Option<Strin
 /// unified diff) when they differ.
 pub fn check_workflow(root: &std::path::Path, cfg: &GlobalConfig) -> Result<(), CiError> {
     check_config(cfg)?;
-    let expected = workflow_for(root, cfg)?;
+    let expected = render(&workflow_for(root, cfg)?)?;
     let shown = github_workflow_path(cfg);
     let path = root.join(&shown);
     let existing = read_existing(&path, &shown)?;
@@ -1020,6 +445,11 @@ pub fn check_workflow(root: &std::path::Path, cfg: &GlobalConfig) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::PrRunMode;
+
+    fn github_workflow(cfg: &GlobalConfig) -> String {
+        render(&workflow_context(cfg, None)).unwrap()
+    }
 
     fn cfg(mode: PrRunMode, version: Option<&str>) -> GlobalConfig {
         GlobalConfig {
@@ -1030,6 +460,51 @@ mod tests {
             source_tarball: true,
             ..Default::default()
         }
+    }
+
+    /// Every branch of the template renders YAML with no template syntax left in it: each
+    /// release position, attestation phase, trigger and pr-run-mode, with and without jobs.
+    #[test]
+    fn every_template_branch_renders_yaml() {
+        let modes = [PrRunMode::Plan, PrRunMode::Skip, PrRunMode::Upload];
+        let positions = [(true, "auto"), (true, "announce"), (false, "auto")];
+        let phases = [None, Some("build-local-artifacts"), Some("host")];
+        let mut seen = std::collections::BTreeSet::new();
+        for (mode, (create, at), phase, dispatch) in modes
+            .iter()
+            .flat_map(|m| positions.iter().map(move |p| (m, p)))
+            .flat_map(|(m, p)| phases.iter().map(move |a| (m, p, a)))
+            .flat_map(|(m, p, a)| [false, true].map(|d| (*m, *p, *a, d)))
+        {
+            let mut c = cfg(mode, Some("1.2.3"));
+            c.create_release = create;
+            c.github_release = at.into();
+            c.attestations = phase.map(|p| (p.to_string(), vec!["*".to_string()]));
+            c.dispatch_releases = dispatch;
+            c.force_latest = dispatch;
+            if dispatch {
+                c.publish_jobs = vec!["homebrew".into(), "npm".into(), "./pub".into()];
+                c.tap = Some("o/homebrew-tap".into());
+                for point in ["plan", "host", "post-announce"] {
+                    c.custom_jobs.insert(point, vec![format!("./{point}-job")]);
+                }
+                c.job_permissions
+                    .insert("pub".into(), [("packages".into(), "write".into())].into());
+            }
+            let text = github_workflow(&c);
+            for leftover in ["<<", ">>", "{%", "%}", "<#"] {
+                let stray = text
+                    .lines()
+                    .find(|l| l.contains(leftover) && !l.contains(">> \"$GITHUB_OUTPUT\""));
+                assert!(stray.is_none(), "template syntax left: {stray:?}");
+            }
+            let doc = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
+            let jobs = doc["jobs"].as_hash().expect("jobs");
+            assert!(jobs.len() >= 5, "{text}");
+            seen.insert(text);
+        }
+        // Every combination says something different.
+        assert_eq!(seen.len(), 3 * 3 * 3 * 2);
     }
 
     #[test]

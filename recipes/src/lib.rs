@@ -8,3 +8,5 @@ pub mod archive;
 pub mod installer;
 pub mod recipe;
 pub mod target;
+mod template;
+pub mod workflow;

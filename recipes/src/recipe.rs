@@ -29,10 +29,10 @@
 //! | `config:bin-aliases` | binary -> aliases (JSON), when any are set | installer |
 //! | `config:install-success-msg` | the message (JSON string), when set | installer |
 //! | `config:npm-package`, `config:formula` | the package / formula name (kinds that have one) | installer |
-//! | `template` | BLAKE3 of the installer's template files | installer |
+//! | `template` | BLAKE3 of the template files (the installer's, the workflow's) | installer, ci-workflow |
 //! | `description`, `homepage`, `license` | package metadata (JSON string, or `(unset)`) | installer |
 //! | `config:ci`, `config:pr-run-mode`, `config:cargo-dist-version` | workflow settings | ci-workflow |
-//! | `text` | BLAKE3 of the rendered workflow | ci-workflow |
+//! | `context` | BLAKE3 of the workflow's rendering context (JSON: everything it says) | ci-workflow |
 //!
 //! Edges: [`Recipe::consumed`] lists the recipes a recipe reads (from its fields), each with the
 //! input that names it. A test keeps this table and the code in step.
@@ -248,8 +248,8 @@ pub struct ArchiveRef {
     pub root_dir: Option<String>,
 }
 
-/// The CI workflow file: a pure function of the config it reads and its template (whose changes
-/// bump [`FORMAT_VERSION`]).
+/// The CI workflow file: a pure function of its template and the context the config decides
+/// ([`crate::workflow::GithubWorkflow`]).
 #[derive(Debug, Clone)]
 pub struct CiWorkflow {
     /// "github".
@@ -257,8 +257,11 @@ pub struct CiWorkflow {
     pub pr_run_mode: String,
     /// The tool version the workflow installs.
     pub tool_version: String,
-    /// The rendered workflow: its BLAKE3 is the key's input (the template lives in code, and
-    /// rendering is cheap), the text itself is what producing it writes.
+    /// BLAKE3 of the workflow template ([`crate::workflow::template_digest`]).
+    pub template: String,
+    /// The rendering context as JSON: its BLAKE3 is the key's input.
+    pub context: String,
+    /// The rendered workflow: what producing it writes (not an input: the two above decide it).
     pub text: String,
 }
 
@@ -394,11 +397,14 @@ impl CiWorkflow {
             backend,
             pr_run_mode,
             tool_version,
-            text,
+            template,
+            context,
+            text: _,
         } = self;
+        m.insert("template".into(), template.clone());
         m.insert(
-            "text".into(),
-            ContentDigest::of_bytes(text.as_bytes()).to_hex(),
+            "context".into(),
+            ContentDigest::of_bytes(context.as_bytes()).to_hex(),
         );
         m.insert("config:ci".into(), backend.clone());
         m.insert("config:pr-run-mode".into(), pr_run_mode.clone());
@@ -718,17 +724,20 @@ mod tests {
             .key()
         };
         assert_ne!(installer("a"), installer("b"));
-        let workflow = |text: &str| {
+        let workflow = |template: &str, context: &str| {
             Recipe::CiWorkflow(CiWorkflow {
                 backend: "github".into(),
                 pr_run_mode: "plan".into(),
                 tool_version: "0.1.0".into(),
-                text: text.into(),
+                template: template.into(),
+                context: context.into(),
+                text: "name: Release\n".into(),
             })
             .key()
         };
-        assert_ne!(workflow("a"), workflow("b"));
-        assert_eq!(workflow("a"), workflow("a"));
+        assert_ne!(workflow("a", "{}"), workflow("b", "{}"));
+        assert_ne!(workflow("a", "{}"), workflow("a", "{\"x\":1}"));
+        assert_eq!(workflow("a", "{}"), workflow("a", "{}"));
     }
 
     /// One recipe of every kind, with fixed fields.
@@ -773,6 +782,8 @@ mod tests {
                 backend: "github".into(),
                 pr_run_mode: "plan".into(),
                 tool_version: "0.1.0".into(),
+                template: "t".into(),
+                context: "{}".into(),
                 text: "name: Release\n".into(),
             }),
             Recipe::CargoBuild(build()),
@@ -816,7 +827,7 @@ mod tests {
         let golden = [
             (
                 "ci-workflow",
-                "e841e5dcd1daeab0620c8b8e9c574e4323c4fad7da0018e5f1bb8e89835689d3",
+                "5be5fe3a00d706a9448a2b9cc29fd6d48471ec7fc6c78d193a1ea3ee853fac2c",
             ),
             (
                 "cargo-build",

@@ -232,14 +232,15 @@ pub fn write_workflow(
         ci::check_workflow(&ws.root, cfg)?;
         return Ok(Generated::UpToDate(shown));
     }
-    let text = ci::workflow_for(&ws.root, cfg)?;
+    let ctx = ci::workflow_for(&ws.root, cfg)?;
+    let text = ci::render(&ctx)?;
     let store = Store::open(store_root)?;
     let opts = crate::execute::BuildOptions {
         rebuild: false,
         host: String::new(),
     };
     let mut ex = crate::execute::Executor::new(ws, &store, &opts, reporter);
-    let node = graph::Node::new(shown.clone(), ci::workflow_recipe(cfg, &text));
+    let node = graph::Node::new(shown.clone(), ci::workflow_recipe(&ctx, &text));
     let (rec, _) = ex.ensure(&RecipeGraph::default(), &node)?;
     let path = ws.root.join(&shown);
     if ci::read_existing(&path, &shown)?.as_deref() == Some(text.as_str()) {

@@ -209,7 +209,7 @@ fn workflow_jobs_reproduce_a_local_build_and_hit_the_cache_on_rerun() {
     std::fs::write(&plan_json, serde_json::to_vec(&planned).unwrap()).unwrap();
     let published = Command::new("jq")
         .arg("-s")
-        .arg(cargo_dist::ci::PUBLISH_MANIFEST_JQ)
+        .arg(dist_recipes::workflow::PUBLISH_MANIFEST_JQ)
         .arg(&plan_json)
         .arg(local.repo.join("target/distrib/dist-manifest.json"))
         .arg(global.repo.join("target/distrib/dist-manifest.json"))

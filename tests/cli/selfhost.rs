@@ -6,23 +6,26 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use cargo_dist::ci::INSTALL_STEP;
+use yaml_rust2::YamlLoader;
 
 use crate::support::{dist_command, host_triple, routes_of, run_ok, Server};
 
 /// PATH for the install step: system dirs only, so the installed tool is the one found after.
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// The shell lines of the workflow's install step (its `run: |` block).
-fn install_script() -> String {
-    let (_, block) = INSTALL_STEP
-        .split_once("run: |\n")
-        .expect("the install step is a run block");
-    block
-        .lines()
-        .map(|l| l.strip_prefix("          ").unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The `run:` of the install step of the repository's own workflow, as committed.
+fn install_script(repo: &Path) -> String {
+    let text = std::fs::read_to_string(repo.join(".github/workflows/release.yml")).unwrap();
+    let docs = YamlLoader::load_from_str(&text).unwrap();
+    let steps = docs[0]["jobs"]["plan"]["steps"]
+        .as_vec()
+        .expect("the plan job has steps");
+    steps
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Install cargo-dist"))
+        .and_then(|s| s["run"].as_str())
+        .expect("the plan job installs cargo-dist with a run step")
+        .to_string()
 }
 
 #[test]
@@ -53,7 +56,7 @@ fn the_tool_builds_releases_and_installs_itself() {
     let cargo_home = home.join(".cargo");
     let out = Command::new("bash")
         .arg("-c")
-        .arg(install_script())
+        .arg(install_script(repo))
         .env_clear()
         .env("PATH", SYSTEM_PATH)
         .env("HOME", &home)

@@ -3,7 +3,7 @@
 use minijinja::context;
 use serde::Serialize;
 
-use super::{template, InstallerApp, InstallerArtifact, InstallerError};
+use super::{render, InstallerApp, InstallerArtifact, InstallerError};
 
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/homebrew.rb.j2");
 
@@ -93,7 +93,7 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
     if platforms.is_empty() {
         return Err(app.no_suitable("Homebrew"));
     }
-    template::render(
+    render(
         "homebrew.rb",
         TEMPLATE,
         context! {
@@ -155,12 +155,12 @@ fn license_expr(spdx: &str) -> String {
             let ids: Vec<String> = words
                 .iter()
                 .step_by(2)
-                .map(|w| template::rb_quote(w))
+                .map(|w| crate::template::rb_quote(w))
                 .collect();
             return format!("{key}: [{}]", ids.join(", "));
         }
     }
-    template::rb_quote(spdx)
+    crate::template::rb_quote(spdx)
 }
 
 #[cfg(test)]

@@ -9,16 +9,15 @@ mod kind;
 mod npm;
 mod powershell;
 mod shell;
-mod template;
 
 use std::path::PathBuf;
 
+pub use crate::template::sh_quote;
 pub use homebrew::{formula_class_name, render_homebrew};
 pub use kind::InstallerKind;
 pub use npm::{npm_package_files, write_npm_package};
 pub use powershell::render_powershell;
 pub use shell::render_shell;
-pub use template::sh_quote;
 
 /// Everything an installer needs to know about one App of a release.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +73,16 @@ pub enum InstallPath {
     HomeSubdir(String),
     /// `$VAR/<subdir>` (or `$VAR` when `subdir` is empty); skipped when `VAR` is unset.
     EnvSubdir { var: String, subdir: String },
+}
+
+/// Renders one of the installer templates (Jinja's own syntax) with `ctx`.
+fn render(
+    name: &'static str,
+    source: &'static str,
+    ctx: minijinja::Value,
+) -> Result<String, InstallerError> {
+    crate::template::render(name, source, crate::template::jinja_syntax(), ctx)
+        .map_err(|source| InstallerError::Template { name, source })
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 use minijinja::context;
 
 use super::shell::install_candidates;
-use super::{env_prefix, template, InstallerApp, InstallerError};
+use super::{env_prefix, render, InstallerApp, InstallerError};
 use crate::target::Target;
 
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/installer.ps1.j2");
@@ -28,7 +28,7 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
     if artifacts.is_empty() {
         return Err(app.no_suitable("PowerShell"));
     }
-    template::render(
+    render(
         "installer.ps1",
         TEMPLATE,
         context! {

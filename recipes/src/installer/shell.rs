@@ -3,7 +3,7 @@
 use minijinja::context;
 use serde::Serialize;
 
-use super::{env_prefix, template, InstallPath, InstallerApp, InstallerError};
+use super::{env_prefix, render, InstallPath, InstallerApp, InstallerError};
 
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/installer.sh.j2");
 
@@ -63,7 +63,7 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
         })
         .collect();
     let supported: Vec<&str> = arts.iter().map(|a| a.target.as_str()).collect();
-    template::render(
+    render(
         "installer.sh",
         TEMPLATE,
         context! {

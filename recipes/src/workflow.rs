@@ -1,0 +1,186 @@
+//! The GitHub Actions release workflow, rendered from `templates/release.yml.j2` with a typed
+//! context, as the installers are: the config decides the context (`src/ci.rs` in the tool),
+//! the template decides the text, so the same context always gives the same bytes.
+//!
+//! The workflow's shape:
+//!
+//! ```text
+//! plan ──> build-local-artifacts (one job per target, store cached) ──> build-global-artifacts
+//!                                      │ store bundles ─────────────────────┘
+//!                                      └──────────────> host (draft release) ──> announce
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::template;
+
+/// The template, embedded: its digest is part of the workflow recipe's key.
+pub const TEMPLATE: &str = include_str!("../templates/release.yml.j2");
+
+/// BLAKE3 of [`TEMPLATE`].
+pub fn template_digest() -> String {
+    blake3::hash(TEMPLATE.as_bytes()).to_hex().to_string()
+}
+
+/// The jq program of the host job that makes the published dist-manifest.json: the plan's
+/// manifest (first input) with every build job's artifacts (the other inputs) merged in, local
+/// paths dropped.
+pub const PUBLISH_MANIFEST_JQ: &str =
+    ".[0] as $plan | reduce .[1:][] as $m ($plan; .artifacts += ($m.artifacts | map_values(del(.path))))";
+
+/// The GitHub Actions (and actions of other owners) the workflow uses, with the version tag it
+/// uses unless `github-action-commits` pins a commit: (name in the template, action, tag).
+pub const ACTIONS: &[(&str, &str, &str)] = &[
+    ("attest", "actions/attest-build-provenance", "v3"),
+    ("cache", "actions/cache", "v5"),
+    ("checkout", "actions/checkout", "v5"),
+    ("download", "actions/download-artifact", "v7"),
+    ("setup_node", "actions/setup-node", "v5"),
+    ("upload", "actions/upload-artifact", "v6"),
+];
+
+/// Everything the workflow says, decided from the config.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GithubWorkflow {
+    /// `pr-run-mode`: `plan` (pull requests run the plan job), `skip` (they run nothing) or
+    /// `upload` (they build too).
+    pub pr_run_mode: String,
+    /// The version of this tool the jobs install (`cargo-dist-version`).
+    pub tool_version: String,
+    /// `dispatch-releases`: a manual run names the tag instead of a tag push starting it.
+    pub dispatch: bool,
+    /// `tag-namespace`: only tags starting with it release; empty for every version tag.
+    pub tag_namespace: String,
+    /// Where the jobs install this tool from.
+    pub install_url: String,
+    /// Runner of the plan, global, host, publish and announce jobs (`github-custom-runners.global`).
+    pub global_runner: String,
+    /// Per target: what `github-custom-runners` and `dependencies` say of its build job. The plan
+    /// job's matrix program reads it, so only targets with something to say are listed.
+    pub targets: BTreeMap<String, TargetJob>,
+    /// Whether any build job installs system packages (`dependencies`).
+    pub installs: bool,
+    /// Whether any build job runs in a container.
+    pub containers: bool,
+    /// `fail-fast` of the build matrix.
+    pub fail_fast: bool,
+    /// `github-attestations`: which job attests, and which files.
+    pub attest: Option<Attest>,
+    /// `github-build-setup`: steps spliced into each build job, indented as its steps.
+    pub build_setup: Option<String>,
+    /// Who makes the GitHub Release.
+    pub release_at: ReleaseAt,
+    /// `force-latest`: the release is marked latest even when its version is not the highest.
+    pub force_latest: bool,
+    /// Custom jobs the host job waits for (`plan-jobs`, `local-artifacts-jobs`,
+    /// `global-artifacts-jobs`).
+    pub before_host: Vec<Job>,
+    /// Custom jobs after the host job that announce waits for (`host-jobs`).
+    pub after_host: Vec<Job>,
+    /// `publish-jobs`, after the host job; announce waits for them.
+    pub publish: Vec<Job>,
+    /// `post-announce-jobs`.
+    pub post_announce: Vec<Job>,
+    /// Template name -> `owner/action@ref` ([`ACTIONS`], pinned by `github-action-commits`).
+    pub actions: BTreeMap<String, String>,
+    /// [`PUBLISH_MANIFEST_JQ`].
+    pub publish_manifest_jq: String,
+}
+
+/// What the config says of one target's build job.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct TargetJob {
+    /// Runner label; unset for GitHub's runner of the target's OS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
+    /// Container image the job runs in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Commands that install the target's system packages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub install: Option<String>,
+}
+
+/// `github-attestations`: the job that attests (`build-local-artifacts` or `host`) and the
+/// file globs it attests.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Attest {
+    pub phase: String,
+    pub filters: Vec<String>,
+}
+
+/// Who makes the GitHub Release (`create-release`, `github-release`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReleaseAt {
+    /// The host job creates a draft; announce publishes it.
+    Host,
+    /// The announce job creates it, published.
+    Announce,
+    /// Another tool created it: the host job uploads to it.
+    Existing,
+}
+
+/// A job of the user's or a publish job.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Job {
+    /// Job id in the workflow.
+    pub name: String,
+    pub needs: Vec<String>,
+    /// Whether it runs for a prerelease too (publish jobs: `publish-prereleases`).
+    pub prereleases: bool,
+    #[serde(flatten)]
+    pub kind: JobKind,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum JobKind {
+    /// Pushes the formulas to the `tap` repository (secret HOMEBREW_TAP_TOKEN).
+    Homebrew { tap: String },
+    /// Publishes the npm packages (secret NPM_TOKEN).
+    Npm,
+    /// Calls the repository's reusable workflow `.github/workflows/{file}.yml` with the plan.
+    Reusable {
+        file: String,
+        /// `github-custom-job-permissions` of the job.
+        permissions: BTreeMap<String, String>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("rendering the workflow template: {0:#}")]
+pub struct WorkflowError(#[from] minijinja::Error);
+
+impl GithubWorkflow {
+    /// The workflow file's text.
+    pub fn render(&self) -> Result<String, WorkflowError> {
+        // Through a JSON value: its maps sort their keys, so field order never shows.
+        let targets = serde_json::to_value(&self.targets)
+            .expect("strings and maps serialise")
+            .to_string();
+        let ctx = minijinja::context! {
+            targets_json => targets,
+            ..minijinja::Value::from_serialize(self)
+        };
+        Ok(template::render(
+            "release.yml",
+            TEMPLATE,
+            template::workflow_syntax(),
+            ctx,
+        )?)
+    }
+}
+
+/// `ACTIONS` as `owner/action@ref`, each pinned to its commit where `commits` names it.
+pub fn actions(commits: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    ACTIONS
+        .iter()
+        .map(|(name, action, tag)| {
+            let at = commits.get(*action).map_or(*tag, String::as_str);
+            (name.to_string(), format!("{action}@{at}"))
+        })
+        .collect()
+}
