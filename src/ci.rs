@@ -8,7 +8,9 @@ use dist_recipes::installer::sh_quote;
 use dist_recipes::recipe::{CiWorkflow, Recipe};
 use dist_recipes::workflow::{self, GithubWorkflow, Job, JobKind, ReleaseAt, TargetJob};
 
-use crate::config::GlobalConfig;
+use dist_recipes::target::Target;
+
+use crate::config::{Container, GlobalConfig};
 
 /// Path of the workflow, relative to the workspace root.
 pub const GITHUB_WORKFLOW: &str = ".github/workflows/release.yml";
@@ -191,7 +193,8 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
     let global = cfg
         .runners
         .get("global")
-        .map_or("ubuntu-latest", String::as_str);
+        .and_then(|r| r.runner.as_deref())
+        .unwrap_or("ubuntu-22.04");
     let targets = target_jobs(cfg);
     let custom = custom_jobs(cfg);
     GithubWorkflow {
@@ -224,30 +227,103 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
     }
 }
 
-/// Each configured target's runner (`github-custom-runners`) and system-package install command
-/// (`dependencies`); targets with neither are left to the plan job's defaults.
+/// GitHub's runner for building `triple` natively, as cargo-dist 0.34 picks it: Ubuntu 22.04
+/// (the oldest glibc GitHub offers) on x86_64 and its ARM image on aarch64, macOS 15 on Apple
+/// silicon and its Intel image for x86_64, Windows Server 2022 (its ARM image for aarch64).
+pub fn default_runner(triple: &str) -> &'static str {
+    let t = Target(triple);
+    let arm = t.arch() == "aarch64";
+    if t.is_darwin() {
+        if arm {
+            "macos-15"
+        } else {
+            "macos-15-intel"
+        }
+    } else if t.is_windows() {
+        if arm {
+            "windows-11-arm"
+        } else {
+            "windows-2022"
+        }
+    } else if arm && t.is_linux() {
+        "ubuntu-22.04-arm"
+    } else {
+        "ubuntu-22.04"
+    }
+}
+
+/// Where one target's build job runs, from `github-custom-runners`.
+struct BuildHost<'a> {
+    /// The runner label.
+    runner: String,
+    /// The triple the build runs on: the container's `host`, else the runner's `host`, else the
+    /// target itself (a default runner is native).
+    triple: &'a str,
+    container: Option<&'a Container>,
+}
+
+fn build_host<'a>(cfg: &'a GlobalConfig, target: &'a str) -> BuildHost<'a> {
+    let r = cfg.runners.get(target);
+    let container = r.and_then(|r| r.container.as_ref());
+    let runner_host = r.and_then(|r| r.host.as_deref());
+    let triple = container
+        .and_then(|c| c.host.as_deref())
+        .or(runner_host)
+        .unwrap_or(target);
+    // A container runs on a Linux runner of its own architecture.
+    let runner = match r.and_then(|r| r.runner.clone()) {
+        Some(label) => label,
+        None => default_runner(runner_host.unwrap_or(triple)).to_string(),
+    };
+    BuildHost {
+        runner,
+        triple,
+        container,
+    }
+}
+
+/// Each configured target's build job: its runner and container (`github-custom-runners`) and
+/// the commands that install its system packages there (`dependencies`).
 fn target_jobs(cfg: &GlobalConfig) -> BTreeMap<String, TargetJob> {
     let mut targets: std::collections::BTreeSet<&String> = cfg.targets.iter().collect();
     targets.extend(cfg.runners.keys().filter(|t| *t != "global"));
     targets
         .into_iter()
-        .filter_map(|t| {
-            let install = install_command(cfg, t);
+        .map(|t| {
+            let host = build_host(cfg, t);
+            let install = install_command(cfg, t, &host);
             let job = TargetJob {
-                runner: cfg.runners.get(t).cloned(),
-                container: None,
+                runner: Some(host.runner),
+                container: host.container.map(|c| c.image.clone()),
                 install: (!install.is_empty()).then_some(install),
             };
-            (job != TargetJob::default()).then(|| (t.clone(), job))
+            (t.clone(), job)
         })
         .collect()
 }
 
-/// The commands that install `dependencies` on the runner of `target`: apt on Linux, Homebrew
-/// on macOS, Chocolatey on Windows, each package where its `targets` (if any) name `target`.
-fn install_command(cfg: &GlobalConfig, target: &str) -> String {
-    let t = dist_recipes::target::Target(target);
-    let manager = if t.is_linux() {
+/// Targets whose configured runner or container is another architecture or OS than the target:
+/// (target, build host). This tool builds with the host's own linker, so such a job needs one
+/// for the target (cargo-dist installs cargo-zigbuild / cargo-xwin there; this tool does not).
+pub fn cross_builds(cfg: &GlobalConfig) -> Vec<(String, String)> {
+    let os = |t: Target| (t.is_linux(), t.is_darwin(), t.is_windows());
+    cfg.runners
+        .keys()
+        .filter(|t| *t != "global")
+        .filter_map(|t| {
+            let host = build_host(cfg, t).triple;
+            let (a, b) = (Target(t), Target(host));
+            (a.arch() != b.arch() || os(a) != os(b)).then(|| (t.clone(), host.to_string()))
+        })
+        .collect()
+}
+
+/// The commands that install `dependencies` where `target` builds: apt packages on Linux (with
+/// the container's package manager in a container), Homebrew on macOS, Chocolatey on Windows,
+/// each package where its `targets` (if any) name `target`.
+fn install_command(cfg: &GlobalConfig, target: &str, host: &BuildHost) -> String {
+    let t = Target(host.triple);
+    let manager = if t.is_linux() || host.container.is_some() {
         "apt"
     } else if t.is_darwin() {
         "homebrew"
@@ -278,22 +354,40 @@ fn install_command(cfg: &GlobalConfig, target: &str) -> String {
             sh_quote(s)
         }
     };
-    match manager {
-        "apt" => {
-            let names: Vec<String> = pkgs
-                .iter()
-                .map(|d| match &d.version {
-                    Some(v) => word(&format!("{}={v}", d.package)),
-                    None => word(&d.package),
-                })
-                .collect();
-            format!(
-                "sudo apt-get update && sudo apt-get install -y {}",
-                names.join(" ")
-            )
+    // `sep` joins name and version the way the package manager spells a pin.
+    let names = |sep: &str| -> String {
+        pkgs.iter()
+            .map(|d| match &d.version {
+                Some(v) => word(&format!("{}{sep}{v}", d.package)),
+                None => word(&d.package),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match (manager, host.container) {
+        ("apt", None) => format!(
+            "sudo apt-get update && sudo apt-get install -y {}",
+            names("=")
+        ),
+        // Containers run as root, without sudo, with their distribution's package manager.
+        ("apt", Some(c)) => {
+            let apt = format!("apt-get update && apt-get install -y {}", names("="));
+            let dnf = format!("dnf install --assumeyes {}", names("-"));
+            let yum = format!("yum install -y {}", names("-"));
+            let apk = format!("apk add {}", names("="));
+            match c.package_manager.as_deref() {
+                Some("apt") => apt,
+                Some("dnf") => dnf,
+                Some("yum") => yum,
+                Some("apk") => apk,
+                // Unnamed: whichever the image has.
+                _ => format!(
+                    "if command -v apt-get >/dev/null; then {apt}; elif command -v dnf >/dev/null; then {dnf}; elif command -v yum >/dev/null; then {yum}; elif command -v apk >/dev/null; then {apk}; else echo 'no apt-get, dnf, yum or apk in the container' >&2; exit 1; fi"
+                ),
+            }
         }
         // Homebrew installs the current formula; a version pin is not something it offers.
-        "homebrew" => {
+        ("homebrew", _) => {
             let names: Vec<String> = pkgs.iter().map(|d| word(&d.package)).collect();
             format!("brew install {}", names.join(" "))
         }

@@ -135,7 +135,7 @@ pub static KEYS: &[KeyDef] = &[
     key("release-branch", Ws, Ty::Str(None), ("unset", "\"main\""), "branch a dispatched release runs on", false),
     key("publish-prereleases", Ws, Ty::Bool, ("false", "false"), "run the publish jobs for prereleases too", true),
     key("force-latest", Ws, Ty::Bool, ("false", "false"), "mark the Release as GitHub's latest, prereleases included", true),
-    key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), ("{}", "{ global = \"ubuntu-24.04\", aarch64-apple-darwin = \"macos-15\", x86_64-unknown-linux-gnu = { container = { image = \"quay.io/pypa/manylinux_2_28_x86_64\", host = \"x86_64-unknown-linux-musl\" } } }"), "CI runners per target triple and `global` (the plan, global, host and announce jobs); the `host` and `container` forms are not acted on yet", true),
+    key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), ("{}", "{ global = \"ubuntu-24.04\", aarch64-apple-darwin = \"macos-15\", x86_64-unknown-linux-gnu = { container = { image = \"quay.io/pypa/manylinux_2_28_x86_64\", host = \"x86_64-unknown-linux-musl\" } } }"), "CI runners per target triple and `global` (the plan, global, host and announce jobs): a label, or `runner` (default: GitHub's runner for `host`, else for the target), `host` (the runner's triple), `container` (an image, or `{ image, host, package-manager }`: the build job runs in it)", true),
     key("github-custom-job-permissions", Ws, Ty::Shaped("a table of job = { permission = \"read\" | \"write\" | \"none\" }", check_permissions), ("{}", "{ publish-crates = { packages = \"write\" } }"), "permissions of custom jobs (by the job's NAME)", true),
     key("github-build-setup", Ws, Ty::Str(None), ("unset", "\"../build-setup.yml\""), "a file (relative to .github/workflows/) holding a YAML list of steps the build jobs run after checkout", true),
     key("github-action-commits", Ws, Ty::MapOfStr, ("{}", "{ \"actions/checkout\" = \"11bd71901bbe5b1630ceea73d27597364c9af683\" }"), "pin the workflow's actions (`actions/checkout` = \"<sha>\") to these refs", true),
@@ -303,7 +303,20 @@ fn check_runners(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
                         shape::string(&format!("{cpath}.{field}"), f)?;
                     }
                 }
+                let managers = ["apt", "dnf", "yum", "apk"];
+                if let Some(pm) = ct.get("package-manager").and_then(Value::as_str) {
+                    if !managers.contains(&pm) {
+                        return Err(format!(
+                            "`{cpath}.package-manager` is {pm:?}; expected one of {managers:?} (or leave it out to use whichever the image has)"
+                        ));
+                    }
+                }
             }
+        }
+        if target == "global" && t.contains_key("container") {
+            return Err(
+                "`github-custom-runners.global.container`: the plan, global, host and announce jobs run on the runner itself (they use its `gh` and `jq`); give containers to targets".into(),
+            );
         }
     }
     Ok(())
@@ -399,6 +412,7 @@ fn check_mac_pkg(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::types::Mismatch;
     use serde_json::json;
 
     #[test]
@@ -471,6 +485,18 @@ mod tests {
             ["github-custom-runners.aarch64-apple-darwin.runer"]
         );
         assert!(ty.check(&json!({"x": 3}), &mut Vec::new()).is_err());
+        let shape_error = |v: serde_json::Value| match ty.check(&v, &mut Vec::new()) {
+            Err(Mismatch::Shape(why)) => why,
+            other => panic!("{v}: {other:?}"),
+        };
+        let why = shape_error(
+            json!({"x86_64-unknown-linux-gnu": {"container": {"image": "i", "package-manager": "pacman"}}}),
+        );
+        assert!(why.contains("package-manager` is \"pacman\""), "{why}");
+        let why = shape_error(json!({"global": {"container": "debian"}}));
+        assert!(why.contains("global.container"), "{why}");
+        let why = shape_error(json!({"x": {"container": {"host": "y"}}}));
+        assert!(why.contains("needs an `image`"), "{why}");
     }
 
     #[test]

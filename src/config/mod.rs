@@ -203,12 +203,33 @@ pub struct GlobalConfig {
     pub custom_jobs: BTreeMap<&'static str, Vec<String>>,
     /// `cargo-dist-url-override`: where CI installs this tool from instead of its releases.
     pub tool_url_override: Option<String>,
-    /// `github-custom-runners`: target triple (or `global`) -> runner label.
-    pub runners: BTreeMap<String, String>,
+    /// `github-custom-runners`: target triple (or `global`) -> where its job runs.
+    pub runners: BTreeMap<String, Runner>,
     /// Every target any package builds for (the CI matrix's possible rows).
     pub targets: Vec<String>,
     /// `dependencies` of every package (and the workspace), for the CI build jobs.
     pub system_deps: Vec<SystemDep>,
+}
+
+/// One `github-custom-runners` entry: `"label"`, or `{ runner, host, container }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Runner {
+    /// The runner label; unset for the default runner of `host` (or of the target).
+    pub runner: Option<String>,
+    /// The runner's own target triple, when it is not the target's.
+    pub host: Option<String>,
+    /// The container the job runs in.
+    pub container: Option<Container>,
+}
+
+/// `container = "image"` or `{ image, host, package-manager }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub image: String,
+    /// The container's target triple (what `rustc` there builds natively).
+    pub host: Option<String>,
+    /// How system packages are installed in it (`apt`, `dnf`, `yum`, `apk`, ...).
+    pub package_manager: Option<String>,
 }
 
 /// A system package a build needs (`dependencies`), installed by the CI build job of each
@@ -352,27 +373,14 @@ fn workspace_layer(
     }
 }
 
-/// One warning naming every documented key that is set but not acted on yet, and the parts of
-/// acted-on keys that are not (a runner's `host` and `container`).
+/// One warning naming every documented key that is set but not acted on yet.
 fn not_acted_on(layers: &[Layer]) -> Option<ConfigWarning> {
-    let mut keys: BTreeSet<String> = layers
+    let keys: BTreeSet<String> = layers
         .iter()
         .flat_map(|l| l.values.keys())
         .filter(|k| keys::lookup(k).is_some_and(|d| !d.acted))
         .map(|k| k.to_string())
         .collect();
-    let runners = layers
-        .iter()
-        .filter_map(|l| l.values.get("github-custom-runners"))
-        .filter_map(Value::as_object)
-        .flatten();
-    for (target, r) in runners {
-        for part in ["host", "container"] {
-            if r.get(part).is_some() {
-                keys.insert(format!("github-custom-runners.{target}.{part}"));
-            }
-        }
-    }
     (!keys.is_empty()).then(|| ConfigWarning::NotActedOn {
         keys: keys.into_iter().collect(),
     })
@@ -498,6 +506,34 @@ fn text_of(v: &Value) -> Option<String> {
     v.as_str().map(String::from)
 }
 
+/// A `github-custom-runners` value, already shape-checked (`keys::check_runners`).
+fn runner_of(r: &Value) -> Runner {
+    if let Some(label) = text_of(r) {
+        return Runner {
+            runner: Some(label),
+            ..Runner::default()
+        };
+    }
+    let field = |v: &Value, k: &str| v.get(k).and_then(text_of);
+    let container = r.get("container").and_then(|c| match text_of(c) {
+        Some(image) => Some(Container {
+            image,
+            host: None,
+            package_manager: None,
+        }),
+        None => Some(Container {
+            image: field(c, "image")?,
+            host: field(c, "host"),
+            package_manager: field(c, "package-manager"),
+        }),
+    });
+    Runner {
+        runner: field(r, "runner"),
+        host: field(r, "host"),
+        container,
+    }
+}
+
 fn global_config(ws: &Layer) -> GlobalConfig {
     let v = Values(std::slice::from_ref(&ws));
     GlobalConfig {
@@ -570,10 +606,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         }),
         publish_prereleases: v.flag("publish-prereleases", false),
         tool_url_override: v.text("cargo-dist-url-override"),
-        // A label, or a table with `runner`.
-        runners: v.map("github-custom-runners", |r| {
-            text_of(r).or_else(|| text_of(r.get("runner")?))
-        }),
+        runners: v.map("github-custom-runners", |r| Some(runner_of(r))),
         targets: Vec::new(),
         system_deps: Vec::new(),
     }

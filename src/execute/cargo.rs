@@ -16,7 +16,7 @@ use crate::workspace::Workspace;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CargoError {
-    #[error("cannot build {package} for {target} on this machine (host {host}): each target needs its own runner; run `cargo dist build --artifacts=local --target={target}` on a {target} machine (the generated CI does)")]
+    #[error("cannot build {package} for {target} on this machine (host {host}): the Rust standard library for {target} is not installed\n  run `rustup target add {target}` (the target also needs a linker here), or run `cargo dist build --artifacts=local --target={target}` on a {target} machine (the generated CI gives each target its own runner)")]
     ForeignTarget {
         package: String,
         target: String,
@@ -206,6 +206,19 @@ fn lock_sandbox(sandbox: &Path) -> Result<std::fs::File, CargoError> {
     Ok(f)
 }
 
+/// Whether the toolchain the workspace selects has the standard library of `target`.
+fn target_installed(ws: &Workspace, target: &str) -> bool {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    Command::new(rustc)
+        .current_dir(&ws.root)
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .is_some_and(|dir| dir.is_dir())
+}
+
 fn cargo_home() -> PathBuf {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
@@ -220,7 +233,9 @@ pub fn build(
     host: &str,
     sandbox: &Path,
 ) -> Result<BTreeMap<String, PathBuf>, CargoError> {
-    if b.target != host {
+    // Another target (musl on a glibc host, x86_64 on Apple silicon) builds when its standard
+    // library is installed; the toolchain identity in the key still names this host.
+    if b.target != host && !target_installed(ws, &b.target) {
         return Err(CargoError::ForeignTarget {
             package: b.package.clone(),
             target: b.target.clone(),

@@ -227,6 +227,12 @@ pub fn write_workflow(
         .into());
     }
     ci::check_config(cfg)?;
+    for (target, host) in ci::cross_builds(cfg) {
+        reporter.report(Event::Warning(format!(
+            "`github-custom-runners.{target}` builds {target} on {host}: this tool links with the build host's own toolchain and installs no cross linker (cargo-dist would install cargo-zigbuild or cargo-xwin), so that job needs one from `dependencies` or `github-build-setup`; or give the target a runner of its own architecture and OS (`{}`)",
+            ci::default_runner(&target)
+        )));
+    }
     let shown = ci::github_workflow_path(cfg);
     if check_only {
         ci::check_workflow(&ws.root, cfg)?;

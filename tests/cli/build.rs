@@ -431,7 +431,7 @@ fn failed_cargo_build_exits_1_and_changes_nothing() {
 }
 
 #[test]
-fn local_build_of_a_foreign_target_needs_its_own_runner() {
+fn local_build_of_a_target_without_its_std_says_how_to_get_it() {
     let host = host_triple();
     let other = foreign_target(&host);
     let fx = dist_app(
@@ -444,7 +444,9 @@ fn local_build_of_a_foreign_target_needs_its_own_runner() {
         1,
     );
     assert!(
-        stderr.contains("each target needs its own runner") && stderr.contains(other),
+        stderr.contains(&format!(
+            "the Rust standard library for {other} is not installed"
+        )) && stderr.contains(&format!("rustup target add {other}")),
         "{stderr}"
     );
     assert!(

@@ -492,6 +492,191 @@ post-announce-jobs = ["./notify"]
     );
 }
 
+/// Every workflow key at once, in a dist-workspace.toml: the workflow passes actionlint, every
+/// job the keys ask for is there in its place, `generate --check` is clean and no key is
+/// reported as not acted on.
+#[test]
+fn every_workflow_key_together() {
+    let fx = fresh_package("all-keys", "1.0.0");
+    fx.file(
+        "dist-workspace.toml",
+        r#"[workspace]
+members = ["cargo:."]
+
+[dist]
+cargo-dist-version = "0.1.0"
+ci = "github"
+hosting = "github"
+installers = ["shell", "homebrew", "npm"]
+tap = "o/homebrew-tap"
+targets = ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl", "aarch64-apple-darwin", "x86_64-pc-windows-msvc"]
+pr-run-mode = "upload"
+publish-jobs = ["homebrew", "npm", "./publish-crates"]
+publish-prereleases = true
+plan-jobs = ["./check-plan"]
+local-artifacts-jobs = ["./extra-build"]
+global-artifacts-jobs = ["./extra-global"]
+host-jobs = ["./host-check"]
+post-announce-jobs = ["./notify"]
+fail-fast = true
+github-release = "announce"
+force-latest = true
+dispatch-releases = true
+tag-namespace = "all"
+github-attestations = true
+github-attestations-phase = "host"
+github-attestations-filters = ["*.tar.xz", "*.zip"]
+github-build-setup = "../build-setup.yml"
+
+[dist.github-custom-runners]
+global = "ubuntu-24.04"
+x86_64-unknown-linux-musl = { container = { image = "quay.io/pypa/manylinux_2_28_x86_64", host = "x86_64-unknown-linux-gnu", package-manager = "dnf" } }
+aarch64-apple-darwin = { runner = "macos-14", host = "aarch64-apple-darwin" }
+
+[dist.dependencies.apt]
+musl-tools = { version = "*", targets = ["x86_64-unknown-linux-musl"] }
+[dist.dependencies.chocolatey]
+nasm = "2.16"
+
+[dist.github-custom-job-permissions.notify]
+packages = "write"
+
+[dist.github-action-commits]
+"actions/checkout" = "11bd71901bbe5b1630ceea73d27597364c9af683"
+"#,
+    );
+    fx.file(
+        ".github/build-setup.yml",
+        "- name: Say hello
+  run: echo hello
+",
+    );
+    for name in [
+        "publish-crates",
+        "check-plan",
+        "extra-build",
+        "extra-global",
+        "host-check",
+        "notify",
+    ] {
+        fx.file(
+            &format!(".github/workflows/{name}.yml"),
+            "on:\n  workflow_call:\n    inputs:\n      plan:\n        required: true\n        type: string\n\njobs:\n  run:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${#PLAN}\"\n        env:\n          PLAN: ${{ inputs.plan }}\n",
+        );
+    }
+    let out = fx.cmd(&["generate"]);
+    let stderr = output_text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("not acted on"), "{stderr}");
+    let path = ".github/workflows/all-release.yml";
+    let w = read(&fx, path);
+    fx.ok(&["generate", "--check"]);
+    let out = Command::new("actionlint")
+        .arg(path)
+        .current_dir(fx.root())
+        .output()
+        .expect("actionlint is needed (`.ci/run` installs it)");
+    assert!(
+        out.status.success(),
+        "actionlint: {}\n{w}",
+        output_text(&out)
+    );
+    let y = &YamlLoader::load_from_str(&w).unwrap()[0];
+    let jobs: Vec<&str> = y["jobs"]
+        .as_hash()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.as_str())
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            "plan",
+            "build-local-artifacts",
+            "build-global-artifacts",
+            "custom-check-plan",
+            "custom-extra-build",
+            "custom-extra-global",
+            "host",
+            "custom-host-check",
+            "publish-homebrew-formula",
+            "publish-npm",
+            "custom-publish-crates",
+            "announce",
+            "custom-notify",
+        ]
+    );
+    // dispatch-releases: a manual trigger only; pr-run-mode upload: pull requests build.
+    assert!(y["on"]["push"].is_badvalue() && !y["on"]["workflow_dispatch"].is_badvalue());
+    assert!(!y["on"]["pull_request"].is_badvalue());
+    assert_eq!(
+        text(&y["jobs"]["build-local-artifacts"]["if"], "value"),
+        "${{ needs.plan.outputs.has-builds == 'true' }}"
+    );
+    // Attestations in the host job, with its permissions.
+    assert_eq!(
+        text(&y["jobs"]["host"]["permissions"]["attestations"], "value"),
+        "write"
+    );
+    assert!(y["jobs"]["build-local-artifacts"]["permissions"].is_badvalue());
+    // github-release = "announce": announce creates it, after every publish and host job.
+    assert_eq!(
+        needs(y, "announce"),
+        [
+            "plan",
+            "host",
+            "publish-homebrew-formula",
+            "publish-npm",
+            "custom-publish-crates",
+            "custom-host-check"
+        ]
+    );
+    assert!(
+        w.contains("gh release create \"$TAG\" --latest --target"),
+        "{w}"
+    );
+    // Publish jobs run for prereleases too; the tap token and npm token are the secrets.
+    assert_eq!(
+        text(&y["jobs"]["publish-npm"]["if"], "value"),
+        "${{ needs.plan.outputs.publishing == 'true' }}"
+    );
+    assert!(w.contains("secrets.HOMEBREW_TAP_TOKEN") && w.contains("secrets.NPM_TOKEN"));
+    assert_eq!(
+        text(
+            &y["jobs"]["custom-notify"]["permissions"]["packages"],
+            "value"
+        ),
+        "write"
+    );
+    // Pinned checkout, the setup step, the container and the runners.
+    assert!(!w.contains("actions/checkout@v5"), "{w}");
+    assert!(
+        w.contains("      - name: Say hello\n        run: echo hello\n"),
+        "{w}"
+    );
+    assert_eq!(
+        text(&y["jobs"]["build-local-artifacts"]["container"], "value"),
+        "${{ matrix.container || null }}"
+    );
+    assert!(
+        w.contains(r#""aarch64-apple-darwin":{"runner":"macos-14"}"#),
+        "{w}"
+    );
+    assert!(
+        w.contains(r#""x86_64-unknown-linux-musl":{"container":"quay.io/pypa/manylinux_2_28_x86_64","install":"dnf install --assumeyes musl-tools","runner":"ubuntu-22.04"}"#),
+        "{w}"
+    );
+    assert!(
+        w.contains(r#""x86_64-pc-windows-msvc":{"install":"choco install nasm --version 2.16 -y","runner":"windows-2022"}"#),
+        "{w}"
+    );
+    assert_eq!(text(&y["jobs"]["plan"]["runs-on"], "value"), "ubuntu-24.04");
+    assert!(
+        w.contains("/releases/download/v0.1.0\""),
+        "cargo-dist-version installs"
+    );
+}
+
 /// `dispatch-releases`, `github-attestations` (in either phase) and custom job permissions.
 #[test]
 fn dispatch_attestations_and_job_permissions() {
@@ -643,20 +828,24 @@ fn build_setup_steps_are_spliced_into_the_build_jobs() {
     assert_eq!(out.status.code(), Some(1));
 }
 
-/// `github-custom-runners` and `dependencies`: the plan job's own jq program, run on the real
-/// plan, gives each target its runner and install command; the workflow passes actionlint.
+/// `github-custom-runners` (labels, `{ runner, host }`, containers) and `dependencies`: the plan
+/// job's own jq program, run on the real plan, gives each target its runner, container and
+/// install command; the workflow passes actionlint.
 #[test]
 fn custom_runners_and_system_dependencies_reach_the_build_jobs() {
     let fx = dist_app(
         "runner-app",
         "hello",
         r#"ci = "github"
-targets = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-apple-darwin", "x86_64-pc-windows-msvc"]
+targets = ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl", "aarch64-unknown-linux-gnu", "aarch64-apple-darwin", "x86_64-apple-darwin", "x86_64-pc-windows-msvc"]
 
 [workspace.metadata.dist.github-custom-runners]
 global = "ubuntu-24.04"
-aarch64-unknown-linux-gnu = "buildjet-2vcpu-ubuntu-2204-arm"
+aarch64-unknown-linux-gnu = { runner = "buildjet-2vcpu-ubuntu-2204-arm", host = "aarch64-unknown-linux-gnu" }
 x86_64-apple-darwin = { runner = "macos-15-intel" }
+aarch64-apple-darwin = { host = "x86_64-apple-darwin" }
+x86_64-unknown-linux-gnu = { container = "debian:bookworm" }
+x86_64-unknown-linux-musl = { container = { image = "quay.io/pypa/manylinux_2_28_x86_64", host = "x86_64-unknown-linux-gnu", package-manager = "dnf" } }
 
 [workspace.metadata.dist.dependencies.apt]
 cmake = { version = "*", targets = ["x86_64-unknown-linux-gnu"] }
@@ -667,8 +856,24 @@ protobuf = "*"
 nasm = "2.16"
 "#,
     );
-    fx.ok(&["generate"]);
-    actionlint(&fx, "custom runners and dependencies");
+    let out = fx.cmd(&["generate"]);
+    let stderr = output_text(&out);
+    assert!(out.status.success(), "{stderr}");
+    // An Apple-silicon target on an Intel runner needs a cross toolchain this tool does not
+    // install: said once, naming the key and the native runner.
+    assert!(
+        stderr.contains("`github-custom-runners.aarch64-apple-darwin` builds aarch64-apple-darwin on x86_64-apple-darwin")
+            && stderr.contains("(`macos-15`)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("builds aarch64-apple-darwin on").count(),
+        1,
+        "{stderr}"
+    );
+    // Every form is acted on now: no "not acted on" warning names the runners.
+    assert!(!stderr.contains("not acted on"), "{stderr}");
+    actionlint(&fx, "custom runners, containers and dependencies");
     let y = workflow_yaml(&fx);
     for job in ["plan", "build-global-artifacts", "host", "announce"] {
         assert_eq!(
@@ -677,6 +882,29 @@ nasm = "2.16"
             "{job}"
         );
     }
+    let local = &y["jobs"]["build-local-artifacts"];
+    assert_eq!(
+        text(&local["container"], "container"),
+        "${{ matrix.container || null }}"
+    );
+    let step_names: Vec<&str> = local["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    let rust = step_names
+        .iter()
+        .position(|n| *n == "Install Rust in the container")
+        .expect("containers get Rust");
+    let dist = step_names
+        .iter()
+        .position(|n| *n == "Install cargo-dist")
+        .unwrap();
+    assert!(
+        rust < dist,
+        "Rust is on PATH before this tool installs: {step_names:?}"
+    );
     let w = read(&fx, WORKFLOW);
     assert!(w.contains("run: ${{ matrix.install }}"), "{w}");
     // The plan job's matrix program, exactly as written, on the real plan.
@@ -713,24 +941,52 @@ nasm = "2.16"
             .unwrap_or_else(|| panic!("no row for {t}: {matrix}"))
             .clone()
     };
-    let linux = row("x86_64-unknown-linux-gnu");
-    assert_eq!(linux["runner"], "ubuntu-latest");
-    assert_eq!(
-        linux["install"],
-        "sudo apt-get update && sudo apt-get install -y cmake libssl-dev"
+    // A container without a package manager named: whichever the image has, no sudo.
+    let gnu = row("x86_64-unknown-linux-gnu");
+    assert_eq!(gnu["runner"], "ubuntu-22.04");
+    assert_eq!(gnu["container"], "debian:bookworm");
+    let install = gnu["install"].as_str().unwrap();
+    assert!(
+        install.starts_with("if command -v apt-get >/dev/null; then apt-get update && apt-get install -y cmake libssl-dev; elif command -v dnf"),
+        "{install}"
     );
+    assert!(!install.contains("sudo"), "{install}");
+    let musl = row("x86_64-unknown-linux-musl");
+    assert_eq!(musl["runner"], "ubuntu-22.04");
+    assert_eq!(musl["container"], "quay.io/pypa/manylinux_2_28_x86_64");
+    assert_eq!(musl["install"], "dnf install --assumeyes libssl-dev");
     let arm = row("aarch64-unknown-linux-gnu");
     assert_eq!(arm["runner"], "buildjet-2vcpu-ubuntu-2204-arm");
+    assert_eq!(arm["container"], "");
     assert_eq!(
         arm["install"],
         "sudo apt-get update && sudo apt-get install -y libssl-dev"
     );
+    // `host` alone: the default runner of that host, its package manager.
+    let m1 = row("aarch64-apple-darwin");
+    assert_eq!(m1["runner"], "macos-15-intel");
+    assert_eq!(m1["install"], "brew install protobuf");
     let mac = row("x86_64-apple-darwin");
     assert_eq!(mac["runner"], "macos-15-intel");
     assert_eq!(mac["install"], "brew install protobuf");
     let win = row("x86_64-pc-windows-msvc");
-    assert_eq!(win["runner"], "windows-latest");
+    assert_eq!(win["runner"], "windows-2022");
     assert_eq!(win["install"], "choco install nasm --version 2.16 -y");
+
+    // Without containers the build job has no `container` key at all.
+    let plain = dist_app(
+        "plain-runners",
+        "hello",
+        "ci = \"github\"\ntargets = [\"x86_64-unknown-linux-gnu\", \"aarch64-unknown-linux-gnu\"]\n",
+    );
+    plain.ok(&["generate"]);
+    let y = workflow_yaml(&plain);
+    assert!(y["jobs"]["build-local-artifacts"]["container"].is_badvalue());
+    let w = read(&plain, WORKFLOW);
+    assert!(
+        w.contains(r#""aarch64-unknown-linux-gnu":{"runner":"ubuntu-22.04-arm"}"#),
+        "{w}"
+    );
 }
 
 #[test]
