@@ -3,7 +3,8 @@
 0.34.0), side by side in one run.
 
 Prepares throwaway workspaces (1 app; 200 apps; an app using clap and serde_json from the local
-registry cache; 1 app with a 24 MB binary), runs each case
+registry cache; 1 app with a 24 MB binary; 4 apps sharing a library that uses serde_json and
+regex), runs each case
 several times, alternating the tools, and prints medians, ratios and peak memory (max RSS of the
 measured process tree). Usage:
 
@@ -121,6 +122,116 @@ def make_workspace(dir, apps, functions=20, blob=0, real=False):
                    cwd=dir, check=True)
 
 
+SHARED_LIB = r"""use regex::Regex;
+
+/// Words of `text` that look like identifiers, counted, as JSON.
+pub fn report(text: &str) -> String {
+    let re = Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for m in re.find_iter(text) {
+        *counts.entry(m.as_str().to_string()).or_insert(0u64) += 1;
+    }
+    serde_json::to_string(&counts).unwrap()
+}
+"""
+
+
+def make_shared_workspace(dir, apps):
+    """`apps` Apps sharing one library that uses serde_json and regex; lto = "thin"."""
+    members = [f"app{i}" for i in range(apps)] + ["common"]
+    write(os.path.join(dir, "Cargo.toml"),
+          "[workspace]\nmembers = [%s]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n"
+          "cargo-dist-version = \"0.34.0\"\ntargets = %s\n\n"
+          "[profile.dist]\ninherits = \"release\"\nlto = \"thin\"\n"
+          % (", ".join(f'"{m}"' for m in members), TARGETS))
+    write(os.path.join(dir, "common", "Cargo.toml"),
+          '[package]\nname = "common"\nversion = "0.1.0"\nedition = "2021"\npublish = false\n\n'
+          '[dependencies]\nregex = "1"\nserde_json = "1"\n')
+    write(os.path.join(dir, "common", "src", "lib.rs"), SHARED_LIB)
+    for m in members[:-1]:
+        write(os.path.join(dir, m, "Cargo.toml"),
+              f'[package]\nname = "{m}"\nversion = "0.1.0"\nedition = "2021"\n'
+              f'repository = "https://github.com/example/bench"\n\n'
+              f'[dependencies]\ncommon = {{ path = "../common" }}\n')
+        write(os.path.join(dir, m, "src", "main.rs"),
+              f'fn main() {{\n    let args: Vec<String> = std::env::args().collect();\n'
+              f'    println!("{m} {{}}", common::report(&args.join(" ")));\n}}\n')
+    subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=dir, check=True,
+                   stderr=subprocess.DEVNULL)
+    subprocess.run(["git", "init", "-q"], cwd=dir, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dir, check=True)
+    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "x"],
+                   cwd=dir, check=True)
+
+
+def du_mib(path):
+    out = subprocess.run(["du", "-sk", path], capture_output=True, text=True).stdout.split()
+    return int(out[0]) / 1024.0 if out else 0.0
+
+
+def shared_case(args, tools, tmp, env, store, host, table):
+    """4 Apps sharing a library: cold build and a one-line edit in the library, next to
+    `cargo build --profile dist --workspace`; then each tool's target dir size."""
+    ws = os.path.join(tmp, "shared-4")
+    make_shared_workspace(ws, 4)
+    target = os.path.join(ws, "target")
+    plain = ["cargo", "build", "--profile", "dist", "--workspace", "--locked", "--offline",
+             "--target", host]
+
+    def cold(cmd):
+        def go():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.rmtree(store, ignore_errors=True)
+            return run(cmd, ws, env)
+        return go
+
+    steps = {"cargo build --profile dist --workspace (floor)": cold(plain)}
+    for name, exe in tools.items():
+        steps[name] = cold([*exe, "build"])
+    sizes = {}
+    res = {}
+    # Measured run by run so each tool's target dir can be weighed after its own cold build.
+    times = {n: [] for n in steps}
+    mems = {n: 0.0 for n in steps}
+    for _ in range(max(2, args.runs // 2)):
+        for name, step in steps.items():
+            t, m = step()
+            times[name].append(t)
+            mems[name] = max(mems[name], m)
+            sizes[name] = du_mib(target)
+    res = {n: (statistics.median(times[n]), mems[n]) for n in steps}
+    floor = res["cargo build --profile dist --workspace (floor)"][0]
+    for name, (t, m) in res.items():
+        table.add("cold build, 4 apps sharing a library (serde_json, regex)", name, t, m,
+                  None if "floor" in name else floor)
+    for name, mib in sizes.items():
+        table.rows.append(("target dir after cold build, 4 apps", name, f"{mib:.0f} MiB",
+                           f"{mib / sizes['cargo build --profile dist --workspace (floor)']:.2f}x",
+                           ""))
+
+    lib = os.path.join(ws, "common", "src", "lib.rs")
+    n = [0]
+
+    def edit(cmd):
+        def go():
+            n[0] += 1
+            with open(lib, "a") as f:
+                f.write(f"// edit {n[0]}\n")
+            return run(cmd, ws, env)
+        return go
+
+    for cmd in [plain] + [[*exe, "build"] for exe in tools.values()]:
+        run(cmd, ws, env)  # warm every tool's state after the others' cold builds
+    steps = {"cargo build --profile dist --workspace (floor)": edit(plain)}
+    for name, exe in tools.items():
+        steps[name] = edit([*exe, "build"])
+    res = measure(args.runs, steps)
+    floor = res["cargo build --profile dist --workspace (floor)"][0]
+    for name, (t, m) in res.items():
+        table.add("build after one-line edit in the shared library, 4 apps", name, t, m,
+                  None if "floor" in name else floor)
+
+
 class Table:
     def __init__(self):
         self.rows = []
@@ -154,7 +265,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--upstream", help="upstream cargo-dist 0.34.0's binary")
+    ap.add_argument("--before", help="an earlier build of this tool, as a before/after column")
     ap.add_argument("--plan-only", action="store_true", help="only the plan cases")
+    ap.add_argument("--shared-only", action="store_true",
+                    help="only the 4-apps-sharing-a-library case")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cargo-dist"], cwd=ROOT,
                    check=True)
@@ -167,8 +281,16 @@ def main():
     table = Table()
     # name -> argv prefix. Upstream 0.34's binary is `dist` (the `cargo-dist` crate).
     tools = {"cargo-dist (ours)": [ours, "dist"]}
+    if args.before:
+        tools["cargo-dist (ours, before)"] = [args.before, "dist"]
     if args.upstream:
         tools["cargo-dist 0.34.0"] = [args.upstream]
+
+    if args.shared_only:
+        shared_case(args, tools, tmp, env, store, host, table)
+        table.print()
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
 
     # plan: text and JSON, 1 and 200 apps.
     for apps in (1, 200):
@@ -258,6 +380,8 @@ def main():
         for name, (t, m) in measure(args.runs, steps).items():
             table.add(f"build --artifacts=global, {label}", name, t, m)
 
+    if not args.plan_only:
+        shared_case(args, tools, tmp, env, store, host, table)
     table.print()
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -189,8 +189,8 @@ fn user_rustflags(ws_config: Option<&str>, b: &CargoBuild) -> Vec<String> {
     .unwrap_or_default()
 }
 
-/// Holds the sandbox of one package and target: two builds of different keys for the same
-/// package and target (an edit during a build) must not share it at the same time.
+/// Holds the sandbox of one target: two builds in it (two Apps, or one App's keys before and
+/// after an edit) must not run at the same time.
 fn lock_sandbox(sandbox: &Path) -> Result<std::fs::File, CargoError> {
     let path = sandbox.with_extension("lock");
     if let Some(parent) = path.parent() {
@@ -226,13 +226,23 @@ fn cargo_home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/nonexistent-cargo-home"))
 }
 
-/// Runs the build; returns the path of each binary (by file name, `.exe` included).
+/// What a build made: each binary's path by file name (`.exe` included), valid while the
+/// sandbox is held (another build in it may replace them).
+pub struct Built {
+    pub binaries: BTreeMap<String, PathBuf>,
+    _sandbox: std::fs::File,
+}
+
+/// Runs the build in `sandbox`, which every App of the target shares: its snapshot is synced to
+/// exactly this build's inputs first (no other App's files), and cargo keeps the dependencies it
+/// compiled for one App for the next one with the same features and flags (their unit hashes
+/// differ otherwise, so one App's build never changes another's inputs).
 pub fn build(
     ws: &Workspace,
     b: &CargoBuild,
     host: &str,
     sandbox: &Path,
-) -> Result<BTreeMap<String, PathBuf>, CargoError> {
+) -> Result<Built, CargoError> {
     // Another target (musl on a glibc host, x86_64 on Apple silicon) builds when its standard
     // library is installed; the toolchain identity in the key still names this host.
     if b.target != host && !target_installed(ws, &b.target) {
@@ -242,7 +252,7 @@ pub fn build(
             host: host.to_string(),
         });
     }
-    let _sandbox_lock = lock_sandbox(sandbox)?;
+    let lock = lock_sandbox(sandbox)?;
     let snapshot = sandbox.join("src");
     let target_dir = sandbox.join("target");
     sync_snapshot(ws, b, &snapshot)?;
@@ -274,14 +284,18 @@ pub fn build(
     }
     let bin_dir = target_dir.join(&b.target).join("dist");
     let target = dist_recipes::target::Target(&b.target);
-    Ok(b.binaries
-        .iter()
-        .map(|name| {
-            let file = target.exe(name);
-            let path = bin_dir.join(&file);
-            (file, path)
-        })
-        .collect())
+    Ok(Built {
+        binaries: b
+            .binaries
+            .iter()
+            .map(|name| {
+                let file = target.exe(name);
+                let path = bin_dir.join(&file);
+                (file, path)
+            })
+            .collect(),
+        _sandbox: lock,
+    })
 }
 
 /// `cargo build` of `b` in the sandbox: a cleared environment plus the allow-list, fixed

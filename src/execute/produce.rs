@@ -82,17 +82,18 @@ impl Executor<'_> {
         rebuilding: bool,
         tmp: &Path,
     ) -> Result<Vec<OutputRecord>, ExecuteError> {
-        // A --rebuild check must not reuse the incremental state it is checking.
+        // A --rebuild check must not reuse the incremental state it is checking. Otherwise one
+        // sandbox per target: the Apps share compiled dependencies.
         let sandbox = if rebuilding {
             tmp.join("sandbox")
         } else {
-            work_dir(self.ws).join(&b.package).join(&b.target)
+            work_dir(self.ws).join("targets").join(&b.target)
         };
-        let bins = cargo::build(self.ws, b, &self.opts.host, &sandbox)?;
+        let built = cargo::build(self.ws, b, &self.opts.host, &sandbox)?;
         let mut outs = Vec::new();
-        for (file, path) in bins {
-            let obj = self.store.put_file(&path)?;
-            outs.push(OutputRecord::new(file, &obj));
+        for (file, path) in &built.binaries {
+            let obj = self.store.put_file(path)?;
+            outs.push(OutputRecord::new(file.clone(), &obj));
         }
         Ok(outs)
     }

@@ -730,6 +730,113 @@ fn multi_member_workspace_builds_each_app_in_isolation() {
     assert!(files.contains(&format!("beta-{host}.tar.xz")), "{files:?}");
 }
 
+/// The Apps of a target share one sandbox (and cargo's compiled dependencies), but an App's
+/// bytes never depend on what was built before it: alpha built alone equals alpha built after
+/// beta, which enables an extra feature of their shared library; both feature variants of the
+/// library live side by side in the shared target dir, and alpha's snapshot holds no beta code.
+#[test]
+fn apps_share_a_sandbox_without_changing_each_others_bytes() {
+    let host = host_triple();
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nmembers = [\"alpha\", \"beta\", \"shared\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ntargets = [\"{host}\"]\n"
+        ),
+    )
+    .file(
+        "shared/Cargo.toml",
+        "[package]\nname = \"shared\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nextra = []\n",
+    )
+    .file(
+        "shared/src/lib.rs",
+        "pub fn describe() -> &'static str {\n    if cfg!(feature = \"extra\") { \"shared with extra\" } else { \"shared\" }\n}\n",
+    )
+    .file(
+        "alpha/Cargo.toml",
+        "[package]\nname = \"alpha\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[dependencies]\nshared = { path = \"../shared\" }\n",
+    )
+    .file(
+        "alpha/src/main.rs",
+        "fn main() {\n    println!(\"alpha uses {}\", shared::describe());\n}\n",
+    )
+    .file(
+        "beta/Cargo.toml",
+        "[package]\nname = \"beta\"\nversion = \"2.0.0\"\nedition = \"2021\"\n\n[dependencies]\nshared = { path = \"../shared\", features = [\"extra\"] }\n",
+    )
+    .file(
+        "beta/src/main.rs",
+        "fn main() {\n    println!(\"beta uses {}\", shared::describe());\n}\n",
+    );
+    let lock = Command::new(real_cargo())
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(fx.root())
+        .output()
+        .unwrap();
+    assert!(
+        lock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lock.stderr)
+    );
+    let archive = format!("alpha-{host}.tar.xz");
+    let build = |dir: &str, tags: &[&str]| -> PathBuf {
+        let ws = fx.dir.path().join(dir).join("ws");
+        copy_workspace(fx.root(), &ws);
+        let store = fx.dir.path().join(dir).join("store");
+        for tag in tags {
+            run_ok(&mut dist_command(&ws, &store, &["build", "--tag", tag]));
+        }
+        ws
+    };
+    let alone = build("alone", &["alpha-v1.0.0"]);
+    let after = build("after-beta", &["beta-v2.0.0", "alpha-v1.0.0"]);
+    let alpha_alone = std::fs::read(alone.join("target/distrib").join(&archive)).unwrap();
+    let alpha_after = std::fs::read(after.join("target/distrib").join(&archive)).unwrap();
+    assert!(
+        alpha_alone == alpha_after,
+        "alpha's archive depends on beta having been built first"
+    );
+    let unpacked = unpack(
+        &fx,
+        &after.join("target/distrib").join(&archive),
+        "alpha",
+        &["-xJf"],
+    );
+    assert_eq!(
+        run_binary(&unpacked.join(format!("alpha-{host}/alpha"))).trim(),
+        "alpha uses shared"
+    );
+
+    // One sandbox for the target, holding both variants of the library, and alpha's inputs only.
+    let targets = after.join("target/dist-work/targets");
+    let sandboxes: Vec<_> = std::fs::read_dir(&targets)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".lock"))
+        .collect();
+    assert_eq!(sandboxes, [host.clone()]);
+    let sandbox = targets.join(&host);
+    let variants = std::fs::read_dir(sandbox.join(format!("target/{host}/dist/deps")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("libshared-") && n.ends_with(".rlib"))
+        .count();
+    assert_eq!(variants, 2, "one compiled library per feature set");
+    let beta_main = std::fs::read(sandbox.join("src/beta/src/main.rs")).unwrap();
+    assert!(beta_main.is_empty(), "beta's code is in alpha's snapshot");
+    // beta's binary still runs as built, from its own archive.
+    let beta = unpack(
+        &fx,
+        &after.join(format!("target/distrib/beta-{host}.tar.xz")),
+        "beta",
+        &["-xJf"],
+    );
+    assert_eq!(
+        run_binary(&beta.join(format!("beta-{host}/beta"))).trim(),
+        "beta uses shared with extra"
+    );
+}
+
 /// Rustflags from the workspace's .cargo/config.toml reach the build (and are inputs).
 #[test]
 fn workspace_config_rustflags_reach_the_build() {
