@@ -26,11 +26,28 @@ pub const FIXED_MTIME: u64 = 315_532_800;
 pub const GZIP_LEVEL: u32 = 9;
 /// The gzip header's OS byte: 255 ("unknown"), so the host OS never shows in the bytes.
 pub const GZIP_OS: u8 = 255;
-/// xz preset for `.tar.xz`: liblzma's default (`xz -6`), single-threaded, CRC64 check.
+/// xz preset for `.tar.xz`: liblzma's default (`xz -6`), CRC64 check, multithreaded in blocks
+/// of [`COMPRESS_BLOCK_SIZE`].
 pub const XZ_PRESET: u32 = 6;
-/// zstd level for `.tar.zst`: high ratio while still decompressing at full speed; single-threaded
-/// so the frame layout never depends on the core count.
+/// zstd level for `.tar.zst`: high ratio while still decompressing at full speed; multithreaded
+/// in jobs of [`COMPRESS_BLOCK_SIZE`].
 pub const ZSTD_LEVEL: i32 = 19;
+/// Input per independently compressed xz block or zstd job. Both encoders split the stream at
+/// these fixed offsets and compress the pieces in parallel: the bytes depend on this size, never
+/// on how many threads did the work (a test compresses with 1 and 4 threads and compares).
+pub const COMPRESS_BLOCK_SIZE: u64 = 8 << 20;
+
+/// Threads for xz and zstd: one per core (at most 8; each xz thread holds about 100 MiB), or
+/// `CARGO_DIST_COMPRESS_THREADS`. Not a key input: it cannot change the bytes.
+pub fn compress_threads() -> u32 {
+    std::env::var("CARGO_DIST_COMPRESS_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(8) as u32)
+        })
+}
 /// Whether `.tar.zst` frames carry zstd's content checksum (fixed on, so `zstd -t` can verify).
 pub const ZSTD_CHECKSUM: bool = true;
 /// Deflate level for `.zip` members.

@@ -51,7 +51,7 @@ use crate::target::Target;
 
 /// Bumped whenever a writer's output for the same inputs changes (compressor settings, templates,
 /// the encoding below), so old store entries are never reused for new bytes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const DOMAIN: &str = "cargo-dist recipe";
 
@@ -827,31 +827,31 @@ mod tests {
         let golden = [
             (
                 "ci-workflow",
-                "5be5fe3a00d706a9448a2b9cc29fd6d48471ec7fc6c78d193a1ea3ee853fac2c",
+                "9d7444ad4c2c3f7f44bdf91ddbf520c922eb49fb31cbffd2ba9c794122b51a6f",
             ),
             (
                 "cargo-build",
-                "73f223dfd7395ce968b6f13727852c8b413b8cc90ffe76155c1805e651634689",
+                "357492f8bc2c41455b6d01e81b577e918652143607275958fa287145815d4c82",
             ),
             (
                 "archive",
-                "b4c4c502a9f9147e6b13703b340ac2c9a71155026c3af45008c01b013dc5bd08",
+                "50eccef1c5bbe319871eed67f8eff16626074716a848df67179f7a31834cca3a",
             ),
             (
                 "checksum",
-                "4d680a5edc1bd860b8b872c5ad5cee6508f46230c10f6e3b7089e40ae620dcd7",
+                "3d8c2f67a15785c676bec0fca7cc40e6ddce4465835e140cf77521ea2e9dbb78",
             ),
             (
                 "unified-checksum",
-                "5c849714e2b83c905dcaeea3d59823d15474bb672842988128a757f83c2a54e7",
+                "6a77ba2978c814af1ad9bc877d4eb8cc544829c124bbb29c1d7ff796010f9dfc",
             ),
             (
                 "source-tarball",
-                "f8757b688ab36e00d98244a98871afc560bc5707990caa17595d4a2e19d4945f",
+                "3a7a7fae4ea2c6e86298d6f6cddcdc00539bbfd03c2689932ebda486c12dc7f7",
             ),
             (
                 "installer",
-                "969c506f0d4c5ed4846268397becac3aaf342ff548eb9516f695edad6d26fc2e",
+                "6d7a7c7c354e660b7b16c42310f1391f8dd54d8271c09c6d926c1a7481881eea",
             ),
         ];
         let got: Vec<(&str, String)> = samples()

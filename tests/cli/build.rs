@@ -493,6 +493,66 @@ fn tar_gz_and_tar_zst_archives_unpack_with_the_system_tar() {
     }
 }
 
+/// xz and zstd compress on several threads, in fixed-size blocks: an App with a 9 MiB binary
+/// (two blocks) gives the same .tar.xz and .tar.zst bytes with 1 and with 2 compressor threads.
+#[test]
+fn archive_bytes_do_not_depend_on_the_compressor_threads() {
+    let host = host_triple();
+    let fx = dist_app(
+        APP,
+        HELLO,
+        &format!("targets = [\"{host}\"]\nunix-archive = \".tar.xz\"\n"),
+    );
+    // Compressible but not trivially: words from a small vocabulary, in a fixed pseudo-random order.
+    let mut blob = Vec::with_capacity(9 << 20);
+    let mut state: u64 = 11;
+    while blob.len() < 9 << 20 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        blob.extend_from_slice(format!("w{} ", (state >> 40) % 4096).as_bytes());
+    }
+    std::fs::write(fx.root().join("blob.bin"), &blob).unwrap();
+    fx.file(
+        "src/main.rs",
+        &format!(
+            "static BLOB: &[u8] = include_bytes!(\"../blob.bin\");\nfn main() {{\n    let blob = std::hint::black_box(BLOB);\n    println!(\"{HELLO} {{}}\", blob.iter().map(|b| *b as u64).sum::<u64>());\n}}\n"
+        ),
+    );
+    for ext in [".tar.xz", ".tar.zst"] {
+        let toml = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+        fx.file(
+            "Cargo.toml",
+            &toml.replace(
+                "unix-archive = \".tar.xz\"",
+                &format!("unix-archive = \"{ext}\""),
+            ),
+        );
+        let name = format!("{APP}-{host}{ext}");
+        let mut archives = Vec::new();
+        for threads in ["1", "2"] {
+            let ws = fx.dir.path().join(format!("t{threads}{ext}")).join("ws");
+            copy_workspace(fx.root(), &ws);
+            let store = ws.parent().unwrap().join("store");
+            let mut cmd = dist_command(&ws, &store, &["build"]);
+            cmd.env("CARGO_DIST_COMPRESS_THREADS", threads);
+            run_ok(&mut cmd);
+            let dir = ws.join("target/distrib");
+            sha256sum_check(&dir, &format!("{name}.sha256"));
+            archives.push(std::fs::read(dir.join(&name)).unwrap());
+        }
+        assert!(
+            archives[0].len() > 1 << 16,
+            "{name} is {} bytes",
+            archives[0].len()
+        );
+        assert!(
+            archives[0] == archives[1],
+            "{name} differs between 1 and 2 compressor threads"
+        );
+    }
+}
+
 /// Every kind of input, changed alone after a build, changes the archive's key and `explain`
 /// names it (one build; each change is reverted before the next).
 #[test]
@@ -814,7 +874,7 @@ fn apps_share_a_sandbox_without_changing_each_others_bytes() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| !n.ends_with(".lock"))
         .collect();
-    assert_eq!(sandboxes, [host.clone()]);
+    assert_eq!(sandboxes, std::slice::from_ref(&host));
     let sandbox = targets.join(&host);
     let variants = std::fs::read_dir(sandbox.join(format!("target/{host}/dist/deps")))
         .unwrap()

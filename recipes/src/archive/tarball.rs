@@ -8,8 +8,9 @@ use flate2::{Compression, GzBuilder};
 use tar::{Builder, EntryType, Header};
 
 use super::{
-    write_err, ArchiveError, PlanItem, SourceReader, FIXED_MTIME, GZIP_LEVEL, GZIP_OS,
-    MODE_EXECUTABLE, MODE_REGULAR, XZ_PRESET, ZSTD_CHECKSUM, ZSTD_LEVEL,
+    compress_threads, write_err, ArchiveError, PlanItem, SourceReader, COMPRESS_BLOCK_SIZE,
+    FIXED_MTIME, GZIP_LEVEL, GZIP_OS, MODE_EXECUTABLE, MODE_REGULAR, XZ_PRESET, ZSTD_CHECKSUM,
+    ZSTD_LEVEL,
 };
 
 /// Room for a name in the header itself; longer names go in a GNU long-name entry before it.
@@ -32,21 +33,37 @@ pub(super) fn write_tar_gz(
     finish_file(sink, out)
 }
 
-/// `.tar.xz`: liblzma's single-threaded easy encoder with a CRC64 check.
+/// `.tar.xz`: liblzma's multithreaded encoder, CRC64 check.
 pub(super) fn write_tar_xz(
     sink: BufWriter<File>,
     root_dir: &str,
     items: &[PlanItem<'_>],
     out: &Path,
 ) -> Result<(), ArchiveError> {
-    let encoder = liblzma::write::XzEncoder::new(sink, XZ_PRESET);
+    let encoder = xz_encoder(sink, compress_threads(), COMPRESS_BLOCK_SIZE)
+        .map_err(|e| write_err(out)(e.into()))?;
     let sink = write_tar(encoder, root_dir, items, out)?
         .finish()
         .map_err(write_err(out))?;
     finish_file(sink, out)
 }
 
-/// `.tar.zst`: single-threaded (no `multithread` call) so the frames never depend on core count.
+/// An xz writer whose bytes depend on `block_size` and the preset, not on `threads`.
+pub(crate) fn xz_encoder<W: Write>(
+    sink: W,
+    threads: u32,
+    block_size: u64,
+) -> Result<liblzma::write::XzEncoder<W>, liblzma::stream::Error> {
+    let stream = liblzma::stream::MtStreamBuilder::new()
+        .threads(threads)
+        .block_size(block_size)
+        .preset(XZ_PRESET)
+        .check(liblzma::stream::Check::Crc64)
+        .encoder()?;
+    Ok(liblzma::write::XzEncoder::new_stream(sink, stream))
+}
+
+/// `.tar.zst`: zstd's multithreaded mode with a fixed job size.
 pub(super) fn write_tar_zst(
     sink: BufWriter<File>,
     root_dir: &str,
@@ -54,13 +71,32 @@ pub(super) fn write_tar_zst(
     out: &Path,
 ) -> Result<(), ArchiveError> {
     let werr = write_err(out);
-    let mut encoder = zstd::stream::write::Encoder::new(sink, ZSTD_LEVEL).map_err(&werr)?;
-    encoder.include_checksum(ZSTD_CHECKSUM).map_err(&werr)?;
+    let encoder = zstd_encoder(sink, compress_threads(), COMPRESS_BLOCK_SIZE).map_err(&werr)?;
     let sink = write_tar(encoder, root_dir, items, out)?
         .finish()
         .map_err(werr)?;
     finish_file(sink, out)
 }
+
+/// A zstd writer whose frames depend on `job_size` and the level, not on `threads`: always in
+/// zstd's multithreaded mode (at least one worker; its single-threaded mode lays frames out
+/// differently), with the job size and overlap pinned.
+pub(crate) fn zstd_encoder<W: Write>(
+    sink: W,
+    threads: u32,
+    job_size: u64,
+) -> std::io::Result<zstd::stream::write::Encoder<'static, W>> {
+    use zstd::zstd_safe::CParameter;
+    let mut encoder = zstd::stream::write::Encoder::new(sink, ZSTD_LEVEL)?;
+    encoder.include_checksum(ZSTD_CHECKSUM)?;
+    encoder.multithread(threads.max(1))?;
+    encoder.set_parameter(CParameter::JobSize(job_size as u32))?;
+    encoder.set_parameter(CParameter::OverlapSizeLog(ZSTD_OVERLAP_LOG))?;
+    Ok(encoder)
+}
+
+/// zstd's overlap between jobs: 9 means a full window (its default at level 19, pinned here).
+const ZSTD_OVERLAP_LOG: u32 = 9;
 
 fn finish_file(sink: BufWriter<File>, out: &Path) -> Result<(), ArchiveError> {
     sink.into_inner()
@@ -168,4 +204,61 @@ fn fixed_header(name: &[u8], kind: EntryType, mode: u32, size: u64) -> std::io::
     header.set_size(size);
     header.set_cksum();
     Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    /// Compressible, not trivially: words drawn from a small vocabulary by a fixed LCG.
+    fn sample(len: usize) -> Vec<u8> {
+        let words: Vec<Vec<u8>> = (0..512u32)
+            .map(|i| format!("w{}x{} ", i * 7919 % 1000, i % 13).into_bytes())
+            .collect();
+        let mut state: u64 = 7;
+        let mut out = Vec::with_capacity(len + 16);
+        while out.len() < len {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            out.extend_from_slice(&words[(state >> 33) as usize % words.len()]);
+        }
+        out.truncate(len);
+        out
+    }
+
+    /// Several blocks' worth of input: 1 thread and 4 threads give the same bytes, which
+    /// decompress to the input.
+    #[test]
+    fn xz_and_zstd_bytes_do_not_depend_on_the_thread_count() {
+        let data = sample(2 << 20);
+        let block = 512 << 10;
+        let xz = |threads| {
+            let mut e = super::xz_encoder(Vec::new(), threads, block).unwrap();
+            e.write_all(&data).unwrap();
+            e.finish().unwrap()
+        };
+        let zst = |threads| {
+            let mut e = super::zstd_encoder(Vec::new(), threads, block).unwrap();
+            e.write_all(&data).unwrap();
+            e.finish().unwrap()
+        };
+        let (xz1, xz4) = (xz(1), xz(4));
+        assert!(xz1 == xz4, "xz bytes differ between 1 and 4 threads");
+        let (zst1, zst4) = (zst(1), zst(4));
+        assert!(zst1 == zst4, "zstd bytes differ between 1 and 4 threads");
+        let mut back = Vec::new();
+        liblzma::read::XzDecoder::new(&xz1[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(back == data);
+        assert!(zstd::decode_all(&zst1[..]).unwrap() == data);
+        // And the input really was split: more than one xz block.
+        assert!(xz1.len() < data.len() / 2);
+        assert_ne!(xz(1), {
+            let mut e = super::xz_encoder(Vec::new(), 1, 1 << 20).unwrap();
+            e.write_all(&data).unwrap();
+            e.finish().unwrap()
+        });
+    }
 }
