@@ -269,6 +269,8 @@ def main():
     ap.add_argument("--plan-only", action="store_true", help="only the plan cases")
     ap.add_argument("--shared-only", action="store_true",
                     help="only the 4-apps-sharing-a-library case")
+    ap.add_argument("--cases", default="plan,1app,clap,24mb,shared",
+                    help="comma-separated subset of plan,1app,clap,24mb,shared")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cargo-dist"], cwd=ROOT,
                    check=True)
@@ -286,14 +288,14 @@ def main():
     if args.upstream:
         tools["cargo-dist 0.34.0"] = [args.upstream]
 
+    cases = set(args.cases.split(","))
     if args.shared_only:
-        shared_case(args, tools, tmp, env, store, host, table)
-        table.print()
-        shutil.rmtree(tmp, ignore_errors=True)
-        return
+        cases = {"shared"}
+    if args.plan_only:
+        cases = {"plan"}
 
     # plan: text and JSON, 1 and 200 apps.
-    for apps in (1, 200):
+    for apps in ((1, 200) if "plan" in cases else ()):
         ws = os.path.join(tmp, f"ws{apps}")
         make_workspace(ws, apps)
         meta = ["cargo", "metadata", "--no-deps", "--format-version", "1", "--offline"]
@@ -308,11 +310,11 @@ def main():
                           None if name.endswith("(floor)") else floor)
 
     # Builds, host target, on a 1-app workspace and on one with a 24 MB binary.
-    for label, functions, blob, real in (("1 app", 400, 0, False),
-                                         ("app using clap + serde_json", 0, 0, True),
-                                         ("24 MB binary", 50, 24 << 20, False)):
-        if args.plan_only:
-            break
+    for case, label, functions, blob, real in (("1app", "1 app", 400, 0, False),
+                                               ("clap", "app using clap + serde_json", 0, 0, True),
+                                               ("24mb", "24 MB binary", 50, 24 << 20, False)):
+        if case not in cases:
+            continue
         ws = os.path.join(tmp, label.replace(" ", "-"))
         make_workspace(ws, 1, functions, blob, real)
         plain = ["cargo", "build", "--profile", "dist", "--locked", "--offline", "--target", host]
@@ -380,7 +382,7 @@ def main():
         for name, (t, m) in measure(args.runs, steps).items():
             table.add(f"build --artifacts=global, {label}", name, t, m)
 
-    if not args.plan_only:
+    if "shared" in cases:
         shared_case(args, tools, tmp, env, store, host, table)
     table.print()
     shutil.rmtree(tmp, ignore_errors=True)
