@@ -259,6 +259,8 @@ struct BuildHost<'a> {
     /// The triple the build runs on: the container's `host`, else the runner's `host`, else the
     /// target itself (a default runner is native).
     triple: &'a str,
+    /// Whether `triple` was configured (a default runner of a musl target is a glibc Ubuntu).
+    configured: bool,
     container: Option<&'a Container>,
 }
 
@@ -266,10 +268,8 @@ fn build_host<'a>(cfg: &'a GlobalConfig, target: &'a str) -> BuildHost<'a> {
     let r = cfg.runners.get(target);
     let container = r.and_then(|r| r.container.as_ref());
     let runner_host = r.and_then(|r| r.host.as_deref());
-    let triple = container
-        .and_then(|c| c.host.as_deref())
-        .or(runner_host)
-        .unwrap_or(target);
+    let configured_triple = container.and_then(|c| c.host.as_deref()).or(runner_host);
+    let triple = configured_triple.unwrap_or(target);
     // A container runs on a Linux runner of its own architecture.
     let runner = match r.and_then(|r| r.runner.clone()) {
         Some(label) => label,
@@ -278,6 +278,7 @@ fn build_host<'a>(cfg: &'a GlobalConfig, target: &'a str) -> BuildHost<'a> {
     BuildHost {
         runner,
         triple,
+        configured: configured_triple.is_some(),
         container,
     }
 }
@@ -332,7 +333,7 @@ fn install_command(cfg: &GlobalConfig, target: &str, host: &BuildHost) -> String
     } else {
         return String::new();
     };
-    let pkgs: Vec<&crate::config::SystemDep> = cfg
+    let mut pkgs: Vec<&crate::config::SystemDep> = cfg
         .system_deps
         .iter()
         .filter(|d| d.manager == manager)
@@ -342,6 +343,21 @@ fn install_command(cfg: &GlobalConfig, target: &str, host: &BuildHost) -> String
                 .is_none_or(|ts| ts.iter().any(|x| x == target))
         })
         .collect();
+    // As cargo-dist: a musl target built on a glibc runner links C code with musl-gcc.
+    let musl_tools = crate::config::SystemDep {
+        manager: "apt".into(),
+        package: "musl-tools".into(),
+        version: None,
+        targets: None,
+    };
+    let glibc_runner = !host.configured || (t.is_linux() && !t.is_musl());
+    if Target(target).is_musl()
+        && glibc_runner
+        && host.container.is_none()
+        && !pkgs.iter().any(|d| d.package == "musl-tools")
+    {
+        pkgs.push(&musl_tools);
+    }
     if pkgs.is_empty() {
         return String::new();
     }

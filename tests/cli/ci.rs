@@ -977,7 +977,7 @@ nasm = "2.16"
     let plain = dist_app(
         "plain-runners",
         "hello",
-        "ci = \"github\"\ntargets = [\"x86_64-unknown-linux-gnu\", \"aarch64-unknown-linux-gnu\"]\n",
+        "ci = \"github\"\ntargets = [\"x86_64-unknown-linux-gnu\", \"aarch64-unknown-linux-gnu\", \"x86_64-unknown-linux-musl\"]\n",
     );
     plain.ok(&["generate"]);
     let y = workflow_yaml(&plain);
@@ -985,6 +985,15 @@ nasm = "2.16"
     let w = read(&plain, WORKFLOW);
     assert!(
         w.contains(r#""aarch64-unknown-linux-gnu":{"runner":"ubuntu-22.04-arm"}"#),
+        "{w}"
+    );
+    // As cargo-dist: a musl target on a glibc runner gets musl-tools.
+    assert!(
+        w.contains(r#""x86_64-unknown-linux-musl":{"install":"sudo apt-get update && sudo apt-get install -y musl-tools","runner":"ubuntu-22.04"}"#),
+        "{w}"
+    );
+    assert!(
+        w.contains(r#""x86_64-unknown-linux-gnu":{"runner":"ubuntu-22.04"}"#),
         "{w}"
     );
 }
