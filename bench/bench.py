@@ -42,6 +42,26 @@ def run(cmd, cwd, env, check=True):
     return dt, rss_kb / 1024.0
 
 
+def cold_run(cmd, ws, target, store, env):
+    """A step that runs `cmd` in `ws` from nothing: no target dir, no store."""
+    def go():
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.rmtree(store, ignore_errors=True)
+        return run(cmd, ws, env)
+    return go
+
+
+def lock_and_commit(dir):
+    """Cargo.lock from the local registry cache, then everything committed (the source tarball
+    is made from the committed tree)."""
+    subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=dir, check=True,
+                   stderr=subprocess.DEVNULL)
+    subprocess.run(["git", "init", "-q"], cwd=dir, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dir, check=True)
+    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "x"],
+                   cwd=dir, check=True)
+
+
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -114,12 +134,7 @@ def make_workspace(dir, apps, functions=20, blob=0, real=False):
                    '#[used] static KEEP: &&[u8] = &BLOB;\n'
         write(os.path.join(dir, m, "src/main.rs"), src)
         write(os.path.join(dir, m, "README.md"), f"# {m}\n")
-    subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=dir, check=True,
-                   stderr=subprocess.DEVNULL)
-    subprocess.run(["git", "init", "-q"], cwd=dir, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=dir, check=True)
-    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "x"],
-                   cwd=dir, check=True)
+    lock_and_commit(dir)
 
 
 SHARED_LIB = r"""use regex::Regex;
@@ -156,12 +171,7 @@ def make_shared_workspace(dir, apps):
         write(os.path.join(dir, m, "src", "main.rs"),
               f'fn main() {{\n    let args: Vec<String> = std::env::args().collect();\n'
               f'    println!("{m} {{}}", common::report(&args.join(" ")));\n}}\n')
-    subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=dir, check=True,
-                   stderr=subprocess.DEVNULL)
-    subprocess.run(["git", "init", "-q"], cwd=dir, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=dir, check=True)
-    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "x"],
-                   cwd=dir, check=True)
+    lock_and_commit(dir)
 
 
 def du_mib(path):
@@ -179,11 +189,7 @@ def shared_case(args, tools, tmp, env, store, host, table):
              "--target", host]
 
     def cold(cmd):
-        def go():
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.rmtree(store, ignore_errors=True)
-            return run(cmd, ws, env)
-        return go
+        return cold_run(cmd, ws, target, store, env)
 
     steps = {"cargo build --profile dist --workspace (floor)": cold(plain)}
     for name, exe in tools.items():
@@ -320,12 +326,8 @@ def main():
         plain = ["cargo", "build", "--profile", "dist", "--locked", "--offline", "--target", host]
         target = os.path.join(ws, "target")
 
-        def cold(cmd):
-            def go():
-                shutil.rmtree(target, ignore_errors=True)
-                shutil.rmtree(store, ignore_errors=True)
-                return run(cmd, ws, env)
-            return go
+        def cold(cmd, ws=ws, target=target):
+            return cold_run(cmd, ws, target, store, env)
 
         steps = {"cargo build --profile dist (floor)": cold(plain)}
         for name, exe in tools.items():

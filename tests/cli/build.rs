@@ -719,30 +719,21 @@ fn visible_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// A workspace of several members: each App builds alone (the sandbox holds the other members'
-/// manifests and placeholders, not their code); editing another member or the dist config
-/// leaves an App's cargo build cached.
-#[test]
-fn multi_member_workspace_builds_each_app_in_isolation() {
-    let host = host_triple();
+/// A workspace root listing members alpha, beta and shared, built for `host` (the members are
+/// the caller's).
+fn alpha_beta_shared(host: &str) -> Fixture {
     let fx = Fixture::new();
     fx.file(
         "Cargo.toml",
         &format!(
             "[workspace]\nmembers = [\"alpha\", \"beta\", \"shared\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ntargets = [\"{host}\"]\n"
         ),
-    )
-    .package("alpha", "alpha", "1.0.0", &["alpha"], "")
-    .package("beta", "beta", "2.0.0", &["beta", "beta-tool"], "")
-    .package("shared", "shared", "0.1.0", &[], "")
-    .file(
-        "alpha/Cargo.toml",
-        "[package]\nname = \"alpha\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[dependencies]\nshared = { path = \"../shared\" }\n",
-    )
-    .file(
-        "alpha/src/main.rs",
-        "fn main() {\n    println!(\"alpha uses {}\", shared::describe());\n}\n",
     );
+    fx
+}
+
+/// `cargo generate-lockfile --offline` in the fixture (its members have no registry dependencies).
+fn generate_lockfile(fx: &Fixture) {
     let lock = Command::new(real_cargo())
         .args(["generate-lockfile", "--offline"])
         .current_dir(fx.root())
@@ -753,6 +744,27 @@ fn multi_member_workspace_builds_each_app_in_isolation() {
         "{}",
         String::from_utf8_lossy(&lock.stderr)
     );
+}
+
+/// A workspace of several members: each App builds alone (the sandbox holds the other members'
+/// manifests and placeholders, not their code); editing another member or the dist config
+/// leaves an App's cargo build cached.
+#[test]
+fn multi_member_workspace_builds_each_app_in_isolation() {
+    let host = host_triple();
+    let fx = alpha_beta_shared(&host);
+    fx.package("alpha", "alpha", "1.0.0", &["alpha"], "")
+    .package("beta", "beta", "2.0.0", &["beta", "beta-tool"], "")
+    .package("shared", "shared", "0.1.0", &[], "")
+    .file(
+        "alpha/Cargo.toml",
+        "[package]\nname = \"alpha\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[dependencies]\nshared = { path = \"../shared\" }\n",
+    )
+    .file(
+        "alpha/src/main.rs",
+        "fn main() {\n    println!(\"alpha uses {}\", shared::describe());\n}\n",
+    );
+    generate_lockfile(&fx);
 
     let first = recipe_states(&fx.json(&["build", "--tag", "alpha-v1.0.0", "-o", "json"]));
     let archive = format!("alpha-{host}.tar.xz");
@@ -797,14 +809,8 @@ fn multi_member_workspace_builds_each_app_in_isolation() {
 #[test]
 fn apps_share_a_sandbox_without_changing_each_others_bytes() {
     let host = host_triple();
-    let fx = Fixture::new();
+    let fx = alpha_beta_shared(&host);
     fx.file(
-        "Cargo.toml",
-        &format!(
-            "[workspace]\nmembers = [\"alpha\", \"beta\", \"shared\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ntargets = [\"{host}\"]\n"
-        ),
-    )
-    .file(
         "shared/Cargo.toml",
         "[package]\nname = \"shared\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nextra = []\n",
     )
@@ -828,16 +834,7 @@ fn apps_share_a_sandbox_without_changing_each_others_bytes() {
         "beta/src/main.rs",
         "fn main() {\n    println!(\"beta uses {}\", shared::describe());\n}\n",
     );
-    let lock = Command::new(real_cargo())
-        .args(["generate-lockfile", "--offline"])
-        .current_dir(fx.root())
-        .output()
-        .unwrap();
-    assert!(
-        lock.status.success(),
-        "{}",
-        String::from_utf8_lossy(&lock.stderr)
-    );
+    generate_lockfile(&fx);
     let archive = format!("alpha-{host}.tar.xz");
     let build = |dir: &str, tags: &[&str]| -> PathBuf {
         let ws = fx.dir.path().join(dir).join("ws");

@@ -120,6 +120,17 @@ fn prerelease_notes_fall_back_to_unreleased() {
 }
 
 /// The generated workflow, parsed as YAML.
+/// Writes `.github/workflows/NAME.yml` for each name: a reusable workflow taking the `plan`
+/// input, as the custom jobs call them (actionlint checks the calls against it).
+fn reusable_workflows(fx: &Fixture, names: &[&str]) {
+    for name in names {
+        fx.file(
+            &format!(".github/workflows/{name}.yml"),
+            "on:\n  workflow_call:\n    inputs:\n      plan:\n        required: true\n        type: string\n\njobs:\n  run:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${#PLAN}\"\n        env:\n          PLAN: ${{ inputs.plan }}\n",
+        );
+    }
+}
+
 fn workflow_yaml(fx: &Fixture) -> Yaml {
     let text = read(fx, WORKFLOW);
     YamlLoader::load_from_str(&text)
@@ -434,18 +445,16 @@ post-announce-jobs = ["./notify"]
 "actions/checkout" = "11bd71901bbe5b1630ceea73d27597364c9af683"
 "#,
     );
-    for name in [
-        "check-plan",
-        "extra-build",
-        "extra-global",
-        "host-check",
-        "notify",
-    ] {
-        fx.file(
-            &format!(".github/workflows/{name}.yml"),
-            "on:\n  workflow_call:\n    inputs:\n      plan:\n        required: true\n        type: string\n\njobs:\n  run:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${#PLAN}\"\n        env:\n          PLAN: ${{ inputs.plan }}\n",
-        );
-    }
+    reusable_workflows(
+        &fx,
+        &[
+            "check-plan",
+            "extra-build",
+            "extra-global",
+            "host-check",
+            "notify",
+        ],
+    );
     fx.ok(&["generate"]);
     actionlint(&fx, "custom jobs");
     let y = workflow_yaml(&fx);
@@ -551,19 +560,17 @@ packages = "write"
   run: echo hello
 ",
     );
-    for name in [
-        "publish-crates",
-        "check-plan",
-        "extra-build",
-        "extra-global",
-        "host-check",
-        "notify",
-    ] {
-        fx.file(
-            &format!(".github/workflows/{name}.yml"),
-            "on:\n  workflow_call:\n    inputs:\n      plan:\n        required: true\n        type: string\n\njobs:\n  run:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${#PLAN}\"\n        env:\n          PLAN: ${{ inputs.plan }}\n",
-        );
-    }
+    reusable_workflows(
+        &fx,
+        &[
+            "publish-crates",
+            "check-plan",
+            "extra-build",
+            "extra-global",
+            "host-check",
+            "notify",
+        ],
+    );
     let out = fx.cmd(&["generate"]);
     let stderr = output_text(&out);
     assert!(out.status.success(), "{stderr}");
@@ -685,9 +692,8 @@ fn dispatch_attestations_and_job_permissions() {
             "ci = \"github\"\ntargets = [\"x86_64-unknown-linux-gnu\"]\ndispatch-releases = true\ngithub-attestations = true\n{extra}host-jobs = [\"./notify\"]\n\n[workspace.metadata.dist.github-custom-job-permissions.notify]\npackages = \"write\"\n"
         )
     };
-    let notify = "on:\n  workflow_call:\n    inputs:\n      plan:\n        required: true\n        type: string\n\njobs:\n  run:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${#PLAN}\"\n        env:\n          PLAN: ${{ inputs.plan }}\n";
     let fx = dist_app("attest-app", "hello", &body(""));
-    fx.file(".github/workflows/notify.yml", notify);
+    reusable_workflows(&fx, &["notify"]);
     fx.ok(&["generate"]);
     actionlint(&fx, "dispatch and attestations");
     let y = workflow_yaml(&fx);
@@ -733,7 +739,7 @@ fn dispatch_attestations_and_job_permissions() {
             "github-attestations-phase = \"host\"\ngithub-attestations-filters = [\"*.tar.xz\"]\n",
         ),
     );
-    fx.file(".github/workflows/notify.yml", notify);
+    reusable_workflows(&fx, &["notify"]);
     fx.ok(&["generate"]);
     actionlint(&fx, "attestations in host");
     let w = read(&fx, WORKFLOW);
