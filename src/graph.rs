@@ -427,6 +427,9 @@ fn build_nodes(
                 env,
                 sources: sources.files.clone(),
                 skeleton: sources.skeleton.clone(),
+                msvc_crt_static: dist_recipes::target::Target(target)
+                    .is_windows_msvc()
+                    .then_some(cfg.global.msvc_crt_static),
             };
             out.push((
                 (pkg.name.clone(), target.clone()),

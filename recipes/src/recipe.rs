@@ -11,6 +11,7 @@
 //! | `package` | package name | cargo-build |
 //! | `binaries` | binary names (JSON list) | cargo-build, installer |
 //! | `target` | target triple | cargo-build, archive |
+//! | `config:msvc-crt-static` | static MSVC C runtime (`*-windows-msvc` targets only) | cargo-build |
 //! | `config:features`, `config:default-features`, `config:all-features` | the dist config values | cargo-build |
 //! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
 //! | `toolchain:FIELD` | a `rustc -vV` field | cargo-build |
@@ -128,6 +129,9 @@ pub struct CargoBuild {
     pub sources: BTreeMap<String, FileInput>,
     /// Every member's manifest and target roots, shared by all builds of the workspace.
     pub skeleton: Arc<WorkspaceSkeleton>,
+    /// `msvc-crt-static` for a `*-windows-msvc` target (`+crt-static` when true); `None` for
+    /// every other target, whose key it must not touch.
+    pub msvc_crt_static: Option<bool>,
 }
 
 /// What cargo needs of every workspace member just to load the workspace: its manifest (as a
@@ -427,7 +431,11 @@ impl CargoBuild {
             env,
             sources,
             skeleton,
+            msvc_crt_static,
         } = self;
+        if let Some(on) = msvc_crt_static {
+            m.insert("config:msvc-crt-static".into(), on.to_string());
+        }
         m.insert("package".into(), package.clone());
         m.insert("binaries".into(), list(binaries));
         m.insert("target".into(), target.clone());
@@ -654,6 +662,7 @@ mod tests {
                 },
             )]),
             skeleton: Arc::new(WorkspaceSkeleton::new(BTreeMap::new(), BTreeSet::new())),
+            msvc_crt_static: None,
         }
     }
 
@@ -736,6 +745,17 @@ mod tests {
             .key()
         };
         assert_ne!(workflow("a", "{}"), workflow("b", "{}"));
+        // msvc-crt-static is an input of Windows MSVC builds only.
+        let windows = |crt: Option<bool>| {
+            Recipe::CargoBuild(CargoBuild {
+                target: "x86_64-pc-windows-msvc".into(),
+                msvc_crt_static: crt,
+                ..build()
+            })
+            .key()
+        };
+        assert_ne!(windows(Some(true)), windows(Some(false)));
+        assert_ne!(windows(Some(true)), windows(None));
         assert_ne!(workflow("a", "{}"), workflow("a", "{\"x\":1}"));
         assert_eq!(workflow("a", "{}"), workflow("a", "{}"));
     }

@@ -98,7 +98,7 @@ pub static KEYS: &[KeyDef] = &[
     key("default-features", Any, Ty::Bool, ("true", "true"), "build with default features", true),
     key("all-features", Any, Ty::Bool, ("false", "false"), "build with every feature", true),
     key("precise-builds", Ws, Ty::Bool, ("false", "true"), "build each package on its own (this tool always does)", true),
-    key("msvc-crt-static", Ws, Ty::Bool, ("true", "true"), "link the MSVC C runtime statically on Windows", false),
+    key("msvc-crt-static", Ws, Ty::Bool, ("true", "false"), "`*-windows-msvc` builds get `-Ctarget-feature=+crt-static` (the MSVC C runtime linked statically, so no Visual C++ redistributable is needed); `false` links it dynamically", true),
     key("min-glibc-version", Any, Ty::MapOfStr, ("{}", "{ x86_64-unknown-linux-gnu = \"2.17\" }"), "per target: the oldest glibc the binaries claim to support", false),
     key("cargo-auditable", Ws, Ty::Bool, ("false", "false"), "build with cargo-auditable", false),
     key("cargo-cyclonedx", Any, Ty::Bool, ("false", "false"), "a CycloneDX SBOM `{package}.cdx.xml` per release (planned; not made by this tool yet)", true),

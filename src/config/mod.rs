@@ -191,6 +191,9 @@ pub struct GlobalConfig {
     pub force_latest: bool,
     /// `fail-fast`: one failed build job cancels the others.
     pub fail_fast: bool,
+    /// `msvc-crt-static`: `*-windows-msvc` builds link the C runtime statically (cargo-dist's
+    /// default), so the binaries need no Visual C++ redistributable.
+    pub msvc_crt_static: bool,
     /// `create-release`: false when another tool creates the GitHub Release (this one uploads).
     pub create_release: bool,
     /// `github-release`: the job that creates the GitHub Release (`auto` and `host`: the host
@@ -563,6 +566,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         omnibor: v.flag("omnibor", false),
         publish_jobs: v.list("publish-jobs"),
         fail_fast: v.flag("fail-fast", false),
+        msvc_crt_static: v.flag("msvc-crt-static", true),
         force_latest: v.flag("force-latest", false),
         build_setup: v.text("github-build-setup"),
         dispatch_releases: v.flag("dispatch-releases", false),

@@ -140,6 +140,16 @@ fn sync_snapshot(ws: &Workspace, b: &CargoBuild, snapshot: &Path) -> Result<(), 
     Ok(())
 }
 
+/// The user's rustflags, then `+crt-static` for a Windows MSVC build with `msvc-crt-static` on
+/// (after the user's flags, as cargo-dist adds it).
+fn build_rustflags(ws_config: Option<&str>, b: &CargoBuild) -> Vec<String> {
+    let mut flags = user_rustflags(ws_config, b);
+    if b.msvc_crt_static == Some(true) {
+        flags.push("-Ctarget-feature=+crt-static".into());
+    }
+    flags
+}
+
 /// The rustflags cargo would use for this build, from the recipe's inputs only: the first of
 /// `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`, `CARGO_TARGET_<TRIPLE>_RUSTFLAGS`, then the workspace's
 /// `.cargo/config.toml` `target.<triple>.rustflags` or `build.rustflags`. The build passes them,
@@ -263,7 +273,7 @@ pub fn build(
     let ws_config = [".cargo/config.toml", ".cargo/config"]
         .iter()
         .find_map(|f| std::fs::read_to_string(snapshot.join(f)).ok());
-    let mut flags = user_rustflags(ws_config.as_deref(), b);
+    let mut flags = build_rustflags(ws_config.as_deref(), b);
     for (from, to) in [
         (&snapshot, REMAP_SRC),
         (&target_dir, REMAP_TARGET),
@@ -370,4 +380,42 @@ fn cargo_command(
         cmd.args(["--features", &b.features.join(",")]);
     }
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+
+    use dist_recipes::recipe::{CargoBuild, WorkspaceSkeleton};
+
+    fn build(target: &str, crt: Option<bool>, rustflags: Option<&str>) -> CargoBuild {
+        CargoBuild {
+            package: "app".into(),
+            binaries: vec!["app".into()],
+            target: target.into(),
+            features: vec![],
+            default_features: true,
+            all_features: false,
+            profile: BTreeMap::new(),
+            toolchain: BTreeMap::new(),
+            env: BTreeMap::from([("RUSTFLAGS".into(), rustflags.map(str::to_string))]),
+            sources: BTreeMap::new(),
+            skeleton: Arc::new(WorkspaceSkeleton::new(BTreeMap::new(), BTreeSet::new())),
+            msvc_crt_static: crt,
+        }
+    }
+
+    #[test]
+    fn crt_static_follows_the_user_flags_on_msvc_only() {
+        let msvc = "x86_64-pc-windows-msvc";
+        assert_eq!(
+            super::build_rustflags(None, &build(msvc, Some(true), Some("-Cdebuginfo=1"))),
+            ["-Cdebuginfo=1", "-Ctarget-feature=+crt-static"]
+        );
+        assert!(super::build_rustflags(None, &build(msvc, Some(false), None)).is_empty());
+        assert!(
+            super::build_rustflags(None, &build("x86_64-unknown-linux-gnu", None, None)).is_empty()
+        );
+    }
 }

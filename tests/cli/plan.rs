@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::support::{
-    artifact_names, evil_root_manifest, evil_workspace, filter_keys, release_names, Fixture,
-    EVIL_DIST, REPO,
+    artifact_names, dist_app, evil_root_manifest, evil_workspace, filter_keys, release_names,
+    Fixture, EVIL_DIST, REPO,
 };
 
 const LINUX: &str = "x86_64-unknown-linux-gnu";
@@ -1004,4 +1004,43 @@ fn installer_without_repository_is_an_error() {
         "{stderr}"
     );
     assert!(stderr.contains("app/Cargo.toml"), "{stderr}");
+}
+
+/// `msvc-crt-static` (default true, as cargo-dist) is an input of Windows MSVC builds only:
+/// turning it off changes the Windows archive's key and leaves the Linux one alone.
+#[test]
+fn msvc_crt_static_keys_only_windows_msvc_builds() {
+    let body = |extra: &str| {
+        format!("targets = [\"x86_64-unknown-linux-gnu\", \"x86_64-pc-windows-msvc\"]\n{extra}")
+    };
+    let fx = dist_app("crt-app", "hello", &body(""));
+    let keys = |fx: &Fixture| -> (String, String) {
+        let plan = fx.json(&["plan", "-o", "json"]);
+        let key = |name: &str| {
+            plan["artifacts"][name]["recipe"]["key"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        (
+            key("crt-app-x86_64-unknown-linux-gnu.tar.xz"),
+            key("crt-app-x86_64-pc-windows-msvc.zip"),
+        )
+    };
+    let (linux_on, windows_on) = keys(&fx);
+    let toml = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &toml.replace(&body(""), &body("msvc-crt-static = false\n")),
+    );
+    let (linux_off, windows_off) = keys(&fx);
+    assert_eq!(linux_on, linux_off, "msvc-crt-static changed a Linux build");
+    assert_ne!(
+        windows_on, windows_off,
+        "msvc-crt-static is not an input of the Windows build"
+    );
+    // And it is acted on: no "not acted on" warning names it.
+    let out = fx.cmd(&["plan"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("msvc-crt-static"), "{stderr}");
 }
