@@ -208,6 +208,7 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         containers: targets.values().any(|t| t.container.is_some()),
         targets,
         fail_fast: cfg.fail_fast,
+        cache_builds: cfg.cache_builds,
         attest: cfg
             .attestations
             .as_ref()

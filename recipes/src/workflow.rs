@@ -66,6 +66,8 @@ pub struct GithubWorkflow {
     pub containers: bool,
     /// `fail-fast` of the build matrix.
     pub fail_fast: bool,
+    /// `cache-builds`: each build job also caches its target's build sandbox (cargo's state).
+    pub cache_builds: bool,
     /// `github-attestations`: which job attests, and which files.
     pub attest: Option<Attest>,
     /// `github-build-setup`: steps spliced into each build job, indented as its steps.

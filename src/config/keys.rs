@@ -153,7 +153,7 @@ pub static KEYS: &[KeyDef] = &[
     key("build-local-artifacts", Ws, Ty::Bool, ("true", "true"), "run the built-in local-artifacts jobs", false),
     key("merge-tasks", Ws, Ty::Bool, ("false", "false"), "build every target in one CI job", false),
     key("fail-fast", Ws, Ty::Bool, ("false", "false"), "cancel the other build jobs when one fails", true),
-    key("cache-builds", Ws, Ty::Bool, ("false", "true"), "cache cargo's build state in CI (this tool caches its store always)", false),
+    key("cache-builds", Ws, Ty::Bool, ("false", "true"), "the CI build jobs also cache cargo's compiled state (each target's build sandbox), keyed by target and Cargo.lock; the store is cached always", true),
     key("ssldotcom-windows-sign", Ws, Ty::OneOf(&["test", "prod"]), ("unset", "\"test\""), "sign Windows artifacts with SSL.com", false),
     key("macos-sign", Ws, Ty::Bool, ("false", "false"), "sign macOS binaries", false),
 ];

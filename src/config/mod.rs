@@ -191,6 +191,8 @@ pub struct GlobalConfig {
     pub force_latest: bool,
     /// `fail-fast`: one failed build job cancels the others.
     pub fail_fast: bool,
+    /// `cache-builds`: the CI build jobs cache each target's build sandbox too.
+    pub cache_builds: bool,
     /// `msvc-crt-static`: `*-windows-msvc` builds link the C runtime statically (cargo-dist's
     /// default), so the binaries need no Visual C++ redistributable.
     pub msvc_crt_static: bool,
@@ -566,6 +568,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         omnibor: v.flag("omnibor", false),
         publish_jobs: v.list("publish-jobs"),
         fail_fast: v.flag("fail-fast", false),
+        cache_builds: v.flag("cache-builds", false),
         msvc_crt_static: v.flag("msvc-crt-static", true),
         force_latest: v.flag("force-latest", false),
         build_setup: v.text("github-build-setup"),

@@ -528,6 +528,7 @@ global-artifacts-jobs = ["./extra-global"]
 host-jobs = ["./host-check"]
 post-announce-jobs = ["./notify"]
 fail-fast = true
+cache-builds = true
 github-release = "announce"
 force-latest = true
 dispatch-releases = true
@@ -654,6 +655,11 @@ packages = "write"
             "value"
         ),
         "write"
+    );
+    // cache-builds: the target's build sandbox is cached too.
+    assert!(
+        w.contains("          path: target/dist-work/targets/${{ matrix.target }}\n          key: dist-cargo-${{ matrix.target }}-${{ hashFiles('**/Cargo.lock') }}\n"),
+        "{w}"
     );
     // Pinned checkout, the setup step, the container and the runners.
     assert!(!w.contains("actions/checkout@v5"), "{w}");
@@ -1001,6 +1007,10 @@ nasm = "2.16"
     assert!(
         w.contains(r#""x86_64-unknown-linux-gnu":{"runner":"ubuntu-22.04"}"#),
         "{w}"
+    );
+    assert!(
+        !w.contains("dist-work"),
+        "cache-builds is off by default: {w}"
     );
 }
 
