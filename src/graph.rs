@@ -430,6 +430,10 @@ fn build_nodes(
                 msvc_crt_static: dist_recipes::target::Target(target)
                     .is_windows_msvc()
                     .then_some(cfg.global.msvc_crt_static),
+                auditable: cfg
+                    .global
+                    .cargo_auditable
+                    .then(|| recipe::CARGO_AUDITABLE_VERSION.to_string()),
             };
             out.push((
                 (pkg.name.clone(), target.clone()),

@@ -12,6 +12,7 @@
 //! | `binaries` | binary names (JSON list) | cargo-build, installer |
 //! | `target` | target triple | cargo-build, archive |
 //! | `config:msvc-crt-static` | static MSVC C runtime (`*-windows-msvc` targets only) | cargo-build |
+//! | `tool:cargo-auditable` | the pinned cargo-auditable version, when `cargo-auditable` is on | cargo-build |
 //! | `config:features`, `config:default-features`, `config:all-features` | the dist config values | cargo-build |
 //! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
 //! | `toolchain:FIELD` | a `rustc -vV` field | cargo-build |
@@ -55,6 +56,10 @@ use crate::target::Target;
 pub const FORMAT_VERSION: u32 = 3;
 
 const DOMAIN: &str = "cargo-dist recipe";
+
+/// The cargo-auditable this tool builds with when `cargo-auditable` is on: pinned, so the same
+/// key means the same embedding on every machine (it is installed at this version when missing).
+pub const CARGO_AUDITABLE_VERSION: &str = "0.7.7";
 
 /// The canonical input list of a recipe.
 pub type Inputs = BTreeMap<String, String>;
@@ -132,6 +137,9 @@ pub struct CargoBuild {
     /// `msvc-crt-static` for a `*-windows-msvc` target (`+crt-static` when true); `None` for
     /// every other target, whose key it must not touch.
     pub msvc_crt_static: Option<bool>,
+    /// `cargo-auditable`: the pinned cargo-auditable version the build runs under; `None` for a
+    /// plain `cargo build`.
+    pub auditable: Option<String>,
 }
 
 /// What cargo needs of every workspace member just to load the workspace: its manifest (as a
@@ -432,9 +440,13 @@ impl CargoBuild {
             sources,
             skeleton,
             msvc_crt_static,
+            auditable,
         } = self;
         if let Some(on) = msvc_crt_static {
             m.insert("config:msvc-crt-static".into(), on.to_string());
+        }
+        if let Some(version) = auditable {
+            m.insert("tool:cargo-auditable".into(), version.clone());
         }
         m.insert("package".into(), package.clone());
         m.insert("binaries".into(), list(binaries));
@@ -663,6 +675,7 @@ mod tests {
             )]),
             skeleton: Arc::new(WorkspaceSkeleton::new(BTreeMap::new(), BTreeSet::new())),
             msvc_crt_static: None,
+            auditable: None,
         }
     }
 
@@ -756,6 +769,11 @@ mod tests {
         };
         assert_ne!(windows(Some(true)), windows(Some(false)));
         assert_ne!(windows(Some(true)), windows(None));
+        let auditable = Recipe::CargoBuild(CargoBuild {
+            auditable: Some(CARGO_AUDITABLE_VERSION.into()),
+            ..build()
+        });
+        assert_ne!(auditable.key(), Recipe::CargoBuild(build()).key());
         assert_ne!(workflow("a", "{}"), workflow("a", "{\"x\":1}"));
         assert_eq!(workflow("a", "{}"), workflow("a", "{}"));
     }

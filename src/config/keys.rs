@@ -100,7 +100,7 @@ pub static KEYS: &[KeyDef] = &[
     key("precise-builds", Ws, Ty::Bool, ("false", "true"), "build each package on its own (this tool always does)", true),
     key("msvc-crt-static", Ws, Ty::Bool, ("true", "false"), "`*-windows-msvc` builds get `-Ctarget-feature=+crt-static` (the MSVC C runtime linked statically, so no Visual C++ redistributable is needed); `false` links it dynamically", true),
     key("min-glibc-version", Any, Ty::MapOfStr, ("{}", "{ x86_64-unknown-linux-gnu = \"2.17\" }"), "per target: the oldest glibc the binaries claim to support", false),
-    key("cargo-auditable", Ws, Ty::Bool, ("false", "false"), "build with cargo-auditable", false),
+    key("cargo-auditable", Ws, Ty::Bool, ("false", "true"), "build with `cargo auditable` (the dependency tree embedded in each binary's `.dep-v0` section); this tool installs its pinned cargo-auditable into its tools directory when missing", true),
     key("cargo-cyclonedx", Any, Ty::Bool, ("false", "false"), "a CycloneDX SBOM `{package}.cdx.xml` per release (planned; not made by this tool yet)", true),
     key("omnibor", Ws, Ty::Bool, ("false", "false"), "an OmniBOR id `{artifact}.omnibor` beside each archive, MSI/pkg and the source tarball (planned; not made yet)", true),
     key("rust-toolchain-version", Ws, Ty::Str(None), ("unset", "\"1.89\""), "(deprecated) toolchain CI installs; use rust-toolchain.toml", false),

@@ -193,6 +193,8 @@ pub struct GlobalConfig {
     pub fail_fast: bool,
     /// `cache-builds`: the CI build jobs cache each target's build sandbox too.
     pub cache_builds: bool,
+    /// `cargo-auditable`: builds run `cargo auditable build`.
+    pub cargo_auditable: bool,
     /// `msvc-crt-static`: `*-windows-msvc` builds link the C runtime statically (cargo-dist's
     /// default), so the binaries need no Visual C++ redistributable.
     pub msvc_crt_static: bool,
@@ -569,6 +571,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         publish_jobs: v.list("publish-jobs"),
         fail_fast: v.flag("fail-fast", false),
         cache_builds: v.flag("cache-builds", false),
+        cargo_auditable: v.flag("cargo-auditable", false),
         msvc_crt_static: v.flag("msvc-crt-static", true),
         force_latest: v.flag("force-latest", false),
         build_setup: v.text("github-build-setup"),

@@ -33,6 +33,12 @@ pub enum CargoError {
     },
     #[error("could not run cargo: {0}")]
     Spawn(std::io::Error),
+    #[error("`cargo-auditable = true` needs cargo-auditable {version}, and installing it into {dir} failed\n  install it there yourself (`cargo install cargo-auditable --version {version} --locked --root {dir}`), or set CARGO_DIST_TOOLS to a directory holding bin/cargo-auditable\n{stderr}")]
+    ToolInstall {
+        version: String,
+        dir: String,
+        stderr: String,
+    },
     #[error("preparing the build sandbox at {path}: {source}")]
     Sandbox {
         path: String,
@@ -216,6 +222,68 @@ fn lock_sandbox(sandbox: &Path) -> Result<std::fs::File, CargoError> {
     Ok(f)
 }
 
+/// The bin directory holding cargo-auditable `version`, installed from crates.io into this
+/// tool's tools directory the first time (into a temp dir, then renamed, so a failed or
+/// concurrent install never leaves half a tool): `$CARGO_DIST_TOOLS`, else the cache dir beside
+/// the default store.
+fn cargo_auditable(version: &str) -> Result<PathBuf, CargoError> {
+    let tools = tools_dir();
+    let root = tools.join(format!("cargo-auditable-{version}"));
+    let bin = root.join("bin");
+    if bin.join("cargo-auditable").is_file() || bin.join("cargo-auditable.exe").is_file() {
+        return Ok(bin);
+    }
+    let failed = |stderr: String| CargoError::ToolInstall {
+        version: version.to_string(),
+        dir: root.display().to_string(),
+        stderr,
+    };
+    std::fs::create_dir_all(&tools).map_err(|e| failed(e.to_string()))?;
+    let tmp = tempfile::tempdir_in(&tools).map_err(|e| failed(e.to_string()))?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "install",
+            "cargo-auditable",
+            "--locked",
+            "--quiet",
+            "--version",
+        ])
+        .arg(format!("={version}"))
+        .arg("--root")
+        .arg(tmp.path())
+        .output()
+        .map_err(|e| failed(e.to_string()))?;
+    if !out.status.success() {
+        return Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+        ));
+    }
+    match std::fs::rename(tmp.path(), &root) {
+        Ok(()) => {}
+        // Another build installed it meanwhile: theirs is as good.
+        Err(_) if bin.is_dir() => {}
+        Err(e) => return Err(failed(e.to_string())),
+    }
+    Ok(bin)
+}
+
+fn tools_dir() -> PathBuf {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = var("CARGO_DIST_TOOLS") {
+        return dir;
+    }
+    let cache = var("XDG_CACHE_HOME")
+        .filter(|p| p.is_absolute())
+        .or_else(|| var("HOME").map(|h| h.join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("cargo-dist").join("tools")
+}
+
 /// Whether the toolchain the workspace selects has the standard library of `target`.
 fn target_installed(ws: &Workspace, target: &str) -> bool {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
@@ -282,7 +350,20 @@ pub fn build(
         flags.push(format!("--remap-path-prefix={}={to}", from.display()));
     }
 
+    let auditable_bin = match &b.auditable {
+        Some(version) => Some(cargo_auditable(version)?),
+        None => None,
+    };
     let mut cmd = cargo_command(ws, b, &snapshot, &target_dir, &cargo_home, &flags);
+    if let Some(bin) = auditable_bin {
+        // Found first on PATH, so `cargo auditable` runs the pinned version.
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let paths = std::iter::once(bin).chain(std::env::split_paths(&path));
+        cmd.env(
+            "PATH",
+            std::env::join_paths(paths).map_err(|e| CargoError::Spawn(std::io::Error::other(e)))?,
+        );
+    }
     let out = cmd.output().map_err(CargoError::Spawn)?;
     if !out.status.success() {
         return Err(CargoError::Failed {
@@ -352,15 +433,18 @@ fn cargo_command(
         .env("TZ", "UTC")
         .env("LC_ALL", "C")
         .env("CARGO_TERM_COLOR", "never")
-        .current_dir(snapshot)
-        .args([
-            "build",
-            "--profile",
-            "dist",
-            "--locked",
-            "--target",
-            &b.target,
-        ]);
+        .current_dir(snapshot);
+    if b.auditable.is_some() {
+        cmd.arg("auditable");
+    }
+    cmd.args([
+        "build",
+        "--profile",
+        "dist",
+        "--locked",
+        "--target",
+        &b.target,
+    ]);
     // The binaries this target ships (`binaries` may narrow the package's).
     cmd.args(["--package", &b.package]);
     for bin in &b.binaries {
@@ -403,6 +487,7 @@ mod tests {
             sources: BTreeMap::new(),
             skeleton: Arc::new(WorkspaceSkeleton::new(BTreeMap::new(), BTreeSet::new())),
             msvc_crt_static: crt,
+            auditable: None,
         }
     }
 

@@ -553,6 +553,72 @@ fn archive_bytes_do_not_depend_on_the_compressor_threads() {
     }
 }
 
+/// `cargo-auditable = true`: the build runs under the pinned cargo-auditable (installed into the
+/// tools directory when missing), and the shipped binary carries its dependency tree in a
+/// `.dep-v0` section (zlib-compressed JSON) that objcopy extracts; turning it on changes the key.
+#[test]
+fn cargo_auditable_embeds_the_dependency_tree() {
+    let host = host_triple();
+    let fx = dist_app(APP, HELLO, &format!("targets = [\"{host}\"]\n"));
+    let plain_key =
+        fx.json(&["plan", "-o", "json"])["artifacts"][archive_name(&host)]["recipe"]["key"].clone();
+    let toml = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &toml.replace(
+            "[workspace.metadata.dist]\n",
+            "[workspace.metadata.dist]\ncargo-auditable = true\n",
+        ),
+    );
+    let manifest = fx.json(&["build", "-o", "json"]);
+    assert_ne!(
+        manifest["artifacts"][archive_name(&host)]["recipe"]["key"],
+        plain_key,
+        "cargo-auditable is not in the key"
+    );
+    let out = fx.cmd(&["build"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not acted on"));
+    let unpacked = unpack(
+        &fx,
+        &distrib(&fx).join(archive_name(&host)),
+        "aud",
+        &["-xJf"],
+    );
+    let binary = unpacked.join(format!("{APP}-{host}/{APP}"));
+    assert_eq!(run_binary(&binary), format!("{HELLO}\n"));
+    let section = fx.dir.path().join("dep-v0.zlib");
+    let dump = Command::new("objcopy")
+        .arg(format!("--dump-section=.dep-v0={}", section.display()))
+        .arg(&binary)
+        .arg(fx.dir.path().join("objcopy-out"))
+        .output()
+        .expect("objcopy (binutils) is needed");
+    assert!(
+        dump.status.success(),
+        "no .dep-v0 section: {}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let json = Command::new("python3")
+        .arg("-c")
+        .arg("import sys, zlib; sys.stdout.write(zlib.decompress(open(sys.argv[1], 'rb').read()).decode())")
+        .arg(&section)
+        .output()
+        .expect("python3 is needed");
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let tree: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let names: Vec<&str> = tree["packages"]
+        .as_array()
+        .expect("a packages list")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(names.contains(&APP), "{tree}");
+}
+
 /// Every kind of input, changed alone after a build, changes the archive's key and `explain`
 /// names it (one build; each change is reverted before the next).
 #[test]
