@@ -219,6 +219,7 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         build_setup: setup.map(str::to_string),
         release_at: release_at(cfg),
         force_latest: cfg.force_latest,
+        releases_repo: cfg.github_releases_repo.clone(),
         before_host: custom.before_host,
         after_host: custom.after_host,
         publish: publish_jobs(cfg),

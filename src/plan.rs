@@ -116,6 +116,21 @@ impl GithubRepo {
     }
 }
 
+/// Where a package's GitHub Release lives: `github-releases-repo` when set, else its own
+/// `repository`.
+fn hosting_repo(cfg: &Config, pkg: &crate::workspace::Package) -> Option<GithubRepo> {
+    match &cfg.global.github_releases_repo {
+        Some(owner_repo) => {
+            let (owner, repo) = owner_repo.split_once('/')?;
+            Some(GithubRepo {
+                owner: owner.into(),
+                repo: repo.into(),
+            })
+        }
+        None => pkg.repository.as_deref().and_then(GithubRepo::parse),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Artifact {
     pub name: String,
@@ -289,7 +304,7 @@ pub fn plan(
             target_binaries: BTreeMap::new(),
             targets: targets.into_iter().collect(),
             artifacts: Vec::new(),
-            github: pkg.repository.as_deref().and_then(GithubRepo::parse),
+            github: hosting_repo(cfg, pkg),
             display: pc.display,
             display_name: pc.display_name.clone(),
         };
@@ -321,7 +336,7 @@ pub fn plan(
                 target_binaries: BTreeMap::new(),
                 targets: Vec::new(),
                 artifacts: Vec::new(),
-                github: pkg.repository.as_deref().and_then(GithubRepo::parse),
+                github: hosting_repo(cfg, pkg),
                 display: true,
                 display_name: None,
             });

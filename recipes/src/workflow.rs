@@ -76,6 +76,8 @@ pub struct GithubWorkflow {
     pub release_at: ReleaseAt,
     /// `force-latest`: the release is marked latest even when its version is not the highest.
     pub force_latest: bool,
+    /// `github-releases-repo`: `owner/repo` holding the release instead of this repository.
+    pub releases_repo: Option<String>,
     /// Custom jobs the host job waits for (`plan-jobs`, `local-artifacts-jobs`,
     /// `global-artifacts-jobs`).
     pub before_host: Vec<Job>,

@@ -129,7 +129,7 @@ pub static KEYS: &[KeyDef] = &[
     key("tag-namespace", Ws, Ty::Str(Some(check_tag_namespace)), ("unset", "\"app\""), "the workflow releases only tags starting with it, and is named `{ns}-release.yml` (tag parsing ignores it, as in cargo-dist)", true),
     key("create-release", Ws, Ty::Bool, ("true", "true"), "create the GitHub Release (false: another tool created it; the host job uploads to it and leaves publishing to that tool)", true),
     key("github-release", Ws, Ty::OneOf(&["auto", "host", "announce"]), ("\"auto\"", "\"auto\""), "which job creates the GitHub Release: `host` (a draft, published by announce; `auto` means host) or `announce` (created published, after the publish jobs)", true),
-    key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/releases\""), "publish the Release to another repository (`owner/repo`)", false),
+    key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/releases\""), "host the GitHub Releases in another repository (`owner/repo`): installers and the manifest download from there, and the workflow's host and announce jobs create the release there with the secret GH_RELEASES_TOKEN (the tag points at that repository's default branch)", true),
     key("github-releases-submodule-path", Ws, Ty::Str(None), ("unset", "\"vendor/releases\""), "submodule whose commit the Release tags", false),
     key("dispatch-releases", Ws, Ty::Bool, ("false", "false"), "release from a manual workflow run (`workflow_dispatch` with a `tag` input) instead of tag pushes", true),
     key("release-branch", Ws, Ty::Str(None), ("unset", "\"main\""), "branch a dispatched release runs on", false),

@@ -195,6 +195,9 @@ pub struct GlobalConfig {
     pub cache_builds: bool,
     /// `cargo-auditable`: builds run `cargo auditable build`.
     pub cargo_auditable: bool,
+    /// `github-releases-repo`: `owner/repo` that hosts the GitHub Releases instead of the
+    /// packages' own repository.
+    pub github_releases_repo: Option<String>,
     /// `msvc-crt-static`: `*-windows-msvc` builds link the C runtime statically (cargo-dist's
     /// default), so the binaries need no Visual C++ redistributable.
     pub msvc_crt_static: bool,
@@ -572,6 +575,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         fail_fast: v.flag("fail-fast", false),
         cache_builds: v.flag("cache-builds", false),
         cargo_auditable: v.flag("cargo-auditable", false),
+        github_releases_repo: v.text("github-releases-repo"),
         msvc_crt_static: v.flag("msvc-crt-static", true),
         force_latest: v.flag("force-latest", false),
         build_setup: v.text("github-build-setup"),

@@ -1167,3 +1167,49 @@ fn the_workflow_is_a_stored_recipe() {
     );
     assert!(!read(&fx, ".github/workflows/release.yml").contains("pull_request:"));
 }
+
+/// `github-releases-repo`: the release lives in another repository: the plan's hosting and the
+/// installers point there, and the host and announce jobs create it there with that
+/// repository's token (and no `--target`, since this run's commit is not in it).
+#[test]
+fn releases_hosted_in_another_repository() {
+    let fx = dist_app(
+        "elsewhere",
+        "hello",
+        "ci = \"github\"\ninstallers = [\"shell\"]\ntargets = [\"x86_64-unknown-linux-gnu\"]\ngithub-releases-repo = \"my-org/releases\"\n",
+    );
+    fx.ok(&["generate"]);
+    let plan = fx.json(&["plan", "-o", "json"]);
+    let gh = &plan["releases"][0]["hosting"]["github"];
+    assert_eq!(
+        (gh["owner"].as_str(), gh["repo"].as_str()),
+        (Some("my-org"), Some("releases")),
+        "{plan}"
+    );
+    let hint = plan["artifacts"]["elsewhere-installer.sh"]["install_hint"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        hint.contains(
+            "https://github.com/my-org/releases/releases/download/v0.1.0/elsewhere-installer.sh"
+        ),
+        "{hint}"
+    );
+    actionlint(&fx, "releases in another repository");
+    let y = workflow_yaml(&fx);
+    for job in ["host", "announce"] {
+        let env = &y["jobs"][job]["env"];
+        assert_eq!(text(&env["GH_REPO"], "GH_REPO"), "my-org/releases", "{job}");
+        assert_eq!(
+            text(&env["GH_TOKEN"], "GH_TOKEN"),
+            "${{ secrets.GH_RELEASES_TOKEN }}",
+            "{job}"
+        );
+    }
+    let w = read(&fx, WORKFLOW);
+    assert!(
+        w.contains("gh release create \"$TAG\" --draft \"${args[@]}\""),
+        "{w}"
+    );
+    assert!(!w.contains("--target \"$GITHUB_SHA\""), "{w}");
+}
