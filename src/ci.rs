@@ -204,8 +204,6 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         tag_namespace: cfg.tag_namespace.clone().unwrap_or_default(),
         install_url: install_url(cfg),
         global_runner: global.to_string(),
-        installs: targets.values().any(|t| t.install.is_some()),
-        containers: targets.values().any(|t| t.container.is_some()),
         targets,
         fail_fast: cfg.fail_fast,
         cache_builds: cfg.cache_builds,
@@ -225,7 +223,6 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         publish: publish_jobs(cfg),
         post_announce: custom.post_announce,
         actions: workflow::actions(&cfg.action_commits),
-        publish_manifest_jq: workflow::PUBLISH_MANIFEST_JQ.to_string(),
     }
 }
 
@@ -258,29 +255,31 @@ pub fn default_runner(triple: &str) -> &'static str {
 struct BuildHost<'a> {
     /// The runner label.
     runner: String,
-    /// The triple the build runs on: the container's `host`, else the runner's `host`, else the
-    /// target itself (a default runner is native).
-    triple: &'a str,
-    /// Whether `triple` was configured (a default runner of a musl target is a glibc Ubuntu).
-    configured: bool,
+    /// The triple the build runs on: the container's `host`, else the runner's `host`, else
+    /// the default runner's own (the target's, with glibc for a musl target: Ubuntu).
+    triple: String,
     container: Option<&'a Container>,
 }
 
-fn build_host<'a>(cfg: &'a GlobalConfig, target: &'a str) -> BuildHost<'a> {
+fn build_host<'a>(cfg: &'a GlobalConfig, target: &str) -> BuildHost<'a> {
     let r = cfg.runners.get(target);
     let container = r.and_then(|r| r.container.as_ref());
     let runner_host = r.and_then(|r| r.host.as_deref());
-    let configured_triple = container.and_then(|c| c.host.as_deref()).or(runner_host);
-    let triple = configured_triple.unwrap_or(target);
+    let triple = container
+        .and_then(|c| c.host.as_deref())
+        .or(runner_host)
+        .map_or_else(
+            || target.replace("-linux-musl", "-linux-gnu"),
+            str::to_string,
+        );
     // A container runs on a Linux runner of its own architecture.
     let runner = match r.and_then(|r| r.runner.clone()) {
         Some(label) => label,
-        None => default_runner(runner_host.unwrap_or(triple)).to_string(),
+        None => default_runner(runner_host.unwrap_or(&triple)).to_string(),
     };
     BuildHost {
         runner,
         triple,
-        configured: configured_triple.is_some(),
         container,
     }
 }
@@ -315,8 +314,8 @@ pub fn cross_builds(cfg: &GlobalConfig) -> Vec<(String, String)> {
         .filter(|t| *t != "global")
         .filter_map(|t| {
             let host = build_host(cfg, t).triple;
-            let (a, b) = (Target(t), Target(host));
-            (a.arch() != b.arch() || os(a) != os(b)).then(|| (t.clone(), host.to_string()))
+            let (a, b) = (Target(t), Target(&host));
+            (a.arch() != b.arch() || os(a) != os(b)).then(|| (t.clone(), host.clone()))
         })
         .collect()
 }
@@ -325,7 +324,7 @@ pub fn cross_builds(cfg: &GlobalConfig) -> Vec<(String, String)> {
 /// the container's package manager in a container), Homebrew on macOS, Chocolatey on Windows,
 /// each package where its `targets` (if any) name `target`.
 fn install_command(cfg: &GlobalConfig, target: &str, host: &BuildHost) -> String {
-    let t = Target(host.triple);
+    let t = Target(&host.triple);
     let manager = if t.is_linux() || host.container.is_some() {
         "apt"
     } else if t.is_darwin() {
@@ -352,9 +351,9 @@ fn install_command(cfg: &GlobalConfig, target: &str, host: &BuildHost) -> String
         version: None,
         targets: None,
     };
-    let glibc_runner = !host.configured || (t.is_linux() && !t.is_musl());
     if Target(target).is_musl()
-        && glibc_runner
+        && t.is_linux()
+        && !t.is_musl()
         && host.container.is_none()
         && !pkgs.iter().any(|d| d.package == "musl-tools")
     {

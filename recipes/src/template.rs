@@ -5,11 +5,6 @@
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
-/// Jinja's own delimiters: for the installers, whose languages never write `{{`.
-pub(crate) fn jinja_syntax() -> SyntaxConfig {
-    SyntaxConfig::default()
-}
-
 /// For YAML that holds GitHub expressions (`${{ ... }}`) and shell (`${#x}`): values are
 /// `<< x >>`, comments `<# ... #>`; blocks stay `{% ... %}`.
 pub(crate) fn workflow_syntax() -> SyntaxConfig {

@@ -60,10 +60,6 @@ pub struct GithubWorkflow {
     /// Per target: what `github-custom-runners` and `dependencies` say of its build job. The plan
     /// job's matrix program reads it, so only targets with something to say are listed.
     pub targets: BTreeMap<String, TargetJob>,
-    /// Whether any build job installs system packages (`dependencies`).
-    pub installs: bool,
-    /// Whether any build job runs in a container.
-    pub containers: bool,
     /// `fail-fast` of the build matrix.
     pub fail_fast: bool,
     /// `cache-builds`: each build job also caches its target's build sandbox (cargo's state).
@@ -89,8 +85,6 @@ pub struct GithubWorkflow {
     pub post_announce: Vec<Job>,
     /// Template name -> `owner/action@ref` ([`ACTIONS`], pinned by `github-action-commits`).
     pub actions: BTreeMap<String, String>,
-    /// [`PUBLISH_MANIFEST_JQ`].
-    pub publish_manifest_jq: String,
 }
 
 /// What the config says of one target's build job.
@@ -165,8 +159,13 @@ impl GithubWorkflow {
         let targets = serde_json::to_value(&self.targets)
             .expect("strings and maps serialise")
             .to_string();
+        // What follows from the fields (and the tool's own jq program) is derived here, so the
+        // context holds only what the config decided.
         let ctx = minijinja::context! {
             targets_json => targets,
+            installs => self.targets.values().any(|t| t.install.is_some()),
+            containers => self.targets.values().any(|t| t.container.is_some()),
+            publish_manifest_jq => PUBLISH_MANIFEST_JQ,
             ..minijinja::Value::from_serialize(self)
         };
         Ok(template::render(

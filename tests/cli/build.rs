@@ -577,7 +577,9 @@ fn cargo_auditable_embeds_the_dependency_tree() {
         "cargo-auditable is not in the key"
     );
     let out = fx.cmd(&["build"]);
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("not acted on"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("not acted on"), "{stderr}");
     let unpacked = unpack(
         &fx,
         &distrib(&fx).join(archive_name(&host)),

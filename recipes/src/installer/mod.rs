@@ -81,7 +81,9 @@ fn render(
     source: &'static str,
     ctx: minijinja::Value,
 ) -> Result<String, InstallerError> {
-    crate::template::render(name, source, crate::template::jinja_syntax(), ctx)
+    // Jinja's own delimiters: the installers' languages never write `{{`.
+    let syntax = minijinja::syntax::SyntaxConfig::default();
+    crate::template::render(name, source, syntax, ctx)
         .map_err(|source| InstallerError::Template { name, source })
 }
 
