@@ -246,7 +246,7 @@ fn archive_recipe(
     let mut items = BTreeMap::new();
     for item in contents {
         match &item.source {
-            ItemSource::Binary { name } => {
+            ItemSource::Binary { name } | ItemSource::Library { name, .. } => {
                 let src = ArchiveSource::Binary {
                     build: build_key,
                     file: name.clone(),
@@ -330,6 +330,27 @@ fn installer_recipe(
         archives: archives
             .iter()
             .map(|n| (n.clone(), archive_ref(plan, g, env, n)))
+            .collect(),
+        // What `install-libraries` installs: the packaged libraries of those kinds.
+        libraries: archives
+            .iter()
+            .filter_map(|n| {
+                let ArtifactKind::Archive { target, .. } = &plan.artifacts[n].kind else {
+                    return None;
+                };
+                let kinds: Vec<_> = pc
+                    .install_libraries
+                    .iter()
+                    .filter(|k| pc.package_libraries.contains(k))
+                    .copied()
+                    .collect();
+                let libs: Vec<String> =
+                    crate::plan::library_files(pkg, &kinds, dist_recipes::target::Target(target))
+                        .into_iter()
+                        .map(|(_, file)| file)
+                        .collect();
+                (!libs.is_empty()).then(|| (n.clone(), libs))
+            })
             .collect(),
     })
 }
@@ -434,6 +455,14 @@ fn build_nodes(
                     .global
                     .cargo_auditable
                     .then(|| recipe::CARGO_AUDITABLE_VERSION.to_string()),
+                libraries: crate::plan::library_files(
+                    pkg,
+                    &pc.package_libraries,
+                    dist_recipes::target::Target(target),
+                )
+                .into_iter()
+                .map(|(_, file)| file)
+                .collect(),
             };
             out.push((
                 (pkg.name.clone(), target.clone()),

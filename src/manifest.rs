@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::{ArtifactKind, ItemSource, Plan};
 use crate::workspace::IncludeKind;
+use dist_recipes::target::LibraryKind;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DistManifest {
@@ -224,6 +225,14 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact, state: ArtifactState) -> Man
 fn asset(item: &crate::plan::ArchiveItem) -> Asset {
     let kind = match &item.source {
         ItemSource::Binary { .. } => "executable",
+        ItemSource::Library {
+            kind: LibraryKind::Cdylib,
+            ..
+        } => "c_dynamic_library",
+        ItemSource::Library {
+            kind: LibraryKind::CStaticlib,
+            ..
+        } => "c_static_library",
         ItemSource::File { kind, .. } => match kind {
             Some(IncludeKind::Readme) => "readme",
             Some(IncludeKind::License) => "license",
@@ -233,6 +242,7 @@ fn asset(item: &crate::plan::ArchiveItem) -> Asset {
     };
     let name = match &item.source {
         ItemSource::Binary { name } => name.trim_end_matches(".exe").to_string(),
+        ItemSource::Library { name, .. } => name.clone(),
         ItemSource::File { .. } => item.path.clone(),
     };
     Asset {

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
-use dist_recipes::target::Target;
+use dist_recipes::target::{LibraryKind, Target};
 
 use crate::announce::Announcement;
 use crate::config::{Config, GlobalConfig, InstallerKind, PackageConfig};
@@ -252,6 +252,8 @@ pub struct ArchiveItem {
 pub enum ItemSource {
     /// A binary of the App's cargo build (the file name carries `.exe` on Windows).
     Binary { name: String },
+    /// A library file of the App's cargo build (`package-libraries`).
+    Library { name: String, kind: LibraryKind },
     /// A workspace-relative file.
     File {
         path: String,
@@ -535,6 +537,12 @@ fn archive_contents(
             }
         })
         .collect();
+    for (kind, name) in library_files(pkg, &pc.package_libraries, t) {
+        contents.push(ArchiveItem {
+            path: name.clone(),
+            source: ItemSource::Library { name, kind },
+        });
+    }
     if pc.auto_includes {
         for inc in &pkg.auto_includes {
             contents.push(ArchiveItem {
@@ -560,6 +568,23 @@ fn archive_contents(
     // wins, so the archive stays well-formed.
     contents.dedup_by(|a, b| a.path == b.path);
     contents
+}
+
+/// The library files of `kinds` that `pkg`'s lib target builds for `t`, by kind (kinds it does
+/// not build are skipped, as cargo-dist does).
+pub fn library_files(
+    pkg: &Package,
+    kinds: &[LibraryKind],
+    t: Target,
+) -> Vec<(LibraryKind, String)> {
+    let Some(lib) = &pkg.lib_name else {
+        return Vec::new();
+    };
+    kinds
+        .iter()
+        .filter(|k| pkg.c_libraries.contains(k))
+        .map(|&k| (k, t.library(k, lib)))
+        .collect()
 }
 
 /// The fetching installers of one App.
@@ -773,7 +798,8 @@ mod tests {
             dir: name.into(),
             binaries: bins.iter().map(|b| b.to_string()).collect(),
             has_lib: bins.is_empty(),
-            has_cdylib: false,
+            lib_name: None,
+            c_libraries: vec![],
             publish,
             repository: Some("https://github.com/example/evil".into()),
             description: None,

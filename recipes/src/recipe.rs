@@ -12,6 +12,7 @@
 //! | `binaries` | binary names (JSON list) | cargo-build, installer |
 //! | `target` | target triple | cargo-build, archive |
 //! | `config:msvc-crt-static` | static MSVC C runtime (`*-windows-msvc` targets only) | cargo-build |
+//! | `libraries` | the library files built with `--lib` (JSON list), when `package-libraries` ships any | cargo-build |
 //! | `tool:cargo-auditable` | the pinned cargo-auditable version, when `cargo-auditable` is on | cargo-build |
 //! | `config:features`, `config:default-features`, `config:all-features` | the dist config values | cargo-build |
 //! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
@@ -27,6 +28,7 @@
 //! | `target:NAME`, `sha256:NAME`, `root-dir:NAME` | a consumed archive's target, sha256 once known, root dir | unified-checksum, installer |
 //! | `git-tree` | the committed tree of the workspace dir (`HEAD:<dir>`) | source-tarball |
 //! | `installer`, `app`, `version`, `download-url` | installer kind, App, version, base URL | installer |
+//! | `libraries:NAME` | library files installed from archive NAME (JSON list), when `install-libraries` applies | installer |
 //! | `config:install-path` | the install path chain (JSON list) | installer |
 //! | `config:bin-aliases` | binary -> aliases (JSON), when any are set | installer |
 //! | `config:install-success-msg` | the message (JSON string), when set | installer |
@@ -140,6 +142,8 @@ pub struct CargoBuild {
     /// `cargo-auditable`: the pinned cargo-auditable version the build runs under; `None` for a
     /// plain `cargo build`.
     pub auditable: Option<String>,
+    /// Library files (`package-libraries`) built by `--lib` and collected beside the binaries.
+    pub libraries: Vec<String>,
 }
 
 /// What cargo needs of every workspace member just to load the workspace: its manifest (as a
@@ -250,6 +254,9 @@ pub struct Installer {
     pub license: Option<String>,
     /// Every archive it can fetch: name -> (target, archive recipe key, sha256 once known).
     pub archives: BTreeMap<String, ArchiveRef>,
+    /// Archive name -> the library files installed from it (`install-libraries`); archives
+    /// with none are absent.
+    pub libraries: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -441,7 +448,11 @@ impl CargoBuild {
             skeleton,
             msvc_crt_static,
             auditable,
+            libraries,
         } = self;
+        if !libraries.is_empty() {
+            m.insert("libraries".into(), list(libraries));
+        }
         if let Some(on) = msvc_crt_static {
             m.insert("config:msvc-crt-static".into(), on.to_string());
         }
@@ -555,7 +566,11 @@ impl Installer {
             homepage,
             license,
             archives,
+            libraries,
         } = self;
+        for (name, libs) in libraries {
+            m.insert(format!("libraries:{name}"), list(libs));
+        }
         m.insert("installer".into(), installer.name().into());
         m.insert("app".into(), app.clone());
         m.insert("version".into(), version.clone());
@@ -676,6 +691,7 @@ mod tests {
             skeleton: Arc::new(WorkspaceSkeleton::new(BTreeMap::new(), BTreeSet::new())),
             msvc_crt_static: None,
             auditable: None,
+            libraries: Vec::new(),
         }
     }
 
@@ -742,6 +758,7 @@ mod tests {
                 homepage: None,
                 license: None,
                 archives: BTreeMap::new(),
+                libraries: BTreeMap::new(),
             })
             .key()
         };
@@ -771,6 +788,7 @@ mod tests {
         assert_ne!(windows(Some(true)), windows(None));
         let auditable = Recipe::CargoBuild(CargoBuild {
             auditable: Some(CARGO_AUDITABLE_VERSION.into()),
+            libraries: Vec::new(),
             ..build()
         });
         assert_ne!(auditable.key(), Recipe::CargoBuild(build()).key());
@@ -854,6 +872,7 @@ mod tests {
                 homepage: None,
                 license: Some("MIT".into()),
                 archives,
+                libraries: BTreeMap::new(),
             }),
         ]
     }

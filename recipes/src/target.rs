@@ -1,5 +1,31 @@
 //! Target triples: the OS questions every stage asks, answered in one place.
 
+/// A C-compatible library a package can ship beside its binaries (`package-libraries`,
+/// `install-libraries`): cargo's `cdylib` and `staticlib` crate types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LibraryKind {
+    Cdylib,
+    CStaticlib,
+}
+
+impl LibraryKind {
+    /// The config spelling (`"cdylib"`, `"cstaticlib"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LibraryKind::Cdylib => "cdylib",
+            LibraryKind::CStaticlib => "cstaticlib",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LibraryKind> {
+        match s {
+            "cdylib" => Some(LibraryKind::Cdylib),
+            "cstaticlib" => Some(LibraryKind::CStaticlib),
+            _ => None,
+        }
+    }
+}
+
 /// A Rust target triple, e.g. `x86_64-unknown-linux-gnu`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Target<'a>(pub &'a str);
@@ -37,6 +63,18 @@ impl<'a> Target<'a> {
             format!("{name}.exe")
         } else {
             name.to_string()
+        }
+    }
+
+    /// A library's file name on this target, as cargo writes it (`lib_name` is the lib
+    /// target's name, `-` already `_`).
+    pub fn library(self, kind: LibraryKind, lib_name: &str) -> String {
+        match kind {
+            LibraryKind::Cdylib if self.is_windows() => format!("{lib_name}.dll"),
+            LibraryKind::Cdylib if self.is_darwin() => format!("lib{lib_name}.dylib"),
+            LibraryKind::Cdylib => format!("lib{lib_name}.so"),
+            LibraryKind::CStaticlib if self.is_windows_msvc() => format!("{lib_name}.lib"),
+            LibraryKind::CStaticlib => format!("lib{lib_name}.a"),
         }
     }
 

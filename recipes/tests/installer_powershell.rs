@@ -16,18 +16,21 @@ fn app() -> dist_recipes::installer::InstallerApp {
                 file_name: "my-app-aarch64-pc-windows-msvc.zip".into(),
                 sha256: Some(fake_sha('1')),
                 root_dir: None,
+                libraries: Vec::new(),
             },
             InstallerArtifact {
                 target: "x86_64-pc-windows-msvc".into(),
                 file_name: "my-app-x86_64-pc-windows-msvc.tar.gz".into(),
                 sha256: Some(fake_sha('2')),
                 root_dir: Some("my-app-x86_64-pc-windows-msvc".into()),
+                libraries: Vec::new(),
             },
             InstallerArtifact {
                 target: "x86_64-unknown-linux-gnu".into(),
                 file_name: "my-app-x86_64-unknown-linux-gnu.tar.xz".into(),
                 sha256: Some(fake_sha('3')),
                 root_dir: Some("my-app-x86_64-unknown-linux-gnu".into()),
+                libraries: Vec::new(),
             },
         ],
     );

@@ -40,6 +40,7 @@ impl Fixture {
                     file_name: format!("{APP}-{other}.zip"),
                     sha256: Some(fake_sha(char::from(b'a' + i as u8))),
                     root_dir: None,
+                    libraries: Vec::new(),
                 });
             }
         }
@@ -274,6 +275,7 @@ fn no_matching_platform_lists_supported_targets() {
         file_name: "my-app-riscv64gc-unknown-none-elf.tar.gz".into(),
         sha256: Some(fake_sha('c')),
         root_dir: Some("my-app-riscv64gc-unknown-none-elf".into()),
+        libraries: Vec::new(),
     }];
     let script = fx.dir.path().join("other-installer.sh");
     std::fs::write(&script, render_shell(&app).unwrap()).unwrap();
@@ -357,13 +359,17 @@ fn install_path_chain_falls_back_and_honours_cargo_home() {
 
 #[test]
 fn shellcheck_finds_nothing() {
-    // A one-binary App too: its loops over the binaries run once.
-    for binaries in [&["my-app", "my-helper"][..], &["my-app"][..]] {
-        shellcheck_installer(binaries);
+    // A one-binary App too: its loops over the binaries run once. The two-binary one also
+    // installs libraries (`install-libraries`) from some archives.
+    for (binaries, libraries) in [
+        (&["my-app", "my-helper"][..], true),
+        (&["my-app"][..], false),
+    ] {
+        shellcheck_installer(binaries, libraries);
     }
 }
 
-fn shellcheck_installer(binaries: &[&str]) {
+fn shellcheck_installer(binaries: &[&str], libraries: bool) {
     let shellcheck = require_tool("shellcheck");
     let mut app = app_with(binaries, vec![]);
     app.aliases = vec![dist_recipes::installer::BinAlias {
@@ -392,7 +398,19 @@ fn shellcheck_installer(binaries: &[&str]) {
             ),
             sha256: (i != 2).then(|| fake_sha(char::from(b'0' + i as u8))),
             root_dir: (!windows).then(|| format!("my-app-{target}")),
+            libraries: match target {
+                "x86_64-unknown-linux-gnu" if libraries => vec!["libmy_app.so".into()],
+                "aarch64-apple-darwin" if libraries => {
+                    vec!["libmy_app.a".into(), "libmy_app.dylib".into()]
+                }
+                _ => Vec::new(),
+            },
         });
+    }
+    if libraries {
+        assert!(render_shell(&app)
+            .unwrap()
+            .contains("ART_LIBS='libmy_app.a libmy_app.dylib'"));
     }
     app.install_paths = vec![
         InstallPath::EnvSubdir {
@@ -512,6 +530,7 @@ fn the_success_message_is_said_verbatim() {
         file_name: format!("my-app-{target}.zip"),
         sha256: Some(fake_sha('1')),
         root_dir: None,
+        libraries: Vec::new(),
     };
     let mut app = app_with(
         &["my-app"],

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
 use dist_recipes::installer::InstallPath;
+use dist_recipes::target::LibraryKind;
 use serde_json::Value;
 
 use crate::workspace::Workspace;
@@ -288,6 +289,10 @@ pub struct PackageConfig {
     pub extra_artifacts: Vec<String>,
     /// `cargo-cyclonedx`: a `{package}.cdx.xml` SBOM (planned, not built yet).
     pub cyclonedx: bool,
+    /// `package-libraries`: the library kinds put in archives (when the package builds them).
+    pub package_libraries: Vec<LibraryKind>,
+    /// `install-libraries`: the packaged library kinds installers install.
+    pub install_libraries: Vec<LibraryKind>,
 }
 
 #[derive(Debug, Clone)]
@@ -682,7 +687,17 @@ fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
             .flat_map(string_list)
             .collect(),
         cyclonedx: v.flag("cargo-cyclonedx", false),
+        package_libraries: library_kinds(&v.list("package-libraries")),
+        install_libraries: library_kinds(&v.list("install-libraries")),
     }
+}
+
+/// Checked kinds, sorted and deduplicated.
+fn library_kinds(names: &[String]) -> Vec<LibraryKind> {
+    let mut out: Vec<LibraryKind> = names.iter().filter_map(|n| LibraryKind::parse(n)).collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The packages of a (checked) `dependencies` table that the build stage needs.

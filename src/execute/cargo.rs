@@ -304,10 +304,10 @@ fn cargo_home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/nonexistent-cargo-home"))
 }
 
-/// What a build made: each binary's path by file name (`.exe` included), valid while the
-/// sandbox is held (another build in it may replace them).
+/// What a build made: each binary's and library's path by file name (`.exe` included), valid
+/// while the sandbox is held (another build in it may replace them).
 pub struct Built {
-    pub binaries: BTreeMap<String, PathBuf>,
+    pub files: BTreeMap<String, PathBuf>,
     _sandbox: std::fs::File,
 }
 
@@ -376,11 +376,12 @@ pub fn build(
     let bin_dir = target_dir.join(&b.target).join("dist");
     let target = dist_recipes::target::Target(&b.target);
     Ok(Built {
-        binaries: b
+        files: b
             .binaries
             .iter()
-            .map(|name| {
-                let file = target.exe(name);
+            .map(|name| target.exe(name))
+            .chain(b.libraries.iter().cloned())
+            .map(|file| {
                 let path = bin_dir.join(&file);
                 (file, path)
             })
@@ -450,6 +451,9 @@ fn cargo_command(
     for bin in &b.binaries {
         cmd.args(["--bin", bin]);
     }
+    if !b.libraries.is_empty() {
+        cmd.arg("--lib");
+    }
     if !ws.profiles.contains_key("dist") {
         // The key covers this: Cargo.toml is an input.
         cmd.args(["--config", "profile.dist.inherits=\"release\""]);
@@ -488,6 +492,7 @@ mod tests {
             skeleton: Arc::new(WorkspaceSkeleton::new(BTreeMap::new(), BTreeSet::new())),
             msvc_crt_static: crt,
             auditable: None,
+            libraries: Vec::new(),
         }
     }
 

@@ -91,7 +91,7 @@ impl Executor<'_> {
         };
         let built = cargo::build(self.ws, b, &self.opts.host, &sandbox)?;
         let mut outs = Vec::new();
-        for (file, path) in &built.binaries {
+        for (file, path) in &built.files {
             let obj = self.store.put_file(path)?;
             outs.push(OutputRecord::new(file.clone(), &obj));
         }
@@ -125,7 +125,13 @@ impl Executor<'_> {
                         })?;
                     let bytes = self.store.read_verified(&out.digest, out.size)?;
                     std::fs::write(&staged, bytes).map_err(io("staging a binary"))?;
-                    EntryMode::Executable
+                    // Static libraries are data to a linker; binaries and cdylibs are mapped
+                    // executable.
+                    if file.ends_with(".a") || file.ends_with(".lib") {
+                        EntryMode::Regular
+                    } else {
+                        EntryMode::Executable
+                    }
                 }
                 ArchiveSource::File { path: rel, input } => {
                     let bytes = std::fs::read(self.ws.root.join(rel))
@@ -264,6 +270,7 @@ fn installer_app(i: &recipe::Installer) -> InstallerApp {
             file_name: name.clone(),
             sha256: a.sha256.clone(),
             root_dir: a.root_dir.clone(),
+            libraries: i.libraries.get(name).cloned().unwrap_or_default(),
         })
         .collect();
     artifacts.sort_by(|a, b| a.target.cmp(&b.target));

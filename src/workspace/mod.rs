@@ -9,6 +9,7 @@ pub mod dist_file;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use dist_recipes::target::LibraryKind;
 use semver::Version;
 use serde_json::Value;
 
@@ -72,7 +73,10 @@ pub struct Package {
     /// Binary target names, sorted.
     pub binaries: Vec<String>,
     pub has_lib: bool,
-    pub has_cdylib: bool,
+    /// The lib target's name (`-` as `_`), when the package has one.
+    pub lib_name: Option<String>,
+    /// The C-compatible library kinds its lib target builds (`cdylib`, `staticlib`).
+    pub c_libraries: Vec<LibraryKind>,
     /// `publish = false` (or an empty registry list) makes this false.
     pub publish: bool,
     pub repository: Option<String>,
@@ -239,21 +243,35 @@ impl Package {
         let pkg_dir = manifest_path.parent().unwrap_or(root).to_path_buf();
         let dir = relative(root, &pkg_dir);
         let mut binaries = Vec::new();
-        let (mut has_lib, mut has_cdylib) = (false, false);
+        let mut has_lib = false;
+        let mut lib_name = None;
+        let mut c_libraries = Vec::new();
         for t in &p.targets {
             for k in &t.kind {
                 match k {
                     cargo_metadata::TargetKind::Bin => binaries.push(t.name.clone()),
-                    cargo_metadata::TargetKind::CDyLib => has_cdylib = true,
+                    cargo_metadata::TargetKind::CDyLib => {
+                        c_libraries.push(LibraryKind::Cdylib);
+                        lib_name = Some(t.name.replace('-', "_"));
+                    }
+                    cargo_metadata::TargetKind::StaticLib => {
+                        c_libraries.push(LibraryKind::CStaticlib);
+                        lib_name = Some(t.name.replace('-', "_"));
+                        has_lib = true;
+                    }
                     cargo_metadata::TargetKind::Lib
                     | cargo_metadata::TargetKind::RLib
                     | cargo_metadata::TargetKind::DyLib
-                    | cargo_metadata::TargetKind::StaticLib
-                    | cargo_metadata::TargetKind::ProcMacro => has_lib = true,
+                    | cargo_metadata::TargetKind::ProcMacro => {
+                        has_lib = true;
+                        lib_name = Some(t.name.replace('-', "_"));
+                    }
                     _ => {}
                 }
             }
         }
+        c_libraries.sort();
+        c_libraries.dedup();
         binaries.sort();
         binaries.dedup();
         let publish = !matches!(&p.publish, Some(regs) if regs.is_empty());
@@ -284,7 +302,8 @@ impl Package {
             dir,
             binaries,
             has_lib,
-            has_cdylib,
+            lib_name,
+            c_libraries,
             publish,
             repository: p.repository.clone(),
             description: p.description.clone(),

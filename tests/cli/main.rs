@@ -1,5 +1,6 @@
 //! Integration tests of the `cargo-dist` binary, run against throwaway workspaces.
 
+mod artifacts;
 mod build;
 mod ci;
 mod installers;

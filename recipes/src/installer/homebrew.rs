@@ -67,6 +67,9 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
     }
     let base = app.download_url.trim_end_matches('/');
     let mut platforms = Vec::new();
+    // `install-libraries` of every archive the formula fetches (a dylib on macOS, a .so on
+    // Linux): each installed where the unpacked archive has it.
+    let mut libraries = std::collections::BTreeSet::new();
     for (os, cpus) in PLATFORMS {
         let mut found = Vec::new();
         for (cpu, targets) in cpus {
@@ -77,6 +80,7 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
             // the formula then fetches it unchecked, as cargo-dist writes it. A CI global build
             // refuses to get here without every checksum.
             let sha256 = art.sha256.clone();
+            libraries.extend(art.libraries.iter().cloned());
             found.push(Cpu {
                 name: cpu,
                 url: format!("{base}/{}", art.file_name),
@@ -105,6 +109,7 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
             platforms => platforms,
             binaries => &app.binaries,
             aliases => &app.aliases,
+            libraries => libraries,
         },
     )
 }

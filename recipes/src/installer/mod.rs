@@ -62,6 +62,8 @@ pub struct InstallerArtifact {
     pub sha256: Option<String>,
     /// Directory every entry of the archive lives under (tarballs), `None` for flat zips.
     pub root_dir: Option<String>,
+    /// Library files of the archive to install (`install-libraries`), sorted.
+    pub libraries: Vec<String>,
 }
 
 /// One candidate install location.
@@ -291,6 +293,9 @@ impl InstallerApp {
             check_name("artifact file name", &art.file_name)?;
             if let Some(root) = &art.root_dir {
                 check_name("archive root dir", root)?;
+            }
+            for lib in &art.libraries {
+                check_name("library file name", lib)?;
             }
             if let Some(sum) = &art.sha256 {
                 if sum.len() != 64 || !sum.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {

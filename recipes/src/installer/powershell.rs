@@ -22,6 +22,7 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
                 // Empty when unknown: the script refuses such an artifact at install time.
                 sha256 => a.sha256.as_deref().unwrap_or(""),
                 root_dir => a.root_dir.as_deref().unwrap_or(""),
+                libraries => &a.libraries,
             }
         })
         .collect();

@@ -15,6 +15,9 @@ struct ShellArtifact<'a> {
     sha256: &'a str,
     /// Empty for flat archives.
     root_dir: &'a str,
+    /// Space-separated library files to install (names are checked: no spaces); the script
+    /// splits it on purpose.
+    libraries: String,
 }
 
 /// One default install location: `$var` followed by `suffix` (empty or starting with '/').
@@ -60,8 +63,10 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
             file_name: &a.file_name,
             sha256: a.sha256.as_deref().unwrap_or(""),
             root_dir: a.root_dir.as_deref().unwrap_or(""),
+            libraries: a.libraries.join(" "),
         })
         .collect();
+    let any_libraries = arts.iter().any(|a| !a.libraries.is_empty());
     let supported: Vec<&str> = arts.iter().map(|a| a.target.as_str()).collect();
     render(
         "installer.sh",
@@ -76,6 +81,7 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
             success_msg => &app.success_msg,
             supported_targets => supported.join(" "),
             artifacts => artifacts,
+            any_libraries => any_libraries,
             install_candidates => install_candidates(app),
         },
     )

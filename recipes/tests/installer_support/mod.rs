@@ -84,6 +84,7 @@ pub fn build_archive(
         file_name,
         sha256: Some(sha),
         root_dir: format.has_root_dir().then_some(root),
+        libraries: Vec::new(),
     };
     (artifact, out)
 }
