@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use dist_recipes::installer::ReceiptSource;
 use dist_recipes::recipe::{
-    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, Recipe, SourceTarball,
-    UnifiedChecksum,
+    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, CrateBuild, Recipe,
+    SourceTarball, UnifiedChecksum,
 };
 use dist_store::RecipeKey;
 
@@ -185,6 +186,15 @@ pub fn graph(
                 root_dir: root_dir.clone(),
                 git_tree: ws.git_tree.clone().unwrap_or_default(),
             }),
+            // The same updater for every App of a target: one key, one build.
+            ArtifactKind::Updater { target } => Recipe::CrateBuild(CrateBuild {
+                krate: recipe::AXOUPDATER_CRATE.into(),
+                version: recipe::AXOUPDATER_VERSION.into(),
+                sha256: recipe::AXOUPDATER_SHA256.into(),
+                binary: recipe::AXOUPDATER_BIN.into(),
+                target: target.clone(),
+                toolchain: toolchain.fields.clone(),
+            }),
             _ => continue,
         };
         g.artifacts
@@ -192,10 +202,11 @@ pub fn graph(
     }
     for a in plan.artifacts.values() {
         let recipe = match &a.kind {
-            ArtifactKind::Archive { .. } | ArtifactKind::SourceTarball { .. } => continue,
+            ArtifactKind::Archive { .. }
+            | ArtifactKind::SourceTarball { .. }
+            | ArtifactKind::Updater { .. } => continue,
             // Kinds this tool plans but cannot make yet have no recipe (nor do their checksums).
-            ArtifactKind::Updater { .. }
-            | ArtifactKind::NativeInstaller { .. }
+            ArtifactKind::NativeInstaller { .. }
             | ArtifactKind::ExtraArtifact
             | ArtifactKind::Sbom
             | ArtifactKind::Omnibor { .. } => continue,
@@ -306,6 +317,13 @@ fn installer_recipe(
         | InstallerKind::Msi
         | InstallerKind::Pkg => None,
     };
+    // Only the shell and PowerShell installers install an updater, as cargo-dist's do.
+    let updaters = match installer {
+        InstallerKind::Shell | InstallerKind::Powershell => {
+            updater_refs(plan, g, env, &app, archives)
+        }
+        _ => BTreeMap::new(),
+    };
     Recipe::Installer(recipe::Installer {
         installer: *installer,
         app: app.clone(),
@@ -352,7 +370,51 @@ fn installer_recipe(
                 (!libs.is_empty()).then(|| (n.clone(), libs))
             })
             .collect(),
+        updaters: updaters.clone(),
+        receipt: (!updaters.is_empty())
+            .then(|| plan.releases.iter().find(|r| r.app == app))
+            .flatten()
+            .and_then(|r| r.github.as_ref())
+            .map(|gh| ReceiptSource {
+                owner: gh.owner.clone(),
+                repo: gh.repo.clone(),
+                provider_version: env!("CARGO_PKG_VERSION").into(),
+            }),
     })
+}
+
+/// The updaters (`install-updater`) of `app` for the targets of `archives`, by artifact name.
+fn updater_refs(
+    plan: &Plan,
+    g: &RecipeGraph,
+    env: &Env,
+    app: &str,
+    archives: &[String],
+) -> BTreeMap<String, ArchiveRef> {
+    let targets: Vec<&String> = archives
+        .iter()
+        .filter_map(|n| match &plan.artifacts[n].kind {
+            ArtifactKind::Archive { target, .. } => Some(target),
+            _ => None,
+        })
+        .collect();
+    plan.artifacts
+        .values()
+        .filter(|a| a.app.as_deref() == Some(app))
+        .filter_map(|a| match &a.kind {
+            ArtifactKind::Updater { target } if targets.contains(&target) => {
+                let key = g.artifacts[&a.name].key;
+                let r = ArchiveRef {
+                    target: target.clone(),
+                    key,
+                    sha256: (env.known_sha256)(&key),
+                    root_dir: None,
+                };
+                Some((a.name.clone(), r))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The files an archive item stands for: the file itself, or every file under a directory

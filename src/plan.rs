@@ -221,9 +221,6 @@ impl ArtifactKind {
     /// Why this tool cannot make this kind yet, for kinds it plans but does not build.
     pub fn unbuildable(&self) -> Option<&'static str> {
         match self {
-            ArtifactKind::Updater { .. } => {
-                Some("an updater (cargo-dist ships a prebuilt axoupdater, which this tool cannot build or fetch yet)")
-            }
             ArtifactKind::NativeInstaller {
                 installer: InstallerKind::Msi,
                 ..

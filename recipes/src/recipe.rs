@@ -10,13 +10,14 @@
 //! | `format` | [`FORMAT_VERSION`] | all |
 //! | `package` | package name | cargo-build |
 //! | `binaries` | binary names (JSON list) | cargo-build, installer |
-//! | `target` | target triple | cargo-build, archive |
+//! | `target` | target triple | cargo-build, archive, crate-build |
 //! | `config:msvc-crt-static` | static MSVC C runtime (`*-windows-msvc` targets only) | cargo-build |
 //! | `libraries` | the library files built with `--lib` (JSON list), when `package-libraries` ships any | cargo-build |
-//! | `tool:cargo-auditable` | the pinned cargo-auditable version, when `cargo-auditable` is on | cargo-build |
+//! | `tool:CRATE` | a pinned crates.io tool: cargo-auditable's version when `cargo-auditable` is on (cargo-build); the crate built (crate-build) | cargo-build, crate-build |
+//! | `crate-sha256:CRATE`, `binary` | the crate's registry sha256 and the binary it installs | crate-build |
 //! | `config:features`, `config:default-features`, `config:all-features` | the dist config values | cargo-build |
 //! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
-//! | `toolchain:FIELD` | a `rustc -vV` field | cargo-build |
+//! | `toolchain:FIELD` | a `rustc -vV` field | cargo-build, crate-build |
 //! | `env:VAR` | the value as a JSON string, or `(unset)` | cargo-build |
 //! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build |
 //! | `workspace-skeleton` | digest of every member's manifest and target roots | cargo-build |
@@ -25,10 +26,11 @@
 //! | `item:PATH` | `recipe KEY output FILE` (a binary) or `file PATH DIGEST` (a file) | archive |
 //! | `recipe:NAME` | key of a consumed recipe | checksum, unified-checksum, installer |
 //! | `config:checksum` | the checksum style | checksum, unified-checksum |
-//! | `target:NAME`, `sha256:NAME`, `root-dir:NAME` | a consumed archive's target, sha256 once known, root dir | unified-checksum, installer |
+//! | `target:NAME`, `sha256:NAME`, `root-dir:NAME` | a consumed archive's (or updater's) target, sha256 once known, root dir | unified-checksum, installer |
 //! | `git-tree` | the committed tree of the workspace dir (`HEAD:<dir>`) | source-tarball |
 //! | `installer`, `app`, `version`, `download-url` | installer kind, App, version, base URL | installer |
 //! | `libraries:NAME` | library files installed from archive NAME (JSON list), when `install-libraries` applies | installer |
+//! | `receipt:github`, `receipt:provider-version` | the install receipt's `owner/repo` and this tool's version, with updaters | installer |
 //! | `config:install-path` | the install path chain (JSON list) | installer |
 //! | `config:bin-aliases` | binary -> aliases (JSON), when any are set | installer |
 //! | `config:install-success-msg` | the message (JSON string), when set | installer |
@@ -50,7 +52,7 @@ use std::sync::Arc;
 use dist_store::{CanonHasher, ContentDigest, RecipeKey};
 
 use crate::archive::{ArchiveFormat, ChecksumStyle};
-use crate::installer::{InstallPath, InstallerKind};
+use crate::installer::{InstallPath, InstallerKind, ReceiptSource};
 use crate::target::Target;
 
 /// Bumped whenever a writer's output for the same inputs changes (compressor settings, templates,
@@ -62,6 +64,16 @@ const DOMAIN: &str = "cargo-dist recipe";
 /// The cargo-auditable this tool builds with when `cargo-auditable` is on: pinned, so the same
 /// key means the same embedding on every machine (it is installed at this version when missing).
 pub const CARGO_AUDITABLE_VERSION: &str = "0.7.7";
+
+/// The updater this tool builds for `install-updater`: axoupdater's command-line program from
+/// crates.io, pinned with the registry's sha256 of its `.crate` (a fixed-output input: the
+/// build refuses a download with other bytes).
+pub const AXOUPDATER_CRATE: &str = "axoupdater-cli";
+pub const AXOUPDATER_VERSION: &str = "0.10.3";
+pub const AXOUPDATER_SHA256: &str =
+    "5ea8497b9dda458d734d2d1c5ab3e606e33e9b981e413278411b186a92ebc381";
+/// Its binary's name (without `.exe`).
+pub const AXOUPDATER_BIN: &str = "axoupdater";
 
 /// The canonical input list of a recipe.
 pub type Inputs = BTreeMap<String, String>;
@@ -257,6 +269,11 @@ pub struct Installer {
     /// Archive name -> the library files installed from it (`install-libraries`); archives
     /// with none are absent.
     pub libraries: BTreeMap<String, Vec<String>>,
+    /// `install-updater`: the updater of each target it can install, by artifact name
+    /// (`{app}-{target}-update`); `root_dir` is unused.
+    pub updaters: BTreeMap<String, ArchiveRef>,
+    /// What the install receipt the updater reads says (set with updaters only).
+    pub receipt: Option<ReceiptSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,6 +282,22 @@ pub struct ArchiveRef {
     pub key: RecipeKey,
     pub sha256: Option<String>,
     pub root_dir: Option<String>,
+}
+
+/// `cargo install --locked CRATE@VERSION --target T`: a published crate's binary built from its
+/// own lockfile (the updater, `{app}-{target}-update`). One per target, shared by every App:
+/// axoupdater finds the App from its own file name.
+#[derive(Debug, Clone)]
+pub struct CrateBuild {
+    pub krate: String,
+    pub version: String,
+    /// The registry's sha256 of the `.crate`, checked against the downloaded file.
+    pub sha256: String,
+    /// The binary it installs (without `.exe`).
+    pub binary: String,
+    pub target: String,
+    /// `rustc -vV` fields.
+    pub toolchain: BTreeMap<String, String>,
 }
 
 /// The CI workflow file: a pure function of its template and the context the config decides
@@ -293,6 +326,7 @@ pub enum Recipe {
     UnifiedChecksum(UnifiedChecksum),
     SourceTarball(SourceTarball),
     Installer(Installer),
+    CrateBuild(CrateBuild),
 }
 
 /// An archive another recipe reads: its key, and its sha256 once built (outputs list only the
@@ -333,6 +367,7 @@ impl Recipe {
             Recipe::UnifiedChecksum(_) => "unified-checksum",
             Recipe::SourceTarball(_) => "source-tarball",
             Recipe::Installer(_) => "installer",
+            Recipe::CrateBuild(_) => "crate-build",
         }
     }
 
@@ -348,6 +383,7 @@ impl Recipe {
             Recipe::UnifiedChecksum(r) => r.inputs_into(&mut m),
             Recipe::SourceTarball(r) => r.inputs_into(&mut m),
             Recipe::Installer(r) => r.inputs_into(&mut m),
+            Recipe::CrateBuild(r) => r.inputs_into(&mut m),
         }
         m
     }
@@ -372,7 +408,10 @@ impl Recipe {
                 .collect()
         };
         match self {
-            Recipe::CiWorkflow(_) | Recipe::CargoBuild(_) | Recipe::SourceTarball(_) => Vec::new(),
+            Recipe::CiWorkflow(_)
+            | Recipe::CargoBuild(_)
+            | Recipe::SourceTarball(_)
+            | Recipe::CrateBuild(_) => Vec::new(),
             Recipe::Archive(Archive { items, .. }) => items
                 .iter()
                 .filter_map(|(path, src)| match src {
@@ -394,7 +433,11 @@ impl Recipe {
                 required: true,
             }],
             Recipe::UnifiedChecksum(u) => refs(&u.archives),
-            Recipe::Installer(i) => refs(&i.archives),
+            Recipe::Installer(i) => {
+                let mut edges = refs(&i.archives);
+                edges.extend(refs(&i.updaters));
+                edges
+            }
         }
     }
 }
@@ -567,7 +610,21 @@ impl Installer {
             license,
             archives,
             libraries,
+            updaters,
+            receipt,
         } = self;
+        for (name, u) in updaters {
+            archive_ref(m, name, u);
+        }
+        if let Some(ReceiptSource {
+            owner,
+            repo,
+            provider_version,
+        }) = receipt
+        {
+            m.insert("receipt:github".into(), format!("{owner}/{repo}"));
+            m.insert("receipt:provider-version".into(), provider_version.clone());
+        }
         for (name, libs) in libraries {
             m.insert(format!("libraries:{name}"), list(libs));
         }
@@ -598,6 +655,27 @@ impl Installer {
         m.insert("license".into(), opt(license));
         for (name, a) in archives {
             archive_ref(m, name, a);
+        }
+    }
+}
+
+impl CrateBuild {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let CrateBuild {
+            krate,
+            version,
+            sha256,
+            binary,
+            target,
+            toolchain,
+        } = self;
+        m.insert(format!("tool:{krate}"), version.clone());
+        m.insert(format!("crate-sha256:{krate}"), sha256.clone());
+        m.insert("binary".into(), binary.clone());
+        m.insert("target".into(), target.clone());
+        for (k, v) in toolchain {
+            m.insert(format!("toolchain:{k}"), v.clone());
         }
     }
 }
@@ -759,6 +837,8 @@ mod tests {
                 license: None,
                 archives: BTreeMap::new(),
                 libraries: BTreeMap::new(),
+                updaters: BTreeMap::new(),
+                receipt: None,
             })
             .key()
         };
@@ -873,6 +953,16 @@ mod tests {
                 license: Some("MIT".into()),
                 archives,
                 libraries: BTreeMap::new(),
+                updaters: BTreeMap::new(),
+                receipt: None,
+            }),
+            Recipe::CrateBuild(CrateBuild {
+                krate: AXOUPDATER_CRATE.into(),
+                version: "0.10.3".into(),
+                sha256: "3".repeat(64),
+                binary: "axoupdater".into(),
+                target: "x86_64-unknown-linux-gnu".into(),
+                toolchain: BTreeMap::from([("release".into(), "1.95.0".into())]),
             }),
         ]
     }
@@ -909,6 +999,10 @@ mod tests {
             (
                 "installer",
                 "6d7a7c7c354e660b7b16c42310f1391f8dd54d8271c09c6d926c1a7481881eea",
+            ),
+            (
+                "crate-build",
+                "73ef41616431de4e09751d86c5e9eda199e9a0969fc00ea314db15f998a7cfa7",
             ),
         ];
         let got: Vec<(&str, String)> = samples()

@@ -13,6 +13,7 @@ fn artifact(target: &str, seed: char) -> InstallerArtifact {
         file_name: format!("my-app-{target}.tar.xz"),
         sha256: Some(fake_sha(seed)),
         root_dir: Some(format!("my-app-{target}")),
+        updater: None,
         libraries: Vec::new(),
     }
 }

@@ -16,6 +16,7 @@ fn app() -> dist_recipes::installer::InstallerApp {
                 file_name: "my-app-aarch64-pc-windows-msvc.zip".into(),
                 sha256: Some(fake_sha('1')),
                 root_dir: None,
+                updater: None,
                 libraries: Vec::new(),
             },
             InstallerArtifact {
@@ -23,6 +24,7 @@ fn app() -> dist_recipes::installer::InstallerApp {
                 file_name: "my-app-x86_64-pc-windows-msvc.tar.gz".into(),
                 sha256: Some(fake_sha('2')),
                 root_dir: Some("my-app-x86_64-pc-windows-msvc".into()),
+                updater: None,
                 libraries: Vec::new(),
             },
             InstallerArtifact {
@@ -30,6 +32,7 @@ fn app() -> dist_recipes::installer::InstallerApp {
                 file_name: "my-app-x86_64-unknown-linux-gnu.tar.xz".into(),
                 sha256: Some(fake_sha('3')),
                 root_dir: Some("my-app-x86_64-unknown-linux-gnu".into()),
+                updater: None,
                 libraries: Vec::new(),
             },
         ],

@@ -40,6 +40,7 @@ impl Fixture {
                     file_name: format!("{APP}-{other}.zip"),
                     sha256: Some(fake_sha(char::from(b'a' + i as u8))),
                     root_dir: None,
+                    updater: None,
                     libraries: Vec::new(),
                 });
             }
@@ -275,6 +276,7 @@ fn no_matching_platform_lists_supported_targets() {
         file_name: "my-app-riscv64gc-unknown-none-elf.tar.gz".into(),
         sha256: Some(fake_sha('c')),
         root_dir: Some("my-app-riscv64gc-unknown-none-elf".into()),
+        updater: None,
         libraries: Vec::new(),
     }];
     let script = fx.dir.path().join("other-installer.sh");
@@ -398,6 +400,11 @@ fn shellcheck_installer(binaries: &[&str], libraries: bool) {
             ),
             sha256: (i != 2).then(|| fake_sha(char::from(b'0' + i as u8))),
             root_dir: (!windows).then(|| format!("my-app-{target}")),
+            // The libraries case also ships updaters (all but one target).
+            updater: (libraries && !windows).then(|| dist_recipes::installer::UpdaterFile {
+                file_name: format!("my-app-{target}-update"),
+                sha256: Some(fake_sha('9')),
+            }),
             libraries: match target {
                 "x86_64-unknown-linux-gnu" if libraries => vec!["libmy_app.so".into()],
                 "aarch64-apple-darwin" if libraries => {
@@ -408,6 +415,11 @@ fn shellcheck_installer(binaries: &[&str], libraries: bool) {
         });
     }
     if libraries {
+        app.receipt = Some(dist_recipes::installer::ReceiptSource {
+            owner: "owner".into(),
+            repo: "my-app".into(),
+            provider_version: "0.1.0".into(),
+        });
         assert!(render_shell(&app)
             .unwrap()
             .contains("ART_LIBS='libmy_app.a libmy_app.dylib'"));
@@ -530,6 +542,7 @@ fn the_success_message_is_said_verbatim() {
         file_name: format!("my-app-{target}.zip"),
         sha256: Some(fake_sha('1')),
         root_dir: None,
+        updater: None,
         libraries: Vec::new(),
     };
     let mut app = app_with(

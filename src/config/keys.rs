@@ -78,7 +78,7 @@ pub static KEYS: &[KeyDef] = &[
     key("dist", Any, Ty::Bool, ("unset (follows `publish`)", "true"), "make (true) or stop (false) a package being an App, overriding `publish`", true),
     key("targets", Any, Ty::Strings(Some(check_triple)), ("[]", "[\"x86_64-unknown-linux-gnu\", \"x86_64-pc-windows-msvc\"]"), "target triples to build for", true),
     key("installers", Any, Ty::ListOf(INSTALLERS), ("[]", "[\"shell\", \"powershell\", \"msi\"]"), "installers to make for each App (`msi` per Windows and `pkg` per macOS target are planned, not built yet)", true),
-    key("install-updater", Ws, Ty::Bool, ("false", "true"), "an `{app}-{target}-update` updater per target (planned; not built yet: cargo-dist ships a prebuilt axoupdater)", true),
+    key("install-updater", Ws, Ty::Bool, ("false", "true"), "an `{app}-{target}-update` updater per target: axoupdater-cli 0.10.3 built from crates.io (its `.crate` checked against the pinned sha256), installed by the shell and PowerShell installers as `{app}-update` beside the binaries with the install receipt it reads", true),
     key("always-use-latest-updater", Ws, Ty::Bool, ("false", "false"), "fetch the newest axoupdater instead of a pinned one", false),
     key("binaries", Any, Ty::MapOfStrings, ("{}", "{ x86_64-unknown-linux-gnu = [\"app\"] }"), "per target triple (or `\"*\"`): the binaries to build and ship for it (the App's binaries otherwise)", true),
     key("bin-aliases", Any, Ty::MapOfStrings, ("{}", "{ app = [\"ap\"] }"), "per binary: other names the installers give it (shell: a symlink, PowerShell: a copy, Homebrew: `install_symlink`, npm: another bin entry)", true),

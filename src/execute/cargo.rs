@@ -45,16 +45,22 @@ pub enum CargoError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the downloaded {krate} is not the crate this tool pins: sha256 {found}, expected {expected}\n  the registry (or a source replacement in your cargo config) served other bytes; nothing was stored")]
+    CrateChecksum {
+        krate: String,
+        expected: String,
+        found: String,
+    },
     #[error("{path} changed while it was being built (its content no longer matches the planned key); run the build again")]
     Changed { path: String },
 }
 
 /// Where the remapped paths point inside the binary.
-const REMAP_SRC: &str = "/cargo-dist/src";
-const REMAP_TARGET: &str = "/cargo-dist/target";
-const REMAP_CARGO_HOME: &str = "/cargo-dist/cargo-home";
+pub(super) const REMAP_SRC: &str = "/cargo-dist/src";
+pub(super) const REMAP_TARGET: &str = "/cargo-dist/target";
+pub(super) const REMAP_CARGO_HOME: &str = "/cargo-dist/cargo-home";
 
-fn sandbox_err(path: &Path) -> impl FnOnce(std::io::Error) -> CargoError + '_ {
+pub(super) fn sandbox_err(path: &Path) -> impl FnOnce(std::io::Error) -> CargoError + '_ {
     move |source| CargoError::Sandbox {
         path: path.display().to_string(),
         source,
@@ -207,7 +213,7 @@ fn user_rustflags(ws_config: Option<&str>, b: &CargoBuild) -> Vec<String> {
 
 /// Holds the sandbox of one target: two builds in it (two Apps, or one App's keys before and
 /// after an edit) must not run at the same time.
-fn lock_sandbox(sandbox: &Path) -> Result<std::fs::File, CargoError> {
+pub(super) fn lock_sandbox(sandbox: &Path) -> Result<std::fs::File, CargoError> {
     let path = sandbox.with_extension("lock");
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;
@@ -285,7 +291,7 @@ fn tools_dir() -> PathBuf {
 }
 
 /// Whether the toolchain the workspace selects has the standard library of `target`.
-fn target_installed(ws: &Workspace, target: &str) -> bool {
+pub(super) fn target_installed(ws: &Workspace, target: &str) -> bool {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     Command::new(rustc)
         .current_dir(&ws.root)
@@ -297,7 +303,7 @@ fn target_installed(ws: &Workspace, target: &str) -> bool {
         .is_some_and(|dir| dir.is_dir())
 }
 
-fn cargo_home() -> PathBuf {
+pub(super) fn cargo_home() -> PathBuf {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))

@@ -3,6 +3,7 @@
 //! dir), stored, then materialised into `target/distrib/`.
 
 mod cargo;
+mod crate_build;
 mod distrib;
 mod produce;
 

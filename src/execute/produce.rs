@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use dist_recipes::archive::{self, ArchiveEntry, EntryMode};
-use dist_recipes::installer::{self, BinAlias, InstallerApp, InstallerArtifact, InstallerKind};
+use dist_recipes::installer::{
+    self, BinAlias, InstallerApp, InstallerArtifact, InstallerKind, UpdaterFile,
+};
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
 use dist_store::{ContentDigest, OutputRecord, RecipeRecord, Store};
 
@@ -41,6 +43,19 @@ impl Executor<'_> {
         let outputs = match &node.recipe {
             Recipe::CiWorkflow(w) => vec![self.put_bytes(label, w.text.as_bytes())?],
             Recipe::CargoBuild(b) => self.produce_cargo_build(b, rebuilding, tmp.path())?,
+            Recipe::CrateBuild(c) => {
+                // Kept between builds like a target's sandbox, except for a --rebuild check.
+                let sandbox = if rebuilding {
+                    tmp.path().join("sandbox")
+                } else {
+                    work_dir(self.ws)
+                        .join("crates")
+                        .join(format!("{}-{}", c.krate, c.target))
+                };
+                let (bin, _lock) =
+                    super::crate_build::build(self.ws, c, &self.opts.host, &sandbox)?;
+                vec![self.put(label, &bin)?]
+            }
             Recipe::Archive(a) => {
                 self.produce_archive(label, a, tmp.path(), &out)?;
                 vec![self.put(label, &out)?]
@@ -271,6 +286,14 @@ fn installer_app(i: &recipe::Installer) -> InstallerApp {
             sha256: a.sha256.clone(),
             root_dir: a.root_dir.clone(),
             libraries: i.libraries.get(name).cloned().unwrap_or_default(),
+            updater: i
+                .updaters
+                .iter()
+                .find(|(_, u)| u.target == a.target)
+                .map(|(file, u)| UpdaterFile {
+                    file_name: file.clone(),
+                    sha256: u.sha256.clone(),
+                }),
         })
         .collect();
     artifacts.sort_by(|a, b| a.target.cmp(&b.target));
@@ -296,6 +319,7 @@ fn installer_app(i: &recipe::Installer) -> InstallerApp {
         download_url: i.download_url.clone(),
         install_paths: i.install_path.clone(),
         artifacts,
+        receipt: i.receipt.clone(),
         description: i.description.clone(),
         homepage: i.homepage.clone(),
         license: i.license.clone(),

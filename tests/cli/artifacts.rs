@@ -172,3 +172,105 @@ fn packaged_libraries_load_link_and_install() {
         again["artifacts"][&archive]["checksums"]
     );
 }
+
+/// `install-updater`: axoupdater's program built from its pinned crates.io release (one build,
+/// cached), shipped as `{app}-{target}-update`, installed by the shell installer as
+/// `{app}-update` with the receipt it reads.
+#[test]
+fn updater_is_built_from_the_pinned_crate_and_installed_with_its_receipt() {
+    let host = host_triple();
+    const UPD: &str = "upd-app";
+    let fx = dist_app(
+        UPD,
+        "hello from upd-app",
+        &format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\ninstall-updater = true\n"),
+    );
+    let target = format!("--target={host}");
+    let manifest = fx.json(&["build", "--artifacts=all", &target, "-o", "json"]);
+    let updater = format!("{UPD}-{host}-update");
+    let dir = fx.root().join("target/distrib");
+    assert!(
+        dir.join(&updater).is_file(),
+        "no {updater} in target/distrib"
+    );
+    let recipe = &manifest["artifacts"][&updater]["recipe"];
+    assert_eq!(
+        recipe["inputs"]["tool:axoupdater-cli"], "0.10.3",
+        "{recipe}"
+    );
+    assert_eq!(
+        recipe["inputs"]["crate-sha256:axoupdater-cli"]
+            .as_str()
+            .map(str::len),
+        Some(64)
+    );
+    // The installer knows the updater's sha256.
+    let script = std::fs::read_to_string(dir.join(format!("{UPD}-installer.sh"))).unwrap();
+    let out = run_ok(Command::new("sha256sum").arg(dir.join(&updater)));
+    let sha = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        script.contains(&sha),
+        "the installer lacks the updater's sha256"
+    );
+
+    // The second build finds everything in the store.
+    let again = fx.json(&["build", "--artifacts=all", &target, "-o", "json"]);
+    let states = crate::support::recipe_states(&again);
+    assert!(states.values().all(|(cached, _)| *cached), "{states:?}");
+
+    // Installed by the shell installer: `upd-app-update --help` runs, and the receipt says
+    // where the App is and where its releases are.
+    let files = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    let server = Server::start(routes_of(files), 4);
+    let install = fx.dir.path().join("install");
+    let home = fx.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    run_ok(
+        Command::new("dash")
+            .arg(dir.join(format!("{UPD}-installer.sh")))
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &home)
+            .env("UPD_APP_DOWNLOAD_URL", server.base_url())
+            .env("UPD_APP_NO_MODIFY_PATH", "1")
+            .env("UPD_APP_INSTALL_DIR", &install),
+    );
+    assert!(server.requests().contains(&format!("/{updater}")));
+    let out = run_ok(Command::new(install.join("bin").join(format!("{UPD}-update"))).arg("--help"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("Usage:") && help.contains("--prerelease"),
+        "{help}"
+    );
+    let receipt: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(home.join(format!(".config/{UPD}/{UPD}-receipt.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        receipt["install_prefix"],
+        install.to_str().unwrap(),
+        "{receipt}"
+    );
+    assert_eq!(receipt["install_layout"], "hierarchical");
+    assert_eq!(receipt["binaries"], serde_json::json!([UPD]));
+    assert_eq!(receipt["modify_path"], false);
+    assert_eq!(receipt["version"], "0.1.0");
+    assert_eq!(
+        receipt["source"],
+        serde_json::json!({"app_name": UPD, "name": "x", "owner": "example", "release_type": "github"})
+    );
+    assert_eq!(receipt["provider"]["source"], "cargo-dist");
+}

@@ -39,6 +39,8 @@ pub struct InstallerApp {
     pub install_paths: Vec<InstallPath>,
     /// Every archive of the App across the whole release, sorted by target.
     pub artifacts: Vec<InstallerArtifact>,
+    /// Set when the App ships updaters: installers then write the receipt the updater reads.
+    pub receipt: Option<ReceiptSource>,
     pub description: Option<String>,
     pub homepage: Option<String>,
     pub license: Option<String>,
@@ -64,6 +66,26 @@ pub struct InstallerArtifact {
     pub root_dir: Option<String>,
     /// Library files of the archive to install (`install-libraries`), sorted.
     pub libraries: Vec<String>,
+    /// The updater built for this target (`install-updater`), installed as `{app}-update`.
+    pub updater: Option<UpdaterFile>,
+}
+
+/// A downloadable updater program: its file under the download URL and its sha256 (installers
+/// refuse an updater whose sha256 is unknown, as they refuse archives).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdaterFile {
+    pub file_name: String,
+    pub sha256: Option<String>,
+}
+
+/// What the install receipt says about where updates come from (the updater reads it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptSource {
+    /// GitHub owner and repository of the releases.
+    pub owner: String,
+    pub repo: String,
+    /// This tool's version, recorded as the provider.
+    pub provider_version: String,
 }
 
 /// One candidate install location.
@@ -255,6 +277,11 @@ impl InstallerApp {
             }
         }
         check_url("download url", &self.download_url)?;
+        if let Some(r) = &self.receipt {
+            check_name("GitHub owner", &r.owner)?;
+            check_name("GitHub repository", &r.repo)?;
+            check_name("provider version", &r.provider_version)?;
+        }
         if let Some(home) = &self.homepage {
             check_url("homepage", home)?;
         }
@@ -297,10 +324,14 @@ impl InstallerApp {
             for lib in &art.libraries {
                 check_name("library file name", lib)?;
             }
-            if let Some(sum) = &art.sha256 {
-                if sum.len() != 64 || !sum.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
-                    return Err(invalid("sha256", sum, "must be 64 lowercase hex digits"));
+            if let Some(u) = &art.updater {
+                check_name("updater file name", &u.file_name)?;
+                if let Some(sum) = &u.sha256 {
+                    check_sha256(sum)?;
                 }
+            }
+            if let Some(sum) = &art.sha256 {
+                check_sha256(sum)?;
             }
             if !seen.insert(art.target.as_str()) {
                 return Err(InstallerError::DuplicateTarget {
@@ -343,6 +374,13 @@ fn invalid(what: &'static str, value: &str, reason: &'static str) -> InstallerEr
 }
 
 /// Names, targets and file names appear unquoted in `case` patterns, URLs and file paths.
+fn check_sha256(sum: &str) -> Result<(), InstallerError> {
+    if sum.len() != 64 || !sum.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
+        return Err(invalid("sha256", sum, "must be 64 lowercase hex digits"));
+    }
+    Ok(())
+}
+
 fn check_name(what: &'static str, value: &str) -> Result<(), InstallerError> {
     let ok = value
         .chars()

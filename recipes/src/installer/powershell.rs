@@ -2,7 +2,7 @@
 
 use minijinja::context;
 
-use super::shell::install_candidates;
+use super::shell::{install_candidates, receipt_parts};
 use super::{env_prefix, render, InstallerApp, InstallerError};
 use crate::target::Target;
 
@@ -23,6 +23,8 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
                 sha256 => a.sha256.as_deref().unwrap_or(""),
                 root_dir => a.root_dir.as_deref().unwrap_or(""),
                 libraries => &a.libraries,
+                updater => a.updater.as_ref().map_or("", |u| u.file_name.as_str()),
+                updater_sha256 => a.updater.as_ref().and_then(|u| u.sha256.as_deref()).unwrap_or(""),
             }
         })
         .collect();
@@ -43,6 +45,7 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
             binaries_words => app.binaries.join(" "),
             artifacts => artifacts,
             install_candidates => install_candidates(app),
+            receipt => app.receipt.as_ref().map(|r| receipt_parts(app, r)),
         },
     )
 }

@@ -18,6 +18,9 @@ struct ShellArtifact<'a> {
     /// Space-separated library files to install (names are checked: no spaces); the script
     /// splits it on purpose.
     libraries: String,
+    /// Empty when the target has no updater.
+    updater: &'a str,
+    updater_sha256: &'a str,
 }
 
 /// One default install location: `$var` followed by `suffix` (empty or starting with '/').
@@ -25,31 +28,74 @@ struct ShellArtifact<'a> {
 pub(crate) struct InstallCandidate {
     pub var: String,
     pub suffix: String,
+    /// How the install receipt names the layout: `cargo-home`, `hierarchical` (a `bin`
+    /// directory under the prefix) or `flat` (the directory is the prefix).
+    pub layout: &'static str,
 }
 
 /// Flattens the install chain into "use `$VAR/suffix` if VAR is set" steps, which every
 /// installer language can express the same way.
 pub(crate) fn install_candidates(app: &InstallerApp) -> Vec<InstallCandidate> {
-    let cand = |var: &str, sub: &str| InstallCandidate {
+    let cand = |var: &str, sub: &str, cargo_home: bool| InstallCandidate {
         var: var.to_string(),
         suffix: if sub.is_empty() {
             String::new()
         } else {
             format!("/{sub}")
         },
+        layout: match () {
+            _ if cargo_home => "cargo-home",
+            _ if sub == "bin" || sub.ends_with("/bin") => "hierarchical",
+            _ => "flat",
+        },
     };
     let mut out = Vec::new();
     for path in app.effective_install_paths() {
         match path {
             InstallPath::CargoHome => {
-                out.push(cand("CARGO_HOME", "bin"));
-                out.push(cand("HOME", ".cargo/bin"));
+                out.push(cand("CARGO_HOME", "bin", true));
+                out.push(cand("HOME", ".cargo/bin", true));
             }
-            InstallPath::HomeSubdir(sub) => out.push(cand("HOME", &sub)),
-            InstallPath::EnvSubdir { var, subdir } => out.push(cand(&var, &subdir)),
+            InstallPath::HomeSubdir(sub) => out.push(cand("HOME", &sub, false)),
+            InstallPath::EnvSubdir { var, subdir } => out.push(cand(&var, &subdir, false)),
         }
     }
     out
+}
+
+/// The install receipt's JSON (cargo-dist's fields, sorted) cut where the installer fills in
+/// the layout, the prefix and whether PATH was modified: `parts[0] LAYOUT parts[1] PREFIX
+/// parts[2] true|false parts[3]`. Every value in it was checked by `validate`, so none needs
+/// escaping; the installer refuses a prefix that would.
+pub(crate) fn receipt_parts(app: &InstallerApp, r: &super::ReceiptSource) -> [String; 4] {
+    let aliases: std::collections::BTreeMap<&str, Vec<&str>> =
+        app.aliases.iter().fold(Default::default(), |mut m, a| {
+            m.entry(a.binary.as_str())
+                .or_default()
+                .push(a.alias.as_str());
+            m
+        });
+    [
+        format!(
+            "{{\"binaries\":{},\"binary_aliases\":{},\"cdylibs\":[],\"cstaticlibs\":[],\"install_layout\":\"",
+            json(&app.binaries),
+            json(&aliases),
+        ),
+        "\",\"install_prefix\":\"".into(),
+        "\",\"modify_path\":".into(),
+        format!(
+            ",\"provider\":{{\"source\":\"cargo-dist\",\"version\":{}}},\"source\":{{\"app_name\":{},\"name\":{},\"owner\":{},\"release_type\":\"github\"}},\"version\":{}}}",
+            json(&r.provider_version),
+            json(&app.app_name),
+            json(&r.repo),
+            json(&r.owner),
+            json(&app.app_version),
+        ),
+    ]
+}
+
+fn json<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serializes")
 }
 
 /// Renders `{app}-installer.sh` for every artifact of the App.
@@ -64,6 +110,12 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
             sha256: a.sha256.as_deref().unwrap_or(""),
             root_dir: a.root_dir.as_deref().unwrap_or(""),
             libraries: a.libraries.join(" "),
+            updater: a.updater.as_ref().map_or("", |u| u.file_name.as_str()),
+            updater_sha256: a
+                .updater
+                .as_ref()
+                .and_then(|u| u.sha256.as_deref())
+                .unwrap_or(""),
         })
         .collect();
     let any_libraries = arts.iter().any(|a| !a.libraries.is_empty());
@@ -82,6 +134,7 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
             supported_targets => supported.join(" "),
             artifacts => artifacts,
             any_libraries => any_libraries,
+            receipt => app.receipt.as_ref().map(|r| receipt_parts(app, r)),
             install_candidates => install_candidates(app),
         },
     )

@@ -84,6 +84,7 @@ pub fn build_archive(
         file_name,
         sha256: Some(sha),
         root_dir: format.has_root_dir().then_some(root),
+        updater: None,
         libraries: Vec::new(),
     };
     (artifact, out)
@@ -99,6 +100,7 @@ pub fn app_with(binaries: &[&str], artifacts: Vec<InstallerArtifact>) -> Install
         download_url: "https://github.com/owner/my-app/releases/download/v1.2.0".into(),
         install_paths: vec![InstallPath::CargoHome],
         artifacts,
+        receipt: None,
         description: Some("A test app that says \"hi\" and it's fine".into()),
         homepage: Some("https://example.com/my-app".into()),
         license: Some("MIT OR Apache-2.0".into()),

@@ -1,0 +1,121 @@
+//! `cargo install --locked` of a pinned crates.io crate (the updater): the same cleared
+//! environment, fixed time and remapped paths as the App builds, and the downloaded `.crate`
+//! checked against the pinned registry sha256 before its binary is kept.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dist_recipes::archive::{ChecksumStyle, FIXED_MTIME};
+use dist_recipes::recipe::CrateBuild;
+use dist_recipes::target::Target;
+
+use super::cargo::{cargo_home, lock_sandbox, sandbox_err, target_installed, CargoError};
+use super::cargo::{REMAP_CARGO_HOME, REMAP_TARGET};
+use crate::workspace::Workspace;
+
+/// Builds `c` in `sandbox` (its own target dir, kept between builds so a new toolchain
+/// recompiles only what changed); returns the installed binary, valid while the returned lock
+/// is held.
+pub fn build(
+    ws: &Workspace,
+    c: &CrateBuild,
+    host: &str,
+    sandbox: &Path,
+) -> Result<(PathBuf, std::fs::File), CargoError> {
+    if c.target != host && !target_installed(ws, &c.target) {
+        return Err(CargoError::ForeignTarget {
+            package: format!("{} {}", c.krate, c.version),
+            target: c.target.clone(),
+            host: host.to_string(),
+        });
+    }
+    let lock = lock_sandbox(sandbox)?;
+    let root = sandbox.join("root");
+    let target_dir = sandbox.join("target");
+    if root.exists() {
+        std::fs::remove_dir_all(&root).map_err(sandbox_err(&root))?;
+    }
+    std::fs::create_dir_all(&target_dir).map_err(sandbox_err(&target_dir))?;
+    let cargo_home = cargo_home();
+    let flags = [(&target_dir, REMAP_TARGET), (&cargo_home, REMAP_CARGO_HOME)]
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect::<Vec<_>>()
+        .join("\x1f");
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.env_clear();
+    for var in [
+        "PATH",
+        "HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "RUSTC",
+        "CARGO_NET_OFFLINE",
+    ] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    let out = cmd
+        .env("CARGO_HOME", &cargo_home)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", flags)
+        .env("CARGO_INCREMENTAL", "0")
+        .env("SOURCE_DATE_EPOCH", FIXED_MTIME.to_string())
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("CARGO_TERM_COLOR", "never")
+        // Not the workspace: its config and toolchain file are not this recipe's inputs.
+        .current_dir(sandbox)
+        .args(["install", "--locked", "--quiet", "--no-track"])
+        .arg(&c.krate)
+        .arg("--version")
+        .arg(format!("={}", c.version))
+        .args(["--bin", &c.binary, "--target", &c.target, "--root"])
+        .arg(&root)
+        .output()
+        .map_err(CargoError::Spawn)?;
+    if !out.status.success() {
+        return Err(CargoError::Failed {
+            package: format!("{} {} (`cargo install`)", c.krate, c.version),
+            target: c.target.clone(),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+        });
+    }
+    verify_crate(c, &cargo_home)?;
+    let bin = root.join("bin").join(Target(&c.target).exe(&c.binary));
+    Ok((bin, lock))
+}
+
+/// The `.crate` cargo downloaded must be the one the key pins.
+fn verify_crate(c: &CrateBuild, cargo_home: &Path) -> Result<(), CargoError> {
+    let file = format!("{}-{}.crate", c.krate, c.version);
+    let cache = cargo_home.join("registry").join("cache");
+    let found: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .map_err(sandbox_err(&cache))?
+        .filter_map(|e| Some(e.ok()?.path().join(&file)))
+        .filter(|p| p.is_file())
+        .collect();
+    if found.is_empty() {
+        return Err(CargoError::CrateChecksum {
+            krate: file,
+            expected: c.sha256.clone(),
+            found: format!("no such file under {}", cache.display()),
+        });
+    }
+    for path in found {
+        let bytes = std::fs::read(&path).map_err(sandbox_err(&path))?;
+        let got = ChecksumStyle::Sha256.digest_hex(&bytes);
+        if got != c.sha256 {
+            return Err(CargoError::CrateChecksum {
+                krate: path.display().to_string(),
+                expected: c.sha256.clone(),
+                found: got,
+            });
+        }
+    }
+    Ok(())
+}
