@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use dist_recipes::installer::ReceiptSource;
 use dist_recipes::recipe::{
-    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, CrateBuild, Recipe,
-    SourceTarball, UnifiedChecksum,
+    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, CrateBuild, ExtraBuild,
+    Recipe, SourceTarball, UnifiedChecksum,
 };
 use dist_store::RecipeKey;
 
@@ -178,6 +178,8 @@ pub fn graph(
     g.builds.extend(l_nodes?);
     g.builds.extend(r_nodes?);
 
+    // Every workspace file, hashed once for all `extra-artifacts` entries.
+    let mut workspace_files = None;
     // Archives and the source tarball first: checksums and installers consume their keys.
     for a in plan.artifacts.values() {
         let recipe = match &a.kind {
@@ -186,6 +188,23 @@ pub fn graph(
                 root_dir: root_dir.clone(),
                 git_tree: ws.git_tree.clone().unwrap_or_default(),
             }),
+            // Every artifact of one entry shares its key: one run makes them all.
+            ArtifactKind::ExtraArtifact { entry, .. } => {
+                let sources = match &workspace_files {
+                    Some(f) => std::sync::Arc::clone(f),
+                    None => {
+                        let f = std::sync::Arc::new(hasher.workspace_files(ws)?);
+                        workspace_files = Some(f.clone());
+                        f
+                    }
+                };
+                Recipe::ExtraBuild(ExtraBuild {
+                    working_dir: entry.working_dir.clone(),
+                    command: entry.build.clone(),
+                    artifacts: entry.artifacts.clone(),
+                    sources,
+                })
+            }
             // The same updater for every App of a target: one key, one build.
             ArtifactKind::Updater { target } => Recipe::CrateBuild(CrateBuild {
                 krate: recipe::AXOUPDATER_CRATE.into(),
@@ -204,10 +223,10 @@ pub fn graph(
         let recipe = match &a.kind {
             ArtifactKind::Archive { .. }
             | ArtifactKind::SourceTarball { .. }
-            | ArtifactKind::Updater { .. } => continue,
+            | ArtifactKind::Updater { .. }
+            | ArtifactKind::ExtraArtifact { .. } => continue,
             // Kinds this tool plans but cannot make yet have no recipe (nor do their checksums).
             ArtifactKind::NativeInstaller { .. }
-            | ArtifactKind::ExtraArtifact
             | ArtifactKind::Sbom
             | ArtifactKind::Omnibor { .. } => continue,
             ArtifactKind::Checksum { of, style } => match g.artifacts.get(of) {

@@ -213,7 +213,7 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact, state: ArtifactState) -> Man
         | ArtifactKind::UnifiedChecksum { .. }
         | ArtifactKind::SourceTarball { .. }
         | ArtifactKind::Updater { .. }
-        | ArtifactKind::ExtraArtifact
+        | ArtifactKind::ExtraArtifact { .. }
         | ArtifactKind::Sbom
         | ArtifactKind::Omnibor { .. }
         | ArtifactKind::NativeInstaller { .. } => {}

@@ -152,7 +152,7 @@ impl Artifact {
             ArtifactKind::Checksum { .. } | ArtifactKind::Omnibor { .. } => {
                 !self.target_triples.is_empty()
             }
-            ArtifactKind::ExtraArtifact | ArtifactKind::Sbom => false,
+            ArtifactKind::ExtraArtifact { .. } | ArtifactKind::Sbom => false,
             ArtifactKind::UnifiedChecksum { .. }
             | ArtifactKind::SourceTarball { .. }
             | ArtifactKind::Installer { .. } => false,
@@ -189,8 +189,11 @@ pub enum ArtifactKind {
     },
     /// `{app}-{target}-update` (`install-updater`): cargo-dist ships axoupdater renamed.
     Updater { target: String },
-    /// A file a user command makes (`extra-artifacts`).
-    ExtraArtifact,
+    /// A file a user command makes (`extra-artifacts`): `path` below the entry's working dir.
+    ExtraArtifact {
+        entry: crate::config::ExtraArtifacts,
+        path: String,
+    },
     /// `{package}.cdx.xml` (`cargo-cyclonedx`).
     Sbom,
     /// `{artifact}.omnibor` (`omnibor`).
@@ -212,7 +215,7 @@ impl ArtifactKind {
             ArtifactKind::SourceTarball { .. } => "source-tarball",
             ArtifactKind::Installer { .. } | ArtifactKind::NativeInstaller { .. } => "installer",
             ArtifactKind::Updater { .. } => "updater",
-            ArtifactKind::ExtraArtifact => "extra-artifact",
+            ArtifactKind::ExtraArtifact { .. } => "extra-artifact",
             ArtifactKind::Sbom => "sbom",
             ArtifactKind::Omnibor { .. } => "omnibor-artifact-id",
         }
@@ -227,9 +230,6 @@ impl ArtifactKind {
             } => Some("an MSI installer (needs WiX; not built by this tool yet)"),
             ArtifactKind::NativeInstaller { .. } => {
                 Some("a macOS .pkg installer (needs pkgbuild on macOS; not built by this tool yet)")
-            }
-            ArtifactKind::ExtraArtifact => {
-                Some("an extra artifact (made by your `build` command, which this tool does not run yet)")
             }
             ArtifactKind::Sbom => Some("a CycloneDX SBOM (not made by this tool yet)"),
             ArtifactKind::Omnibor { .. } => Some("an OmniBOR id (not made by this tool yet)"),
@@ -723,16 +723,21 @@ fn plan_shared(
     }
     // `extra-artifacts`: one artifact per file a build command makes, named by the file.
     for r in releases.iter() {
-        for path in &cfg.package(&r.app).extra_artifacts {
-            let name = file_name(path).to_string();
-            if !shared.iter().any(|a| a.name == name) {
-                shared.push(Artifact {
-                    name,
-                    app: None,
-                    target_triples: Vec::new(),
-                    selected: sel.global,
-                    kind: ArtifactKind::ExtraArtifact,
-                });
+        for entry in &cfg.package(&r.app).extra_artifacts {
+            for path in &entry.artifacts {
+                let name = file_name(path).to_string();
+                if !shared.iter().any(|a| a.name == name) {
+                    shared.push(Artifact {
+                        name,
+                        app: None,
+                        target_triples: Vec::new(),
+                        selected: sel.global,
+                        kind: ArtifactKind::ExtraArtifact {
+                            entry: entry.clone(),
+                            path: path.clone(),
+                        },
+                    });
+                }
             }
         }
     }

@@ -159,6 +159,21 @@ impl SourceHasher {
         Ok(f)
     }
 
+    /// Every file of the workspace but `target/` and hidden directories (`.cargo` kept), as on
+    /// disk: what an `extra-artifacts` command sees.
+    pub fn workspace_files(
+        &mut self,
+        ws: &Workspace,
+    ) -> Result<BTreeMap<String, FileInput>, SourceError> {
+        let target_dir = crate::workspace::relative(&ws.root, &ws.target_dir);
+        let mut files = BTreeSet::new();
+        list_dir(ws, "", &BTreeSet::new(), &target_dir, &mut files)?;
+        files
+            .into_iter()
+            .map(|rel| Ok((rel.clone(), self.file(ws, &rel)?)))
+            .collect()
+    }
+
     /// The input set of a cargo build of `pkg`.
     pub fn build_sources(
         &mut self,

@@ -19,7 +19,8 @@
 //! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
 //! | `toolchain:FIELD` | a `rustc -vV` field | cargo-build, crate-build |
 //! | `env:VAR` | the value as a JSON string, or `(unset)` | cargo-build |
-//! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build |
+//! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build, extra-artifacts |
+//! | `command`, `working-dir`, `artifacts` | an `extra-artifacts` entry: its `build` command (JSON list), where it runs, the files it makes (JSON list) | extra-artifacts |
 //! | `workspace-skeleton` | digest of every member's manifest and target roots | cargo-build |
 //! | `config:unix-archive`, `config:windows-archive` | the archive format (by the target) | archive |
 //! | `root-dir` | the root directory inside (JSON string, or `(unset)` for zips) | archive, source-tarball |
@@ -300,6 +301,18 @@ pub struct CrateBuild {
     pub toolchain: BTreeMap<String, String>,
 }
 
+/// `extra-artifacts`: the user's command, run in a copy of the workspace (`sources`), making
+/// `artifacts` (relative to `working_dir`), one output each.
+#[derive(Debug, Clone)]
+pub struct ExtraBuild {
+    /// Workspace-relative.
+    pub working_dir: String,
+    pub command: Vec<String>,
+    pub artifacts: Vec<String>,
+    /// Every workspace file the command can read, by content.
+    pub sources: Arc<BTreeMap<String, FileInput>>,
+}
+
 /// The CI workflow file: a pure function of its template and the context the config decides
 /// ([`crate::workflow::GithubWorkflow`]).
 #[derive(Debug, Clone)]
@@ -327,6 +340,7 @@ pub enum Recipe {
     SourceTarball(SourceTarball),
     Installer(Installer),
     CrateBuild(CrateBuild),
+    ExtraBuild(ExtraBuild),
 }
 
 /// An archive another recipe reads: its key, and its sha256 once built (outputs list only the
@@ -368,6 +382,7 @@ impl Recipe {
             Recipe::SourceTarball(_) => "source-tarball",
             Recipe::Installer(_) => "installer",
             Recipe::CrateBuild(_) => "crate-build",
+            Recipe::ExtraBuild(_) => "extra-artifacts",
         }
     }
 
@@ -384,6 +399,7 @@ impl Recipe {
             Recipe::SourceTarball(r) => r.inputs_into(&mut m),
             Recipe::Installer(r) => r.inputs_into(&mut m),
             Recipe::CrateBuild(r) => r.inputs_into(&mut m),
+            Recipe::ExtraBuild(r) => r.inputs_into(&mut m),
         }
         m
     }
@@ -411,7 +427,8 @@ impl Recipe {
             Recipe::CiWorkflow(_)
             | Recipe::CargoBuild(_)
             | Recipe::SourceTarball(_)
-            | Recipe::CrateBuild(_) => Vec::new(),
+            | Recipe::CrateBuild(_)
+            | Recipe::ExtraBuild(_) => Vec::new(),
             Recipe::Archive(Archive { items, .. }) => items
                 .iter()
                 .filter_map(|(path, src)| match src {
@@ -676,6 +693,24 @@ impl CrateBuild {
         m.insert("target".into(), target.clone());
         for (k, v) in toolchain {
             m.insert(format!("toolchain:{k}"), v.clone());
+        }
+    }
+}
+
+impl ExtraBuild {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let ExtraBuild {
+            working_dir,
+            command,
+            artifacts,
+            sources,
+        } = self;
+        m.insert("command".into(), list(command));
+        m.insert("working-dir".into(), working_dir.clone());
+        m.insert("artifacts".into(), list(artifacts));
+        for (path, f) in sources.iter() {
+            m.insert(format!("file:{path}"), f.value());
         }
     }
 }
@@ -956,6 +991,12 @@ mod tests {
                 updaters: BTreeMap::new(),
                 receipt: None,
             }),
+            Recipe::ExtraBuild(ExtraBuild {
+                working_dir: "docs".into(),
+                command: vec!["make".into(), "schema".into()],
+                artifacts: vec!["schema.json".into()],
+                sources: Arc::new(BTreeMap::from([("docs/Makefile".into(), file)])),
+            }),
             Recipe::CrateBuild(CrateBuild {
                 krate: AXOUPDATER_CRATE.into(),
                 version: "0.10.3".into(),
@@ -999,6 +1040,10 @@ mod tests {
             (
                 "installer",
                 "6d7a7c7c354e660b7b16c42310f1391f8dd54d8271c09c6d926c1a7481881eea",
+            ),
+            (
+                "extra-artifacts",
+                "9d7ed2af750e950cc2ceedca790975ac189e2db1130b384c1e5a3c6d898560a0",
             ),
             (
                 "crate-build",

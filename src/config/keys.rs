@@ -84,7 +84,7 @@ pub static KEYS: &[KeyDef] = &[
     key("bin-aliases", Any, Ty::MapOfStrings, ("{}", "{ app = [\"ap\"] }"), "per binary: other names the installers give it (shell: a symlink, PowerShell: a copy, Homebrew: `install_symlink`, npm: another bin entry)", true),
     key("package-libraries", Any, Ty::OneOrListOf(LIBRARIES), ("[]", "[\"cdylib\"]"), "library kinds to put in archives beside the binaries, when the package's lib target builds them (`cdylib`: `lib{name}.so`/`.dylib`/`{name}.dll`; `cstaticlib`: `lib{name}.a`/`{name}.lib`)", true),
     key("install-libraries", Any, Ty::OneOrListOf(LIBRARIES), ("[]", "\"cdylib\""), "packaged library kinds the shell, PowerShell and Homebrew installers install: beside the binaries (into `lib/` with `{APP}_INSTALL_DIR`, Homebrew's `lib`)", true),
-    key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), ("[]", "[{ artifacts = [\"schema.json\"], build = [\"make\", \"schema\"] }]"), "files made by a command of yours and uploaded with the release (planned as `extra-artifact`s; this tool does not run the command yet)", true),
+    key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), ("[]", "[{ artifacts = [\"schema.json\"], build = [\"make\", \"schema\"] }]"), "files made by a command of yours and uploaded with the release: the command runs in a copy of the workspace (every file but `target/` and hidden directories, all key inputs) in `working-dir` (relative to the file declaring it), and each listed file becomes an artifact", true),
     key("source-tarball", Ws, Ty::Bool, ("true", "true"), "make `source.tar.gz` (and its `.sha256`) from the committed tree", true),
     key("recursive-tarball", Ws, Ty::Bool, ("false", "false"), "include git submodules in the source tarball", false),
     key("checksum", Ws, Ty::OneOf(CHECKSUMS), ("\"sha256\"", "\"sha512\""), "checksum style of the checksum files (`{artifact}.{style}`, `{style}.sum`); \"false\" for none", true),
@@ -373,9 +373,30 @@ fn check_extra_artifacts(v: &Value, unknown: &mut Vec<String>) -> Result<(), Str
                 Some(f) => shape::string_array(&format!("{path}.{field}"), f)?,
                 None => return Err(format!("`{path}` needs `{field}`")),
             }
+            if t[field].as_array().is_some_and(|a| a.is_empty()) {
+                return Err(format!(
+                    "`{path}.{field}` is empty: it needs at least one entry"
+                ));
+            }
         }
+        let mut paths: Vec<(String, &str)> = t["artifacts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|a| (format!("{path}.artifacts"), a))
+            .collect();
         if let Some(w) = t.get("working-dir") {
             shape::string(&format!("{path}.working-dir"), w)?;
+            paths.extend(w.as_str().map(|w| (format!("{path}.working-dir"), w)));
+        }
+        // The command runs in a copy of the workspace: its paths must stay inside.
+        for (key, p) in paths {
+            if p.starts_with('/') || p.contains('\\') || p.split('/').any(|c| c == "..") {
+                return Err(format!(
+                    "`{key}` has {p:?}: paths must be relative, inside the workspace, without `..`"
+                ));
+            }
         }
     }
     Ok(())

@@ -285,8 +285,8 @@ pub struct PackageConfig {
     pub display_name: Option<String>,
     /// `bin-aliases`: binary -> the other names installers give it.
     pub bin_aliases: BTreeMap<String, Vec<String>>,
-    /// `extra-artifacts`: the files each `build` command makes (planned, not built yet).
-    pub extra_artifacts: Vec<String>,
+    /// `extra-artifacts`: commands of the user's and the files each makes.
+    pub extra_artifacts: Vec<ExtraArtifacts>,
     /// `cargo-cyclonedx`: a `{package}.cdx.xml` SBOM (planned, not built yet).
     pub cyclonedx: bool,
     /// `package-libraries`: the library kinds put in archives (when the package builds them).
@@ -678,18 +678,56 @@ fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
         display: v.flag("display", true),
         display_name: v.text("display-name"),
         bin_aliases: v.map("bin-aliases", lists),
-        extra_artifacts: v
-            .get("extra-artifacts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.get("artifacts"))
-            .flat_map(string_list)
-            .collect(),
+        extra_artifacts: extra_artifacts(ws, pkg),
         cyclonedx: v.flag("cargo-cyclonedx", false),
         package_libraries: library_kinds(&v.list("package-libraries")),
         install_libraries: library_kinds(&v.list("install-libraries")),
     }
+}
+
+/// One `[[extra-artifacts]]` entry: `build` run in `working_dir`, making `artifacts`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExtraArtifacts {
+    /// Workspace-relative: `working-dir` below the directory of the file that declares it.
+    pub working_dir: String,
+    pub build: Vec<String>,
+    /// Relative to `working_dir`.
+    pub artifacts: Vec<String>,
+}
+
+/// The package's entries, or the workspace's (paths relative to the file that declares them).
+fn extra_artifacts(ws: &Layer, pkg: &Layer) -> Vec<ExtraArtifacts> {
+    let layer = if pkg.values.contains_key("extra-artifacts") {
+        pkg
+    } else {
+        ws
+    };
+    let entries = layer
+        .values
+        .get("extra-artifacts")
+        .and_then(Value::as_array);
+    entries
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let sub = e
+                .get("working-dir")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim_start_matches("./")
+                .trim_end_matches('/');
+            let working_dir = [layer.dir.as_str(), sub]
+                .into_iter()
+                .filter(|p| !p.is_empty() && *p != ".")
+                .collect::<Vec<_>>()
+                .join("/");
+            ExtraArtifacts {
+                working_dir,
+                build: e.get("build").map(string_list).unwrap_or_default(),
+                artifacts: e.get("artifacts").map(string_list).unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 /// Checked kinds, sorted and deduplicated.

@@ -5,6 +5,7 @@
 mod cargo;
 mod crate_build;
 mod distrib;
+mod extra;
 mod produce;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,8 @@ pub enum ExecuteError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the extra-artifacts command `{command}`: {message}")]
+    Extra { command: String, message: String },
     #[error("writing {artifact}: {message}")]
     Write { artifact: String, message: String },
     #[error("{artifact} needs {archive}, which is not in the store: build it first with `cargo dist build --artifacts=local --target={target}` on a {target} runner, and bring its store here with `cargo dist store export`/`import`")]
@@ -216,11 +219,21 @@ impl<'a> Executor<'a> {
         rec: &RecipeRecord,
         dir: &Path,
     ) -> Result<PathBuf, ExecuteError> {
-        let out = &rec.outputs[0];
+        let out = artifact_output(rec, name);
         let dest = dir.join(name);
         self.store.materialize(out, &dest)?;
         Ok(dest)
     }
+}
+
+/// The output of `rec` that is artifact `name`: a recipe with several outputs (an
+/// extra-artifacts command) names each by artifact; a shared single-output record (one updater
+/// for several Apps) may carry another App's label.
+pub fn artifact_output<'r>(rec: &'r RecipeRecord, name: &str) -> &'r dist_store::OutputRecord {
+    rec.outputs
+        .iter()
+        .find(|o| o.name == name)
+        .unwrap_or(&rec.outputs[0])
 }
 
 /// The sandbox and incremental-state directory of cargo builds for this workspace: outside the

@@ -43,6 +43,21 @@ impl Executor<'_> {
         let outputs = match &node.recipe {
             Recipe::CiWorkflow(w) => vec![self.put_bytes(label, w.text.as_bytes())?],
             Recipe::CargoBuild(b) => self.produce_cargo_build(b, rebuilding, tmp.path())?,
+            Recipe::ExtraBuild(e) => {
+                let sandbox = if rebuilding {
+                    tmp.path().join("sandbox")
+                } else {
+                    work_dir(self.ws).join("extra-artifacts")
+                };
+                let (made, _lock) = super::extra::run(self.ws, e, &sandbox)?;
+                let mut outs = Vec::new();
+                for (path, file) in made {
+                    // Named as the plan names the artifact: the file name.
+                    let name = path.rsplit('/').next().unwrap_or(&path);
+                    outs.push(self.put(name, &file)?);
+                }
+                outs
+            }
             Recipe::CrateBuild(c) => {
                 // Kept between builds like a target's sandbox, except for a --rebuild check.
                 let sandbox = if rebuilding {

@@ -108,7 +108,7 @@ fn materialize(
     let mut states = BTreeMap::new();
     for (name, (rec, cached)) in built {
         let dest = distrib.materialize(ex, name, rec)?;
-        let out = &rec.outputs[0];
+        let out = crate::execute::artifact_output(rec, name);
         let inputs = graph
             .artifacts
             .get(name)

@@ -31,7 +31,9 @@ pub fn planned_states(
             Some(s) if s.is_cached(&node.key)? => s.get(&node.key)?,
             _ => None,
         };
-        let output = record.as_ref().and_then(|r| r.outputs.first());
+        let output = record
+            .as_ref()
+            .map(|r| crate::execute::artifact_output(r, &a.name));
         states.insert(
             a.name.clone(),
             ArtifactState {

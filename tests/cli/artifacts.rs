@@ -274,3 +274,78 @@ fn updater_is_built_from_the_pinned_crate_and_installed_with_its_receipt() {
     );
     assert_eq!(receipt["provider"]["source"], "cargo-dist");
 }
+
+/// `extra-artifacts`: the command runs in a copy of the workspace (never in it), in its
+/// `working-dir`; each declared file is an artifact, cached by the workspace's content.
+#[test]
+fn extra_artifacts_run_the_command_in_a_copy_and_ship_its_files() {
+    let host = host_triple();
+    let fx = dist_app(
+        "xa-app",
+        "hi",
+        &format!(
+            "targets = [\"{host}\"]\n\n[[workspace.metadata.dist.extra-artifacts]]\nartifacts = [\"out/schema.json\", \"notes.txt\"]\nbuild = [\"sh\", \"gen.sh\"]\nworking-dir = \"tools\"\n"
+        ),
+    );
+    fx.file("tools/schema.in", "{\"v\": 1}\n").file(
+        "tools/gen.sh",
+        "mkdir -p out\ncp schema.in out/schema.json\nprintf 'made in %s\\n' \"${PWD##*/}\" > notes.txt\ntouch ../touched\n",
+    );
+    let manifest = fx.json(&["build", "-o", "json"]);
+    let dir = fx.root().join("target/distrib");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("schema.json")).unwrap(),
+        "{\"v\": 1}\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "made in tools\n"
+    );
+    assert_eq!(
+        manifest["artifacts"]["schema.json"]["kind"],
+        "extra-artifact"
+    );
+    assert!(
+        !fx.root().join("touched").exists(),
+        "the command ran in the workspace itself"
+    );
+    let states = crate::support::recipe_states(&manifest);
+    assert_eq!(states["schema.json"].1.len(), 64, "{states:?}");
+
+    // Cached while the workspace is unchanged; an edited input makes it run again.
+    let again = fx.json(&["build", "-o", "json"]);
+    assert!(crate::support::recipe_states(&again)["notes.txt"].0);
+    fx.file("tools/schema.in", "{\"v\": 2}\n");
+    let edited = fx.json(&["build", "-o", "json"]);
+    assert!(!crate::support::recipe_states(&edited)["schema.json"].0);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("schema.json")).unwrap(),
+        "{\"v\": 2}\n"
+    );
+
+    // A command that does not make a declared file is an error naming both.
+    fx.file(
+        "tools/gen.sh",
+        "mkdir -p out\ncp schema.in out/schema.json\n",
+    );
+    let err = fx.fails(&["build"], 1);
+    assert!(
+        err.contains("sh gen.sh") && err.contains("notes.txt"),
+        "{err}"
+    );
+    // A failing one says so, with its stderr.
+    fx.file("tools/gen.sh", "echo broken >&2\nexit 3\n");
+    let err = fx.fails(&["build"], 1);
+    assert!(err.contains("sh gen.sh") && err.contains("broken"), "{err}");
+    // A path leaving the workspace is refused when the config is read.
+    let manifest = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &manifest.replace("working-dir = \"tools\"", "working-dir = \"../tools\""),
+    );
+    let err = fx.fails(&["plan"], 1);
+    assert!(
+        err.contains("extra-artifacts[0].working-dir") && err.contains(".."),
+        "{err}"
+    );
+}

@@ -502,12 +502,12 @@ fn workspace_dist_false_with_one_package_dist_true() {
 }
 
 /// `omnibor`, `cargo-cyclonedx` and `extra-artifacts` plan cargo-dist's artifacts (kinds its
-/// schema reads); a build names each one it does not make.
+/// schema reads); a build names each one it does not make, and makes the extra artifact.
 #[test]
 fn omnibor_sbom_and_extra_artifacts_are_planned() {
     let host = host_triple();
     let fx = dist_workspace_app(&format!(
-        "targets = [\"{host}\"]\nomnibor = true\ncargo-cyclonedx = true\nallow-dirty = [\"ci\"]\n\n[[dist.extra-artifacts]]\nartifacts = [\"out/schema.json\"]\nbuild = [\"make\", \"schema\"]\n"
+        "targets = [\"{host}\"]\nomnibor = true\ncargo-cyclonedx = true\nallow-dirty = [\"ci\"]\n\n[[dist.extra-artifacts]]\nartifacts = [\"out/schema.json\"]\nbuild = [\"sh\", \"-c\", \"mkdir -p out && echo {{}} > out/schema.json\"]\n"
     ));
     let out = fx.ok(&["plan", "-o", "json"]);
     let typed: cargo_dist_schema::DistManifest = serde_json::from_str(&out).unwrap();
@@ -534,7 +534,6 @@ fn omnibor_sbom_and_extra_artifacts_are_planned() {
     for name in [
         format!("{APP}-{host}.tar.xz.omnibor"),
         format!("{APP}.cdx.xml"),
-        "schema.json".to_string(),
     ] {
         assert!(
             stderr.contains(&format!("warning: not built: {name} (")),
@@ -542,6 +541,10 @@ fn omnibor_sbom_and_extra_artifacts_are_planned() {
         );
     }
     assert!(distrib(&fx).join(format!("{APP}-{host}.tar.xz")).is_file());
+    assert_eq!(
+        std::fs::read_to_string(distrib(&fx).join("schema.json")).unwrap(),
+        "{}\n"
+    );
 }
 
 /// `display = false` keeps an App out of the release notes' install section; `display-name`

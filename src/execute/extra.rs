@@ -1,0 +1,100 @@
+//! `extra-artifacts`: the user's command run in a fresh copy of the workspace (exactly the
+//! files its key covers), with the same cleared environment, fixed time and locale as the cargo
+//! builds; each declared file it makes becomes an output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dist_recipes::archive::FIXED_MTIME;
+use dist_recipes::recipe::ExtraBuild;
+use dist_store::ContentDigest;
+
+use super::cargo::{cargo_home, lock_sandbox, sandbox_err, CargoError};
+use super::{io, ExecuteError};
+use crate::workspace::Workspace;
+
+/// Runs `e` in `sandbox` (its `src` copy is made afresh; `target` keeps cargo's compiled state
+/// for commands that run cargo). Returns each artifact's path by declared name, valid while the
+/// returned lock is held.
+pub fn run(
+    ws: &Workspace,
+    e: &ExtraBuild,
+    sandbox: &Path,
+) -> Result<(Vec<(String, PathBuf)>, std::fs::File), ExecuteError> {
+    let lock = lock_sandbox(sandbox)?;
+    let src = sandbox.join("src");
+    if src.exists() {
+        std::fs::remove_dir_all(&src).map_err(sandbox_err(&src))?;
+    }
+    for (rel, input) in e.sources.iter() {
+        let bytes = std::fs::read(ws.root.join(rel)).map_err(io(format!("reading {rel}")))?;
+        if ContentDigest::of_bytes(&bytes) != input.digest {
+            return Err(CargoError::Changed { path: rel.clone() }.into());
+        }
+        let dest = src.join(rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;
+        }
+        std::fs::write(&dest, bytes).map_err(sandbox_err(&dest))?;
+        if input.executable {
+            crate::platform::set_executable(&dest, true).map_err(sandbox_err(&dest))?;
+        }
+    }
+    let cwd = src.join(&e.working_dir);
+    std::fs::create_dir_all(&cwd).map_err(sandbox_err(&cwd))?;
+    let what = e.command.join(" ");
+    let mut cmd = Command::new(&e.command[0]);
+    cmd.args(&e.command[1..]).current_dir(&cwd).env_clear();
+    for var in [
+        "PATH",
+        "HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "RUSTC",
+        "CARGO",
+    ] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    let out = cmd
+        .env("CARGO_HOME", cargo_home())
+        .env("CARGO_TARGET_DIR", sandbox.join("target"))
+        .env("SOURCE_DATE_EPOCH", FIXED_MTIME.to_string())
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(|source| ExecuteError::Extra {
+            command: what.clone(),
+            message: format!("could not start it: {source}"),
+        })?;
+    if !out.status.success() {
+        return Err(ExecuteError::Extra {
+            command: what,
+            message: format!(
+                "it failed ({}); nothing was stored\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim_end()
+            ),
+        });
+    }
+    let mut made = Vec::new();
+    for a in &e.artifacts {
+        let path = cwd.join(a);
+        if !path.is_file() {
+            return Err(ExecuteError::Extra {
+                command: what,
+                message: format!(
+                    "it succeeded but made no file {a} in {}; fix `artifacts` or the command",
+                    if e.working_dir.is_empty() {
+                        "the workspace root"
+                    } else {
+                        &e.working_dir
+                    }
+                ),
+            });
+        }
+        made.push((a.clone(), path));
+    }
+    Ok((made, lock))
+}
