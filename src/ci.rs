@@ -204,6 +204,11 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         tag_namespace: cfg.tag_namespace.clone().unwrap_or_default(),
         install_url: install_url(cfg),
         global_runner: global.to_string(),
+        global_apt: if cfg.any_msi {
+            ["faketime", "msitools", "wixl"].map(String::from).to_vec()
+        } else {
+            Vec::new()
+        },
         targets,
         fail_fast: cfg.fail_fast,
         cache_builds: cfg.cache_builds,

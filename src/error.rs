@@ -36,6 +36,8 @@ pub enum Error {
     #[error(transparent)]
     StoreCmd(#[from] crate::ops::store::StoreCmdError),
     #[error(transparent)]
+    Wix(#[from] crate::wix::WixError),
+    #[error(transparent)]
     Explain(#[from] crate::ops::explain::ExplainError),
 }
 

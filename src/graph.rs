@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use dist_recipes::installer::ReceiptSource;
 use dist_recipes::recipe::{
-    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, CrateBuild, ExtraBuild,
+    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, CrateBuild, ExtraBuild, Msi,
     Recipe, SourceTarball, UnifiedChecksum,
 };
 use dist_store::RecipeKey;
@@ -180,6 +180,8 @@ pub fn graph(
 
     // Every workspace file, hashed once for all `extra-artifacts` entries.
     let mut workspace_files = None;
+    // Asked once, and only when an MSI is planned.
+    let mut wixl = None;
     // Archives and the source tarball first: checksums and installers consume their keys.
     for a in plan.artifacts.values() {
         let recipe = match &a.kind {
@@ -205,6 +207,35 @@ pub fn graph(
                     sources,
                 })
             }
+            ArtifactKind::NativeInstaller {
+                installer: InstallerKind::Msi,
+                target,
+            } => {
+                let app = a.app.clone().unwrap_or_default();
+                let pkg = ws.package(&app).expect("MSIs belong to apps");
+                let wxs_path = crate::wix::wxs_path(pkg);
+                // No WiX source yet: no recipe (the build names it, with what to run).
+                if !ws.root.join(&wxs_path).is_file() {
+                    continue;
+                }
+                let t = dist_recipes::target::Target(target);
+                let build = &g.builds[&(app.clone(), target.clone())];
+                let Recipe::CargoBuild(cb) = &build.recipe else {
+                    unreachable!("builds are cargo builds");
+                };
+                Recipe::Msi(Msi {
+                    version: dist_recipes::installer::msi_version(&pkg.version.to_string()),
+                    target: target.clone(),
+                    build: build.key,
+                    binaries: cb.binaries.iter().map(|b| t.exe(b)).collect(),
+                    wxs: hasher.file(ws, &wxs_path)?,
+                    wxs_path,
+                    tool: wixl
+                        .get_or_insert_with(crate::toolchain::wixl_version)
+                        .clone(),
+                    app,
+                })
+            }
             // The same updater for every App of a target: one key, one build.
             ArtifactKind::Updater { target } => Recipe::CrateBuild(CrateBuild {
                 krate: recipe::AXOUPDATER_CRATE.into(),
@@ -224,7 +255,11 @@ pub fn graph(
             ArtifactKind::Archive { .. }
             | ArtifactKind::SourceTarball { .. }
             | ArtifactKind::Updater { .. }
-            | ArtifactKind::ExtraArtifact { .. } => continue,
+            | ArtifactKind::ExtraArtifact { .. }
+            | ArtifactKind::NativeInstaller {
+                installer: InstallerKind::Msi,
+                ..
+            } => continue,
             // Kinds this tool plans but cannot make yet have no recipe (nor do their checksums).
             ArtifactKind::NativeInstaller { .. }
             | ArtifactKind::Sbom

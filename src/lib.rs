@@ -27,6 +27,7 @@ pub mod platform;
 pub mod report;
 pub mod sources;
 pub mod toolchain;
+pub mod wix;
 pub mod workspace;
 
 pub use error::Error;

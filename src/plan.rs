@@ -147,10 +147,15 @@ impl Artifact {
         match &self.kind {
             ArtifactKind::Archive { .. }
             | ArtifactKind::Updater { .. }
-            | ArtifactKind::NativeInstaller { .. } => true,
+            | ArtifactKind::NativeInstaller {
+                installer: InstallerKind::Pkg,
+                ..
+            } => true,
+            // An MSI is built with wixl by the global job, from the Windows build in the store.
+            ArtifactKind::NativeInstaller { .. } => false,
             // The checksum or id of a per-target artifact is made beside it.
-            ArtifactKind::Checksum { .. } | ArtifactKind::Omnibor { .. } => {
-                !self.target_triples.is_empty()
+            ArtifactKind::Checksum { of, .. } | ArtifactKind::Omnibor { of } => {
+                !self.target_triples.is_empty() && !of.ends_with(".msi")
             }
             ArtifactKind::ExtraArtifact { .. } | ArtifactKind::Sbom => false,
             ArtifactKind::UnifiedChecksum { .. }
@@ -227,7 +232,7 @@ impl ArtifactKind {
             ArtifactKind::NativeInstaller {
                 installer: InstallerKind::Msi,
                 ..
-            } => Some("an MSI installer (needs WiX; not built by this tool yet)"),
+            } => Some("an MSI installer whose wix/main.wxs does not exist: run `cargo dist generate` to write it"),
             ArtifactKind::NativeInstaller { .. } => {
                 Some("a macOS .pkg installer (needs pkgbuild on macOS; not built by this tool yet)")
             }
@@ -401,22 +406,28 @@ fn plan_local(
     for target in release.targets.clone() {
         let t = Target(&target);
         let selected = sel.local && sel.targets.contains(&target);
+        // MSIs are made in the global phase, from this target's build in the store (wixl runs
+        // on Linux, not on the Windows runner): selected with the global artifacts when this
+        // target is.
+        let msi_selected = sel.global && sel.targets.contains(&target);
         // Every artifact of this App and target.
-        let local = |name: String, kind: ArtifactKind| Artifact {
+        let artifact = |name: String, kind: ArtifactKind, selected: bool| Artifact {
             name,
             app: Some(app.clone()),
             target_triples: vec![target.clone()],
             selected,
             kind,
         };
-        let checksum_of = |of: &str| {
+        let local = |name: String, kind: ArtifactKind| artifact(name, kind, selected);
+        let checksum_of = |of: &str, selected: bool| {
             global.checksum.map(|style| {
-                local(
+                artifact(
                     checksum_name(of, style),
                     ArtifactKind::Checksum {
                         of: of.to_string(),
                         style,
                     },
+                    selected,
                 )
             })
         };
@@ -431,7 +442,7 @@ fn plan_local(
         };
         let stem = format!("{app}-{target}");
         let name = format!("{stem}{}", format.extension());
-        let archive_sum = checksum_of(&name);
+        let archive_sum = checksum_of(&name, selected);
         let mut per_target = vec![local(
             name.clone(),
             ArtifactKind::Archive {
@@ -455,13 +466,19 @@ fn plan_local(
             let Some(file) = inst.local_file_name(&app, &target) else {
                 continue;
             };
-            let sum = checksum_of(&file);
-            per_target.push(local(
+            let chosen = if inst == InstallerKind::Msi {
+                msi_selected
+            } else {
+                selected
+            };
+            let sum = checksum_of(&file, chosen);
+            per_target.push(artifact(
                 file,
                 ArtifactKind::NativeInstaller {
                     installer: inst,
                     target: target.clone(),
                 },
+                chosen,
             ));
             per_target.extend(sum);
         }
@@ -478,7 +495,16 @@ fn plan_local(
                 .map(|a| a.name.clone())
                 .collect();
             for of in subjects {
-                per_target.push(local(format!("{of}.omnibor"), ArtifactKind::Omnibor { of }));
+                let chosen = if of.ends_with(".msi") {
+                    msi_selected
+                } else {
+                    selected
+                };
+                per_target.push(artifact(
+                    format!("{of}.omnibor"),
+                    ArtifactKind::Omnibor { of },
+                    chosen,
+                ));
             }
         }
         for a in per_target {

@@ -86,6 +86,18 @@ impl PendingToolchain {
     }
 }
 
+/// `wixl --version` (msitools' MSI builder), the tool identity in MSI keys; `(missing)` when it
+/// is not installed (the build then says how to install it).
+pub fn wixl_version() -> String {
+    Command::new("wixl")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "(missing)".into())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

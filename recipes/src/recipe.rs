@@ -9,27 +9,27 @@
 //! |---|---|---|
 //! | `format` | [`FORMAT_VERSION`] | all |
 //! | `package` | package name | cargo-build |
-//! | `binaries` | binary names (JSON list) | cargo-build, installer |
-//! | `target` | target triple | cargo-build, archive, crate-build |
+//! | `binaries` | binary names (JSON list) | cargo-build, installer, msi |
+//! | `target` | target triple | cargo-build, archive, crate-build, msi |
 //! | `config:msvc-crt-static` | static MSVC C runtime (`*-windows-msvc` targets only) | cargo-build |
 //! | `libraries` | the library files built with `--lib` (JSON list), when `package-libraries` ships any | cargo-build |
-//! | `tool:CRATE` | a pinned crates.io tool: cargo-auditable's version when `cargo-auditable` is on (cargo-build); the crate built (crate-build) | cargo-build, crate-build |
+//! | `tool:CRATE` | a pinned crates.io tool: cargo-auditable's version when `cargo-auditable` is on (cargo-build); the crate built (crate-build); `wixl --version` (msi) | cargo-build, crate-build, msi |
 //! | `crate-sha256:CRATE`, `binary` | the crate's registry sha256 and the binary it installs | crate-build |
 //! | `config:features`, `config:default-features`, `config:all-features` | the dist config values | cargo-build |
 //! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
 //! | `toolchain:FIELD` | a `rustc -vV` field | cargo-build, crate-build |
 //! | `env:VAR` | the value as a JSON string, or `(unset)` | cargo-build |
-//! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build, extra-artifacts |
+//! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build, extra-artifacts, msi |
 //! | `command`, `working-dir`, `artifacts` | an `extra-artifacts` entry: its `build` command (JSON list), where it runs, the files it makes (JSON list) | extra-artifacts |
 //! | `workspace-skeleton` | digest of every member's manifest and target roots | cargo-build |
 //! | `config:unix-archive`, `config:windows-archive` | the archive format (by the target) | archive |
 //! | `root-dir` | the root directory inside (JSON string, or `(unset)` for zips) | archive, source-tarball |
 //! | `item:PATH` | `recipe KEY output FILE` (a binary) or `file PATH DIGEST` (a file) | archive |
-//! | `recipe:NAME` | key of a consumed recipe | checksum, unified-checksum, installer |
+//! | `recipe:NAME` | key of a consumed recipe (`recipe:build`: an MSI's cargo build) | checksum, unified-checksum, installer, msi |
 //! | `config:checksum` | the checksum style | checksum, unified-checksum |
 //! | `target:NAME`, `sha256:NAME`, `root-dir:NAME` | a consumed archive's (or updater's) target, sha256 once known, root dir | unified-checksum, installer |
 //! | `git-tree` | the committed tree of the workspace dir (`HEAD:<dir>`) | source-tarball |
-//! | `installer`, `app`, `version`, `download-url` | installer kind, App, version, base URL | installer |
+//! | `installer`, `app`, `version`, `download-url` | installer kind, App, version (an MSI's `major.minor.patch`), base URL | installer, msi |
 //! | `libraries:NAME` | library files installed from archive NAME (JSON list), when `install-libraries` applies | installer |
 //! | `receipt:github`, `receipt:provider-version` | the install receipt's `owner/repo` and this tool's version, with updaters | installer |
 //! | `config:install-path` | the install path chain (JSON list) | installer |
@@ -313,6 +313,24 @@ pub struct ExtraBuild {
     pub sources: Arc<BTreeMap<String, FileInput>>,
 }
 
+/// `{app}-{target}.msi`: the App's WiX source (`wix/main.wxs`) built with wixl around the
+/// binaries of its Windows build.
+#[derive(Debug, Clone)]
+pub struct Msi {
+    pub app: String,
+    /// The MSI ProductVersion (`major.minor.patch`).
+    pub version: String,
+    pub target: String,
+    /// The App's cargo build for `target`, and the binary files it ships (`.exe` names).
+    pub build: RecipeKey,
+    pub binaries: Vec<String>,
+    /// Workspace-relative path of the WiX source, and its content.
+    pub wxs_path: String,
+    pub wxs: FileInput,
+    /// `wixl --version` (msitools), or `(missing)`.
+    pub tool: String,
+}
+
 /// The CI workflow file: a pure function of its template and the context the config decides
 /// ([`crate::workflow::GithubWorkflow`]).
 #[derive(Debug, Clone)]
@@ -341,6 +359,7 @@ pub enum Recipe {
     Installer(Installer),
     CrateBuild(CrateBuild),
     ExtraBuild(ExtraBuild),
+    Msi(Msi),
 }
 
 /// An archive another recipe reads: its key, and its sha256 once built (outputs list only the
@@ -383,6 +402,7 @@ impl Recipe {
             Recipe::Installer(_) => "installer",
             Recipe::CrateBuild(_) => "crate-build",
             Recipe::ExtraBuild(_) => "extra-artifacts",
+            Recipe::Msi(_) => "msi",
         }
     }
 
@@ -400,6 +420,7 @@ impl Recipe {
             Recipe::Installer(r) => r.inputs_into(&mut m),
             Recipe::CrateBuild(r) => r.inputs_into(&mut m),
             Recipe::ExtraBuild(r) => r.inputs_into(&mut m),
+            Recipe::Msi(r) => r.inputs_into(&mut m),
         }
         m
     }
@@ -450,6 +471,11 @@ impl Recipe {
                 required: true,
             }],
             Recipe::UnifiedChecksum(u) => refs(&u.archives),
+            Recipe::Msi(m) => vec![Consumed {
+                input: "recipe:build".into(),
+                key: m.build,
+                required: true,
+            }],
             Recipe::Installer(i) => {
                 let mut edges = refs(&i.archives);
                 edges.extend(refs(&i.updaters));
@@ -694,6 +720,29 @@ impl CrateBuild {
         for (k, v) in toolchain {
             m.insert(format!("toolchain:{k}"), v.clone());
         }
+    }
+}
+
+impl Msi {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let Msi {
+            app,
+            version,
+            target,
+            build,
+            binaries,
+            wxs_path,
+            wxs,
+            tool,
+        } = self;
+        m.insert("app".into(), app.clone());
+        m.insert("version".into(), version.clone());
+        m.insert("target".into(), target.clone());
+        m.insert("recipe:build".into(), build.to_hex());
+        m.insert("binaries".into(), list(binaries));
+        m.insert(format!("file:{wxs_path}"), wxs.value());
+        m.insert("tool:wixl".into(), tool.clone());
     }
 }
 
@@ -997,6 +1046,16 @@ mod tests {
                 artifacts: vec!["schema.json".into()],
                 sources: Arc::new(BTreeMap::from([("docs/Makefile".into(), file)])),
             }),
+            Recipe::Msi(Msi {
+                app: "app".into(),
+                version: "1.0.0".into(),
+                target: "x86_64-pc-windows-msvc".into(),
+                build: build_key,
+                binaries: vec!["app.exe".into()],
+                wxs_path: "wix/main.wxs".into(),
+                wxs: file,
+                tool: "0.101".into(),
+            }),
             Recipe::CrateBuild(CrateBuild {
                 krate: AXOUPDATER_CRATE.into(),
                 version: "0.10.3".into(),
@@ -1046,6 +1105,10 @@ mod tests {
                 "9d7ed2af750e950cc2ceedca790975ac189e2db1130b384c1e5a3c6d898560a0",
             ),
             (
+                "msi",
+                "31f310780e00fc56a051a98fee4b2ce99d926acce7764c2f6341187fed9de5fe",
+            ),
+            (
                 "crate-build",
                 "73ef41616431de4e09751d86c5e9eda199e9a0969fc00ea314db15f998a7cfa7",
             ),
@@ -1085,7 +1148,13 @@ mod tests {
             .collect();
         assert_eq!(
             kinds_with_edges,
-            ["archive", "checksum", "unified-checksum", "installer"]
+            [
+                "archive",
+                "checksum",
+                "unified-checksum",
+                "installer",
+                "msi"
+            ]
         );
     }
 

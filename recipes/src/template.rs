@@ -34,8 +34,25 @@ pub(crate) fn render(
     env.add_filter("yaml_sq", |s: String| yaml_sq(&s));
     env.add_filter("yaml_dq", |s: String| yaml_dq(&s));
     env.add_filter("yaml_plain", |s: String| yaml_plain(&s));
+    env.add_filter("xml", |s: String| xml_escape(&s));
     env.add_template(name, source)?;
     env.get_template(name)?.render(ctx)
+}
+
+/// XML text or attribute value (double-quoted attributes).
+pub(crate) fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// POSIX sh single-quoted word.

@@ -57,6 +57,9 @@ pub struct GithubWorkflow {
     pub install_url: String,
     /// Runner of the plan, global, host, publish and announce jobs (`github-custom-runners.global`).
     pub global_runner: String,
+    /// Debian packages the global job installs: the MSI tools when an App ships an MSI (the
+    /// global job builds MSIs from the Windows builds in the store).
+    pub global_apt: Vec<String>,
     /// Per target: what `github-custom-runners` and `dependencies` say of its build job. The plan
     /// job's matrix program reads it, so only targets with something to say are listed.
     pub targets: BTreeMap<String, TargetJob>,

@@ -162,6 +162,8 @@ pub struct GlobalConfig {
     pub cargo_dist_version: Option<String>,
     pub ci: Vec<String>,
     pub allow_dirty: bool,
+    /// `allow-dirty` naming `msi` (or `true`): `generate` keeps edited `wix/main.wxs` files.
+    pub allow_dirty_msi: bool,
     pub pr_run_mode: PrRunMode,
     pub source_tarball: bool,
     pub tap: Option<String>,
@@ -220,6 +222,9 @@ pub struct GlobalConfig {
     pub targets: Vec<String>,
     /// `dependencies` of every package (and the workspace), for the CI build jobs.
     pub system_deps: Vec<SystemDep>,
+    /// Some package ships an MSI (`msi` and a Windows target): CI's global job, which builds
+    /// MSIs, installs their tools.
+    pub any_msi: bool,
 }
 
 /// One `github-custom-runners` entry: `"label"`, or `{ runner, host, container }`.
@@ -347,6 +352,12 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
         .flat_map(|p: &PackageConfig| p.targets.iter().cloned())
         .collect();
     global.targets = targets.into_iter().collect();
+    global.any_msi = packages.values().any(|p| {
+        p.installers.contains(&InstallerKind::Msi)
+            && p.targets
+                .iter()
+                .any(|t| dist_recipes::target::Target(t).is_windows())
+    });
     if let Some(listed) = ws.dist_file.as_ref().and_then(|d| d.packages.clone()) {
         global.packages = Some(listed);
     }
@@ -562,6 +573,11 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             Some(x) => string_list(x).iter().any(|i| i == "ci"),
             None => false,
         },
+        allow_dirty_msi: match v.get("allow-dirty") {
+            Some(Value::Bool(b)) => *b,
+            Some(x) => string_list(x).iter().any(|i| i == "msi"),
+            None => false,
+        },
         pr_run_mode: v
             .text("pr-run-mode")
             .and_then(|m| PrRunMode::parse(&m))
@@ -628,6 +644,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         runners: v.map("github-custom-runners", |r| Some(runner_of(r))),
         targets: Vec::new(),
         system_deps: Vec::new(),
+        any_msi: false,
     }
 }
 

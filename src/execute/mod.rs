@@ -6,6 +6,7 @@ mod cargo;
 mod crate_build;
 mod distrib;
 mod extra;
+mod msi;
 mod produce;
 
 use std::collections::BTreeMap;

@@ -58,6 +58,43 @@ impl Executor<'_> {
                 }
                 outs
             }
+            Recipe::Msi(m) => {
+                let staged = tmp.path().join("bin");
+                std::fs::create_dir_all(&staged).map_err(io("staging MSI binaries"))?;
+                let rec = self.record_of(&m.build)?;
+                for file in &m.binaries {
+                    let o = rec
+                        .outputs
+                        .iter()
+                        .find(|o| &o.name == file)
+                        .ok_or_else(|| {
+                            write_error(label, format!("its cargo build produced no {file}"))
+                        })?;
+                    let path = staged.join(file);
+                    self.store.materialize(o, &path)?;
+                    // The cabinet records each file's mtime: pin it, like archive entries.
+                    std::fs::File::open(&path)
+                        .and_then(|f| {
+                            f.set_modified(
+                                std::time::UNIX_EPOCH
+                                    + std::time::Duration::from_secs(archive::FIXED_MTIME),
+                            )
+                        })
+                        .map_err(io(format!("pinning the mtime of {file}")))?;
+                }
+                let bytes = std::fs::read(self.ws.root.join(&m.wxs_path))
+                    .map_err(io(format!("reading {}", m.wxs_path)))?;
+                if ContentDigest::of_bytes(&bytes) != m.wxs.digest {
+                    return Err(cargo::CargoError::Changed {
+                        path: m.wxs_path.clone(),
+                    }
+                    .into());
+                }
+                let wxs = tmp.path().join("main.wxs");
+                std::fs::write(&wxs, bytes).map_err(io("staging main.wxs"))?;
+                super::msi::build(label, &node.key, m, tmp.path(), &out)?;
+                vec![self.put(label, &out)?]
+            }
             Recipe::CrateBuild(c) => {
                 // Kept between builds like a target's sandbox, except for a --rebuild check.
                 let sandbox = if rebuilding {

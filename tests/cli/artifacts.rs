@@ -349,3 +349,181 @@ fn extra_artifacts_run_the_command_in_a_copy_and_ship_its_files() {
         "{err}"
     );
 }
+
+const WINDOWS: &str = "x86_64-pc-windows-msvc";
+
+/// A stand-in for the Windows runner, whose build cannot run here (no Windows standard library
+/// can be installed on this machine): `cargo` and `rustc` shims in `dir` that pass `cargo
+/// metadata` and `rustc -vV` to the real tools, say the target's library is installed, and make
+/// a placeholder `.exe` for each `--bin` where cargo would. Everything after it (the store, the
+/// MSI, its checksum) is the real pipeline.
+fn windows_runner_stand_in(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("windows-stand-in");
+    std::fs::create_dir_all(&bin).unwrap();
+    // The real compiler by absolute path: the shim is first on PATH.
+    let sysroot = run_ok(Command::new("rustc").args(["--print", "sysroot"]));
+    let real_rustc = format!(
+        "{}/bin/rustc",
+        String::from_utf8_lossy(&sysroot.stdout).trim()
+    );
+    let scripts = [
+        (
+            "cargo",
+            format!(
+                "#!/bin/sh\nif [ \"$1\" = metadata ]; then exec '{}' \"$@\"; fi\nt=''\nprev=''\nfor a in \"$@\"; do\n  if [ \"$prev\" = --target ]; then t=$a; fi\n  if [ \"$prev\" = --bin ]; then bins=\"${{bins:-}} $a\"; fi\n  prev=$a\ndone\nmkdir -p \"$CARGO_TARGET_DIR/$t/dist\"\nfor b in $bins; do printf 'MZ placeholder for %s on %s\\n' \"$b\" \"$t\" > \"$CARGO_TARGET_DIR/$t/dist/$b.exe\"; done\n",
+                crate::support::real_cargo()
+            ),
+        ),
+        (
+            "rustc",
+            format!(
+                "#!/bin/sh\nif [ \"$1\" = --print ]; then echo '{}'; exit 0; fi\nexec '{real_rustc}' \"$@\"\n",
+                dir.display()
+            ),
+        ),
+    ];
+    for (name, text) in scripts {
+        let path = bin.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+/// Everything one machine does for an MSI release of `root` into `store`: the host's local
+/// build, the Windows runner's (the stand-in), then the global build that makes the MSI.
+fn build_msi_release(root: &Path, store: &Path, stand_in: &Path) {
+    let host = host_triple();
+    let local = format!("--target={host}");
+    run_ok(&mut crate::support::dist_command(
+        root,
+        store,
+        &["build", "--artifacts=local", &local],
+    ));
+    let mut windows = crate::support::dist_command(
+        root,
+        store,
+        &["build", "--artifacts=local", &format!("--target={WINDOWS}")],
+    );
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<_> = std::iter::once(stand_in.to_path_buf())
+        .chain(std::env::split_paths(&path))
+        .collect();
+    windows
+        .env("PATH", std::env::join_paths(dirs).unwrap())
+        .env("CARGO", stand_in.join("cargo"))
+        .env("RUSTC", stand_in.join("rustc"));
+    run_ok(&mut windows);
+    run_ok(&mut crate::support::dist_command(
+        root,
+        store,
+        &["build", "--artifacts=global"],
+    ));
+}
+
+/// `msiinfo export MSI TABLE`, as rows of tab-separated fields.
+fn msi_table(msi: &Path, table: &str) -> Vec<Vec<String>> {
+    let out = run_ok(Command::new("msiinfo").arg("export").arg(msi).arg(table));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(3)
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// `"msi"`: `generate` writes wix/main.wxs and records its GUIDs (kept on rerun, checked by
+/// `--check`); the global build makes the MSI with wixl from the Windows build in the store;
+/// msiinfo reads its tables; the same inputs in another directory and store give the same bytes.
+#[test]
+fn msi_is_generated_built_with_wixl_and_reproducible() {
+    let host = host_triple();
+    const MSI_APP: &str = "msi-app";
+    let fx = dist_app(
+        MSI_APP,
+        "hi",
+        &format!(
+            "targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"msi\"]\nci = \"github\"\n"
+        ),
+    );
+    let out = fx.ok(&["generate"]);
+    assert!(out.contains("wrote wix/main.wxs"), "{out}");
+    // CI's global job, which builds MSIs, installs their tools.
+    let workflow =
+        std::fs::read_to_string(fx.root().join(".github/workflows/release.yml")).unwrap();
+    assert!(
+        workflow.contains("sudo apt-get install -y faketime msitools wixl"),
+        "{workflow}"
+    );
+    let manifest = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    let doc: toml_edit::DocumentMut = manifest.parse().unwrap();
+    let upgrade = doc["package"]["metadata"]["wix"]["upgrade-guid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        doc["package"]["metadata"]["wix"]["path-guid"].is_str(),
+        "{manifest}"
+    );
+    // Rerun: nothing changes; --check agrees.
+    let wxs = std::fs::read(fx.root().join("wix/main.wxs")).unwrap();
+    assert!(fx.ok(&["generate"]).contains("wix/main.wxs is up to date"));
+    fx.ok(&["generate", "--check"]);
+    assert_eq!(
+        std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap(),
+        manifest
+    );
+    assert_eq!(std::fs::read(fx.root().join("wix/main.wxs")).unwrap(), wxs);
+    // A hand edit is stale to --check, unless allow-dirty names msi.
+    fx.file(
+        "wix/main.wxs",
+        &String::from_utf8_lossy(&wxs).replace("Level=\"1\"", "Level=\"2\""),
+    );
+    let err = fx.fails(&["generate", "--check"], 1);
+    assert!(err.contains("wix/main.wxs is out of date"), "{err}");
+    fx.file("wix/main.wxs", &String::from_utf8_lossy(&wxs));
+
+    let stand_in = windows_runner_stand_in(fx.dir.path());
+    build_msi_release(fx.root(), &fx.store(), &stand_in);
+    let dir = fx.root().join("target/distrib");
+    let msi_name = format!("{MSI_APP}-{WINDOWS}.msi");
+    let msi = dir.join(&msi_name);
+    let props: std::collections::BTreeMap<String, String> = msi_table(&msi, "Property")
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.clone(), r.get(1)?.clone())))
+        .collect();
+    assert_eq!(props["ProductName"], MSI_APP);
+    assert_eq!(props["ProductVersion"], "0.1.0");
+    assert_eq!(
+        props["UpgradeCode"].to_uppercase(),
+        format!("{{{}}}", upgrade.to_uppercase())
+    );
+    let files = msi_table(&msi, "File");
+    assert!(
+        files.iter().any(|r| r
+            .get(2)
+            .is_some_and(|n| n.ends_with(&format!("{MSI_APP}.exe")))),
+        "{files:?}"
+    );
+    crate::support::sha256sum_check(&dir, &format!("{msi_name}.sha256"));
+
+    // Another directory, another store, the same inputs: the same MSI bytes.
+    let other = fx.dir.path().join("copy");
+    crate::support::copy_workspace(fx.root(), &other);
+    build_msi_release(&other, &fx.dir.path().join("store2"), &stand_in);
+    let other_msi = other.join("target/distrib").join(&msi_name);
+    let describe = |p: &Path| {
+        let info = run_ok(Command::new("msiinfo").arg("suminfo").arg(p));
+        format!(
+            "{}{:?}",
+            String::from_utf8_lossy(&info.stdout),
+            msi_table(p, "Property")
+        )
+    };
+    assert!(
+        std::fs::read(&msi).unwrap() == std::fs::read(&other_msi).unwrap(),
+        "two clean builds gave different MSIs:\n{}\n---\n{}",
+        describe(&msi),
+        describe(&other_msi)
+    );
+}

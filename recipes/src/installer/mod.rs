@@ -6,6 +6,7 @@
 
 mod homebrew;
 mod kind;
+mod msi;
 mod npm;
 mod powershell;
 mod shell;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 pub use crate::template::sh_quote;
 pub use homebrew::{formula_class_name, render_homebrew};
 pub use kind::InstallerKind;
+pub use msi::{derived_guid, is_guid, msi_version, render_wxs, WxsApp};
 pub use npm::{npm_package_files, write_npm_package};
 pub use powershell::render_powershell;
 pub use shell::render_shell;
