@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use dist_recipes::installer::ReceiptSource;
 use dist_recipes::recipe::{
     self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, CrateBuild, ExtraBuild, Msi,
-    Recipe, SourceTarball, UnifiedChecksum,
+    Recipe, Sbom, SourceTarball, UnifiedChecksum,
 };
 use dist_store::RecipeKey;
 
@@ -192,14 +192,7 @@ pub fn graph(
             }),
             // Every artifact of one entry shares its key: one run makes them all.
             ArtifactKind::ExtraArtifact { entry, .. } => {
-                let sources = match &workspace_files {
-                    Some(f) => std::sync::Arc::clone(f),
-                    None => {
-                        let f = std::sync::Arc::new(hasher.workspace_files(ws)?);
-                        workspace_files = Some(f.clone());
-                        f
-                    }
-                };
+                let sources = shared_workspace_files(ws, hasher, &mut workspace_files)?;
                 Recipe::ExtraBuild(ExtraBuild {
                     working_dir: entry.working_dir.clone(),
                     command: entry.build.clone(),
@@ -236,6 +229,17 @@ pub fn graph(
                     app,
                 })
             }
+            ArtifactKind::Sbom => {
+                let app = a.app.clone().unwrap_or_default();
+                let pkg = ws.package(&app).expect("SBOMs belong to apps");
+                let sources = shared_workspace_files(ws, hasher, &mut workspace_files)?;
+                Recipe::Sbom(Sbom {
+                    package: app,
+                    package_dir: pkg.dir.clone(),
+                    tool: recipe::CARGO_CYCLONEDX_VERSION.into(),
+                    sources,
+                })
+            }
             // The same updater for every App of a target: one key, one build.
             ArtifactKind::Updater { target } => Recipe::CrateBuild(CrateBuild {
                 krate: recipe::AXOUPDATER_CRATE.into(),
@@ -256,14 +260,13 @@ pub fn graph(
             | ArtifactKind::SourceTarball { .. }
             | ArtifactKind::Updater { .. }
             | ArtifactKind::ExtraArtifact { .. }
+            | ArtifactKind::Sbom
             | ArtifactKind::NativeInstaller {
                 installer: InstallerKind::Msi,
                 ..
             } => continue,
             // Kinds this tool plans but cannot make yet have no recipe (nor do their checksums).
-            ArtifactKind::NativeInstaller { .. }
-            | ArtifactKind::Sbom
-            | ArtifactKind::Omnibor { .. } => continue,
+            ArtifactKind::NativeInstaller { .. } | ArtifactKind::Omnibor { .. } => continue,
             ArtifactKind::Checksum { of, style } => match g.artifacts.get(of) {
                 Some(consumed) => Recipe::Checksum(Checksum {
                     archive_name: of.clone(),
@@ -287,6 +290,21 @@ pub fn graph(
             .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
     }
     Ok(g)
+}
+
+/// Every workspace file by content, hashed on first use and shared by the recipes that read the
+/// whole workspace (extra-artifacts commands, SBOMs).
+fn shared_workspace_files(
+    ws: &Workspace,
+    hasher: &mut SourceHasher,
+    cache: &mut Option<std::sync::Arc<BTreeMap<String, recipe::FileInput>>>,
+) -> Result<std::sync::Arc<BTreeMap<String, recipe::FileInput>>, GraphError> {
+    if let Some(f) = cache {
+        return Ok(f.clone());
+    }
+    let f = std::sync::Arc::new(hasher.workspace_files(ws)?);
+    *cache = Some(f.clone());
+    Ok(f)
 }
 
 /// An archive: its binaries from the target's cargo build, its files by content.

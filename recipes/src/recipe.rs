@@ -8,19 +8,19 @@
 //! | input name | value | kinds |
 //! |---|---|---|
 //! | `format` | [`FORMAT_VERSION`] | all |
-//! | `package` | package name | cargo-build |
+//! | `package` | package name | cargo-build, sbom |
 //! | `binaries` | binary names (JSON list) | cargo-build, installer, msi |
 //! | `target` | target triple | cargo-build, archive, crate-build, msi |
 //! | `config:msvc-crt-static` | static MSVC C runtime (`*-windows-msvc` targets only) | cargo-build |
 //! | `libraries` | the library files built with `--lib` (JSON list), when `package-libraries` ships any | cargo-build |
-//! | `tool:CRATE` | a pinned crates.io tool: cargo-auditable's version when `cargo-auditable` is on (cargo-build); the crate built (crate-build); `wixl --version` (msi) | cargo-build, crate-build, msi |
+//! | `tool:CRATE` | a pinned crates.io tool: cargo-auditable's version when `cargo-auditable` is on (cargo-build); the crate built (crate-build); `wixl --version` (msi); cargo-cyclonedx's version (sbom) | cargo-build, crate-build, msi, sbom |
 //! | `crate-sha256:CRATE`, `binary` | the crate's registry sha256 and the binary it installs | crate-build |
 //! | `config:features`, `config:default-features`, `config:all-features` | the dist config values | cargo-build |
 //! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
 //! | `toolchain:FIELD` | a `rustc -vV` field | cargo-build, crate-build |
 //! | `env:VAR` | the value as a JSON string, or `(unset)` | cargo-build |
-//! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build, extra-artifacts, msi |
-//! | `command`, `working-dir`, `artifacts` | an `extra-artifacts` entry: its `build` command (JSON list), where it runs, the files it makes (JSON list) | extra-artifacts |
+//! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build, extra-artifacts, msi, sbom |
+//! | `command`, `working-dir`, `artifacts` | an `extra-artifacts` entry: its `build` command (JSON list), where it runs (an SBOM's: the package dir), the files it makes (JSON list) | extra-artifacts, sbom |
 //! | `workspace-skeleton` | digest of every member's manifest and target roots | cargo-build |
 //! | `config:unix-archive`, `config:windows-archive` | the archive format (by the target) | archive |
 //! | `root-dir` | the root directory inside (JSON string, or `(unset)` for zips) | archive, source-tarball |
@@ -75,6 +75,10 @@ pub const AXOUPDATER_SHA256: &str =
     "5ea8497b9dda458d734d2d1c5ab3e606e33e9b981e413278411b186a92ebc381";
 /// Its binary's name (without `.exe`).
 pub const AXOUPDATER_BIN: &str = "axoupdater";
+
+/// The cargo-cyclonedx this tool makes SBOMs with (`cargo-cyclonedx = true`): pinned, and
+/// installed at this version when missing.
+pub const CARGO_CYCLONEDX_VERSION: &str = "0.5.9";
 
 /// The canonical input list of a recipe.
 pub type Inputs = BTreeMap<String, String>;
@@ -313,6 +317,18 @@ pub struct ExtraBuild {
     pub sources: Arc<BTreeMap<String, FileInput>>,
 }
 
+/// `{package}.cdx.xml`: `cargo cyclonedx` run on a copy of the workspace for one package.
+#[derive(Debug, Clone)]
+pub struct Sbom {
+    pub package: String,
+    /// Workspace-relative directory of the package (where the SBOM is written).
+    pub package_dir: String,
+    /// The pinned cargo-cyclonedx version.
+    pub tool: String,
+    /// Every workspace file cargo reads to resolve the package, by content.
+    pub sources: Arc<BTreeMap<String, FileInput>>,
+}
+
 /// `{app}-{target}.msi`: the App's WiX source (`wix/main.wxs`) built with wixl around the
 /// binaries of its Windows build.
 #[derive(Debug, Clone)]
@@ -360,6 +376,7 @@ pub enum Recipe {
     CrateBuild(CrateBuild),
     ExtraBuild(ExtraBuild),
     Msi(Msi),
+    Sbom(Sbom),
 }
 
 /// An archive another recipe reads: its key, and its sha256 once built (outputs list only the
@@ -403,6 +420,7 @@ impl Recipe {
             Recipe::CrateBuild(_) => "crate-build",
             Recipe::ExtraBuild(_) => "extra-artifacts",
             Recipe::Msi(_) => "msi",
+            Recipe::Sbom(_) => "sbom",
         }
     }
 
@@ -421,6 +439,7 @@ impl Recipe {
             Recipe::CrateBuild(r) => r.inputs_into(&mut m),
             Recipe::ExtraBuild(r) => r.inputs_into(&mut m),
             Recipe::Msi(r) => r.inputs_into(&mut m),
+            Recipe::Sbom(r) => r.inputs_into(&mut m),
         }
         m
     }
@@ -449,7 +468,8 @@ impl Recipe {
             | Recipe::CargoBuild(_)
             | Recipe::SourceTarball(_)
             | Recipe::CrateBuild(_)
-            | Recipe::ExtraBuild(_) => Vec::new(),
+            | Recipe::ExtraBuild(_)
+            | Recipe::Sbom(_) => Vec::new(),
             Recipe::Archive(Archive { items, .. }) => items
                 .iter()
                 .filter_map(|(path, src)| match src {
@@ -719,6 +739,24 @@ impl CrateBuild {
         m.insert("target".into(), target.clone());
         for (k, v) in toolchain {
             m.insert(format!("toolchain:{k}"), v.clone());
+        }
+    }
+}
+
+impl Sbom {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let Sbom {
+            package,
+            package_dir,
+            tool,
+            sources,
+        } = self;
+        m.insert("package".into(), package.clone());
+        m.insert("working-dir".into(), package_dir.clone());
+        m.insert("tool:cargo-cyclonedx".into(), tool.clone());
+        for (path, f) in sources.iter() {
+            m.insert(format!("file:{path}"), f.value());
         }
     }
 }
@@ -1046,6 +1084,12 @@ mod tests {
                 artifacts: vec!["schema.json".into()],
                 sources: Arc::new(BTreeMap::from([("docs/Makefile".into(), file)])),
             }),
+            Recipe::Sbom(Sbom {
+                package: "app".into(),
+                package_dir: String::new(),
+                tool: CARGO_CYCLONEDX_VERSION.into(),
+                sources: Arc::new(BTreeMap::from([("Cargo.toml".into(), file)])),
+            }),
             Recipe::Msi(Msi {
                 app: "app".into(),
                 version: "1.0.0".into(),
@@ -1103,6 +1147,10 @@ mod tests {
             (
                 "extra-artifacts",
                 "9d7ed2af750e950cc2ceedca790975ac189e2db1130b384c1e5a3c6d898560a0",
+            ),
+            (
+                "sbom",
+                "6c1013e69c10f2c597554aa3141b86ca1bf03ada31ba8144b227b40340c64dd9",
             ),
             (
                 "msi",

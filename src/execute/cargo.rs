@@ -33,8 +33,9 @@ pub enum CargoError {
     },
     #[error("could not run cargo: {0}")]
     Spawn(std::io::Error),
-    #[error("`cargo-auditable = true` needs cargo-auditable {version}, and installing it into {dir} failed\n  install it there yourself (`cargo install cargo-auditable --version {version} --locked --root {dir}`), or set CARGO_DIST_TOOLS to a directory holding bin/cargo-auditable\n{stderr}")]
+    #[error("this build needs {krate} {version}, and installing it into {dir} failed\n  install it there yourself (`cargo install {krate} --version {version} --locked --root {dir}`), or set CARGO_DIST_TOOLS to a directory holding {krate}-{version}/bin/{krate}\n{stderr}")]
     ToolInstall {
+        krate: String,
         version: String,
         dir: String,
         stderr: String,
@@ -228,18 +229,19 @@ pub(super) fn lock_sandbox(sandbox: &Path) -> Result<std::fs::File, CargoError> 
     Ok(f)
 }
 
-/// The bin directory holding cargo-auditable `version`, installed from crates.io into this
-/// tool's tools directory the first time (into a temp dir, then renamed, so a failed or
-/// concurrent install never leaves half a tool): `$CARGO_DIST_TOOLS`, else the cache dir beside
-/// the default store.
-fn cargo_auditable(version: &str) -> Result<PathBuf, CargoError> {
+/// The bin directory holding `krate` `version` (a cargo subcommand this tool drives), installed
+/// from crates.io into this tool's tools directory the first time (into a temp dir, then
+/// renamed, so a failed or concurrent install never leaves half a tool): `$CARGO_DIST_TOOLS`,
+/// else the cache dir beside the default store.
+pub(super) fn cargo_tool(krate: &str, version: &str) -> Result<PathBuf, CargoError> {
     let tools = tools_dir();
-    let root = tools.join(format!("cargo-auditable-{version}"));
+    let root = tools.join(format!("{krate}-{version}"));
     let bin = root.join("bin");
-    if bin.join("cargo-auditable").is_file() || bin.join("cargo-auditable.exe").is_file() {
+    if bin.join(krate).is_file() || bin.join(format!("{krate}.exe")).is_file() {
         return Ok(bin);
     }
     let failed = |stderr: String| CargoError::ToolInstall {
+        krate: krate.to_string(),
         version: version.to_string(),
         dir: root.display().to_string(),
         stderr,
@@ -248,13 +250,7 @@ fn cargo_auditable(version: &str) -> Result<PathBuf, CargoError> {
     let tmp = tempfile::tempdir_in(&tools).map_err(|e| failed(e.to_string()))?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args([
-            "install",
-            "cargo-auditable",
-            "--locked",
-            "--quiet",
-            "--version",
-        ])
+        .args(["install", krate, "--locked", "--quiet", "--version"])
         .arg(format!("={version}"))
         .arg("--root")
         .arg(tmp.path())
@@ -272,6 +268,13 @@ fn cargo_auditable(version: &str) -> Result<PathBuf, CargoError> {
         Err(e) => return Err(failed(e.to_string())),
     }
     Ok(bin)
+}
+
+/// `PATH` with `first` in front: `cargo SUBCOMMAND` then runs the pinned tool.
+pub(super) fn path_with(first: PathBuf) -> Result<std::ffi::OsString, CargoError> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let paths = std::iter::once(first).chain(std::env::split_paths(&path));
+    std::env::join_paths(paths).map_err(|e| CargoError::Spawn(std::io::Error::other(e)))
 }
 
 fn tools_dir() -> PathBuf {
@@ -357,18 +360,13 @@ pub fn build(
     }
 
     let auditable_bin = match &b.auditable {
-        Some(version) => Some(cargo_auditable(version)?),
+        Some(version) => Some(cargo_tool("cargo-auditable", version)?),
         None => None,
     };
     let mut cmd = cargo_command(ws, b, &snapshot, &target_dir, &cargo_home, &flags);
     if let Some(bin) = auditable_bin {
         // Found first on PATH, so `cargo auditable` runs the pinned version.
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let paths = std::iter::once(bin).chain(std::env::split_paths(&path));
-        cmd.env(
-            "PATH",
-            std::env::join_paths(paths).map_err(|e| CargoError::Spawn(std::io::Error::other(e)))?,
-        );
+        cmd.env("PATH", path_with(bin)?);
     }
     let out = cmd.output().map_err(CargoError::Spawn)?;
     if !out.status.success() {

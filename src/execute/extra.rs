@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use dist_recipes::archive::FIXED_MTIME;
-use dist_recipes::recipe::ExtraBuild;
+use std::collections::BTreeMap;
+
+use dist_recipes::recipe::{ExtraBuild, FileInput};
 use dist_store::ContentDigest;
 
 use super::cargo::{cargo_home, lock_sandbox, sandbox_err, CargoError};
@@ -23,23 +25,7 @@ pub fn run(
 ) -> Result<(Vec<(String, PathBuf)>, std::fs::File), ExecuteError> {
     let lock = lock_sandbox(sandbox)?;
     let src = sandbox.join("src");
-    if src.exists() {
-        std::fs::remove_dir_all(&src).map_err(sandbox_err(&src))?;
-    }
-    for (rel, input) in e.sources.iter() {
-        let bytes = std::fs::read(ws.root.join(rel)).map_err(io(format!("reading {rel}")))?;
-        if ContentDigest::of_bytes(&bytes) != input.digest {
-            return Err(CargoError::Changed { path: rel.clone() }.into());
-        }
-        let dest = src.join(rel);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;
-        }
-        std::fs::write(&dest, bytes).map_err(sandbox_err(&dest))?;
-        if input.executable {
-            crate::platform::set_executable(&dest, true).map_err(sandbox_err(&dest))?;
-        }
-    }
+    copy_sources(ws, &e.sources, &src)?;
     let cwd = src.join(&e.working_dir);
     std::fs::create_dir_all(&cwd).map_err(sandbox_err(&cwd))?;
     let what = e.command.join(" ");
@@ -97,4 +83,31 @@ pub fn run(
         made.push((a.clone(), path));
     }
     Ok((made, lock))
+}
+
+/// Makes `dest` a fresh copy of `sources` (workspace-relative), each file checked against the
+/// content its key was computed from.
+pub(super) fn copy_sources(
+    ws: &Workspace,
+    sources: &BTreeMap<String, FileInput>,
+    dest: &Path,
+) -> Result<(), ExecuteError> {
+    if dest.exists() {
+        std::fs::remove_dir_all(dest).map_err(sandbox_err(dest))?;
+    }
+    for (rel, input) in sources {
+        let bytes = std::fs::read(ws.root.join(rel)).map_err(io(format!("reading {rel}")))?;
+        if ContentDigest::of_bytes(&bytes) != input.digest {
+            return Err(CargoError::Changed { path: rel.clone() }.into());
+        }
+        let to = dest.join(rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;
+        }
+        std::fs::write(&to, bytes).map_err(sandbox_err(&to))?;
+        if input.executable {
+            crate::platform::set_executable(&to, true).map_err(sandbox_err(&to))?;
+        }
+    }
+    Ok(())
 }

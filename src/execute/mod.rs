@@ -8,6 +8,7 @@ mod distrib;
 mod extra;
 mod msi;
 mod produce;
+mod sbom;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -95,6 +95,15 @@ impl Executor<'_> {
                 super::msi::build(label, &node.key, m, tmp.path(), &out)?;
                 vec![self.put(label, &out)?]
             }
+            Recipe::Sbom(sb) => {
+                let sandbox = if rebuilding {
+                    tmp.path().join("sandbox")
+                } else {
+                    work_dir(self.ws).join("sbom")
+                };
+                super::sbom::make(self.ws, sb, &sandbox, &out)?;
+                vec![self.put(label, &out)?]
+            }
             Recipe::CrateBuild(c) => {
                 // Kept between builds like a target's sandbox, except for a --rebuild check.
                 let sandbox = if rebuilding {

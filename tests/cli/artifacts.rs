@@ -173,26 +173,36 @@ fn packaged_libraries_load_link_and_install() {
     );
 }
 
-/// `install-updater`: axoupdater's program built from its pinned crates.io release (one build,
-/// cached), shipped as `{app}-{target}-update`, installed by the shell installer as
-/// `{app}-update` with the receipt it reads.
+/// Every artifact kind of a host-target release at once (`install-updater`, `checksum =
+/// "sha512"`, a cdylib, `bin-aliases`, `cargo-auditable`, `cargo-cyclonedx`, `extra-artifacts`):
+/// each is built, cached on the second build, and byte-identical when another directory with
+/// another store builds the same inputs. The updater (axoupdater's program from its pinned
+/// crates.io release) is installed by the shell installer as `{app}-update` with the receipt it
+/// reads, and runs. (The MSI needs a Windows build: its own test covers it.)
 #[test]
-fn updater_is_built_from_the_pinned_crate_and_installed_with_its_receipt() {
+fn every_artifact_kind_of_the_host_is_built_cached_and_reproducible() {
     let host = host_triple();
-    const UPD: &str = "upd-app";
-    let fx = dist_app(
-        UPD,
-        "hello from upd-app",
-        &format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\ninstall-updater = true\n"),
-    );
+    let fx = lib_app(&format!(
+        "targets = [\"{host}\"]\ninstallers = [\"shell\"]\ninstall-updater = true\nchecksum = \"sha512\"\npackage-libraries = [\"cdylib\"]\ninstall-libraries = [\"cdylib\"]\nbin-aliases = {{ {APP} = [\"la\"] }}\ncargo-auditable = true\ncargo-cyclonedx = true\n\n[[workspace.metadata.dist.extra-artifacts]]\nartifacts = [\"notes.txt\"]\nbuild = [\"sh\", \"-c\", \"cat Cargo.toml > notes.txt\"]\n"
+    ));
     let target = format!("--target={host}");
     let manifest = fx.json(&["build", "--artifacts=all", &target, "-o", "json"]);
-    let updater = format!("{UPD}-{host}-update");
     let dir = fx.root().join("target/distrib");
-    assert!(
-        dir.join(&updater).is_file(),
-        "no {updater} in target/distrib"
-    );
+    let archive = archive_name(APP, &host);
+    let updater = format!("{APP}-{host}-update");
+    let sbom = format!("{APP}.cdx.xml");
+    let expected = [
+        archive.clone(),
+        format!("{archive}.sha512"),
+        "sha512.sum".to_string(),
+        updater.clone(),
+        format!("{APP}-installer.sh"),
+        sbom.clone(),
+        "notes.txt".to_string(),
+    ];
+    for name in &expected {
+        assert!(dir.join(name).is_file(), "{name} was not built: {manifest}");
+    }
     let recipe = &manifest["artifacts"][&updater]["recipe"];
     assert_eq!(
         recipe["inputs"]["tool:axoupdater-cli"], "0.10.3",
@@ -204,8 +214,31 @@ fn updater_is_built_from_the_pinned_crate_and_installed_with_its_receipt() {
             .map(str::len),
         Some(64)
     );
+    // The checksums verify with the system tools.
+    run_ok(
+        Command::new("sha512sum")
+            .args(["-c", &format!("{archive}.sha512")])
+            .current_dir(&dir),
+    );
+    run_ok(
+        Command::new("sha512sum")
+            .args(["-c", "sha512.sum"])
+            .current_dir(&dir),
+    );
+    // The SBOM names the package and no directory of this machine.
+    let sbom_text = std::fs::read_to_string(dir.join(&sbom)).unwrap();
+    assert!(
+        sbom_text.contains(&format!("<name>{APP}</name>")),
+        "{sbom_text}"
+    );
+    assert!(sbom_text.contains("cargo-cyclonedx"), "{sbom_text}");
+    assert!(
+        !sbom_text.contains(&fx.dir.path().display().to_string()),
+        "the SBOM names the build directory:\n{sbom_text}"
+    );
+    assert_eq!(manifest["artifacts"][&sbom]["kind"], "sbom");
     // The installer knows the updater's sha256.
-    let script = std::fs::read_to_string(dir.join(format!("{UPD}-installer.sh"))).unwrap();
+    let script = std::fs::read_to_string(dir.join(format!("{APP}-installer.sh"))).unwrap();
     let out = run_ok(Command::new("sha256sum").arg(dir.join(&updater)));
     let sha = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
@@ -222,8 +255,8 @@ fn updater_is_built_from_the_pinned_crate_and_installed_with_its_receipt() {
     let states = crate::support::recipe_states(&again);
     assert!(states.values().all(|(cached, _)| *cached), "{states:?}");
 
-    // Installed by the shell installer: `upd-app-update --help` runs, and the receipt says
-    // where the App is and where its releases are.
+    // Installed by the shell installer: the binary, its alias, the cdylib, and
+    // `lib-app-update --help` run; the receipt says where the App is and where its releases are.
     let files = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| {
@@ -240,23 +273,27 @@ fn updater_is_built_from_the_pinned_crate_and_installed_with_its_receipt() {
     std::fs::create_dir_all(&home).unwrap();
     run_ok(
         Command::new("dash")
-            .arg(dir.join(format!("{UPD}-installer.sh")))
+            .arg(dir.join(format!("{APP}-installer.sh")))
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", &home)
-            .env("UPD_APP_DOWNLOAD_URL", server.base_url())
-            .env("UPD_APP_NO_MODIFY_PATH", "1")
-            .env("UPD_APP_INSTALL_DIR", &install),
+            .env("LIB_APP_DOWNLOAD_URL", server.base_url())
+            .env("LIB_APP_NO_MODIFY_PATH", "1")
+            .env("LIB_APP_INSTALL_DIR", &install),
     );
     assert!(server.requests().contains(&format!("/{updater}")));
-    let out = run_ok(Command::new(install.join("bin").join(format!("{UPD}-update"))).arg("--help"));
+    let bin = install.join("bin");
+    let out = run_ok(&mut Command::new(bin.join("la")));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "answer 42\n");
+    assert!(bin.join(format!("lib{LIB}.so")).is_file());
+    let out = run_ok(Command::new(bin.join(format!("{APP}-update"))).arg("--help"));
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(
         help.contains("Usage:") && help.contains("--prerelease"),
         "{help}"
     );
     let receipt: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(home.join(format!(".config/{UPD}/{UPD}-receipt.json"))).unwrap(),
+        &std::fs::read(home.join(format!(".config/{APP}/{APP}-receipt.json"))).unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -265,14 +302,33 @@ fn updater_is_built_from_the_pinned_crate_and_installed_with_its_receipt() {
         "{receipt}"
     );
     assert_eq!(receipt["install_layout"], "hierarchical");
-    assert_eq!(receipt["binaries"], serde_json::json!([UPD]));
+    assert_eq!(receipt["binaries"], serde_json::json!([APP]));
+    assert_eq!(
+        receipt["binary_aliases"],
+        serde_json::json!({ APP: ["la"] })
+    );
     assert_eq!(receipt["modify_path"], false);
     assert_eq!(receipt["version"], "0.1.0");
     assert_eq!(
         receipt["source"],
-        serde_json::json!({"app_name": UPD, "name": "x", "owner": "example", "release_type": "github"})
+        serde_json::json!({"app_name": APP, "name": "x", "owner": "example", "release_type": "github"})
     );
     assert_eq!(receipt["provider"]["source"], "cargo-dist");
+
+    // Another directory, another store: every artifact has the same bytes.
+    let other = fx.dir.path().join("copy");
+    crate::support::copy_workspace(fx.root(), &other);
+    let store2 = fx.dir.path().join("store2");
+    run_ok(&mut crate::support::dist_command(
+        &other,
+        &store2,
+        &["build", "--artifacts=all", &target],
+    ));
+    for name in &expected {
+        let a = std::fs::read(dir.join(name)).unwrap();
+        let b = std::fs::read(other.join("target/distrib").join(name)).unwrap();
+        assert!(a == b, "{name} differs between two clean builds");
+    }
 }
 
 /// `extra-artifacts`: the command runs in a copy of the workspace (never in it), in its
