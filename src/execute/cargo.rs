@@ -248,8 +248,7 @@ pub(super) fn cargo_tool(krate: &str, version: &str) -> Result<PathBuf, CargoErr
     };
     std::fs::create_dir_all(&tools).map_err(|e| failed(e.to_string()))?;
     let tmp = tempfile::tempdir_in(&tools).map_err(|e| failed(e.to_string()))?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
+    let out = Command::new(cargo_program())
         .args(["install", krate, "--locked", "--quiet", "--version"])
         .arg(format!("={version}"))
         .arg("--root")
@@ -394,22 +393,18 @@ pub fn build(
     })
 }
 
-/// `cargo build` of `b` in the sandbox: a cleared environment plus the allow-list, fixed
-/// time, zone and locale, the remapped rustflags, and the recipe's features.
-fn cargo_command(
-    ws: &Workspace,
-    b: &CargoBuild,
-    snapshot: &Path,
-    target_dir: &Path,
-    cargo_home: &Path,
-    flags: &[String],
-) -> Command {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
+/// The cargo this tool runs: `$CARGO` (set when run as `cargo dist`), else `cargo`.
+pub(super) fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// `program` with the environment every recipe's command runs in: cleared, then what cargo and
+/// rustup need to find the toolchain and the registry (not hashed: the toolchain identity,
+/// `$RUSTC -vV`, and Cargo.lock are; RUSTC is passed so builds use the compiler the key
+/// describes), `CARGO_HOME`, a fixed `SOURCE_DATE_EPOCH`, `TZ=UTC` and `LC_ALL=C`.
+pub(super) fn sandboxed(program: &str, cargo_home: &Path) -> Command {
+    let mut cmd = Command::new(program);
     cmd.env_clear();
-    // What cargo and rustup need to find the toolchain and the registry; not hashed (the
-    // toolchain identity, `$RUSTC -vV`, and Cargo.lock are). RUSTC is passed so the build uses
-    // the compiler the key describes.
     for var in [
         "PATH",
         "HOME",
@@ -422,6 +417,24 @@ fn cargo_command(
             cmd.env(var, v);
         }
     }
+    cmd.env("CARGO_HOME", cargo_home)
+        .env("SOURCE_DATE_EPOCH", FIXED_MTIME.to_string())
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C");
+    cmd
+}
+
+/// `cargo build` of `b` in the sandbox: a cleared environment plus the allow-list, fixed
+/// time, zone and locale, the remapped rustflags, and the recipe's features.
+fn cargo_command(
+    ws: &Workspace,
+    b: &CargoBuild,
+    snapshot: &Path,
+    target_dir: &Path,
+    cargo_home: &Path,
+    flags: &[String],
+) -> Command {
+    let mut cmd = sandboxed(&cargo_program(), cargo_home);
     for (k, v) in &b.env {
         if let Some(v) = v {
             // Rustflags all go through CARGO_ENCODED_RUSTFLAGS below.
@@ -430,13 +443,9 @@ fn cargo_command(
             }
         }
     }
-    cmd.env("CARGO_HOME", cargo_home)
-        .env("CARGO_TARGET_DIR", target_dir)
+    cmd.env("CARGO_TARGET_DIR", target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
         .env("CARGO_INCREMENTAL", "0")
-        .env("SOURCE_DATE_EPOCH", FIXED_MTIME.to_string())
-        .env("TZ", "UTC")
-        .env("LC_ALL", "C")
         .env("CARGO_TERM_COLOR", "never")
         .current_dir(snapshot);
     if b.auditable.is_some() {

@@ -3,13 +3,14 @@
 //! checked against the pinned registry sha256 before its binary is kept.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use dist_recipes::archive::{ChecksumStyle, FIXED_MTIME};
+use dist_recipes::archive::ChecksumStyle;
 use dist_recipes::recipe::CrateBuild;
 use dist_recipes::target::Target;
 
-use super::cargo::{cargo_home, lock_sandbox, sandbox_err, target_installed, CargoError};
+use super::cargo::{
+    cargo_home, cargo_program, lock_sandbox, sandbox_err, sandboxed, target_installed, CargoError,
+};
 use super::cargo::{REMAP_CARGO_HOME, REMAP_TARGET};
 use crate::workspace::Workspace;
 
@@ -43,29 +44,10 @@ pub fn build(
         .collect::<Vec<_>>()
         .join("\x1f");
 
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.env_clear();
-    for var in [
-        "PATH",
-        "HOME",
-        "RUSTUP_HOME",
-        "RUSTUP_TOOLCHAIN",
-        "RUSTC",
-        "CARGO_NET_OFFLINE",
-    ] {
-        if let Some(v) = std::env::var_os(var) {
-            cmd.env(var, v);
-        }
-    }
-    let out = cmd
-        .env("CARGO_HOME", &cargo_home)
+    let out = sandboxed(&cargo_program(), &cargo_home)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", flags)
         .env("CARGO_INCREMENTAL", "0")
-        .env("SOURCE_DATE_EPOCH", FIXED_MTIME.to_string())
-        .env("TZ", "UTC")
-        .env("LC_ALL", "C")
         .env("CARGO_TERM_COLOR", "never")
         // Not the workspace: its config and toolchain file are not this recipe's inputs.
         .current_dir(sandbox)

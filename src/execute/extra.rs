@@ -5,13 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dist_recipes::archive::FIXED_MTIME;
 use std::collections::BTreeMap;
 
 use dist_recipes::recipe::{ExtraBuild, FileInput};
 use dist_store::ContentDigest;
 
-use super::cargo::{cargo_home, lock_sandbox, sandbox_err, CargoError};
+use super::cargo::{cargo_home, lock_sandbox, sandbox_err, sandboxed, CargoError};
 use super::{io, ExecuteError};
 use crate::workspace::Workspace;
 
@@ -29,41 +28,15 @@ pub fn run(
     let cwd = src.join(&e.working_dir);
     std::fs::create_dir_all(&cwd).map_err(sandbox_err(&cwd))?;
     let what = e.command.join(" ");
-    let mut cmd = Command::new(&e.command[0]);
-    cmd.args(&e.command[1..]).current_dir(&cwd).env_clear();
-    for var in [
-        "PATH",
-        "HOME",
-        "RUSTUP_HOME",
-        "RUSTUP_TOOLCHAIN",
-        "RUSTC",
-        "CARGO",
-    ] {
-        if let Some(v) = std::env::var_os(var) {
-            cmd.env(var, v);
-        }
+    let mut cmd = sandboxed(&e.command[0], &cargo_home());
+    cmd.args(&e.command[1..])
+        .current_dir(&cwd)
+        .env("CARGO_TARGET_DIR", sandbox.join("target"));
+    // A command running `cargo` gets the one this tool runs.
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        cmd.env("CARGO", cargo);
     }
-    let out = cmd
-        .env("CARGO_HOME", cargo_home())
-        .env("CARGO_TARGET_DIR", sandbox.join("target"))
-        .env("SOURCE_DATE_EPOCH", FIXED_MTIME.to_string())
-        .env("TZ", "UTC")
-        .env("LC_ALL", "C")
-        .output()
-        .map_err(|source| ExecuteError::Extra {
-            command: what.clone(),
-            message: format!("could not start it: {source}"),
-        })?;
-    if !out.status.success() {
-        return Err(ExecuteError::Extra {
-            command: what,
-            message: format!(
-                "it failed ({}); nothing was stored\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim_end()
-            ),
-        });
-    }
+    run_checked(&mut cmd, &what)?;
     let mut made = Vec::new();
     for a in &e.artifacts {
         let path = cwd.join(a);
@@ -110,4 +83,24 @@ pub(super) fn copy_sources(
         }
     }
     Ok(())
+}
+
+/// Runs `cmd`; a failure to start it or a non-zero exit is an error naming `what`, with its
+/// stderr.
+pub(super) fn run_checked(cmd: &mut Command, what: &str) -> Result<(), ExecuteError> {
+    let out = cmd.output().map_err(|source| ExecuteError::Extra {
+        command: what.to_string(),
+        message: format!("could not start it: {source}"),
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(ExecuteError::Extra {
+        command: what.to_string(),
+        message: format!(
+            "it failed ({}); nothing was stored\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        ),
+    })
 }

@@ -44,11 +44,7 @@ impl Executor<'_> {
             Recipe::CiWorkflow(w) => vec![self.put_bytes(label, w.text.as_bytes())?],
             Recipe::CargoBuild(b) => self.produce_cargo_build(b, rebuilding, tmp.path())?,
             Recipe::ExtraBuild(e) => {
-                let sandbox = if rebuilding {
-                    tmp.path().join("sandbox")
-                } else {
-                    work_dir(self.ws).join("extra-artifacts")
-                };
+                let sandbox = self.sandbox(rebuilding, tmp.path(), "extra-artifacts");
                 let (made, _lock) = super::extra::run(self.ws, e, &sandbox)?;
                 let mut outs = Vec::new();
                 for (path, file) in made {
@@ -96,23 +92,14 @@ impl Executor<'_> {
                 vec![self.put(label, &out)?]
             }
             Recipe::Sbom(sb) => {
-                let sandbox = if rebuilding {
-                    tmp.path().join("sandbox")
-                } else {
-                    work_dir(self.ws).join("sbom")
-                };
+                let sandbox = self.sandbox(rebuilding, tmp.path(), "sbom");
                 super::sbom::make(self.ws, sb, &sandbox, &out)?;
                 vec![self.put(label, &out)?]
             }
             Recipe::CrateBuild(c) => {
                 // Kept between builds like a target's sandbox, except for a --rebuild check.
-                let sandbox = if rebuilding {
-                    tmp.path().join("sandbox")
-                } else {
-                    work_dir(self.ws)
-                        .join("crates")
-                        .join(format!("{}-{}", c.krate, c.target))
-                };
+                let dir = format!("crates/{}-{}", c.krate, c.target);
+                let sandbox = self.sandbox(rebuilding, tmp.path(), &dir);
                 let (bin, _lock) =
                     super::crate_build::build(self.ws, c, &self.opts.host, &sandbox)?;
                 vec![self.put(label, &bin)?]
@@ -151,6 +138,17 @@ impl Executor<'_> {
         })
     }
 
+    /// The work directory `name` below `target/dist-work/`, kept between builds (cargo's compiled
+    /// state), except for a `--rebuild` check, which must not reuse the state it is checking:
+    /// a fresh one in `tmp` then.
+    fn sandbox(&self, rebuilding: bool, tmp: &Path, name: &str) -> PathBuf {
+        if rebuilding {
+            tmp.join("sandbox")
+        } else {
+            work_dir(self.ws).join(name)
+        }
+    }
+
     /// A cargo build in its sandbox; every binary into the store.
     fn produce_cargo_build(
         &mut self,
@@ -158,13 +156,8 @@ impl Executor<'_> {
         rebuilding: bool,
         tmp: &Path,
     ) -> Result<Vec<OutputRecord>, ExecuteError> {
-        // A --rebuild check must not reuse the incremental state it is checking. Otherwise one
-        // sandbox per target: the Apps share compiled dependencies.
-        let sandbox = if rebuilding {
-            tmp.join("sandbox")
-        } else {
-            work_dir(self.ws).join("targets").join(&b.target)
-        };
+        // One sandbox per target: the Apps share compiled dependencies.
+        let sandbox = self.sandbox(rebuilding, tmp, &format!("targets/{}", b.target));
         let built = cargo::build(self.ws, b, &self.opts.host, &sandbox)?;
         let mut outs = Vec::new();
         for (file, path) in &built.files {

@@ -44,6 +44,37 @@ fn cc(dir: &Path, c: &str, out: &str, extra: &[&str]) -> std::path::PathBuf {
     exe
 }
 
+/// Runs `lib-app`'s shell installer under dash against `dir` served on 127.0.0.1, into
+/// `<tmp>/install` with HOME `<tmp>/home` and PATH left alone; returns (server, install, home).
+fn install_with_shell(
+    fx: &Fixture,
+    dir: &Path,
+) -> (Server, std::path::PathBuf, std::path::PathBuf) {
+    let files = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    let server = Server::start(routes_of(files), 4);
+    let install = fx.dir.path().join("install");
+    let home = fx.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    run_ok(
+        Command::new("dash")
+            .arg(dir.join(format!("{APP}-installer.sh")))
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &home)
+            .env("LIB_APP_DOWNLOAD_URL", server.base_url())
+            .env("LIB_APP_NO_MODIFY_PATH", "1")
+            .env("LIB_APP_INSTALL_DIR", &install),
+    );
+    (server, install, home)
+}
+
 const DLOPEN: &str = r#"#include <dlfcn.h>
 #include <stdio.h>
 int main(int argc, char **argv) {
@@ -110,30 +141,7 @@ fn packaged_libraries_load_link_and_install() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n");
 
     // The shell installer installs the cdylib (not the staticlib) beside the binary.
-    let files = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    let server = Server::start(routes_of(files), 4);
-    let install = fx.dir.path().join("install");
-    let home = fx.dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    run_ok(
-        Command::new("dash")
-            .arg(dir.join(format!("{APP}-installer.sh")))
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &home)
-            .env("LIB_APP_DOWNLOAD_URL", server.base_url())
-            .env("LIB_APP_NO_MODIFY_PATH", "1")
-            .env("LIB_APP_INSTALL_DIR", &install),
-    );
+    let (_server, install, _home) = install_with_shell(&fx, &dir);
     let bin = install.join("bin");
     let out = run_ok(&mut Command::new(bin.join(APP)));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "answer 42\n");
@@ -257,30 +265,7 @@ fn every_artifact_kind_of_the_host_is_built_cached_and_reproducible() {
 
     // Installed by the shell installer: the binary, its alias, the cdylib, and
     // `lib-app-update --help` run; the receipt says where the App is and where its releases are.
-    let files = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    let server = Server::start(routes_of(files), 4);
-    let install = fx.dir.path().join("install");
-    let home = fx.dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    run_ok(
-        Command::new("dash")
-            .arg(dir.join(format!("{APP}-installer.sh")))
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &home)
-            .env("LIB_APP_DOWNLOAD_URL", server.base_url())
-            .env("LIB_APP_NO_MODIFY_PATH", "1")
-            .env("LIB_APP_INSTALL_DIR", &install),
-    );
+    let (server, install, home) = install_with_shell(&fx, &dir);
     assert!(server.requests().contains(&format!("/{updater}")));
     let bin = install.join("bin");
     let out = run_ok(&mut Command::new(bin.join("la")));
