@@ -182,7 +182,24 @@ pub fn graph(
     let mut workspace_files = None;
     // Asked once, and only when an MSI is planned.
     let mut wixl = None;
-    // Archives and the source tarball first: checksums and installers consume their keys.
+    // SBOMs first: archives hold them.
+    for a in plan.artifacts.values() {
+        if !matches!(a.kind, ArtifactKind::Sbom) {
+            continue;
+        }
+        let app = a.app.clone().unwrap_or_default();
+        let pkg = ws.package(&app).expect("SBOMs belong to apps");
+        let sources = shared_workspace_files(ws, hasher, &mut workspace_files)?;
+        let recipe = Recipe::Sbom(Sbom {
+            package: app,
+            package_dir: pkg.dir.clone(),
+            tool: recipe::CARGO_CYCLONEDX_VERSION.into(),
+            sources,
+        });
+        g.artifacts
+            .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
+    }
+    // Archives and the source tarball next: checksums and installers consume their keys.
     for a in plan.artifacts.values() {
         let recipe = match &a.kind {
             ArtifactKind::Archive { .. } => archive_recipe(ws, &g, a, hasher)?,
@@ -227,17 +244,6 @@ pub fn graph(
                         .get_or_insert_with(crate::toolchain::wixl_version)
                         .clone(),
                     app,
-                })
-            }
-            ArtifactKind::Sbom => {
-                let app = a.app.clone().unwrap_or_default();
-                let pkg = ws.package(&app).expect("SBOMs belong to apps");
-                let sources = shared_workspace_files(ws, hasher, &mut workspace_files)?;
-                Recipe::Sbom(Sbom {
-                    package: app,
-                    package_dir: pkg.dir.clone(),
-                    tool: recipe::CARGO_CYCLONEDX_VERSION.into(),
-                    sources,
                 })
             }
             // The same updater for every App of a target: one key, one build.
@@ -329,6 +335,14 @@ fn archive_recipe(
     let mut items = BTreeMap::new();
     for item in contents {
         match &item.source {
+            // Made by the release's SBOM recipe (computed before the archives).
+            ItemSource::Sbom { artifact } => {
+                let src = ArchiveSource::Binary {
+                    build: g.artifacts[artifact].key,
+                    file: artifact.clone(),
+                };
+                items.insert(item.path.clone(), src);
+            }
             ItemSource::Binary { name } | ItemSource::Library { name, .. } => {
                 let src = ArchiveSource::Binary {
                     build: build_key,

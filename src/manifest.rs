@@ -233,6 +233,7 @@ fn asset(item: &crate::plan::ArchiveItem) -> Asset {
             kind: LibraryKind::CStaticlib,
             ..
         } => "c_static_library",
+        ItemSource::Sbom { .. } => "unknown",
         ItemSource::File { kind, .. } => match kind {
             Some(IncludeKind::Readme) => "readme",
             Some(IncludeKind::License) => "license",
@@ -243,6 +244,7 @@ fn asset(item: &crate::plan::ArchiveItem) -> Asset {
     let name = match &item.source {
         ItemSource::Binary { name } => name.trim_end_matches(".exe").to_string(),
         ItemSource::Library { name, .. } => name.clone(),
+        ItemSource::Sbom { artifact } => artifact.clone(),
         ItemSource::File { .. } => item.path.clone(),
     };
     Asset {

@@ -255,6 +255,8 @@ pub enum ItemSource {
     Binary { name: String },
     /// A library file of the App's cargo build (`package-libraries`).
     Library { name: String, kind: LibraryKind },
+    /// The App's SBOM (`cargo-cyclonedx`), the release artifact of that name.
+    Sbom { artifact: String },
     /// A workspace-relative file.
     File {
         path: String,
@@ -565,6 +567,13 @@ fn archive_contents(
             source: ItemSource::Library { name, kind },
         });
     }
+    if pc.cyclonedx {
+        let artifact = sbom_name(&pkg.name);
+        contents.push(ArchiveItem {
+            path: artifact.clone(),
+            source: ItemSource::Sbom { artifact },
+        });
+    }
     if pc.auto_includes {
         for inc in &pkg.auto_includes {
             contents.push(ArchiveItem {
@@ -590,6 +599,11 @@ fn archive_contents(
     // wins, so the archive stays well-formed.
     contents.dedup_by(|a, b| a.path == b.path);
     contents
+}
+
+/// The SBOM of an App (`cargo-cyclonedx`): `{app}.cdx.xml`.
+fn sbom_name(app: &str) -> String {
+    format!("{app}.cdx.xml")
 }
 
 /// The library files of `kinds` that `pkg`'s lib target builds for `t`, by kind (kinds it does
@@ -773,10 +787,10 @@ fn plan_shared(
         }
         artifacts.insert(a.name.clone(), a);
     }
-    // `cargo-cyclonedx`: an SBOM per release.
+    // `cargo-cyclonedx`: an SBOM per release (also put in its archives).
     for r in releases.iter_mut() {
         if cfg.package(&r.app).cyclonedx {
-            let name = format!("{}.cdx.xml", r.app);
+            let name = sbom_name(&r.app);
             r.artifacts.push(name.clone());
             r.artifacts.sort();
             artifacts.insert(

@@ -161,6 +161,15 @@ impl Executor<'_> {
         let built = cargo::build(self.ws, b, &self.opts.host, &sandbox)?;
         let mut outs = Vec::new();
         for (file, path) in &built.files {
+            if !path.is_file() {
+                return Err(cargo::CargoError::Failed {
+                    package: b.package.clone(),
+                    target: b.target.clone(),
+                    status: "exit status 0, an output missing".into(),
+                    stderr: format!("cargo reported success but made no {file}"),
+                }
+                .into());
+            }
             let obj = self.store.put_file(path)?;
             outs.push(OutputRecord::new(file.clone(), &obj));
         }
@@ -194,9 +203,10 @@ impl Executor<'_> {
                         })?;
                     let bytes = self.store.read_verified(&out.digest, out.size)?;
                     std::fs::write(&staged, bytes).map_err(io("staging a binary"))?;
-                    // Static libraries are data to a linker; binaries and cdylibs are mapped
-                    // executable.
-                    if file.ends_with(".a") || file.ends_with(".lib") {
+                    // Binaries and shared libraries are mapped executable; static libraries
+                    // and SBOMs are data.
+                    let data = [".a", ".lib", ".xml"].iter().any(|x| file.ends_with(x));
+                    if data {
                         EntryMode::Regular
                     } else {
                         EntryMode::Executable

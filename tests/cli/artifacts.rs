@@ -181,37 +181,51 @@ fn packaged_libraries_load_link_and_install() {
     );
 }
 
-/// Every artifact kind of a host-target release at once (`install-updater`, `checksum =
-/// "sha512"`, a cdylib, `bin-aliases`, `cargo-auditable`, `cargo-cyclonedx`, `extra-artifacts`):
-/// each is built, cached on the second build, and byte-identical when another directory with
-/// another store builds the same inputs. The updater (axoupdater's program from its pinned
-/// crates.io release) is installed by the shell installer as `{app}-update` with the receipt it
-/// reads, and runs. (The MSI needs a Windows build: its own test covers it.)
+/// Every artifact kind at once (`install-updater`, `"msi"`, `checksum = "sha512"`, a cdylib,
+/// `bin-aliases`, `cargo-auditable`, `cargo-cyclonedx`, `extra-artifacts`), released as CI does
+/// (the host's local build, the Windows runner's, then the global build): each is built, cached
+/// on the second build, and byte-identical when another directory with another store builds
+/// the same inputs. The updater (axoupdater's program from its pinned crates.io release) is
+/// installed by the shell installer as `{app}-update` with the receipt it reads, and runs.
 #[test]
-fn every_artifact_kind_of_the_host_is_built_cached_and_reproducible() {
+fn every_artifact_kind_is_built_cached_and_reproducible() {
     let host = host_triple();
     let fx = lib_app(&format!(
-        "targets = [\"{host}\"]\ninstallers = [\"shell\"]\ninstall-updater = true\nchecksum = \"sha512\"\npackage-libraries = [\"cdylib\"]\ninstall-libraries = [\"cdylib\"]\nbin-aliases = {{ {APP} = [\"la\"] }}\ncargo-auditable = true\ncargo-cyclonedx = true\n\n[[workspace.metadata.dist.extra-artifacts]]\nartifacts = [\"notes.txt\"]\nbuild = [\"sh\", \"-c\", \"cat Cargo.toml > notes.txt\"]\n"
+        "targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"msi\"]\ninstall-updater = true\nchecksum = \"sha512\"\npackage-libraries = [\"cdylib\"]\ninstall-libraries = [\"cdylib\"]\nbin-aliases = {{ {APP} = [\"la\"] }}\ncargo-auditable = true\ncargo-cyclonedx = true\n\n[[workspace.metadata.dist.extra-artifacts]]\nartifacts = [\"notes.txt\"]\nbuild = [\"sh\", \"-c\", \"cat Cargo.toml > notes.txt\"]\n"
     ));
-    let target = format!("--target={host}");
-    let manifest = fx.json(&["build", "--artifacts=all", &target, "-o", "json"]);
+    fx.ok(&["generate"]);
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[&format!("{LIB}.dll")]);
+    build_msi_release(fx.root(), &fx.store(), &stand_in);
     let dir = fx.root().join("target/distrib");
     let archive = archive_name(APP, &host);
     let updater = format!("{APP}-{host}-update");
     let sbom = format!("{APP}.cdx.xml");
+    let msi = format!("{APP}-{WINDOWS}.msi");
     let expected = [
         archive.clone(),
         format!("{archive}.sha512"),
+        format!("{APP}-{WINDOWS}.zip"),
         "sha512.sum".to_string(),
         updater.clone(),
+        format!("{APP}-{WINDOWS}-update"),
         format!("{APP}-installer.sh"),
+        msi.clone(),
+        format!("{msi}.sha512"),
         sbom.clone(),
         "notes.txt".to_string(),
     ];
     for name in &expected {
-        assert!(dir.join(name).is_file(), "{name} was not built: {manifest}");
+        assert!(dir.join(name).is_file(), "{name} was not built");
     }
-    let recipe = &manifest["artifacts"][&updater]["recipe"];
+    // Every recipe is in the store: the same builds again make nothing.
+    let target = format!("--target={host}");
+    let local = fx.json(&["build", "--artifacts=local", &target, "-o", "json"]);
+    let global = fx.json(&["build", "--artifacts=global", "-o", "json"]);
+    for m in [&local, &global] {
+        let states = crate::support::recipe_states(m);
+        assert!(states.values().all(|(cached, _)| *cached), "{states:?}");
+    }
+    let recipe = &local["artifacts"][&updater]["recipe"];
     assert_eq!(
         recipe["inputs"]["tool:axoupdater-cli"], "0.10.3",
         "{recipe}"
@@ -222,18 +236,23 @@ fn every_artifact_kind_of_the_host_is_built_cached_and_reproducible() {
             .map(str::len),
         Some(64)
     );
-    // The checksums verify with the system tools.
-    run_ok(
-        Command::new("sha512sum")
-            .args(["-c", &format!("{archive}.sha512")])
-            .current_dir(&dir),
-    );
-    run_ok(
-        Command::new("sha512sum")
-            .args(["-c", "sha512.sum"])
-            .current_dir(&dir),
-    );
-    // The SBOM names the package and no directory of this machine.
+    // The checksums verify with the system tools; msiinfo reads the MSI.
+    for sums in [
+        format!("{archive}.sha512"),
+        format!("{msi}.sha512"),
+        "sha512.sum".into(),
+    ] {
+        run_ok(
+            Command::new("sha512sum")
+                .args(["-c", &sums])
+                .current_dir(&dir),
+        );
+    }
+    let files = msi_table(&dir.join(&msi), "File");
+    assert!(files
+        .iter()
+        .any(|r| r.get(2).is_some_and(|n| n.ends_with(&format!("{APP}.exe")))));
+    // The SBOM names the package and no directory of this machine, and the archive holds it.
     let sbom_text = std::fs::read_to_string(dir.join(&sbom)).unwrap();
     assert!(
         sbom_text.contains(&format!("<name>{APP}</name>")),
@@ -244,7 +263,15 @@ fn every_artifact_kind_of_the_host_is_built_cached_and_reproducible() {
         !sbom_text.contains(&fx.dir.path().display().to_string()),
         "the SBOM names the build directory:\n{sbom_text}"
     );
-    assert_eq!(manifest["artifacts"][&sbom]["kind"], "sbom");
+    assert_eq!(global["artifacts"][&sbom]["kind"], "sbom");
+    let unpacked = fx.dir.path().join("unpacked");
+    untar(&dir.join(&archive), &unpacked, &["xJf"]);
+    let inside = unpacked.join(format!("{APP}-{host}"));
+    assert_eq!(
+        std::fs::read_to_string(inside.join(&sbom)).unwrap(),
+        sbom_text
+    );
+    assert!(inside.join(format!("lib{LIB}.so")).is_file());
     // The installer knows the updater's sha256.
     let script = std::fs::read_to_string(dir.join(format!("{APP}-installer.sh"))).unwrap();
     let out = run_ok(Command::new("sha256sum").arg(dir.join(&updater)));
@@ -257,11 +284,6 @@ fn every_artifact_kind_of_the_host_is_built_cached_and_reproducible() {
         script.contains(&sha),
         "the installer lacks the updater's sha256"
     );
-
-    // The second build finds everything in the store.
-    let again = fx.json(&["build", "--artifacts=all", &target, "-o", "json"]);
-    let states = crate::support::recipe_states(&again);
-    assert!(states.values().all(|(cached, _)| *cached), "{states:?}");
 
     // Installed by the shell installer: the binary, its alias, the cdylib, and
     // `lib-app-update --help` run; the receipt says where the App is and where its releases are.
@@ -303,12 +325,7 @@ fn every_artifact_kind_of_the_host_is_built_cached_and_reproducible() {
     // Another directory, another store: every artifact has the same bytes.
     let other = fx.dir.path().join("copy");
     crate::support::copy_workspace(fx.root(), &other);
-    let store2 = fx.dir.path().join("store2");
-    run_ok(&mut crate::support::dist_command(
-        &other,
-        &store2,
-        &["build", "--artifacts=all", &target],
-    ));
+    build_msi_release(&other, &fx.dir.path().join("store2"), &stand_in);
     for name in &expected {
         let a = std::fs::read(dir.join(name)).unwrap();
         let b = std::fs::read(other.join("target/distrib").join(name)).unwrap();
@@ -396,9 +413,10 @@ const WINDOWS: &str = "x86_64-pc-windows-msvc";
 /// A stand-in for the Windows runner, whose build cannot run here (no Windows standard library
 /// can be installed on this machine): `cargo` and `rustc` shims in `dir` that pass `cargo
 /// metadata` and `rustc -vV` to the real tools, say the target's library is installed, and make
-/// a placeholder `.exe` for each `--bin` where cargo would. Everything after it (the store, the
-/// MSI, its checksum) is the real pipeline.
-fn windows_runner_stand_in(dir: &Path) -> std::path::PathBuf {
+/// a placeholder `.exe` for each `--bin` where cargo would (`cargo [auditable] build`: the
+/// target dir; `cargo install`: the `--root`), and the files `lib_files` for `--lib`.
+/// Everything after it (the store, the MSI, the checksums) is the real pipeline.
+fn windows_runner_stand_in(dir: &Path, lib_files: &[&str]) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let bin = dir.join("windows-stand-in");
     std::fs::create_dir_all(&bin).unwrap();
@@ -408,23 +426,36 @@ fn windows_runner_stand_in(dir: &Path) -> std::path::PathBuf {
         "{}/bin/rustc",
         String::from_utf8_lossy(&sysroot.stdout).trim()
     );
-    let scripts = [
-        (
-            "cargo",
-            format!(
-                "#!/bin/sh\nif [ \"$1\" = metadata ]; then exec '{}' \"$@\"; fi\nt=''\nprev=''\nfor a in \"$@\"; do\n  if [ \"$prev\" = --target ]; then t=$a; fi\n  if [ \"$prev\" = --bin ]; then bins=\"${{bins:-}} $a\"; fi\n  prev=$a\ndone\nmkdir -p \"$CARGO_TARGET_DIR/$t/dist\"\nfor b in $bins; do printf 'MZ placeholder for %s on %s\\n' \"$b\" \"$t\" > \"$CARGO_TARGET_DIR/$t/dist/$b.exe\"; done\n",
-                crate::support::real_cargo()
-            ),
-        ),
-        (
-            "rustc",
-            format!(
-                "#!/bin/sh\nif [ \"$1\" = --print ]; then echo '{}'; exit 0; fi\nexec '{real_rustc}' \"$@\"\n",
-                dir.display()
-            ),
-        ),
-    ];
-    for (name, text) in scripts {
+    let cargo = r#"#!/bin/sh
+if [ "$1" = metadata ]; then exec 'REAL_CARGO' "$@"; fi
+cmd=$1
+t=''
+root=''
+bins=''
+libs=''
+prev=''
+for a in "$@"; do
+  case "$prev" in
+    --target) t=$a ;;
+    --root) root=$a ;;
+    --bin) bins="$bins $a" ;;
+  esac
+  if [ "$a" = --lib ]; then libs='LIB_FILES'; fi
+  prev=$a
+done
+out="$CARGO_TARGET_DIR/$t/dist"
+if [ "$cmd" = install ]; then out="$root/bin"; fi
+mkdir -p "$out"
+for b in $bins; do printf 'MZ placeholder for %s on %s\n' "$b" "$t" > "$out/$b.exe"; done
+for l in $libs; do printf 'MZ placeholder library %s\n' "$l" > "$out/$l"; done
+"#
+    .replace("REAL_CARGO", &crate::support::real_cargo())
+    .replace("LIB_FILES", &lib_files.join(" "));
+    let rustc = format!(
+        "#!/bin/sh\nif [ \"$1\" = --print ]; then echo '{}'; exit 0; fi\nexec '{real_rustc}' \"$@\"\n",
+        dir.display()
+    );
+    for (name, text) in [("cargo", cargo), ("rustc", rustc)] {
         let path = bin.join(name);
         std::fs::write(&path, text).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -524,7 +555,7 @@ fn msi_is_generated_built_with_wixl_and_reproducible() {
     assert!(err.contains("wix/main.wxs is out of date"), "{err}");
     fx.file("wix/main.wxs", &String::from_utf8_lossy(&wxs));
 
-    let stand_in = windows_runner_stand_in(fx.dir.path());
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[]);
     build_msi_release(fx.root(), &fx.store(), &stand_in);
     let dir = fx.root().join("target/distrib");
     let msi_name = format!("{MSI_APP}-{WINDOWS}.msi");
