@@ -55,40 +55,7 @@ impl Executor<'_> {
                 outs
             }
             Recipe::Msi(m) => {
-                let staged = tmp.path().join("bin");
-                std::fs::create_dir_all(&staged).map_err(io("staging MSI binaries"))?;
-                let rec = self.record_of(&m.build)?;
-                for file in &m.binaries {
-                    let o = rec
-                        .outputs
-                        .iter()
-                        .find(|o| &o.name == file)
-                        .ok_or_else(|| {
-                            write_error(label, format!("its cargo build produced no {file}"))
-                        })?;
-                    let path = staged.join(file);
-                    self.store.materialize(o, &path)?;
-                    // The cabinet records each file's mtime: pin it, like archive entries.
-                    std::fs::File::open(&path)
-                        .and_then(|f| {
-                            f.set_modified(
-                                std::time::UNIX_EPOCH
-                                    + std::time::Duration::from_secs(archive::FIXED_MTIME),
-                            )
-                        })
-                        .map_err(io(format!("pinning the mtime of {file}")))?;
-                }
-                let bytes = std::fs::read(self.ws.root.join(&m.wxs_path))
-                    .map_err(io(format!("reading {}", m.wxs_path)))?;
-                if ContentDigest::of_bytes(&bytes) != m.wxs.digest {
-                    return Err(cargo::CargoError::Changed {
-                        path: m.wxs_path.clone(),
-                    }
-                    .into());
-                }
-                let wxs = tmp.path().join("main.wxs");
-                std::fs::write(&wxs, bytes).map_err(io("staging main.wxs"))?;
-                super::msi::build(label, &node.key, m, tmp.path(), &out)?;
+                self.produce_msi(label, node, m, tmp.path(), &out)?;
                 vec![self.put(label, &out)?]
             }
             Recipe::Sbom(sb) => {
@@ -176,6 +143,57 @@ impl Executor<'_> {
         Ok(outs)
     }
 
+    /// Output `file` of the consumed recipe `build` (a cargo build's binary, an SBOM).
+    fn output_of(
+        &self,
+        label: &str,
+        build: &dist_store::RecipeKey,
+        file: &str,
+    ) -> Result<OutputRecord, ExecuteError> {
+        let rec = self.record_of(build)?;
+        rec.outputs
+            .into_iter()
+            .find(|o| o.name == file)
+            .ok_or_else(|| write_error(label, format!("its input recipe produced no {file}")))
+    }
+
+    /// The MSI of `m` into `out`: the Windows build's binaries (mtimes pinned: the cabinet
+    /// records them) and the WiX source, re-checked against its hashed content, staged in `tmp`.
+    fn produce_msi(
+        &self,
+        label: &str,
+        node: &Node,
+        m: &recipe::Msi,
+        tmp: &Path,
+        out: &Path,
+    ) -> Result<(), ExecuteError> {
+        let staged = tmp.join("bin");
+        std::fs::create_dir_all(&staged).map_err(io("staging MSI binaries"))?;
+        for file in &m.binaries {
+            let o = self.output_of(label, &m.build, file)?;
+            let path = staged.join(file);
+            self.store.materialize(&o, &path)?;
+            std::fs::File::open(&path)
+                .and_then(|f| {
+                    f.set_modified(
+                        std::time::UNIX_EPOCH
+                            + std::time::Duration::from_secs(archive::FIXED_MTIME),
+                    )
+                })
+                .map_err(io(format!("pinning the mtime of {file}")))?;
+        }
+        let bytes = std::fs::read(self.ws.root.join(&m.wxs_path))
+            .map_err(io(format!("reading {}", m.wxs_path)))?;
+        if ContentDigest::of_bytes(&bytes) != m.wxs.digest {
+            return Err(cargo::CargoError::Changed {
+                path: m.wxs_path.clone(),
+            }
+            .into());
+        }
+        std::fs::write(tmp.join("main.wxs"), bytes).map_err(io("staging main.wxs"))?;
+        super::msi::build(label, &node.key, m, tmp, out)
+    }
+
     /// Stages every member (binaries from the store, files re-checked against their hashed
     /// content) and writes the archive to `out`.
     fn produce_archive(
@@ -193,14 +211,7 @@ impl Executor<'_> {
             let staged = staging.join(i.to_string());
             let mode = match src {
                 ArchiveSource::Binary { build, file } => {
-                    let rec = self.record_of(build)?;
-                    let out = rec
-                        .outputs
-                        .iter()
-                        .find(|o| &o.name == file)
-                        .ok_or_else(|| {
-                            write_error(label, format!("its cargo build produced no {file}"))
-                        })?;
+                    let out = self.output_of(label, build, file)?;
                     let bytes = self.store.read_verified(&out.digest, out.size)?;
                     std::fs::write(&staged, bytes).map_err(io("staging a binary"))?;
                     // Binaries and shared libraries are mapped executable; static libraries
