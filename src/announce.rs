@@ -59,6 +59,19 @@ pub fn eligibility(has_binaries: bool, publish: bool, dist: Option<bool>) -> Res
     }
 }
 
+/// Whether a workspace package can be an App under `cfg`: `packages` names the Apps outright;
+/// otherwise [`eligibility`] by its binaries, `publish` and `dist`.
+pub fn package_eligibility(
+    cfg: &crate::config::Config,
+    p: &crate::workspace::Package,
+) -> Result<(), Exclusion> {
+    match &cfg.global.packages {
+        Some(listed) if !listed.contains(&p.name) => Err(Exclusion::NotListed),
+        Some(_) => eligibility(!p.binaries.is_empty(), true, Some(true)),
+        None => eligibility(!p.binaries.is_empty(), p.publish, cfg.package(&p.name).dist),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagSpec {
     Unified { version: Version },

@@ -38,15 +38,14 @@ pub enum WixError {
     Render(String),
 }
 
-/// The packages that ship an MSI: binaries, the `msi` installer and a Windows target.
+/// The packages that ship an MSI: Apps with the `msi` installer and a Windows target.
 pub fn msi_packages<'w>(ws: &'w Workspace, cfg: &Config) -> Vec<&'w Package> {
     ws.packages
         .iter()
-        .filter(|p| !p.binaries.is_empty())
+        .filter(|p| crate::announce::package_eligibility(cfg, p).is_ok())
         .filter(|p| {
             let pc = cfg.package(&p.name);
-            pc.dist != Some(false)
-                && pc.installers.contains(&InstallerKind::Msi)
+            pc.installers.contains(&InstallerKind::Msi)
                 && pc.targets.iter().any(|t| Target(t).is_windows())
         })
         .collect()

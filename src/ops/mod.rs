@@ -62,16 +62,7 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
         .map(|p| Candidate {
             name: p.name.clone(),
             version: p.version.clone(),
-            eligibility: match &cfg.global.packages {
-                // `packages` names the Apps outright.
-                Some(listed) if !listed.contains(&p.name) => Err(announce::Exclusion::NotListed),
-                Some(_) => announce::eligibility(!p.binaries.is_empty(), true, Some(true)),
-                None => announce::eligibility(
-                    !p.binaries.is_empty(),
-                    p.publish,
-                    cfg.package(&p.name).dist,
-                ),
-            },
+            eligibility: announce::package_eligibility(&cfg, p),
         })
         .collect();
     Ok(Loaded {
