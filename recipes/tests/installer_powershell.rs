@@ -170,3 +170,42 @@ fn aliases_are_copied_beside_their_binary() {
         "{text}"
     );
 }
+
+/// `install-libraries` and `install-updater`: the DLL is copied beside the binaries, the updater
+/// fetched by sha256 and installed as `{app}-update.exe`, and the receipt written with the
+/// layout the install dir came from; the script stays balanced.
+#[test]
+fn libraries_updater_and_receipt() {
+    let mut app = app();
+    for a in app
+        .artifacts
+        .iter_mut()
+        .filter(|a| a.target == "x86_64-pc-windows-msvc")
+    {
+        a.libraries = vec!["my_app.dll".into()];
+        a.updater = Some(dist_recipes::installer::UpdaterFile {
+            file_name: "my-app-x86_64-pc-windows-msvc-update".into(),
+            sha256: Some(fake_sha('7')),
+        });
+    }
+    app.receipt = Some(dist_recipes::installer::ReceiptSource {
+        owner: "owner".into(),
+        repo: "my-app".into(),
+        provider_version: "0.1.0".into(),
+    });
+    let text = dist_recipes::installer::render_powershell(&app).unwrap();
+    assert_balanced(&text);
+    for want in [
+        "Libs = @('my_app.dll'); Updater = 'my-app-x86_64-pc-windows-msvc-update'",
+        "Copy-Item -LiteralPath (Join-Path $src $lib) -Destination (Join-Path $installDir $lib) -Force",
+        "Copy-Item -LiteralPath $updater -Destination (Join-Path $installDir \"$AppName-update.exe\") -Force",
+        "Write-Receipt $installDir $script:InstallLayout",
+        "$script:InstallLayout = 'cargo-home'",
+        "\"source\":{\"app_name\":\"my-app\",\"name\":\"my-app\",\"owner\":\"owner\",\"release_type\":\"github\"}",
+    ] {
+        assert!(text.contains(want), "missing {want}:\n{text}");
+    }
+    // Without updaters, none of it is there.
+    let plain = dist_recipes::installer::render_powershell(&self::app()).unwrap();
+    assert!(!plain.contains("Write-Receipt"), "{plain}");
+}
