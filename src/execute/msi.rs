@@ -46,13 +46,13 @@ pub fn build(
             ));
         }
     }
+    // The WiX source installs 64-bit components into ProgramFiles64Folder.
     let arch = match Target(&m.target).arch() {
         "x86_64" => "x64",
-        "i686" => "x86",
         other => {
             return Err(failed(
                 label,
-                format!("wixl builds x64 and x86 MSIs only, not {other}; remove \"msi\" from this target's installers"),
+                format!("MSIs are built for x86_64 Windows only, not {other} (wixl has no arm64, and the WiX source installs 64-bit components); remove this target from the App's targets or \"msi\" from its installers"),
             ))
         }
     };
