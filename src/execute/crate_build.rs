@@ -49,7 +49,9 @@ pub fn build(
         .env("CARGO_ENCODED_RUSTFLAGS", flags)
         .env("CARGO_INCREMENTAL", "0")
         .env("CARGO_TERM_COLOR", "never")
-        // Not the workspace: its config and toolchain file are not this recipe's inputs.
+        // Below the workspace's target dir, so rustup picks the workspace's toolchain: the one
+        // whose `rustc -vV` is in the key. Rustflags are only the remaps above (this variable
+        // overrides any in cargo config files).
         .current_dir(sandbox)
         .args(["install", "--locked", "--quiet", "--no-track"])
         .arg(&c.krate)
