@@ -199,7 +199,8 @@ fn libraries_updater_and_receipt() {
         "Libs = @('my_app.dll'); Updater = 'my-app-x86_64-pc-windows-msvc-update'",
         "Copy-Item -LiteralPath (Join-Path $src $lib) -Destination (Join-Path $installDir $lib) -Force",
         "Copy-Item -LiteralPath $updater -Destination (Join-Path $installDir \"$AppName-update.exe\") -Force",
-        "Write-Receipt $installDir $script:InstallLayout",
+        "Write-Receipt $installDir $script:InstallLayout $artifact.ReceiptLibs",
+        "ReceiptLibs = '\"cdylibs\":[\"my_app.dll\"],\"cstaticlibs\":[]'",
         "$script:InstallLayout = 'cargo-home'",
         "\"source\":{\"app_name\":\"my-app\",\"name\":\"my-app\",\"owner\":\"owner\",\"release_type\":\"github\"}",
     ] {

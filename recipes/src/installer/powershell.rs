@@ -2,7 +2,7 @@
 
 use minijinja::context;
 
-use super::shell::{install_candidates, receipt_parts};
+use super::shell::{install_candidates, receipt_libraries, receipt_parts};
 use super::{env_prefix, render, InstallerApp, InstallerError};
 use crate::target::Target;
 
@@ -25,6 +25,7 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
                 libraries => &a.libraries,
                 updater => a.updater.as_ref().map_or("", |u| u.file_name.as_str()),
                 updater_sha256 => a.updater.as_ref().and_then(|u| u.sha256.as_deref()).unwrap_or(""),
+                receipt_libraries => receipt_libraries(&a.libraries),
             }
         })
         .collect();

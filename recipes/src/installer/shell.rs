@@ -21,6 +21,8 @@ struct ShellArtifact<'a> {
     /// Empty when the target has no updater.
     updater: &'a str,
     updater_sha256: &'a str,
+    /// The receipt's library lists for this archive ([`receipt_libraries`]).
+    receipt_libraries: String,
 }
 
 /// One default install location: `$var` followed by `suffix` (empty or starting with '/').
@@ -64,10 +66,11 @@ pub(crate) fn install_candidates(app: &InstallerApp) -> Vec<InstallCandidate> {
 }
 
 /// The install receipt's JSON (cargo-dist's fields, sorted) cut where the installer fills in
-/// the layout, the prefix and whether PATH was modified: `parts[0] LAYOUT parts[1] PREFIX
-/// parts[2] true|false parts[3]`. Every value in it was checked by `validate`, so none needs
-/// escaping; the installer refuses a prefix that would.
-pub(crate) fn receipt_parts(app: &InstallerApp, r: &super::ReceiptSource) -> [String; 4] {
+/// the libraries of the archive it picked ([`receipt_libraries`]), the layout, the prefix and
+/// whether PATH was modified: `parts[0] LIBS parts[1] LAYOUT parts[2] PREFIX parts[3]
+/// true|false parts[4]`. Every value in it was checked by `validate`, so none needs escaping;
+/// the installer refuses a prefix that would.
+pub(crate) fn receipt_parts(app: &InstallerApp, r: &super::ReceiptSource) -> [String; 5] {
     let aliases: std::collections::BTreeMap<&str, Vec<&str>> =
         app.aliases.iter().fold(Default::default(), |mut m, a| {
             m.entry(a.binary.as_str())
@@ -77,10 +80,11 @@ pub(crate) fn receipt_parts(app: &InstallerApp, r: &super::ReceiptSource) -> [St
         });
     [
         format!(
-            "{{\"binaries\":{},\"binary_aliases\":{},\"cdylibs\":[],\"cstaticlibs\":[],\"install_layout\":\"",
+            "{{\"binaries\":{},\"binary_aliases\":{},",
             json(&app.binaries),
             json(&aliases),
         ),
+        ",\"install_layout\":\"".into(),
         "\",\"install_prefix\":\"".into(),
         "\",\"modify_path\":".into(),
         format!(
@@ -92,6 +96,19 @@ pub(crate) fn receipt_parts(app: &InstallerApp, r: &super::ReceiptSource) -> [St
             json(&app.app_version),
         ),
     ]
+}
+
+/// The receipt's `"cdylibs":[...],"cstaticlibs":[...]` for the libraries an archive installs
+/// (static ones are `.a`/`.lib`, as cargo names them).
+pub(crate) fn receipt_libraries(libraries: &[String]) -> String {
+    let (statics, dynamics): (Vec<&String>, Vec<&String>) = libraries
+        .iter()
+        .partition(|l| l.ends_with(".a") || l.ends_with(".lib"));
+    format!(
+        "\"cdylibs\":{},\"cstaticlibs\":{}",
+        json(&dynamics),
+        json(&statics)
+    )
 }
 
 fn json<T: Serialize + ?Sized>(v: &T) -> String {
@@ -116,6 +133,7 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
                 .as_ref()
                 .and_then(|u| u.sha256.as_deref())
                 .unwrap_or(""),
+            receipt_libraries: receipt_libraries(&a.libraries),
         })
         .collect();
     let any_libraries = arts.iter().any(|a| !a.libraries.is_empty());
