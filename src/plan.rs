@@ -141,10 +141,11 @@ pub struct Artifact {
     pub kind: ArtifactKind,
 }
 
-impl Artifact {
-    /// Made per target, by that target's runner (CI's local-artifacts jobs).
-    pub fn is_local(&self) -> bool {
-        match &self.kind {
+impl Plan {
+    /// Made per target, by that target's runner (CI's local-artifacts jobs), or by the global
+    /// phase.
+    pub fn is_local(&self, a: &Artifact) -> bool {
+        match &a.kind {
             ArtifactKind::Archive { .. }
             | ArtifactKind::Updater { .. }
             | ArtifactKind::NativeInstaller {
@@ -153,9 +154,9 @@ impl Artifact {
             } => true,
             // An MSI is built with wixl by the global job, from the Windows build in the store.
             ArtifactKind::NativeInstaller { .. } => false,
-            // The checksum or id of a per-target artifact is made beside it.
+            // A checksum or id is made where its subject is.
             ArtifactKind::Checksum { of, .. } | ArtifactKind::Omnibor { of } => {
-                !self.target_triples.is_empty() && !of.ends_with(".msi")
+                self.artifacts.get(of).is_some_and(|s| self.is_local(s))
             }
             ArtifactKind::ExtraArtifact { .. } | ArtifactKind::Sbom => false,
             ArtifactKind::UnifiedChecksum { .. }

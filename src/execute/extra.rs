@@ -8,10 +8,9 @@ use std::process::Command;
 use std::collections::BTreeMap;
 
 use dist_recipes::recipe::{ExtraBuild, FileInput};
-use dist_store::ContentDigest;
 
-use super::cargo::{cargo_home, lock_sandbox, sandbox_err, sandboxed, CargoError};
-use super::{io, ExecuteError};
+use super::cargo::{cargo_home, lock_sandbox, sandbox_err, sandboxed};
+use super::ExecuteError;
 use crate::workspace::Workspace;
 
 /// Runs `e` in `sandbox` (its `src` copy is made afresh; `target` keeps cargo's compiled state
@@ -69,10 +68,7 @@ pub(super) fn copy_sources(
         std::fs::remove_dir_all(dest).map_err(sandbox_err(dest))?;
     }
     for (rel, input) in sources {
-        let bytes = std::fs::read(ws.root.join(rel)).map_err(io(format!("reading {rel}")))?;
-        if ContentDigest::of_bytes(&bytes) != input.digest {
-            return Err(CargoError::Changed { path: rel.clone() }.into());
-        }
+        let bytes = super::read_hashed(ws, rel, input)?;
         let to = dest.join(rel);
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(sandbox_err(parent))?;

@@ -238,6 +238,20 @@ pub fn artifact_output<'r>(rec: &'r RecipeRecord, name: &str) -> &'r dist_store:
         .unwrap_or(&rec.outputs[0])
 }
 
+/// The bytes of workspace file `rel`, which must still have the content its key was computed
+/// from (an edit during the build is refused, not shipped).
+pub(crate) fn read_hashed(
+    ws: &Workspace,
+    rel: &str,
+    input: &dist_recipes::recipe::FileInput,
+) -> Result<Vec<u8>, ExecuteError> {
+    let bytes = std::fs::read(ws.root.join(rel)).map_err(io(format!("reading {rel}")))?;
+    if dist_store::ContentDigest::of_bytes(&bytes) != input.digest {
+        return Err(CargoError::Changed { path: rel.into() }.into());
+    }
+    Ok(bytes)
+}
+
 /// The sandbox and incremental-state directory of cargo builds for this workspace: outside the
 /// key, stable per workspace and target so unchanged dependencies are not recompiled.
 pub fn work_dir(ws: &Workspace) -> PathBuf {

@@ -7,7 +7,7 @@ use dist_recipes::installer::{
     self, BinAlias, InstallerApp, InstallerArtifact, InstallerKind, UpdaterFile,
 };
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
-use dist_store::{ContentDigest, OutputRecord, RecipeRecord, Store};
+use dist_store::{OutputRecord, RecipeRecord, Store};
 
 use super::{cargo, io, work_dir, ExecuteError, Executor};
 use crate::graph::Node;
@@ -182,14 +182,7 @@ impl Executor<'_> {
                 })
                 .map_err(io(format!("pinning the mtime of {file}")))?;
         }
-        let bytes = std::fs::read(self.ws.root.join(&m.wxs_path))
-            .map_err(io(format!("reading {}", m.wxs_path)))?;
-        if ContentDigest::of_bytes(&bytes) != m.wxs.digest {
-            return Err(cargo::CargoError::Changed {
-                path: m.wxs_path.clone(),
-            }
-            .into());
-        }
+        let bytes = super::read_hashed(self.ws, &m.wxs_path, &m.wxs)?;
         std::fs::write(tmp.join("main.wxs"), bytes).map_err(io("staging main.wxs"))?;
         super::msi::build(label, &node.key, m, tmp, out)
     }
@@ -224,11 +217,7 @@ impl Executor<'_> {
                     }
                 }
                 ArchiveSource::File { path: rel, input } => {
-                    let bytes = std::fs::read(self.ws.root.join(rel))
-                        .map_err(io(format!("reading {rel}")))?;
-                    if ContentDigest::of_bytes(&bytes) != input.digest {
-                        return Err(cargo::CargoError::Changed { path: rel.clone() }.into());
-                    }
+                    let bytes = super::read_hashed(self.ws, rel, input)?;
                     std::fs::write(&staged, bytes).map_err(io("staging a file"))?;
                     if input.executable {
                         EntryMode::Executable

@@ -70,7 +70,7 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
         for a in plan
             .artifacts
             .values()
-            .filter(|a| a.selected && a.is_local() == local)
+            .filter(|a| a.selected && plan.is_local(a) == local)
         {
             let Some(node) = graph.artifacts.get(&a.name) else {
                 skipped.push(a.name.clone());
@@ -139,7 +139,7 @@ fn unsummed<'a>(
 ) -> impl Iterator<Item = (&'a str, &'a str, &'a ArchiveRef)> {
     plan.artifacts
         .values()
-        .filter(|a| a.selected && !a.is_local())
+        .filter(|a| a.selected && !plan.is_local(a))
         .filter_map(|a| {
             let archives = match &graph.artifacts.get(&a.name)?.recipe {
                 Recipe::Installer(i) => &i.archives,
