@@ -74,6 +74,10 @@ pub enum Command {
         /// Rebuild cached recipes in a fresh sandbox and fail if the bytes differ
         #[arg(long)]
         rebuild: bool,
+        /// Fail a cargo build that cannot run fully isolated (no network, filesystem limited by
+        /// Landlock) instead of running it with less
+        #[arg(long)]
+        require_isolation: bool,
         /// No progress display
         #[arg(short, long)]
         quiet: bool,

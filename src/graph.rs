@@ -20,6 +20,8 @@ use crate::workspace::Workspace;
 pub enum GraphError {
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error(transparent)]
+    Lockfile(#[from] crate::lockfile::LockfileError),
     #[error("`include` entry {path} of package {package} is not a file or directory in the workspace\n  fix the path in [package.metadata.dist] or [workspace.metadata.dist] (paths are relative to the Cargo.toml that names them)")]
     MissingInclude { package: String, path: String },
 }
@@ -61,6 +63,8 @@ pub struct RecipeGraph {
     pub builds: BTreeMap<BuildId, Node>,
     /// Artifact recipes by artifact name.
     pub artifacts: BTreeMap<String, Node>,
+    /// The registry crates Cargo.lock pins, which every cargo build reads.
+    pub crate_sources: Option<Node>,
 }
 
 impl RecipeGraph {
@@ -81,6 +85,7 @@ impl RecipeGraph {
         self.builds
             .values()
             .chain(self.artifacts.values())
+            .chain(self.crate_sources.iter())
             .find(|n| n.key == *key)
     }
 
@@ -105,6 +110,11 @@ impl RecipeGraph {
             out.insert(format!("{prefix}{k}"), v.clone());
         }
         for (edge, dep) in self.deps(node) {
+            // Every registry crate would be listed under every artifact; Cargo.lock, a file
+            // input of the build, already names the change.
+            if matches!(dep.recipe, Recipe::CrateSources(_)) {
+                continue;
+            }
             self.record_into(dep, &format!("{prefix}{} > ", edge.input), out);
         }
     }
@@ -163,9 +173,23 @@ pub fn graph(
     } else {
         Some(hasher.skeleton(ws)?)
     };
+    // Only builds read crate sources.
+    if !releases.is_empty() {
+        g.crate_sources = crate::lockfile::crate_sources(&ws.root)?
+            .map(|s| Node::new("crate sources (Cargo.lock)".into(), Recipe::CrateSources(s)));
+    }
+    let sources_key = g.crate_sources.as_ref().map(|n| n.key);
     let build_part = |part: &[&crate::plan::Release]| {
         let mut h = SourceHasher::with_skeleton(skeleton.clone());
-        let nodes = build_nodes(ws, cfg, toolchain, env.vars, &profile, part, &mut h);
+        let shared = BuildShared {
+            ws,
+            cfg,
+            toolchain,
+            vars: env.vars,
+            profile: &profile,
+            crate_sources: sources_key,
+        };
+        let nodes = build_nodes(&shared, part, &mut h);
         (nodes, h)
     };
     let ((l_nodes, l_hasher), (r_nodes, r_hasher)) = std::thread::scope(|s| {
@@ -552,15 +576,29 @@ fn archive_ref(plan: &Plan, g: &RecipeGraph, env: &Env, name: &str) -> ArchiveRe
 }
 
 /// The cargo build recipes of `releases`, one per target.
+/// What every cargo build of the workspace shares.
+struct BuildShared<'a> {
+    ws: &'a Workspace,
+    cfg: &'a Config,
+    toolchain: &'a Toolchain,
+    vars: &'a BTreeMap<String, String>,
+    profile: &'a BTreeMap<String, String>,
+    crate_sources: Option<RecipeKey>,
+}
+
 fn build_nodes(
-    ws: &Workspace,
-    cfg: &Config,
-    toolchain: &Toolchain,
-    vars: &BTreeMap<String, String>,
-    profile: &BTreeMap<String, String>,
+    shared: &BuildShared,
     releases: &[&crate::plan::Release],
     hasher: &mut SourceHasher,
 ) -> Result<Vec<(BuildId, Node)>, GraphError> {
+    let BuildShared {
+        ws,
+        cfg,
+        toolchain,
+        vars,
+        profile,
+        crate_sources,
+    } = *shared;
     let mut out = Vec::new();
     for release in releases {
         let pkg = ws
@@ -611,6 +649,7 @@ fn build_nodes(
                 .into_iter()
                 .map(|(_, file)| file)
                 .collect(),
+                crate_sources,
             };
             out.push((
                 (pkg.name.clone(), target.clone()),

@@ -20,6 +20,8 @@ pub mod config;
 pub mod error;
 pub mod execute;
 pub mod graph;
+pub mod isolation;
+pub mod lockfile;
 pub mod manifest;
 pub mod ops;
 pub mod plan;

@@ -21,11 +21,13 @@
 //! | `env:VAR` | the value as a JSON string, or `(unset)` | cargo-build |
 //! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build, extra-artifacts, msi, sbom |
 //! | `command`, `working-dir`, `artifacts` | an `extra-artifacts` entry: its `build` command (JSON list), where it runs (an SBOM's: the package dir), the files it makes (JSON list) | extra-artifacts, sbom |
+//! | `crate:NAME-VERSION` | a Cargo.lock registry package: `SOURCE SHA256` | crate-sources |
+//! | `git:NAME-VERSION` | a Cargo.lock git package: its source with the locked commit | crate-sources |
 //! | `workspace-skeleton` | digest of every member's manifest and target roots | cargo-build |
 //! | `config:unix-archive`, `config:windows-archive` | the archive format (by the target) | archive |
 //! | `root-dir` | the root directory inside (JSON string, or `(unset)` for zips) | archive, source-tarball |
 //! | `item:PATH` | `recipe KEY output FILE` (a binary) or `file PATH DIGEST` (a file) | archive |
-//! | `recipe:NAME` | key of a consumed recipe (`recipe:build`: an MSI's cargo build) | checksum, unified-checksum, installer, msi |
+//! | `recipe:NAME` | key of a consumed recipe (`recipe:build`: an MSI's cargo build; `recipe:crate-sources`: a cargo build's vendored crates) | cargo-build, checksum, unified-checksum, installer, msi |
 //! | `config:checksum` | the checksum style | checksum, unified-checksum |
 //! | `target:NAME`, `sha256:NAME`, `root-dir:NAME` | a consumed archive's (or updater's) target, sha256 once known, root dir | unified-checksum, installer |
 //! | `git-tree` | the committed tree of the workspace dir (`HEAD:<dir>`) | source-tarball |
@@ -161,6 +163,39 @@ pub struct CargoBuild {
     pub auditable: Option<String>,
     /// Library files (`package-libraries`) built by `--lib` and collected beside the binaries.
     pub libraries: Vec<String>,
+    /// The workspace's [`CrateSources`]: the build runs offline against them. `None` when
+    /// Cargo.lock names no registry or git package.
+    pub crate_sources: Option<RecipeKey>,
+}
+
+/// The registry crates Cargo.lock pins, one `NAME-VERSION.crate` output each: a fixed-output
+/// recipe (its outputs are known from the lockfile's sha256s, and checked against them), so it
+/// may fetch from the network, and a `--rebuild` re-verifies instead of fetching again.
+#[derive(Debug, Clone)]
+pub struct CrateSources {
+    /// `NAME-VERSION` -> the locked registry crate.
+    pub crates: BTreeMap<String, LockedCrate>,
+    /// `NAME-VERSION` -> `git+URL#COMMIT`: git packages, keyed by their locked commit. They are
+    /// not vendored: a workspace with any builds with the network on.
+    pub git: BTreeMap<String, String>,
+}
+
+/// A registry package of Cargo.lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedCrate {
+    pub name: String,
+    pub version: String,
+    /// `registry+URL` or `sparse+URL`.
+    pub source: String,
+    /// The lockfile's sha256 of the `.crate`.
+    pub checksum: String,
+}
+
+impl LockedCrate {
+    /// The output (and vendored directory) name: `NAME-VERSION.crate`.
+    pub fn file_name(&self) -> String {
+        format!("{}-{}.crate", self.name, self.version)
+    }
 }
 
 /// What cargo needs of every workspace member just to load the workspace: its manifest (as a
@@ -377,6 +412,7 @@ pub enum Recipe {
     ExtraBuild(ExtraBuild),
     Msi(Msi),
     Sbom(Sbom),
+    CrateSources(CrateSources),
 }
 
 /// An archive another recipe reads: its key, and its sha256 once built (outputs list only the
@@ -421,6 +457,7 @@ impl Recipe {
             Recipe::ExtraBuild(_) => "extra-artifacts",
             Recipe::Msi(_) => "msi",
             Recipe::Sbom(_) => "sbom",
+            Recipe::CrateSources(_) => "crate-sources",
         }
     }
 
@@ -440,6 +477,7 @@ impl Recipe {
             Recipe::ExtraBuild(r) => r.inputs_into(&mut m),
             Recipe::Msi(r) => r.inputs_into(&mut m),
             Recipe::Sbom(r) => r.inputs_into(&mut m),
+            Recipe::CrateSources(r) => r.inputs_into(&mut m),
         }
         m
     }
@@ -464,8 +502,16 @@ impl Recipe {
                 .collect()
         };
         match self {
+            Recipe::CargoBuild(CargoBuild { crate_sources, .. }) => crate_sources
+                .iter()
+                .map(|key| Consumed {
+                    input: "recipe:crate-sources".into(),
+                    key: *key,
+                    required: true,
+                })
+                .collect(),
             Recipe::CiWorkflow(_)
-            | Recipe::CargoBuild(_)
+            | Recipe::CrateSources(_)
             | Recipe::SourceTarball(_)
             | Recipe::CrateBuild(_)
             | Recipe::ExtraBuild(_)
@@ -555,7 +601,11 @@ impl CargoBuild {
             msvc_crt_static,
             auditable,
             libraries,
+            crate_sources,
         } = self;
+        if let Some(key) = crate_sources {
+            m.insert("recipe:crate-sources".into(), key.to_hex());
+        }
         if !libraries.is_empty() {
             m.insert("libraries".into(), list(libraries));
         }
@@ -743,6 +793,22 @@ impl CrateBuild {
     }
 }
 
+impl CrateSources {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into(&self, m: &mut Inputs) {
+        let CrateSources { crates, git } = self;
+        for (id, c) in crates {
+            m.insert(
+                format!("crate:{id}"),
+                format!("{} {}", c.source, c.checksum),
+            );
+        }
+        for (id, source) in git {
+            m.insert(format!("git:{id}"), source.clone());
+        }
+    }
+}
+
 impl Sbom {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
     fn inputs_into(&self, m: &mut Inputs) {
@@ -892,6 +958,23 @@ mod tests {
             msvc_crt_static: None,
             auditable: None,
             libraries: Vec::new(),
+            crate_sources: None,
+        }
+    }
+
+    fn crate_sources() -> CrateSources {
+        let itoa = LockedCrate {
+            name: "itoa".into(),
+            version: "1.0.15".into(),
+            source: "registry+https://github.com/rust-lang/crates.io-index".into(),
+            checksum: "4".repeat(64),
+        };
+        CrateSources {
+            crates: BTreeMap::from([("itoa-1.0.15".into(), itoa)]),
+            git: BTreeMap::from([(
+                "dep-0.1.0".into(),
+                format!("git+https://example.com/dep#{}", "5".repeat(40)),
+            )]),
         }
     }
 
@@ -927,6 +1010,7 @@ mod tests {
                     BTreeSet::from(["other/src/main.rs".to_string()]),
                 ))
             }),
+            Box::new(|b| b.crate_sources = Some(Recipe::CrateSources(crate_sources()).key())),
         ];
         for (i, change) in variants.iter().enumerate() {
             let mut b = build();
@@ -1108,6 +1192,11 @@ mod tests {
                 target: "x86_64-unknown-linux-gnu".into(),
                 toolchain: BTreeMap::from([("release".into(), "1.95.0".into())]),
             }),
+            Recipe::CrateSources(crate_sources()),
+            Recipe::CargoBuild(CargoBuild {
+                crate_sources: Some(Recipe::CrateSources(crate_sources()).key()),
+                ..build()
+            }),
         ]
     }
 
@@ -1160,6 +1249,14 @@ mod tests {
                 "crate-build",
                 "73ef41616431de4e09751d86c5e9eda199e9a0969fc00ea314db15f998a7cfa7",
             ),
+            (
+                "crate-sources",
+                "074e683bb676d76557b1963d054c97064e106a59ae97f3122ab85a8466bd0cf2",
+            ),
+            (
+                "cargo-build",
+                "83dee53f8028f4330b8cbb19752f5ea8c4d9db4d5e31624242768968dbf9456b",
+            ),
         ];
         let got: Vec<(&str, String)> = samples()
             .iter()
@@ -1201,7 +1298,8 @@ mod tests {
                 "checksum",
                 "unified-checksum",
                 "installer",
-                "msi"
+                "msi",
+                "cargo-build"
             ]
         );
     }

@@ -12,6 +12,8 @@ use std::process::Command;
 use dist_recipes::archive::FIXED_MTIME;
 use dist_recipes::recipe::CargoBuild;
 
+use super::vendor::Vendored;
+use crate::isolation::{self, Isolation, Jail};
 use crate::workspace::Workspace;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,15 @@ pub enum CargoError {
         expected: String,
         found: String,
     },
+    #[error("fetching the crates Cargo.lock pins failed: {reason}\n  run `cargo fetch --locked` in the workspace to see why (a fetch may use the network; builds then run offline from the store)")]
+    Fetch { reason: String },
+    #[error("{package} for {target} would build without full isolation here ({level}: {why}), and --require-isolation was given\n  run on a Linux host with user namespaces and Landlock, or drop --require-isolation")]
+    NotIsolated {
+        package: String,
+        target: String,
+        level: &'static str,
+        why: String,
+    },
     #[error("{path} changed while it was being built (its content no longer matches the planned key); run the build again")]
     Changed { path: String },
 }
@@ -60,6 +71,34 @@ pub enum CargoError {
 pub(super) const REMAP_SRC: &str = "/cargo-dist/src";
 pub(super) const REMAP_TARGET: &str = "/cargo-dist/target";
 pub(super) const REMAP_CARGO_HOME: &str = "/cargo-dist/cargo-home";
+pub(super) const REMAP_VENDOR: &str = "/cargo-dist/vendor";
+
+/// What a sandboxed build may read besides its sandbox, the vendored crates and the toolchain:
+/// the system's programs, libraries and headers (compilers and linkers live there), the dynamic
+/// loader's cache, `/proc` (Landlock keeps other processes' entries out of reach) and the CPU
+/// facts the standard library reads for parallelism.
+const SYSTEM_READ: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/nix/store",
+    "/proc",
+    "/sys/fs/cgroup",
+    "/sys/devices/system/cpu",
+    "/dev/urandom",
+    "/dev/random",
+];
+
+/// Device files a build may write.
+const DEVICES_WRITE: &[&str] = &["/dev/null", "/dev/zero", "/dev/full"];
 
 pub(super) fn sandbox_err(path: &Path) -> impl FnOnce(std::io::Error) -> CargoError + '_ {
     move |source| CargoError::Sandbox {
@@ -270,9 +309,9 @@ pub(super) fn cargo_tool(krate: &str, version: &str) -> Result<PathBuf, CargoErr
 }
 
 /// `PATH` with `first` in front: `cargo SUBCOMMAND` then runs the pinned tool.
-pub(super) fn path_with(first: PathBuf) -> Result<std::ffi::OsString, CargoError> {
+pub(super) fn path_with(first: &[PathBuf]) -> Result<std::ffi::OsString, CargoError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let paths = std::iter::once(first).chain(std::env::split_paths(&path));
+    let paths = first.iter().cloned().chain(std::env::split_paths(&path));
     std::env::join_paths(paths).map_err(|e| CargoError::Spawn(std::io::Error::other(e)))
 }
 
@@ -313,9 +352,12 @@ pub(super) fn cargo_home() -> PathBuf {
 }
 
 /// What a build made: each binary's and library's path by file name (`.exe` included), valid
-/// while the sandbox is held (another build in it may replace them).
+/// while the sandbox is held (another build in it may replace them), and how it was isolated.
 pub struct Built {
     pub files: BTreeMap<String, PathBuf>,
+    pub isolation: Isolation,
+    /// Why isolation was weaker than full, when it was.
+    pub weaker_because: Option<String>,
     _sandbox: std::fs::File,
 }
 
@@ -323,11 +365,18 @@ pub struct Built {
 /// exactly this build's inputs first (no other App's files), and cargo keeps the dependencies it
 /// compiled for one App for the next one with the same features and flags (their unit hashes
 /// differ otherwise, so one App's build never changes another's inputs).
+///
+/// Cargo runs offline against `vendored` (none: the lockfile names no registry crate) with a
+/// `CARGO_HOME` and `HOME` of the sandbox's own, isolated (see [`crate::isolation`]): it can
+/// read the snapshot, the vendored crates, the toolchain and the system's compilers and
+/// libraries, and write only below the sandbox.
 pub fn build(
     ws: &Workspace,
     b: &CargoBuild,
     host: &str,
     sandbox: &Path,
+    vendored: Option<&Vendored>,
+    require_isolation: bool,
 ) -> Result<Built, CargoError> {
     // Another target (musl on a glibc host, x86_64 on Apple silicon) builds when its standard
     // library is installed; the toolchain identity in the key still names this host.
@@ -343,18 +392,48 @@ pub fn build(
     let target_dir = sandbox.join("target");
     sync_snapshot(ws, b, &snapshot)?;
     std::fs::create_dir_all(&target_dir).map_err(sandbox_err(&target_dir))?;
-    let cargo_home = cargo_home();
+    // Fresh each build: nothing a build script leaves in HOME or TMPDIR reaches the next one.
+    let home = sandbox.join("home");
+    let tmp = sandbox.join("tmp");
+    for dir in [&home, &tmp] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(sandbox_err(dir))?;
+        }
+        std::fs::create_dir_all(dir).map_err(sandbox_err(dir))?;
+    }
+    // Git packages are not vendored: cargo fetches them with the user's cargo home.
+    let git = vendored.map(|v| v.git.clone()).unwrap_or_default();
+    let offline = git.is_empty();
+    let cargo_home = if offline {
+        let dir = sandbox.join("cargo-home");
+        std::fs::create_dir_all(&dir).map_err(sandbox_err(&dir))?;
+        dir
+    } else {
+        cargo_home()
+    };
+    let vendor_config = match vendored {
+        Some(v) => {
+            let path = sandbox.join("vendor.toml");
+            std::fs::write(&path, v.config()).map_err(sandbox_err(&path))?;
+            Some(path)
+        }
+        None => None,
+    };
 
     // Config files are inputs (hashed and in the snapshot): read them from there.
     let ws_config = [".cargo/config.toml", ".cargo/config"]
         .iter()
         .find_map(|f| std::fs::read_to_string(snapshot.join(f)).ok());
     let mut flags = build_rustflags(ws_config.as_deref(), b);
-    for (from, to) in [
-        (&snapshot, REMAP_SRC),
-        (&target_dir, REMAP_TARGET),
-        (&cargo_home, REMAP_CARGO_HOME),
-    ] {
+    let mut remaps = vec![
+        (snapshot.clone(), REMAP_SRC),
+        (target_dir.clone(), REMAP_TARGET),
+        (cargo_home.clone(), REMAP_CARGO_HOME),
+    ];
+    if let Some(v) = vendored {
+        remaps.push((v.dir.clone(), REMAP_VENDOR));
+    }
+    for (from, to) in &remaps {
         flags.push(format!("--remap-path-prefix={}={to}", from.display()));
     }
 
@@ -362,12 +441,88 @@ pub fn build(
         Some(version) => Some(cargo_tool("cargo-auditable", version)?),
         None => None,
     };
-    let mut cmd = cargo_command(ws, b, &snapshot, &target_dir, &cargo_home, &flags);
-    if let Some(bin) = auditable_bin {
-        // Found first on PATH, so `cargo auditable` runs the pinned version.
-        cmd.env("PATH", path_with(bin)?);
+    let toolchain = toolchain_dir(ws);
+    let program = toolchain
+        .as_ref()
+        .map(|t| t.join("bin").join(exe("cargo")))
+        .filter(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(cargo_program);
+    let mut path_front = Vec::new();
+    path_front.extend(auditable_bin.clone());
+    path_front.extend(toolchain.as_ref().map(|t| t.join("bin")));
+    let path = path_with(&path_front)?;
+    let make = || {
+        let mut cmd = cargo_command(ws, b, &program, &snapshot, &target_dir, &cargo_home, &flags);
+        // Found first on PATH: the toolchain's own programs (not rustup's proxies, which would
+        // look for toolchain files outside the sandbox), then `cargo auditable`'s pinned version.
+        cmd.env("PATH", &path)
+            .env("HOME", &home)
+            .env("TMPDIR", &tmp);
+        if std::env::var_os("RUSTC").is_none() {
+            if let Some(t) = &toolchain {
+                cmd.env("RUSTC", t.join("bin").join(exe("rustc")));
+            }
+        }
+        if offline {
+            cmd.arg("--offline");
+        }
+        if let Some(config) = &vendor_config {
+            cmd.arg("--config").arg(config);
+        }
+        cmd
+    };
+    let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
+    read.extend(toolchain.clone());
+    read.extend(auditable_bin);
+    read.extend(vendored.map(|v| v.dir.clone()));
+    for p in [
+        Some(program.as_str()),
+        std::env::var("RUSTC").ok().as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        read.extend(
+            Path::new(p)
+                .parent()
+                .filter(|d| d.is_absolute())
+                .map(Path::to_path_buf),
+        );
     }
-    let out = cmd.output().map_err(CargoError::Spawn)?;
+    // Cargo reads `.cargo/config.toml` in every directory above the one it runs in, and fails
+    // on one it cannot read: the only files above the sandbox a build may read.
+    for dir in snapshot.ancestors().skip(1) {
+        for name in ["config", "config.toml"] {
+            let f = dir.join(".cargo").join(name);
+            if f.is_file() {
+                read.push(f);
+            }
+        }
+    }
+    let mut write = vec![sandbox.to_path_buf()];
+    write.extend(DEVICES_WRITE.iter().map(PathBuf::from));
+    let jail = Jail {
+        read,
+        write,
+        needs_network: (!offline).then(|| {
+            format!(
+                "Cargo.lock has git dependencies ({}), which are not vendored: cargo fetches them",
+                git.join(", ")
+            )
+        }),
+        require_full: require_isolation,
+    };
+    let run = isolation::output(&make, &jail).map_err(|e| match e {
+        isolation::Refused::Spawn(e) => CargoError::Spawn(e),
+        isolation::Refused::Weaker { level, why } => CargoError::NotIsolated {
+            package: b.package.clone(),
+            target: b.target.clone(),
+            level: level.as_str(),
+            why,
+        },
+    })?;
+    let out = run.output;
     if !out.status.success() {
         return Err(CargoError::Failed {
             package: b.package.clone(),
@@ -389,8 +544,33 @@ pub fn build(
                 (file, path)
             })
             .collect(),
+        isolation: run.level,
+        weaker_because: run.weaker_because,
         _sandbox: lock,
     })
+}
+
+/// `name` as this host's executables are named.
+fn exe(name: &str) -> String {
+    format!("{name}{}", std::env::consts::EXE_SUFFIX)
+}
+
+/// The directory of the toolchain the workspace selects (`rustc --print sysroot` run there):
+/// its `bin/cargo` and `bin/rustc` are what the build runs. Asked once per process.
+fn toolchain_dir(ws: &Workspace) -> Option<PathBuf> {
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        Command::new(rustc)
+            .current_dir(&ws.root)
+            .args(["--print", "sysroot"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .filter(|d| d.is_dir())
+    })
+    .clone()
 }
 
 /// The cargo this tool runs: `$CARGO` (set when run as `cargo dist`), else `cargo`.
@@ -429,12 +609,13 @@ pub(super) fn sandboxed(program: &str, cargo_home: &Path) -> Command {
 fn cargo_command(
     ws: &Workspace,
     b: &CargoBuild,
+    program: &str,
     snapshot: &Path,
     target_dir: &Path,
     cargo_home: &Path,
     flags: &[String],
 ) -> Command {
-    let mut cmd = sandboxed(&cargo_program(), cargo_home);
+    let mut cmd = sandboxed(program, cargo_home);
     for (k, v) in &b.env {
         if let Some(v) = v {
             // Rustflags all go through CARGO_ENCODED_RUSTFLAGS below.
@@ -506,6 +687,7 @@ mod tests {
             msvc_crt_static: crt,
             auditable: None,
             libraries: Vec::new(),
+            crate_sources: None,
         }
     }
 

@@ -9,6 +9,7 @@ mod extra;
 mod msi;
 mod produce;
 mod sbom;
+mod vendor;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,8 @@ pub struct BuildOptions {
     pub rebuild: bool,
     /// The host target: the only one cargo builds here.
     pub host: String,
+    /// Fail a cargo build that cannot run fully isolated instead of running it with less.
+    pub require_isolation: bool,
 }
 
 pub struct Executor<'a> {
@@ -72,6 +75,8 @@ pub struct Executor<'a> {
     pub reporter: &'a dyn Reporter,
     /// Records of recipes made or found during this run, by key.
     done: BTreeMap<RecipeKey, (RecipeRecord, bool)>,
+    /// A build ran with less than full isolation (said once per run).
+    warned_isolation: bool,
 }
 
 impl<'a> Executor<'a> {
@@ -87,6 +92,7 @@ impl<'a> Executor<'a> {
             opts,
             reporter,
             done: BTreeMap::new(),
+            warned_isolation: false,
         }
     }
 
@@ -115,8 +121,11 @@ impl<'a> Executor<'a> {
         } else {
             None
         };
+        // Crate sources are fixed-output: their content is Cargo.lock's checksums, which the
+        // stored record was checked against; a rebuild would only fetch the same bytes again.
+        let fixed_output = matches!(node.recipe, dist_recipes::recipe::Recipe::CrateSources(_));
         let result = match cached {
-            Some(rec) if !self.opts.rebuild => {
+            Some(rec) if !self.opts.rebuild || fixed_output => {
                 self.store.touch(&node.key)?;
                 self.reporter.report(Event::Recipe {
                     label: &node.label,

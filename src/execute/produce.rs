@@ -11,6 +11,7 @@ use dist_store::{OutputRecord, RecipeRecord, Store};
 
 use super::{cargo, io, work_dir, ExecuteError, Executor};
 use crate::graph::Node;
+use crate::isolation::Isolation;
 
 impl Executor<'_> {
     /// The digest of a recipe's (single) output in a checksum style: sha256 is recorded with
@@ -40,9 +41,21 @@ impl Executor<'_> {
         let tmp = tempfile::tempdir_in(&tmp_root).map_err(io("creating a temp dir"))?;
         let label = node.label.as_str();
         let out = tmp.path().join(label);
+        let mut isolation = None;
         let outputs = match &node.recipe {
             Recipe::CiWorkflow(w) => vec![self.put_bytes(label, w.text.as_bytes())?],
-            Recipe::CargoBuild(b) => self.produce_cargo_build(b, rebuilding, tmp.path())?,
+            Recipe::CargoBuild(b) => {
+                let (outs, level) = self.produce_cargo_build(b, rebuilding, tmp.path())?;
+                isolation = Some(level.as_str().to_string());
+                outs
+            }
+            Recipe::CrateSources(s) => {
+                let mut outs = Vec::new();
+                for (name, path) in super::vendor::fetch(self.ws, s)? {
+                    outs.push(self.put(&name, &path)?);
+                }
+                outs
+            }
             Recipe::ExtraBuild(e) => {
                 let sandbox = self.sandbox(rebuilding, tmp.path(), "extra-artifacts");
                 let (made, _lock) = super::extra::run(self.ws, e, &sandbox)?;
@@ -102,6 +115,7 @@ impl Executor<'_> {
             label: node.label.clone(),
             inputs: node.inputs.clone(),
             outputs,
+            isolation,
         })
     }
 
@@ -116,16 +130,42 @@ impl Executor<'_> {
         }
     }
 
-    /// A cargo build in its sandbox; every binary into the store.
+    /// A cargo build in its sandbox, offline against the vendored crate sources; every binary
+    /// into the store.
     fn produce_cargo_build(
         &mut self,
         b: &recipe::CargoBuild,
         rebuilding: bool,
         tmp: &Path,
-    ) -> Result<Vec<OutputRecord>, ExecuteError> {
+    ) -> Result<(Vec<OutputRecord>, Isolation), ExecuteError> {
         // One sandbox per target: the Apps share compiled dependencies.
         let sandbox = self.sandbox(rebuilding, tmp, &format!("targets/{}", b.target));
-        let built = cargo::build(self.ws, b, &self.opts.host, &sandbox)?;
+        let vendored = match &b.crate_sources {
+            Some(key) => {
+                let rec = self.record_of(key)?;
+                // Shared by every target; checked crate by crate, so a rebuild can reuse it.
+                let dir = super::work_dir(self.ws).join("vendor");
+                Some(super::vendor::unpack(self.store, &rec, &dir)?)
+            }
+            None => None,
+        };
+        let built = cargo::build(
+            self.ws,
+            b,
+            &self.opts.host,
+            &sandbox,
+            vendored.as_ref(),
+            self.opts.require_isolation,
+        )?;
+        if let Some(why) = &built.weaker_because {
+            if !self.warned_isolation {
+                self.warned_isolation = true;
+                self.reporter.report(crate::report::Event::Warning(format!(
+                    "cargo builds run with isolation `{}` here, not `full`: {why}",
+                    built.isolation.as_str()
+                )));
+            }
+        }
         let mut outs = Vec::new();
         for (file, path) in &built.files {
             if !path.is_file() {
@@ -140,7 +180,7 @@ impl Executor<'_> {
             let obj = self.store.put_file(path)?;
             outs.push(OutputRecord::new(file.clone(), &obj));
         }
-        Ok(outs)
+        Ok((outs, built.isolation))
     }
 
     /// Output `file` of the consumed recipe `build` (a cargo build's binary, an SBOM).

@@ -25,7 +25,7 @@ pub fn make(ws: &Workspace, s: &Sbom, sandbox: &Path, out: &Path) -> Result<(), 
         src.join(&s.package_dir)
     };
     let mut cmd = sandboxed(&cargo_program(), &cargo_home());
-    cmd.env("PATH", path_with(bin)?)
+    cmd.env("PATH", path_with(&[bin])?)
         .current_dir(&pkg_dir)
         .args(["cyclonedx", "--format", "xml", "--quiet"]);
     run_checked(&mut cmd, &format!("cargo cyclonedx for {}", s.package))?;

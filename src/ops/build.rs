@@ -18,20 +18,29 @@ use crate::workspace::relative;
 use crate::Error;
 use dist_recipes::recipe::{ArchiveRef, Recipe};
 
-pub fn build(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Result<Planned, Error> {
+/// How `build` runs its recipes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct How {
+    /// Rebuild cached recipes and fail if the bytes differ.
+    pub rebuild: bool,
+    /// Fail a cargo build that cannot run fully isolated.
+    pub require_isolation: bool,
+}
+
+pub fn build(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Planned, Error> {
     // A corrupt object found mid-build was quarantined and its recipes dropped: one more pass
     // rebuilds exactly those.
-    match build_once(opts, rebuild, reporter) {
+    match build_once(opts, how, reporter) {
         Err(Error::Execute(ExecuteError::Store(e @ StoreError::Corrupt { .. })))
         | Err(Error::Store(e @ StoreError::Corrupt { .. })) => {
             reporter.report(Event::Warning(e.to_string()));
-            build_once(opts, rebuild, reporter)
+            build_once(opts, how, reporter)
         }
         other => other,
     }
 }
 
-fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Result<Planned, Error> {
+fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Planned, Error> {
     let loaded = load(opts)?;
     super::refuse_if_dirty(&loaded, opts, reporter)?;
     let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
@@ -49,8 +58,9 @@ fn build_once(opts: &GlobalOpts, rebuild: bool, reporter: &dyn Reporter) -> Resu
     };
     let store = Store::open(&Store::resolve_root(opts.store.as_deref())?)?;
     let bopts = BuildOptions {
-        rebuild,
+        rebuild: how.rebuild,
         host: loaded.toolchain.host().to_string(),
+        require_isolation: how.require_isolation,
     };
     let mut hasher = SourceHasher::default();
     let mut ex = Executor::new(&loaded.ws, &store, &bopts, reporter);

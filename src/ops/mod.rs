@@ -235,6 +235,7 @@ pub fn write_workflow(
     let opts = crate::execute::BuildOptions {
         rebuild: false,
         host: String::new(),
+        require_isolation: false,
     };
     let mut ex = crate::execute::Executor::new(ws, &store, &opts, reporter);
     let node = graph::Node::new(shown.clone(), ci::workflow_recipe(&ctx, &text));

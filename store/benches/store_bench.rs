@@ -85,6 +85,7 @@ fn main() {
                 label: format!("obj-{i}"),
                 inputs,
                 outputs: vec![OutputRecord::new("out", &obj)],
+                isolation: None,
             })
             .unwrap();
         keys.push(key);

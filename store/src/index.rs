@@ -67,9 +67,16 @@ impl Store {
         let key = rec.key.to_hex();
         self.db(conn.execute("DELETE FROM recipes WHERE key = ?1", params![key]))?;
         self.db(conn.execute(
-            "INSERT INTO recipes (key, kind, label, created_at, last_used)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![key, rec.kind, rec.label, created_at, last_used],
+            "INSERT INTO recipes (key, kind, label, created_at, last_used, isolation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                key,
+                rec.kind,
+                rec.label,
+                created_at,
+                last_used,
+                rec.isolation
+            ],
         ))?;
         let mut out_stmt = self.db(conn.prepare_cached(
             "INSERT INTO outputs (recipe_key, pos, name, digest, size, sha256)
@@ -137,15 +144,15 @@ impl Store {
     /// The recorded rows for `key` (no object checks).
     pub fn get(&self, key: &RecipeKey) -> Result<Option<RecipeRecord>, StoreError> {
         let hex = key.to_hex();
-        let row: Option<(String, String)> = self.db(self
+        let row: Option<(String, String, Option<String>)> = self.db(self
             .conn
             .query_row(
-                "SELECT kind, label FROM recipes WHERE key = ?1",
+                "SELECT kind, label, isolation FROM recipes WHERE key = ?1",
                 params![hex],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional())?;
-        let Some((kind, label)) = row else {
+        let Some((kind, label, isolation)) = row else {
             return Ok(None);
         };
         Ok(Some(RecipeRecord {
@@ -154,6 +161,7 @@ impl Store {
             label,
             inputs: self.load_inputs(&hex)?,
             outputs: self.load_outputs(&hex)?,
+            isolation,
         }))
     }
 

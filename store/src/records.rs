@@ -47,6 +47,11 @@ pub struct RecipeRecord {
     pub inputs: BTreeMap<String, String>,
     /// Outputs in the order they were recorded; names are unique.
     pub outputs: Vec<OutputRecord>,
+    /// How the build that made it was isolated (`full`, `network-only`, `none`), for kinds that
+    /// run a sandboxed build. Not part of the key: the same inputs must give the same bytes
+    /// under any isolation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
 }
 
 /// A recipe as `list` shows it.

@@ -29,6 +29,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         value      TEXT NOT NULL,
         PRIMARY KEY (recipe_key, name)
     );",
+    // 2: how a recipe's build was isolated (not part of its key).
+    "ALTER TABLE recipes ADD COLUMN isolation TEXT;",
 ];
 
 pub(crate) enum MigrateOutcome {

@@ -28,6 +28,7 @@ pub fn recipe(name: &str, label: &str, outputs: &[(&str, &ObjectInfo)]) -> Recip
             .iter()
             .map(|(n, o)| OutputRecord::new(*n, o))
             .collect(),
+        isolation: None,
     }
 }
 
