@@ -106,6 +106,11 @@ pub struct RecipeInfo {
     /// The canonical inputs the key was computed from; lets `compare` name what differs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
+    /// How the cargo builds it came from were isolated, the weakest of them: `full` (no
+    /// network, filesystem limited to the declared inputs), `network-only` or `none`. Not part
+    /// of the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
 }
 
 /// Per-artifact facts known only after keys are computed or artifacts built.

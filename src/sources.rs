@@ -50,7 +50,9 @@ pub struct BuildSources {
 }
 
 /// The bytes a build sees for a workspace file: manifests lose their metadata tables, which
-/// cargo never reads, so editing dist config does not change any cargo-build key.
+/// cargo never reads, so editing dist config does not change any cargo-build key; and the root
+/// manifest of a single package declares `[workspace]`, so cargo looks for no workspace above
+/// the sandbox (it would read every `Cargo.toml` up to `/`, none of them an input).
 pub fn snapshot_bytes(rel: &str, raw: Vec<u8>) -> Vec<u8> {
     if rel != "Cargo.toml" && !rel.ends_with("/Cargo.toml") {
         return raw;
@@ -64,6 +66,9 @@ pub fn snapshot_bytes(rel: &str, raw: Vec<u8>) -> Vec<u8> {
             // `[workspace.metadata.dist]` alone declares a workspace: keep the header.
             t.set_implicit(false);
         }
+    }
+    if rel == "Cargo.toml" && !doc.contains_key("workspace") {
+        doc.insert("workspace", toml_edit::table());
     }
     doc.to_string().into_bytes()
 }
@@ -291,5 +296,18 @@ mod tests {
         );
         let other = b"[package.metadata]\n".to_vec();
         assert_eq!(snapshot_bytes("src/x.toml", other.clone()), other);
+    }
+
+    /// The sandbox's root is the workspace root: cargo must not look above it.
+    #[test]
+    fn a_single_package_root_declares_its_workspace_members_do_not() {
+        let single = "[package]\nname = \"a\"\nversion = \"1.0.0\"\n";
+        let root = String::from_utf8(snapshot_bytes("Cargo.toml", single.into())).unwrap();
+        assert!(root.ends_with("[workspace]\n"), "{root}");
+        let member = String::from_utf8(snapshot_bytes("a/Cargo.toml", single.into())).unwrap();
+        assert!(!member.contains("[workspace]"), "{member}");
+        let declared = "[workspace]\nmembers = [\"a\"]\n";
+        let kept = String::from_utf8(snapshot_bytes("Cargo.toml", declared.into())).unwrap();
+        assert_eq!(kept.matches("[workspace]").count(), 1, "{kept}");
     }
 }

@@ -18,6 +18,7 @@ use std::time::Instant;
 use dist_store::{RecipeKey, RecipeRecord, Store, StoreError};
 
 use crate::graph::{Node, RecipeGraph};
+use crate::isolation::Isolation;
 use crate::report::{Event, RecipeAction, Reporter};
 use crate::workspace::Workspace;
 
@@ -168,6 +169,23 @@ impl<'a> Executor<'a> {
         };
         self.done.insert(node.key, result.clone());
         Ok(result)
+    }
+
+    /// How the cargo builds behind `node` were isolated: the weakest level any of them (made
+    /// in this run or found in the store) recorded.
+    pub fn isolation_of(&self, graph: &RecipeGraph, node: &Node) -> Option<Isolation> {
+        let rec = match self.done.get(&node.key) {
+            Some((rec, _)) => Some(rec.clone()),
+            None => self.store.get(&node.key).ok().flatten(),
+        };
+        let own = rec
+            .and_then(|r| r.isolation)
+            .and_then(|l| Isolation::parse(&l));
+        graph
+            .deps(node)
+            .filter_map(|(_, dep)| self.isolation_of(graph, dep))
+            .chain(own)
+            .min()
     }
 
     /// The record of a consumed recipe made or found earlier in this run.

@@ -50,7 +50,10 @@ impl Executor<'_> {
                 outs
             }
             Recipe::CrateSources(s) => {
-                let mut outs = Vec::new();
+                // An index first: a record has at least one output, and a lockfile may hold
+                // only git packages.
+                let mut outs =
+                    vec![self.put_bytes(super::vendor::INDEX, &super::vendor::index(s))?];
                 for (name, path) in super::vendor::fetch(self.ws, s)? {
                     outs.push(self.put(&name, &path)?);
                 }

@@ -72,6 +72,25 @@ fn find_cached(cache: &Path, s: &CrateSources) -> BTreeMap<String, PathBuf> {
     found
 }
 
+/// The crate-sources record's first output: what it holds, as JSON (registry crates by
+/// `NAME-VERSION` with their sha256, git packages with their locked source).
+pub(super) const INDEX: &str = "crate-sources.json";
+
+pub(super) fn index(s: &CrateSources) -> Vec<u8> {
+    let crates: BTreeMap<&str, &str> = s
+        .crates
+        .iter()
+        .map(|(id, c)| (id.as_str(), c.checksum.as_str()))
+        .collect();
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({
+        "crates": crates,
+        "git": s.git,
+    }))
+    .expect("the index serializes");
+    text.push('\n');
+    text.into_bytes()
+}
+
 /// The vendored crates a build reads, and the sources they replace.
 pub(super) struct Vendored {
     pub dir: PathBuf,

@@ -124,6 +124,11 @@ fn materialize(
             .get(name)
             .map(|n| graph.recorded_inputs(n))
             .unwrap_or_default();
+        let isolation = graph
+            .artifacts
+            .get(name)
+            .and_then(|n| ex.isolation_of(graph, n))
+            .map(|l| l.as_str().to_string());
         states.insert(
             name.clone(),
             ArtifactState {
@@ -132,6 +137,7 @@ fn materialize(
                     cached: *cached,
                     blake3: Some(out.digest.to_hex()),
                     inputs,
+                    isolation,
                 }),
                 path: (!opts.no_local_paths).then(|| relative(&loaded.ws.root, &dest)),
                 sha256: Some(out.sha256.clone()),

@@ -66,6 +66,9 @@ pub struct Row {
     pub key_b: Option<String>,
     pub blake3_a: Option<String>,
     pub blake3_b: Option<String>,
+    /// How the cargo builds behind it were isolated (the weakest), on each side.
+    pub isolation_a: Option<String>,
+    pub isolation_b: Option<String>,
     pub verdict: Verdict,
     /// Differing archive members, or differing recipe inputs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -184,7 +187,11 @@ pub fn compare_manifests(
                 .and_then(|r| r.blake3.clone())
         };
         let (key_a, key_b, blake3_a, blake3_b) = (key(x), key(y), digest(x), digest(y));
-        let (verdict, details) = match (x, y) {
+        let isolation = |m: Option<&ManifestArtifact>| {
+            m.and_then(|m| m.recipe.as_ref())
+                .and_then(|r| r.isolation.clone())
+        };
+        let (verdict, mut details) = match (x, y) {
             (Some(_), None) => (Verdict::OnlyInA, Vec::new()),
             (None, Some(_)) => (Verdict::OnlyInB, Vec::new()),
             (None, None) => unreachable!("the name comes from one of the manifests"),
@@ -203,12 +210,24 @@ pub fn compare_manifests(
                 }
             }
         };
+        let (isolation_a, isolation_b) = (isolation(x), isolation(y));
+        if verdict == Verdict::NotReproducible {
+            for (side, level) in [("A", &isolation_a), ("B", &isolation_b)] {
+                if let Some(level) = level.as_deref().filter(|l| *l != "full") {
+                    details.push(format!(
+                        "{side} was built with isolation `{level}`: an input outside the key (the network, a file outside the sandbox) may have reached it"
+                    ));
+                }
+            }
+        }
         rows.push(Row {
             name: name.clone(),
             key_a,
             key_b,
             blake3_a,
             blake3_b,
+            isolation_a,
+            isolation_b,
             verdict,
             details,
         });
@@ -235,12 +254,28 @@ fn short(v: &Option<String>) -> String {
     }
 }
 
+/// One level when both sides agree, `A/B` otherwise, `-` for an artifact with no cargo build.
+fn isolation_cell(a: &Option<String>, b: &Option<String>) -> String {
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    if a == b {
+        show(a)
+    } else {
+        format!("{}/{}", show(a), show(b))
+    }
+}
+
 /// The human table.
 pub fn render(c: &Comparison) -> String {
     let header = [
-        "artifact", "key A", "key B", "blake3 A", "blake3 B", "verdict",
+        "artifact",
+        "key A",
+        "key B",
+        "blake3 A",
+        "blake3 B",
+        "isolation",
+        "verdict",
     ];
-    let rows: Vec<[String; 6]> = c
+    let rows: Vec<[String; 7]> = c
         .artifacts
         .iter()
         .map(|r| {
@@ -250,6 +285,7 @@ pub fn render(c: &Comparison) -> String {
                 short(&r.key_b),
                 short(&r.blake3_a),
                 short(&r.blake3_b),
+                isolation_cell(&r.isolation_a, &r.isolation_b),
                 r.verdict.text().to_string(),
             ]
         })

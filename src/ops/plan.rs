@@ -42,6 +42,7 @@ pub fn planned_states(
                     cached: record.is_some(),
                     blake3: output.map(|o| o.digest.to_hex()),
                     inputs: BTreeMap::new(),
+                    isolation: None,
                 }),
                 path: None,
                 sha256: output.map(|o| o.sha256.clone()),

@@ -3,6 +3,7 @@
 mod artifacts;
 mod build;
 mod ci;
+mod hermetic;
 mod installers;
 mod layouts;
 mod pipeline;
