@@ -44,9 +44,6 @@ pub struct Jail {
     pub read: Vec<PathBuf>,
     /// Read and write below these.
     pub write: Vec<PathBuf>,
-    /// The command needs the network (it fetches): no isolation is attempted, for the reason
-    /// given.
-    pub needs_network: Option<String>,
     /// Refuse to run with less than full isolation.
     pub require_full: bool,
 }
@@ -81,9 +78,6 @@ pub fn output(make: &dyn Fn() -> Command, jail: &Jail) -> Result<Isolated, Refus
             weaker_because: Some(why),
         })
     };
-    if let Some(why) = &jail.needs_network {
-        return weaker(Isolation::None, why.clone());
-    }
     imp::output(make, jail, &weaker)
 }
 

@@ -1,5 +1,5 @@
 //! Cargo.lock's packages, as the crate-sources recipe needs them: registry crates with their
-//! sha256 (vendored), git packages with their locked commit (keyed, not vendored).
+//! sha256, git packages with their locked commit.
 
 use std::collections::BTreeMap;
 use std::path::Path;

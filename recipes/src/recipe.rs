@@ -168,15 +168,16 @@ pub struct CargoBuild {
     pub crate_sources: Option<RecipeKey>,
 }
 
-/// The registry crates Cargo.lock pins, one `NAME-VERSION.crate` output each: a fixed-output
-/// recipe (its outputs are known from the lockfile's sha256s, and checked against them), so it
-/// may fetch from the network, and a `--rebuild` re-verifies instead of fetching again.
+/// The packages Cargo.lock pins from registries and git, one `NAME-VERSION.crate` output each: a
+/// fixed-output recipe (its outputs are known from the lockfile: registry sha256s, checked
+/// against them, and git commits), so it may fetch from the network, and a `--rebuild`
+/// re-verifies instead of fetching again.
 #[derive(Debug, Clone)]
 pub struct CrateSources {
     /// `NAME-VERSION` -> the locked registry crate.
     pub crates: BTreeMap<String, LockedCrate>,
-    /// `NAME-VERSION` -> `git+URL#COMMIT`: git packages, keyed by their locked commit. They are
-    /// not vendored: a workspace with any builds with the network on.
+    /// `NAME-VERSION` -> `git+URL#COMMIT`: git packages, keyed by their locked commit (one
+    /// `NAME-VERSION.crate` output each, packed from `cargo vendor`'s copy).
     pub git: BTreeMap<String, String>,
 }
 

@@ -401,16 +401,8 @@ pub fn build(
         }
         std::fs::create_dir_all(dir).map_err(sandbox_err(dir))?;
     }
-    // Git packages are not vendored: cargo fetches them with the user's cargo home.
-    let git = vendored.map(|v| v.git.clone()).unwrap_or_default();
-    let offline = git.is_empty();
-    let cargo_home = if offline {
-        let dir = sandbox.join("cargo-home");
-        std::fs::create_dir_all(&dir).map_err(sandbox_err(&dir))?;
-        dir
-    } else {
-        cargo_home()
-    };
+    let cargo_home = sandbox.join("cargo-home");
+    std::fs::create_dir_all(&cargo_home).map_err(sandbox_err(&cargo_home))?;
     let vendor_config = match vendored {
         Some(v) => {
             let path = sandbox.join("vendor.toml");
@@ -464,9 +456,7 @@ pub fn build(
                 cmd.env("RUSTC", t.join("bin").join(exe("rustc")));
             }
         }
-        if offline {
-            cmd.arg("--offline");
-        }
+        cmd.arg("--offline");
         if let Some(config) = &vendor_config {
             cmd.arg("--config").arg(config);
         }
@@ -505,12 +495,6 @@ pub fn build(
     let jail = Jail {
         read,
         write,
-        needs_network: (!offline).then(|| {
-            format!(
-                "Cargo.lock has git dependencies ({}), which are not vendored: cargo fetches them",
-                git.join(", ")
-            )
-        }),
         require_full: require_isolation,
     };
     let run = isolation::output(&make, &jail).map_err(|e| match e {

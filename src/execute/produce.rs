@@ -50,11 +50,11 @@ impl Executor<'_> {
                 outs
             }
             Recipe::CrateSources(s) => {
-                // An index first: a record has at least one output, and a lockfile may hold
-                // only git packages.
+                // The index first: every record has at least one output.
                 let mut outs =
                     vec![self.put_bytes(super::vendor::INDEX, &super::vendor::index(s))?];
-                for (name, path) in super::vendor::fetch(self.ws, s)? {
+                let (files, _packed_git) = super::vendor::fetch(self.ws, s)?;
+                for (name, path) in files {
                     outs.push(self.put(&name, &path)?);
                 }
                 outs

@@ -16,27 +16,27 @@ use super::{io, ExecuteError};
 use crate::workspace::Workspace;
 
 /// The `.crate` of each registry package of `s`, by output name, checked against Cargo.lock:
-/// from cargo's download cache, after one `cargo fetch --locked` for any that are missing.
+/// from cargo's download cache, after one `cargo fetch --locked` for any that are missing. Git
+/// packages (keyed by their locked commit) come from one `cargo vendor --locked`, each packed as
+/// a deterministic `NAME-VERSION.crate` like a registry's (in the returned temp dir).
 pub(super) fn fetch(
     ws: &Workspace,
     s: &CrateSources,
-) -> Result<BTreeMap<String, PathBuf>, CargoError> {
+) -> Result<(BTreeMap<String, PathBuf>, Option<tempfile::TempDir>), CargoError> {
     let cache = cargo_home().join("registry").join("cache");
-    let mut found = find_cached(&cache, s);
-    if found.len() < s.crates.len() {
+    let mut found = BTreeMap::new();
+    // First: `cargo vendor` also downloads the registry crates.
+    let git_dir = if s.git.is_empty() {
+        None
+    } else {
+        Some(vendor_git(ws, s, &mut found)?)
+    };
+    found.extend(find_cached(&cache, s));
+    if found.len() < s.crates.len() + s.git.len() {
         // The user's own cargo and configuration (registries, mirrors, proxies): what it
         // downloads is checked below, whoever serves it.
-        let out = Command::new(cargo_program())
-            .args(["fetch", "--locked", "--quiet"])
-            .current_dir(&ws.root)
-            .output()
-            .map_err(CargoError::Spawn)?;
-        if !out.status.success() {
-            return Err(CargoError::Fetch {
-                reason: String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
-            });
-        }
-        found = find_cached(&cache, s);
+        fetch_command(ws, &["fetch", "--locked", "--quiet"])?;
+        found.extend(find_cached(&cache, s));
     }
     for c in s.crates.values() {
         if !found.contains_key(&c.file_name()) {
@@ -50,7 +50,63 @@ pub(super) fn fetch(
             });
         }
     }
-    Ok(found)
+    Ok((found, git_dir))
+}
+
+/// Runs the user's cargo in the workspace (a fetch: network and the user's config allowed).
+fn fetch_command(ws: &Workspace, args: &[&str]) -> Result<(), CargoError> {
+    let out = Command::new(cargo_program())
+        .args(args)
+        .current_dir(&ws.root)
+        .output()
+        .map_err(CargoError::Spawn)?;
+    if !out.status.success() {
+        return Err(CargoError::Fetch {
+            reason: String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// `cargo vendor` of the whole lockfile into a temp dir, keeping the git packages: each packed
+/// (with the `.cargo-checksum.json` cargo vendor wrote, which cargo checks every file against)
+/// as a tar.gz rooted at `NAME-VERSION/`, like a `.crate`.
+fn vendor_git(
+    ws: &Workspace,
+    s: &CrateSources,
+    found: &mut BTreeMap<String, PathBuf>,
+) -> Result<tempfile::TempDir, CargoError> {
+    let tmp = tempfile::tempdir().map_err(CargoError::Spawn)?;
+    let vendored = tmp.path().join("vendor");
+    let dest = vendored.to_string_lossy().into_owned();
+    fetch_command(
+        ws,
+        &["vendor", "--locked", "--versioned-dirs", "--quiet", &dest],
+    )?;
+    for id in s.git.keys() {
+        let dir = vendored.join(id);
+        if !dir.is_dir() {
+            return Err(CargoError::Fetch {
+                reason: format!("`cargo vendor` made no {id}/ for the git package {id}"),
+            });
+        }
+        let mut files = Vec::new();
+        for e in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+            let e = e.map_err(|e| CargoError::Spawn(e.into()))?;
+            if e.file_type().is_file() {
+                let rel = e.path().strip_prefix(&dir).expect("below the walked dir");
+                files.push((rel.to_string_lossy().replace('\\', "/"), e.into_path()));
+            }
+        }
+        let out = tmp.path().join(format!("{id}.crate"));
+        dist_recipes::archive::write_source_tarball(id, &files, &out).map_err(|e| {
+            CargoError::Fetch {
+                reason: format!("packing the git package {id}: {e}"),
+            }
+        })?;
+        found.insert(format!("{id}.crate"), out);
+    }
+    Ok(tmp)
 }
 
 /// The `.crate` files under any registry's cache whose sha256 is the locked one.
@@ -96,12 +152,12 @@ pub(super) struct Vendored {
     pub dir: PathBuf,
     /// Cargo.lock's registry sources (`registry+URL`, `sparse+URL`).
     pub registries: Vec<String>,
-    /// Git packages (`NAME-VERSION`): not vendored, so the build needs the network.
+    /// Cargo.lock's git sources (`git+URL?branch=B#COMMIT`).
     pub git: Vec<String>,
 }
 
 impl Vendored {
-    /// Cargo configuration replacing every registry source with the vendor directory.
+    /// Cargo configuration replacing every registry and git source with the vendor directory.
     pub fn config(&self) -> String {
         let quote = |s: &str| toml_edit::Value::from(s).to_string();
         let mut text = format!(
@@ -120,6 +176,25 @@ impl Vendored {
             }
             text.push_str("replace-with = \"cargo-dist-vendored\"\n");
         }
+        for (i, source) in self.git.iter().enumerate() {
+            // `git+URL?branch=B#COMMIT`: cargo matches a replaced git source by URL and
+            // reference, as the manifest wrote them.
+            let url = source.strip_prefix("git+").unwrap_or(source);
+            let url = url.split('#').next().unwrap_or(url);
+            let (url, query) = url.split_once('?').unwrap_or((url, ""));
+            text.push_str(&format!(
+                "\n[source.cargo-dist-git-{i}]\ngit = {}\n",
+                quote(url)
+            ));
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                if let Some((k, v)) = pair.split_once('=') {
+                    if matches!(k, "branch" | "tag" | "rev") {
+                        text.push_str(&format!("{k} = {}\n", quote(v)));
+                    }
+                }
+            }
+            text.push_str("replace-with = \"cargo-dist-vendored\"\n");
+        }
         text
     }
 }
@@ -128,8 +203,9 @@ const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
 
 /// Unpacks the crates of the crate-sources record `rec` into `dir` (shared by every build of
 /// the workspace): each from its verified store object, into a temp dir renamed into place, with
-/// the `.cargo-checksum.json` cargo checks against Cargo.lock. Crates already there with the same
-/// checksum are kept; directories of crates no longer locked are removed.
+/// the `.cargo-checksum.json` cargo checks against Cargo.lock (a git package brings its own).
+/// Crates already there from the same object are kept; directories of crates no longer locked
+/// are removed.
 pub(super) fn unpack(
     store: &Store,
     rec: &RecipeRecord,
@@ -137,18 +213,23 @@ pub(super) fn unpack(
 ) -> Result<Vendored, ExecuteError> {
     std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
     let _lock = lock_sandbox(dir)?;
-    let mut registries = Vec::new();
-    let mut git = Vec::new();
-    let mut wanted = BTreeMap::new();
+    let mut registries: Vec<String> = Vec::new();
+    let mut git: Vec<String> = Vec::new();
+    // NAME-VERSION -> the lockfile's sha256 (registry) or none (git).
+    let mut wanted: BTreeMap<String, Option<String>> = BTreeMap::new();
     for (name, value) in &rec.inputs {
         if let Some(id) = name.strip_prefix("crate:") {
             let (source, sha256) = value.rsplit_once(' ').unwrap_or((value, ""));
             if !registries.iter().any(|r| r == source) {
                 registries.push(source.to_string());
             }
-            wanted.insert(id.to_string(), sha256.to_string());
+            wanted.insert(id.to_string(), Some(sha256.to_string()));
         } else if let Some(id) = name.strip_prefix("git:") {
-            git.push(id.to_string());
+            let source = value.split('#').next().unwrap_or(value);
+            if !git.iter().any(|g| g.split('#').next() == Some(source)) {
+                git.push(value.clone());
+            }
+            wanted.insert(id.to_string(), None);
         }
     }
     for entry in std::fs::read_dir(dir).map_err(sandbox_err(dir))? {
@@ -160,20 +241,20 @@ pub(super) fn unpack(
     }
     for (id, sha256) in &wanted {
         let dest = dir.join(id);
-        let marker = checksum_json(sha256);
-        if std::fs::read_to_string(dest.join(".cargo-checksum.json")).ok() == Some(marker.clone()) {
-            continue;
-        }
         let file = format!("{id}.crate");
         let out = rec
             .outputs
             .iter()
             .find(|o| o.name == file)
-            .filter(|o| o.sha256 == *sha256)
+            .filter(|o| sha256.as_ref().is_none_or(|s| o.sha256 == *s))
             .ok_or_else(|| ExecuteError::Write {
                 artifact: file.clone(),
                 message: "the stored crate sources lack it, or hold other bytes than Cargo.lock's; run `cargo dist store verify`".into(),
             })?;
+        let marker = out.digest.to_hex();
+        if std::fs::read_to_string(dest.join(MARKER)).ok().as_deref() == Some(marker.as_str()) {
+            continue;
+        }
         let bytes = store.read_verified(&out.digest, out.size)?;
         let tmp = tempfile::Builder::new()
             .prefix(".unpacking-")
@@ -183,8 +264,13 @@ pub(super) fn unpack(
             .unpack(tmp.path())
             .map_err(io(format!("unpacking {file}")))?;
         let unpacked = tmp.path().join(id);
-        std::fs::write(unpacked.join(".cargo-checksum.json"), &marker)
-            .map_err(io(format!("writing the checksum of {id}")))?;
+        if let Some(sha256) = sha256 {
+            std::fs::write(unpacked.join(".cargo-checksum.json"), checksum_json(sha256))
+                .map_err(io(format!("writing the checksum of {id}")))?;
+        }
+        // Last: a directory with the marker is complete.
+        std::fs::write(unpacked.join(MARKER), &marker)
+            .map_err(io(format!("marking {id} unpacked")))?;
         if dest.exists() {
             std::fs::remove_dir_all(&dest).map_err(sandbox_err(&dest))?;
         }
@@ -196,6 +282,9 @@ pub(super) fn unpack(
         git,
     })
 }
+
+/// In each vendored crate: the digest of the store object it was unpacked from.
+const MARKER: &str = ".cargo-dist-object";
 
 /// What cargo checks of a vendored crate: the package's sha256 against Cargo.lock (no file
 /// list: the files came out of the verified `.crate`).

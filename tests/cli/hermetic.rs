@@ -240,7 +240,7 @@ fn a_fresh_cargo_home_with_no_network_rebuilds_from_the_restored_store_bit_ident
 }
 
 #[test]
-fn a_git_dependency_builds_with_the_network_and_says_so_or_is_refused_when_isolation_is_required() {
+fn a_git_dependency_is_vendored_from_its_locked_commit_and_builds_isolated() {
     let scratch = tempfile::tempdir().unwrap();
     let dep = scratch.path().join("gdep");
     std::fs::create_dir_all(dep.join("src")).unwrap();
@@ -272,13 +272,18 @@ fn a_git_dependency_builds_with_the_network_and_says_so_or_is_refused_when_isola
         "0.1.0",
         &["gitdep"],
         &format!(
-            "description = \"A test app\"\nlicense = \"MIT\"\nrepository = \"https://github.com/example/x\"\n\n[dependencies]\ngdep = {{ git = \"file://{}\" }}\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [\"{host}\"]\n",
+            "description = \"A test app\"\nlicense = \"MIT\"\nrepository = \"https://github.com/example/x\"\n\n[dependencies]\ngdep = {{ git = \"file://{}\", branch = \"master\" }}\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [\"{host}\"]\n",
             dep.display()
         ),
     )
     .file(
         "src/main.rs",
-        "fn main() {\n    println!(\"{}\", gdep::answer());\n}\n",
+        "fn main() {\n    println!(\"answer {}\", gdep::answer());\n}\n",
+    );
+    run_ok(
+        Command::new("git")
+            .args(["branch", "-M", "master"])
+            .current_dir(&dep),
     );
     std::fs::remove_file(fx.root().join("Cargo.lock")).unwrap();
     run_ok(
@@ -287,37 +292,49 @@ fn a_git_dependency_builds_with_the_network_and_says_so_or_is_refused_when_isola
             .current_dir(fx.root()),
     );
 
-    let refused = fx.fails(&["build", "--require-isolation"], 1);
-    assert!(
-        refused.contains("--require-isolation") && refused.contains("gdep-0.3.0"),
-        "{refused}"
-    );
-    assert!(
-        !fx.root()
-            .join("target/distrib")
-            .join(archive_name("gitdep", &host))
-            .exists(),
-        "a refused build shipped an archive"
-    );
-
-    let out = fx.cmd(&["build", "-o", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let warnings = stderr.matches("isolation `none`").count();
-    assert_eq!(warnings, 1, "one warning naming the level: {stderr}");
-    assert!(stderr.contains("gdep-0.3.0"), "{stderr}");
-    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let manifest = fx.json(&["build", "--require-isolation", "-o", "json"]);
+    let archive = archive_name("gitdep", &host);
     assert_eq!(
-        manifest["artifacts"][archive_name("gitdep", &host)]["recipe"]["isolation"],
-        "none",
+        manifest["artifacts"][&archive]["recipe"]["isolation"], "full",
         "{manifest:#}"
     );
     // The level is not an input: the key says nothing of it.
-    let inputs =
-        manifest["artifacts"][archive_name("gitdep", &host)]["recipe"]["inputs"].to_string();
+    let inputs = manifest["artifacts"][&archive]["recipe"]["inputs"].to_string();
     assert!(!inputs.contains("isolation"), "{inputs}");
+    let vendored = fx.root().join("target/dist-work/vendor/gdep-0.3.0");
+    assert!(
+        vendored.join("src/lib.rs").is_file(),
+        "gdep was not vendored"
+    );
+    let shipped = |root: &Path| {
+        let unpacked = scratch.path().join("unpacked");
+        let _ = std::fs::remove_dir_all(&unpacked);
+        untar(
+            &root.join("target/distrib").join(&archive),
+            &unpacked,
+            &["xJf"],
+        );
+        let bin = unpacked.join(format!("gitdep-{host}")).join("gitdep");
+        String::from_utf8(run_ok(&mut Command::new(bin)).stdout).unwrap()
+    };
+    assert_eq!(shipped(fx.root()), "answer 42\n");
+
+    // The repository gone, cargo's git checkouts out of reach (an empty CARGO_HOME) and no
+    // network: the store alone rebuilds it, to the same bytes.
+    std::fs::remove_dir_all(&dep).unwrap();
+    let before = std::fs::read(fx.root().join("target/distrib").join(&archive)).unwrap();
+    let empty_cargo_home = scratch.path().join("cargo-home");
+    std::fs::create_dir_all(&empty_cargo_home).unwrap();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--net", "--"])
+        .arg(BIN)
+        .args(["dist", "build", "--rebuild", "--require-isolation"])
+        .current_dir(fx.root())
+        .env("CARGO_DIST_STORE", fx.store())
+        .env_remove("XDG_CACHE_HOME");
+    toolchain_env(&mut cmd);
+    cmd.env("CARGO_HOME", &empty_cargo_home);
+    run_ok(&mut cmd);
+    let after = std::fs::read(fx.root().join("target/distrib").join(&archive)).unwrap();
+    assert!(before == after, "{archive} changed");
 }
