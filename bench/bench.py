@@ -47,6 +47,7 @@ def cold_run(cmd, ws, target, store, env):
     def go():
         shutil.rmtree(target, ignore_errors=True)
         shutil.rmtree(store, ignore_errors=True)
+        shutil.rmtree(store + "-before", ignore_errors=True)
         return run(cmd, ws, env)
     return go
 
@@ -290,7 +291,8 @@ def main():
     # name -> argv prefix. Upstream 0.34's binary is `dist` (the `cargo-dist` crate).
     tools = {"cargo-dist (ours)": [ours, "dist"]}
     if args.before:
-        tools["cargo-dist (ours, before)"] = [args.before, "dist"]
+        # Its own store: an earlier build may not read a newer store's schema.
+        tools["cargo-dist (ours, before)"] = [args.before, "dist", "--store", store + "-before"]
     if args.upstream:
         tools["cargo-dist 0.34.0"] = [args.upstream]
 

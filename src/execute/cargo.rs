@@ -539,22 +539,31 @@ fn exe(name: &str) -> String {
     format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }
 
+static TOOLCHAIN_DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
 /// The directory of the toolchain the workspace selects (`rustc --print sysroot` run there):
 /// its `bin/cargo` and `bin/rustc` are what the build runs. Asked once per process.
 fn toolchain_dir(ws: &Workspace) -> Option<PathBuf> {
-    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-        Command::new(rustc)
-            .current_dir(&ws.root)
-            .args(["--print", "sysroot"])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-            .filter(|d| d.is_dir())
-    })
-    .clone()
+    TOOLCHAIN_DIR.get_or_init(|| sysroot(&ws.root)).clone()
+}
+
+/// Starts asking for the toolchain directory in the background (rustup's proxy takes tens of
+/// milliseconds), so the first cargo build does not wait for it.
+pub fn prefetch_toolchain_dir(root: &Path) {
+    let root = root.to_path_buf();
+    std::thread::spawn(move || TOOLCHAIN_DIR.get_or_init(|| sysroot(&root)).is_some());
+}
+
+fn sysroot(root: &Path) -> Option<PathBuf> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    Command::new(rustc)
+        .current_dir(root)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|d| d.is_dir())
 }
 
 /// The cargo this tool runs: `$CARGO` (set when run as `cargo dist`), else `cargo`.

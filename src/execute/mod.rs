@@ -22,7 +22,7 @@ use crate::isolation::Isolation;
 use crate::report::{Event, RecipeAction, Reporter};
 use crate::workspace::Workspace;
 
-pub use cargo::CargoError;
+pub use cargo::{prefetch_toolchain_dir, CargoError};
 pub use distrib::Distrib;
 
 #[derive(Debug, thiserror::Error)]

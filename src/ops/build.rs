@@ -51,6 +51,8 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
         }
     };
     report_packages(&loaded, Some(&ann), reporter);
+    // Needed by the first cargo build; found while the plan is made.
+    crate::execute::prefetch_toolchain_dir(&loaded.ws.root);
     let req = PlanRequest {
         mode: opts.artifacts.unwrap_or(ArtifactMode::Host),
         targets: &opts.targets,

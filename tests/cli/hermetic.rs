@@ -94,19 +94,44 @@ fn main() {{
     (fx, host)
 }
 
-/// Unpacks the App's archive from `root`'s target/distrib and runs its binary.
-fn run_shipped(root: &Path, scratch: &Path, host: &str) -> String {
+/// Unpacks `app`'s archive from `root`'s target/distrib and runs its binary.
+fn run_shipped(app: &str, root: &Path, scratch: &Path, host: &str) -> String {
     let unpacked = scratch.join("unpacked");
     let _ = std::fs::remove_dir_all(&unpacked);
     untar(
-        &root
-            .join("target/distrib")
-            .join(archive_name("probe", host)),
+        &root.join("target/distrib").join(archive_name(app, host)),
         &unpacked,
         &["xJf"],
     );
-    let bin = unpacked.join(format!("probe-{host}")).join("probe");
+    let bin = unpacked.join(format!("{app}-{host}")).join(app);
     String::from_utf8(run_ok(&mut Command::new(bin)).stdout).unwrap()
+}
+
+/// `cargo dist ARGS` in `root` with `store` on a machine with no network at all (its own user
+/// and network namespace) and an empty CARGO_HOME (no registry index, no downloaded crate, no
+/// git checkout), which it must leave empty; returns stderr.
+fn offline_build(root: &Path, store: &Path, empty_cargo_home: &Path, args: &[&str]) -> String {
+    std::fs::create_dir_all(empty_cargo_home).unwrap();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--net", "--"])
+        .arg(BIN)
+        .arg("dist")
+        .args(args)
+        .current_dir(root)
+        .env("CARGO_DIST_STORE", store)
+        .env_remove("XDG_CACHE_HOME");
+    toolchain_env(&mut cmd);
+    cmd.env("CARGO_HOME", empty_cargo_home);
+    let out = run_ok(&mut cmd);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        std::fs::read_dir(empty_cargo_home)
+            .unwrap()
+            .next()
+            .is_none(),
+        "the build used CARGO_HOME: {stderr}"
+    );
+    stderr
 }
 
 #[test]
@@ -141,7 +166,7 @@ fn a_build_script_reaches_neither_the_network_nor_files_outside_the_sandbox() {
         "{manifest:#}"
     );
 
-    let report = run_shipped(fx.root(), scratch.path(), &host);
+    let report = run_shipped("probe", fx.root(), scratch.path(), &host);
     assert!(
         report.contains("connect 127.0.0.1: failed"),
         "the build script connected: {report}"
@@ -194,28 +219,14 @@ fn a_fresh_cargo_home_with_no_network_rebuilds_from_the_restored_store_bit_ident
     copy_workspace(fx.root(), &root_b);
     let store_b = b.path().join("store");
     run_ok(dist_command(&root_b, &store_b, &["store", "import"]).arg(&bundle));
-    let empty_cargo_home = b.path().join("cargo-home");
-    std::fs::create_dir_all(&empty_cargo_home).unwrap();
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--user", "--map-root-user", "--net", "--"])
-        .arg(BIN)
-        .args([
-            "dist",
-            "build",
-            "--rebuild",
-            "--require-isolation",
-            "-o",
-            "json",
-        ])
-        .current_dir(&root_b)
-        .env("CARGO_DIST_STORE", &store_b)
-        .env_remove("XDG_CACHE_HOME");
-    toolchain_env(&mut cmd);
-    cmd.env("CARGO_HOME", &empty_cargo_home);
     // --rebuild builds every recipe again in a fresh sandbox (the crate sources, fixed-output,
     // are re-checked, not fetched) and fails unless the bytes equal the stored ones.
-    let out = run_ok(&mut cmd);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = offline_build(
+        &root_b,
+        &store_b,
+        &b.path().join("cargo-home"),
+        &["build", "--rebuild", "--require-isolation", "-o", "json"],
+    );
     assert!(!stderr.contains("NOT REPRODUCIBLE"), "{stderr}");
     // The crate came out of the imported store, checked against Cargo.lock.
     let (version, checksum) = locked_itoa();
@@ -224,18 +235,11 @@ fn a_fresh_cargo_home_with_no_network_rebuilds_from_the_restored_store_bit_ident
         .unwrap_or_else(|e| panic!("itoa was not vendored from the store: {e}\n{stderr}"));
     assert!(marker.contains(&checksum), "{marker}");
     assert!(vendored.join("src/lib.rs").is_file());
-    assert!(
-        std::fs::read_dir(&empty_cargo_home)
-            .unwrap()
-            .next()
-            .is_none(),
-        "the build used CARGO_HOME"
-    );
     let archive = archive_name("probe", &host);
     let a_bytes = std::fs::read(fx.root().join("target/distrib").join(&archive)).unwrap();
     let b_bytes = std::fs::read(root_b.join("target/distrib").join(&archive)).unwrap();
     assert!(a_bytes == b_bytes, "{archive} differs between the machines");
-    let report = run_shipped(&root_b, b.path(), &host);
+    let report = run_shipped("probe", &root_b, b.path(), &host);
     assert!(report.contains("itoa: 4096"), "{report}");
 }
 
@@ -306,35 +310,21 @@ fn a_git_dependency_is_vendored_from_its_locked_commit_and_builds_isolated() {
         vendored.join("src/lib.rs").is_file(),
         "gdep was not vendored"
     );
-    let shipped = |root: &Path| {
-        let unpacked = scratch.path().join("unpacked");
-        let _ = std::fs::remove_dir_all(&unpacked);
-        untar(
-            &root.join("target/distrib").join(&archive),
-            &unpacked,
-            &["xJf"],
-        );
-        let bin = unpacked.join(format!("gitdep-{host}")).join("gitdep");
-        String::from_utf8(run_ok(&mut Command::new(bin)).stdout).unwrap()
-    };
-    assert_eq!(shipped(fx.root()), "answer 42\n");
+    assert_eq!(
+        run_shipped("gitdep", fx.root(), scratch.path(), &host),
+        "answer 42\n"
+    );
 
     // The repository gone, cargo's git checkouts out of reach (an empty CARGO_HOME) and no
     // network: the store alone rebuilds it, to the same bytes.
     std::fs::remove_dir_all(&dep).unwrap();
     let before = std::fs::read(fx.root().join("target/distrib").join(&archive)).unwrap();
-    let empty_cargo_home = scratch.path().join("cargo-home");
-    std::fs::create_dir_all(&empty_cargo_home).unwrap();
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--user", "--map-root-user", "--net", "--"])
-        .arg(BIN)
-        .args(["dist", "build", "--rebuild", "--require-isolation"])
-        .current_dir(fx.root())
-        .env("CARGO_DIST_STORE", fx.store())
-        .env_remove("XDG_CACHE_HOME");
-    toolchain_env(&mut cmd);
-    cmd.env("CARGO_HOME", &empty_cargo_home);
-    run_ok(&mut cmd);
+    offline_build(
+        fx.root(),
+        &fx.store(),
+        &scratch.path().join("cargo-home"),
+        &["build", "--rebuild", "--require-isolation"],
+    );
     let after = std::fs::read(fx.root().join("target/distrib").join(&archive)).unwrap();
     assert!(before == after, "{archive} changed");
 }
