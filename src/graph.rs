@@ -175,7 +175,12 @@ pub fn graph(
     };
     // Only builds read crate sources.
     if !releases.is_empty() {
-        g.crate_sources = crate::lockfile::crate_sources(&ws.root)?
+        let release = toolchain
+            .fields
+            .get("release")
+            .map(String::as_str)
+            .unwrap_or("unknown");
+        g.crate_sources = crate::lockfile::crate_sources(&ws.root, release)?
             .map(|s| Node::new("crate sources (Cargo.lock)".into(), Recipe::CrateSources(s)));
     }
     let sources_key = g.crate_sources.as_ref().map(|n| n.key);

@@ -16,12 +16,17 @@ pub enum LockfileError {
 
 /// The crate sources of the workspace at `root`: `None` when it has no Cargo.lock (cargo's
 /// `--locked` build then fails and says so) or the lock names no registry or git package.
-pub fn crate_sources(root: &Path) -> Result<Option<CrateSources>, LockfileError> {
+/// `release` is the toolchain's, whose `cargo vendor` packs git packages.
+pub fn crate_sources(root: &Path, release: &str) -> Result<Option<CrateSources>, LockfileError> {
     let path = root.join("Cargo.lock");
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };
-    parse(&text, "Cargo.lock")
+    let mut sources = parse(&text, "Cargo.lock")?;
+    if let Some(s) = sources.as_mut().filter(|s| !s.git.is_empty()) {
+        s.vendor_cargo = Some(release.to_string());
+    }
+    Ok(sources)
 }
 
 fn parse(text: &str, path: &str) -> Result<Option<CrateSources>, LockfileError> {
@@ -33,6 +38,7 @@ fn parse(text: &str, path: &str) -> Result<Option<CrateSources>, LockfileError> 
     let mut out = CrateSources {
         crates: BTreeMap::new(),
         git: BTreeMap::new(),
+        vendor_cargo: None,
     };
     let Some(packages) = doc.get("package") else {
         return Ok(None);

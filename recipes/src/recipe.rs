@@ -13,7 +13,7 @@
 //! | `target` | target triple | cargo-build, archive, crate-build, msi |
 //! | `config:msvc-crt-static` | static MSVC C runtime (`*-windows-msvc` targets only) | cargo-build |
 //! | `libraries` | the library files built with `--lib` (JSON list), when `package-libraries` ships any | cargo-build |
-//! | `tool:CRATE` | a pinned crates.io tool: cargo-auditable's version when `cargo-auditable` is on (cargo-build); the crate built (crate-build); `wixl --version` (msi); cargo-cyclonedx's version (sbom) | cargo-build, crate-build, msi, sbom |
+//! | `tool:CRATE` | a pinned crates.io tool: cargo-auditable's version when `cargo-auditable` is on (cargo-build); the crate built (crate-build); `wixl --version` (msi); cargo-cyclonedx's version (sbom); the toolchain release whose `cargo vendor` packs git packages (crate-sources, with git packages only) | cargo-build, crate-build, msi, sbom, crate-sources |
 //! | `crate-sha256:CRATE`, `binary` | the crate's registry sha256 and the binary it installs | crate-build |
 //! | `config:features`, `config:default-features`, `config:all-features` | the dist config values | cargo-build |
 //! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
@@ -179,6 +179,9 @@ pub struct CrateSources {
     /// `NAME-VERSION` -> `git+URL#COMMIT`: git packages, keyed by their locked commit (one
     /// `NAME-VERSION.crate` output each, packed from `cargo vendor`'s copy).
     pub git: BTreeMap<String, String>,
+    /// With git packages: the release of the cargo whose `cargo vendor` packs them (what it
+    /// copies of a package can change between releases). `None` without git packages.
+    pub vendor_cargo: Option<String>,
 }
 
 /// A registry package of Cargo.lock.
@@ -797,7 +800,14 @@ impl CrateBuild {
 impl CrateSources {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
     fn inputs_into(&self, m: &mut Inputs) {
-        let CrateSources { crates, git } = self;
+        let CrateSources {
+            crates,
+            git,
+            vendor_cargo,
+        } = self;
+        if let Some(release) = vendor_cargo {
+            m.insert("tool:cargo-vendor".into(), release.clone());
+        }
         for (id, c) in crates {
             m.insert(
                 format!("crate:{id}"),
@@ -976,6 +986,7 @@ mod tests {
                 "dep-0.1.0".into(),
                 format!("git+https://example.com/dep#{}", "5".repeat(40)),
             )]),
+            vendor_cargo: Some("1.95.0".into()),
         }
     }
 
@@ -1252,11 +1263,11 @@ mod tests {
             ),
             (
                 "crate-sources",
-                "074e683bb676d76557b1963d054c97064e106a59ae97f3122ab85a8466bd0cf2",
+                "5b5db83831a7528ef2d3c15a0800fdb707137590b44c296c1ba8b095e5c96a8f",
             ),
             (
                 "cargo-build",
-                "83dee53f8028f4330b8cbb19752f5ea8c4d9db4d5e31624242768968dbf9456b",
+                "5b3029cf41b58d4a209999d9b0186aa92737522429b50ac7cbf9b6c89d29f334",
             ),
         ];
         let got: Vec<(&str, String)> = samples()

@@ -508,11 +508,23 @@ pub fn build(
     })?;
     let out = run.output;
     if !out.status.success() {
+        let mut stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+        let cut_off = match run.level {
+            Isolation::Full => Some("no network, and no files but its sandbox, the vendored crates, the toolchain and the system's"),
+            Isolation::NetworkOnly => Some("no network"),
+            Isolation::None => None,
+        };
+        if let Some(cut_off) = cut_off {
+            stderr.push_str(&format!(
+                "\n  (the build ran with isolation `{}`: {cut_off}; a build script that downloads or reads outside the workspace fails here, see the README's \"What a build can and cannot see\")",
+                run.level.as_str()
+            ));
+        }
         return Err(CargoError::Failed {
             package: b.package.clone(),
             target: b.target.clone(),
             status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+            stderr,
         });
     }
     let bin_dir = target_dir.join(&b.target).join("dist");

@@ -1,7 +1,8 @@
-//! The crate-sources recipe: the registry crates Cargo.lock pins, fetched once (a fixed-output
-//! step: network allowed, every `.crate` checked against the lockfile's sha256) and stored one
-//! object each; then unpacked into a vendor directory cargo reads through source replacement,
-//! so builds run offline from the store alone.
+//! The crate-sources recipe: the registry and git packages Cargo.lock pins, fetched once (a
+//! fixed-output step: network allowed, every `.crate` checked against the lockfile's sha256, git
+//! packages taken at their locked commit) and stored one object each; then unpacked into a
+//! vendor directory cargo reads through source replacement, so builds run offline from the
+//! store alone.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,7 +93,9 @@ fn vendor_git(
         }
         let mut files = Vec::new();
         for e in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-            let e = e.map_err(|e| CargoError::Spawn(e.into()))?;
+            let e = e.map_err(|e| CargoError::Fetch {
+                reason: format!("reading cargo vendor's copy of {id}: {e}"),
+            })?;
             if e.file_type().is_file() {
                 let rel = e.path().strip_prefix(&dir).expect("below the walked dir");
                 files.push((rel.to_string_lossy().replace('\\', "/"), e.into_path()));

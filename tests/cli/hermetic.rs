@@ -328,3 +328,22 @@ fn a_git_dependency_is_vendored_from_its_locked_commit_and_builds_isolated() {
     let after = std::fs::read(fx.root().join("target/distrib").join(&archive)).unwrap();
     assert!(before == after, "{archive} changed");
 }
+
+#[test]
+fn a_build_script_that_needs_the_network_fails_saying_the_build_was_isolated() {
+    let (fx, _host) = host_app("fetcher", "unused");
+    fx.file(
+        "build.rs",
+        "fn main() {\n    std::net::TcpStream::connect((\"127.0.0.1\", 1)).expect(\"downloading the model\");\n}\n",
+    );
+    let stderr = fx.fails(&["build"], 1);
+    assert!(stderr.contains("downloading the model"), "{stderr}");
+    assert!(
+        stderr.contains("the build ran with isolation `full`: no network"),
+        "{stderr}"
+    );
+    assert!(
+        !fx.root().join("target/distrib").exists(),
+        "a failed build wrote target/distrib"
+    );
+}
