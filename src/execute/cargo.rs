@@ -89,6 +89,7 @@ const SYSTEM_READ: &[&str] = &[
     "/etc/ld.so.conf",
     "/etc/ld.so.conf.d",
     "/etc/alternatives",
+    "/opt",
     "/nix/store",
     "/proc",
     "/sys/fs/cgroup",
@@ -96,6 +97,38 @@ const SYSTEM_READ: &[&str] = &[
     "/dev/urandom",
     "/dev/random",
 ];
+
+/// The install directories of the compilers and linkers the build's keyed environment names by
+/// absolute path (`CC=/opt/cross/bin/gcc`, `CARGO_TARGET_<T>_LINKER=...`): the build may read
+/// them (for `<prefix>/bin/tool`, the whole `<prefix>`, where its libraries live).
+fn tool_dirs(env: &BTreeMap<String, Option<String>>) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for (k, v) in env {
+        let tool = ["CC", "CXX", "AR"].contains(&k.as_str())
+            || k.ends_with("_LINKER")
+            || k.ends_with("_AR")
+            || k.ends_with("_RUNNER");
+        let Some(first) = v
+            .as_deref()
+            .filter(|_| tool)
+            .and_then(|v| v.split_whitespace().next())
+        else {
+            continue;
+        };
+        let Some(dir) = Path::new(first)
+            .parent()
+            .filter(|_| Path::new(first).is_absolute())
+        else {
+            continue;
+        };
+        let prefix = match dir.file_name() {
+            Some(name) if name == "bin" => dir.parent().unwrap_or(dir),
+            _ => dir,
+        };
+        dirs.push(prefix.to_path_buf());
+    }
+    dirs
+}
 
 /// Device files a build may write.
 const DEVICES_WRITE: &[&str] = &["/dev/null", "/dev/zero", "/dev/full"];
@@ -464,6 +497,7 @@ pub fn build(
     };
     let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
     read.extend(toolchain.clone());
+    read.extend(tool_dirs(&b.env));
     read.extend(auditable_bin);
     read.extend(vendored.map(|v| v.dir.clone()));
     for p in [
@@ -694,6 +728,27 @@ mod tests {
             libraries: Vec::new(),
             crate_sources: None,
         }
+    }
+
+    #[test]
+    fn compilers_named_by_absolute_path_are_readable_with_their_prefix() {
+        let env: BTreeMap<String, Option<String>> = BTreeMap::from([
+            ("CC".into(), Some("/opt/cross/bin/x86_64-gcc -m64".into())),
+            (
+                "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER".into(),
+                Some("/srv/zig/zig-cc".into()),
+            ),
+            ("CXX".into(), Some("g++".into())),
+            ("CFLAGS".into(), Some("/not/a/tool".into())),
+            ("AR".into(), None),
+        ]);
+        assert_eq!(
+            super::tool_dirs(&env),
+            [
+                std::path::PathBuf::from("/srv/zig"),
+                std::path::PathBuf::from("/opt/cross")
+            ]
+        );
     }
 
     #[test]
