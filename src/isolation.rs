@@ -106,8 +106,9 @@ mod imp {
         jail: &Jail,
         weaker: &Weaker,
     ) -> Result<Isolated, Refused> {
-        let mut reasons = Vec::new();
-        match ruleset(jail) {
+        // Why the full attempt failed: the Landlock part (the ruleset, or the kernel not
+        // enforcing it) or the spawn as a whole (namespaces, or the program itself).
+        let landlock = match ruleset(jail) {
             Ok(rules) => match spawn(make, Some(rules)) {
                 Ok(output) => {
                     return Ok(Isolated {
@@ -116,26 +117,42 @@ mod imp {
                         weaker_because: None,
                     })
                 }
-                Err(e) => reasons.push(format!("Landlock refused: {e}")),
+                // The child's own marker for a ruleset the kernel did not enforce.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::Unsupported
+                        && e.raw_os_error().is_none() =>
+                {
+                    Some("this kernel does not enforce Landlock".to_string())
+                }
+                Err(e) => {
+                    if jail.require_full {
+                        return Err(Refused::Weaker {
+                            level: Isolation::None,
+                            why: format!("the sandbox could not be set up: {e}"),
+                        });
+                    }
+                    None
+                }
             },
-            Err(e) => reasons.push(format!("Landlock: {e}")),
-        }
-        if jail.require_full {
+            Err(e) => Some(format!("Landlock: {e}")),
+        };
+        if let (true, Some(why)) = (jail.require_full, &landlock) {
             return Err(Refused::Weaker {
                 level: Isolation::NetworkOnly,
-                why: reasons.join("; "),
+                why: why.clone(),
             });
         }
+        // Without Landlock: if the namespaces work, Landlock was what failed.
         match spawn(make, None) {
             Ok(output) => Ok(Isolated {
                 output,
                 level: Isolation::NetworkOnly,
-                weaker_because: Some(reasons.join("; ")),
+                weaker_because: Some(landlock.unwrap_or_else(|| "Landlock refused".into())),
             }),
-            Err(e) => {
-                reasons.push(format!("no user and network namespace: {e}"));
-                weaker(Isolation::None, reasons.join("; "))
-            }
+            Err(e) => weaker(
+                Isolation::None,
+                format!("no user and network namespace here: {e}"),
+            ),
         }
     }
 

@@ -347,3 +347,61 @@ fn a_build_script_that_needs_the_network_fails_saying_the_build_was_isolated() {
         "a failed build wrote target/distrib"
     );
 }
+
+/// A machine where user namespaces are refused: the tool runs in a user namespace of its own
+/// whose limit of nested namespaces is 0 (a real kernel refusal, ENOSPC).
+fn without_user_namespaces(fx: &Fixture, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--", "sh", "-c"])
+        .arg("echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"")
+        .arg("sh")
+        .arg(BIN)
+        .arg("dist")
+        .args(args)
+        .current_dir(fx.root())
+        .env("CARGO_DIST_STORE", fx.store())
+        .env_remove("XDG_CACHE_HOME");
+    cmd.output().expect("run unshare")
+}
+
+#[test]
+fn without_user_namespaces_the_build_runs_unisolated_says_so_once_or_is_refused() {
+    let (fx, host) = host_app("plain", "hi");
+    let refused = without_user_namespaces(&fx, &["build", "--require-isolation"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--require-isolation")
+            && stderr.contains("the sandbox could not be set up"),
+        "{stderr}"
+    );
+    assert!(
+        !fx.root().join("target/distrib").exists(),
+        "a refused build wrote target/distrib"
+    );
+
+    let out = without_user_namespaces(&fx, &["build", "-o", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("isolation `none`").count(),
+        1,
+        "one warning with the level: {stderr}"
+    );
+    assert!(
+        stderr.contains("no user and network namespace here"),
+        "{stderr}"
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let archive = archive_name("plain", &host);
+    assert_eq!(
+        manifest["artifacts"][&archive]["recipe"]["isolation"], "none",
+        "{manifest:#}"
+    );
+    // The same key as a fully isolated build of the same inputs: the level is not an input.
+    let isolated = fx.json(&["manifest", "-o", "json"]);
+    assert_eq!(
+        isolated["artifacts"][&archive]["recipe"]["key"],
+        manifest["artifacts"][&archive]["recipe"]["key"]
+    );
+}
