@@ -131,7 +131,8 @@ mod imp {
                             why: format!("the sandbox could not be set up: {e}"),
                         });
                     }
-                    None
+                    // Named below by what the next attempt shows.
+                    Some(format!("Landlock refused: {e}"))
                 }
             },
             Err(e) => Some(format!("Landlock: {e}")),
@@ -147,7 +148,7 @@ mod imp {
             Ok(output) => Ok(Isolated {
                 output,
                 level: Isolation::NetworkOnly,
-                weaker_because: Some(landlock.unwrap_or_else(|| "Landlock refused".into())),
+                weaker_because: landlock,
             }),
             Err(e) => weaker(
                 Isolation::None,
