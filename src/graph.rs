@@ -63,7 +63,7 @@ pub struct RecipeGraph {
     pub builds: BTreeMap<BuildId, Node>,
     /// Artifact recipes by artifact name.
     pub artifacts: BTreeMap<String, Node>,
-    /// The registry crates Cargo.lock pins, which every cargo build reads.
+    /// The registry and git packages Cargo.lock pins, which every cargo build reads.
     pub crate_sources: Option<Node>,
 }
 
@@ -580,7 +580,6 @@ fn archive_ref(plan: &Plan, g: &RecipeGraph, env: &Env, name: &str) -> ArchiveRe
     }
 }
 
-/// The cargo build recipes of `releases`, one per target.
 /// What every cargo build of the workspace shares.
 struct BuildShared<'a> {
     ws: &'a Workspace,
@@ -591,6 +590,7 @@ struct BuildShared<'a> {
     crate_sources: Option<RecipeKey>,
 }
 
+/// The cargo build recipes of `releases`, one per target.
 fn build_nodes(
     shared: &BuildShared,
     releases: &[&crate::plan::Release],

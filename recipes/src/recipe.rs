@@ -490,6 +490,12 @@ impl Recipe {
         key_of(self.kind(), &self.inputs())
     }
 
+    /// Whether its outputs are known before it runs (crate sources: Cargo.lock's checksums and
+    /// commits), so a stored record is never rebuilt, even by `--rebuild`.
+    pub fn is_fixed_output(&self) -> bool {
+        matches!(self, Recipe::CrateSources(_))
+    }
+
     /// The recipes this one consumes (its graph edges), each with the input that names it:
     /// read off the fields, never parsed back out of input values.
     pub fn consumed(&self) -> Vec<Consumed> {

@@ -122,11 +122,10 @@ impl<'a> Executor<'a> {
         } else {
             None
         };
-        // Crate sources are fixed-output: their content is Cargo.lock's checksums, which the
-        // stored record was checked against; a rebuild would only fetch the same bytes again.
-        let fixed_output = matches!(node.recipe, dist_recipes::recipe::Recipe::CrateSources(_));
+        // A fixed-output record was checked against its known content when it was made; a
+        // rebuild would only fetch the same bytes again.
         let result = match cached {
-            Some(rec) if !self.opts.rebuild || fixed_output => {
+            Some(rec) if !self.opts.rebuild || node.recipe.is_fixed_output() => {
                 self.store.touch(&node.key)?;
                 self.reporter.report(Event::Recipe {
                     label: &node.label,
@@ -174,17 +173,17 @@ impl<'a> Executor<'a> {
     /// How the cargo builds behind `node` were isolated: the weakest level any of them (made
     /// in this run or found in the store) recorded.
     pub fn isolation_of(&self, graph: &RecipeGraph, node: &Node) -> Option<Isolation> {
-        let rec = match self.done.get(&node.key) {
-            Some((rec, _)) => Some(rec.clone()),
-            None => self.store.get(&node.key).ok().flatten(),
-        };
-        let own = rec
-            .and_then(|r| r.isolation)
-            .and_then(|l| Isolation::parse(&l));
+        if matches!(node.recipe, dist_recipes::recipe::Recipe::CargoBuild(_)) {
+            // Only cargo builds record a level; a cached one was not loaded in this run.
+            let level = match self.done.get(&node.key) {
+                Some((rec, _)) => rec.isolation.clone(),
+                None => self.store.isolation(&node.key).ok().flatten(),
+            };
+            return level.and_then(|l| Isolation::parse(&l));
+        }
         graph
             .deps(node)
             .filter_map(|(_, dep)| self.isolation_of(graph, dep))
-            .chain(own)
             .min()
     }
 

@@ -213,7 +213,8 @@ pub fn compare_manifests(
         let (isolation_a, isolation_b) = (isolation(x), isolation(y));
         if verdict == Verdict::NotReproducible {
             for (side, level) in [("A", &isolation_a), ("B", &isolation_b)] {
-                if let Some(level) = level.as_deref().filter(|l| *l != "full") {
+                let full = crate::isolation::Isolation::Full.as_str();
+                if let Some(level) = level.as_deref().filter(|l| *l != full) {
                     details.push(format!(
                         "{side} was built with isolation `{level}`: an input outside the key (the network, a file outside the sandbox) may have reached it"
                     ));

@@ -165,6 +165,19 @@ impl Store {
         }))
     }
 
+    /// The isolation recorded for `key`'s build (one column: no inputs or outputs loaded).
+    pub fn isolation(&self, key: &RecipeKey) -> Result<Option<String>, StoreError> {
+        let level: Option<Option<String>> = self.db(self
+            .conn
+            .query_row(
+                "SELECT isolation FROM recipes WHERE key = ?1",
+                params![key.to_hex()],
+                |r| r.get(0),
+            )
+            .optional())?;
+        Ok(level.flatten())
+    }
+
     /// True if `key` is recorded and every output object exists with the
     /// recorded size. Does not hash (reads verify later).
     pub fn is_cached(&self, key: &RecipeKey) -> Result<bool, StoreError> {
