@@ -47,6 +47,14 @@ pub struct GlobalArgs {
     /// The store directory
     #[arg(long, global = true, env = "CARGO_DIST_STORE", value_name = "DIR")]
     pub store: Option<PathBuf>,
+    /// A remote store behind the local one (s3://, webdav+http(s)://, http(s)://, redis://,
+    /// file://, gha; `off` for none); without a URL, the `remote-store` config key's. `store
+    /// verify|gc --remote` work on the remote
+    #[arg(long, global = true, env = "CARGO_DIST_REMOTE", value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub remote: Option<String>,
+    /// Read from the remote store, never write to it (pull-request jobs)
+    #[arg(long, global = true, env = "CARGO_DIST_REMOTE_READ_ONLY")]
+    pub remote_read_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -123,9 +131,11 @@ pub enum StoreCommand {
     Path,
     /// List recipes with their artifact names, sizes and ages
     Ls,
-    /// Re-hash every object and check every index row; exit 1 on any problem
+    /// Re-hash every object and check every index row (with --remote: every remote object and
+    /// signed record); exit 1 on any problem
     Verify,
-    /// Remove recipes no root keeps, and the objects only they used
+    /// Remove recipes no root keeps, and the objects only they used (with --remote: on the
+    /// remote, by record age and total size)
     Gc {
         /// Keep recipes used within this many days
         #[arg(long, value_name = "DAYS")]
@@ -139,6 +149,9 @@ pub enum StoreCommand {
     },
     /// Write the store (objects and index rows) to one deterministic bundle file
     Export { file: PathBuf },
+    /// Make an ed25519 key pair for signing remote-store records: the secret goes in
+    /// CARGO_DIST_REMOTE_SIGNING_KEY, the public key in `remote-trusted-keys`
+    Keygen,
     /// Verify a bundle and add its objects and rows to the store, all or nothing
     Import { file: PathBuf },
 }
@@ -158,6 +171,8 @@ impl GlobalArgs {
             no_local_paths: self.no_local_paths,
             allow_dirty: self.allow_dirty,
             store: self.store.clone(),
+            remote: self.remote.clone(),
+            remote_read_only: self.remote_read_only,
         }
     }
 }

@@ -39,6 +39,10 @@ pub enum Error {
     Wix(#[from] crate::wix::WixError),
     #[error(transparent)]
     Explain(#[from] crate::ops::explain::ExplainError),
+    #[error(transparent)]
+    Remote(#[from] dist_store::remote::RemoteError),
+    #[error(transparent)]
+    RemoteSetup(#[from] crate::ops::remote::RemoteSetupError),
 }
 
 impl Error {

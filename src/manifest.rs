@@ -111,6 +111,10 @@ pub struct RecipeInfo {
     /// of the key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<String>,
+    /// From the remote store: `build` took it from there (fetched and verified), `plan` found it
+    /// there (signature checked) while the local store lacks it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remote: bool,
 }
 
 /// Per-artifact facts known only after keys are computed or artifacts built.

@@ -21,6 +21,8 @@ pub enum Event<'a> {
     Packages(&'a [PackageSummary]),
     /// Something worth knowing that is not an error.
     Warning(String),
+    /// Progress of a batch of remote-store transfers.
+    Transfer(dist_store::remote::Transfer),
     /// A recipe's progress.
     Recipe {
         label: &'a str,
@@ -33,6 +35,8 @@ pub enum Event<'a> {
 pub enum RecipeAction {
     /// Found in the store: nothing to run.
     Cached,
+    /// Found in the remote store, fetched and verified: nothing to run.
+    CachedRemote,
     Building,
     /// Building an archive: the compressor is running.
     Compressing,
@@ -45,6 +49,7 @@ impl RecipeAction {
     pub fn word(self) -> &'static str {
         match self {
             RecipeAction::Cached => "cached",
+            RecipeAction::CachedRemote => "cached (remote)",
             RecipeAction::Building => "building",
             RecipeAction::Compressing => "compressing",
             RecipeAction::Done => "built",
@@ -102,6 +107,7 @@ pub fn render_manifest(m: &DistManifest) -> String {
                 .as_ref()
                 .map(|r| {
                     let state = match (r.cached, &r.blake3) {
+                        (_, _) if r.remote => "cached (remote)",
                         (true, _) => "cached",
                         (false, Some(_)) => "built",
                         (false, None) => "missing",

@@ -154,6 +154,9 @@ pub static KEYS: &[KeyDef] = &[
     key("merge-tasks", Ws, Ty::Bool, ("false", "false"), "build every target in one CI job", false),
     key("fail-fast", Ws, Ty::Bool, ("false", "false"), "cancel the other build jobs when one fails", true),
     key("cache-builds", Ws, Ty::Bool, ("false", "true"), "the CI build jobs also cache cargo's compiled state (each target's build sandbox), keyed by target and Cargo.lock; the store is cached always", true),
+    // This tool's own: the shared remote store.
+    key("remote-store", Ws, Ty::Str(Some(check_remote_url)), ("unset", "\"webdav+https://cache.example.com/dist\""), "(this tool's own) a remote store behind the local one, for every build and for CI: `s3://bucket/prefix`, `webdav+http(s)://...`, `http(s)://...`, `redis://host:port/db`, `file:///dir`, or `gha` (the GitHub Actions cache, which the generated workflow then uses in place of store bundles); `--remote`/`CARGO_DIST_REMOTE` override it", true),
+    key("remote-trusted-keys", Ws, Ty::Strings(Some(check_public_key)), ("[]", "[\"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\"]"), "(this tool's own) ed25519 public keys (hex) whose signed records a build accepts from the remote store, besides `CARGO_DIST_REMOTE_TRUSTED_KEYS` and the signing key's own", true),
     key("ssldotcom-windows-sign", Ws, Ty::OneOf(&["test", "prod"]), ("unset", "\"test\""), "sign Windows artifacts with SSL.com", false),
     key("macos-sign", Ws, Ty::Bool, ("false", "false"), "sign macOS binaries", false),
 ];
@@ -250,6 +253,26 @@ fn check_semver(s: &str) -> Result<(), String> {
 }
 
 /// A GitHub `owner/repo`: the names GitHub allows, so the value is safe to write into workflows.
+fn check_remote_url(s: &str) -> Result<(), String> {
+    const SCHEMES: &[&str] = &[
+        "s3://", "webdav+http://", "webdav+https://", "http://", "https://", "redis://",
+        "rediss://", "file://",
+    ];
+    if s == "gha" || SCHEMES.iter().any(|p| s.starts_with(p) && s.len() > p.len()) {
+        Ok(())
+    } else {
+        Err("a remote store URL (s3://, webdav+http(s)://, http(s)://, redis://, file://) or \"gha\"".into())
+    }
+}
+
+fn check_public_key(s: &str) -> Result<(), String> {
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err("an ed25519 public key: 64 hex characters".into())
+    }
+}
+
 fn check_owner_repo(s: &str) -> Result<(), String> {
     let name = |n: &str, extra: &[char]| {
         !n.is_empty()

@@ -196,6 +196,10 @@ pub struct GlobalConfig {
     pub fail_fast: bool,
     /// `cache-builds`: the CI build jobs cache each target's build sandbox too.
     pub cache_builds: bool,
+    /// `remote-store`: the remote store URL (or `gha`).
+    pub remote_store: Option<String>,
+    /// `remote-trusted-keys`: public keys (hex) whose remote records are accepted.
+    pub remote_trusted_keys: Vec<String>,
     /// `cargo-auditable`: builds run `cargo auditable build`.
     pub cargo_auditable: bool,
     /// `github-releases-repo`: `owner/repo` that hosts the GitHub Releases instead of the
@@ -595,6 +599,8 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         publish_jobs: v.list("publish-jobs"),
         fail_fast: v.flag("fail-fast", false),
         cache_builds: v.flag("cache-builds", false),
+        remote_store: v.text("remote-store"),
+        remote_trusted_keys: v.list("remote-trusted-keys"),
         cargo_auditable: v.flag("cargo-auditable", false),
         github_releases_repo: v.text("github-releases-repo"),
         msvc_crt_static: v.flag("msvc-crt-static", true),

@@ -11,10 +11,11 @@ mod produce;
 mod sbom;
 mod vendor;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use dist_store::remote::{PullReport, Rejected, Remote, Untrusted};
 use dist_store::{RecipeKey, RecipeRecord, Store, StoreError};
 
 use crate::graph::{Node, RecipeGraph};
@@ -78,6 +79,14 @@ pub struct Executor<'a> {
     done: BTreeMap<RecipeKey, (RecipeRecord, bool)>,
     /// A build ran with less than full isolation (said once per run).
     warned_isolation: bool,
+    /// The remote store behind the local one.
+    remote: Option<&'a Remote>,
+    /// Recipes this run took from the remote.
+    pulled: BTreeSet<RecipeKey>,
+    /// Recipes this run built, to upload.
+    fresh: Vec<RecipeRecord>,
+    /// Kinds of remote trouble already reported: each is said once per run.
+    remote_warned: BTreeSet<&'static str>,
 }
 
 impl<'a> Executor<'a> {
@@ -94,6 +103,140 @@ impl<'a> Executor<'a> {
             reporter,
             done: BTreeMap::new(),
             warned_isolation: false,
+            remote: None,
+            pulled: BTreeSet::new(),
+            fresh: Vec::new(),
+            remote_warned: BTreeSet::new(),
+        }
+    }
+
+    /// Looks recipes up in `remote` when the local store lacks them, and uploads what it builds.
+    pub fn with_remote(mut self, remote: Option<&'a Remote>) -> Self {
+        self.remote = remote;
+        self
+    }
+
+    /// Whether this run took `key` from the remote store.
+    pub fn from_remote(&self, key: &RecipeKey) -> bool {
+        self.pulled.contains(key)
+    }
+
+    /// Brings from the remote every recipe `roots` need that the local store lacks: the roots
+    /// first, then, level by level, the required inputs of those the remote does not have
+    /// (what `ensure` will build). A recipe found needs none of its inputs.
+    pub fn prefetch<'g>(
+        &mut self,
+        graph: &'g RecipeGraph,
+        roots: impl IntoIterator<Item = &'g Node>,
+    ) -> Result<(), ExecuteError> {
+        let Some(remote) = self.remote else {
+            return Ok(());
+        };
+        if self.opts.rebuild {
+            return Ok(());
+        }
+        let mut seen = BTreeSet::new();
+        let mut level: Vec<&Node> = roots.into_iter().filter(|n| seen.insert(n.key)).collect();
+        while !level.is_empty() {
+            let mut missing = Vec::new();
+            for n in level {
+                if !self.done.contains_key(&n.key) && !self.store.is_cached(&n.key)? {
+                    missing.push(n);
+                }
+            }
+            if missing.is_empty() {
+                break;
+            }
+            let keys: Vec<RecipeKey> = missing.iter().map(|n| n.key).collect();
+            let reporter = self.reporter;
+            let report = self
+                .store
+                .pull(remote, &keys, &mut |t| reporter.report(Event::Transfer(*t)))?;
+            self.report_pull(remote, &report, &missing);
+            let mut next = Vec::new();
+            for n in missing {
+                if report.hits.contains_key(&n.key) {
+                    self.pulled.insert(n.key);
+                    continue;
+                }
+                for (edge, dep) in graph.deps(n) {
+                    if edge.required && seen.insert(dep.key) {
+                        next.push(dep);
+                    }
+                }
+            }
+            level = next;
+        }
+        Ok(())
+    }
+
+    /// Uploads what this run built to the remote (objects, then signed records).
+    pub fn upload(&mut self) -> Result<(), ExecuteError> {
+        let Some(remote) = self.remote else {
+            return Ok(());
+        };
+        if self.fresh.is_empty() {
+            return Ok(());
+        }
+        let reporter = self.reporter;
+        let report = self
+            .store
+            .push(remote, &self.fresh, &mut |t| reporter.report(Event::Transfer(*t)))?;
+        match (report.skipped, &report.unavailable) {
+            // Read-only was asked for: nothing to say.
+            (Some(why), _) if !why.contains("read-only") => self.warn_remote(
+                "not-writable",
+                format!(
+                    "remote store {}: {} built recipe(s) not uploaded: {why}",
+                    remote.url(),
+                    self.fresh.len()
+                ),
+            ),
+            (_, Some(reason)) => self.warn_remote("unavailable", unreachable(remote, reason)),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn warn_remote(&mut self, kind: &'static str, message: String) {
+        if self.remote_warned.insert(kind) {
+            self.reporter.report(Event::Warning(message));
+        }
+    }
+
+    /// One warning per kind of trouble: the first recipe it hit, and how many more.
+    fn report_pull(&mut self, remote: &Remote, report: &PullReport, asked: &[&Node]) {
+        let mut by_kind: BTreeMap<&'static str, Vec<(&Node, &Rejected)>> = BTreeMap::new();
+        for n in asked {
+            if let Some(why) = report.rejected.get(&n.key) {
+                by_kind.entry(rejection_kind(why)).or_default().push((n, why));
+            }
+        }
+        for (kind, hits) in by_kind {
+            let (node, why) = hits[0];
+            let more = match hits.len() - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more for the same reason)"),
+            };
+            let repair = match why {
+                Rejected::Record(Untrusted::UnknownSigner(_)) => "; trust its signer with CARGO_DIST_REMOTE_TRUSTED_KEYS or `remote-trusted-keys` if it is yours",
+                Rejected::Object { .. } | Rejected::MissingObject { .. } => {
+                    "; a writer's next build of it uploads a good copy"
+                }
+                _ => "",
+            };
+            self.warn_remote(
+                kind,
+                format!(
+                    "remote store {}: {} (recipe {}) was not taken from it: {why}; built it locally{more}{repair}",
+                    remote.url(),
+                    node.label,
+                    node.key.short()
+                ),
+            );
+        }
+        if let Some(reason) = &report.unavailable {
+            self.warn_remote("unavailable", unreachable(remote, reason));
         }
     }
 
@@ -106,6 +249,21 @@ impl<'a> Executor<'a> {
     ) -> Result<(RecipeRecord, bool), ExecuteError> {
         if let Some(done) = self.done.get(&node.key) {
             return Ok(done.clone());
+        }
+        // A stored recipe needs none of its inputs (they may live on another runner, or not
+        // have been fetched from the remote at all).
+        if !self.opts.rebuild || node.recipe.is_fixed_output() {
+            let started = Instant::now();
+            let stored = match self.store.is_cached(&node.key)? {
+                true => self.store.get(&node.key)?,
+                false => None,
+            };
+            if let Some(rec) = stored {
+                self.store.touch(&node.key)?;
+                self.report_cached(node, started);
+                self.done.insert(node.key, (rec.clone(), true));
+                return Ok((rec, true));
+            }
         }
         // Required inputs first, outside our lock: a consumed recipe has its own. (Installers
         // and unified checksums read archives that may have been built on other runners: they
@@ -127,11 +285,7 @@ impl<'a> Executor<'a> {
         let result = match cached {
             Some(rec) if !self.opts.rebuild || node.recipe.is_fixed_output() => {
                 self.store.touch(&node.key)?;
-                self.reporter.report(Event::Recipe {
-                    label: &node.label,
-                    action: RecipeAction::Cached,
-                    elapsed: started.elapsed(),
-                });
+                self.report_cached(node, started);
                 (rec, true)
             }
             previous => {
@@ -157,6 +311,9 @@ impl<'a> Executor<'a> {
                     (prev, true)
                 } else {
                     self.store.record(&rec)?;
+                    if self.remote.is_some() {
+                        self.fresh.push(rec.clone());
+                    }
                     self.reporter.report(Event::Recipe {
                         label: &node.label,
                         action: RecipeAction::Done,
@@ -168,6 +325,19 @@ impl<'a> Executor<'a> {
         };
         self.done.insert(node.key, result.clone());
         Ok(result)
+    }
+
+    fn report_cached(&self, node: &Node, started: Instant) {
+        let action = if self.pulled.contains(&node.key) {
+            RecipeAction::CachedRemote
+        } else {
+            RecipeAction::Cached
+        };
+        self.reporter.report(Event::Recipe {
+            label: &node.label,
+            action,
+            elapsed: started.elapsed(),
+        });
     }
 
     /// How the cargo builds behind `node` were isolated: the weakest level any of them (made
@@ -251,6 +421,24 @@ impl<'a> Executor<'a> {
         let dest = dir.join(name);
         self.store.materialize(out, &dest)?;
         Ok(dest)
+    }
+}
+
+fn unreachable(remote: &Remote, reason: &str) -> String {
+    format!(
+        "remote store {} is unreachable ({reason}); building locally, without the remote, for the rest of this run",
+        remote.url()
+    )
+}
+
+fn rejection_kind(why: &Rejected) -> &'static str {
+    match why {
+        Rejected::Record(Untrusted::Malformed(_)) => "record-malformed",
+        Rejected::Record(Untrusted::UnknownSigner(_)) => "record-unknown-signer",
+        Rejected::Record(Untrusted::BadSignature(_)) => "record-bad-signature",
+        Rejected::Record(Untrusted::WrongKey(_)) => "record-wrong-key",
+        Rejected::Object { .. } => "object-corrupt",
+        Rejected::MissingObject { .. } => "object-missing",
     }
 }
 

@@ -64,8 +64,9 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
         host: loaded.toolchain.host().to_string(),
         require_isolation: how.require_isolation,
     };
+    let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;
     let mut hasher = SourceHasher::default();
-    let mut ex = Executor::new(&loaded.ws, &store, &bopts, reporter);
+    let mut ex = Executor::new(&loaded.ws, &store, &bopts, reporter).with_remote(remote.as_ref());
     let mut built: BTreeMap<String, (RecipeRecord, bool)> = BTreeMap::new();
 
     // Local artifacts first: global ones (installers, sha256.sum) embed their checksums, so their
@@ -79,11 +80,13 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
         } else if !local {
             report_unsummed(&plan, &graph, reporter);
         }
-        for a in plan
-            .artifacts
-            .values()
-            .filter(|a| a.selected && plan.is_local(a) == local)
-        {
+        let phase = || {
+            plan.artifacts
+                .values()
+                .filter(|a| a.selected && plan.is_local(a) == local)
+        };
+        ex.prefetch(&graph, phase().filter_map(|a| graph.artifacts.get(&a.name)))?;
+        for a in phase() {
             let Some(node) = graph.artifacts.get(&a.name) else {
                 skipped.push(a.name.clone());
                 continue;
@@ -101,6 +104,8 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
     let mut manifest = build_manifest(&plan, &states);
     crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
     distrib.write_manifest(&manifest)?;
+    // After the artifacts are in place: a slow or failing upload delays nothing a user needs.
+    ex.upload()?;
     Ok(Planned {
         plan,
         graph,
@@ -140,6 +145,7 @@ fn materialize(
                     blake3: Some(out.digest.to_hex()),
                     inputs,
                     isolation,
+                    remote: ex.from_remote(&rec.key),
                 }),
                 path: (!opts.no_local_paths).then(|| relative(&loaded.ws.root, &dest)),
                 sha256: Some(out.sha256.clone()),

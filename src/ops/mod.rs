@@ -6,6 +6,7 @@ pub mod explain;
 pub mod generate;
 pub mod init;
 pub mod plan;
+pub mod remote;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -35,6 +36,9 @@ pub struct GlobalOpts {
     pub no_local_paths: bool,
     pub allow_dirty: bool,
     pub store: Option<PathBuf>,
+    /// `--remote` / `CARGO_DIST_REMOTE`: overrides the `remote-store` key (`off`: none).
+    pub remote: Option<String>,
+    pub remote_read_only: bool,
 }
 
 /// Everything read from disk before planning.

@@ -1,8 +1,9 @@
 //! `plan` and `manifest`: the Universe and the selected artifacts with their recipe keys;
 //! nothing built, nothing written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use dist_store::remote::{Found, Remote};
 use dist_store::Store;
 
 use super::{existing_store, load, plan_announcement, report_packages, GlobalOpts, Planned};
@@ -19,8 +20,27 @@ pub fn planned_states(
     plan: &Plan,
     graph: &RecipeGraph,
     store: Option<&Store>,
+    remote: Option<&Remote>,
 ) -> Result<BTreeMap<String, ArtifactState>, Error> {
     let mut states = BTreeMap::new();
+    // What the remote has of what the local store lacks: one concurrent batch of lookups.
+    let mut on_remote = BTreeSet::new();
+    if let Some(remote) = remote {
+        let mut keys = Vec::new();
+        for a in plan.artifacts.values().filter(|a| a.selected) {
+            if let Some(node) = graph.artifacts.get(&a.name) {
+                if !store.map_or(Ok(false), |s| s.is_cached(&node.key))? {
+                    keys.push(node.key);
+                }
+            }
+        }
+        on_remote = remote
+            .lookup(&keys)
+            .into_iter()
+            .filter(|(_, f)| matches!(f, Found::Hit(_)))
+            .map(|(k, _)| k)
+            .collect();
+    }
     for a in plan.artifacts.values().filter(|a| a.selected) {
         // Kinds planned but not made here have no recipe.
         let Some(node) = graph.artifacts.get(&a.name) else {
@@ -43,6 +63,7 @@ pub fn planned_states(
                     blake3: output.map(|o| o.digest.to_hex()),
                     inputs: BTreeMap::new(),
                     isolation: None,
+                    remote: on_remote.contains(&node.key),
                 }),
                 path: None,
                 sha256: output.map(|o| o.sha256.clone()),
@@ -83,12 +104,13 @@ pub fn manifest(
         host: loaded.toolchain.host(),
     };
     let store = existing_store(opts)?;
+    let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;
     let mut hasher = SourceHasher::default();
     announcements
         .iter()
         .map(|ann| {
             let (plan, graph) = plan_announcement(&loaded, ann, &req, store.as_ref(), &mut hasher)?;
-            let states = planned_states(&plan, &graph, store.as_ref())?;
+            let states = planned_states(&plan, &graph, store.as_ref(), remote.as_ref())?;
             let mut manifest = build_manifest(&plan, &states);
             crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
             Ok(Planned {

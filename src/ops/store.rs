@@ -3,10 +3,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use dist_store::remote::{generate_key_pair, Remote, RemoteGcOptions};
 use dist_store::{GcOptions, Store};
 use serde::Serialize;
 
 use super::GlobalOpts;
+use crate::report::Reporter;
 use crate::Error;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +21,92 @@ pub enum StoreCmdError {
     },
     #[error("--max-size {value:?} is not a size: use bytes or a number with K, M, G (e.g. 500M)")]
     BadSize { value: String },
+    #[error("remote store {url} failed verification with {count} problem(s):\n{}\n  a build skips what fails its checks and a writer's next build of it uploads a good copy; `cargo dist store gc --remote` drops records that are not signed records", problems.join("\n"))]
+    RemoteVerifyFailed {
+        url: String,
+        count: usize,
+        problems: Vec<String>,
+    },
+    #[error("no remote store: pass --remote URL, set CARGO_DIST_REMOTE, or set `remote-store` in the dist config")]
+    NoRemote,
+}
+
+/// The remote `store verify|gc --remote` work on. The workspace's config is read when there is
+/// one (its `remote-store` and `remote-trusted-keys`); a URL given outside a workspace is enough.
+fn remote(opts: &GlobalOpts, reporter: &dyn Reporter) -> Result<Remote, Error> {
+    let global = match super::load(opts) {
+        Ok(loaded) => loaded.cfg.global,
+        Err(_) if opts.remote.as_deref().is_some_and(|u| !u.is_empty()) => Default::default(),
+        Err(e) => return Err(e),
+    };
+    super::remote::connect_to_maintain(opts, &global, reporter)?.ok_or_else(|| StoreCmdError::NoRemote.into())
+}
+
+pub fn verify_remote(opts: &GlobalOpts, reporter: &dyn Reporter) -> Result<String, Error> {
+    let remote = remote(opts, reporter)?;
+    let r = remote.verify()?;
+    if !r.problems.is_empty() {
+        let problems: Vec<String> = r.problems.iter().map(|p| format!("  {p}")).collect();
+        return Err(StoreCmdError::RemoteVerifyFailed {
+            url: remote.url().to_string(),
+            count: problems.len(),
+            problems,
+        }
+        .into());
+    }
+    Ok(format!(
+        "ok: {} object(s), {} hashed, {} signed record(s) checked on {}\n",
+        r.objects,
+        human_size(r.bytes),
+        r.records,
+        remote.url()
+    ))
+}
+
+pub fn gc_remote(
+    opts: &GlobalOpts,
+    gc: RemoteGcOptions,
+    reporter: &dyn Reporter,
+) -> Result<String, Error> {
+    let remote = remote(opts, reporter)?;
+    let r = remote.gc(&gc)?;
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    Ok(format!(
+        "{verb} {} record(s), {} object(s), {} on {}; kept {} record(s), {}\n",
+        r.records_removed,
+        r.objects_removed,
+        human_size(r.bytes_freed),
+        remote.url(),
+        r.records_kept,
+        human_size(r.bytes_kept)
+    ))
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyPair {
+    /// The secret seed: CARGO_DIST_REMOTE_SIGNING_KEY (a CI secret), never committed.
+    pub signing_key: String,
+    /// For `remote-trusted-keys` (or CARGO_DIST_REMOTE_TRUSTED_KEYS).
+    pub public_key: String,
+}
+
+pub fn keygen() -> Result<KeyPair, Error> {
+    let (signing_key, public_key) =
+        generate_key_pair().map_err(|reason| dist_store::remote::RemoteError::Config {
+            url: "keygen".into(),
+            reason,
+        })?;
+    Ok(KeyPair {
+        signing_key,
+        public_key,
+    })
+}
+
+pub fn render_keygen(k: &KeyPair) -> String {
+    format!(
+        "signing key (secret: store it as the CI secret CARGO_DIST_REMOTE_SIGNING_KEY; never commit it):\n  {}\npublic key (add it to `remote-trusted-keys` in the dist config):\n  {}\n",
+        k.signing_key, k.public_key
+    )
 }
 
 fn root(opts: &GlobalOpts) -> Result<PathBuf, Error> {

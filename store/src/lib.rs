@@ -44,6 +44,7 @@ mod layout;
 mod lock;
 mod object;
 mod records;
+pub mod remote;
 mod schema;
 mod verify;
 
