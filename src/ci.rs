@@ -212,6 +212,16 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         targets,
         fail_fast: cfg.fail_fast,
         cache_builds: cfg.cache_builds,
+        remote: cfg.remote_store.as_ref().map(|url| workflow::RemoteStore {
+            url: url.clone(),
+            backend: match url.split_once("://").map_or(url.as_str(), |(s, _)| s) {
+                "gha" => "gha",
+                "s3" => "s3",
+                "file" => "none",
+                _ => "password",
+            }
+            .into(),
+        }),
         attest: cfg
             .attestations
             .as_ref()
@@ -598,6 +608,13 @@ mod tests {
             c.attestations = phase.map(|p| (p.to_string(), vec!["*".to_string()]));
             c.dispatch_releases = dispatch;
             c.force_latest = dispatch;
+            // Each remote-store backend's credentials, and none (store bundles).
+            c.remote_store = match (phase, dispatch) {
+                (Some("host"), _) => Some("gha".into()),
+                (Some(_), _) => Some("s3://bucket/dist".into()),
+                (None, true) => Some("webdav+https://ci@cache.example.com/dist".into()),
+                (None, false) => None,
+            };
             if dispatch {
                 c.publish_jobs = vec!["homebrew".into(), "npm".into(), "./pub".into()];
                 c.tap = Some("o/homebrew-tap".into());
@@ -674,6 +691,59 @@ mod tests {
         }
         // And every placeholder was filled.
         assert!(!a.contains("{tag_glob}") && !a.contains("{install}"));
+    }
+
+    /// With `remote-store`, the build jobs share artifacts through it: no cached store, no
+    /// bundles; the signing key and backend credentials come from secrets; pull requests only
+    /// read; `gha` exports the runner's cache token to the steps.
+    #[test]
+    fn a_remote_store_replaces_bundles_and_the_store_cache() {
+        let bundles = github_workflow(&cfg(PrRunMode::Upload, Some("1.2.3")));
+        assert!(
+            bundles.contains("cargo dist store export")
+                && bundles.contains("name: Cache the store")
+        );
+        assert!(!bundles.contains("CARGO_DIST_REMOTE"));
+        let mut c = cfg(PrRunMode::Upload, Some("1.2.3"));
+        c.remote_store = Some("gha".into());
+        let gha = github_workflow(&c);
+        for gone in [
+            "cargo dist store export",
+            "cargo dist store import",
+            "name: Cache the store",
+            "pattern: store-*",
+        ] {
+            assert!(!gha.contains(gone), "{gone} is still in:\n{gha}");
+        }
+        // Both build jobs, not the plan job.
+        assert_eq!(
+            gha.matches("CARGO_DIST_REMOTE: \"gha\"").count(),
+            2,
+            "{gha}"
+        );
+        assert_eq!(
+            gha.matches(
+                "CARGO_DIST_REMOTE_SIGNING_KEY: ${{ secrets.CARGO_DIST_REMOTE_SIGNING_KEY }}"
+            )
+            .count(),
+            2
+        );
+        assert!(
+            gha.contains("CARGO_DIST_REMOTE_READ_ONLY: ${{ github.event_name == 'pull_request' }}")
+        );
+        assert_eq!(
+            gha.matches("uses: actions/github-script@v8").count(),
+            2,
+            "{gha}"
+        );
+        assert!(gha.contains("core.exportVariable(name, process.env[name] || '')"));
+        c.remote_store = Some("s3://bucket/dist".into());
+        let s3 = github_workflow(&c);
+        assert!(s3.contains("AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}"));
+        assert!(!s3.contains("github-script"));
+        c.remote_store = Some("redis://cache.example.com:6379/0".into());
+        assert!(github_workflow(&c)
+            .contains("CARGO_DIST_REMOTE_PASSWORD: ${{ secrets.CARGO_DIST_REMOTE_PASSWORD }}"));
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("cache", "actions/cache", "v5"),
     ("checkout", "actions/checkout", "v5"),
     ("download", "actions/download-artifact", "v7"),
+    ("github_script", "actions/github-script", "v8"),
     ("setup_node", "actions/setup-node", "v5"),
     ("upload", "actions/upload-artifact", "v6"),
 ];
@@ -67,6 +68,9 @@ pub struct GithubWorkflow {
     pub fail_fast: bool,
     /// `cache-builds`: each build job also caches its target's build sandbox (cargo's state).
     pub cache_builds: bool,
+    /// `remote-store`: the build jobs share artifacts through it instead of cached stores and
+    /// store bundles.
+    pub remote: Option<RemoteStore>,
     /// `github-attestations`: which job attests, and which files.
     pub attest: Option<Attest>,
     /// `github-build-setup`: steps spliced into each build job, indented as its steps.
@@ -88,6 +92,17 @@ pub struct GithubWorkflow {
     pub post_announce: Vec<Job>,
     /// Template name -> `owner/action@ref` ([`ACTIONS`], pinned by `github-action-commits`).
     pub actions: BTreeMap<String, String>,
+}
+
+/// The remote store the build jobs use.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RemoteStore {
+    /// `CARGO_DIST_REMOTE`: the URL, or `gha`.
+    pub url: String,
+    /// Which credentials the jobs pass from secrets: `gha` (the runner's own token, exported
+    /// to the steps), `s3` (AWS keys), `password` (CARGO_DIST_REMOTE_PASSWORD), or `none`
+    /// (`file://`).
+    pub backend: String,
 }
 
 /// What the config says of one target's build job.

@@ -255,10 +255,20 @@ fn check_semver(s: &str) -> Result<(), String> {
 /// A GitHub `owner/repo`: the names GitHub allows, so the value is safe to write into workflows.
 fn check_remote_url(s: &str) -> Result<(), String> {
     const SCHEMES: &[&str] = &[
-        "s3://", "webdav+http://", "webdav+https://", "http://", "https://", "redis://",
-        "rediss://", "file://",
+        "s3://",
+        "webdav+http://",
+        "webdav+https://",
+        "http://",
+        "https://",
+        "redis://",
+        "rediss://",
+        "file://",
     ];
-    if s == "gha" || SCHEMES.iter().any(|p| s.starts_with(p) && s.len() > p.len()) {
+    if s == "gha"
+        || SCHEMES
+            .iter()
+            .any(|p| s.starts_with(p) && s.len() > p.len())
+    {
         Ok(())
     } else {
         Err("a remote store URL (s3://, webdav+http(s)://, http(s)://, redis://, file://) or \"gha\"".into())

@@ -147,16 +147,12 @@ impl<'a> Executor<'a> {
             if missing.is_empty() {
                 break;
             }
-            let keys: Vec<RecipeKey> = missing.iter().map(|n| n.key).collect();
-            let reporter = self.reporter;
-            let report = self
-                .store
-                .pull(remote, &keys, &mut |t| reporter.report(Event::Transfer(*t)))?;
-            self.report_pull(remote, &report, &missing);
+            let asked: Vec<(RecipeKey, &str)> =
+                missing.iter().map(|n| (n.key, n.label.as_str())).collect();
+            let report = self.pull(remote, &asked)?;
             let mut next = Vec::new();
             for n in missing {
                 if report.hits.contains_key(&n.key) {
-                    self.pulled.insert(n.key);
                     continue;
                 }
                 for (edge, dep) in graph.deps(n) {
@@ -170,6 +166,40 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
+    /// Brings these recipes (key, label) from the remote when the local store lacks them, not
+    /// their inputs: the archives other runners built, whose checksums installers embed.
+    pub fn prefetch_keys(&mut self, wanted: &[(RecipeKey, &str)]) -> Result<(), ExecuteError> {
+        let Some(remote) = self.remote else {
+            return Ok(());
+        };
+        let mut asked = Vec::new();
+        let unique: BTreeMap<RecipeKey, &str> = wanted.iter().copied().collect();
+        for (key, label) in unique {
+            if !self.store.is_cached(&key)? {
+                asked.push((key, label));
+            }
+        }
+        if !asked.is_empty() {
+            self.pull(remote, &asked)?;
+        }
+        Ok(())
+    }
+
+    fn pull(
+        &mut self,
+        remote: &Remote,
+        asked: &[(RecipeKey, &str)],
+    ) -> Result<PullReport, ExecuteError> {
+        let keys: Vec<RecipeKey> = asked.iter().map(|(k, _)| *k).collect();
+        let reporter = self.reporter;
+        let report = self
+            .store
+            .pull(remote, &keys, &mut |t| reporter.report(Event::Transfer(*t)))?;
+        self.pulled.extend(report.hits.keys().copied());
+        self.report_pull(remote, &report, asked);
+        Ok(report)
+    }
+
     /// Uploads what this run built to the remote (objects, then signed records).
     pub fn upload(&mut self) -> Result<(), ExecuteError> {
         let Some(remote) = self.remote else {
@@ -179,9 +209,9 @@ impl<'a> Executor<'a> {
             return Ok(());
         }
         let reporter = self.reporter;
-        let report = self
-            .store
-            .push(remote, &self.fresh, &mut |t| reporter.report(Event::Transfer(*t)))?;
+        let report = self.store.push(remote, &self.fresh, &mut |t| {
+            reporter.report(Event::Transfer(*t))
+        })?;
         match (report.skipped, &report.unavailable) {
             // Read-only was asked for: nothing to say.
             (Some(why), _) if !why.contains("read-only") => self.warn_remote(
@@ -205,15 +235,19 @@ impl<'a> Executor<'a> {
     }
 
     /// One warning per kind of trouble: the first recipe it hit, and how many more.
-    fn report_pull(&mut self, remote: &Remote, report: &PullReport, asked: &[&Node]) {
-        let mut by_kind: BTreeMap<&'static str, Vec<(&Node, &Rejected)>> = BTreeMap::new();
-        for n in asked {
-            if let Some(why) = report.rejected.get(&n.key) {
-                by_kind.entry(rejection_kind(why)).or_default().push((n, why));
+    fn report_pull(&mut self, remote: &Remote, report: &PullReport, asked: &[(RecipeKey, &str)]) {
+        let mut by_kind: BTreeMap<&'static str, Vec<(&RecipeKey, &str, &Rejected)>> =
+            BTreeMap::new();
+        for (key, label) in asked {
+            if let Some(why) = report.rejected.get(key) {
+                by_kind
+                    .entry(rejection_kind(why))
+                    .or_default()
+                    .push((key, label, why));
             }
         }
         for (kind, hits) in by_kind {
-            let (node, why) = hits[0];
+            let (key, label, why) = hits[0];
             let more = match hits.len() - 1 {
                 0 => String::new(),
                 n => format!(" (and {n} more for the same reason)"),
@@ -230,8 +264,8 @@ impl<'a> Executor<'a> {
                 format!(
                     "remote store {}: {} (recipe {}) was not taken from it: {why}; built it locally{more}{repair}",
                     remote.url(),
-                    node.label,
-                    node.key.short()
+                    label,
+                    key.short()
                 ),
             );
         }

@@ -74,7 +74,21 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
     let mut planned = None;
     let mut skipped = Vec::new();
     for local in [true, false] {
-        let (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
+        let (mut plan, mut graph) =
+            plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
+        if !local && remote.is_some() {
+            // Installers and sha256.sum embed the checksums of archives other runners built:
+            // bring those from the remote, then plan again with them known.
+            let wanted: Vec<(dist_store::RecipeKey, String)> = unsummed(&plan, &graph)
+                .map(|(_, name, r)| (r.key, name.to_string()))
+                .collect();
+            if !wanted.is_empty() {
+                let asked: Vec<(dist_store::RecipeKey, &str)> =
+                    wanted.iter().map(|(k, n)| (*k, n.as_str())).collect();
+                ex.prefetch_keys(&asked)?;
+                (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
+            }
+        }
         if !local && req.mode == ArtifactMode::Global {
             require_every_archive(&plan, &graph)?;
         } else if !local {

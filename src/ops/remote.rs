@@ -12,6 +12,8 @@ use crate::Error;
 pub const SIGNING_KEY_ENV: &str = "CARGO_DIST_REMOTE_SIGNING_KEY";
 /// A file holding it, for machines that keep secrets in files.
 pub const SIGNING_KEY_FILE_ENV: &str = "CARGO_DIST_REMOTE_SIGNING_KEY_FILE";
+/// The WebDAV/HTTP or Redis password (a CI secret), when the URL holds none.
+pub const PASSWORD_ENV: &str = "CARGO_DIST_REMOTE_PASSWORD";
 /// More public keys to trust (hex, separated by commas or spaces).
 pub const TRUSTED_KEYS_ENV: &str = "CARGO_DIST_REMOTE_TRUSTED_KEYS";
 
@@ -66,15 +68,15 @@ fn open(
     let signing_key = match std::env::var(SIGNING_KEY_ENV) {
         Ok(k) if !k.trim().is_empty() => Some(k),
         _ => match std::env::var(SIGNING_KEY_FILE_ENV) {
-            Ok(path) if !path.is_empty() => Some(std::fs::read_to_string(&path).map_err(
-                |source| {
+            Ok(path) if !path.is_empty() => {
+                Some(std::fs::read_to_string(&path).map_err(|source| {
                     Error::RemoteSetup(RemoteSetupError::KeyFile {
                         var: SIGNING_KEY_FILE_ENV,
                         path: path.clone(),
                         source,
                     })
-                },
-            )?),
+                })?)
+            }
             _ => None,
         },
     };
@@ -92,6 +94,7 @@ fn open(
         signing_key,
         trusted_keys,
         read_only: opts.remote_read_only,
+        password: std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
     };
     match Remote::open(&config) {
         Ok(r) => Ok(Some(r)),

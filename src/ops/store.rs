@@ -39,7 +39,8 @@ fn remote(opts: &GlobalOpts, reporter: &dyn Reporter) -> Result<Remote, Error> {
         Err(_) if opts.remote.as_deref().is_some_and(|u| !u.is_empty()) => Default::default(),
         Err(e) => return Err(e),
     };
-    super::remote::connect_to_maintain(opts, &global, reporter)?.ok_or_else(|| StoreCmdError::NoRemote.into())
+    super::remote::connect_to_maintain(opts, &global, reporter)?
+        .ok_or_else(|| StoreCmdError::NoRemote.into())
 }
 
 pub fn verify_remote(opts: &GlobalOpts, reporter: &dyn Reporter) -> Result<String, Error> {

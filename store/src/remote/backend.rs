@@ -23,18 +23,26 @@ const IO_TIMEOUT: Duration = Duration::from_secs(15);
 const RETRIES: usize = 3;
 
 /// The operator for `url`, and the URL as shown to users (credentials left out).
-pub(crate) fn operator(url: &str) -> Result<(Operator, String), String> {
+pub(crate) fn operator(url: &str, password: Option<&str>) -> Result<(Operator, String), String> {
     opendal::install_default();
     let op = if url == "gha" {
         // The GitHub Actions cache service: endpoint and token come from the runner's
         // ACTIONS_* variables, which the generated workflow exports to the step.
         let root = "/cargo-dist/";
-        Operator::new(services::Ghac::default().root(root).version("cargo-dist-remote-1"))
-            .map_err(|e| format!("the GitHub Actions cache (`gha`): {e}"))?
+        Operator::new(
+            services::Ghac::default()
+                .root(root)
+                .version("cargo-dist-remote-1"),
+        )
+        .map_err(|e| format!("the GitHub Actions cache (`gha`): {e}"))?
     } else {
         let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
         let path = parsed.path().to_string();
-        let root = if path.is_empty() { "/".to_string() } else { path };
+        let root = if path.is_empty() {
+            "/".to_string()
+        } else {
+            path
+        };
         match parsed.scheme() {
             "file" => Operator::new(services::Fs::default().root(&root)),
             "webdav+http" | "webdav+https" | "http" | "https" => {
@@ -48,7 +56,7 @@ pub(crate) fn operator(url: &str) -> Result<(Operator, String), String> {
                 if !parsed.username().is_empty() {
                     b = b.username(parsed.username());
                 }
-                if let Some(p) = parsed.password() {
+                if let Some(p) = parsed.password().or(password) {
                     b = b.password(p);
                 }
                 Operator::new(b)
@@ -71,7 +79,7 @@ pub(crate) fn operator(url: &str) -> Result<(Operator, String), String> {
                 if !parsed.username().is_empty() {
                     b = b.username(parsed.username());
                 }
-                if let Some(p) = parsed.password() {
+                if let Some(p) = parsed.password().or(password) {
                     b = b.password(p);
                 }
                 Operator::new(b)
@@ -125,8 +133,11 @@ fn shown(url: &str) -> String {
     }
 }
 
+/// What a read gives: the bytes, `None` when there is nothing there, or the fault.
+pub(crate) type Got = Result<Option<Vec<u8>>, Fault>;
+
 /// The bytes at `path`, or `None` when there is nothing there.
-pub(crate) async fn get(op: &Operator, path: &str) -> Result<Option<Vec<u8>>, Fault> {
+pub(crate) async fn get(op: &Operator, path: &str) -> Got {
     match op.read(path).await {
         Ok(b) => Ok(Some(b.to_vec())),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),

@@ -57,20 +57,22 @@ impl Remote {
         &self,
         paths: Vec<String>,
     ) -> Result<BTreeMap<String, Option<Vec<u8>>>, RemoteError> {
-        let got: Vec<(String, Result<Option<Vec<u8>>, backend::Fault>)> =
-            self.rt.block_on(async {
-                futures::stream::iter(paths)
-                    .map(|path| {
-                        let op = self.op.clone();
-                        async move {
-                            let p = path.clone();
-                            (path, spawned(async move { backend::get(&op, &p).await }).await)
-                        }
-                    })
-                    .buffer_unordered(PARALLEL)
-                    .collect()
-                    .await
-            });
+        let got: Vec<(String, backend::Got)> = self.rt.block_on(async {
+            futures::stream::iter(paths)
+                .map(|path| {
+                    let op = self.op.clone();
+                    async move {
+                        let p = path.clone();
+                        (
+                            path,
+                            spawned(async move { backend::get(&op, &p).await }).await,
+                        )
+                    }
+                })
+                .buffer_unordered(PARALLEL)
+                .collect()
+                .await
+        });
         got.into_iter()
             .map(|(p, r)| {
                 r.map(|b| (p, b)).map_err(|f| RemoteError::Unavailable {
@@ -105,7 +107,9 @@ impl Remote {
             for (path, digest, _) in batch {
                 report.objects += 1;
                 match &bytes[path] {
-                    None => report.problems.push(format!("{path}: vanished while verifying")),
+                    None => report
+                        .problems
+                        .push(format!("{path}: vanished while verifying")),
                     Some(b) => {
                         report.bytes += b.len() as u64;
                         if let Some(reason) = object_mismatch(b, digest, b.len() as u64) {

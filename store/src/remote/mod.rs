@@ -48,6 +48,8 @@ pub struct RemoteConfig {
     pub trusted_keys: Vec<String>,
     /// Read, never write (pull-request jobs).
     pub read_only: bool,
+    /// The WebDAV/HTTP or Redis password, when the URL holds none (kept out of config files).
+    pub password: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,9 +107,14 @@ pub struct Transfer {
 pub enum Rejected {
     Record(Untrusted),
     /// An object failed its check (truncated, corrupted): what was wrong.
-    Object { digest: ContentDigest, reason: String },
+    Object {
+        digest: ContentDigest,
+        reason: String,
+    },
     /// A record names an object the remote does not have.
-    MissingObject { digest: ContentDigest },
+    MissingObject {
+        digest: ContentDigest,
+    },
 }
 
 impl std::fmt::Display for Rejected {
@@ -115,7 +122,11 @@ impl std::fmt::Display for Rejected {
         match self {
             Rejected::Record(u) => write!(f, "its record is {u}"),
             Rejected::Object { digest, reason } => {
-                write!(f, "its object {} failed verification ({reason})", digest.short())
+                write!(
+                    f,
+                    "its object {} failed verification ({reason})",
+                    digest.short()
+                )
             }
             Rejected::MissingObject { digest } => {
                 write!(f, "its object {} is missing on the remote", digest.short())
@@ -166,10 +177,13 @@ fn cas_path(digest: &ContentDigest) -> String {
 
 impl Remote {
     pub fn open(config: &RemoteConfig) -> Result<Remote, RemoteError> {
-        let (op, url) = backend::operator(&config.url).map_err(|reason| RemoteError::Config {
-            url: config.url.clone(),
-            reason,
-        })?;
+        let (op, url) =
+            backend::operator(&config.url, config.password.as_deref()).map_err(|reason| {
+                RemoteError::Config {
+                    url: config.url.clone(),
+                    reason,
+                }
+            })?;
         let bad = |reason: String| RemoteError::Config {
             url: url.clone(),
             reason,
@@ -257,21 +271,20 @@ impl Remote {
         if self.down().is_some() {
             return found;
         }
-        let fetched: Vec<(RecipeKey, Result<Option<Vec<u8>>, backend::Fault>)> =
-            self.rt.block_on(async {
-                futures::stream::iter(found.keys().copied())
-                    .map(|key| {
-                        let op = self.op.clone();
-                        async move {
-                            let r = spawned(async move { backend::get(&op, &ac_path(&key)).await })
-                                .await;
-                            (key, r)
-                        }
-                    })
-                    .buffer_unordered(PARALLEL)
-                    .collect()
-                    .await
-            });
+        let fetched: Vec<(RecipeKey, backend::Got)> = self.rt.block_on(async {
+            futures::stream::iter(found.keys().copied())
+                .map(|key| {
+                    let op = self.op.clone();
+                    async move {
+                        let r =
+                            spawned(async move { backend::get(&op, &ac_path(&key)).await }).await;
+                        (key, r)
+                    }
+                })
+                .buffer_unordered(PARALLEL)
+                .collect()
+                .await
+        });
         for (key, r) in fetched {
             let f = match r {
                 Ok(None) => Found::Miss,
@@ -355,10 +368,12 @@ impl Store {
                             // Fetch and hash on a worker; a mismatch is a verdict, not a fault.
                             let r = spawned(async move {
                                 let got = backend::get(&op, &cas_path(&digest)).await?;
-                                Ok(got.map(|bytes| match object_mismatch(&bytes, &digest, size) {
-                                    None => Ok(bytes),
-                                    Some(reason) => Err(reason),
-                                }))
+                                Ok(
+                                    got.map(|bytes| match object_mismatch(&bytes, &digest, size) {
+                                        None => Ok(bytes),
+                                        Some(reason) => Err(reason),
+                                    }),
+                                )
                             })
                             .await;
                             (digest, r)
@@ -383,10 +398,7 @@ impl Store {
                         }
                         Err(fault) => {
                             remote.mark_down(fault);
-                            failed.insert(
-                                digest,
-                                Rejected::MissingObject { digest },
-                            );
+                            failed.insert(digest, Rejected::MissingObject { digest });
                         }
                     }
                 }
@@ -451,46 +463,44 @@ impl Store {
         // Per object: Ok(Ok(None)) already there, Ok(Ok(Some(bytes))) sent, Ok(Err(())) the
         // local copy is damaged, Err a remote fault.
         type Sent = Result<Result<Option<u64>, ()>, backend::Fault>;
-        let results: Vec<(ContentDigest, Sent)> =
-            remote.rt.block_on(async {
-                let mut stream = futures::stream::iter(objects.iter().map(|(d, s)| (*d, *s)))
-                    .map(|(digest, size)| {
-                        let op = remote.op.clone();
-                        let path = self.object_path(&digest);
-                        let rewrite = remote.is_bad(&digest);
-                        async move {
-                            let r = spawned(async move {
-                                let path_in_cas = cas_path(&digest);
-                                if !rewrite && backend::size(&op, &path_in_cas).await? == Some(size)
-                                {
-                                    return Ok(Ok(None));
-                                }
-                                // Re-checked on the way out: a damaged local object is not
-                                // shared.
-                                let bytes = match std::fs::read(&path) {
-                                    Ok(b) if object_mismatch(&b, &digest, size).is_none() => b,
-                                    _ => return Ok(Err(())),
-                                };
-                                let n = bytes.len() as u64;
-                                backend::put(&op, &path_in_cas, bytes).await?;
-                                Ok(Ok(Some(n)))
-                            })
-                            .await;
-                            (digest, r)
-                        }
-                    })
-                    .buffer_unordered(PARALLEL);
-                let mut all = Vec::new();
-                while let Some((digest, r)) = stream.next().await {
-                    if let Ok(Ok(sent)) = &r {
-                        t.done += 1;
-                        t.bytes += sent.unwrap_or(0);
-                        progress(&t);
+        let results: Vec<(ContentDigest, Sent)> = remote.rt.block_on(async {
+            let mut stream = futures::stream::iter(objects.iter().map(|(d, s)| (*d, *s)))
+                .map(|(digest, size)| {
+                    let op = remote.op.clone();
+                    let path = self.object_path(&digest);
+                    let rewrite = remote.is_bad(&digest);
+                    async move {
+                        let r = spawned(async move {
+                            let path_in_cas = cas_path(&digest);
+                            if !rewrite && backend::size(&op, &path_in_cas).await? == Some(size) {
+                                return Ok(Ok(None));
+                            }
+                            // Re-checked on the way out: a damaged local object is not
+                            // shared.
+                            let bytes = match std::fs::read(&path) {
+                                Ok(b) if object_mismatch(&b, &digest, size).is_none() => b,
+                                _ => return Ok(Err(())),
+                            };
+                            let n = bytes.len() as u64;
+                            backend::put(&op, &path_in_cas, bytes).await?;
+                            Ok(Ok(Some(n)))
+                        })
+                        .await;
+                        (digest, r)
                     }
-                    all.push((digest, r));
+                })
+                .buffer_unordered(PARALLEL);
+            let mut all = Vec::new();
+            while let Some((digest, r)) = stream.next().await {
+                if let Ok(Ok(sent)) = &r {
+                    t.done += 1;
+                    t.bytes += sent.unwrap_or(0);
+                    progress(&t);
                 }
-                all
-            });
+                all.push((digest, r));
+            }
+            all
+        });
         for (digest, r) in results {
             match r {
                 Ok(Ok(None)) => {
