@@ -458,7 +458,8 @@ impl<'a> Executor<'a> {
     }
 }
 
-fn unreachable(remote: &Remote, reason: &str) -> String {
+/// The one warning a run gives when the remote stops answering.
+pub fn unreachable(remote: &Remote, reason: &str) -> String {
     format!(
         "remote store {} is unreachable ({reason}); building locally, without the remote, for the rest of this run",
         remote.url()

@@ -11,7 +11,7 @@ use crate::announce;
 use crate::graph::RecipeGraph;
 use crate::manifest::{build_manifest, ArtifactState, RecipeInfo};
 use crate::plan::{ArtifactMode, Plan, PlanRequest};
-use crate::report::Reporter;
+use crate::report::{Event, Reporter};
 use crate::sources::SourceHasher;
 use crate::Error;
 
@@ -106,7 +106,7 @@ pub fn manifest(
     let store = existing_store(opts)?;
     let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;
     let mut hasher = SourceHasher::default();
-    announcements
+    let planned = announcements
         .iter()
         .map(|ann| {
             let (plan, graph) = plan_announcement(&loaded, ann, &req, store.as_ref(), &mut hasher)?;
@@ -119,5 +119,11 @@ pub fn manifest(
                 manifest,
             })
         })
-        .collect()
+        .collect();
+    if let Some(reason) = remote.as_ref().and_then(|r| r.down().map(|d| (r, d))) {
+        reporter.report(Event::Warning(crate::execute::unreachable(
+            reason.0, &reason.1,
+        )));
+    }
+    planned
 }

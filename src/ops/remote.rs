@@ -54,7 +54,12 @@ fn open(
     maintaining: bool,
     reporter: &dyn Reporter,
 ) -> Result<Option<Remote>, Error> {
-    let chosen = opts.remote.as_deref().filter(|u| !u.is_empty());
+    // A bare `--remote` (store verify|gc) means the remote a build would use.
+    let from_env = std::env::var("CARGO_DIST_REMOTE").ok();
+    let chosen = match opts.remote.as_deref() {
+        Some("") => from_env.as_deref().filter(|u| !u.is_empty()),
+        other => other,
+    };
     let url = match chosen.or(cfg.remote_store.as_deref()) {
         None | Some("" | "off" | "none") => return Ok(None),
         Some(u) => u.to_string(),

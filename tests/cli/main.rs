@@ -8,6 +8,7 @@ mod installers;
 mod layouts;
 mod pipeline;
 mod plan;
+mod remote;
 mod selfhost;
 mod store;
 mod support;
