@@ -4,7 +4,7 @@
 
 Prepares throwaway workspaces (1 app; 200 apps; an app using clap and serde_json from the local
 registry cache; 1 app with a 24 MB binary; 4 apps sharing a library that uses serde_json and
-regex), runs each case
+regex; a CI-like pipeline handing a store on by bundle or by a remote store), runs each case
 several times, alternating the tools, and prints medians, ratios and peak memory (max RSS of the
 measured process tree). Usage:
 
@@ -247,6 +247,9 @@ class Table:
         ratio = f"{secs / floor:.2f}x" if floor else ""
         self.rows.append((case, tool, f"{secs * 1000:.0f} ms", ratio, f"{mem:.0f} MiB"))
 
+    def add_note(self, text):
+        self.notes = getattr(self, "notes", []) + [text]
+
     def print(self):
         head = ("case", "tool", "median", "vs floor", "peak RSS")
         widths = [max(len(r[i]) for r in self.rows + [head]) for i in range(5)]
@@ -254,6 +257,145 @@ class Table:
         print("|-" + "-|-".join("-" * w for w in widths) + "-|")
         for r in self.rows:
             print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+        for n in getattr(self, "notes", []):
+            print(n)
+
+
+NGINX_CONF = """load_module /usr/lib/nginx/modules/ngx_http_dav_ext_module.so;
+daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp;
+  client_max_body_size 0;
+  server {{
+    listen 127.0.0.1:{port};
+    root {d}/root;
+    location / {{
+      dav_methods PUT DELETE MKCOL COPY MOVE;
+      dav_ext_methods PROPFIND OPTIONS;
+      create_full_put_path on;
+    }}
+  }}
+}}
+"""
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port):
+    import socket
+    for _ in range(500):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    sys.exit(f"nothing listens on 127.0.0.1:{port}")
+
+
+def remote_case(ours, tmp, env, runs, table):
+    """The CI-like pipeline: runner A builds from nothing and hands its store on (a bundle, or
+    uploads to a remote store); runner B, a fresh clone with an empty store, builds the same
+    artifacts from what A handed on. nginx (WebDAV) and redis-server on 127.0.0.1."""
+    d = os.path.join(tmp, "nginx")
+    os.makedirs(os.path.join(d, "root"))
+    os.makedirs(os.path.join(d, "tmp"))
+    port = free_port()
+    write(os.path.join(d, "nginx.conf"), NGINX_CONF.format(d=d, port=port))
+    nginx = subprocess.Popen(["nginx", "-e", os.path.join(d, "error.log"), "-p", d, "-c",
+                              os.path.join(d, "nginx.conf")], stderr=subprocess.DEVNULL)
+    rport = free_port()
+    redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(rport),
+                              "--save", "", "--appendonly", "no", "--dir", tmp],
+                             stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        wait_port(rport)
+        keys = subprocess.run([ours, "dist", "store", "keygen", "-o", "json"], check=True,
+                              capture_output=True, text=True).stdout
+        import json
+        keys = json.loads(keys)
+        remotes = {"WebDAV (nginx)": f"webdav+http://127.0.0.1:{port}/cache",
+                   "Redis": f"redis://127.0.0.1:{rport}/0"}
+        renv = dict(env, CARGO_DIST_REMOTE_SIGNING_KEY=keys["signing_key"])
+
+        def clear(name):
+            if name.startswith("WebDAV"):
+                shutil.rmtree(os.path.join(d, "root", "cache"), ignore_errors=True)
+            else:
+                subprocess.run(["redis-cli", "-p", str(rport), "flushall"], check=True,
+                               stdout=subprocess.DEVNULL)
+
+        ws = os.path.join(tmp, "pipeline-a")
+        make_workspace(ws, 1, 50, 24 << 20)
+        target = os.path.join(ws, "target")
+        a_store = os.path.join(tmp, "store-a")
+        bundle = os.path.join(tmp, "a.bundle")
+
+        def a_bundle():
+            t1, m1 = cold_run([ours, "dist", "build"], ws, target, a_store,
+                              dict(env, CARGO_DIST_STORE=a_store))()
+            t2, m2 = run([ours, "dist", "store", "export", bundle], ws,
+                         dict(env, CARGO_DIST_STORE=a_store))
+            return t1 + t2, max(m1, m2)
+
+        def a_remote(name):
+            def go():
+                clear(name)
+                return cold_run([ours, "dist", "build", "--remote", remotes[name]], ws, target,
+                                a_store, dict(renv, CARGO_DIST_STORE=a_store))()
+            return go
+
+        steps = {"runner A: cold build + store export": a_bundle}
+        for name in remotes:
+            steps[f"runner A: cold build + upload, {name}"] = a_remote(name)
+        res = measure(runs, steps)
+        floor = res["runner A: cold build + store export"][0]
+        for name, (t, m) in res.items():
+            table.add("CI pipeline, 24 MB binary", name, t, m, None if "export" in name else floor)
+        # Both remotes hold A's uploads now (each step cleared and refilled its own).
+
+        b = os.path.join(tmp, "pipeline-b")
+        shutil.copytree(ws, b, ignore=shutil.ignore_patterns("target"))
+        b_store = os.path.join(tmp, "store-b")
+        b_env = dict(env, CARGO_DIST_STORE=b_store,
+                     CARGO_DIST_REMOTE_TRUSTED_KEYS=keys["public_key"])
+
+        def b_bundle():
+            shutil.rmtree(b_store, ignore_errors=True)
+            shutil.rmtree(os.path.join(b, "target"), ignore_errors=True)
+            t1, m1 = run([ours, "dist", "store", "import", bundle], b, b_env)
+            t2, m2 = run([ours, "dist", "build"], b, b_env)
+            return t1 + t2, max(m1, m2)
+
+        def b_remote(name):
+            def go():
+                shutil.rmtree(b_store, ignore_errors=True)
+                shutil.rmtree(os.path.join(b, "target"), ignore_errors=True)
+                return run([ours, "dist", "build", "--remote", remotes[name]], b, b_env)
+            return go
+
+        steps = {"runner B: store import + build": b_bundle}
+        for name in remotes:
+            steps[f"runner B: build, all remote hits, {name}"] = b_remote(name)
+        res = measure(runs, steps)
+        floor = res["runner B: store import + build"][0]
+        for name, (t, m) in res.items():
+            table.add("CI pipeline, 24 MB binary", name, t, m, None if "import" in name else floor)
+        table.add_note(f"bundle: {os.path.getsize(bundle) / (1 << 20):.1f} MiB")
+    finally:
+        nginx.kill()
+        redis.kill()
 
 
 def measure(runs, tools):
@@ -276,8 +418,8 @@ def main():
     ap.add_argument("--plan-only", action="store_true", help="only the plan cases")
     ap.add_argument("--shared-only", action="store_true",
                     help="only the 4-apps-sharing-a-library case")
-    ap.add_argument("--cases", default="plan,1app,clap,24mb,shared",
-                    help="comma-separated subset of plan,1app,clap,24mb,shared")
+    ap.add_argument("--cases", default="plan,1app,clap,24mb,shared,remote",
+                    help="comma-separated subset of plan,1app,clap,24mb,shared,remote")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cargo-dist"], cwd=ROOT,
                    check=True)
@@ -388,6 +530,8 @@ def main():
 
     if "shared" in cases:
         shared_case(args, tools, tmp, env, store, host, table)
+    if "remote" in cases:
+        remote_case(ours, tmp, env, max(3, args.runs // 2), table)
     table.print()
     shutil.rmtree(tmp, ignore_errors=True)
 
