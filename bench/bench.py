@@ -392,7 +392,13 @@ def remote_case(ours, tmp, env, runs, table):
         floor = res["runner B: store import + build"][0]
         for name, (t, m) in res.items():
             table.add("CI pipeline, 24 MB binary", name, t, m, None if "import" in name else floor)
-        table.add_note(f"bundle: {os.path.getsize(bundle) / (1 << 20):.1f} MiB")
+        b_bundle()
+        via_bundle = du_mib(b_store)
+        b_remote("WebDAV (nginx)")()
+        via_remote = du_mib(b_store)
+        table.add_note(f"CI pipeline: the bundle is {os.path.getsize(bundle) / (1 << 20):.1f} MiB; "
+                       f"runner B's store holds {via_bundle:.1f} MiB after importing it, "
+                       f"{via_remote:.1f} MiB after the remote-hit build (only what it ships)")
     finally:
         nginx.kill()
         redis.kill()

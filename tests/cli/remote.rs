@@ -98,6 +98,7 @@ http {{
     listen 127.0.0.1:{port};
     root {d}/root;
     location /broken/ {{ return 500; }}
+    location /half/cas/ {{ return 500; }}
     location / {{
       dav_methods PUT DELETE MKCOL COPY MOVE;
       dav_ext_methods PROPFIND OPTIONS;
@@ -524,6 +525,29 @@ fn corrupted_remote_objects_are_rebuilt_locally_with_one_warning() {
     let mut cmd = dist_command(&b_root, &b_store, &["store", "verify", "--remote"]);
     writer.apply(&mut cmd);
     run_ok(&mut cmd);
+
+    // Records readable, every object answered with HTTP 500 (after retries): the remote is
+    // given up on between the lookups and the downloads; nothing half-fetched is recorded.
+    let half = nginx.dir.path().join("root/half/ac");
+    std::fs::create_dir_all(&half).unwrap();
+    for e in std::fs::read_dir(nginx.files().join("ac")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), half.join(e.file_name())).unwrap();
+    }
+    let (c_root, c_store) = clone_of(&fx, "machine-c");
+    let half_remote = Access {
+        url: format!("webdav+http://127.0.0.1:{}/half", nginx.port),
+        ..writer.clone()
+    };
+    let (c, stderr) = build(&c_root, &c_store, &half_remote);
+    let warnings = remote_warnings(&stderr);
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("is unreachable"), "{}", warnings[0]);
+    assert!(sources(&c)
+        .values()
+        .all(|(cached, remote)| !cached && !remote));
+    assert_eq!(distrib(fx.root()), distrib(&c_root));
+    run_ok(&mut dist_command(&c_root, &c_store, &["store", "verify"]));
 }
 
 /// Records signed by a key the reader does not trust are refused with one warning and the

@@ -396,10 +396,7 @@ impl Store {
                             remote.mark_bad(digest);
                             failed.insert(digest, Rejected::MissingObject { digest });
                         }
-                        Err(fault) => {
-                            remote.mark_down(fault);
-                            failed.insert(digest, Rejected::MissingObject { digest });
-                        }
+                        Err(fault) => remote.mark_down(fault),
                     }
                 }
                 Ok(())
@@ -408,21 +405,24 @@ impl Store {
         }
         report.objects = t.done;
         report.bytes = t.bytes;
-        let down = remote.down();
         for (key, rec) in hits {
+            let present = |o: &crate::records::OutputRecord| {
+                std::fs::metadata(self.object_path(&o.digest))
+                    .is_ok_and(|m| m.is_file() && m.len() == o.size)
+            };
             match rec.outputs.iter().find_map(|o| failed.get(&o.digest)) {
-                // A fault is not the object's fault: only a verdict is reported per recipe.
-                Some(_) if down.is_some() => {}
                 Some(why) => {
                     report.rejected.insert(key, why.clone());
                 }
+                // Not fetched because the remote went down: a miss, said once as a fault.
+                None if !rec.outputs.iter().all(present) => {}
                 None => {
                     self.record(&rec)?;
                     report.hits.insert(key, rec);
                 }
             }
         }
-        report.unavailable = down;
+        report.unavailable = remote.down();
         Ok(report)
     }
 
