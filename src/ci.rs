@@ -704,7 +704,7 @@ mod tests {
                 && bundles.contains("name: Cache the store")
         );
         assert!(!bundles.contains("CARGO_DIST_REMOTE"));
-        let mut c = cfg(PrRunMode::Upload, Some("1.2.3"));
+        let mut c = cfg(PrRunMode::Plan, Some("1.2.3"));
         c.remote_store = Some("gha".into());
         let gha = github_workflow(&c);
         for gone in [
@@ -737,6 +737,35 @@ mod tests {
             "{gha}"
         );
         assert!(gha.contains("core.exportVariable(name, process.env[name] || '')"));
+        // A release without the signing key fails at once, naming the secret.
+        assert!(gha.contains("the secret CARGO_DIST_REMOTE_SIGNING_KEY is not"));
+        // Pull requests that build (`upload`) only read the remote: their global job gets the
+        // local jobs' stores as bundles, and only they do.
+        let mut upload = c.clone();
+        upload.pr_run_mode = PrRunMode::Upload;
+        let upload = github_workflow(&upload);
+        for step in [
+            "- name: Export the store\n",
+            "- name: Import the local builds' stores\n",
+        ] {
+            let at = upload
+                .find(step)
+                .unwrap_or_else(|| panic!("{step} missing:\n{upload}"));
+            assert!(
+                upload[at..]
+                    .lines()
+                    .nth(1)
+                    .unwrap()
+                    .contains("if: github.event_name == 'pull_request'"),
+                "{step} runs outside pull requests"
+            );
+        }
+        assert_eq!(
+            upload
+                .matches("if: github.event_name == 'pull_request'")
+                .count(),
+            4
+        );
         c.remote_store = Some("s3://bucket/dist".into());
         let s3 = github_workflow(&c);
         assert!(s3.contains("AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}"));

@@ -461,7 +461,7 @@ impl<'a> Executor<'a> {
 /// The one warning a run gives when the remote stops answering.
 pub fn unreachable(remote: &Remote, reason: &str) -> String {
     format!(
-        "remote store {} is unreachable ({reason}); building locally, without the remote, for the rest of this run",
+        "remote store {} is unreachable ({reason}); using the local store alone for the rest of this run",
         remote.url()
     )
 }

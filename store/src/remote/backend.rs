@@ -12,8 +12,19 @@ pub(crate) struct Fault(pub String);
 
 impl From<opendal::Error> for Fault {
     fn from(e: opendal::Error) -> Fault {
-        // OpenDAL's message carries the URL, the call and the cause; keep its first line.
-        Fault(e.to_string().lines().next().unwrap_or_default().to_string())
+        // OpenDAL's message carries the URL and the call; the causes under it (a refused
+        // connection, a certificate) say what to fix.
+        let mut text = e.to_string().lines().next().unwrap_or_default().to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            let c = cause.to_string();
+            if !text.contains(&c) {
+                text.push_str(": ");
+                text.push_str(&c);
+            }
+            source = cause.source();
+        }
+        Fault(text)
     }
 }
 
@@ -24,7 +35,9 @@ const RETRIES: usize = 3;
 
 /// The operator for `url`, and the URL as shown to users (credentials left out).
 pub(crate) fn operator(url: &str, password: Option<&str>) -> Result<(Operator, String), String> {
-    opendal::install_default();
+    // Once per process; a second call (another remote in the same process) changes nothing.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    opendal_http_transport_reqwest::install_default();
     let op = if url == "gha" {
         // The GitHub Actions cache service: endpoint and token come from the runner's
         // ACTIONS_* variables, which the generated workflow exports to the step.
