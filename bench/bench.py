@@ -247,6 +247,12 @@ class Table:
         ratio = f"{secs / floor:.2f}x" if floor else ""
         self.rows.append((case, tool, f"{secs * 1000:.0f} ms", ratio, f"{mem:.0f} MiB"))
 
+    def add_all(self, case, results, floor_name):
+        """Every tool's (median, peak) of `results`, the others as ratios to `floor_name`'s."""
+        floor = results[floor_name][0]
+        for name, (t, m) in results.items():
+            self.add(case, name, t, m, None if name == floor_name else floor)
+
     def add_note(self, text):
         self.notes = getattr(self, "notes", []) + [text]
 
@@ -359,10 +365,8 @@ def remote_case(ours, tmp, env, runs, table):
         steps = {"runner A: cold build + store export": a_bundle}
         for name in remotes:
             steps[f"runner A: cold build + upload, {name}"] = a_remote(name)
-        res = measure(runs, steps)
-        floor = res["runner A: cold build + store export"][0]
-        for name, (t, m) in res.items():
-            table.add("CI pipeline, 24 MB binary", name, t, m, None if "export" in name else floor)
+        table.add_all("CI pipeline, 24 MB binary", measure(runs, steps),
+                      "runner A: cold build + store export")
         # Both remotes hold A's uploads now (each step cleared and refilled its own).
 
         b = os.path.join(tmp, "pipeline-b")
@@ -388,10 +392,8 @@ def remote_case(ours, tmp, env, runs, table):
         steps = {"runner B: store import + build": b_bundle}
         for name in remotes:
             steps[f"runner B: build, all remote hits, {name}"] = b_remote(name)
-        res = measure(runs, steps)
-        floor = res["runner B: store import + build"][0]
-        for name, (t, m) in res.items():
-            table.add("CI pipeline, 24 MB binary", name, t, m, None if "import" in name else floor)
+        table.add_all("CI pipeline, 24 MB binary", measure(runs, steps),
+                      "runner B: store import + build")
         b_bundle()
         via_bundle = du_mib(b_store)
         b_remote("WebDAV (nginx)")()

@@ -459,16 +459,25 @@ pub fn fake_cargo(dir: &Path) -> (PathBuf, PathBuf) {
 /// `cargo metadata` fails the test: for builds that must come wholly from the store. `scratch`
 /// holds the fake cargo. Returns the build's manifest.
 pub fn build_without_cargo(scratch: &Path, root: &Path, store: &Path) -> serde_json::Value {
+    let out = run_without_cargo(
+        scratch,
+        &mut dist_command(root, store, &["build", "-o", "json"]),
+    );
+    serde_json::from_slice(&out.stdout).expect("build prints its manifest")
+}
+
+/// Runs `cmd` (a build) with the fake cargo of [`fake_cargo`], made in `scratch`: asserts it
+/// succeeds and ran no cargo but `cargo metadata`.
+pub fn run_without_cargo(scratch: &Path, cmd: &mut Command) -> Output {
     let (fake, marker) = fake_cargo(scratch);
-    let mut cmd = dist_command(root, store, &["build", "-o", "json"]);
-    use_fake_cargo(&mut cmd, &fake);
-    let out = run_ok(&mut cmd);
+    use_fake_cargo(cmd, &fake);
+    let out = run_ok(cmd);
     assert!(
         !marker.exists(),
         "the build ran cargo: {}",
         std::fs::read_to_string(&marker).unwrap_or_default()
     );
-    serde_json::from_slice(&out.stdout).expect("build prints its manifest")
+    out
 }
 
 /// Points `cmd` at the fake cargo of [`fake_cargo`]: first on PATH and as `CARGO`.
