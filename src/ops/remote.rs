@@ -64,7 +64,8 @@ fn open(
         None | Some("" | "off" | "none") => return Ok(None),
         Some(u) => u.to_string(),
     };
-    if url == "gha" && std::env::var_os("ACTIONS_RUNTIME_TOKEN").is_none() {
+    let token = std::env::var("ACTIONS_RUNTIME_TOKEN").unwrap_or_default();
+    if url == "gha" && token.is_empty() {
         reporter.report(Event::Warning(
             "remote store `gha` is the GitHub Actions cache, reachable only inside a workflow run (ACTIONS_RUNTIME_TOKEN is unset); building with the local store alone".into(),
         ));
@@ -103,6 +104,14 @@ fn open(
     };
     match Remote::open(&config) {
         Ok(r) => Ok(Some(r)),
+        // The Actions cache's endpoint comes from the runner: missing, it is the environment's
+        // fault, not the config's.
+        Err(e @ RemoteError::Config { .. }) if config.url == "gha" && !maintaining => {
+            reporter.report(Event::Warning(format!(
+                "{e}; building with the local store alone"
+            )));
+            Ok(None)
+        }
         Err(e @ RemoteError::NoKeys { .. }) if !maintaining => {
             reporter.report(Event::Warning(format!(
                 "{e}; building with the local store alone"
