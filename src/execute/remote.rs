@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dist_store::remote::{PullReport, Rejected, Remote, Untrusted};
+use dist_store::remote::{NotWritable, PullReport, Rejected, Remote, Untrusted};
 use dist_store::RecipeKey;
 
 use super::{ExecuteError, Executor};
@@ -103,8 +103,7 @@ impl Executor<'_> {
             reporter.report(Event::Transfer(*t))
         })?;
         match (report.skipped, &report.unavailable) {
-            // Read-only was asked for: nothing to say.
-            (Some(why), _) if !why.contains("read-only") => self.warn_remote(
+            (Some(why @ NotWritable::NoSigningKey), _) => self.warn_remote(
                 "not-writable",
                 format!(
                     "remote store {}: {} built recipe(s) not uploaded: {why}",

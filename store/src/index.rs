@@ -1,7 +1,6 @@
 //! Index rows: recording recipes and reading them back.
 
 use std::collections::BTreeMap;
-use std::fs;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -40,15 +39,11 @@ impl Store {
             return Err(bad_row(&rec.key.to_hex(), "has no outputs"));
         }
         for out in &rec.outputs {
-            let path = self.layout.object_path(&out.digest);
-            match fs::metadata(&path) {
-                Ok(m) if m.is_file() && m.len() == out.size => {}
-                _ => {
-                    return Err(StoreError::MissingObject {
-                        digest: out.digest,
-                        path,
-                    })
-                }
+            if !self.layout.has_object(&out.digest, out.size) {
+                return Err(StoreError::MissingObject {
+                    digest: out.digest,
+                    path: self.layout.object_path(&out.digest),
+                });
             }
         }
         let now = now_secs();
@@ -191,13 +186,10 @@ impl Store {
         if exists.is_none() {
             return Ok(false);
         }
-        for out in self.load_outputs(&hex)? {
-            match fs::metadata(self.layout.object_path(&out.digest)) {
-                Ok(m) if m.is_file() && m.len() == out.size => {}
-                _ => return Ok(false),
-            }
-        }
-        Ok(true)
+        Ok(self
+            .load_outputs(&hex)?
+            .iter()
+            .all(|out| self.layout.has_object(&out.digest, out.size)))
     }
 
     /// Marks `key` as used now (gc keeps recently used recipes).

@@ -64,6 +64,11 @@ impl Layout {
         self.objects.join(&digest.to_hex()[..2])
     }
 
+    /// Whether the object file for `digest` exists with `size` bytes (not hashed).
+    pub fn has_object(&self, digest: &ContentDigest, size: u64) -> bool {
+        std::fs::metadata(self.object_path(digest)).is_ok_and(|m| m.is_file() && m.len() == size)
+    }
+
     pub fn object_path(&self, digest: &ContentDigest) -> PathBuf {
         let hex = digest.to_hex();
         self.objects.join(&hex[..2]).join(hex)

@@ -155,6 +155,16 @@ pub struct PullReport {
     pub unavailable: Option<String>,
 }
 
+/// Why a run uploads nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotWritable {
+    /// Asked for (`--remote-read-only`): nothing to warn about.
+    #[error("the remote is read-only here (--remote-read-only)")]
+    ReadOnly,
+    #[error("no signing key (CARGO_DIST_REMOTE_SIGNING_KEY) to sign records with")]
+    NoSigningKey,
+}
+
 #[derive(Debug, Default)]
 pub struct PushReport {
     pub records: u64,
@@ -162,8 +172,8 @@ pub struct PushReport {
     pub bytes: u64,
     /// Objects the remote already had.
     pub present: u64,
-    /// Why nothing was uploaded (read-only, no signing key).
-    pub skipped: Option<&'static str>,
+    /// Why nothing was uploaded.
+    pub skipped: Option<NotWritable>,
     pub unavailable: Option<String>,
 }
 
@@ -235,11 +245,11 @@ impl Remote {
     }
 
     /// Whether this run may upload: not read-only, and a key to sign with.
-    pub fn writable(&self) -> Result<(), &'static str> {
+    pub fn writable(&self) -> Result<(), NotWritable> {
         if self.read_only {
-            Err("the remote is read-only here (--remote-read-only)")
+            Err(NotWritable::ReadOnly)
         } else if self.signer.is_none() {
-            Err("no signing key (CARGO_DIST_REMOTE_SIGNING_KEY) to sign records with")
+            Err(NotWritable::NoSigningKey)
         } else {
             Ok(())
         }
@@ -344,9 +354,7 @@ impl Store {
         let mut needed: BTreeMap<ContentDigest, u64> = BTreeMap::new();
         for rec in hits.values() {
             for out in &rec.outputs {
-                let present = std::fs::metadata(self.object_path(&out.digest))
-                    .is_ok_and(|m| m.is_file() && m.len() == out.size);
-                if !present {
+                if !self.layout.has_object(&out.digest, out.size) {
                     needed.insert(out.digest, out.size);
                 }
             }
@@ -406,16 +414,15 @@ impl Store {
         report.objects = t.done;
         report.bytes = t.bytes;
         for (key, rec) in hits {
-            let present = |o: &crate::records::OutputRecord| {
-                std::fs::metadata(self.object_path(&o.digest))
-                    .is_ok_and(|m| m.is_file() && m.len() == o.size)
-            };
             match rec.outputs.iter().find_map(|o| failed.get(&o.digest)) {
                 Some(why) => {
                     report.rejected.insert(key, why.clone());
                 }
                 // Not fetched because the remote went down: a miss, said once as a fault.
-                None if !rec.outputs.iter().all(present) => {}
+                None if !rec
+                    .outputs
+                    .iter()
+                    .all(|o| self.layout.has_object(&o.digest, o.size)) => {}
                 None => {
                     self.record(&rec)?;
                     report.hits.insert(key, rec);
