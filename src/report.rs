@@ -58,7 +58,7 @@ impl RecipeAction {
     }
 }
 
-pub trait Reporter {
+pub trait Reporter: Sync {
     fn report(&self, event: Event<'_>);
 }
 

@@ -10,10 +10,12 @@ mod msi;
 mod produce;
 mod remote;
 mod sbom;
+mod schedule;
 mod vendor;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use dist_store::remote::Remote;
@@ -70,6 +72,25 @@ pub struct BuildOptions {
     pub host: String,
     /// Fail a cargo build that cannot run fully isolated instead of running it with less.
     pub require_isolation: bool,
+    /// How many recipes may run at once (at most one of them a cargo build): the cores, or
+    /// `CARGO_DIST_JOBS`.
+    pub jobs: usize,
+}
+
+impl BuildOptions {
+    /// The default for [`BuildOptions::jobs`]: `CARGO_DIST_JOBS` if set to a positive number,
+    /// else the cores this process may use.
+    pub fn default_jobs() -> usize {
+        std::env::var("CARGO_DIST_JOBS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            })
+    }
 }
 
 pub struct Executor<'a> {
@@ -79,8 +100,9 @@ pub struct Executor<'a> {
     pub reporter: &'a dyn Reporter,
     /// Records of recipes made or found during this run, by key.
     done: BTreeMap<RecipeKey, (RecipeRecord, bool)>,
-    /// A build ran with less than full isolation (said once per run).
-    warned_isolation: bool,
+    /// A build ran with less than full isolation (said once per run, by whichever worker saw
+    /// it first).
+    warned_isolation: AtomicBool,
     /// The remote store behind the local one.
     remote: Option<&'a Remote>,
     /// Recipes this run took from the remote.
@@ -104,7 +126,7 @@ impl<'a> Executor<'a> {
             opts,
             reporter,
             done: BTreeMap::new(),
-            warned_isolation: false,
+            warned_isolation: AtomicBool::new(false),
             remote: None,
             pulled: BTreeSet::new(),
             fresh: Vec::new(),
@@ -130,84 +152,38 @@ impl<'a> Executor<'a> {
         graph: &RecipeGraph,
         node: &Node,
     ) -> Result<(RecipeRecord, bool), ExecuteError> {
-        if let Some(done) = self.done.get(&node.key) {
-            return Ok(done.clone());
+        self.ensure_all(graph, [node])?;
+        Ok(self.done[&node.key].clone())
+    }
+
+    /// The record of `node` made or found by [`Executor::ensure_all`], and whether it was
+    /// already in the store.
+    pub fn outcome(&self, node: &Node) -> Option<&(RecipeRecord, bool)> {
+        self.done.get(&node.key)
+    }
+
+    /// Takes `node` from the store if it is there and may be (not a `--rebuild`, or a
+    /// fixed-output recipe): a stored recipe needs none of its inputs (they may live on another
+    /// runner, or not have been fetched from the remote at all).
+    fn take_stored(&mut self, node: &Node) -> Result<bool, ExecuteError> {
+        if self.done.contains_key(&node.key) {
+            return Ok(true);
         }
-        // A stored recipe needs none of its inputs (they may live on another runner, or not
-        // have been fetched from the remote at all).
-        if !self.opts.rebuild || node.recipe.is_fixed_output() {
-            let started = Instant::now();
-            let stored = match self.store.is_cached(&node.key)? {
-                true => self.store.get(&node.key)?,
-                false => None,
-            };
-            if let Some(rec) = stored {
-                self.store.touch(&node.key)?;
-                self.report_cached(node, started);
-                self.done.insert(node.key, (rec.clone(), true));
-                return Ok((rec, true));
-            }
+        if self.opts.rebuild && !node.recipe.is_fixed_output() {
+            return Ok(false);
         }
-        // Required inputs first, outside our lock: a consumed recipe has its own. (Installers
-        // and unified checksums read archives that may have been built on other runners: they
-        // use what the store knows, which their keys already say.)
-        for (edge, dep) in graph.deps(node) {
-            if edge.required {
-                self.ensure(graph, dep)?;
-            }
-        }
-        let _lock = self.store.lock(&node.key)?;
         let started = Instant::now();
-        let cached = if self.store.is_cached(&node.key)? {
-            self.store.get(&node.key)?
-        } else {
-            None
+        let stored = match self.store.is_cached(&node.key)? {
+            true => self.store.get(&node.key)?,
+            false => None,
         };
-        // A fixed-output record was checked against its known content when it was made; a
-        // rebuild would only fetch the same bytes again.
-        let result = match cached {
-            Some(rec) if !self.opts.rebuild || node.recipe.is_fixed_output() => {
-                self.store.touch(&node.key)?;
-                self.report_cached(node, started);
-                (rec, true)
-            }
-            previous => {
-                let action = match node.recipe {
-                    dist_recipes::recipe::Recipe::Archive(_) => RecipeAction::Compressing,
-                    _ => RecipeAction::Building,
-                };
-                self.reporter.report(Event::Recipe {
-                    label: &node.label,
-                    action,
-                    elapsed: started.elapsed(),
-                });
-                let rebuilding = previous.is_some();
-                let rec = self.produce(node, rebuilding)?;
-                if let Some(prev) = previous {
-                    self.check_reproduced(&prev, &rec, node)?;
-                    // The stored bytes stay what they were; the rebuild was only a check.
-                    self.reporter.report(Event::Recipe {
-                        label: &node.label,
-                        action: RecipeAction::Reproduced,
-                        elapsed: started.elapsed(),
-                    });
-                    (prev, true)
-                } else {
-                    self.store.record(&rec)?;
-                    if self.remote.is_some() {
-                        self.fresh.push(rec.clone());
-                    }
-                    self.reporter.report(Event::Recipe {
-                        label: &node.label,
-                        action: RecipeAction::Done,
-                        elapsed: started.elapsed(),
-                    });
-                    (rec, false)
-                }
-            }
+        let Some(rec) = stored else {
+            return Ok(false);
         };
-        self.done.insert(node.key, result.clone());
-        Ok(result)
+        self.store.touch(&node.key)?;
+        self.report_cached(node, started);
+        self.done.insert(node.key, (rec, true));
+        Ok(true)
     }
 
     fn report_cached(&self, node: &Node, started: Instant) {
@@ -238,56 +214,6 @@ impl<'a> Executor<'a> {
             .deps(node)
             .filter_map(|(_, dep)| self.isolation_of(graph, dep))
             .min()
-    }
-
-    /// The record of a consumed recipe made or found earlier in this run.
-    fn record_of(&self, key: &RecipeKey) -> Result<RecipeRecord, ExecuteError> {
-        if let Some((rec, _)) = self.done.get(key) {
-            return Ok(rec.clone());
-        }
-        self.store.get(key)?.ok_or_else(|| ExecuteError::Write {
-            artifact: key.short(),
-            message: "a consumed recipe vanished from the store; run `cargo dist store verify`"
-                .into(),
-        })
-    }
-
-    fn check_reproduced(
-        &self,
-        stored: &RecipeRecord,
-        rebuilt: &RecipeRecord,
-        node: &Node,
-    ) -> Result<(), ExecuteError> {
-        let mut differences = Vec::new();
-        for out in &rebuilt.outputs {
-            match stored.outputs.iter().find(|o| o.name == out.name) {
-                Some(o) if o.digest == out.digest => {}
-                Some(o) => {
-                    differences.push(format!(
-                        "  {}: stored {} , rebuilt {}",
-                        out.name,
-                        o.digest.short(),
-                        out.digest.short()
-                    ));
-                    differences.extend(produce::member_differences(
-                        self.store,
-                        &node.recipe,
-                        o,
-                        out,
-                    ));
-                }
-                None => differences.push(format!("  {}: only in the rebuild", out.name)),
-            }
-        }
-        if differences.is_empty() {
-            Ok(())
-        } else {
-            Err(ExecuteError::NotReproducible {
-                label: node.label.clone(),
-                key: node.key.to_hex(),
-                differences,
-            })
-        }
     }
 
     /// Copies the artifact's output into `dir/name` (temp file + rename, so no half-written

@@ -1,19 +1,83 @@
 //! Making one recipe's outputs in a temp dir and putting them in the store.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use dist_recipes::archive::{self, ArchiveEntry, EntryMode};
 use dist_recipes::installer::{
     self, BinAlias, InstallerApp, InstallerArtifact, InstallerKind, UpdaterFile,
 };
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
-use dist_store::{OutputRecord, RecipeRecord, Store};
+use dist_store::{OutputRecord, RecipeKey, RecipeRecord, Store};
 
-use super::{cargo, io, work_dir, ExecuteError, Executor};
+use super::{cargo, io, work_dir, BuildOptions, ExecuteError};
 use crate::graph::Node;
 use crate::isolation::Isolation;
+use crate::report::Reporter;
+use crate::workspace::Workspace;
 
-impl Executor<'_> {
+/// What making one recipe needs, on whichever thread makes it: its own store handle (SQLite
+/// connections are per thread) and the records of the recipes it consumes.
+pub(super) struct Producer<'a> {
+    pub ws: &'a Workspace,
+    pub store: &'a Store,
+    pub opts: &'a BuildOptions,
+    pub reporter: &'a dyn Reporter,
+    /// Records of consumed recipes made or found earlier in this run, by key.
+    pub inputs: BTreeMap<RecipeKey, RecipeRecord>,
+    /// A build ran with less than full isolation: said once per run.
+    pub warned_isolation: &'a AtomicBool,
+}
+
+impl Producer<'_> {
+    /// The record of a consumed recipe: made or found earlier in this run, else the store's
+    /// (an archive another runner built).
+    fn record_of(&self, key: &RecipeKey) -> Result<RecipeRecord, ExecuteError> {
+        if let Some(rec) = self.inputs.get(key) {
+            return Ok(rec.clone());
+        }
+        self.store.get(key)?.ok_or_else(|| ExecuteError::Write {
+            artifact: key.short(),
+            message: "a consumed recipe vanished from the store; run `cargo dist store verify`"
+                .into(),
+        })
+    }
+
+    /// `--rebuild`: the fresh outputs must equal the stored ones, byte for byte.
+    pub(super) fn check_reproduced(
+        &self,
+        stored: &RecipeRecord,
+        rebuilt: &RecipeRecord,
+        node: &Node,
+    ) -> Result<(), ExecuteError> {
+        let mut differences = Vec::new();
+        for out in &rebuilt.outputs {
+            match stored.outputs.iter().find(|o| o.name == out.name) {
+                Some(o) if o.digest == out.digest => {}
+                Some(o) => {
+                    differences.push(format!(
+                        "  {}: stored {} , rebuilt {}",
+                        out.name,
+                        o.digest.short(),
+                        out.digest.short()
+                    ));
+                    differences.extend(member_differences(self.store, &node.recipe, o, out));
+                }
+                None => differences.push(format!("  {}: only in the rebuild", out.name)),
+            }
+        }
+        if differences.is_empty() {
+            Ok(())
+        } else {
+            Err(ExecuteError::NotReproducible {
+                label: node.label.clone(),
+                key: node.key.to_hex(),
+                differences,
+            })
+        }
+    }
+
     /// The digest of a recipe's (single) output in a checksum style: sha256 is recorded with
     /// every object; the others read the verified bytes.
     fn digest_in_style(
@@ -32,7 +96,7 @@ impl Executor<'_> {
     /// Makes `node`'s outputs in a fresh temp dir and puts them in the store (not yet indexed:
     /// the caller records or compares them).
     pub(super) fn produce(
-        &mut self,
+        &self,
         node: &Node,
         rebuilding: bool,
     ) -> Result<RecipeRecord, ExecuteError> {
@@ -136,7 +200,7 @@ impl Executor<'_> {
     /// A cargo build in its sandbox, offline against the vendored crate sources; every binary
     /// into the store.
     fn produce_cargo_build(
-        &mut self,
+        &self,
         b: &recipe::CargoBuild,
         rebuilding: bool,
         tmp: &Path,
@@ -161,8 +225,7 @@ impl Executor<'_> {
             self.opts.require_isolation,
         )?;
         if let Some(why) = &built.weaker_because {
-            if !self.warned_isolation {
-                self.warned_isolation = true;
+            if !self.warned_isolation.swap(true, Ordering::Relaxed) {
                 self.reporter.report(crate::report::Event::Warning(format!(
                     "cargo builds run with isolation `{}` here, not `full`: {why}",
                     built.isolation.as_str()
@@ -434,7 +497,7 @@ fn installer_app(i: &recipe::Installer) -> InstallerApp {
 }
 
 /// For `--rebuild`: which members of two builds of an archive differ.
-pub(super) fn member_differences(
+fn member_differences(
     store: &Store,
     recipe: &Recipe,
     stored: &OutputRecord,

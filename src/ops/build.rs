@@ -63,6 +63,7 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
         rebuild: how.rebuild,
         host: loaded.toolchain.host().to_string(),
         require_isolation: how.require_isolation,
+        jobs: BuildOptions::default_jobs(),
     };
     let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;
     let mut hasher = SourceHasher::default();
@@ -100,13 +101,14 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
                 .filter(|a| a.selected && plan.is_local(a) == local)
         };
         ex.prefetch(&graph, phase().filter_map(|a| graph.artifacts.get(&a.name)))?;
+        ex.ensure_all(&graph, phase().filter_map(|a| graph.artifacts.get(&a.name)))?;
         for a in phase() {
-            let Some(node) = graph.artifacts.get(&a.name) else {
-                skipped.push(a.name.clone());
-                continue;
-            };
-            let r = ex.ensure(&graph, node)?;
-            built.insert(a.name.clone(), r);
+            match graph.artifacts.get(&a.name).and_then(|n| ex.outcome(n)) {
+                Some(r) => {
+                    built.insert(a.name.clone(), r.clone());
+                }
+                None => skipped.push(a.name.clone()),
+            }
         }
         planned = Some((plan, graph));
     }

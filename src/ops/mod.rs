@@ -240,6 +240,7 @@ pub fn write_workflow(
         rebuild: false,
         host: String::new(),
         require_isolation: false,
+        jobs: 1,
     };
     let mut ex = crate::execute::Executor::new(ws, &store, &opts, reporter);
     let node = graph::Node::new(shown.clone(), ci::workflow_recipe(&ctx, &text));

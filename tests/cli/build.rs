@@ -814,6 +814,113 @@ fn generate_lockfile(fx: &Fixture) {
     );
 }
 
+/// Independent recipes run side by side (alpha's archive while beta's cargo build runs), and
+/// the schedule changes no byte: one job at a time and two at once give the same files.
+#[test]
+fn recipes_run_side_by_side_with_the_same_bytes() {
+    let host = host_triple();
+    let fx = alpha_beta_shared(&host);
+    fx.file(
+        "shared/Cargo.toml",
+        "[package]\nname = \"shared\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .file(
+        "shared/src/lib.rs",
+        "pub fn name() -> &'static str {\n    \"shared\"\n}\n",
+    );
+    for app in ["alpha", "beta"] {
+        fx.file(
+            &format!("{app}/Cargo.toml"),
+            &format!("[package]\nname = \"{app}\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[dependencies]\nshared = {{ path = \"../shared\" }}\n"),
+        )
+        .file(
+            &format!("{app}/src/main.rs"),
+            &format!("fn main() {{\n    println!(\"{app} uses {{}}\", shared::name());\n}}\n"),
+        );
+    }
+    generate_lockfile(&fx);
+    let build = |jobs: &str| -> (PathBuf, Vec<String>) {
+        let ws = fx.dir.path().join(jobs).join("ws");
+        copy_workspace(fx.root(), &ws);
+        let store = fx.dir.path().join(jobs).join("store");
+        let out = run_ok(dist_command(&ws, &store, &["build"]).env("CARGO_DIST_JOBS", jobs));
+        let log = String::from_utf8(out.stderr).unwrap();
+        (ws, log.lines().map(|l| l.trim().to_string()).collect())
+    };
+    // The most recipes in flight at once, and whether a cargo build ever ran beside an archive.
+    let overlap = |log: &[String]| {
+        let mut running = std::collections::BTreeSet::new();
+        let (mut most, mut beside) = (0, false);
+        for line in log {
+            let Some((word, rest)) = line.split_once(' ') else {
+                continue;
+            };
+            let label = rest.split(" (").next().unwrap();
+            let label = if rest.ends_with("(cargo build)") || rest.contains("(cargo build) (") {
+                format!("{label} (cargo build)")
+            } else {
+                label.to_string()
+            };
+            match word {
+                "building" | "compressing" => {
+                    running.insert(label);
+                }
+                "built" | "cached" | "reproduced" => {
+                    running.remove(&label);
+                }
+                _ => continue,
+            }
+            most = most.max(running.len());
+            beside |= running.iter().any(|l| l.ends_with("(cargo build)"))
+                && running.iter().any(|l| l.ends_with(".tar.xz"));
+        }
+        (most, beside)
+    };
+
+    let (one, log) = build("1");
+    assert_eq!(
+        overlap(&log),
+        (1, false),
+        "one job at a time, yet recipes overlapped:\n{}",
+        log.join("\n")
+    );
+    let (two, log) = build("2");
+    assert_eq!(
+        overlap(&log),
+        (2, true),
+        "with two jobs, no archive was made while a cargo build ran:\n{}",
+        log.join("\n")
+    );
+    let files = |ws: &PathBuf| {
+        let dir = ws.join("target/distrib");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| {
+                let bytes = std::fs::read(dir.join(&n)).unwrap();
+                (n, bytes)
+            })
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (files(&one), files(&two));
+    assert!(
+        a.len() >= 5,
+        "too few artifacts: {:?}",
+        a.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between one job and two");
+    }
+}
+
 /// A workspace of several members: each App builds alone (the sandbox holds the other members'
 /// manifests and placeholders, not their code); editing another member or the dist config
 /// leaves an App's cargo build cached.
