@@ -27,15 +27,31 @@ pub const GZIP_LEVEL: u32 = 9;
 /// The gzip header's OS byte: 255 ("unknown"), so the host OS never shows in the bytes.
 pub const GZIP_OS: u8 = 255;
 /// xz preset for `.tar.xz`: liblzma's default (`xz -6`), CRC64 check, multithreaded in blocks
-/// of [`COMPRESS_BLOCK_SIZE`].
+/// of [`xz_block_size`], the dictionary no larger than a block.
 pub const XZ_PRESET: u32 = 6;
 /// zstd level for `.tar.zst`: high ratio while still decompressing at full speed; multithreaded
 /// in jobs of [`COMPRESS_BLOCK_SIZE`].
 pub const ZSTD_LEVEL: i32 = 19;
-/// Input per independently compressed xz block or zstd job. Both encoders split the stream at
-/// these fixed offsets and compress the pieces in parallel: the bytes depend on this size, never
-/// on how many threads did the work (a test compresses with 1 and 4 threads and compares).
+/// Input per independently compressed zstd job, and the largest xz block. Both encoders split
+/// the stream at fixed offsets and compress the pieces in parallel: the bytes depend on these
+/// sizes, never on how many threads did the work (a test compresses with 1 and 4 threads and
+/// compares). zstd's jobs cannot be smaller: at level 19 a job is at least its 8 MiB window.
 pub const COMPRESS_BLOCK_SIZE: u64 = 8 << 20;
+/// The smallest xz block: below it the per-block cost outweighs the parallelism.
+pub const XZ_MIN_BLOCK_SIZE: u64 = 256 << 10;
+
+/// The xz block size for a tar stream of at most `stream_len` bytes: a quarter of it, so two or
+/// four cores share even a small archive, rounded up to 64 KiB, between
+/// [`XZ_MIN_BLOCK_SIZE`] and [`COMPRESS_BLOCK_SIZE`]. A function of the archive's contents
+/// only. Measured on 2 cores: a 430 KB binary compresses in 103 ms instead of 175 ms, a 25 MB
+/// one in 5.8 s instead of 7.9 s, each 2% larger than in 8 MiB blocks.
+pub fn xz_block_size(stream_len: u64) -> u64 {
+    let granule = 64 << 10;
+    stream_len
+        .div_ceil(4)
+        .next_multiple_of(granule)
+        .clamp(XZ_MIN_BLOCK_SIZE, COMPRESS_BLOCK_SIZE)
+}
 
 /// Threads for xz and zstd: one per core (at most 8; each xz thread holds about 100 MiB), or
 /// `CARGO_DIST_COMPRESS_THREADS`. Not a key input: it cannot change the bytes.

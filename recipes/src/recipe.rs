@@ -60,7 +60,7 @@ use crate::target::Target;
 
 /// Bumped whenever a writer's output for the same inputs changes (compressor settings, templates,
 /// the encoding below), so old store entries are never reused for new bytes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 const DOMAIN: &str = "cargo-dist recipe";
 
@@ -1225,55 +1225,55 @@ mod tests {
         let golden = [
             (
                 "ci-workflow",
-                "9d7444ad4c2c3f7f44bdf91ddbf520c922eb49fb31cbffd2ba9c794122b51a6f",
+                "5c54b355b5df3223261a0a773e617b5d485c96522624d50fdd82a852d9c23e96",
             ),
             (
                 "cargo-build",
-                "357492f8bc2c41455b6d01e81b577e918652143607275958fa287145815d4c82",
+                "fa9ad0ae2b08bcfa862a378a8b00fe72c80455f1209f115b1f7f6850eb281da2",
             ),
             (
                 "archive",
-                "50eccef1c5bbe319871eed67f8eff16626074716a848df67179f7a31834cca3a",
+                "7f6948cfdf021a8ad317c9fec4443b0ec0c4eebb30f4751fc5e9cf32262e094c",
             ),
             (
                 "checksum",
-                "3d8c2f67a15785c676bec0fca7cc40e6ddce4465835e140cf77521ea2e9dbb78",
+                "5a22128b8605528c006309862ee6411ef405d72a420ea450588afb8c7dd8989e",
             ),
             (
                 "unified-checksum",
-                "6a77ba2978c814af1ad9bc877d4eb8cc544829c124bbb29c1d7ff796010f9dfc",
+                "3451cd3ad5eef757c9d807f3582bd11dba980fcd51343636c10411cebe0fe712",
             ),
             (
                 "source-tarball",
-                "3a7a7fae4ea2c6e86298d6f6cddcdc00539bbfd03c2689932ebda486c12dc7f7",
+                "bf799cbd5d90d60428383a44bd4d918d279da109d7448942b8ec20130d9443f1",
             ),
             (
                 "installer",
-                "6d7a7c7c354e660b7b16c42310f1391f8dd54d8271c09c6d926c1a7481881eea",
+                "96114d92849c2356d1e1019ba126973c5395cd4e8b237a52b51397dc9222d40c",
             ),
             (
                 "extra-artifacts",
-                "9d7ed2af750e950cc2ceedca790975ac189e2db1130b384c1e5a3c6d898560a0",
+                "38d88a1302ee12fbb8d9d95c0b4ece760576a4522440953832aba0b1fcc92c8a",
             ),
             (
                 "sbom",
-                "6c1013e69c10f2c597554aa3141b86ca1bf03ada31ba8144b227b40340c64dd9",
+                "8a84eae6380d1e87064bba602e21ce8536ca615c7ae657ee642a0bad11e3fad9",
             ),
             (
                 "msi",
-                "31f310780e00fc56a051a98fee4b2ce99d926acce7764c2f6341187fed9de5fe",
+                "9f50d6fec99bb138577204e01701380196f507d11ff7db6641f411135818bf05",
             ),
             (
                 "crate-build",
-                "73ef41616431de4e09751d86c5e9eda199e9a0969fc00ea314db15f998a7cfa7",
+                "d1f29be78917c6f77fe00d065a86401b7d79de8039f1c2f5a754545af1b83658",
             ),
             (
                 "crate-sources",
-                "5b5db83831a7528ef2d3c15a0800fdb707137590b44c296c1ba8b095e5c96a8f",
+                "6d67cf4163a61ca2c427aee62c9f1c954b5434ceb1c86863bca15367cab4a436",
             ),
             (
                 "cargo-build",
-                "5b3029cf41b58d4a209999d9b0186aa92737522429b50ac7cbf9b6c89d29f334",
+                "e5b471755878731e93b27e131ac5f3dc2801f1e2e28d596d61b0ce6ded3f5cf3",
             ),
         ];
         let got: Vec<(&str, String)> = samples()

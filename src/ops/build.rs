@@ -100,8 +100,21 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
                 .values()
                 .filter(|a| a.selected && plan.is_local(a) == local)
         };
-        ex.prefetch(&graph, phase().filter_map(|a| graph.artifacts.get(&a.name)))?;
-        ex.ensure_all(&graph, phase().filter_map(|a| graph.artifacts.get(&a.name)))?;
+        // Global artifacts that embed no archive checksum (the source tarball, an MSI) have
+        // their final keys already: they run beside the local ones.
+        let early = || {
+            plan.artifacts
+                .values()
+                .filter(|a| local && a.selected && !plan.is_local(a))
+                .filter_map(|a| graph.artifacts.get(&a.name))
+                .filter(|n| !embeds_archive_checksums(&graph, n))
+        };
+        let roots: Vec<&crate::graph::Node> = phase()
+            .filter_map(|a| graph.artifacts.get(&a.name))
+            .chain(early())
+            .collect();
+        ex.prefetch(&graph, roots.iter().copied())?;
+        ex.ensure_all(&graph, roots.iter().copied())?;
         for a in phase() {
             match graph.artifacts.get(&a.name).and_then(|n| ex.outcome(n)) {
                 Some(r) => {
@@ -169,6 +182,17 @@ fn materialize(
         );
     }
     Ok(states)
+}
+
+/// Whether `node`'s key changes once this run's archives are built: installers and the unified
+/// checksum embed archive checksums, and so does anything made from them.
+fn embeds_archive_checksums(graph: &RecipeGraph, node: &crate::graph::Node) -> bool {
+    matches!(
+        node.recipe,
+        Recipe::Installer(_) | Recipe::UnifiedChecksum(_)
+    ) || graph
+        .deps(node)
+        .any(|(_, dep)| embeds_archive_checksums(graph, dep))
 }
 
 /// The selected installers and unified checksum with the archives they cover whose checksum is

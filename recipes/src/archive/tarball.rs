@@ -8,9 +8,9 @@ use flate2::{Compression, GzBuilder};
 use tar::{Builder, EntryType, Header};
 
 use super::{
-    compress_threads, write_err, ArchiveError, PlanItem, SourceReader, COMPRESS_BLOCK_SIZE,
-    FIXED_MTIME, GZIP_LEVEL, GZIP_OS, MODE_EXECUTABLE, MODE_REGULAR, XZ_PRESET, ZSTD_CHECKSUM,
-    ZSTD_LEVEL,
+    compress_threads, write_err, xz_block_size, ArchiveError, PlanItem, SourceReader,
+    COMPRESS_BLOCK_SIZE, FIXED_MTIME, GZIP_LEVEL, GZIP_OS, MODE_EXECUTABLE, MODE_REGULAR,
+    XZ_PRESET, ZSTD_CHECKSUM, ZSTD_LEVEL,
 };
 
 /// Room for a name in the header itself; longer names go in a GNU long-name entry before it.
@@ -33,31 +33,58 @@ pub(super) fn write_tar_gz(
     finish_file(sink, out)
 }
 
-/// `.tar.xz`: liblzma's multithreaded encoder, CRC64 check.
+/// `.tar.xz`: liblzma's multithreaded encoder, CRC64 check, blocks sized to the stream.
 pub(super) fn write_tar_xz(
     sink: BufWriter<File>,
     root_dir: &str,
     items: &[PlanItem<'_>],
     out: &Path,
 ) -> Result<(), ArchiveError> {
-    let encoder = xz_encoder(sink, compress_threads(), COMPRESS_BLOCK_SIZE)
-        .map_err(|e| write_err(out)(e.into()))?;
+    let block = xz_block_size(stream_bound(root_dir, items)?);
+    let encoder =
+        xz_encoder(sink, compress_threads(), block).map_err(|e| write_err(out)(e.into()))?;
     let sink = write_tar(encoder, root_dir, items, out)?
         .finish()
         .map_err(write_err(out))?;
     finish_file(sink, out)
 }
 
-/// An xz writer whose bytes depend on `block_size` and the preset, not on `threads`.
+/// An upper bound on the length of the tar stream [`write_tar`] makes of `items`: every file's
+/// data in 512-byte records, plus 1 KiB per entry (its header, and a long-name entry for names
+/// up to 511 bytes) and the end marker. Only sizes the xz blocks, so it need not be exact;
+/// erring high avoids a tiny last block.
+fn stream_bound(root_dir: &str, items: &[PlanItem<'_>]) -> Result<u64, ArchiveError> {
+    let mut len = 1024 * (items.len() as u64 + 2) + root_dir.len() as u64;
+    for item in items {
+        if let PlanItem::File(entry) = item {
+            let meta =
+                std::fs::metadata(&entry.source).map_err(|source| ArchiveError::ReadSource {
+                    path: entry.source.clone(),
+                    source,
+                })?;
+            len += meta.len().next_multiple_of(512) + entry.path.len() as u64;
+        }
+    }
+    Ok(len)
+}
+
+/// An xz writer whose bytes depend on `block_size` and the preset, not on `threads`. A block is
+/// compressed on its own, so a dictionary larger than it is never used: it is capped there
+/// (less memory to set up per block; same compression).
 pub(crate) fn xz_encoder<W: Write>(
     sink: W,
     threads: u32,
     block_size: u64,
 ) -> Result<liblzma::write::XzEncoder<W>, liblzma::stream::Error> {
+    let mut lzma = liblzma::stream::LzmaOptions::new_preset(XZ_PRESET)?;
+    let preset_dict = 8 << 20; // xz -6's dictionary
+    lzma.dict_size(block_size.min(preset_dict) as u32);
+    let mut filters = liblzma::stream::Filters::new();
+    filters.lzma2(&lzma);
     let stream = liblzma::stream::MtStreamBuilder::new()
         .threads(threads)
         .block_size(block_size)
-        .preset(XZ_PRESET)
+        .filters(filters)
         .check(liblzma::stream::Check::Crc64)
         .encoder()?;
     Ok(liblzma::write::XzEncoder::new_stream(sink, stream))
@@ -225,6 +252,48 @@ mod tests {
         }
         out.truncate(len);
         out
+    }
+
+    /// Blocks are a quarter of the stream, in 64 KiB steps, between 256 KiB and 8 MiB.
+    #[test]
+    fn xz_blocks_follow_the_stream_length() {
+        use crate::archive::xz_block_size;
+        assert_eq!(xz_block_size(0), 256 << 10);
+        assert_eq!(xz_block_size(430_000), 256 << 10);
+        assert_eq!(xz_block_size(2 << 20), 512 << 10);
+        assert_eq!(xz_block_size(25_600_000), 6_422_528);
+        assert_eq!(xz_block_size(1 << 30), 8 << 20);
+    }
+
+    /// The bound sizing the blocks is never below the stream written, names long and short.
+    #[test]
+    fn stream_bound_is_an_upper_bound() {
+        use crate::archive::{ArchiveEntry, EntryMode};
+        let dir = tempfile::tempdir().unwrap();
+        let mut entries = Vec::new();
+        for (i, len) in [0usize, 1, 511, 512, 513, 70_000].into_iter().enumerate() {
+            let source = dir.path().join(i.to_string());
+            std::fs::write(&source, sample(len)).unwrap();
+            let path = if i % 2 == 0 {
+                format!("f{i}")
+            } else {
+                format!("deep/{}/f{i}", "d".repeat(150))
+            };
+            entries.push(ArchiveEntry {
+                path,
+                source,
+                mode: EntryMode::Regular,
+            });
+        }
+        let items = crate::archive::plan(&entries).unwrap();
+        let root = "app-1.0.0";
+        let written = super::write_tar(Vec::new(), root, &items, dir.path()).unwrap();
+        let bound = super::stream_bound(root, &items).unwrap();
+        assert!(bound >= written.len() as u64, "{bound} < {}", written.len());
+        assert!(
+            bound < written.len() as u64 + 16 * 1024,
+            "{bound} is far too high"
+        );
     }
 
     /// Several blocks' worth of input: 1 thread and 4 threads give the same bytes, which
