@@ -41,6 +41,10 @@ pub fn build(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pla
 }
 
 fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Planned, Error> {
+    // Needed by the first cargo build: asked for (rustup's proxy is slow) beside the loading.
+    crate::execute::prefetch_toolchain_dir(
+        super::manifest_dir(opts).unwrap_or(std::path::Path::new(".")),
+    );
     let loaded = load(opts)?;
     super::refuse_if_dirty(&loaded, opts, reporter)?;
     let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
@@ -51,8 +55,6 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
         }
     };
     report_packages(&loaded, Some(&ann), reporter);
-    // Needed by the first cargo build; found while the plan is made.
-    crate::execute::prefetch_toolchain_dir(&loaded.ws.root);
     let req = PlanRequest {
         mode: opts.artifacts.unwrap_or(ArtifactMode::Host),
         targets: &opts.targets,

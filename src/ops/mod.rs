@@ -49,14 +49,17 @@ pub struct Loaded {
     pub candidates: Vec<Candidate>,
 }
 
-pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
-    // Both spawn a process; run them side by side.
-    let manifest_dir = opts
-        .manifest_path
+/// The directory of `--manifest-path`, if one was given with a directory part.
+fn manifest_dir(opts: &GlobalOpts) -> Option<&std::path::Path> {
+    opts.manifest_path
         .as_deref()
         .and_then(|p| p.parent())
-        .filter(|d| !d.as_os_str().is_empty());
-    let rustc = Toolchain::start(manifest_dir);
+        .filter(|d| !d.as_os_str().is_empty())
+}
+
+pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
+    // Both spawn a process; run them side by side.
+    let rustc = Toolchain::start(manifest_dir(opts));
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
     let cfg = config::resolve(&ws)?;
     let toolchain = rustc.finish()?;

@@ -254,12 +254,13 @@ mod tests {
         out
     }
 
-    /// Blocks are a quarter of the stream, in 64 KiB steps, between 256 KiB and 8 MiB.
+    /// Blocks are a quarter of the stream, in 64 KiB steps, between 128 KiB and 8 MiB.
     #[test]
     fn xz_blocks_follow_the_stream_length() {
         use crate::archive::xz_block_size;
-        assert_eq!(xz_block_size(0), 256 << 10);
-        assert_eq!(xz_block_size(430_000), 256 << 10);
+        assert_eq!(xz_block_size(0), 128 << 10);
+        assert_eq!(xz_block_size(430_000), 128 << 10);
+        assert_eq!(xz_block_size(600_000), 192 << 10);
         assert_eq!(xz_block_size(2 << 20), 512 << 10);
         assert_eq!(xz_block_size(25_600_000), 6_422_528);
         assert_eq!(xz_block_size(1 << 30), 8 << 20);
