@@ -68,6 +68,13 @@ pub struct RecipeGraph {
 }
 
 impl RecipeGraph {
+    /// Adds artifact nodes made from `(name, recipe)`; each is labelled with its name.
+    fn add_artifacts(&mut self, made: Vec<(String, Recipe)>) {
+        for node in nodes_of(made) {
+            self.artifacts.insert(node.label.clone(), node);
+        }
+    }
+
     /// The label of a cargo build in the store index.
     pub fn build_label(app: &str, target: &str) -> String {
         format!("{app}-{target} (cargo build)")
@@ -167,14 +174,10 @@ pub fn graph(
         .filter(|r| !r.targets.is_empty() && ws.package(&r.app).is_some())
         .collect();
     let (left, right) = releases.split_at(releases.len() / 2);
-    // The skeleton once, here: both threads share it.
-    let skeleton = if releases.is_empty() {
-        None
-    } else {
-        Some(hasher.skeleton(ws)?)
-    };
-    // Only builds read crate sources.
+    // Only builds read the skeleton (hashed once, here: both threads start from it) and the
+    // crate sources.
     if !releases.is_empty() {
+        hasher.skeleton(ws)?;
         let release = toolchain
             .fields
             .get("release")
@@ -184,8 +187,10 @@ pub fn graph(
             .map(|s| Node::new("crate sources (Cargo.lock)".into(), Recipe::CrateSources(s)));
     }
     let sources_key = g.crate_sources.as_ref().map(|n| n.key);
+    // Each thread starts from what is hashed so far (the members' manifests).
+    let hasher_seed = &*hasher;
     let build_part = |part: &[&crate::plan::Release]| {
-        let mut h = SourceHasher::with_skeleton(skeleton.clone());
+        let mut h = hasher_seed.fork();
         let shared = BuildShared {
             ws,
             cfg,
@@ -229,9 +234,12 @@ pub fn graph(
             .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
     }
     // Archives and the source tarball next: checksums and installers consume their keys.
+    let mut made = Vec::new();
+    // An App's archives for every target list the same include files: found once.
+    let mut includes = BTreeMap::new();
     for a in plan.artifacts.values() {
         let recipe = match &a.kind {
-            ArtifactKind::Archive { .. } => archive_recipe(ws, &g, a, hasher)?,
+            ArtifactKind::Archive { .. } => archive_recipe(ws, &g, a, hasher, &mut includes)?,
             ArtifactKind::SourceTarball { root_dir } => Recipe::SourceTarball(SourceTarball {
                 root_dir: root_dir.clone(),
                 git_tree: ws.git_tree.clone().unwrap_or_default(),
@@ -286,30 +294,13 @@ pub fn graph(
             }),
             _ => continue,
         };
-        g.artifacts
-            .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
+        made.push((a.name.clone(), recipe));
     }
+    g.add_artifacts(made);
+    // Then what reads archive keys: installers and the unified checksum.
+    let mut made = Vec::new();
     for a in plan.artifacts.values() {
         let recipe = match &a.kind {
-            ArtifactKind::Archive { .. }
-            | ArtifactKind::SourceTarball { .. }
-            | ArtifactKind::Updater { .. }
-            | ArtifactKind::ExtraArtifact { .. }
-            | ArtifactKind::Sbom
-            | ArtifactKind::NativeInstaller {
-                installer: InstallerKind::Msi,
-                ..
-            } => continue,
-            // Kinds this tool plans but cannot make yet have no recipe (nor do their checksums).
-            ArtifactKind::NativeInstaller { .. } | ArtifactKind::Omnibor { .. } => continue,
-            ArtifactKind::Checksum { of, style } => match g.artifacts.get(of) {
-                Some(consumed) => Recipe::Checksum(Checksum {
-                    archive_name: of.clone(),
-                    archive: consumed.key,
-                    style: *style,
-                }),
-                None => continue,
-            },
             ArtifactKind::UnifiedChecksum { of, style } => {
                 Recipe::UnifiedChecksum(UnifiedChecksum {
                     style: *style,
@@ -320,11 +311,48 @@ pub fn graph(
                 })
             }
             ArtifactKind::Installer { .. } => installer_recipe(ws, cfg, plan, &g, env, a),
+            _ => continue,
         };
-        g.artifacts
-            .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
+        made.push((a.name.clone(), recipe));
     }
+    g.add_artifacts(made);
+    // Last, the checksum files, of whatever they cover. (Kinds this tool plans but cannot make
+    // have no recipe, nor do their checksums.)
+    let mut made = Vec::new();
+    for a in plan.artifacts.values() {
+        if let ArtifactKind::Checksum { of, style } = &a.kind {
+            if let Some(consumed) = g.artifacts.get(of) {
+                let recipe = Recipe::Checksum(Checksum {
+                    archive_name: of.clone(),
+                    archive: consumed.key,
+                    style: *style,
+                });
+                made.push((a.name.clone(), recipe));
+            }
+        }
+    }
+    g.add_artifacts(made);
     Ok(g)
+}
+
+/// Nodes of many recipes: their inputs and keys, most of a large plan's time, computed on up
+/// to two threads.
+fn nodes_of(recipes: Vec<(String, Recipe)>) -> Vec<Node> {
+    let make = |v: Vec<(String, Recipe)>| -> Vec<Node> {
+        v.into_iter().map(|(l, r)| Node::new(l, r)).collect()
+    };
+    // Below this a thread costs more than it saves.
+    if recipes.len() < 32 {
+        return make(recipes);
+    }
+    let mut left = recipes;
+    let right = left.split_off(left.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| make(right));
+        let mut nodes = make(left);
+        nodes.extend(other.join().expect("key thread"));
+        nodes
+    })
 }
 
 /// Every workspace file by content, hashed on first use and shared by the recipes that read the
@@ -348,6 +376,7 @@ fn archive_recipe(
     g: &RecipeGraph,
     a: &crate::plan::Artifact,
     hasher: &mut SourceHasher,
+    includes: &mut BTreeMap<(String, String), Vec<(String, String)>>,
 ) -> Result<Recipe, GraphError> {
     let ArtifactKind::Archive {
         target,
@@ -380,7 +409,15 @@ fn archive_recipe(
                 items.insert(item.path.clone(), src);
             }
             ItemSource::File { path, .. } => {
-                for (inside, file) in include_files(ws, &app, &item.path, path)? {
+                let key = (item.path.clone(), path.clone());
+                let files = match includes.get(&key) {
+                    Some(files) => files,
+                    None => {
+                        let found = include_files(ws, &app, &item.path, path)?;
+                        includes.entry(key).or_insert(found)
+                    }
+                };
+                for (inside, file) in files.clone() {
                     let src = ArchiveSource::File {
                         input: hasher.file(ws, &file)?,
                         path: file,

@@ -57,6 +57,11 @@ pub fn snapshot_bytes(rel: &str, raw: Vec<u8>) -> Vec<u8> {
     if rel != "Cargo.toml" && !rel.ends_with("/Cargo.toml") {
         return raw;
     }
+    // Nothing to remove and nothing to add (most member manifests): no parse.
+    let root_declares_workspace = rel != "Cargo.toml" || memmem(&raw, b"[workspace]");
+    if !memmem(&raw, b"metadata") && root_declares_workspace {
+        return raw;
+    }
     let Ok(mut doc) = String::from_utf8_lossy(&raw).parse::<toml_edit::DocumentMut>() else {
         return raw;
     };
@@ -79,16 +84,48 @@ pub struct SourceHasher {
     /// (snapshot form?, path) -> content.
     cache: BTreeMap<(bool, String), FileInput>,
     skeleton: Option<Arc<WorkspaceSkeleton>>,
+    /// Facts about the workspace every build's input set needs, gathered once.
+    layout: Option<Arc<Layout>>,
     /// Bytes hashed, for the benchmark.
     pub bytes_hashed: u64,
 }
 
+/// What every App's input set shares: the members' dirs (each App's walk stops at them), the
+/// target dir, and which [`ROOT_FILES`] exist.
+#[derive(Debug)]
+struct Layout {
+    member_dirs: BTreeSet<String>,
+    target_dir: String,
+    root_files: Vec<&'static str>,
+}
+
+/// Files above this size are hashed as a stream instead of read whole.
+const READ_WHOLE_LIMIT: u64 = 4 << 20;
+
 impl SourceHasher {
-    /// A hasher that starts from an already computed skeleton.
-    pub fn with_skeleton(skeleton: Option<Arc<WorkspaceSkeleton>>) -> SourceHasher {
+    fn layout(&mut self, ws: &Workspace) -> Arc<Layout> {
+        self.layout
+            .get_or_insert_with(|| {
+                Arc::new(Layout {
+                    member_dirs: ws.packages.iter().map(|p| p.dir.clone()).collect(),
+                    target_dir: crate::workspace::relative(&ws.root, &ws.target_dir),
+                    root_files: ROOT_FILES
+                        .iter()
+                        .copied()
+                        .filter(|f| ws.root.join(f).is_file())
+                        .collect(),
+                })
+            })
+            .clone()
+    }
+
+    /// A hasher for another thread that starts from everything this one knows.
+    pub fn fork(&self) -> SourceHasher {
         SourceHasher {
-            skeleton,
-            ..Default::default()
+            cache: self.cache.clone(),
+            skeleton: self.skeleton.clone(),
+            layout: self.layout.clone(),
+            bytes_hashed: 0,
         }
     }
 
@@ -97,6 +134,7 @@ impl SourceHasher {
         self.bytes_hashed += other.bytes_hashed;
         self.cache.extend(other.cache);
         self.skeleton = self.skeleton.take().or(other.skeleton);
+        self.layout = self.layout.take().or(other.layout);
     }
 
     /// Every member's manifest and target roots ([`WorkspaceSkeleton`]), computed once.
@@ -137,31 +175,51 @@ impl SourceHasher {
         rel: &str,
         snapshot: bool,
     ) -> Result<FileInput, SourceError> {
+        self.hash_keeping(ws, rel, snapshot, false).map(|(f, _)| f)
+    }
+
+    /// Hashes `rel` (once per run); with `keep`, also returns the bytes read, when they were
+    /// read whole (small files, the ones not already cached).
+    fn hash_keeping(
+        &mut self,
+        ws: &Workspace,
+        rel: &str,
+        snapshot: bool,
+        keep: bool,
+    ) -> Result<(FileInput, Option<Vec<u8>>), SourceError> {
+        use std::io::Read;
         let snapshot = snapshot && rel.ends_with("Cargo.toml");
         if let Some(f) = self.cache.get(&(snapshot, rel.to_string())) {
-            return Ok(*f);
+            return Ok((*f, None));
         }
         let abs = ws.root.join(rel);
         let io = |source| SourceError::Io {
             path: abs.display().to_string(),
             source,
         };
-        let meta = std::fs::metadata(&abs).map_err(io)?;
-        let digest = if snapshot {
-            let bytes = snapshot_bytes(rel, std::fs::read(&abs).map_err(io)?);
+        // One open: its metadata and its bytes.
+        let mut file = std::fs::File::open(&abs).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        let (digest, kept) = if snapshot || meta.len() <= READ_WHOLE_LIMIT {
+            let mut bytes = Vec::with_capacity(meta.len() as usize);
+            file.read_to_end(&mut bytes).map_err(io)?;
+            if snapshot {
+                bytes = snapshot_bytes(rel, bytes);
+            }
             self.bytes_hashed += bytes.len() as u64;
-            ContentDigest::of_bytes(&bytes)
+            (ContentDigest::of_bytes(&bytes), keep.then_some(bytes))
         } else {
+            drop(file);
             let (digest, size) = ContentDigest::of_file(&abs).map_err(io)?;
             self.bytes_hashed += size;
-            digest
+            (digest, None)
         };
         let f = FileInput {
             digest,
             executable: crate::platform::is_executable(&meta),
         };
         self.cache.insert((snapshot, rel.to_string()), f);
-        Ok(f)
+        Ok((f, kept))
     }
 
     /// Every file of the workspace but `target/` and hidden directories (`.cargo` kept), as on
@@ -185,44 +243,41 @@ impl SourceHasher {
         ws: &Workspace,
         pkg: &Package,
     ) -> Result<BuildSources, SourceError> {
-        let member_dirs: BTreeSet<&str> = ws.packages.iter().map(|p| p.dir.as_str()).collect();
-        let target_dir = crate::workspace::relative(&ws.root, &ws.target_dir);
+        let layout = self.layout(ws);
+        let member_dirs: BTreeSet<&str> = layout.member_dirs.iter().map(String::as_str).collect();
         let mut files = BTreeSet::new();
         let closure = ws.path_closure(pkg);
         for dir in &closure {
-            list_dir(ws, dir, &member_dirs, &target_dir, &mut files)?;
+            list_dir(ws, dir, &member_dirs, &layout.target_dir, &mut files)?;
         }
-        for f in ROOT_FILES {
-            if ws.root.join(f).is_file() {
-                files.insert(f.to_string());
-            }
-        }
+        files.extend(layout.root_files.iter().map(|f| f.to_string()));
         let mut out = BuildSources {
             files: BTreeMap::new(),
             skeleton: self.skeleton(ws)?,
         };
-        let mut docs = Vec::new();
-        for rel in files {
-            let (parent, name) = rel.rsplit_once('/').unwrap_or(("", &rel));
+        let (docs, sources): (Vec<String>, Vec<String>) = files.into_iter().partition(|rel| {
+            let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
             // The dist workspace file is config, like the manifests' metadata tables.
-            let top_level_doc = (include_kind(name).is_some()
+            (include_kind(name).is_some()
                 && (parent.is_empty() || closure.iter().any(|d| d == parent)))
-                || (parent.is_empty() && dist_file::FILE_NAMES.contains(&name));
-            if top_level_doc {
-                docs.push(rel);
-                continue;
-            }
-            let f = self.build_file(ws, &rel)?;
-            out.files.insert(rel, f);
-        }
-        // A doc file stays in only when some Rust source names it (include_str!, #[doc]).
-        if !docs.is_empty() {
-            let mut mentioned = BTreeSet::new();
-            for rel in out.files.keys().filter(|r| r.ends_with(".rs")) {
-                let text = std::fs::read(ws.root.join(rel)).map_err(|source| SourceError::Io {
-                    path: rel.clone(),
-                    source,
-                })?;
+                || (parent.is_empty() && dist_file::FILE_NAMES.contains(&name))
+        });
+        // A doc file stays in only when some Rust source names it (include_str!, #[doc]): the
+        // sources are searched with the bytes read to hash them.
+        let mut mentioned = BTreeSet::new();
+        for rel in sources {
+            let search = !docs.is_empty() && rel.ends_with(".rs");
+            let (f, bytes) = self.hash_keeping(ws, &rel, true, search)?;
+            if search {
+                let text = match bytes {
+                    Some(b) => b,
+                    None => {
+                        std::fs::read(ws.root.join(&rel)).map_err(|source| SourceError::Io {
+                            path: rel.clone(),
+                            source,
+                        })?
+                    }
+                };
                 for d in &docs {
                     let name = d.rsplit('/').next().unwrap_or(d);
                     if memmem(&text, name.as_bytes()) {
@@ -230,10 +285,11 @@ impl SourceHasher {
                     }
                 }
             }
-            for d in mentioned {
-                let f = self.build_file(ws, &d)?;
-                out.files.insert(d, f);
-            }
+            out.files.insert(rel, f);
+        }
+        for d in mentioned {
+            let f = self.build_file(ws, &d)?;
+            out.files.insert(d, f);
         }
         Ok(out)
     }
