@@ -58,7 +58,10 @@ pub fn snapshot_bytes(rel: &str, raw: Vec<u8>) -> Vec<u8> {
         return raw;
     }
     // Nothing to remove and nothing to add (most member manifests): no parse.
-    let root_declares_workspace = rel != "Cargo.toml" || memmem(&raw, b"[workspace]");
+    let root_declares_workspace = rel != "Cargo.toml"
+        || raw
+            .split(|b| *b == b'\n')
+            .any(|line| line.trim_ascii_start().starts_with(b"[workspace]"));
     if !memmem(&raw, b"metadata") && root_declares_workspace {
         return raw;
     }
@@ -365,5 +368,15 @@ mod tests {
         let declared = "[workspace]\nmembers = [\"a\"]\n";
         let kept = String::from_utf8(snapshot_bytes("Cargo.toml", declared.into())).unwrap();
         assert_eq!(kept.matches("[workspace]").count(), 1, "{kept}");
+        // Named only in a comment, `[workspace]` is not a table: one is still added.
+        let commented = "# not a [workspace] yet\n[package]\nname = \"a\"\n";
+        let root = String::from_utf8(snapshot_bytes("Cargo.toml", commented.into())).unwrap();
+        assert!(root.ends_with("[workspace]\n"), "{root}");
+        // With nothing to remove or add, the bytes are the file's own.
+        let plain = "[package]\nname = \"a\"   # spacing kept\n";
+        assert_eq!(
+            snapshot_bytes("a/Cargo.toml", plain.into()),
+            plain.as_bytes()
+        );
     }
 }
