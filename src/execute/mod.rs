@@ -173,10 +173,7 @@ impl<'a> Executor<'a> {
             return Ok(false);
         }
         let started = Instant::now();
-        let stored = match self.store.is_cached(&node.key)? {
-            true => self.store.get(&node.key)?,
-            false => None,
-        };
+        let stored = stored_record(self.store, &node.key)?;
         let Some(rec) = stored else {
             return Ok(false);
         };
@@ -231,6 +228,17 @@ impl<'a> Executor<'a> {
         self.store.materialize(out, &dest)?;
         Ok(dest)
     }
+}
+
+/// The record of `key` when the store holds it whole (its row and every object).
+pub(crate) fn stored_record(
+    store: &Store,
+    key: &RecipeKey,
+) -> Result<Option<RecipeRecord>, ExecuteError> {
+    Ok(match store.is_cached(key)? {
+        true => store.get(key)?,
+        false => None,
+    })
 }
 
 /// The output of `rec` that is artifact `name`: a recipe with several outputs (an

@@ -194,10 +194,7 @@ fn run_one(p: &Producer, node: &Node) -> Result<(RecipeRecord, bool), ExecuteErr
             elapsed: started.elapsed(),
         })
     };
-    let stored = match p.store.is_cached(&node.key)? {
-        true => p.store.get(&node.key)?,
-        false => None,
-    };
+    let stored = super::stored_record(p.store, &node.key)?;
     match stored {
         // A fixed-output record was checked against its known content when it was made; a
         // rebuild would only fetch the same bytes again.
