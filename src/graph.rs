@@ -2,6 +2,7 @@
 //! Reads source files to hash them; builds nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use dist_recipes::installer::ReceiptSource;
 use dist_recipes::recipe::{
@@ -33,23 +34,26 @@ pub struct Node {
     pub label: String,
     pub recipe: Recipe,
     pub key: RecipeKey,
-    pub inputs: recipe::Inputs,
     /// The recipes it consumes ([`Recipe::consumed`]).
     pub deps: Vec<Consumed>,
 }
 
 impl Node {
     pub fn new(label: String, recipe: Recipe) -> Node {
-        let inputs = recipe.inputs();
-        let key = recipe::key_of(recipe.kind(), &inputs);
+        let key = recipe::key_of(recipe.kind(), &recipe.inputs());
         let deps = recipe.consumed();
         Node {
             label,
             recipe,
             key,
-            inputs,
             deps,
         }
+    }
+
+    /// Its named inputs, the list its key hashes. Made again when asked: a plan of many recipes
+    /// needs only their keys, and keeping every list costs more memory than remaking a few.
+    pub fn inputs(&self) -> recipe::Inputs {
+        self.recipe.inputs()
     }
 }
 
@@ -113,8 +117,8 @@ impl RecipeGraph {
     }
 
     fn record_into(&self, node: &Node, prefix: &str, out: &mut BTreeMap<String, String>) {
-        for (k, v) in &node.inputs {
-            out.insert(format!("{prefix}{k}"), v.clone());
+        for (k, v) in node.inputs() {
+            out.insert(format!("{prefix}{k}"), v);
         }
         for (edge, dep) in self.deps(node) {
             // Every registry crate would be listed under every artifact; Cargo.lock, a file
@@ -165,7 +169,8 @@ pub fn graph(
     hasher: &mut SourceHasher,
 ) -> Result<RecipeGraph, GraphError> {
     let mut g = RecipeGraph::default();
-    let profile = resolved_profile(ws);
+    let profile = Arc::new(resolved_profile(ws));
+    let toolchain_fields = Arc::new(toolchain.fields.clone());
     // Cargo builds are independent and most of their cost is reading and hashing sources: split
     // the releases between two threads (each hashes its own packages' files).
     let releases: Vec<&crate::plan::Release> = plan
@@ -188,15 +193,16 @@ pub fn graph(
     }
     let sources_key = g.crate_sources.as_ref().map(|n| n.key);
     // Each thread starts from what is hashed so far (the members' manifests).
+    hasher.freeze();
     let hasher_seed = &*hasher;
     let build_part = |part: &[&crate::plan::Release]| {
         let mut h = hasher_seed.fork();
         let shared = BuildShared {
             ws,
             cfg,
-            toolchain,
             vars: env.vars,
-            profile: &profile,
+            toolchain: toolchain_fields.clone(),
+            profile: profile.clone(),
             crate_sources: sources_key,
         };
         let nodes = build_nodes(&shared, part, &mut h);
@@ -476,7 +482,7 @@ fn installer_recipe(
         }
         _ => BTreeMap::new(),
     };
-    Recipe::Installer(recipe::Installer {
+    Recipe::Installer(Box::new(recipe::Installer {
         installer: *installer,
         app: app.clone(),
         version: pkg.version.to_string(),
@@ -532,7 +538,7 @@ fn installer_recipe(
                 repo: gh.repo.clone(),
                 provider_version: env!("CARGO_PKG_VERSION").into(),
             }),
-    })
+    }))
 }
 
 /// The updaters (`install-updater`) of `app` for the targets of `archives`, by artifact name.
@@ -621,10 +627,29 @@ fn archive_ref(plan: &Plan, g: &RecipeGraph, env: &Env, name: &str) -> ArchiveRe
 struct BuildShared<'a> {
     ws: &'a Workspace,
     cfg: &'a Config,
-    toolchain: &'a Toolchain,
     vars: &'a BTreeMap<String, String>,
-    profile: &'a BTreeMap<String, String>,
+    toolchain: Arc<BTreeMap<String, String>>,
+    profile: Arc<BTreeMap<String, String>>,
     crate_sources: Option<RecipeKey>,
+}
+
+/// The allow-listed variables a build for `target` sees: name -> value (`None` = unset).
+fn build_env(
+    vars: &BTreeMap<String, String>,
+    target: &str,
+) -> Arc<BTreeMap<String, Option<String>>> {
+    let prefix = recipe::target_env_prefix(target);
+    let mut env: BTreeMap<String, Option<String>> = recipe::ENV_ALLOW_LIST
+        .iter()
+        .map(|k| (k.to_string(), vars.get(*k).cloned()))
+        .collect();
+    for (k, v) in vars.range(prefix.clone()..) {
+        if !k.starts_with(&prefix) {
+            break;
+        }
+        env.insert(k.clone(), Some(v.clone()));
+    }
+    Arc::new(env)
 }
 
 /// The cargo build recipes of `releases`, one per target.
@@ -633,33 +658,23 @@ fn build_nodes(
     releases: &[&crate::plan::Release],
     hasher: &mut SourceHasher,
 ) -> Result<Vec<(BuildId, Node)>, GraphError> {
-    let BuildShared {
-        ws,
-        cfg,
-        toolchain,
-        vars,
-        profile,
-        crate_sources,
-    } = *shared;
+    let ws = shared.ws;
+    let cfg = shared.cfg;
     let mut out = Vec::new();
+    // Builds for one target see the same variables: one map per target.
+    let mut envs = BTreeMap::new();
     for release in releases {
         let pkg = ws
             .package(&release.app)
             .expect("filtered to workspace packages");
         let pc = cfg.package(&pkg.name);
         let sources = hasher.build_sources(ws, pkg)?;
+        let files = Arc::new(sources.files);
         for target in &release.targets {
-            let prefix = recipe::target_env_prefix(target);
-            let mut env: BTreeMap<String, Option<String>> = recipe::ENV_ALLOW_LIST
-                .iter()
-                .map(|k| (k.to_string(), vars.get(*k).cloned()))
-                .collect();
-            for (k, v) in vars.range(prefix.clone()..) {
-                if !k.starts_with(&prefix) {
-                    break;
-                }
-                env.insert(k.clone(), Some(v.clone()));
-            }
+            let env = envs
+                .entry(target.clone())
+                .or_insert_with(|| build_env(shared.vars, target))
+                .clone();
             let build = CargoBuild {
                 package: pkg.name.clone(),
                 binaries: release
@@ -671,10 +686,10 @@ fn build_nodes(
                 features: pc.features.clone(),
                 default_features: pc.default_features,
                 all_features: pc.all_features,
-                profile: profile.clone(),
-                toolchain: toolchain.fields.clone(),
+                profile: shared.profile.clone(),
+                toolchain: shared.toolchain.clone(),
                 env,
-                sources: sources.files.clone(),
+                sources: files.clone(),
                 skeleton: sources.skeleton.clone(),
                 msvc_crt_static: dist_recipes::target::Target(target)
                     .is_windows_msvc()
@@ -691,7 +706,7 @@ fn build_nodes(
                 .into_iter()
                 .map(|(_, file)| file)
                 .collect(),
-                crate_sources,
+                crate_sources: shared.crate_sources,
             };
             out.push((
                 (pkg.name.clone(), target.clone()),

@@ -16,11 +16,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use dist_recipes::recipe::{FileInput, WorkspaceSkeleton};
 use dist_store::ContentDigest;
 
+use crate::workspace::guess::Early;
 use crate::workspace::{dist_file, include_kind, Package, Workspace};
 
 #[derive(Debug, thiserror::Error)]
@@ -84,13 +87,33 @@ pub fn snapshot_bytes(rel: &str, raw: Vec<u8>) -> Vec<u8> {
 /// Hashes files once per run, whichever recipes share them.
 #[derive(Default)]
 pub struct SourceHasher {
-    /// (snapshot form?, path) -> content.
-    cache: BTreeMap<(bool, String), FileInput>,
+    /// Path -> content, indexed by "in snapshot form?" ([`snapshot_bytes`]): what this hasher
+    /// hashed since it was last forked.
+    cache: [BTreeMap<String, FileInput>; 2],
+    /// What it knew when it was forked, shared with the forks (threads) instead of copied.
+    shared: Arc<[BTreeMap<String, FileInput>; 2]>,
     skeleton: Option<Arc<WorkspaceSkeleton>>,
     /// Facts about the workspace every build's input set needs, gathered once.
     layout: Option<Arc<Layout>>,
     /// Bytes hashed, for the benchmark.
     pub bytes_hashed: u64,
+    /// What [`SourceHasher::warm`] found while `cargo metadata` ran.
+    warm: Option<Arc<Warm>>,
+}
+
+/// The guessed members' file lists and what their Rust sources mention, gathered before the
+/// workspace was known; the lists are used only if the guess matches [`Layout`].
+#[derive(Debug, Default)]
+struct Warm {
+    root: std::path::PathBuf,
+    member_dirs: BTreeSet<String>,
+    target_dir: String,
+    /// Member directory -> its files, listed with the guessed members and target dir.
+    listings: Arc<BTreeMap<String, BTreeSet<String>>>,
+    /// Every doc-like file name (README*, LICENSE*, CHANGELOG*, dist files) in those listings.
+    doc_names: BTreeSet<String>,
+    /// Rust source -> the doc names its bytes contain.
+    mentions: BTreeMap<String, Vec<String>>,
 }
 
 /// What every App's input set shares: the members' dirs (each App's walk stops at them), the
@@ -122,22 +145,89 @@ impl SourceHasher {
             .clone()
     }
 
-    /// A hasher for another thread that starts from everything this one knows.
+    /// Moves what this hasher hashed into the part its forks share.
+    pub fn freeze(&mut self) {
+        let shared = Arc::make_mut(&mut self.shared);
+        for (all, new) in shared.iter_mut().zip(&mut self.cache) {
+            all.append(new);
+        }
+    }
+
+    /// A hasher for another thread that starts from everything this one knew when last frozen.
     pub fn fork(&self) -> SourceHasher {
         SourceHasher {
-            cache: self.cache.clone(),
+            cache: Default::default(),
+            shared: self.shared.clone(),
             skeleton: self.skeleton.clone(),
             layout: self.layout.clone(),
             bytes_hashed: 0,
+            warm: self.warm.clone(),
         }
     }
 
     /// Takes over what another hasher (another thread's) learnt.
     pub fn absorb(&mut self, other: SourceHasher) {
         self.bytes_hashed += other.bytes_hashed;
-        self.cache.extend(other.cache);
+        for (mine, theirs) in self.cache.iter_mut().zip(other.cache) {
+            mine.extend(theirs);
+        }
         self.skeleton = self.skeleton.take().or(other.skeleton);
         self.layout = self.layout.take().or(other.layout);
+        self.warm = self.warm.take().or(other.warm);
+    }
+
+    /// Hashes the guessed members' files while `cargo metadata` runs (on the core it leaves
+    /// idle), until `stop` is set: what is done by then is not done again. Unreadable files are
+    /// skipped here; the real run reports them.
+    pub fn warm(early: &Early, stop: &AtomicBool) -> SourceHasher {
+        let mut h = SourceHasher::default();
+        let root = &early.guess.root;
+        let mut warm = Warm {
+            root: root.clone(),
+            member_dirs: early.guess.member_dirs.clone(),
+            target_dir: early.guess.target_dir.clone(),
+            listings: early.listings.clone(),
+            ..Warm::default()
+        };
+        warm.doc_names = warm
+            .listings
+            .values()
+            .flatten()
+            .map(|rel| rel.rsplit('/').next().unwrap_or(rel))
+            .filter(|name| include_kind(name).is_some() || dist_file::FILE_NAMES.contains(name))
+            .map(str::to_string)
+            .collect();
+        let root_files = ROOT_FILES.iter().map(|f| f.to_string());
+        'files: for files in warm.listings.values() {
+            for rel in files.iter().cloned().chain(root_files.clone()) {
+                if stop.load(Ordering::Relaxed) {
+                    break 'files;
+                }
+                let search = rel.ends_with(".rs");
+                if let Ok((_, Some(bytes))) = h.hash_keeping(root, &rel, true, search) {
+                    let names = warm.doc_names.iter();
+                    let found = names.filter(|n| memmem(&bytes, n.as_bytes())).cloned();
+                    warm.mentions.insert(rel, found.collect());
+                }
+            }
+        }
+        h.warm = Some(Arc::new(warm));
+        h
+    }
+
+    /// This hasher if it was warmed for `ws`'s root, else a fresh one.
+    pub fn for_workspace(self, ws: &Workspace) -> SourceHasher {
+        match &self.warm {
+            Some(w) if w.root == ws.root => self,
+            _ => SourceHasher::default(),
+        }
+    }
+
+    /// The warm listings, if they were made with the member dirs and target dir of `layout`.
+    fn warm_listings(&self, layout: &Layout) -> Option<Arc<Warm>> {
+        self.warm
+            .clone()
+            .filter(|w| w.member_dirs == layout.member_dirs && w.target_dir == layout.target_dir)
     }
 
     /// Every member's manifest and target roots ([`WorkspaceSkeleton`]), computed once.
@@ -178,24 +268,29 @@ impl SourceHasher {
         rel: &str,
         snapshot: bool,
     ) -> Result<FileInput, SourceError> {
-        self.hash_keeping(ws, rel, snapshot, false).map(|(f, _)| f)
+        self.hash_keeping(&ws.root, rel, snapshot, false)
+            .map(|(f, _)| f)
     }
 
     /// Hashes `rel` (once per run); with `keep`, also returns the bytes read, when they were
     /// read whole (small files, the ones not already cached).
     fn hash_keeping(
         &mut self,
-        ws: &Workspace,
+        root: &Path,
         rel: &str,
         snapshot: bool,
         keep: bool,
     ) -> Result<(FileInput, Option<Vec<u8>>), SourceError> {
         use std::io::Read;
         let snapshot = snapshot && rel.ends_with("Cargo.toml");
-        if let Some(f) = self.cache.get(&(snapshot, rel.to_string())) {
+        let form = usize::from(snapshot);
+        if let Some(f) = self.cache[form]
+            .get(rel)
+            .or_else(|| self.shared[form].get(rel))
+        {
             return Ok((*f, None));
         }
-        let abs = ws.root.join(rel);
+        let abs = root.join(rel);
         let io = |source| SourceError::Io {
             path: abs.display().to_string(),
             source,
@@ -221,7 +316,7 @@ impl SourceHasher {
             digest,
             executable: crate::platform::is_executable(&meta),
         };
-        self.cache.insert((snapshot, rel.to_string()), f);
+        self.cache[form].insert(rel.to_string(), f);
         Ok((f, kept))
     }
 
@@ -233,7 +328,7 @@ impl SourceHasher {
     ) -> Result<BTreeMap<String, FileInput>, SourceError> {
         let target_dir = crate::workspace::relative(&ws.root, &ws.target_dir);
         let mut files = BTreeSet::new();
-        list_dir(ws, "", &BTreeSet::new(), &target_dir, &mut files)?;
+        list_dir(&ws.root, "", &BTreeSet::new(), &target_dir, &mut files)?;
         files
             .into_iter()
             .map(|rel| Ok((rel.clone(), self.file(ws, &rel)?)))
@@ -250,8 +345,12 @@ impl SourceHasher {
         let member_dirs: BTreeSet<&str> = layout.member_dirs.iter().map(String::as_str).collect();
         let mut files = BTreeSet::new();
         let closure = ws.path_closure(pkg);
+        let warm = self.warm_listings(&layout);
         for dir in &closure {
-            list_dir(ws, dir, &member_dirs, &layout.target_dir, &mut files)?;
+            match warm.as_ref().and_then(|w| w.listings.get(dir)) {
+                Some(listed) => files.extend(listed.iter().cloned()),
+                None => list_dir(&ws.root, dir, &member_dirs, &layout.target_dir, &mut files)?,
+            }
         }
         files.extend(layout.root_files.iter().map(|f| f.to_string()));
         let mut out = BuildSources {
@@ -268,22 +367,37 @@ impl SourceHasher {
         // A doc file stays in only when some Rust source names it (include_str!, #[doc]): the
         // sources are searched with the bytes read to hash them.
         let mut mentioned = BTreeSet::new();
+        // What the warm-up found in each source, if it knew every doc name asked about.
+        let known = self.warm.clone().filter(|w| {
+            docs.iter()
+                .all(|d| w.doc_names.contains(d.rsplit('/').next().unwrap_or(d)))
+        });
         for rel in sources {
             let search = !docs.is_empty() && rel.ends_with(".rs");
-            let (f, bytes) = self.hash_keeping(ws, &rel, true, search)?;
+            let found = known.as_ref().and_then(|w| w.mentions.get(&rel));
+            let (f, bytes) = self.hash_keeping(&ws.root, &rel, true, search && found.is_none())?;
             if search {
-                let text = match bytes {
-                    Some(b) => b,
+                let base = |d: &'_ String| d.rsplit('/').next().unwrap_or(d).to_string();
+                let names: Vec<String> = match found {
+                    Some(names) => names.clone(),
                     None => {
-                        std::fs::read(ws.root.join(&rel)).map_err(|source| SourceError::Io {
-                            path: rel.clone(),
-                            source,
-                        })?
+                        let text = match bytes {
+                            Some(b) => b,
+                            None => std::fs::read(ws.root.join(&rel)).map_err(|source| {
+                                SourceError::Io {
+                                    path: rel.clone(),
+                                    source,
+                                }
+                            })?,
+                        };
+                        docs.iter()
+                            .map(base)
+                            .filter(|n| memmem(&text, n.as_bytes()))
+                            .collect()
                     }
                 };
                 for d in &docs {
-                    let name = d.rsplit('/').next().unwrap_or(d);
-                    if memmem(&text, name.as_bytes()) {
+                    if names.contains(&base(d)) {
                         mentioned.insert(d.clone());
                     }
                 }
@@ -303,38 +417,18 @@ fn memmem(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 fn list_dir(
-    ws: &Workspace,
+    root: &Path,
     dir: &str,
     member_dirs: &BTreeSet<&str>,
     target_dir: &str,
     out: &mut BTreeSet<String>,
 ) -> Result<(), SourceError> {
-    let base = ws.root.join(dir);
-    let walker = walkdir::WalkDir::new(&base)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            if e.depth() == 0 || !e.file_type().is_dir() {
-                return true;
-            }
-            let name = e.file_name().to_string_lossy();
-            if name == "target" || (name.starts_with('.') && name != ".cargo") {
-                return false;
-            }
-            let rel = crate::workspace::relative(&ws.root, e.path());
-            rel != target_dir && !member_dirs.contains(rel.as_str())
-        });
-    for entry in walker {
-        let entry = entry.map_err(|e| SourceError::Io {
-            path: base.display().to_string(),
-            source: e.into(),
-        })?;
-        if entry.file_type().is_file() {
-            out.insert(crate::workspace::relative(&ws.root, entry.path()));
+    crate::workspace::list_files(root, dir, member_dirs, target_dir, out).map_err(|source| {
+        SourceError::Io {
+            path: root.join(dir).display().to_string(),
+            source,
         }
-    }
-    Ok(())
+    })
 }
 
 #[cfg(test)]

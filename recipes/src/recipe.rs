@@ -145,14 +145,15 @@ pub struct CargoBuild {
     pub features: Vec<String>,
     pub default_features: bool,
     pub all_features: bool,
-    /// The resolved `[profile.dist]`: field -> TOML text.
-    pub profile: BTreeMap<String, String>,
+    /// The resolved `[profile.dist]`: field -> TOML text. (This and the next three are shared by
+    /// many builds of a plan: one copy each.)
+    pub profile: Arc<BTreeMap<String, String>>,
     /// `rustc -vV` fields.
-    pub toolchain: BTreeMap<String, String>,
+    pub toolchain: Arc<BTreeMap<String, String>>,
     /// Allow-listed variables: name -> value (`None` = unset).
-    pub env: BTreeMap<String, Option<String>>,
-    /// Workspace-relative path -> content.
-    pub sources: BTreeMap<String, FileInput>,
+    pub env: Arc<BTreeMap<String, Option<String>>>,
+    /// Workspace-relative path -> content (the package's files, shared by its targets' builds).
+    pub sources: Arc<BTreeMap<String, FileInput>>,
     /// Every member's manifest and target roots, shared by all builds of the workspace.
     pub skeleton: Arc<WorkspaceSkeleton>,
     /// `msvc-crt-static` for a `*-windows-msvc` target (`+crt-static` when true); `None` for
@@ -411,7 +412,8 @@ pub enum Recipe {
     Checksum(Checksum),
     UnifiedChecksum(UnifiedChecksum),
     SourceTarball(SourceTarball),
-    Installer(Installer),
+    /// Boxed: much the largest kind, and a plan holds few.
+    Installer(Box<Installer>),
     CrateBuild(CrateBuild),
     ExtraBuild(ExtraBuild),
     Msi(Msi),
@@ -634,16 +636,16 @@ impl CargoBuild {
             default_features.to_string(),
         );
         m.insert("config:all-features".into(), all_features.to_string());
-        for (k, v) in profile {
+        for (k, v) in profile.iter() {
             m.insert(format!("profile:{k}"), v.clone());
         }
-        for (k, v) in toolchain {
+        for (k, v) in toolchain.iter() {
             m.insert(format!("toolchain:{k}"), v.clone());
         }
-        for (k, v) in env {
+        for (k, v) in env.iter() {
             m.insert(format!("env:{k}"), opt(v));
         }
-        for (path, f) in sources {
+        for (path, f) in sources.iter() {
             m.insert(format!("file:{path}"), f.value());
         }
         m.insert("workspace-skeleton".into(), skeleton.digest().to_string());
@@ -961,16 +963,16 @@ mod tests {
             features: vec![],
             default_features: true,
             all_features: false,
-            profile: BTreeMap::from([("inherits".into(), "\"release\"".into())]),
-            toolchain: BTreeMap::from([("release".into(), "1.95.0".into())]),
-            env: BTreeMap::from([("RUSTFLAGS".into(), None)]),
-            sources: BTreeMap::from([(
+            profile: Arc::new(BTreeMap::from([("inherits".into(), "\"release\"".into())])),
+            toolchain: Arc::new(BTreeMap::from([("release".into(), "1.95.0".into())])),
+            env: Arc::new(BTreeMap::from([("RUSTFLAGS".into(), None)])),
+            sources: Arc::new(BTreeMap::from([(
                 "src/main.rs".into(),
                 FileInput {
                     digest: ContentDigest::of_bytes(b"fn main() {}"),
                     executable: false,
                 },
-            )]),
+            )])),
             skeleton: Arc::new(WorkspaceSkeleton::new(BTreeMap::new(), BTreeSet::new())),
             msvc_crt_static: None,
             auditable: None,
@@ -1008,20 +1010,26 @@ mod tests {
             Box::new(|b| b.default_features = false),
             Box::new(|b| b.all_features = true),
             Box::new(|b| {
-                b.profile.insert("lto".into(), "\"thin\"".into());
+                Arc::make_mut(&mut b.profile).insert("lto".into(), "\"thin\"".into());
             }),
             Box::new(|b| {
-                b.toolchain.insert("release".into(), "1.96.0".into());
+                Arc::make_mut(&mut b.toolchain).insert("release".into(), "1.96.0".into());
             }),
             Box::new(|b| {
-                b.env
-                    .insert("RUSTFLAGS".into(), Some("-Copt-level=1".into()));
+                Arc::make_mut(&mut b.env).insert("RUSTFLAGS".into(), Some("-Copt-level=1".into()));
             }),
             Box::new(|b| {
-                b.sources.get_mut("src/main.rs").unwrap().digest =
-                    ContentDigest::of_bytes(b"fn main() { }")
+                Arc::make_mut(&mut b.sources)
+                    .get_mut("src/main.rs")
+                    .unwrap()
+                    .digest = ContentDigest::of_bytes(b"fn main() { }")
             }),
-            Box::new(|b| b.sources.get_mut("src/main.rs").unwrap().executable = true),
+            Box::new(|b| {
+                Arc::make_mut(&mut b.sources)
+                    .get_mut("src/main.rs")
+                    .unwrap()
+                    .executable = true
+            }),
             Box::new(|b| {
                 b.skeleton = Arc::new(WorkspaceSkeleton::new(
                     BTreeMap::new(),
@@ -1045,7 +1053,7 @@ mod tests {
     #[test]
     fn templates_are_part_of_installer_and_workflow_keys() {
         let installer = |template: &str| {
-            Recipe::Installer(Installer {
+            Recipe::Installer(Box::new(Installer {
                 installer: InstallerKind::Shell,
                 app: "app".into(),
                 version: "1.0.0".into(),
@@ -1063,7 +1071,7 @@ mod tests {
                 libraries: BTreeMap::new(),
                 updaters: BTreeMap::new(),
                 receipt: None,
-            })
+            }))
             .key()
         };
         assert_ne!(installer("a"), installer("b"));
@@ -1161,7 +1169,7 @@ mod tests {
                 root_dir: "app-1.0.0".into(),
                 git_tree: "1".repeat(40),
             }),
-            Recipe::Installer(Installer {
+            Recipe::Installer(Box::new(Installer {
                 installer: InstallerKind::Npm,
                 app: "app".into(),
                 version: "1.0.0".into(),
@@ -1179,7 +1187,7 @@ mod tests {
                 libraries: BTreeMap::new(),
                 updaters: BTreeMap::new(),
                 receipt: None,
-            }),
+            })),
             Recipe::ExtraBuild(ExtraBuild {
                 working_dir: "docs".into(),
                 command: vec!["make".into(), "schema".into()],
@@ -1355,9 +1363,9 @@ mod tests {
     #[test]
     fn unset_and_the_string_unset_differ() {
         let mut a = build();
-        a.env.insert("CC".into(), None);
+        Arc::make_mut(&mut a.env).insert("CC".into(), None);
         let mut b = build();
-        b.env.insert("CC".into(), Some("(unset)".into()));
+        Arc::make_mut(&mut b.env).insert("CC".into(), Some("(unset)".into()));
         assert_ne!(Recipe::CargoBuild(a).key(), Recipe::CargoBuild(b).key());
     }
 
@@ -1365,8 +1373,8 @@ mod tests {
     fn diff_names_each_change() {
         let a = Recipe::CargoBuild(build()).inputs();
         let mut b2 = build();
-        b2.env.insert("RUSTFLAGS".into(), Some("-g".into()));
-        b2.sources.insert(
+        Arc::make_mut(&mut b2.env).insert("RUSTFLAGS".into(), Some("-g".into()));
+        Arc::make_mut(&mut b2.sources).insert(
             "src/lib.rs".into(),
             FileInput {
                 digest: ContentDigest::of_bytes(b""),

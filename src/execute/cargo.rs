@@ -163,7 +163,7 @@ fn sync_snapshot(ws: &Workspace, b: &CargoBuild, snapshot: &Path) -> Result<(), 
     // Until this sync completes there is no index.
     let _ = std::fs::remove_file(&index_path);
     let mut wanted: BTreeMap<&str, String> = BTreeMap::new();
-    for (rel, input) in &b.sources {
+    for (rel, input) in b.sources.iter() {
         wanted.insert(
             rel,
             format!("{}:{}", input.digest.to_hex(), input.executable),
@@ -655,7 +655,7 @@ fn cargo_command(
     flags: &[String],
 ) -> Command {
     let mut cmd = sandboxed(program, cargo_home);
-    for (k, v) in &b.env {
+    for (k, v) in b.env.iter() {
         if let Some(v) = v {
             // Rustflags all go through CARGO_ENCODED_RUSTFLAGS below.
             if !k.ends_with("RUSTFLAGS") {
@@ -718,10 +718,10 @@ mod tests {
             features: vec![],
             default_features: true,
             all_features: false,
-            profile: BTreeMap::new(),
-            toolchain: BTreeMap::new(),
-            env: BTreeMap::from([("RUSTFLAGS".into(), rustflags.map(str::to_string))]),
-            sources: BTreeMap::new(),
+            profile: Default::default(),
+            toolchain: Default::default(),
+            env: BTreeMap::from([("RUSTFLAGS".into(), rustflags.map(str::to_string))]).into(),
+            sources: Default::default(),
             skeleton: Arc::new(WorkspaceSkeleton::new(BTreeMap::new(), BTreeSet::new())),
             msvc_crt_static: crt,
             auditable: None,

@@ -180,7 +180,7 @@ impl Producer<'_> {
             key: node.key,
             kind: node.recipe.kind().into(),
             label: node.label.clone(),
-            inputs: node.inputs.clone(),
+            inputs: node.inputs(),
             outputs,
             isolation,
         })

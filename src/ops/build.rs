@@ -13,7 +13,6 @@ use crate::graph::RecipeGraph;
 use crate::manifest::{build_manifest, ArtifactState, RecipeInfo};
 use crate::plan::{ArtifactMode, PlanRequest};
 use crate::report::{Event, Reporter};
-use crate::sources::SourceHasher;
 use crate::workspace::relative;
 use crate::Error;
 use dist_recipes::recipe::{ArchiveRef, Recipe};
@@ -45,7 +44,7 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
     crate::execute::prefetch_toolchain_dir(
         super::manifest_dir(opts).unwrap_or(std::path::Path::new(".")),
     );
-    let loaded = load(opts)?;
+    let mut loaded = load(opts)?;
     super::refuse_if_dirty(&loaded, opts, reporter)?;
     let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
         Ok(a) => a,
@@ -68,7 +67,7 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
         jobs: BuildOptions::default_jobs(),
     };
     let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;
-    let mut hasher = SourceHasher::default();
+    let mut hasher = std::mem::take(&mut loaded.sources);
     let mut ex = Executor::new(&loaded.ws, &store, &bopts, reporter).with_remote(remote.as_ref());
     let mut built: BTreeMap<String, (RecipeRecord, bool)> = BTreeMap::new();
 

@@ -10,7 +10,6 @@ use super::{load, GlobalOpts};
 use crate::announce;
 use crate::graph::{Node, RecipeGraph};
 use crate::plan::{ArtifactMode, PlanRequest};
-use crate::sources::SourceHasher;
 use crate::Error;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +40,7 @@ pub struct Change {
 }
 
 pub fn explain(opts: &GlobalOpts, artifact: &str) -> Result<Explanation, Error> {
-    let loaded = load(opts)?;
+    let mut loaded = load(opts)?;
     let ann = announce::announce(&loaded.candidates, opts.tag.as_deref())?;
     // The whole Universe, so any artifact of the announcement can be named.
     let targets: Vec<String> = Vec::new();
@@ -51,7 +50,7 @@ pub fn explain(opts: &GlobalOpts, artifact: &str) -> Result<Explanation, Error> 
         host: loaded.toolchain.host(),
     };
     let store = existing_store(opts)?;
-    let mut hasher = SourceHasher::default();
+    let mut hasher = std::mem::take(&mut loaded.sources);
     let (_, graph) = plan_announcement(&loaded, &ann, &req, store.as_ref(), &mut hasher)?;
     let node = graph
         .by_label(artifact)
@@ -86,7 +85,7 @@ fn explain_node(
     let Some(prev) = previous else {
         return Ok(out);
     };
-    for c in diff_inputs(&prev.inputs, &node.inputs) {
+    for c in diff_inputs(&prev.inputs, &node.inputs()) {
         let (change, old, new) = match &c {
             InputChange::Added { value, .. } => ("added", None, Some(value.clone())),
             InputChange::Removed { value, .. } => ("removed", Some(value.clone()), None),

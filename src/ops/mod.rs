@@ -47,6 +47,8 @@ pub struct Loaded {
     pub cfg: Config,
     pub toolchain: Toolchain,
     pub candidates: Vec<Candidate>,
+    /// Source hashes made while the workspace was loading; plans and builds start from them.
+    pub sources: SourceHasher,
 }
 
 /// The directory of `--manifest-path`, if one was given with a directory part.
@@ -58,9 +60,17 @@ fn manifest_dir(opts: &GlobalOpts) -> Option<&std::path::Path> {
 }
 
 pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
-    // Both spawn a process; run them side by side.
-    let rustc = Toolchain::start(manifest_dir(opts));
-    let ws = Workspace::load(opts.manifest_path.as_deref())?;
+    // `cargo metadata` starts first (the plan waits for it); then `rustc -vV`, and the sources
+    // are listed and hashed on the core metadata leaves idle.
+    let (ws, (rustc, warm)) =
+        Workspace::load_overlapped(opts.manifest_path.as_deref(), |early, answered| {
+            let rustc = Toolchain::start(manifest_dir(opts));
+            // One job: no hashing beside cargo metadata.
+            let spare_core = crate::execute::BuildOptions::default_jobs() > 1;
+            let warm = early.filter(|_| spare_core);
+            (rustc, warm.map(|e| SourceHasher::warm(e, answered)))
+        })?;
+    let sources = warm.unwrap_or_default().for_workspace(&ws);
     let cfg = config::resolve(&ws)?;
     let toolchain = rustc.finish()?;
     let candidates = ws
@@ -77,6 +87,7 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
         cfg,
         toolchain,
         candidates,
+        sources,
     })
 }
 

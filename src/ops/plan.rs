@@ -12,7 +12,6 @@ use crate::graph::RecipeGraph;
 use crate::manifest::{build_manifest, ArtifactState, RecipeInfo};
 use crate::plan::{ArtifactMode, Plan, PlanRequest};
 use crate::report::{Event, Reporter};
-use crate::sources::SourceHasher;
 use crate::Error;
 
 /// Recipe facts for the manifest of a plan that builds nothing.
@@ -80,7 +79,7 @@ pub fn manifest(
     every_announcement: bool,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Planned>, Error> {
-    let loaded = load(opts)?;
+    let mut loaded = load(opts)?;
     super::refuse_if_dirty(&loaded, opts, reporter)?;
     let announcements = match (&opts.tag, every_announcement) {
         (None, true) => announce::all_announcements(&loaded.candidates),
@@ -105,7 +104,7 @@ pub fn manifest(
     };
     let store = existing_store(opts)?;
     let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;
-    let mut hasher = SourceHasher::default();
+    let mut hasher = std::mem::take(&mut loaded.sources);
     let planned = announcements
         .iter()
         .map(|ann| {

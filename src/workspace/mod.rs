@@ -5,9 +5,11 @@
 //! recipe stage reads and hashes the source files it names).
 
 pub mod dist_file;
+pub mod guess;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use dist_recipes::target::LibraryKind;
 use semver::Version;
@@ -117,6 +119,16 @@ impl Workspace {
     /// supplies the workspace config; without `--manifest-path`, its `cargo:` member says which
     /// Cargo workspace to load.
     pub fn load(manifest_path: Option<&Path>) -> Result<Workspace, WorkspaceError> {
+        Self::load_overlapped(manifest_path, |_, _| ()).map(|(ws, _)| ws)
+    }
+
+    /// [`Workspace::load`], running `meanwhile` on this thread once `cargo metadata` is started,
+    /// with what was learnt of the guessed workspace (if one was found) and a flag set once
+    /// metadata has answered (work that can wait should stop then).
+    pub fn load_overlapped<T>(
+        manifest_path: Option<&Path>,
+        meanwhile: impl FnOnce(Option<&guess::Early>, &AtomicBool) -> T,
+    ) -> Result<(Workspace, T), WorkspaceError> {
         let cwd = std::env::current_dir().map_err(|source| WorkspaceError::Io {
             path: ".".into(),
             source,
@@ -139,11 +151,28 @@ impl Workspace {
         let shown = manifest_path
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "Cargo.toml".to_string());
-        let meta = cmd.exec().map_err(|e| WorkspaceError::Metadata {
+        let guess_dir = match manifest_path.and_then(|p| p.parent()) {
+            Some(d) if !d.as_os_str().is_empty() => cwd.join(d),
+            _ => cwd.clone(),
+        };
+        let answered = AtomicBool::new(false);
+        let (meta, early, extra) = std::thread::scope(|s| {
+            let metadata = s.spawn(|| {
+                let meta = cmd.exec();
+                answered.store(true, Ordering::Relaxed);
+                meta
+            });
+            let early =
+                guess::Guess::from_dir(&guess_dir).map(|g| guess::Early::gather(g, &answered));
+            let extra = meanwhile(early.as_ref(), &answered);
+            let meta = metadata.join().expect("cargo metadata thread");
+            (meta, early, extra)
+        });
+        let meta = meta.map_err(|e| WorkspaceError::Metadata {
             manifest: shown,
             message: metadata_error_text(&e),
         })?;
-        let mut ws = Self::from_metadata(meta)?;
+        let mut ws = Self::from_metadata(meta, early)?;
         if let Some(f) = found {
             let version = f.version.clone();
             ws.dist_file = attach(&ws.root, f)?;
@@ -154,11 +183,20 @@ impl Workspace {
                 }
             }
         }
-        Ok(ws)
+        Ok((ws, extra))
     }
 
-    fn from_metadata(meta: cargo_metadata::Metadata) -> Result<Workspace, WorkspaceError> {
+    fn from_metadata(
+        meta: cargo_metadata::Metadata,
+        early: Option<guess::Early>,
+    ) -> Result<Workspace, WorkspaceError> {
         let root: PathBuf = meta.workspace_root.clone().into();
+        // What was gathered while metadata ran holds for this root only.
+        let early = early.filter(|e| e.guess.root == root).unwrap_or_default();
+        let scan = |dir: &Path| match early.includes.get(dir) {
+            Some(found) => found.clone(),
+            None => scan_includes(dir),
+        };
         let manifest_path = root.join("Cargo.toml");
         let text =
             std::fs::read_to_string(&manifest_path).map_err(|source| WorkspaceError::Io {
@@ -176,13 +214,13 @@ impl Workspace {
 
         let members: std::collections::BTreeSet<_> = meta.workspace_members.iter().collect();
         // The root's files are the fallback of every package: list them once.
-        let in_root = scan_includes(&root);
+        let in_root = scan(&root);
         let mut packages = Vec::new();
         for p in &meta.packages {
             if !members.contains(&p.id) {
                 continue;
             }
-            packages.push(Package::from_metadata(p, &root, &in_root));
+            packages.push(Package::from_metadata(p, &root, &in_root, &scan));
         }
         packages.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -201,7 +239,10 @@ impl Workspace {
             target_dir: meta.target_directory.clone().into(),
             packages,
             workspace_metadata,
-            git_tree: committed_tree(&root),
+            git_tree: match early.guess.root == root {
+                true => early.git_tree.clone(),
+                false => committed_tree(&root),
+            },
             git_root: root
                 .ancestors()
                 .find(|d| d.join(".git").exists())
@@ -238,6 +279,7 @@ impl Package {
         p: &cargo_metadata::Package,
         root: &Path,
         in_root: &[(IncludeKind, PathBuf)],
+        scan: &dyn Fn(&Path) -> Vec<(IncludeKind, PathBuf)>,
     ) -> Package {
         let manifest_path: PathBuf = p.manifest_path.clone().into();
         let pkg_dir = manifest_path.parent().unwrap_or(root).to_path_buf();
@@ -297,7 +339,13 @@ impl Package {
         Package {
             name: p.name.to_string(),
             version: p.version.clone(),
-            auto_includes: find_auto_includes(root, in_root, &pkg_dir, readme.as_deref()),
+            auto_includes: find_auto_includes(
+                root,
+                in_root,
+                &pkg_dir,
+                scan(&pkg_dir),
+                readme.as_deref(),
+            ),
             manifest_path,
             dir,
             binaries,
@@ -358,6 +406,40 @@ pub fn relative(root: &Path, path: &Path) -> String {
     parts.join("/")
 }
 
+/// The files under `dir` (workspace-relative) that a build of its package can read: not in
+/// `target/`, the target dir, hidden directories (but `.cargo`), or other members' directories.
+/// Sorted, relative to `root`.
+pub(crate) fn list_files(
+    root: &Path,
+    dir: &str,
+    member_dirs: &std::collections::BTreeSet<&str>,
+    target_dir: &str,
+    out: &mut std::collections::BTreeSet<String>,
+) -> std::io::Result<()> {
+    let walker = walkdir::WalkDir::new(root.join(dir))
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            if e.depth() == 0 || !e.file_type().is_dir() {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            if name == "target" || (name.starts_with('.') && name != ".cargo") {
+                return false;
+            }
+            let rel = relative(root, e.path());
+            rel != target_dir && !member_dirs.contains(rel.as_str())
+        });
+    for entry in walker {
+        let entry = entry?;
+        if entry.file_type().is_file() {
+            out.insert(relative(root, entry.path()));
+        }
+    }
+    Ok(())
+}
+
 /// cargo-dist's auto-include rule: file names starting (case-sensitively) with `README`,
 /// `LICENSE` / `UNLICENSE`, or `CHANGELOG` / `RELEASES`.
 pub(crate) fn include_kind(file_name: &str) -> Option<IncludeKind> {
@@ -396,9 +478,9 @@ fn find_auto_includes(
     root: &Path,
     in_root: &[(IncludeKind, PathBuf)],
     pkg_dir: &Path,
+    in_pkg: Vec<(IncludeKind, PathBuf)>,
     readme: Option<&Path>,
 ) -> Vec<AutoInclude> {
-    let in_pkg = scan_includes(pkg_dir);
     let in_root = if pkg_dir == root { &[][..] } else { in_root };
     let of_kind = |kind: IncludeKind| -> Vec<PathBuf> {
         let pick = |files: &[(IncludeKind, PathBuf)]| -> Vec<PathBuf> {

@@ -61,7 +61,10 @@ impl<K: DigestKind> Digest<K> {
 
     /// 64 lowercase hex characters.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.bytes)
+        // `hex::encode` builds the string a char at a time; a plan formats thousands of these.
+        let mut buf = [0u8; 64];
+        hex::encode_to_slice(self.bytes, &mut buf).expect("32 bytes are 64 hex digits");
+        String::from_utf8(buf.to_vec()).expect("hex digits are ASCII")
     }
 
     /// The first 12 hex characters, for humans.

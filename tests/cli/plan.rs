@@ -1044,3 +1044,97 @@ fn msvc_crt_static_keys_only_windows_msvc_builds() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("msvc-crt-static"), "{stderr}");
 }
+
+/// `plan` lists and hashes the members it guesses from the root manifest while `cargo metadata`
+/// runs; the guess must never show in a key. With one job (nothing hashed beside metadata) and
+/// with two, the plan is the same bytes: when the guess is right (glob members, an excluded
+/// directory) and when it is wrong (a path dependency cargo makes a member implicitly; a target
+/// dir cargo reads from `.cargo/config.toml`). A README that a source names stays an input of
+/// that App's build only.
+#[test]
+fn keys_do_not_depend_on_what_was_hashed_while_cargo_metadata_ran() {
+    use crate::support::{dist_command, run_ok};
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nmembers = [\"crates/*\", \"./tools/gen/\", \"libs/shared\"]\nexclude = [\"crates/skipped\"]\nresolver = \"2\"\n\n[workspace.package]\n{REPO}\n\n[workspace.metadata.dist]\ncargo-dist-version = \"0.34.0\"\ntargets = [\"{LINUX}\", \"{MAC}\"]\ninstallers = [\"shell\"]\n"
+        ),
+    )
+    .package(
+        "crates/app-a",
+        "app-a",
+        "0.1.0",
+        &["app-a"],
+        "repository.workspace = true\n\n[dependencies]\nshared = { path = \"../../libs/shared\" }",
+    )
+    .file(
+        "crates/app-a/src/main.rs",
+        "const ABOUT: &str = include_str!(\"../README.md\");\nfn main() {\n    println!(\"{ABOUT} {}\", shared::describe());\n}\n",
+    )
+    .file("crates/app-a/README.md", "# app-a\n")
+    .package("crates/app-b", "app-b", "0.1.0", &["app-b"], "repository.workspace = true")
+    .file("crates/app-b/README.md", "# app-b\n")
+    .package("libs/shared", "shared", "0.1.0", &[], "")
+    .package("tools/gen", "gen", "0.1.0", &["gen"], "repository.workspace = true")
+    .package("crates/skipped", "skipped", "0.1.0", &["skipped"], "\n[workspace]");
+    let run = |jobs: &str, args: &[&str]| -> String {
+        let mut cmd = dist_command(fx.root(), &fx.store(), args);
+        let out = run_ok(cmd.env("CARGO_DIST_JOBS", jobs));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plan = |jobs: &str| run(jobs, &["plan", "-o", "json"]);
+    let build_key = |app: &str| -> String {
+        let label = format!("{app}-{LINUX} (cargo build)");
+        let keys: Vec<String> = ["1", "2"]
+            .iter()
+            .map(|jobs| {
+                let e: Value =
+                    serde_json::from_str(&run(jobs, &["explain", &label, "-o", "json"])).unwrap();
+                e["key"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(keys[0], keys[1], "{label}: one job and two jobs disagree");
+        keys[0].clone()
+    };
+
+    let first = plan("1");
+    assert_eq!(first, plan("2"), "the plan depends on the number of jobs");
+    let names = artifact_names(&serde_json::from_str(&first).unwrap());
+    for app in ["app-a", "app-b", "gen"] {
+        assert!(
+            names.contains(&format!("{app}-{LINUX}.tar.xz")),
+            "{app} is not planned: {names:?}"
+        );
+    }
+    assert!(!names.iter().any(|n| n.starts_with("skipped")), "{names:?}");
+
+    // app-a's source names its README: editing it changes app-a's build, not app-b's.
+    let (a, b) = (build_key("app-a"), build_key("app-b"));
+    fx.file("crates/app-a/README.md", "# app-a, edited\n");
+    fx.file("crates/app-b/README.md", "# app-b, edited\n");
+    assert_ne!(
+        build_key("app-a"),
+        a,
+        "the README app-a includes is not an input"
+    );
+    assert_eq!(
+        build_key("app-b"),
+        b,
+        "app-b's build reads a README no source names"
+    );
+
+    // Wrong guesses: what was listed early is not used. A member cargo adds implicitly (a
+    // path dependency inside the workspace) is not in `members`...
+    let root = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file("Cargo.toml", &root.replace(", \"libs/shared\"]", "]"));
+    let implicit = plan("1");
+    assert_eq!(implicit, plan("2"), "a missed member leaked into the plan");
+    // ...and the target dir is not `target`.
+    fx.file(".cargo/config.toml", "[build]\ntarget-dir = \"out\"\n");
+    assert_eq!(
+        plan("1"),
+        plan("2"),
+        "a wrong target dir leaked into the plan"
+    );
+}
