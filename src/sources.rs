@@ -197,18 +197,16 @@ impl SourceHasher {
             .filter(|name| include_kind(name).is_some() || dist_file::FILE_NAMES.contains(name))
             .map(str::to_string)
             .collect();
-        let root_files = ROOT_FILES.iter().map(|f| f.to_string());
-        'files: for files in warm.listings.values() {
-            for rel in files.iter().cloned().chain(root_files.clone()) {
-                if stop.load(Ordering::Relaxed) {
-                    break 'files;
-                }
-                let search = rel.ends_with(".rs");
-                if let Ok((_, Some(bytes))) = h.hash_keeping(root, &rel, true, search) {
-                    let names = warm.doc_names.iter();
-                    let found = names.filter(|n| memmem(&bytes, n.as_bytes())).cloned();
-                    warm.mentions.insert(rel, found.collect());
-                }
+        let listed = warm.listings.values().flatten().map(String::as_str);
+        for rel in listed.chain(ROOT_FILES.iter().copied()) {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let search = rel.ends_with(".rs");
+            if let Ok((_, Some(bytes))) = h.hash_keeping(root, rel, true, search) {
+                let names = warm.doc_names.iter();
+                let found = names.filter(|n| memmem(&bytes, n.as_bytes())).cloned();
+                warm.mentions.insert(rel.to_string(), found.collect());
             }
         }
         h.warm = Some(Arc::new(warm));

@@ -25,19 +25,25 @@ impl Guess {
     /// The workspace whose manifest is in `dir`, or in the nearest ancestor that declares a
     /// `[workspace]` (cargo's search); `None` when `dir` has no `Cargo.toml`.
     pub fn from_dir(dir: &Path) -> Option<Guess> {
-        let own = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
-        let (root, text) = if declares_workspace(&own) {
+        let parse = |d: &Path| -> Option<toml_edit::DocumentMut> {
+            std::fs::read_to_string(d.join("Cargo.toml"))
+                .ok()?
+                .parse()
+                .ok()
+        };
+        let own = parse(dir)?;
+        let (root, doc) = if own.contains_key("workspace") {
             (dir.to_path_buf(), own)
         } else {
             dir.ancestors()
                 .skip(1)
                 .find_map(|d| {
-                    let text = std::fs::read_to_string(d.join("Cargo.toml")).ok()?;
-                    declares_workspace(&text).then(|| (d.to_path_buf(), text))
+                    parse(d)
+                        .filter(|doc| doc.contains_key("workspace"))
+                        .map(|doc| (d.to_path_buf(), doc))
                 })
                 .unwrap_or((dir.to_path_buf(), own))
         };
-        let doc: toml_edit::DocumentMut = text.parse().ok()?;
         let member_dirs = members(&root, &doc);
         let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(t) => relative(&root, &root.join(t)),
@@ -49,11 +55,6 @@ impl Guess {
             target_dir,
         })
     }
-}
-
-fn declares_workspace(text: &str) -> bool {
-    text.lines()
-        .any(|l| l.trim_start().starts_with("[workspace]"))
 }
 
 /// `[workspace] members` with `*` patterns expanded, less `exclude`, plus a root `[package]`.
