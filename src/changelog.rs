@@ -17,6 +17,7 @@
 //! A section runs until the next heading of the same or a higher level, so `### Added`
 //! subsections stay inside their version's section.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use semver::Version;
@@ -283,14 +284,25 @@ fn github_body(plan: &Plan, changelog: Option<&str>) -> String {
         out.push_str("\n\n");
     }
     let tag = &plan.announcement.tag;
-    // The download base of an artifact: its App's release's, or the first release's for
-    // announcement-wide ones.
+    // The download base of an artifact: its App's release's (the first, if an App had several),
+    // or the first release's for announcement-wide ones; found once, not per artifact.
+    let mut releases = BTreeMap::new();
+    for r in &plan.releases {
+        releases.entry(r.app.as_str()).or_insert(r);
+    }
+    let bases: BTreeMap<&str, String> = releases
+        .iter()
+        .filter_map(|(app, r)| Some((*app, r.github.as_ref()?.download_url(tag))))
+        .collect();
+    let first_base = plan
+        .releases
+        .first()
+        .and_then(|r| Some(r.github.as_ref()?.download_url(tag)));
     let base = |app: Option<&str>| -> Option<String> {
-        plan.releases
-            .iter()
-            .find(|r| app.is_none_or(|a| r.app == a))
-            .and_then(|r| r.github.as_ref())
-            .map(|gh| gh.download_url(tag))
+        match app {
+            Some(a) => bases.get(a).cloned(),
+            None => first_base.clone(),
+        }
     };
     let link = |app: Option<&str>, name: &str, text: &str| match base(app) {
         Some(b) => format!("[{text}]({b}/{name})"),
@@ -307,7 +319,7 @@ fn github_body(plan: &Plan, changelog: Option<&str>) -> String {
         {
             let app = a.app.as_deref().unwrap_or_default();
             // `display = false` keeps an App out of this section; `display-name` renames it.
-            let release = plan.releases.iter().find(|r| r.app == app);
+            let release = releases.get(app);
             if release.is_some_and(|r| !r.display) {
                 continue;
             }
