@@ -23,7 +23,7 @@ use std::sync::Arc;
 use dist_recipes::recipe::{FileInput, WorkspaceSkeleton};
 use dist_store::ContentDigest;
 
-use crate::workspace::guess::Early;
+use crate::workspace::guess::{Early, Guess};
 use crate::workspace::{dist_file, include_kind, Package, Workspace};
 
 #[derive(Debug, thiserror::Error)]
@@ -105,9 +105,8 @@ pub struct SourceHasher {
 /// workspace was known; the lists are used only if the guess matches [`Layout`].
 #[derive(Debug, Default)]
 struct Warm {
-    root: std::path::PathBuf,
-    member_dirs: BTreeSet<String>,
-    target_dir: String,
+    /// The root, members and target dir the listings were made with.
+    guess: Guess,
     /// Member directory -> its files, listed with the guessed members and target dir.
     listings: Arc<BTreeMap<String, BTreeSet<String>>>,
     /// Every doc-like file name (README*, LICENSE*, CHANGELOG*, dist files) in those listings.
@@ -183,9 +182,7 @@ impl SourceHasher {
         let mut h = SourceHasher::default();
         let root = &early.guess.root;
         let mut warm = Warm {
-            root: root.clone(),
-            member_dirs: early.guess.member_dirs.clone(),
-            target_dir: early.guess.target_dir.clone(),
+            guess: early.guess.clone(),
             listings: early.listings.clone(),
             ..Warm::default()
         };
@@ -216,16 +213,16 @@ impl SourceHasher {
     /// This hasher if it was warmed for `ws`'s root, else a fresh one.
     pub fn for_workspace(self, ws: &Workspace) -> SourceHasher {
         match &self.warm {
-            Some(w) if w.root == ws.root => self,
+            Some(w) if w.guess.root == ws.root => self,
             _ => SourceHasher::default(),
         }
     }
 
     /// The warm listings, if they were made with the member dirs and target dir of `layout`.
     fn warm_listings(&self, layout: &Layout) -> Option<Arc<Warm>> {
-        self.warm
-            .clone()
-            .filter(|w| w.member_dirs == layout.member_dirs && w.target_dir == layout.target_dir)
+        self.warm.clone().filter(|w| {
+            w.guess.member_dirs == layout.member_dirs && w.guess.target_dir == layout.target_dir
+        })
     }
 
     /// Every member's manifest and target roots ([`WorkspaceSkeleton`]), computed once.

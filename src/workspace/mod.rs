@@ -239,9 +239,11 @@ impl Workspace {
             target_dir: meta.target_directory.clone().into(),
             packages,
             workspace_metadata,
-            git_tree: match early.guess.root == root {
-                true => early.git_tree.clone(),
-                false => committed_tree(&root),
+            // `early` is the default (another root) when the guess was wrong.
+            git_tree: if early.guess.root == root {
+                early.git_tree.clone()
+            } else {
+                committed_tree(&root)
             },
             git_root: root
                 .ancestors()
