@@ -223,7 +223,7 @@ impl<'a> Executor<'a> {
         rec: &RecipeRecord,
         dir: &Path,
     ) -> Result<PathBuf, ExecuteError> {
-        let out = artifact_output(rec, name);
+        let out = artifact_output(&rec.outputs, name);
         let dest = dir.join(name);
         self.store.materialize(out, &dest)?;
         Ok(dest)
@@ -241,14 +241,17 @@ pub(crate) fn stored_record(
     })
 }
 
-/// The output of `rec` that is artifact `name`: a recipe with several outputs (an
+/// The output among a record's `outputs` that is artifact `name`: a recipe with several outputs (an
 /// extra-artifacts command) names each by artifact; a shared single-output record (one updater
 /// for several Apps) may carry another App's label.
-pub fn artifact_output<'r>(rec: &'r RecipeRecord, name: &str) -> &'r dist_store::OutputRecord {
-    rec.outputs
+pub fn artifact_output<'r>(
+    outputs: &'r [dist_store::OutputRecord],
+    name: &str,
+) -> &'r dist_store::OutputRecord {
+    outputs
         .iter()
         .find(|o| o.name == name)
-        .unwrap_or(&rec.outputs[0])
+        .unwrap_or(&outputs[0])
 }
 
 /// The bytes of workspace file `rel`, which must still have the content its key was computed

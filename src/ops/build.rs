@@ -155,7 +155,7 @@ fn materialize(
     let mut states = BTreeMap::new();
     for (name, (rec, cached)) in built {
         let dest = distrib.materialize(ex, name, rec)?;
-        let out = crate::execute::artifact_output(rec, name);
+        let out = crate::execute::artifact_output(&rec.outputs, name);
         let inputs = graph
             .artifacts
             .get(name)

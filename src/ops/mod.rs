@@ -139,8 +139,7 @@ pub fn existing_store(opts: &GlobalOpts) -> Result<Option<Store>, Error> {
 
 /// sha256 of a stored recipe's first output.
 pub fn stored_sha256(store: Option<&Store>, key: &RecipeKey) -> Option<String> {
-    let rec = store?.get(key).ok()??;
-    rec.outputs.first().map(|o| o.sha256.clone())
+    store?.first_sha256(key).ok()?
 }
 
 /// Plans one announcement and computes every recipe key.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dist_store::remote::{Found, Remote};
-use dist_store::Store;
+use dist_store::{RecipeKey, Store};
 
 use super::{existing_store, load, plan_announcement, report_packages, GlobalOpts, Planned};
 use crate::announce;
@@ -22,43 +22,50 @@ pub fn planned_states(
     remote: Option<&Remote>,
 ) -> Result<BTreeMap<String, ArtifactState>, Error> {
     let mut states = BTreeMap::new();
+    let selected: Vec<(&str, Option<&crate::graph::Node>)> = plan
+        .artifacts
+        .values()
+        .filter(|a| a.selected)
+        .map(|a| (a.name.as_str(), graph.artifacts.get(&a.name)))
+        .collect();
+    // Which of them the store has: one query for all.
+    let keys: Vec<RecipeKey> = selected
+        .iter()
+        .filter_map(|(_, n)| n.map(|n| n.key))
+        .collect();
+    let cached = match store {
+        Some(s) => s.cached_outputs(&keys)?,
+        None => BTreeMap::new(),
+    };
     // What the remote has of what the local store lacks: one concurrent batch of lookups.
     let mut on_remote = BTreeSet::new();
     if let Some(remote) = remote {
-        let mut keys = Vec::new();
-        for a in plan.artifacts.values().filter(|a| a.selected) {
-            if let Some(node) = graph.artifacts.get(&a.name) {
-                if !store.map_or(Ok(false), |s| s.is_cached(&node.key))? {
-                    keys.push(node.key);
-                }
-            }
-        }
+        let missing: Vec<RecipeKey> = keys
+            .iter()
+            .filter(|k| !cached.contains_key(k))
+            .copied()
+            .collect();
         on_remote = remote
-            .lookup(&keys)
+            .lookup(&missing)
             .into_iter()
             .filter(|(_, f)| matches!(f, Found::Hit(_)))
             .map(|(k, _)| k)
             .collect();
     }
-    for a in plan.artifacts.values().filter(|a| a.selected) {
+    for (name, node) in selected {
         // Kinds planned but not made here have no recipe.
-        let Some(node) = graph.artifacts.get(&a.name) else {
-            states.insert(a.name.clone(), ArtifactState::default());
+        let Some(node) = node else {
+            states.insert(name.to_string(), ArtifactState::default());
             continue;
         };
-        let record = match store {
-            Some(s) if s.is_cached(&node.key)? => s.get(&node.key)?,
-            _ => None,
-        };
-        let output = record
-            .as_ref()
-            .map(|r| crate::execute::artifact_output(r, &a.name));
+        let outputs = cached.get(&node.key);
+        let output = outputs.map(|outs| crate::execute::artifact_output(outs, name));
         states.insert(
-            a.name.clone(),
+            name.to_string(),
             ArtifactState {
                 recipe: Some(RecipeInfo {
                     key: node.key.to_hex(),
-                    cached: record.is_some(),
+                    cached: outputs.is_some(),
                     blake3: output.map(|o| o.digest.to_hex()),
                     inputs: BTreeMap::new(),
                     isolation: None,

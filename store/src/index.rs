@@ -192,6 +192,64 @@ impl Store {
             .all(|out| self.layout.has_object(&out.digest, out.size)))
     }
 
+    /// The outputs of each of `keys` that is cached (recorded, and every output object present
+    /// with its recorded size), in one query: a plan asks this of every artifact, and one
+    /// round trip per key was most of a large plan's store time.
+    pub fn cached_outputs(
+        &self,
+        keys: &[RecipeKey],
+    ) -> Result<BTreeMap<RecipeKey, Vec<OutputRecord>>, StoreError> {
+        let wanted = serde_json::to_string(&keys.iter().map(|k| k.to_hex()).collect::<Vec<_>>())
+            .expect("hex strings serialise");
+        let mut stmt = self.db(self.conn.prepare_cached(
+            "SELECT recipe_key, name, digest, size, sha256 FROM outputs
+             WHERE recipe_key IN (SELECT value FROM json_each(?1))
+             ORDER BY recipe_key, pos, name",
+        ))?;
+        let rows = self.db(stmt
+            .query_map(params![wanted], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
+        let mut found: BTreeMap<RecipeKey, Vec<OutputRecord>> = BTreeMap::new();
+        for (hex, name, digest, size, sha256) in rows {
+            let key = RecipeKey::from_hex(&hex).map_err(|e| bad_row(&hex, e.to_string()))?;
+            let digest = ContentDigest::from_hex(&digest)
+                .map_err(|e| bad_row(&hex, format!("output `{name}`: {e}")))?;
+            let size = u64::try_from(size)
+                .map_err(|_| bad_row(&hex, format!("output `{name}` has size {size}")))?;
+            found.entry(key).or_default().push(OutputRecord {
+                name,
+                digest,
+                size,
+                sha256,
+            });
+        }
+        found.retain(|_, outs| {
+            outs.iter()
+                .all(|o| self.layout.has_object(&o.digest, o.size))
+        });
+        Ok(found)
+    }
+
+    /// The sha256 of `key`'s first output, if it is recorded (no inputs or objects read).
+    pub fn first_sha256(&self, key: &RecipeKey) -> Result<Option<String>, StoreError> {
+        self.db(self
+            .conn
+            .query_row(
+                "SELECT sha256 FROM outputs WHERE recipe_key = ?1 ORDER BY pos, name LIMIT 1",
+                params![key.to_hex()],
+                |r| r.get(0),
+            )
+            .optional())
+    }
+
     /// Marks `key` as used now (gc keeps recently used recipes).
     pub fn touch(&self, key: &RecipeKey) -> Result<(), StoreError> {
         self.db(self.conn.execute(

@@ -454,4 +454,15 @@ fn plan_after_a_build_shows_the_archive_key_as_cached() {
     );
     let sha = &json["artifacts"][&format!("{archive}.sha256")];
     assert_eq!(sha["recipe"]["cached"], true, "{sha}");
+
+    // A record whose object is gone is not cached: the plan says the archive is missing and
+    // names no digest for it, while its checksum (a record of its own) stays cached.
+    let blake3 = a["recipe"]["blake3"].as_str().unwrap();
+    std::fs::remove_file(object_path(&fx.store(), blake3)).unwrap();
+    let json = fx.json(&["plan", "-o", "json"]);
+    let a = &json["artifacts"][&archive];
+    assert_eq!(a["recipe"]["cached"], false, "{a}");
+    assert!(a["recipe"]["blake3"].is_null(), "{a}");
+    let sha = &json["artifacts"][&format!("{archive}.sha256")];
+    assert_eq!(sha["recipe"]["cached"], true, "{sha}");
 }
