@@ -40,7 +40,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(label: String, recipe: Recipe) -> Node {
-        let key = recipe::key_of(recipe.kind(), &recipe.inputs());
+        let key = recipe.key();
         let deps = recipe.consumed();
         Node {
             label,

@@ -122,6 +122,9 @@ struct Layout {
     member_dirs: BTreeSet<String>,
     target_dir: String,
     root_files: Vec<&'static str>,
+    /// Whether the warm-up listed with these member dirs and this target dir (decided once:
+    /// comparing 200 member dirs per package was a large plan's biggest string cost).
+    warm_listings_valid: bool,
 }
 
 /// Files above this size are hashed as a stream instead of read whole.
@@ -129,16 +132,24 @@ const READ_WHOLE_LIMIT: u64 = 4 << 20;
 
 impl SourceHasher {
     fn layout(&mut self, ws: &Workspace) -> Arc<Layout> {
+        let warm = self.warm.clone();
         self.layout
             .get_or_insert_with(|| {
+                let member_dirs: BTreeSet<String> =
+                    ws.packages.iter().map(|p| p.dir.clone()).collect();
+                let target_dir = crate::workspace::relative(&ws.root, &ws.target_dir);
+                let warm_listings_valid = warm.is_some_and(|w| {
+                    w.guess.member_dirs == member_dirs && w.guess.target_dir == target_dir
+                });
                 Arc::new(Layout {
-                    member_dirs: ws.packages.iter().map(|p| p.dir.clone()).collect(),
-                    target_dir: crate::workspace::relative(&ws.root, &ws.target_dir),
+                    member_dirs,
+                    target_dir,
                     root_files: ROOT_FILES
                         .iter()
                         .copied()
                         .filter(|f| ws.root.join(f).is_file())
                         .collect(),
+                    warm_listings_valid,
                 })
             })
             .clone()
@@ -220,9 +231,7 @@ impl SourceHasher {
 
     /// The warm listings, if they were made with the member dirs and target dir of `layout`.
     fn warm_listings(&self, layout: &Layout) -> Option<Arc<Warm>> {
-        self.warm.clone().filter(|w| {
-            w.guess.member_dirs == layout.member_dirs && w.guess.target_dir == layout.target_dir
-        })
+        self.warm.clone().filter(|_| layout.warm_listings_valid)
     }
 
     /// Every member's manifest and target roots ([`WorkspaceSkeleton`]), computed once.
@@ -337,14 +346,19 @@ impl SourceHasher {
         pkg: &Package,
     ) -> Result<BuildSources, SourceError> {
         let layout = self.layout(ws);
-        let member_dirs: BTreeSet<&str> = layout.member_dirs.iter().map(String::as_str).collect();
         let mut files = BTreeSet::new();
         let closure = ws.path_closure(pkg);
         let warm = self.warm_listings(&layout);
         for dir in &closure {
             match warm.as_ref().and_then(|w| w.listings.get(dir)) {
                 Some(listed) => files.extend(listed.iter().cloned()),
-                None => list_dir(&ws.root, dir, &member_dirs, &layout.target_dir, &mut files)?,
+                None => list_dir(
+                    &ws.root,
+                    dir,
+                    &layout.member_dirs,
+                    &layout.target_dir,
+                    &mut files,
+                )?,
             }
         }
         files.extend(layout.root_files.iter().map(|f| f.to_string()));
@@ -414,7 +428,7 @@ fn memmem(hay: &[u8], needle: &[u8]) -> bool {
 fn list_dir(
     root: &Path,
     dir: &str,
-    member_dirs: &BTreeSet<&str>,
+    member_dirs: &BTreeSet<String>,
     target_dir: &str,
     out: &mut BTreeSet<String>,
 ) -> Result<(), SourceError> {

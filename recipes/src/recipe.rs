@@ -49,6 +49,7 @@
 //! Deliberately left out: absolute paths, mtimes, owners, the user, the host name, the clock,
 //! and environment variables outside the allow-list (the build never sees them).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -421,19 +422,59 @@ pub enum Recipe {
     CrateSources(CrateSources),
 }
 
+/// One input: its name is `prefix` followed by `name` (`file:` + a path), so listing it builds
+/// no string.
+type Entry<'a> = (&'static str, &'a str, Cow<'a, str>);
+
+/// A recipe's inputs as it lists them. Both the input map and the key are made from this one
+/// list, so they cannot disagree.
+struct Entries<'a>(Vec<Entry<'a>>);
+
+impl<'a> Entries<'a> {
+    fn insert(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
+        self.0.push(("", name, value.into()));
+    }
+
+    fn named(&mut self, prefix: &'static str, name: &'a str, value: impl Into<Cow<'a, str>>) {
+        self.0.push((prefix, name, value.into()));
+    }
+}
+
+/// `a[0] + a[1]` against `b[0] + b[1]`, byte by byte, without joining them.
+fn cmp_joined(a: [&str; 2], b: [&str; 2]) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a[0].as_bytes(), b[0].as_bytes());
+    let (mut x_rest, mut y_rest) = (a[1].as_bytes(), b[1].as_bytes());
+    loop {
+        if x.is_empty() && !x_rest.is_empty() {
+            x = std::mem::take(&mut x_rest);
+        }
+        if y.is_empty() && !y_rest.is_empty() {
+            y = std::mem::take(&mut y_rest);
+        }
+        if x.is_empty() || y.is_empty() {
+            return x.len().cmp(&y.len());
+        }
+        let n = x.len().min(y.len());
+        match x[..n].cmp(&y[..n]) {
+            std::cmp::Ordering::Equal => (x, y) = (&x[n..], &y[n..]),
+            unequal => return unequal,
+        }
+    }
+}
+
 /// An archive another recipe reads: its key, and its sha256 once built (outputs list only the
 /// archives whose sha256 is known, so the key must say which those are).
-fn archive_ref(m: &mut Inputs, name: &str, a: &ArchiveRef) {
+fn archive_ref<'a>(m: &mut Entries<'a>, name: &'a str, a: &'a ArchiveRef) {
     let ArchiveRef {
         target,
         key,
         sha256,
         root_dir,
     } = a;
-    m.insert(format!("recipe:{name}"), key.to_hex());
-    m.insert(format!("target:{name}"), target.clone());
-    m.insert(format!("sha256:{name}"), opt(sha256));
-    m.insert(format!("root-dir:{name}"), opt(root_dir));
+    m.named("recipe:", name, key.to_hex());
+    m.named("target:", name, target.as_str());
+    m.named("sha256:", name, opt(sha256));
+    m.named("root-dir:", name, opt(root_dir));
 }
 
 /// `(unset)` for `None`, a JSON string otherwise: no value, `"(unset)"` included, reads as unset.
@@ -468,9 +509,40 @@ impl Recipe {
     }
 
     /// The canonical input list. Every field of every kind appears here.
+    /// Its named inputs, the list its key hashes (for `explain`, records and `compare`).
     pub fn inputs(&self) -> Inputs {
-        let mut m = Inputs::new();
-        m.insert("format".into(), FORMAT_VERSION.to_string());
+        self.entries()
+            .0
+            .into_iter()
+            .map(|(prefix, name, value)| (format!("{prefix}{name}"), value.into_owned()))
+            .collect()
+    }
+
+    /// `key_of(self.kind(), &self.inputs())`, encoded straight from the entries: no map and no
+    /// name strings are built (a large plan computes thousands of keys).
+    pub fn key(&self) -> RecipeKey {
+        let mut entries = self.entries().0;
+        // Stable, so that of two entries with one name the later wins, as in a map.
+        entries.sort_by(|a, b| cmp_joined([a.0, a.1], [b.0, b.1]));
+        let same = |a: &Entry, b: &Entry| cmp_joined([a.0, a.1], [b.0, b.1]).is_eq();
+        let kept: Vec<([&[u8]; 2], &[u8])> = entries
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| entries.get(i + 1).is_none_or(|next| !same(e, next)))
+            .map(|(_, (prefix, name, value))| {
+                ([prefix.as_bytes(), name.as_bytes()], value.as_bytes())
+            })
+            .collect();
+        CanonHasher::new(DOMAIN, FORMAT_VERSION)
+            .str("kind", self.kind())
+            .str_map_sorted("inputs", &kept)
+            .finish()
+    }
+
+    /// Every input as (name prefix, name, value), in the order the recipe lists them.
+    fn entries(&self) -> Entries<'_> {
+        let mut m = Entries(Vec::with_capacity(16));
+        m.insert("format", FORMAT_VERSION.to_string());
         match self {
             Recipe::CiWorkflow(r) => r.inputs_into(&mut m),
             Recipe::CargoBuild(r) => r.inputs_into(&mut m),
@@ -486,10 +558,6 @@ impl Recipe {
             Recipe::CrateSources(r) => r.inputs_into(&mut m),
         }
         m
-    }
-
-    pub fn key(&self) -> RecipeKey {
-        key_of(self.kind(), &self.inputs())
     }
 
     /// Whether its outputs are known before it runs (crate sources: Cargo.lock's checksums and
@@ -575,7 +643,7 @@ pub struct Consumed {
 
 impl CiWorkflow {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let CiWorkflow {
             backend,
             pr_run_mode,
@@ -584,20 +652,20 @@ impl CiWorkflow {
             context,
             text: _,
         } = self;
-        m.insert("template".into(), template.clone());
+        m.insert("template", template.as_str());
         m.insert(
-            "context".into(),
+            "context",
             ContentDigest::of_bytes(context.as_bytes()).to_hex(),
         );
-        m.insert("config:ci".into(), backend.clone());
-        m.insert("config:pr-run-mode".into(), pr_run_mode.clone());
-        m.insert("config:cargo-dist-version".into(), tool_version.clone());
+        m.insert("config:ci", backend.as_str());
+        m.insert("config:pr-run-mode", pr_run_mode.as_str());
+        m.insert("config:cargo-dist-version", tool_version.as_str());
     }
 }
 
 impl CargoBuild {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let CargoBuild {
             package,
             binaries,
@@ -616,45 +684,42 @@ impl CargoBuild {
             crate_sources,
         } = self;
         if let Some(key) = crate_sources {
-            m.insert("recipe:crate-sources".into(), key.to_hex());
+            m.insert("recipe:crate-sources", key.to_hex());
         }
         if !libraries.is_empty() {
-            m.insert("libraries".into(), list(libraries));
+            m.insert("libraries", list(libraries));
         }
         if let Some(on) = msvc_crt_static {
-            m.insert("config:msvc-crt-static".into(), on.to_string());
+            m.insert("config:msvc-crt-static", on.to_string());
         }
         if let Some(version) = auditable {
-            m.insert("tool:cargo-auditable".into(), version.clone());
+            m.insert("tool:cargo-auditable", version.as_str());
         }
-        m.insert("package".into(), package.clone());
-        m.insert("binaries".into(), list(binaries));
-        m.insert("target".into(), target.clone());
-        m.insert("config:features".into(), list(features));
-        m.insert(
-            "config:default-features".into(),
-            default_features.to_string(),
-        );
-        m.insert("config:all-features".into(), all_features.to_string());
+        m.insert("package", package.as_str());
+        m.insert("binaries", list(binaries));
+        m.insert("target", target.as_str());
+        m.insert("config:features", list(features));
+        m.insert("config:default-features", default_features.to_string());
+        m.insert("config:all-features", all_features.to_string());
         for (k, v) in profile.iter() {
-            m.insert(format!("profile:{k}"), v.clone());
+            m.named("profile:", k, v.as_str());
         }
         for (k, v) in toolchain.iter() {
-            m.insert(format!("toolchain:{k}"), v.clone());
+            m.named("toolchain:", k, v.as_str());
         }
         for (k, v) in env.iter() {
-            m.insert(format!("env:{k}"), opt(v));
+            m.named("env:", k, opt(v));
         }
         for (path, f) in sources.iter() {
-            m.insert(format!("file:{path}"), f.value());
+            m.named("file:", path, f.value());
         }
-        m.insert("workspace-skeleton".into(), skeleton.digest().to_string());
+        m.insert("workspace-skeleton", skeleton.digest().to_string());
     }
 }
 
 impl Archive {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let Archive {
             target,
             format,
@@ -666,9 +731,9 @@ impl Archive {
         } else {
             "config:unix-archive"
         };
-        m.insert("target".into(), target.clone());
-        m.insert(format_key.into(), format.extension().into());
-        m.insert("root-dir".into(), opt(root_dir));
+        m.insert("target", target.as_str());
+        m.insert(format_key, format.extension());
+        m.insert("root-dir", opt(root_dir));
         for (path, src) in items {
             let v = match src {
                 ArchiveSource::Binary { build, file } => {
@@ -678,29 +743,29 @@ impl Archive {
                     format!("file {path} {}", input.value())
                 }
             };
-            m.insert(format!("item:{path}"), v);
+            m.named("item:", path, v);
         }
     }
 }
 
 impl Checksum {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let Checksum {
             archive_name,
             archive,
             style,
         } = self;
-        m.insert(format!("recipe:{archive_name}"), archive.to_hex());
-        m.insert("config:checksum".into(), style.name().into());
+        m.named("recipe:", archive_name, archive.to_hex());
+        m.insert("config:checksum", style.name());
     }
 }
 
 impl UnifiedChecksum {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let UnifiedChecksum { archives, style } = self;
-        m.insert("config:checksum".into(), style.name().into());
+        m.insert("config:checksum", style.name());
         for (name, a) in archives {
             archive_ref(m, name, a);
         }
@@ -709,16 +774,16 @@ impl UnifiedChecksum {
 
 impl SourceTarball {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let SourceTarball { root_dir, git_tree } = self;
-        m.insert("root-dir".into(), root_dir.clone());
-        m.insert("git-tree".into(), git_tree.clone());
+        m.insert("root-dir", root_dir.as_str());
+        m.insert("git-tree", git_tree.as_str());
     }
 }
 
 impl Installer {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let Installer {
             installer,
             app,
@@ -747,37 +812,37 @@ impl Installer {
             provider_version,
         }) = receipt
         {
-            m.insert("receipt:github".into(), format!("{owner}/{repo}"));
-            m.insert("receipt:provider-version".into(), provider_version.clone());
+            m.insert("receipt:github", format!("{owner}/{repo}"));
+            m.insert("receipt:provider-version", provider_version.as_str());
         }
         for (name, libs) in libraries {
-            m.insert(format!("libraries:{name}"), list(libs));
+            m.named("libraries:", name, list(libs));
         }
-        m.insert("installer".into(), installer.name().into());
-        m.insert("app".into(), app.clone());
-        m.insert("version".into(), version.clone());
-        m.insert("binaries".into(), list(binaries));
+        m.insert("installer", installer.name());
+        m.insert("app", app.as_str());
+        m.insert("version", version.as_str());
+        m.insert("binaries", list(binaries));
         // Only when set: older keys stay as they were.
         if let Some(msg) = success_msg {
-            m.insert("config:install-success-msg".into(), opt(&Some(msg.clone())));
+            m.insert("config:install-success-msg", opt(&Some(msg.clone())));
         }
         if !aliases.is_empty() {
             m.insert(
-                "config:bin-aliases".into(),
+                "config:bin-aliases",
                 serde_json::to_string(aliases).expect("strings serialize"),
             );
         }
-        m.insert("download-url".into(), download_url.clone());
+        m.insert("download-url", download_url.as_str());
         let paths: Vec<String> = install_path.iter().map(|p| p.to_string()).collect();
-        m.insert("config:install-path".into(), list(&paths));
+        m.insert("config:install-path", list(&paths));
         // Named by the config key that sets it: `npm-package` or `formula`.
         if let Some(key) = installer.name_key() {
-            m.insert(format!("config:{key}"), opt(package_name));
+            m.named("config:", key, opt(package_name));
         }
-        m.insert("template".into(), template.clone());
-        m.insert("description".into(), opt(description));
-        m.insert("homepage".into(), opt(homepage));
-        m.insert("license".into(), opt(license));
+        m.insert("template", template.as_str());
+        m.insert("description", opt(description));
+        m.insert("homepage", opt(homepage));
+        m.insert("license", opt(license));
         for (name, a) in archives {
             archive_ref(m, name, a);
         }
@@ -786,7 +851,7 @@ impl Installer {
 
 impl CrateBuild {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let CrateBuild {
             krate,
             version,
@@ -795,60 +860,57 @@ impl CrateBuild {
             target,
             toolchain,
         } = self;
-        m.insert(format!("tool:{krate}"), version.clone());
-        m.insert(format!("crate-sha256:{krate}"), sha256.clone());
-        m.insert("binary".into(), binary.clone());
-        m.insert("target".into(), target.clone());
+        m.named("tool:", krate, version.as_str());
+        m.named("crate-sha256:", krate, sha256.as_str());
+        m.insert("binary", binary.as_str());
+        m.insert("target", target.as_str());
         for (k, v) in toolchain {
-            m.insert(format!("toolchain:{k}"), v.clone());
+            m.named("toolchain:", k, v.as_str());
         }
     }
 }
 
 impl CrateSources {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let CrateSources {
             crates,
             git,
             vendor_cargo,
         } = self;
         if let Some(release) = vendor_cargo {
-            m.insert("tool:cargo-vendor".into(), release.clone());
+            m.insert("tool:cargo-vendor", release.as_str());
         }
         for (id, c) in crates {
-            m.insert(
-                format!("crate:{id}"),
-                format!("{} {}", c.source, c.checksum),
-            );
+            m.named("crate:", id, format!("{} {}", c.source, c.checksum));
         }
         for (id, source) in git {
-            m.insert(format!("git:{id}"), source.clone());
+            m.named("git:", id, source.as_str());
         }
     }
 }
 
 impl Sbom {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let Sbom {
             package,
             package_dir,
             tool,
             sources,
         } = self;
-        m.insert("package".into(), package.clone());
-        m.insert("working-dir".into(), package_dir.clone());
-        m.insert("tool:cargo-cyclonedx".into(), tool.clone());
+        m.insert("package", package.as_str());
+        m.insert("working-dir", package_dir.as_str());
+        m.insert("tool:cargo-cyclonedx", tool.as_str());
         for (path, f) in sources.iter() {
-            m.insert(format!("file:{path}"), f.value());
+            m.named("file:", path, f.value());
         }
     }
 }
 
 impl Msi {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let Msi {
             app,
             version,
@@ -859,30 +921,30 @@ impl Msi {
             wxs,
             tool,
         } = self;
-        m.insert("app".into(), app.clone());
-        m.insert("version".into(), version.clone());
-        m.insert("target".into(), target.clone());
-        m.insert("recipe:build".into(), build.to_hex());
-        m.insert("binaries".into(), list(binaries));
-        m.insert(format!("file:{wxs_path}"), wxs.value());
-        m.insert("tool:wixl".into(), tool.clone());
+        m.insert("app", app.as_str());
+        m.insert("version", version.as_str());
+        m.insert("target", target.as_str());
+        m.insert("recipe:build", build.to_hex());
+        m.insert("binaries", list(binaries));
+        m.named("file:", wxs_path, wxs.value());
+        m.insert("tool:wixl", tool.as_str());
     }
 }
 
 impl ExtraBuild {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
-    fn inputs_into(&self, m: &mut Inputs) {
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let ExtraBuild {
             working_dir,
             command,
             artifacts,
             sources,
         } = self;
-        m.insert("command".into(), list(command));
-        m.insert("working-dir".into(), working_dir.clone());
-        m.insert("artifacts".into(), list(artifacts));
+        m.insert("command", list(command));
+        m.insert("working-dir", working_dir.as_str());
+        m.insert("artifacts", list(artifacts));
         for (path, f) in sources.iter() {
-            m.insert(format!("file:{path}"), f.value());
+            m.named("file:", path, f.value());
         }
     }
 }
@@ -1224,6 +1286,66 @@ mod tests {
                 ..build()
             }),
         ]
+    }
+
+    /// Keys are encoded from the entries, never from the input map; they must still be the
+    /// key of that map, for every kind and when two entries share a name (the later wins).
+    #[test]
+    fn keys_are_the_keys_of_the_input_maps() {
+        let mut recipes = samples();
+        recipes.push(Recipe::CargoBuild(CargoBuild {
+            auditable: Some("0.7.0".into()),
+            msvc_crt_static: Some(true),
+            libraries: vec!["cdylib".into()],
+            features: vec!["a".into(), "b,c".into()],
+            env: Arc::new(BTreeMap::from([
+                ("CC".into(), Some("clang".into())),
+                ("RUSTFLAGS".into(), None),
+            ])),
+            ..build()
+        }));
+        let installer = recipes
+            .iter()
+            .find_map(|r| match r {
+                Recipe::Installer(i) => Some(i.clone()),
+                _ => None,
+            })
+            .unwrap();
+        // An updater under an archive's name: both list `recipe:NAME`, `target:NAME` and so on.
+        let mut clash = installer.clone();
+        clash.updaters = clash.archives.clone();
+        for a in clash.updaters.values_mut() {
+            a.sha256 = None;
+        }
+        recipes.push(Recipe::Installer(clash));
+        for r in &recipes {
+            assert_eq!(r.key(), key_of(r.kind(), &r.inputs()), "{}", r.kind());
+        }
+        // The clash is real: the map has fewer entries than were listed.
+        let last = recipes.last().unwrap();
+        assert!(last.inputs().len() < last.entries().0.len());
+    }
+
+    #[test]
+    fn joined_names_compare_as_their_strings() {
+        let parts = [
+            ["", ""],
+            ["", "target"],
+            ["target:", ""],
+            ["target:", "a"],
+            ["", "target:a"],
+            ["tool:", "x"],
+            ["", "toolchain:x"],
+            ["toolchain:", "x"],
+            ["t", "arget"],
+            ["", "tool:cargo-auditable"],
+        ];
+        for a in parts {
+            for b in parts {
+                let joined = (a.concat()).cmp(&b.concat());
+                assert_eq!(cmp_joined(a, b), joined, "{a:?} {b:?}");
+            }
+        }
     }
 
     /// One pinned key per kind: a change to any kind's encoding fails here and must be

@@ -154,14 +154,13 @@ impl Early {
     /// then is listed when needed), then reads off their include files and asks git for the tree.
     pub fn gather(guess: Guess, stop: &AtomicBool) -> Early {
         let root = &guess.root;
-        let member_dirs: BTreeSet<&str> = guess.member_dirs.iter().map(String::as_str).collect();
         let mut listings = BTreeMap::new();
         for dir in &guess.member_dirs {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
             let mut files = BTreeSet::new();
-            if list_files(root, dir, &member_dirs, &guess.target_dir, &mut files).is_ok() {
+            if list_files(root, dir, &guess.member_dirs, &guess.target_dir, &mut files).is_ok() {
                 listings.insert(dir.clone(), files);
             }
         }

@@ -256,7 +256,15 @@ impl Workspace {
     }
 
     pub fn package(&self, name: &str) -> Option<&Package> {
-        self.packages.iter().find(|p| p.name == name)
+        // Loaded packages are sorted by name (a plan looks Apps up thousands of times); a list
+        // made some other way may not be, so a miss is confirmed by a scan.
+        match self
+            .packages
+            .binary_search_by(|p| p.name.as_str().cmp(name))
+        {
+            Ok(i) => Some(&self.packages[i]),
+            Err(_) => self.packages.iter().find(|p| p.name == name),
+        }
     }
 
     /// The package's own directory plus the directories of every path dependency it reaches
@@ -414,7 +422,7 @@ pub fn relative(root: &Path, path: &Path) -> String {
 pub(crate) fn list_files(
     root: &Path,
     dir: &str,
-    member_dirs: &std::collections::BTreeSet<&str>,
+    member_dirs: &std::collections::BTreeSet<String>,
     target_dir: &str,
     out: &mut std::collections::BTreeSet<String>,
 ) -> std::io::Result<()> {

@@ -94,11 +94,28 @@ impl CanonHasher {
     /// Value: count, then key and value of each entry length-prefixed, in
     /// key order (a BTreeMap iterates sorted).
     pub fn str_map(&mut self, field: &str, v: &BTreeMap<String, String>) -> &mut Self {
-        let mut value = Vec::new();
-        value.extend_from_slice(&(v.len() as u64).to_le_bytes());
-        for (k, val) in v {
-            put_len_prefixed(&mut value, k.as_bytes());
-            put_len_prefixed(&mut value, val.as_bytes());
+        let entries: Vec<([&[u8]; 2], &[u8])> = v
+            .iter()
+            .map(|(k, val)| ([k.as_bytes(), &[][..]], val.as_bytes()))
+            .collect();
+        self.str_map_sorted(field, &entries)
+    }
+
+    /// [`Self::str_map`] of entries already sorted by name, with no two names equal; each name
+    /// is the concatenation of its two parts (a prefix and the rest), so callers need not
+    /// build it.
+    pub fn str_map_sorted(&mut self, field: &str, entries: &[([&[u8]; 2], &[u8])]) -> &mut Self {
+        let size: usize = entries
+            .iter()
+            .map(|([a, b], v)| 16 + a.len() + b.len() + v.len())
+            .sum();
+        let mut value = Vec::with_capacity(8 + size);
+        value.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+        for ([a, b], val) in entries {
+            value.extend_from_slice(&((a.len() + b.len()) as u64).to_le_bytes());
+            value.extend_from_slice(a);
+            value.extend_from_slice(b);
+            put_len_prefixed(&mut value, val);
         }
         self.field(TAG_STR_MAP, field, &value)
     }

@@ -202,9 +202,9 @@ impl Store {
         let wanted = serde_json::to_string(&keys.iter().map(|k| k.to_hex()).collect::<Vec<_>>())
             .expect("hex strings serialise");
         let mut stmt = self.db(self.conn.prepare_cached(
-            "SELECT recipe_key, name, digest, size, sha256 FROM outputs
-             WHERE recipe_key IN (SELECT value FROM json_each(?1))
-             ORDER BY recipe_key, pos, name",
+            // Sorted here, not by SQLite (no index on `pos`).
+            "SELECT recipe_key, name, digest, size, sha256, pos FROM outputs
+             WHERE recipe_key IN (SELECT value FROM json_each(?1))",
         ))?;
         let rows = self.db(stmt
             .query_map(params![wanted], |r| {
@@ -214,11 +214,14 @@ impl Store {
                     r.get::<_, String>(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
+        let mut rows = rows;
+        rows.sort_by(|a, b| (&a.0, a.5, &a.1).cmp(&(&b.0, b.5, &b.1)));
         let mut found: BTreeMap<RecipeKey, Vec<OutputRecord>> = BTreeMap::new();
-        for (hex, name, digest, size, sha256) in rows {
+        for (hex, name, digest, size, sha256, _) in rows {
             let key = RecipeKey::from_hex(&hex).map_err(|e| bad_row(&hex, e.to_string()))?;
             let digest = ContentDigest::from_hex(&digest)
                 .map_err(|e| bad_row(&hex, format!("output `{name}`: {e}")))?;
@@ -240,14 +243,12 @@ impl Store {
 
     /// The sha256 of `key`'s first output, if it is recorded (no inputs or objects read).
     pub fn first_sha256(&self, key: &RecipeKey) -> Result<Option<String>, StoreError> {
-        self.db(self
-            .conn
-            .query_row(
-                "SELECT sha256 FROM outputs WHERE recipe_key = ?1 ORDER BY pos, name LIMIT 1",
-                params![key.to_hex()],
-                |r| r.get(0),
-            )
-            .optional())
+        let mut stmt = self.db(self.conn.prepare_cached(
+            // SQLite takes a bare column from the row that MIN() picked (`pos` is unique per
+            // recipe): no sort, which `ORDER BY pos LIMIT 1` needed (no index on `pos`).
+            "SELECT sha256, MIN(pos) FROM outputs WHERE recipe_key = ?1",
+        ))?;
+        self.db(stmt.query_row(params![key.to_hex()], |r| r.get(0)))
     }
 
     /// Marks `key` as used now (gc keeps recently used recipes).
