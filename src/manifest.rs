@@ -186,22 +186,43 @@ fn release(plan: &Plan, r: &crate::plan::Release) -> ManifestRelease {
 }
 
 /// One artifact: its kind's fields, and what building it (or finding it) told us.
+/// Fills in the artifacts' states: a manifest built with none (as a plan does while its keys
+/// are computed) then says what [`build_manifest`] with these states would.
+pub fn apply_states(manifest: &mut DistManifest, states: BTreeMap<String, ArtifactState>) {
+    for (name, state) in states {
+        if let Some(m) = manifest.artifacts.get_mut(&name) {
+            set_state(m, state);
+        }
+    }
+}
+
+fn set_state(m: &mut ManifestArtifact, state: ArtifactState) {
+    let ArtifactState {
+        path,
+        recipe,
+        sha256,
+    } = state;
+    m.path = path;
+    m.recipe = recipe;
+    if let Some(sha) = sha256 {
+        m.checksums.insert("sha256".into(), sha);
+    }
+}
+
 fn artifact(plan: &Plan, a: &crate::plan::Artifact, state: ArtifactState) -> ManifestArtifact {
     let mut m = ManifestArtifact {
         name: a.name.clone(),
         kind: a.kind.manifest_kind().into(),
         target_triples: a.target_triples.clone(),
-        path: state.path,
+        path: None,
         assets: Vec::new(),
         install_hint: None,
         description: None,
         checksum: None,
         checksums: BTreeMap::new(),
-        recipe: state.recipe,
+        recipe: None,
     };
-    if let Some(sha) = state.sha256 {
-        m.checksums.insert("sha256".into(), sha);
-    }
+    set_state(&mut m, state);
     match &a.kind {
         ArtifactKind::Archive {
             contents, checksum, ..

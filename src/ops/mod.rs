@@ -151,6 +151,17 @@ pub fn plan_announcement(
     hasher: &mut SourceHasher,
 ) -> Result<(Plan, RecipeGraph), Error> {
     let plan = planner::plan(&loaded.ws, &loaded.cfg, ann, req)?;
+    let graph = recipe_graph(loaded, &plan, store, hasher)?;
+    Ok((plan, graph))
+}
+
+/// Every recipe of `plan`, with its key.
+pub fn recipe_graph(
+    loaded: &Loaded,
+    plan: &Plan,
+    store: Option<&Store>,
+    hasher: &mut SourceHasher,
+) -> Result<RecipeGraph, Error> {
     // vars_os: one non-UTF-8 variable anywhere must not stop a plan; such values cannot be
     // allow-listed inputs anyway.
     let vars: BTreeMap<String, String> = std::env::vars_os()
@@ -161,15 +172,14 @@ pub fn plan_announcement(
         vars: &vars,
         known_sha256: &known,
     };
-    let graph = graph::graph(
+    Ok(graph::graph(
         &loaded.ws,
         &loaded.cfg,
         &loaded.toolchain,
-        &plan,
+        plan,
         &env,
         hasher,
-    )?;
-    Ok((plan, graph))
+    )?)
 }
 
 /// What `generate` did.

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use dist_store::remote::{Found, Remote};
 use dist_store::{RecipeKey, Store};
 
-use super::{existing_store, load, plan_announcement, report_packages, GlobalOpts, Planned};
+use super::{existing_store, load, recipe_graph, report_packages, GlobalOpts, Planned};
 use crate::announce;
 use crate::graph::RecipeGraph;
-use crate::manifest::{build_manifest, ArtifactState, RecipeInfo};
+use crate::manifest::{apply_states, build_manifest, ArtifactState, DistManifest, RecipeInfo};
 use crate::plan::{ArtifactMode, Plan, PlanRequest};
 use crate::report::{Event, Reporter};
 use crate::Error;
@@ -115,10 +115,26 @@ pub fn manifest(
     let planned = announcements
         .iter()
         .map(|ann| {
-            let (plan, graph) = plan_announcement(&loaded, ann, &req, store.as_ref(), &mut hasher)?;
-            let states = planned_states(&plan, &graph, store.as_ref(), remote.as_ref())?;
-            let mut manifest = build_manifest(&plan, &states);
-            crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
+            let plan = crate::plan::plan(&loaded.ws, &loaded.cfg, ann, &req)?;
+            // The manifest and release notes need no recipe key: they are written on another
+            // core while the keys are computed, and the artifacts' states filled in after.
+            let (graph, states, manifest) = std::thread::scope(|s| {
+                let unkeyed = s.spawn(|| -> Result<DistManifest, Error> {
+                    let mut manifest = build_manifest(&plan, &BTreeMap::new());
+                    crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
+                    Ok(manifest)
+                });
+                let keyed =
+                    recipe_graph(&loaded, &plan, store.as_ref(), &mut hasher).and_then(|graph| {
+                        let states =
+                            planned_states(&plan, &graph, store.as_ref(), remote.as_ref())?;
+                        Ok((graph, states))
+                    });
+                let manifest = unkeyed.join().expect("manifest thread");
+                keyed.map(|(g, states)| (g, states, manifest))
+            })?;
+            let mut manifest = manifest?;
+            apply_states(&mut manifest, states);
             Ok(Planned {
                 plan,
                 graph,
