@@ -64,7 +64,9 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
     // are listed and hashed on the core metadata leaves idle.
     let (ws, (rustc, warm)) =
         Workspace::load_overlapped(opts.manifest_path.as_deref(), |early, answered| {
-            let rustc = Toolchain::start(manifest_dir(opts));
+            // Waited for before the warm-up starts: run side by side, the two took turns on
+            // the core cargo leaves idle and took time from cargo too.
+            let rustc = Toolchain::start(manifest_dir(opts)).finish();
             // One job: no hashing beside cargo metadata.
             let spare_core = crate::execute::BuildOptions::default_jobs() > 1;
             let warm = early.filter(|_| spare_core);
@@ -72,7 +74,7 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
         })?;
     let sources = warm.unwrap_or_default().for_workspace(&ws);
     let cfg = config::resolve(&ws)?;
-    let toolchain = rustc.finish()?;
+    let toolchain = rustc?;
     let candidates = ws
         .packages
         .iter()
