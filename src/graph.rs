@@ -414,7 +414,18 @@ fn archive_recipe(
                 };
                 items.insert(item.path.clone(), src);
             }
-            ItemSource::File { path, .. } => {
+            // An auto-included file was found as a regular file by the workspace scan.
+            ItemSource::File {
+                path,
+                kind: Some(_),
+            } => {
+                let src = ArchiveSource::File {
+                    input: hasher.file(ws, path)?,
+                    path: path.clone(),
+                };
+                items.insert(item.path.clone(), src);
+            }
+            ItemSource::File { path, kind: None } => {
                 let key = (item.path.clone(), path.clone());
                 let files = match includes.get(&key) {
                     Some(files) => files,
