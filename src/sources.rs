@@ -422,7 +422,7 @@ impl SourceHasher {
 }
 
 fn memmem(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+    !needle.is_empty() && memchr::memmem::find(hay, needle).is_some()
 }
 
 fn list_dir(

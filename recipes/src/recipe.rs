@@ -440,6 +440,16 @@ impl<'a> Entries<'a> {
     }
 }
 
+/// The first 8 bytes of an entry's name, big-endian, zero-padded: of two names, the one with
+/// the smaller head sorts first (padding sorts like the end of a shorter name).
+fn head(e: &Entry) -> u64 {
+    let mut b = [0u8; 8];
+    for (slot, byte) in b.iter_mut().zip(e.0.bytes().chain(e.1.bytes())) {
+        *slot = byte;
+    }
+    u64::from_be_bytes(b)
+}
+
 /// `a[0] + a[1]` against `b[0] + b[1]`, byte by byte, without joining them.
 fn cmp_joined(a: [&str; 2], b: [&str; 2]) -> std::cmp::Ordering {
     let (mut x, mut y) = (a[0].as_bytes(), b[0].as_bytes());
@@ -521,15 +531,19 @@ impl Recipe {
     /// `key_of(self.kind(), &self.inputs())`, encoded straight from the entries: no map and no
     /// name strings are built (a large plan computes thousands of keys).
     pub fn key(&self) -> RecipeKey {
-        let mut entries = self.entries().0;
+        let entries = self.entries().0;
+        // Each name's first 8 bytes as a number decide most comparisons.
+        let mut sorted: Vec<(u64, &Entry)> = entries.iter().map(|e| (head(e), e)).collect();
         // Stable, so that of two entries with one name the later wins, as in a map.
-        entries.sort_by(|a, b| cmp_joined([a.0, a.1], [b.0, b.1]));
+        sorted.sort_by(|(ha, a), (hb, b)| {
+            ha.cmp(hb).then_with(|| cmp_joined([a.0, a.1], [b.0, b.1]))
+        });
         let same = |a: &Entry, b: &Entry| cmp_joined([a.0, a.1], [b.0, b.1]).is_eq();
-        let kept: Vec<([&[u8]; 2], &[u8])> = entries
+        let kept: Vec<([&[u8]; 2], &[u8])> = sorted
             .iter()
             .enumerate()
-            .filter(|(i, e)| entries.get(i + 1).is_none_or(|next| !same(e, next)))
-            .map(|(_, (prefix, name, value))| {
+            .filter(|(i, (_, e))| sorted.get(i + 1).is_none_or(|(_, next)| !same(e, next)))
+            .map(|(_, (_, (prefix, name, value)))| {
                 ([prefix.as_bytes(), name.as_bytes()], value.as_bytes())
             })
             .collect();
@@ -1339,11 +1353,22 @@ mod tests {
             ["toolchain:", "x"],
             ["t", "arget"],
             ["", "tool:cargo-auditable"],
+            ["tool:", "cargo-vendor"],
+            ["", "a\0"],
+            ["a", ""],
         ];
         for a in parts {
             for b in parts {
                 let joined = (a.concat()).cmp(&b.concat());
                 assert_eq!(cmp_joined(a, b), joined, "{a:?} {b:?}");
+                // A smaller head means a smaller name (equal heads decide nothing).
+                let (ha, hb) = (
+                    head(&(a[0], a[1], "".into())),
+                    head(&(b[0], b[1], "".into())),
+                );
+                if ha != hb {
+                    assert_eq!(ha.cmp(&hb), joined, "{a:?} {b:?}");
+                }
             }
         }
     }
