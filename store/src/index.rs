@@ -16,6 +16,26 @@ fn bad_row(key: &str, reason: impl Into<String>) -> StoreError {
     }
 }
 
+/// An `outputs` row of recipe `key` as a record.
+fn output_record(
+    key: &str,
+    name: String,
+    digest: &str,
+    size: i64,
+    sha256: String,
+) -> Result<OutputRecord, StoreError> {
+    let digest = ContentDigest::from_hex(digest)
+        .map_err(|e| bad_row(key, format!("output `{name}`: {e}")))?;
+    let size = u64::try_from(size)
+        .map_err(|_| bad_row(key, format!("output `{name}` has size {size}")))?;
+    Ok(OutputRecord {
+        name,
+        digest,
+        size,
+        sha256,
+    })
+}
+
 /// Sizes are u64 in the API and INTEGER (i64) in SQLite.
 fn size_to_sql(size: u64) -> i64 {
     i64::try_from(size).unwrap_or(i64::MAX)
@@ -112,18 +132,7 @@ impl Store {
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
         rows.into_iter()
-            .map(|(name, digest, size, sha256)| {
-                let digest = ContentDigest::from_hex(&digest)
-                    .map_err(|e| bad_row(key, format!("output `{name}`: {e}")))?;
-                let size = u64::try_from(size)
-                    .map_err(|_| bad_row(key, format!("output `{name}` has size {size}")))?;
-                Ok(OutputRecord {
-                    name,
-                    digest,
-                    size,
-                    sha256,
-                })
-            })
+            .map(|(name, digest, size, sha256)| output_record(key, name, &digest, size, sha256))
             .collect()
     }
 
@@ -223,16 +232,8 @@ impl Store {
         let mut found: BTreeMap<RecipeKey, Vec<OutputRecord>> = BTreeMap::new();
         for (hex, name, digest, size, sha256, _) in rows {
             let key = RecipeKey::from_hex(&hex).map_err(|e| bad_row(&hex, e.to_string()))?;
-            let digest = ContentDigest::from_hex(&digest)
-                .map_err(|e| bad_row(&hex, format!("output `{name}`: {e}")))?;
-            let size = u64::try_from(size)
-                .map_err(|_| bad_row(&hex, format!("output `{name}` has size {size}")))?;
-            found.entry(key).or_default().push(OutputRecord {
-                name,
-                digest,
-                size,
-                sha256,
-            });
+            let output = output_record(&hex, name, &digest, size, sha256)?;
+            found.entry(key).or_default().push(output);
         }
         found.retain(|_, outs| {
             outs.iter()
