@@ -185,7 +185,6 @@ fn release(plan: &Plan, r: &crate::plan::Release) -> ManifestRelease {
     }
 }
 
-/// One artifact: its kind's fields, and what building it (or finding it) told us.
 /// Fills in the artifacts' states: a manifest built with none (as a plan does while its keys
 /// are computed) then says what [`build_manifest`] with these states would.
 pub fn apply_states(manifest: &mut DistManifest, states: BTreeMap<String, ArtifactState>) {
@@ -209,6 +208,7 @@ fn set_state(m: &mut ManifestArtifact, state: ArtifactState) {
     }
 }
 
+/// One artifact: its kind's fields, and what building it (or finding it) told us.
 fn artifact(plan: &Plan, a: &crate::plan::Artifact, state: ArtifactState) -> ManifestArtifact {
     let mut m = ManifestArtifact {
         name: a.name.clone(),

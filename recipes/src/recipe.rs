@@ -518,8 +518,8 @@ impl Recipe {
         }
     }
 
-    /// The canonical input list. Every field of every kind appears here.
-    /// Its named inputs, the list its key hashes (for `explain`, records and `compare`).
+    /// The canonical input list, the one its key hashes (shown by `explain`, kept in records,
+    /// compared by `compare`). Every field of every kind appears here.
     pub fn inputs(&self) -> Inputs {
         self.entries()
             .0
