@@ -126,18 +126,16 @@ pub struct ArtifactState {
     pub sha256: Option<String>,
 }
 
-/// Renders the selected part of `plan` as a manifest.
-pub fn build_manifest(plan: &Plan, states: &BTreeMap<String, ArtifactState>) -> DistManifest {
+/// Renders the selected part of `plan` as a manifest, with no artifact state yet (see
+/// [`apply_states`]).
+pub fn build_manifest(plan: &Plan) -> DistManifest {
     let ann = &plan.announcement;
     let releases: Vec<ManifestRelease> = plan.releases.iter().map(|r| release(plan, r)).collect();
     let artifacts: BTreeMap<String, ManifestArtifact> = plan
         .artifacts
         .values()
         .filter(|a| a.selected)
-        .map(|a| {
-            let state = states.get(&a.name).cloned().unwrap_or_default();
-            (a.name.clone(), artifact(plan, a, state))
-        })
+        .map(|a| (a.name.clone(), artifact(plan, a)))
         .collect();
     let title = match (&ann.package, releases.as_slice()) {
         (_, [only]) => format!("{} {}", only.app_name, only.app_version),
@@ -185,31 +183,28 @@ fn release(plan: &Plan, r: &crate::plan::Release) -> ManifestRelease {
     }
 }
 
-/// Fills in the artifacts' states: a manifest built with none (as a plan does while its keys
-/// are computed) then says what [`build_manifest`] with these states would.
+/// Fills in what building (or finding) each artifact told us. A plan builds the manifest
+/// while its keys are computed and applies the states after.
 pub fn apply_states(manifest: &mut DistManifest, states: BTreeMap<String, ArtifactState>) {
     for (name, state) in states {
-        if let Some(m) = manifest.artifacts.get_mut(&name) {
-            set_state(m, state);
+        let Some(m) = manifest.artifacts.get_mut(&name) else {
+            continue;
+        };
+        let ArtifactState {
+            path,
+            recipe,
+            sha256,
+        } = state;
+        m.path = path;
+        m.recipe = recipe;
+        if let Some(sha) = sha256 {
+            m.checksums.insert("sha256".into(), sha);
         }
     }
 }
 
-fn set_state(m: &mut ManifestArtifact, state: ArtifactState) {
-    let ArtifactState {
-        path,
-        recipe,
-        sha256,
-    } = state;
-    m.path = path;
-    m.recipe = recipe;
-    if let Some(sha) = sha256 {
-        m.checksums.insert("sha256".into(), sha);
-    }
-}
-
-/// One artifact: its kind's fields, and what building it (or finding it) told us.
-fn artifact(plan: &Plan, a: &crate::plan::Artifact, state: ArtifactState) -> ManifestArtifact {
+/// One artifact: its kind's fields.
+fn artifact(plan: &Plan, a: &crate::plan::Artifact) -> ManifestArtifact {
     let mut m = ManifestArtifact {
         name: a.name.clone(),
         kind: a.kind.manifest_kind().into(),
@@ -222,7 +217,6 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact, state: ArtifactState) -> Man
         checksums: BTreeMap::new(),
         recipe: None,
     };
-    set_state(&mut m, state);
     match &a.kind {
         ArtifactKind::Archive {
             contents, checksum, ..

@@ -241,9 +241,9 @@ pub(crate) fn stored_record(
     })
 }
 
-/// The output among a record's `outputs` that is artifact `name`: a recipe with several outputs (an
-/// extra-artifacts command) names each by artifact; a shared single-output record (one updater
-/// for several Apps) may carry another App's label.
+/// The output among a record's `outputs` that is artifact `name`: a recipe with several
+/// outputs (an extra-artifacts command) names each by artifact; a shared single-output record
+/// (one updater for several Apps) may carry another App's label.
 pub fn artifact_output<'r>(
     outputs: &'r [dist_store::OutputRecord],
     name: &str,

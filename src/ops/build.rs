@@ -10,7 +10,7 @@ use super::{plan_announcement, Planned};
 use crate::announce;
 use crate::execute::{BuildOptions, Distrib, ExecuteError, Executor};
 use crate::graph::RecipeGraph;
-use crate::manifest::{build_manifest, ArtifactState, RecipeInfo};
+use crate::manifest::{apply_states, build_manifest, ArtifactState, RecipeInfo};
 use crate::plan::{ArtifactMode, PlanRequest};
 use crate::report::{Event, Reporter};
 use crate::workspace::relative;
@@ -131,7 +131,8 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
 
     let distrib = Distrib::open(&loaded.ws)?;
     let states = materialize(&distrib, &ex, &graph, &built, opts, &loaded)?;
-    let mut manifest = build_manifest(&plan, &states);
+    let mut manifest = build_manifest(&plan);
+    apply_states(&mut manifest, states);
     crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
     distrib.write_manifest(&manifest)?;
     // After the artifacts are in place: a slow or failing upload delays nothing a user needs.

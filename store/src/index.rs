@@ -195,10 +195,14 @@ impl Store {
         if exists.is_none() {
             return Ok(false);
         }
-        Ok(self
-            .load_outputs(&hex)?
+        Ok(self.objects_present(&self.load_outputs(&hex)?))
+    }
+
+    /// Whether every output's object is in the store with its recorded size.
+    fn objects_present(&self, outputs: &[OutputRecord]) -> bool {
+        outputs
             .iter()
-            .all(|out| self.layout.has_object(&out.digest, out.size)))
+            .all(|out| self.layout.has_object(&out.digest, out.size))
     }
 
     /// The outputs of each of `keys` that is cached (recorded, and every output object present
@@ -215,7 +219,7 @@ impl Store {
             "SELECT recipe_key, name, digest, size, sha256, pos FROM outputs
              WHERE recipe_key IN (SELECT value FROM json_each(?1))",
         ))?;
-        let rows = self.db(stmt
+        let mut rows = self.db(stmt
             .query_map(params![wanted], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -227,7 +231,6 @@ impl Store {
                 ))
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
-        let mut rows = rows;
         rows.sort_by(|a, b| (&a.0, a.5, &a.1).cmp(&(&b.0, b.5, &b.1)));
         let mut found: BTreeMap<RecipeKey, Vec<OutputRecord>> = BTreeMap::new();
         for (hex, name, digest, size, sha256, _) in rows {
@@ -235,10 +238,7 @@ impl Store {
             let output = output_record(&hex, name, &digest, size, sha256)?;
             found.entry(key).or_default().push(output);
         }
-        found.retain(|_, outs| {
-            outs.iter()
-                .all(|o| self.layout.has_object(&o.digest, o.size))
-        });
+        found.retain(|_, outs| self.objects_present(outs));
         Ok(found)
     }
 
