@@ -60,13 +60,19 @@ fn manifest_dir(opts: &GlobalOpts) -> Option<&std::path::Path> {
 }
 
 pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
-    // `cargo metadata` starts first (the plan waits for it); then `rustc -vV`, and the sources
-    // are listed and hashed on the core metadata leaves idle.
+    // `rustc -vV` (20-30 ms behind rustup's proxy) starts first; the sources are listed and
+    // hashed meanwhile: beside `cargo metadata` on the core it leaves idle, or alone when the
+    // manifests were read directly.
+    let rustc = Toolchain::start(manifest_dir(opts));
     let (ws, (rustc, warm)) =
-        Workspace::load_overlapped(opts.manifest_path.as_deref(), |early, answered| {
-            // Waited for before the warm-up starts: run side by side, the two took turns on
-            // the core cargo leaves idle and took time from cargo too.
-            let rustc = Toolchain::start(manifest_dir(opts)).finish();
+        Workspace::load_overlapped(opts.manifest_path.as_deref(), |early, answered, cargo| {
+            if !cargo {
+                let warm = early.map(|e| SourceHasher::warm(e, answered));
+                return (rustc.finish(), warm);
+            }
+            // Beside cargo, rustc is waited for before the warm-up starts: run side by side,
+            // the two took turns on the core cargo leaves idle and took time from cargo too.
+            let rustc = rustc.finish();
             // One job: no hashing beside cargo metadata.
             let spare_core = crate::execute::BuildOptions::default_jobs() > 1;
             let warm = early.filter(|_| spare_core);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{committed_tree, include_kind, list_files, relative, scan_includes, IncludeKind};
+use super::{ask_committed_tree, include_kind, list_files, relative, scan_includes, IncludeKind};
 
 /// The workspace as its root manifest describes it, before cargo says so.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +54,18 @@ impl Guess {
             member_dirs,
             target_dir,
         })
+    }
+}
+
+impl Guess {
+    /// The layout the manifests were read to: nothing guessed.
+    pub(super) fn exact(raw: &super::RawWorkspace) -> Guess {
+        let dir = |p: &Path| relative(&raw.root, p.parent().unwrap_or(&raw.root));
+        Guess {
+            root: raw.root.clone(),
+            member_dirs: raw.packages.iter().map(|p| dir(&p.manifest_path)).collect(),
+            target_dir: relative(&raw.root, &raw.target_dir),
+        }
     }
 }
 
@@ -123,7 +135,7 @@ fn expand(root: &Path, at: String, segments: &[&str], out: &mut BTreeSet<String>
 }
 
 /// `*` matches any run of characters; every other character itself.
-fn wildcard(pattern: &str, name: &str) -> bool {
+pub(super) fn wildcard(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == name,
         Some((head, tail)) => {
@@ -154,6 +166,8 @@ impl Early {
     /// then is listed when needed), then reads off their include files and asks git for the tree.
     pub fn gather(guess: Guess, stop: &AtomicBool) -> Early {
         let root = &guess.root;
+        // git answers while the files are listed.
+        let tree = ask_committed_tree(root);
         let mut listings = BTreeMap::new();
         for dir in &guess.member_dirs {
             if stop.load(Ordering::Relaxed) {
@@ -185,7 +199,7 @@ impl Early {
             includes.insert(root.join(dir), found);
         }
         Early {
-            git_tree: committed_tree(root),
+            git_tree: tree.finish(),
             listings: Arc::new(listings),
             includes,
             guess,

@@ -6,6 +6,7 @@
 
 pub mod dist_file;
 pub mod guess;
+mod manifests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,16 @@ pub enum WorkspaceError {
     },
     #[error("{path} is not valid TOML: {message}")]
     Toml { path: String, message: String },
+    #[error("CARGO_DIST_METADATA is `{0}`: it may be unset (read the manifests, ask `cargo metadata` when they need it), `cargo` (always ask cargo), `manifests` (never ask cargo) or `check` (both, failing if they disagree)")]
+    Reader(String),
+    #[error("CARGO_DIST_METADATA=manifests, but the workspace of {0} needs `cargo metadata` to be read (it uses something cargo-dist does not read itself); unset CARGO_DIST_METADATA")]
+    NeedsCargo(String),
+    #[error("reading the manifests disagrees with `cargo metadata` on {what}:\n  read:  {direct}\n  cargo: {cargo}\n  please report this; CARGO_DIST_METADATA=cargo makes every run ask cargo")]
+    Disagree {
+        what: String,
+        direct: String,
+        cargo: String,
+    },
     #[error("{path}: {message}")]
     DistFile { path: String, message: String },
     #[error("{path} does not list the Cargo workspace at {root} in its [workspace] members\n  add \"cargo:{rel}\" to `members` in {path}")]
@@ -113,21 +124,71 @@ pub enum IncludeKind {
     Changelog,
 }
 
+/// What the workspace model is made from, as either reader gives it: `cargo metadata`, or
+/// [`manifests::read`] reading the manifests itself. Absolute paths; lists sorted.
+#[derive(Debug, PartialEq)]
+pub(super) struct RawWorkspace {
+    pub root: PathBuf,
+    pub target_dir: PathBuf,
+    /// `[workspace.metadata]` (null when absent).
+    pub metadata: Value,
+    /// The members, sorted by name.
+    pub packages: Vec<RawPackage>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) struct RawPackage {
+    pub name: String,
+    pub version: Version,
+    pub manifest_path: PathBuf,
+    /// Binary target names.
+    pub bins: Vec<String>,
+    /// The lib target's name (`-` as `_`) and crate types.
+    pub lib: Option<(String, Vec<LibKind>)>,
+    /// Source roots of every target (lib, bins, build script, examples, tests, benches).
+    pub target_paths: Vec<PathBuf>,
+    pub publish: bool,
+    /// Directories of the path dependencies that are not dev-dependencies.
+    pub path_deps: Vec<PathBuf>,
+    pub features: Vec<String>,
+    /// The README cargo names (`readme`, or README.md/.txt/README found beside the manifest).
+    pub readme: Option<PathBuf>,
+    pub repository: Option<String>,
+    pub description: Option<String>,
+    pub homepage: Option<String>,
+    pub license: Option<String>,
+    pub metadata: Value,
+}
+
+/// A lib target's crate type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum LibKind {
+    Lib,
+    Rlib,
+    Dylib,
+    Cdylib,
+    Staticlib,
+    ProcMacro,
+}
+
 impl Workspace {
     /// Runs `cargo metadata --no-deps` (no dependency resolution: fast, and works offline).
     /// A `dist-workspace.toml` found beside the manifest (or above it, within its git work tree)
     /// supplies the workspace config; without `--manifest-path`, its `cargo:` member says which
     /// Cargo workspace to load.
     pub fn load(manifest_path: Option<&Path>) -> Result<Workspace, WorkspaceError> {
-        Self::load_overlapped(manifest_path, |_, _| ()).map(|(ws, _)| ws)
+        Self::load_overlapped(manifest_path, |_, _, _| ()).map(|(ws, _)| ws)
     }
 
-    /// [`Workspace::load`], running `meanwhile` on this thread once `cargo metadata` is started,
-    /// with what was learnt of the guessed workspace (if one was found) and a flag set once
-    /// metadata has answered (work that can wait should stop then).
+    /// [`Workspace::load`], running `meanwhile` on this thread with what is known of the
+    /// workspace's layout early (if a manifest was found), a flag set once the workspace is
+    /// known (work that can wait should stop then) and whether `cargo metadata` runs beside it.
+    /// The manifests are read directly when [`manifests::read`] understands them; else (or
+    /// with `CARGO_DIST_METADATA=cargo`) cargo is asked, and `meanwhile` runs while it works on
+    /// the layout guessed from the root manifest.
     pub fn load_overlapped<T>(
         manifest_path: Option<&Path>,
-        meanwhile: impl FnOnce(Option<&guess::Early>, &AtomicBool) -> T,
+        meanwhile: impl FnOnce(Option<&guess::Early>, &AtomicBool, bool) -> T,
     ) -> Result<(Workspace, T), WorkspaceError> {
         let cwd = std::env::current_dir().map_err(|source| WorkspaceError::Io {
             path: ".".into(),
@@ -143,36 +204,31 @@ impl Workspace {
             _ => None,
         };
         let manifest_path = manifest_path.or(member_manifest.as_deref());
-        let mut cmd = cargo_metadata::MetadataCommand::new();
-        cmd.no_deps();
-        if let Some(p) = manifest_path {
-            cmd.manifest_path(p);
-        }
-        let shown = manifest_path
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "Cargo.toml".to_string());
-        let guess_dir = match manifest_path.and_then(|p| p.parent()) {
-            Some(d) if !d.as_os_str().is_empty() => cwd.join(d),
-            _ => cwd.clone(),
+        let reader = Reader::from_env()?;
+        let direct = match reader {
+            Reader::Cargo => None,
+            _ => manifests::read(&cwd, manifest_path),
         };
-        let answered = AtomicBool::new(false);
-        let (meta, early, extra) = std::thread::scope(|s| {
-            let metadata = s.spawn(|| {
-                let meta = cmd.exec();
-                answered.store(true, Ordering::Relaxed);
-                meta
-            });
-            let early =
-                guess::Guess::from_dir(&guess_dir).map(|g| guess::Early::gather(g, &answered));
-            let extra = meanwhile(early.as_ref(), &answered);
-            let meta = metadata.join().expect("cargo metadata thread");
-            (meta, early, extra)
-        });
-        let meta = meta.map_err(|e| WorkspaceError::Metadata {
-            manifest: shown,
-            message: metadata_error_text(&e),
-        })?;
-        let mut ws = Self::from_metadata(meta, early)?;
+        let (mut ws, extra) = match (direct, reader) {
+            (Some((raw, doc)), Reader::Direct | Reader::Manifests) => {
+                // Nothing runs beside: the warm-up lists and hashes every member.
+                let answered = AtomicBool::new(false);
+                let early = guess::Early::gather(guess::Guess::exact(&raw), &answered);
+                let extra = meanwhile(Some(&early), &answered, false);
+                (Self::from_raw(raw, Some(doc), Some(early))?, extra)
+            }
+            (None, Reader::Manifests) => {
+                let manifest = manifest_path.unwrap_or(Path::new("Cargo.toml"));
+                return Err(WorkspaceError::NeedsCargo(manifest.display().to_string()));
+            }
+            (direct, _) => {
+                let (raw, early, extra) = Self::ask_cargo(&cwd, manifest_path, meanwhile)?;
+                if let Some((direct, _)) = direct {
+                    compare(&direct, &raw)?;
+                }
+                (Self::from_raw(raw, None, early)?, extra)
+            }
+        };
         if let Some(f) = found {
             let version = f.version.clone();
             ws.dist_file = attach(&ws.root, f)?;
@@ -186,11 +242,70 @@ impl Workspace {
         Ok((ws, extra))
     }
 
-    fn from_metadata(
-        meta: cargo_metadata::Metadata,
+    /// Runs `cargo metadata --no-deps`, and `meanwhile` beside it on the guessed layout.
+    fn ask_cargo<T>(
+        cwd: &Path,
+        manifest_path: Option<&Path>,
+        meanwhile: impl FnOnce(Option<&guess::Early>, &AtomicBool, bool) -> T,
+    ) -> Result<(RawWorkspace, Option<guess::Early>, T), WorkspaceError> {
+        let mut cmd = cargo_metadata::MetadataCommand::new();
+        cmd.no_deps();
+        if let Some(p) = manifest_path {
+            cmd.manifest_path(p);
+        }
+        let shown = manifest_path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "Cargo.toml".to_string());
+        let guess_dir = match manifest_path.and_then(|p| p.parent()) {
+            Some(d) if !d.as_os_str().is_empty() => cwd.join(d),
+            _ => cwd.to_path_buf(),
+        };
+        let answered = AtomicBool::new(false);
+        let (meta, early, extra) = std::thread::scope(|s| {
+            let metadata = s.spawn(|| {
+                let meta = cmd.exec();
+                answered.store(true, Ordering::Relaxed);
+                meta
+            });
+            let early =
+                guess::Guess::from_dir(&guess_dir).map(|g| guess::Early::gather(g, &answered));
+            let extra = meanwhile(early.as_ref(), &answered, true);
+            let meta = metadata.join().expect("cargo metadata thread");
+            (meta, early, extra)
+        });
+        let meta = meta.map_err(|e| WorkspaceError::Metadata {
+            manifest: shown,
+            message: metadata_error_text(&e),
+        })?;
+        Ok((Self::raw_from_metadata(meta), early, extra))
+    }
+
+    /// What `cargo metadata` said, in the form [`manifests::read`] gives too.
+    fn raw_from_metadata(meta: cargo_metadata::Metadata) -> RawWorkspace {
+        let members: std::collections::BTreeSet<_> = meta.workspace_members.iter().collect();
+        let mut packages: Vec<RawPackage> = meta
+            .packages
+            .iter()
+            .filter(|p| members.contains(&p.id))
+            .map(RawPackage::from_metadata)
+            .collect();
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
+        RawWorkspace {
+            root: meta.workspace_root.clone().into(),
+            target_dir: clean(meta.target_directory.as_std_path()),
+            metadata: meta.workspace_metadata.clone(),
+            packages,
+        }
+    }
+
+    /// The model, from what either reader found. `doc` is the root manifest when the reader
+    /// already parsed it.
+    fn from_raw(
+        raw: RawWorkspace,
+        doc: Option<toml_edit::DocumentMut>,
         early: Option<guess::Early>,
     ) -> Result<Workspace, WorkspaceError> {
-        let root: PathBuf = meta.workspace_root.clone().into();
+        let root = raw.root;
         // What was gathered while metadata ran holds for this root only.
         let early = early.filter(|e| e.guess.root == root).unwrap_or_default();
         let scan = |dir: &Path| match early.includes.get(dir) {
@@ -198,31 +313,20 @@ impl Workspace {
             None => scan_includes(dir),
         };
         let manifest_path = root.join("Cargo.toml");
-        let text =
-            std::fs::read_to_string(&manifest_path).map_err(|source| WorkspaceError::Io {
-                path: manifest_path.display().to_string(),
-                source,
-            })?;
-        let doc: toml_edit::DocumentMut =
-            text.parse()
-                .map_err(|e: toml_edit::TomlError| WorkspaceError::Toml {
-                    path: manifest_path.display().to_string(),
-                    message: e.to_string(),
-                })?;
+        let doc = match doc {
+            Some(doc) => doc,
+            None => parse_manifest(&manifest_path)?,
+        };
         let single_package = doc.get("workspace").is_none();
         let profiles = read_profiles(&doc);
 
-        let members: std::collections::BTreeSet<_> = meta.workspace_members.iter().collect();
         // The root's files are the fallback of every package: list them once.
         let in_root = scan(&root);
-        let mut packages = Vec::new();
-        for p in &meta.packages {
-            if !members.contains(&p.id) {
-                continue;
-            }
-            packages.push(Package::from_metadata(p, &root, &in_root, &scan));
-        }
-        packages.sort_by(|a, b| a.name.cmp(&b.name));
+        let packages: Vec<Package> = raw
+            .packages
+            .into_iter()
+            .map(|p| Package::from_raw(p, &root, &in_root, &scan))
+            .collect();
 
         let workspace_metadata = if single_package {
             packages
@@ -231,12 +335,12 @@ impl Workspace {
                 .map(|p| p.metadata.clone())
                 .unwrap_or(Value::Null)
         } else {
-            meta.workspace_metadata.clone()
+            raw.metadata
         };
         Ok(Workspace {
             root: root.clone(),
             manifest_path,
-            target_dir: meta.target_directory.clone().into(),
+            target_dir: raw.target_dir,
             packages,
             workspace_metadata,
             // `early` is the default (another root) when the guess was wrong.
@@ -284,95 +388,194 @@ impl Workspace {
     }
 }
 
-impl Package {
-    fn from_metadata(
-        p: &cargo_metadata::Package,
-        root: &Path,
-        in_root: &[(IncludeKind, PathBuf)],
-        scan: &dyn Fn(&Path) -> Vec<(IncludeKind, PathBuf)>,
-    ) -> Package {
-        let manifest_path: PathBuf = p.manifest_path.clone().into();
-        let pkg_dir = manifest_path.parent().unwrap_or(root).to_path_buf();
-        let dir = relative(root, &pkg_dir);
-        let mut binaries = Vec::new();
-        let mut has_lib = false;
-        let mut lib_name = None;
-        let mut c_libraries = Vec::new();
+impl RawPackage {
+    fn from_metadata(p: &cargo_metadata::Package) -> RawPackage {
+        use cargo_metadata::TargetKind as K;
+        let mut bins = Vec::new();
+        let mut lib = None;
         for t in &p.targets {
-            for k in &t.kind {
-                match k {
-                    cargo_metadata::TargetKind::Bin => binaries.push(t.name.clone()),
-                    cargo_metadata::TargetKind::CDyLib => {
-                        c_libraries.push(LibraryKind::Cdylib);
-                        lib_name = Some(t.name.replace('-', "_"));
-                    }
-                    cargo_metadata::TargetKind::StaticLib => {
-                        c_libraries.push(LibraryKind::CStaticlib);
-                        lib_name = Some(t.name.replace('-', "_"));
-                        has_lib = true;
-                    }
-                    cargo_metadata::TargetKind::Lib
-                    | cargo_metadata::TargetKind::RLib
-                    | cargo_metadata::TargetKind::DyLib
-                    | cargo_metadata::TargetKind::ProcMacro => {
-                        has_lib = true;
-                        lib_name = Some(t.name.replace('-', "_"));
-                    }
-                    _ => {}
-                }
+            let kinds: Vec<LibKind> = t
+                .kind
+                .iter()
+                .filter_map(|k| {
+                    Some(match k {
+                        K::Lib => LibKind::Lib,
+                        K::RLib => LibKind::Rlib,
+                        K::DyLib => LibKind::Dylib,
+                        K::CDyLib => LibKind::Cdylib,
+                        K::StaticLib => LibKind::Staticlib,
+                        K::ProcMacro => LibKind::ProcMacro,
+                        _ => return None,
+                    })
+                })
+                .collect();
+            if t.kind.contains(&K::Bin) {
+                bins.push(t.name.clone());
+            }
+            if !kinds.is_empty() {
+                lib = Some((t.name.replace('-', "_"), kinds));
             }
         }
-        c_libraries.sort();
-        c_libraries.dedup();
-        binaries.sort();
-        binaries.dedup();
-        let publish = !matches!(&p.publish, Some(regs) if regs.is_empty());
-        let mut path_deps: Vec<String> = p
-            .dependencies
-            .iter()
-            .filter(|d| d.kind != cargo_metadata::DependencyKind::Development)
-            .filter_map(|d| d.path.as_ref())
-            .map(|path| relative(root, path.as_std_path()))
-            .collect();
-        path_deps.sort();
-        path_deps.dedup();
-        let mut target_paths: Vec<String> = p
-            .targets
-            .iter()
-            .map(|t| relative(root, t.src_path.as_std_path()))
-            .collect();
-        target_paths.sort();
-        target_paths.dedup();
-        let mut features: Vec<String> = p.features.keys().cloned().collect();
-        features.sort();
-        let readme = p.readme.as_ref().map(|r| pkg_dir.join(r.as_std_path()));
-        Package {
+        let pkg_dir = p
+            .manifest_path
+            .as_std_path()
+            .parent()
+            .unwrap_or(Path::new(""));
+        RawPackage {
             name: p.name.to_string(),
             version: p.version.clone(),
-            auto_includes: find_auto_includes(
-                root,
-                in_root,
-                &pkg_dir,
-                scan(&pkg_dir),
-                readme.as_deref(),
-            ),
-            manifest_path,
-            dir,
-            binaries,
-            has_lib,
-            lib_name,
-            c_libraries,
-            publish,
+            manifest_path: p.manifest_path.clone().into(),
+            bins,
+            lib,
+            target_paths: p
+                .targets
+                .iter()
+                .map(|t| t.src_path.clone().into())
+                .collect(),
+            publish: !matches!(&p.publish, Some(regs) if regs.is_empty()),
+            path_deps: p
+                .dependencies
+                .iter()
+                .filter(|d| d.kind != cargo_metadata::DependencyKind::Development)
+                .filter_map(|d| d.path.as_ref())
+                .map(|path| path.clone().into())
+                .collect(),
+            features: p.features.keys().cloned().collect(),
+            readme: p.readme.as_ref().map(|r| normalize(&pkg_dir.join(r))),
             repository: p.repository.clone(),
             description: p.description.clone(),
             homepage: p.homepage.clone(),
             license: p.license.clone(),
             metadata: p.metadata.clone(),
-            path_deps,
-            features,
-            target_paths,
+        }
+        .sorted()
+    }
+
+    /// Lists in one order, whichever reader made them.
+    pub(super) fn sorted(mut self) -> RawPackage {
+        self.bins.sort();
+        self.bins.dedup();
+        if let Some((_, kinds)) = &mut self.lib {
+            kinds.sort();
+            kinds.dedup();
+        }
+        for list in [&mut self.target_paths, &mut self.path_deps] {
+            list.sort();
+            list.dedup();
+        }
+        self.features.sort();
+        self
+    }
+}
+
+impl Package {
+    fn from_raw(
+        p: RawPackage,
+        root: &Path,
+        in_root: &[(IncludeKind, PathBuf)],
+        scan: &dyn Fn(&Path) -> Vec<(IncludeKind, PathBuf)>,
+    ) -> Package {
+        let pkg_dir = p.manifest_path.parent().unwrap_or(root).to_path_buf();
+        let mut has_lib = false;
+        let mut c_libraries = Vec::new();
+        for k in p.lib.iter().flat_map(|(_, kinds)| kinds) {
+            match k {
+                LibKind::Cdylib => c_libraries.push(LibraryKind::Cdylib),
+                LibKind::Staticlib => {
+                    c_libraries.push(LibraryKind::CStaticlib);
+                    has_lib = true;
+                }
+                LibKind::Lib | LibKind::Rlib | LibKind::Dylib | LibKind::ProcMacro => {
+                    has_lib = true
+                }
+            }
+        }
+        c_libraries.sort();
+        c_libraries.dedup();
+        let rel_all = |paths: &[PathBuf]| -> Vec<String> {
+            let mut out: Vec<String> = paths.iter().map(|d| relative(root, d)).collect();
+            out.sort();
+            out.dedup();
+            out
+        };
+        Package {
+            auto_includes: find_auto_includes(
+                root,
+                in_root,
+                &pkg_dir,
+                scan(&pkg_dir),
+                p.readme.as_deref(),
+            ),
+            dir: relative(root, &pkg_dir),
+            name: p.name,
+            version: p.version,
+            manifest_path: p.manifest_path,
+            binaries: p.bins,
+            has_lib,
+            lib_name: p.lib.map(|(name, _)| name),
+            c_libraries,
+            publish: p.publish,
+            repository: p.repository,
+            description: p.description,
+            homepage: p.homepage,
+            license: p.license,
+            metadata: p.metadata,
+            path_deps: rel_all(&p.path_deps),
+            features: p.features,
+            target_paths: rel_all(&p.target_paths),
         }
     }
+}
+
+/// Who says what the workspace is (`CARGO_DIST_METADATA`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// The manifests, read directly; cargo when they are beyond [`manifests::read`].
+    Direct,
+    /// Always `cargo metadata`.
+    Cargo,
+    /// Never `cargo metadata` (fails if the manifests need it).
+    Manifests,
+    /// Both, failing if they disagree (the test suite runs this way).
+    Check,
+}
+
+impl Reader {
+    fn from_env() -> Result<Reader, WorkspaceError> {
+        match std::env::var("CARGO_DIST_METADATA").as_deref() {
+            Err(_) | Ok("") => Ok(Reader::Direct),
+            Ok("cargo") => Ok(Reader::Cargo),
+            Ok("check") => Ok(Reader::Check),
+            Ok("manifests") => Ok(Reader::Manifests),
+            Ok(other) => Err(WorkspaceError::Reader(other.to_string())),
+        }
+    }
+}
+
+/// Fails naming the first field the two readers disagree on.
+fn compare(direct: &RawWorkspace, cargo: &RawWorkspace) -> Result<(), WorkspaceError> {
+    if direct == cargo {
+        return Ok(());
+    }
+    let (a, b) = (format!("{direct:#?}"), format!("{cargo:#?}"));
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let at = (0..a.len().max(b.len()))
+        .find(|i| a.get(*i) != b.get(*i))
+        .unwrap_or(0);
+    // The package the line belongs to, if any: the nearest `name:` above it at package depth.
+    let package = a[..at.min(a.len())]
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix("            name: "));
+    let line = |v: &[&str]| v.get(at).map(|l| l.trim().to_string()).unwrap_or_default();
+    Err(WorkspaceError::Disagree {
+        what: match package {
+            Some(name) => format!("package {name}"),
+            None => "the workspace".to_string(),
+        },
+        direct: line(&a),
+        cargo: line(&b),
+    })
 }
 
 /// The dist file of the Cargo workspace at `root`, if it names it. A file beside the workspace
@@ -397,6 +600,40 @@ fn attach(root: &Path, f: dist_file::Found) -> Result<Option<dist_file::DistFile
         });
     }
     Ok(None)
+}
+
+/// `path` without `.` components (as cargo prints paths it was given with them).
+fn clean(path: &Path) -> PathBuf {
+    path.components().collect()
+}
+
+/// `path` with `.` and `..` resolved lexically (symlinks are not followed, as cargo does).
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn parse_manifest(path: &Path) -> Result<toml_edit::DocumentMut, WorkspaceError> {
+    let text = std::fs::read_to_string(path).map_err(|source| WorkspaceError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    text.parse()
+        .map_err(|e: toml_edit::TomlError| WorkspaceError::Toml {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
 }
 
 /// `path` relative to `root` with '/' separators; paths outside the root keep their `..` steps so
@@ -571,17 +808,35 @@ fn flatten_toml(prefix: &str, t: &dyn toml_edit::TableLike, out: &mut BTreeMap<S
 /// `HEAD:<workspace dir>` of the enclosing git repository; `None` outside git or before the
 /// workspace's first commit.
 fn committed_tree(root: &Path) -> Option<String> {
-    let git_root = root.ancestors().find(|d| d.join(".git").exists())?;
+    ask_committed_tree(root).finish()
+}
+
+/// [`committed_tree`], asked of git now and answered by [`PendingTree::finish`].
+fn ask_committed_tree(root: &Path) -> PendingTree {
+    let Some(git_root) = root.ancestors().find(|d| d.join(".git").exists()) else {
+        return PendingTree(None);
+    };
     let spec = format!("HEAD:{}", relative(git_root, root));
-    let out = std::process::Command::new("git")
+    let child = std::process::Command::new("git")
         .arg("-C")
         .arg(git_root)
         .args(["rev-parse", "--verify", "--quiet", &spec])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let tree = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (out.status.success() && !tree.is_empty()).then_some(tree)
+        .spawn()
+        .ok();
+    PendingTree(child)
+}
+
+struct PendingTree(Option<std::process::Child>);
+
+impl PendingTree {
+    fn finish(self) -> Option<String> {
+        let out = self.0?.wait_with_output().ok()?;
+        let tree = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !tree.is_empty()).then_some(tree)
+    }
 }
 
 fn metadata_error_text(e: &cargo_metadata::Error) -> String {
@@ -600,6 +855,40 @@ mod tests {
         assert_eq!(relative(Path::new("/a/b"), Path::new("/a/b/c/d")), "c/d");
         assert_eq!(relative(Path::new("/a/b"), Path::new("/a/b")), "");
         assert_eq!(relative(Path::new("/a/b"), Path::new("/a/x")), "../x");
+    }
+
+    #[test]
+    fn a_disagreement_names_the_package_and_both_values() {
+        let pkg = |bins: &[&str]| RawPackage {
+            name: "app".into(),
+            version: Version::new(1, 0, 0),
+            manifest_path: "/w/app/Cargo.toml".into(),
+            bins: bins.iter().map(|b| b.to_string()).collect(),
+            lib: None,
+            target_paths: vec![],
+            publish: true,
+            path_deps: vec![],
+            features: vec![],
+            readme: None,
+            repository: None,
+            description: None,
+            homepage: None,
+            license: None,
+            metadata: Value::Null,
+        };
+        let ws = |bins: &[&str]| RawWorkspace {
+            root: "/w".into(),
+            target_dir: "/w/target".into(),
+            metadata: Value::Null,
+            packages: vec![pkg(bins)],
+        };
+        assert!(compare(&ws(&["app"]), &ws(&["app"])).is_ok());
+        let e = compare(&ws(&["app", "extra"]), &ws(&["app"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("on package \"app\""), "{e}");
+        assert!(e.contains("read:  \"extra\""), "{e}");
+        assert!(e.contains("CARGO_DIST_METADATA=cargo"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod ci;
 mod hermetic;
 mod installers;
 mod layouts;
+mod manifests;
 mod pipeline;
 mod plan;
 mod remote;

@@ -13,6 +13,10 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-dist");
 
+/// Every run reads the workspace both ways, from the manifests and from `cargo metadata`, and
+/// fails if they disagree: each test's workspace is a case of the manifest reader.
+pub const READER: &str = "check";
+
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     /// `<dir>/ws`.
@@ -119,6 +123,7 @@ impl Fixture {
             .args(args)
             .current_dir(self.root())
             .env("CARGO_DIST_STORE", self.store())
+            .env("CARGO_DIST_METADATA", READER)
             .env_remove("XDG_CACHE_HOME")
             .output()
             .expect("run cargo-dist")
@@ -374,6 +379,7 @@ pub fn dist_command(root: &Path, store: &Path, args: &[&str]) -> Command {
         .args(args)
         .current_dir(root)
         .env("CARGO_DIST_STORE", store)
+        .env("CARGO_DIST_METADATA", READER)
         .env_remove("XDG_CACHE_HOME");
     cmd
 }
