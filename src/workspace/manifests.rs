@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use semver::Version;
-use toml_edit::{DocumentMut, Item, TableLike, Value};
+use toml_edit::{Document, DocumentMut, Item, Table, TableLike, Value};
 
 use super::dist_file::item_to_json;
 use super::guess::wildcard;
@@ -54,7 +54,8 @@ pub(super) fn read(
         None => cwd.join("Cargo.toml"),
     };
     let root = manifest.parent()?.to_path_buf();
-    let doc = parse(&manifest)?;
+    let parsed = parse(&manifest)?;
+    let doc = parsed.as_table();
     if !doc
         .iter()
         .all(|(k, _)| k == "workspace" || KNOWN_TABLES.contains(&k))
@@ -116,13 +117,14 @@ pub(super) fn read(
         }
         seen.insert(manifest.clone());
         let (pkg, deps) = if manifest == root.join("Cargo.toml") {
-            ctx.package(&manifest, &doc)?
+            ctx.package(&manifest, doc)?
         } else {
             let member = parse(&manifest)?;
+            let member = member.as_table();
             if !member.iter().all(|(k, _)| KNOWN_TABLES.contains(&k)) {
                 return None;
             }
-            ctx.package(&manifest, &member)?
+            ctx.package(&manifest, member)?
         };
         packages.push(pkg);
         todo.extend(deps.into_iter().rev().map(|d| (d, true)));
@@ -142,7 +144,7 @@ pub(super) fn read(
         root,
         packages,
     };
-    Some((raw, doc))
+    Some((raw, parsed.into_mut()))
 }
 
 /// What members inherit from the root manifest.
@@ -157,13 +159,18 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// The package of `manifest`, and the directories of all its path dependencies (dev ones
     /// too: each can make a member).
-    fn package(&self, manifest: &Path, doc: &DocumentMut) -> Option<(RawPackage, Vec<PathBuf>)> {
+    fn package(&self, manifest: &Path, doc: &Table) -> Option<(RawPackage, Vec<PathBuf>)> {
         let dir = manifest.parent()?;
         let pkg = doc.get("package")?.as_table_like()?;
         if pkg.contains_key("workspace") {
             return None;
         }
+        // A name cargo would reject is for cargo to report.
         let name = pkg.get("name")?.as_str()?.to_string();
+        let name_chars = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if name.is_empty() || !name.chars().all(name_chars) {
+            return None;
+        }
         let string = |key: &str| -> Option<Option<String>> {
             match self.field(pkg, key)? {
                 None => Some(None),
@@ -253,7 +260,7 @@ impl<'a> Ctx<'a> {
     fn dependencies(
         &self,
         dir: &Path,
-        doc: &DocumentMut,
+        doc: &Table,
     ) -> Option<(Vec<PathBuf>, Vec<PathBuf>, BTreeSet<String>)> {
         let mut tables: Vec<(&str, &dyn TableLike)> = Vec::new();
         fn tables_of<'d>(
@@ -267,7 +274,7 @@ impl<'a> Ctx<'a> {
             }
             Some(())
         }
-        tables_of(doc.as_table(), &mut tables)?;
+        tables_of(doc, &mut tables)?;
         if let Some(target) = doc.get("target") {
             for (_, platform) in target.as_table_like()?.iter() {
                 let platform = platform.as_table_like()?;
@@ -351,7 +358,7 @@ struct Targets {
 
 fn targets(
     dir: &Path,
-    doc: &DocumentMut,
+    doc: &Table,
     pkg: &dyn TableLike,
     name: &str,
     edition_2015: bool,
@@ -633,8 +640,9 @@ fn plain(path: &Path) -> Option<PathBuf> {
     Some(path.components().collect())
 }
 
-fn parse(manifest: &Path) -> Option<DocumentMut> {
-    std::fs::read_to_string(manifest).ok()?.parse().ok()
+/// Parsed without the span-to-text pass an editable document needs (a third of the parse).
+fn parse(manifest: &Path) -> Option<Document<String>> {
+    Document::parse(std::fs::read_to_string(manifest).ok()?).ok()
 }
 
 /// No dates and no infinite or NaN floats: values whose JSON form cargo writes differently.
