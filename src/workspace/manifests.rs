@@ -197,9 +197,9 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .map(|f| dir.join(f))
                 .find(|p| p.is_file()),
-            // An inherited path is relative to the workspace root.
-            Some(item) if inherits(item) => readme(self.root, dir, self.field(pkg, "readme")??)?,
-            Some(item) => readme(dir, dir, item)?,
+            // An inherited README (`true` too) is relative to the workspace root.
+            Some(item) if inherits(item) => readme(self.root, self.field(pkg, "readme")??)?,
+            Some(item) => readme(dir, item)?,
         };
         let metadata = match pkg.get("metadata") {
             None => serde_json::Value::Null,
@@ -337,12 +337,12 @@ fn inherits(item: &Item) -> bool {
         .is_some_and(|t| t.len() == 1 && t.get("workspace").and_then(Item::as_bool) == Some(true))
 }
 
-/// A `readme` value: a path relative to `base`, or `true` (README.md beside the manifest) or
-/// `false` (none).
-fn readme(base: &Path, dir: &Path, item: &Item) -> Option<Option<PathBuf>> {
+/// A `readme` value: a path relative to `base` (the manifest's directory, or the root's when
+/// inherited), `true` (README.md there) or `false` (none).
+fn readme(base: &Path, item: &Item) -> Option<Option<PathBuf>> {
     match (item.as_str(), item.as_bool()) {
         (Some(p), _) => Some(Some(normalize(&base.join(p)))),
-        (_, Some(true)) => Some(Some(dir.join("README.md"))),
+        (_, Some(true)) => Some(Some(base.join("README.md"))),
         (_, Some(false)) => Some(None),
         _ => None,
     }
@@ -383,8 +383,9 @@ fn targets(
                 None if inferred_lib.exists() => inferred_lib,
                 None => return None,
             };
+            // cargo rejects a hyphen in a declared lib name.
             let lib_name = match t.get("name") {
-                Some(n) => n.as_str()?.replace('-', "_"),
+                Some(n) => n.as_str().filter(|n| !n.contains('-'))?.to_string(),
                 None => name.replace('-', "_"),
             };
             let proc_macro = match t.get("proc-macro") {
@@ -661,5 +662,89 @@ fn plain_values(item: &Item) -> bool {
         Item::Value(v) => value(v),
         Item::Table(t) => t.iter().all(|(_, i)| plain_values(i)),
         Item::ArrayOfTables(a) => a.iter().all(|t| t.iter().all(|(_, i)| plain_values(i))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_patterns_expand_to_directories_or_are_left_to_cargo() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        for dir in [
+            "crates/a",
+            "crates/ab",
+            "crates/b",
+            "tools/x",
+            "dots/.hidden",
+        ] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        std::fs::write(root.join("crates/a-file"), "").unwrap();
+        let mut got = expand(root, "crates/a*").unwrap();
+        got.sort();
+        // Directories only: `a-file` matches the pattern but is a file.
+        assert_eq!(got, [root.join("crates/a"), root.join("crates/ab")]);
+        assert_eq!(expand(root, "./tools/x/").unwrap(), [root.join("tools/x")]);
+        // Named literally, a member is cargo's to find (or to report missing).
+        assert_eq!(expand(root, "tools/y").unwrap(), [root.join("tools/y")]);
+        // cargo's glob would match a hidden directory, or match nothing and fail: cargo says.
+        assert_eq!(expand(root, "dots/*"), None);
+        assert_eq!(expand(root, "none/*"), None);
+        for other in ["crates/?", "crates/[ab]", "**/x", "../elsewhere", "/abs"] {
+            assert_eq!(expand(root, other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn declared_targets_merge_with_discovered_ones_by_cargos_edition_rule() {
+        let dir = Path::new("/p");
+        let inferred = vec![
+            ("p".to_string(), dir.join("src/main.rs")),
+            ("tool".to_string(), dir.join("src/bin/tool.rs")),
+            ("other".to_string(), dir.join("src/bin/other.rs")),
+        ];
+        let doc: Document<String> = Document::parse(
+            "[[bin]]\nname = \"tool\"\n\n[[bin]]\nname = \"cli\"\npath = \"src/bin/other.rs\"\n"
+                .to_string(),
+        )
+        .unwrap();
+        let declared = doc.as_table().get("bin");
+        let names = |found: Vec<(String, PathBuf)>| -> Vec<String> {
+            found.into_iter().map(|(n, _)| n).collect()
+        };
+        // 2015: declaring targets turns discovery off; `tool` is found by name.
+        let found = merge(dir, declared, inferred.clone(), None, true).unwrap();
+        assert_eq!(found[0], ("tool".to_string(), dir.join("src/bin/tool.rs")));
+        assert_eq!(names(found), ["tool", "cli"]);
+        // Later editions add the discovered targets no declared one names or points at.
+        let found = merge(dir, declared, inferred.clone(), None, false).unwrap();
+        assert_eq!(names(found), ["tool", "cli", "p"]);
+        // `autobins = false` wins over the edition; `true` over 2015.
+        assert_eq!(
+            names(merge(dir, declared, inferred.clone(), Some(false), false).unwrap()),
+            ["tool", "cli"]
+        );
+        assert_eq!(
+            names(merge(dir, declared, inferred.clone(), Some(true), true).unwrap()),
+            ["tool", "cli", "p"]
+        );
+        // Nothing declared: all discovered, unless discovery is off.
+        assert_eq!(
+            names(merge(dir, None, inferred.clone(), None, true).unwrap()).len(),
+            3
+        );
+        assert!(merge(dir, None, inferred.clone(), Some(false), false)
+            .unwrap()
+            .is_empty());
+        // A declared target without a path that discovery does not find: cargo's legacy rules.
+        let missing: Document<String> =
+            Document::parse("[[bin]]\nname = \"ghost\"\n".to_string()).unwrap();
+        assert_eq!(
+            merge(dir, missing.as_table().get("bin"), inferred, None, false),
+            None
+        );
     }
 }

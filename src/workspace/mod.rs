@@ -567,10 +567,13 @@ fn compare(direct: &RawWorkspace, cargo: &RawWorkspace) -> Result<(), WorkspaceE
         .iter()
         .rev()
         .find_map(|l| l.strip_prefix("            name: "));
-    let line = |v: &[&str]| v.get(at).map(|l| l.trim().to_string()).unwrap_or_default();
+    let line = |v: &[&str]| {
+        let l = v.get(at).map(|l| l.trim()).unwrap_or_default();
+        l.trim_end_matches(',').to_string()
+    };
     Err(WorkspaceError::Disagree {
         what: match package {
-            Some(name) => format!("package {name}"),
+            Some(name) => format!("package {}", name.trim_end_matches(',')),
             None => "the workspace".to_string(),
         },
         direct: line(&a),

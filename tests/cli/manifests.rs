@@ -298,3 +298,70 @@ fn an_unknown_reader_is_named() {
         "{stderr}"
     );
 }
+
+/// Cases found by running both readers on hand-made workspaces: `readme = true` inherited
+/// (README.md of the root, not of the member), a member named literally under an excluded
+/// directory (kept) beside a path dependency there (not a member), an edition-2015 `[[test]]`
+/// found by name, a declared lib name and crate types, every field inherited.
+#[test]
+fn inherited_readme_true_and_exclude_exceptions_read_as_cargo_reads_them() {
+    let fx = Fixture::new();
+    let main = "fn main() {}\n";
+    fx.file(
+        "Cargo.toml",
+        r#"[workspace]
+members = ["a", "nest/*", "nest/keep"]
+exclude = ["nest"]
+
+[workspace.package]
+publish = false
+license = "MIT"
+description = "shared"
+homepage = "https://example.com"
+readme = true
+version = "3.1.4-beta.1+build.5"
+"#,
+    )
+    .file(
+        "a/Cargo.toml",
+        r#"[package]
+name = "a"
+version.workspace = true
+publish.workspace = true
+license.workspace = true
+description.workspace = true
+homepage = { workspace = true }
+readme.workspace = true
+
+[lib]
+name = "a_core"
+path = "src/core.rs"
+crate-type = ["rlib", "dylib"]
+
+[[test]]
+name = "t1"
+
+[dependencies]
+keep = { path = "../nest/keep", optional = true }
+drop = { path = "../nest/drop" }
+"#,
+    )
+    .file("a/src/core.rs", "")
+    .file("a/src/main.rs", main)
+    .file("a/tests/t1.rs", "")
+    .file("a/README.md", "# a\n");
+    for n in ["keep", "drop"] {
+        fx.file(
+            &format!("nest/{n}/Cargo.toml"),
+            &format!("[package]\nname = \"{n}\"\nversion = \"0.1.0\"\n"),
+        )
+        .file(&format!("nest/{n}/src/main.rs"), main);
+    }
+    let args = ["plan", "-o", "json", "--allow-dirty"];
+    let direct = stdout_ok(&fx, "manifests", &args);
+    assert_eq!(direct, stdout_ok(&fx, "cargo", &args));
+    stdout_ok(&fx, "check", &args);
+    let (_, packages) = ok_both(&fx, "manifests", &args);
+    assert!(packages.contains("  keep 0.1.0\n"), "{packages}");
+    assert!(!packages.contains("drop"), "{packages}");
+}
