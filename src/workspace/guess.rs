@@ -2,7 +2,8 @@
 //! guessed from the root manifest, their files, their auto-include files and the committed tree.
 //! `cargo metadata` takes most of a plan's time on one core; this runs on the other. Nothing
 //! guessed is trusted: [`Early`] facts are used only for the root, directories and layout that
-//! metadata confirms.
+//! metadata confirms. When the manifests were read directly there is nothing to guess
+//! ([`Guess::exact`]) and nothing to wait for: everything is gathered.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,16 @@ pub struct Guess {
 }
 
 impl Guess {
+    /// The layout the manifests were read to: nothing guessed.
+    pub(super) fn exact(raw: &super::RawWorkspace) -> Guess {
+        let dir = |p: &Path| relative(&raw.root, p.parent().unwrap_or(&raw.root));
+        Guess {
+            root: raw.root.clone(),
+            member_dirs: raw.packages.iter().map(|p| dir(&p.manifest_path)).collect(),
+            target_dir: relative(&raw.root, &raw.target_dir),
+        }
+    }
+
     /// The workspace whose manifest is in `dir`, or in the nearest ancestor that declares a
     /// `[workspace]` (cargo's search); `None` when `dir` has no `Cargo.toml`.
     pub fn from_dir(dir: &Path) -> Option<Guess> {
@@ -54,18 +65,6 @@ impl Guess {
             member_dirs,
             target_dir,
         })
-    }
-}
-
-impl Guess {
-    /// The layout the manifests were read to: nothing guessed.
-    pub(super) fn exact(raw: &super::RawWorkspace) -> Guess {
-        let dir = |p: &Path| relative(&raw.root, p.parent().unwrap_or(&raw.root));
-        Guess {
-            root: raw.root.clone(),
-            member_dirs: raw.packages.iter().map(|p| dir(&p.manifest_path)).collect(),
-            target_dir: relative(&raw.root, &raw.target_dir),
-        }
     }
 }
 

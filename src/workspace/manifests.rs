@@ -66,8 +66,8 @@ pub(super) fn read(
         Some(w) => Some(w.as_table_like()?),
         None => {
             // Without `[workspace]`, cargo looks for a workspace in every directory above.
-            let above = root.ancestors().skip(1);
-            if above.into_iter().any(|d| d.join("Cargo.toml").exists()) {
+            let mut above = root.ancestors().skip(1);
+            if above.any(|d| d.join("Cargo.toml").exists()) {
                 return None;
             }
             None
