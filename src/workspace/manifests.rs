@@ -16,7 +16,7 @@ use toml_edit::{Document, DocumentMut, Item, Table, TableLike, Value};
 
 use super::dist_file::item_to_json;
 use super::guess::wildcard;
-use super::{normalize, LibKind, RawPackage, RawWorkspace};
+use super::{clean, normalize, LibKind, RawPackage, RawWorkspace};
 
 /// The top-level tables of a member manifest this reader knows; the root may also have
 /// `[workspace]`. (`[patch]` and `[replace]` are left to cargo.)
@@ -297,19 +297,13 @@ impl<'a> Ctx<'a> {
                     if t.contains_key("path") {
                         return None;
                     }
+                    // `[workspace.dependencies]` paths are relative to the root.
                     match self.deps?.get(name)? {
                         d if d.is_str() => None,
-                        d => d
-                            .as_table_like()?
-                            .get("path")
-                            .map(|p| Some(normalize(&self.root.join(p.as_str()?))))
-                            .unwrap_or(None),
+                        d => dep_path(self.root, d.as_table_like()?)?,
                     }
                 } else {
-                    match t.get("path") {
-                        Some(p) => Some(normalize(&dir.join(p.as_str()?))),
-                        None => None,
-                    }
+                    dep_path(dir, t)?
                 };
                 if let Some(o) = t.get("optional") {
                     if o.as_bool()? {
@@ -328,6 +322,15 @@ impl<'a> Ctx<'a> {
             }
         }
         Some((all, non_dev, optional))
+    }
+}
+
+/// A dependency's `path`, relative to `base`: `Some(None)` without one, `None` when it is not a
+/// string (cargo reports that).
+fn dep_path(base: &Path, dep: &dyn TableLike) -> Option<Option<PathBuf>> {
+    match dep.get("path") {
+        None => Some(None),
+        Some(p) => Some(Some(normalize(&base.join(p.as_str()?)))),
     }
 }
 
@@ -638,7 +641,7 @@ fn plain(path: &Path) -> Option<PathBuf> {
     if path.components().any(|c| c == Component::ParentDir) {
         return None;
     }
-    Some(path.components().collect())
+    Some(clean(path))
 }
 
 /// Parsed without the span-to-text pass an editable document needs (a third of the parse).
