@@ -24,7 +24,8 @@ fn main() -> Result<(), cargo_dist::Error> {
     let req = PlanRequest {
         mode: ArtifactMode::All,
         targets: &[],
-        host: loaded.toolchain.host(),
+        // Read in host mode only: every target needs no host triple.
+        host: None,
     };
     let (plan, graph) = plan_announcement(&loaded, &ann, &req, None, &mut SourceHasher::default())?;
     println!("{} announces {}", ann.tag, ann.apps.join(", "));

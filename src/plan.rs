@@ -269,7 +269,8 @@ pub struct PlanRequest<'a> {
     pub mode: ArtifactMode,
     /// `--target` values (empty: every configured target, or the host in host mode).
     pub targets: &'a [String],
-    pub host: &'a str,
+    /// The host triple: read in host mode only, so other plans need not wait for `rustc -vV`.
+    pub host: Option<&'a str>,
 }
 
 /// What the request selects.
@@ -363,7 +364,9 @@ fn selection(cfg: &Config, ann: &Announcement, req: &PlanRequest) -> Result<Sele
         .flat_map(|a| cfg.package(a).targets.iter().cloned())
         .collect();
     let targets = match req.mode {
-        ArtifactMode::Host if req.targets.is_empty() => BTreeSet::from([req.host.to_string()]),
+        ArtifactMode::Host if req.targets.is_empty() => {
+            BTreeSet::from([req.host.expect("host mode knows the host").to_string()])
+        }
         ArtifactMode::Host => req.targets.iter().cloned().collect(),
         _ => {
             if let Some(t) = req.targets.iter().find(|t| !configured.contains(*t)) {
@@ -906,7 +909,7 @@ mod tests {
         let req = PlanRequest {
             mode: ArtifactMode::All,
             targets: &[],
-            host: "x86_64-unknown-linux-gnu",
+            host: Some("x86_64-unknown-linux-gnu"),
         };
         let plan = plan(&ws, &cfg, &ann, &req).unwrap();
         assert_eq!(
@@ -945,7 +948,7 @@ mod tests {
         let req = PlanRequest {
             mode: ArtifactMode::All,
             targets: &[],
-            host: "x86_64-unknown-linux-gnu",
+            host: Some("x86_64-unknown-linux-gnu"),
         };
         let err = plan(&ws, &cfg, &ann, &req).unwrap_err();
         assert!(
@@ -966,7 +969,7 @@ mod tests {
             &PlanRequest {
                 mode: ArtifactMode::Local,
                 targets: &linux,
-                host: "x86_64-unknown-linux-gnu",
+                host: Some("x86_64-unknown-linux-gnu"),
             },
         )
         .unwrap();
@@ -982,7 +985,7 @@ mod tests {
             &PlanRequest {
                 mode: ArtifactMode::Global,
                 targets: &[],
-                host: "x86_64-unknown-linux-gnu",
+                host: Some("x86_64-unknown-linux-gnu"),
             },
         )
         .unwrap();
@@ -995,7 +998,7 @@ mod tests {
             &PlanRequest {
                 mode: ArtifactMode::Local,
                 targets: &bad,
-                host: "x86_64-unknown-linux-gnu",
+                host: Some("x86_64-unknown-linux-gnu"),
             },
         )
         .unwrap_err();
@@ -1008,7 +1011,7 @@ mod tests {
             &PlanRequest {
                 mode: ArtifactMode::Host,
                 targets: &[],
-                host: "aarch64-unknown-linux-gnu",
+                host: Some("aarch64-unknown-linux-gnu"),
             },
         )
         .unwrap();

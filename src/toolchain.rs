@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ToolchainError {
     #[error("could not run `{rustc} -vV`: {message}\n  install a Rust toolchain (rustup) or set RUSTC to a working rustc")]
     Rustc { rustc: String, message: String },
@@ -58,6 +59,40 @@ impl Toolchain {
             .get("host")
             .map(String::as_str)
             .unwrap_or("unknown")
+    }
+}
+
+/// `rustc -vV`, started early and waited for by the first caller that needs its answer (recipe
+/// keys, the host triple), so that the work before it does not wait too.
+pub struct Rustc {
+    pending: Mutex<Option<PendingToolchain>>,
+    answer: OnceLock<Result<Toolchain, ToolchainError>>,
+}
+
+impl Rustc {
+    /// Starts `rustc -vV` from `dir` (see [`Toolchain::start`]).
+    pub fn start(dir: Option<&std::path::Path>) -> Rustc {
+        Rustc::from(Toolchain::start(dir))
+    }
+
+    /// Its answer, waiting for it the first time.
+    pub fn get(&self) -> Result<&Toolchain, ToolchainError> {
+        self.answer
+            .get_or_init(|| {
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                pending.take().expect("answered once").finish()
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl From<PendingToolchain> for Rustc {
+    fn from(p: PendingToolchain) -> Rustc {
+        Rustc {
+            pending: Mutex::new(Some(p)),
+            answer: OnceLock::new(),
+        }
     }
 }
 

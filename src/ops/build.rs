@@ -57,12 +57,12 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
     let req = PlanRequest {
         mode: opts.artifacts.unwrap_or(ArtifactMode::Host),
         targets: &opts.targets,
-        host: loaded.toolchain.host(),
+        host: Some(loaded.rustc.get()?.host()),
     };
     let store = Store::open(&Store::resolve_root(opts.store.as_deref())?)?;
     let bopts = BuildOptions {
         rebuild: how.rebuild,
-        host: loaded.toolchain.host().to_string(),
+        host: loaded.rustc.get()?.host().to_string(),
         require_isolation: how.require_isolation,
         jobs: BuildOptions::default_jobs(),
     };

@@ -47,7 +47,7 @@ pub fn explain(opts: &GlobalOpts, artifact: &str) -> Result<Explanation, Error> 
     let req = PlanRequest {
         mode: ArtifactMode::All,
         targets: &targets,
-        host: loaded.toolchain.host(),
+        host: None,
     };
     let store = existing_store(opts)?;
     let mut hasher = std::mem::take(&mut loaded.sources);

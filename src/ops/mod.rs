@@ -22,7 +22,7 @@ use crate::manifest::DistManifest;
 use crate::plan::{self as planner, ArtifactMode, Plan, PlanRequest};
 use crate::report::{Event, PackageSummary, Reporter};
 use crate::sources::SourceHasher;
-use crate::toolchain::Toolchain;
+use crate::toolchain::Rustc;
 use crate::workspace::Workspace;
 use crate::Error;
 
@@ -45,7 +45,8 @@ pub struct GlobalOpts {
 pub struct Loaded {
     pub ws: Workspace,
     pub cfg: Config,
-    pub toolchain: Toolchain,
+    /// `rustc -vV`, still running while the workspace is planned.
+    pub rustc: Rustc,
     pub candidates: Vec<Candidate>,
     /// Source hashes made while the workspace was loading; plans and builds start from them.
     pub sources: SourceHasher,
@@ -60,27 +61,26 @@ fn manifest_dir(opts: &GlobalOpts) -> Option<&std::path::Path> {
 }
 
 pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
-    // `rustc -vV` (20-30 ms behind rustup's proxy) starts first; the sources are listed and
-    // hashed meanwhile: beside `cargo metadata` on the core it leaves idle, or alone when the
-    // manifests were read directly.
-    let rustc = Toolchain::start(manifest_dir(opts));
-    let (ws, (rustc, warm)) =
+    // `rustc -vV` (15-30 ms behind rustup's proxy) starts first and is waited for only where
+    // its answer is needed (recipe keys, the host triple): the manifests are read and the
+    // sources listed and hashed meanwhile, and a plan made.
+    let rustc = Rustc::start(manifest_dir(opts));
+    let (ws, warm) =
         Workspace::load_overlapped(opts.manifest_path.as_deref(), |early, answered, cargo| {
             if !cargo {
-                let warm = early.map(|e| SourceHasher::warm(e, answered));
-                return (rustc.finish(), warm);
+                return early.map(|e| SourceHasher::warm(e, answered));
             }
             // Beside cargo, rustc is waited for before the warm-up starts: run side by side,
             // the two took turns on the core cargo leaves idle and took time from cargo too.
-            let rustc = rustc.finish();
+            // (Its error, if any, is kept for whoever needs the toolchain.)
+            let _ = rustc.get();
             // One job: no hashing beside cargo metadata.
             let spare_core = crate::execute::BuildOptions::default_jobs() > 1;
             let warm = early.filter(|_| spare_core);
-            (rustc, warm.map(|e| SourceHasher::warm(e, answered)))
+            warm.map(|e| SourceHasher::warm(e, answered))
         })?;
     let sources = warm.unwrap_or_default().for_workspace(&ws);
     let cfg = config::resolve(&ws)?;
-    let toolchain = rustc?;
     let candidates = ws
         .packages
         .iter()
@@ -93,7 +93,7 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
     Ok(Loaded {
         ws,
         cfg,
-        toolchain,
+        rustc,
         candidates,
         sources,
     })
@@ -183,7 +183,7 @@ pub fn recipe_graph(
     Ok(graph::graph(
         &loaded.ws,
         &loaded.cfg,
-        &loaded.toolchain,
+        loaded.rustc.get()?,
         plan,
         &env,
         hasher,

@@ -104,10 +104,14 @@ pub fn manifest(
         _ => None,
     };
     report_packages(&loaded, summary_for, reporter);
+    let mode = opts.artifacts.unwrap_or(ArtifactMode::Host);
     let req = PlanRequest {
-        mode: opts.artifacts.unwrap_or(ArtifactMode::Host),
+        mode,
         targets: &opts.targets,
-        host: loaded.toolchain.host(),
+        host: match mode {
+            ArtifactMode::Host => Some(loaded.rustc.get()?.host()),
+            _ => None,
+        },
     };
     let store = existing_store(opts)?;
     let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;

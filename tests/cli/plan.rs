@@ -1138,3 +1138,37 @@ fn keys_do_not_depend_on_what_was_hashed_while_cargo_metadata_ran() {
         "a wrong target dir leaked into the plan"
     );
 }
+
+/// `rustc -vV` is waited for only where its answer is needed, so a broken rustc must still stop
+/// every command that keys recipes or needs the host, with the error naming it.
+#[test]
+fn a_broken_rustc_stops_plan_manifest_and_build_naming_it() {
+    let fx = dist_app(
+        "broken-rustc",
+        "hi",
+        "cargo-dist-version = \"0.34.0\"\ntargets = [\"x86_64-unknown-linux-gnu\"]\n",
+    );
+    let missing = fx.root().join("no-such-rustc");
+    for (args, mode) in [
+        (&["plan", "-o", "json"][..], "plan (every target)"),
+        (&["manifest", "--artifacts=host"][..], "host mode"),
+        (&["manifest", "--artifacts=all"][..], "all artifacts"),
+        (&["build"][..], "build"),
+    ] {
+        let out = crate::support::dist_command(fx.root(), &fx.store(), args)
+            .env("RUSTC", &missing)
+            .output()
+            .expect("run cargo-dist");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{mode}: {stderr}");
+        assert!(
+            stderr.contains(&format!("could not run `{} -vV`", missing.display()))
+                && stderr.contains("set RUSTC to a working rustc"),
+            "{mode}: {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{mode}: nothing is printed on stdout"
+        );
+    }
+}
