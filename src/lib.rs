@@ -26,6 +26,7 @@ pub mod manifest;
 pub mod ops;
 pub mod plan;
 pub mod platform;
+pub mod read;
 pub mod report;
 pub mod sources;
 pub mod toolchain;

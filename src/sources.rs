@@ -285,7 +285,6 @@ impl SourceHasher {
         snapshot: bool,
         keep: bool,
     ) -> Result<(FileInput, Option<Vec<u8>>), SourceError> {
-        use std::io::Read;
         let snapshot = snapshot && rel.ends_with("Cargo.toml");
         let form = usize::from(snapshot);
         if let Some(f) = self.cache[form]
@@ -303,8 +302,7 @@ impl SourceHasher {
         let mut file = std::fs::File::open(&abs).map_err(io)?;
         let meta = file.metadata().map_err(io)?;
         let (digest, kept) = if snapshot || meta.len() <= READ_WHOLE_LIMIT {
-            let mut bytes = Vec::with_capacity(meta.len() as usize);
-            file.read_to_end(&mut bytes).map_err(io)?;
+            let mut bytes = crate::read::sized(&mut file, meta.len()).map_err(io)?;
             if snapshot {
                 bytes = snapshot_bytes(rel, bytes);
             }

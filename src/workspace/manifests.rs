@@ -646,7 +646,7 @@ fn plain(path: &Path) -> Option<PathBuf> {
 
 /// Parsed without the span-to-text pass an editable document needs (a third of the parse).
 fn parse(manifest: &Path) -> Option<Document<String>> {
-    Document::parse(std::fs::read_to_string(manifest).ok()?).ok()
+    Document::parse(crate::read::string(manifest).ok()?).ok()
 }
 
 /// No dates and no infinite or NaN floats: values whose JSON form cargo writes differently.
