@@ -128,11 +128,19 @@ pub struct FileInput {
 
 impl FileInput {
     fn value(&self) -> String {
-        if self.executable {
-            format!("{}+x", self.digest.to_hex())
-        } else {
-            self.digest.to_hex()
+        self.val().as_str().to_string()
+    }
+
+    /// Its digest's hex, `+x` after it for an executable.
+    fn val(&self) -> Val<'static> {
+        let mut v = Val::hex(&self.digest);
+        if let Val::Hex { digits, len } = &mut v {
+            if self.executable {
+                digits[64..].copy_from_slice(b"+x");
+                *len = 66;
+            }
         }
+        v
     }
 }
 
@@ -422,32 +430,85 @@ pub enum Recipe {
     CrateSources(CrateSources),
 }
 
+/// [`FORMAT_VERSION`] as every recipe lists it.
+static FORMAT_TEXT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| FORMAT_VERSION.to_string());
+
 /// One input: its name is `prefix` followed by `name` (`file:` + a path), so listing it builds
 /// no string.
-type Entry<'a> = (&'static str, &'a str, Cow<'a, str>);
+type Entry<'a> = (&'static str, &'a str, Val<'a>);
+
+/// An input's value: text, or a digest's hex kept inline (a plan lists thousands of them, and
+/// each would otherwise be a string of its own).
+enum Val<'a> {
+    Text(Cow<'a, str>),
+    /// 64 hex digits, `+x` after them when `len` is 66.
+    Hex {
+        digits: [u8; 66],
+        len: u8,
+    },
+}
+
+impl Val<'_> {
+    fn hex<K: dist_store::DigestKind>(d: &dist_store::Digest<K>) -> Val<'static> {
+        let mut digits = [0u8; 66];
+        digits[..64].copy_from_slice(&d.hex_digits());
+        Val::Hex { digits, len: 64 }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Val::Text(t) => t,
+            Val::Hex { digits, len } => {
+                std::str::from_utf8(&digits[..usize::from(*len)]).expect("hex digits are ASCII")
+            }
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Val<'a> {
+    fn from(s: &'a str) -> Self {
+        Val::Text(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Val<'_> {
+    fn from(s: String) -> Self {
+        Val::Text(Cow::Owned(s))
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for Val<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
+        Val::Text(s)
+    }
+}
 
 /// A recipe's inputs as it lists them. Both the input map and the key are made from this one
 /// list, so they cannot disagree.
 struct Entries<'a>(Vec<Entry<'a>>);
 
 impl<'a> Entries<'a> {
-    fn insert(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
+    fn insert(&mut self, name: &'static str, value: impl Into<Val<'a>>) {
         self.0.push(("", name, value.into()));
     }
 
-    fn named(&mut self, prefix: &'static str, name: &'a str, value: impl Into<Cow<'a, str>>) {
+    fn named(&mut self, prefix: &'static str, name: &'a str, value: impl Into<Val<'a>>) {
         self.0.push((prefix, name, value.into()));
     }
 }
 
-/// The first 8 bytes of an entry's name, big-endian, zero-padded: of two names, the one with
-/// the smaller head sorts first (padding sorts like the end of a shorter name).
-fn head(e: &Entry) -> u64 {
-    let mut b = [0u8; 8];
-    for (slot, byte) in b.iter_mut().zip(e.0.bytes().chain(e.1.bytes())) {
-        *slot = byte;
-    }
-    u64::from_be_bytes(b)
+/// The first 16 bytes of an entry's name, big-endian, zero-padded: of two names, the one with
+/// the smaller head sorts first (padding sorts like the end of a shorter name). 16, not 8:
+/// `toolchain:*`, `profile:*` and `file:<dir>/*` names share their first 8.
+fn head(e: &Entry) -> u128 {
+    let mut b = [0u8; 16];
+    let (prefix, name) = (e.0.as_bytes(), e.1.as_bytes());
+    let p = prefix.len().min(16);
+    b[..p].copy_from_slice(&prefix[..p]);
+    let n = name.len().min(16 - p);
+    b[p..p + n].copy_from_slice(&name[..n]);
+    u128::from_be_bytes(b)
 }
 
 /// `a[0] + a[1]` against `b[0] + b[1]`, byte by byte, without joining them.
@@ -481,16 +542,16 @@ fn archive_ref<'a>(m: &mut Entries<'a>, name: &'a str, a: &'a ArchiveRef) {
         sha256,
         root_dir,
     } = a;
-    m.named("recipe:", name, key.to_hex());
+    m.named("recipe:", name, Val::hex(key));
     m.named("target:", name, target.as_str());
     m.named("sha256:", name, opt(sha256));
     m.named("root-dir:", name, opt(root_dir));
 }
 
 /// `(unset)` for `None`, a JSON string otherwise: no value, `"(unset)"` included, reads as unset.
-fn opt(v: &Option<String>) -> String {
+fn opt(v: &Option<String>) -> Cow<'static, str> {
     match v {
-        Some(s) => serde_json::to_string(s).expect("strings serialize"),
+        Some(s) => serde_json::to_string(s).expect("strings serialize").into(),
         None => "(unset)".into(),
     }
 }
@@ -524,7 +585,7 @@ impl Recipe {
         self.entries()
             .0
             .into_iter()
-            .map(|(prefix, name, value)| (format!("{prefix}{name}"), value.into_owned()))
+            .map(|(prefix, name, value)| (format!("{prefix}{name}"), value.as_str().to_string()))
             .collect()
     }
 
@@ -532,19 +593,24 @@ impl Recipe {
     /// name strings are built (a large plan computes thousands of keys).
     pub fn key(&self) -> RecipeKey {
         let entries = self.entries().0;
-        // Each name's first 8 bytes as a number decide most comparisons.
-        let mut sorted: Vec<(u64, &Entry)> = entries.iter().map(|e| (head(e), e)).collect();
+        // Each name's first 16 bytes as a number decide most comparisons.
+        let mut sorted: Vec<(u128, &Entry)> = entries.iter().map(|e| (head(e), e)).collect();
         // Stable, so that of two entries with one name the later wins, as in a map.
         sorted.sort_by(|(ha, a), (hb, b)| {
             ha.cmp(hb).then_with(|| cmp_joined([a.0, a.1], [b.0, b.1]))
         });
-        let same = |a: &Entry, b: &Entry| cmp_joined([a.0, a.1], [b.0, b.1]).is_eq();
+        let same = |(ha, a): &(u128, &Entry), (hb, b): &(u128, &Entry)| {
+            ha == hb && cmp_joined([a.0, a.1], [b.0, b.1]).is_eq()
+        };
         let kept: Vec<([&[u8]; 2], &[u8])> = sorted
             .iter()
             .enumerate()
-            .filter(|(i, (_, e))| sorted.get(i + 1).is_none_or(|(_, next)| !same(e, next)))
+            .filter(|(i, e)| sorted.get(i + 1).is_none_or(|next| !same(e, next)))
             .map(|(_, (_, (prefix, name, value)))| {
-                ([prefix.as_bytes(), name.as_bytes()], value.as_bytes())
+                (
+                    [prefix.as_bytes(), name.as_bytes()],
+                    value.as_str().as_bytes(),
+                )
             })
             .collect();
         CanonHasher::new(DOMAIN, FORMAT_VERSION)
@@ -556,7 +622,7 @@ impl Recipe {
     /// Every input as (name prefix, name, value), in the order the recipe lists them.
     fn entries(&self) -> Entries<'_> {
         let mut m = Entries(Vec::with_capacity(16));
-        m.insert("format", FORMAT_VERSION.to_string());
+        m.insert("format", FORMAT_TEXT.as_str());
         match self {
             Recipe::CiWorkflow(r) => r.inputs_into(&mut m),
             Recipe::CargoBuild(r) => r.inputs_into(&mut m),
@@ -698,7 +764,7 @@ impl CargoBuild {
             crate_sources,
         } = self;
         if let Some(key) = crate_sources {
-            m.insert("recipe:crate-sources", key.to_hex());
+            m.insert("recipe:crate-sources", Val::hex(key));
         }
         if !libraries.is_empty() {
             m.insert("libraries", list(libraries));
@@ -725,7 +791,7 @@ impl CargoBuild {
             m.named("env:", k, opt(v));
         }
         for (path, f) in sources.iter() {
-            m.named("file:", path, f.value());
+            m.named("file:", path, f.val());
         }
         m.insert("workspace-skeleton", skeleton.digest().to_string());
     }
@@ -770,7 +836,7 @@ impl Checksum {
             archive,
             style,
         } = self;
-        m.named("recipe:", archive_name, archive.to_hex());
+        m.named("recipe:", archive_name, Val::hex(archive));
         m.insert("config:checksum", style.name());
     }
 }
@@ -917,7 +983,7 @@ impl Sbom {
         m.insert("working-dir", package_dir.as_str());
         m.insert("tool:cargo-cyclonedx", tool.as_str());
         for (path, f) in sources.iter() {
-            m.named("file:", path, f.value());
+            m.named("file:", path, f.val());
         }
     }
 }
@@ -938,9 +1004,9 @@ impl Msi {
         m.insert("app", app.as_str());
         m.insert("version", version.as_str());
         m.insert("target", target.as_str());
-        m.insert("recipe:build", build.to_hex());
+        m.insert("recipe:build", Val::hex(build));
         m.insert("binaries", list(binaries));
-        m.named("file:", wxs_path, wxs.value());
+        m.named("file:", wxs_path, wxs.val());
         m.insert("tool:wixl", tool.as_str());
     }
 }
@@ -958,7 +1024,7 @@ impl ExtraBuild {
         m.insert("working-dir", working_dir.as_str());
         m.insert("artifacts", list(artifacts));
         for (path, f) in sources.iter() {
-            m.named("file:", path, f.value());
+            m.named("file:", path, f.val());
         }
     }
 }

@@ -32,6 +32,15 @@ pub struct CanonHasher {
     hasher: blake3::Hasher,
 }
 
+/// A field's tag, length-prefixed name and value length: what precedes its value.
+fn field_head(tag: u8, name: &str, value_len: usize) -> Vec<u8> {
+    let mut head = Vec::with_capacity(17 + name.len());
+    head.push(tag);
+    put_len_prefixed(&mut head, name.as_bytes());
+    head.extend_from_slice(&(value_len as u64).to_le_bytes());
+    head
+}
+
 fn put_len_prefixed(out: &mut Vec<u8>, v: &[u8]) {
     out.extend_from_slice(&(v.len() as u64).to_le_bytes());
     out.extend_from_slice(v);
@@ -39,19 +48,18 @@ fn put_len_prefixed(out: &mut Vec<u8>, v: &[u8]) {
 
 impl CanonHasher {
     pub fn new(domain: &str, version: u32) -> Self {
+        // One update: each call has a fixed cost, and a plan makes thousands of keys.
+        let mut head = Vec::with_capacity(MAGIC.len() + 12 + domain.len());
+        head.extend_from_slice(MAGIC);
+        put_len_prefixed(&mut head, domain.as_bytes());
+        head.extend_from_slice(&version.to_le_bytes());
         let mut hasher = blake3::Hasher::new();
-        hasher.update(MAGIC);
-        hasher.update(&(domain.len() as u64).to_le_bytes());
-        hasher.update(domain.as_bytes());
-        hasher.update(&version.to_le_bytes());
+        hasher.update(&head);
         CanonHasher { hasher }
     }
 
     fn field(&mut self, tag: u8, name: &str, value: &[u8]) -> &mut Self {
-        self.hasher.update(&[tag]);
-        self.hasher.update(&(name.len() as u64).to_le_bytes());
-        self.hasher.update(name.as_bytes());
-        self.hasher.update(&(value.len() as u64).to_le_bytes());
+        self.hasher.update(&field_head(tag, name, value.len()));
         self.hasher.update(value);
         self
     }
@@ -108,8 +116,11 @@ impl CanonHasher {
         let size: usize = entries
             .iter()
             .map(|([a, b], v)| 16 + a.len() + b.len() + v.len())
-            .sum();
-        let mut value = Vec::with_capacity(8 + size);
+            .sum::<usize>()
+            + 8;
+        // The field's head and value in one buffer, hashed in one update.
+        let mut value = field_head(TAG_STR_MAP, field, size);
+        value.reserve(size);
         value.extend_from_slice(&(entries.len() as u64).to_le_bytes());
         for ([a, b], val) in entries {
             value.extend_from_slice(&((a.len() + b.len()) as u64).to_le_bytes());
@@ -117,7 +128,8 @@ impl CanonHasher {
             value.extend_from_slice(b);
             put_len_prefixed(&mut value, val);
         }
-        self.field(TAG_STR_MAP, field, &value)
+        self.hasher.update(&value);
+        self
     }
 
     pub fn finish<K: DigestKind>(&self) -> Digest<K> {

@@ -61,10 +61,14 @@ impl<K: DigestKind> Digest<K> {
 
     /// 64 lowercase hex characters.
     pub fn to_hex(&self) -> String {
-        // `hex::encode` builds the string a char at a time; a plan formats thousands of these.
+        String::from_utf8(self.hex_digits().to_vec()).expect("hex digits are ASCII")
+    }
+
+    /// [`Self::to_hex`]'s characters, without allocating (a plan lists thousands of digests).
+    pub fn hex_digits(&self) -> [u8; 64] {
         let mut buf = [0u8; 64];
         hex::encode_to_slice(self.bytes, &mut buf).expect("32 bytes are 64 hex digits");
-        String::from_utf8(buf.to_vec()).expect("hex digits are ASCII")
+        buf
     }
 
     /// The first 12 hex characters, for humans.
