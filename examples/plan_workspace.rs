@@ -24,7 +24,7 @@ fn main() -> Result<(), cargo_dist::Error> {
     let req = PlanRequest {
         mode: ArtifactMode::All,
         targets: &[],
-        // Read in host mode only: every target needs no host triple.
+        // Only host mode reads the host triple: a plan of every target need not wait for it.
         host: None,
     };
     let (plan, graph) = plan_announcement(&loaded, &ann, &req, None, &mut SourceHasher::default())?;
