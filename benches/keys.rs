@@ -96,7 +96,7 @@ fn main() {
             format!("{apps} app(s)")
         };
         println!(
-            "{label:<28} load (cargo metadata + rustc -vV) {load_ms:7.1} ms | plan + keys for {recipes:4} recipes: {:8.2} ms (best of {runs}) | hashed {:.1} MiB = {:.2} GB/s",
+            "{label:<28} load (workspace + rustc -vV) {load_ms:7.1} ms | plan + keys for {recipes:4} recipes: {:8.2} ms (best of {runs}) | hashed {:.1} MiB = {:.2} GB/s",
             best * 1e3,
             bytes as f64 / (1 << 20) as f64,
             if best > 0.0 { bytes as f64 / best / 1e9 } else { 0.0 }
