@@ -20,11 +20,8 @@ pub struct Toolchain {
 }
 
 impl Toolchain {
-    pub fn detect() -> Result<Toolchain, ToolchainError> {
-        Self::start(None).finish()
-    }
-
-    /// Starts `rustc -vV` so it runs while the caller does other work (`cargo metadata`).
+    /// Starts `rustc -vV` so it runs while the caller does other work (reading the workspace,
+    /// planning; see [`Rustc`]).
     /// `dir` is the workspace's directory: rustup picks the toolchain by the
     /// `rust-toolchain.toml` found from there, as it will for the build.
     pub fn start(dir: Option<&std::path::Path>) -> PendingToolchain {
