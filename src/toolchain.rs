@@ -69,7 +69,10 @@ pub struct Rustc {
 impl Rustc {
     /// Starts `rustc -vV` from `dir` (see [`Toolchain::start`]).
     pub fn start(dir: Option<&std::path::Path>) -> Rustc {
-        Rustc::from(Toolchain::start(dir))
+        Rustc {
+            pending: Mutex::new(Some(Toolchain::start(dir))),
+            answer: OnceLock::new(),
+        }
     }
 
     /// Its answer, waiting for it the first time.
@@ -81,15 +84,6 @@ impl Rustc {
             })
             .as_ref()
             .map_err(Clone::clone)
-    }
-}
-
-impl From<PendingToolchain> for Rustc {
-    fn from(p: PendingToolchain) -> Rustc {
-        Rustc {
-            pending: Mutex::new(Some(p)),
-            answer: OnceLock::new(),
-        }
     }
 }
 

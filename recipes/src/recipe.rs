@@ -133,14 +133,7 @@ impl FileInput {
 
     /// Its digest's hex, `+x` after it for an executable.
     fn val(&self) -> Val<'static> {
-        let mut v = Val::hex(&self.digest);
-        if let Val::Hex { digits, len } = &mut v {
-            if self.executable {
-                digits[64..].copy_from_slice(b"+x");
-                *len = 66;
-            }
-        }
-        v
+        Val::hex_marked(&self.digest, self.executable)
     }
 }
 
@@ -451,9 +444,19 @@ enum Val<'a> {
 
 impl Val<'_> {
     fn hex<K: dist_store::DigestKind>(d: &dist_store::Digest<K>) -> Val<'static> {
+        Val::hex_marked(d, false)
+    }
+
+    /// The digest's hex, with `+x` after it when `executable`.
+    fn hex_marked<K: dist_store::DigestKind>(
+        d: &dist_store::Digest<K>,
+        executable: bool,
+    ) -> Val<'static> {
         let mut digits = [0u8; 66];
         digits[..64].copy_from_slice(&d.hex_digits());
-        Val::Hex { digits, len: 64 }
+        digits[64..].copy_from_slice(b"+x");
+        let len = if executable { 66 } else { 64 };
+        Val::Hex { digits, len }
     }
 
     fn as_str(&self) -> &str {
@@ -1121,6 +1124,36 @@ mod tests {
             libraries: Vec::new(),
             crate_sources: None,
         }
+    }
+
+    /// An executable source lists its digest with `+x`, and the key follows the listing.
+    #[test]
+    fn an_executable_source_is_listed_with_x() {
+        let digest = ContentDigest::of_bytes(b"#!/bin/sh\n");
+        let mut b = build();
+        b.sources = Arc::new(BTreeMap::from([(
+            "run.sh".into(),
+            FileInput {
+                digest,
+                executable: true,
+            },
+        )]));
+        let exec = Recipe::CargoBuild(b.clone());
+        assert_eq!(
+            exec.inputs()["file:run.sh"],
+            format!("{}+x", digest.to_hex())
+        );
+        assert_eq!(exec.key(), key_of(exec.kind(), &exec.inputs()));
+        b.sources = Arc::new(BTreeMap::from([(
+            "run.sh".into(),
+            FileInput {
+                digest,
+                executable: false,
+            },
+        )]));
+        let plain = Recipe::CargoBuild(b);
+        assert_eq!(plain.inputs()["file:run.sh"], digest.to_hex());
+        assert_ne!(exec.key(), plain.key());
     }
 
     fn crate_sources() -> CrateSources {
