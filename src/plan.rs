@@ -855,6 +855,7 @@ mod tests {
             path_deps: vec![],
             features: vec![],
             target_paths: vec![],
+            globs: None,
         }
     }
 
@@ -880,6 +881,9 @@ mod tests {
             git_tree: None,
             git_root: None,
             dist_file: None,
+            sources: crate::workspace::files::SourceFiles::Unversioned(
+                crate::workspace::files::Unversioned::NoRepository,
+            ),
         };
         let cfg = crate::config::resolve(&ws).unwrap();
         let cands = ws

@@ -330,7 +330,7 @@ impl SourceHasher {
     ) -> Result<BTreeMap<String, FileInput>, SourceError> {
         let target_dir = crate::workspace::relative(&ws.root, &ws.target_dir);
         let mut files = BTreeSet::new();
-        list_dir(&ws.root, "", &BTreeSet::new(), &target_dir, &mut files)?;
+        list_dir(ws, "", &BTreeSet::new(), &target_dir, &mut files)?;
         files
             .into_iter()
             .map(|rel| Ok((rel.clone(), self.file(ws, &rel)?)))
@@ -348,15 +348,31 @@ impl SourceHasher {
         let closure = ws.path_closure(pkg);
         let warm = self.warm_listings(&layout);
         for dir in &closure {
-            match warm.as_ref().and_then(|w| w.listings.get(dir)) {
-                Some(listed) => files.extend(listed.iter().cloned()),
-                None => list_dir(
-                    &ws.root,
-                    dir,
-                    &layout.member_dirs,
-                    &layout.target_dir,
-                    &mut files,
-                )?,
+            let mut listed = BTreeSet::new();
+            let listed = match warm.as_ref().and_then(|w| w.listings.get(dir)) {
+                Some(listed) => listed,
+                None => {
+                    let (members, target) = (&layout.member_dirs, &layout.target_dir);
+                    list_dir(ws, dir, members, target, &mut listed)?;
+                    &listed
+                }
+            };
+            // The package's own `include` / `exclude`, relative to its directory.
+            let globs = ws.packages.iter().find(|p| &p.dir == dir);
+            match globs.and_then(|p| p.globs.as_ref()) {
+                None => files.extend(listed.iter().cloned()),
+                Some(globs) => files.extend(
+                    listed
+                        .iter()
+                        .filter(|rel| {
+                            let in_pkg = match dir.is_empty() {
+                                true => rel.as_str(),
+                                false => &rel[dir.len() + 1..],
+                            };
+                            globs.keeps(in_pkg)
+                        })
+                        .cloned(),
+                ),
             }
         }
         files.extend(layout.root_files.iter().map(|f| f.to_string()));
@@ -424,18 +440,19 @@ fn memmem(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 fn list_dir(
-    root: &Path,
+    ws: &Workspace,
     dir: &str,
     member_dirs: &BTreeSet<String>,
     target_dir: &str,
     out: &mut BTreeSet<String>,
 ) -> Result<(), SourceError> {
-    crate::workspace::list_files(root, dir, member_dirs, target_dir, out).map_err(|source| {
-        SourceError::Io {
+    let root = &ws.root;
+    crate::workspace::list_files(root, dir, member_dirs, target_dir, &ws.sources, out).map_err(
+        |source| SourceError::Io {
             path: root.join(dir).display().to_string(),
             source,
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]

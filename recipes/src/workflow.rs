@@ -183,6 +183,11 @@ impl GithubWorkflow {
             targets_json => targets,
             installs => self.targets.values().any(|t| t.install.is_some()),
             containers => self.targets.values().any(|t| t.container.is_some()),
+            // Only custom jobs read the plan's manifest as a job output (GitHub caps outputs).
+            reusable_jobs => [&self.before_host, &self.after_host, &self.publish, &self.post_announce]
+                .iter()
+                .flat_map(|jobs| jobs.iter())
+                .any(|j| matches!(j.kind, JobKind::Reusable { .. })),
             publish_manifest_jq => PUBLISH_MANIFEST_JQ,
             ..minijinja::Value::from_serialize(self)
         };

@@ -104,6 +104,11 @@ pub fn report_packages(loaded: &Loaded, ann: Option<&Announcement>, reporter: &d
     for w in &loaded.cfg.warnings {
         reporter.report(Event::Warning(w.to_string()));
     }
+    if let Some(why) = loaded.ws.sources.unversioned() {
+        reporter.report(Event::Warning(format!(
+            "the workspace's sources are every file but hidden ones and target/, as `cargo package` takes them outside git: {why} (in a git work tree they are the files git tracks or does not ignore)"
+        )));
+    }
     let lines: Vec<PackageSummary> = loaded
         .ws
         .packages

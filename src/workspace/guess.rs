@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::files::SourceFiles;
 use super::{ask_committed_tree, include_kind, list_files, relative, scan_includes, IncludeKind};
 
 /// The workspace as its root manifest describes it, before cargo says so.
@@ -158,6 +159,8 @@ pub struct Early {
     /// Auto-include files of the root and of each guessed member directory (absolute dirs).
     pub includes: BTreeMap<PathBuf, Vec<(IncludeKind, PathBuf)>>,
     pub git_tree: Option<String>,
+    /// Which files are sources (git's view), asked for the guessed root.
+    pub sources: Option<SourceFiles>,
 }
 
 impl Early {
@@ -165,21 +168,23 @@ impl Early {
     /// then is listed when needed), then reads off their include files and asks git for the tree.
     pub fn gather(guess: Guess, stop: &AtomicBool) -> Early {
         let root = &guess.root;
-        // git answers while the files are listed.
+        // git answers while the files are listed; its file list is needed to list them.
         let tree = ask_committed_tree(root);
+        let sources = SourceFiles::of(root);
         let mut listings = BTreeMap::new();
         for dir in &guess.member_dirs {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
             let mut files = BTreeSet::new();
-            if list_files(root, dir, &guess.member_dirs, &guess.target_dir, &mut files).is_ok() {
+            let (members, target) = (&guess.member_dirs, &guess.target_dir);
+            if list_files(root, dir, members, target, &sources, &mut files).is_ok() {
                 listings.insert(dir.clone(), files);
             }
         }
         let mut includes = BTreeMap::new();
         if !guess.member_dirs.contains("") {
-            includes.insert(root.clone(), scan_includes(root));
+            includes.insert(root.clone(), scan_includes(root, root, &sources));
         }
         // A member's include files are the files right in its directory: read off its listing.
         for (dir, files) in &listings {
@@ -202,6 +207,7 @@ impl Early {
             listings: Arc::new(listings),
             includes,
             guess,
+            sources: Some(sources),
         }
     }
 }

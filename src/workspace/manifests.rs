@@ -224,6 +224,7 @@ impl<'a> Ctx<'a> {
         features.extend(optional.into_iter().filter(|d| !dep_refs.contains(d)));
 
         let targets = targets(dir, doc, pkg, &name, edition == "2015")?;
+        let (include, exclude) = self.globs(pkg)?;
         let raw = RawPackage {
             version,
             manifest_path: manifest.to_path_buf(),
@@ -240,8 +241,25 @@ impl<'a> Ctx<'a> {
             license: string("license")?,
             metadata,
             name,
+            include,
+            exclude,
         };
         Some((raw.sorted(), all_deps))
+    }
+
+    /// `include` and `exclude` (lists of globs, each possibly inherited).
+    fn globs(&self, pkg: &dyn TableLike) -> Option<(Vec<String>, Vec<String>)> {
+        let list = |key: &str| -> Option<Vec<String>> {
+            match self.field(pkg, key)? {
+                None => Some(Vec::new()),
+                Some(v) => v
+                    .as_array()?
+                    .iter()
+                    .map(|s| s.as_str().map(str::to_string))
+                    .collect(),
+            }
+        };
+        Some((list("include")?, list("exclude")?))
     }
 
     /// `key` of `[package]`, or of `[workspace.package]` when the package says
@@ -332,6 +350,29 @@ fn dep_path(base: &Path, dep: &dyn TableLike) -> Option<Option<PathBuf>> {
         None => Some(None),
         Some(p) => Some(Some(normalize(&base.join(p.as_str()?)))),
     }
+}
+
+/// `package.include` and `package.exclude` of `manifest`, inherited ones from the
+/// `[workspace.package]` of `root`'s manifest: what `cargo metadata` does not report. Empty
+/// when unreadable (cargo, which read the same files, reports what is wrong with them).
+pub(super) fn globs_of(root: &Path, manifest: &Path) -> (Vec<String>, Vec<String>) {
+    let root_doc = parse(&root.join("Cargo.toml"));
+    let inherit = root_doc
+        .as_ref()
+        .and_then(|d| d.get("workspace")?.get("package")?.as_table_like());
+    let ctx = Ctx {
+        root,
+        inherit,
+        deps: None,
+    };
+    let member = if manifest == root.join("Cargo.toml") {
+        None
+    } else {
+        parse(manifest)
+    };
+    let doc = member.as_ref().or(root_doc.as_ref());
+    doc.and_then(|d| ctx.globs(d.get("package")?.as_table_like()?))
+        .unwrap_or_default()
 }
 
 /// `{ workspace = true }` (or `key.workspace = true`).

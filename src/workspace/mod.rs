@@ -5,6 +5,7 @@
 //! recipe stage reads and hashes the source files it names).
 
 pub mod dist_file;
+pub mod files;
 pub mod guess;
 mod manifests;
 
@@ -41,6 +42,12 @@ pub enum WorkspaceError {
     },
     #[error("{path}: {message}")]
     DistFile { path: String, message: String },
+    #[error("{manifest}: `package.{key}` has a glob cargo cannot read: {message}")]
+    Glob {
+        manifest: String,
+        key: &'static str,
+        message: String,
+    },
     #[error("{path} does not list the Cargo workspace at {root} in its [workspace] members\n  add \"cargo:{rel}\" to `members` in {path}")]
     NotAMember {
         path: String,
@@ -74,6 +81,8 @@ pub struct Workspace {
     /// `dist-workspace.toml` (or `dist.toml`) when one names this Cargo workspace: its `[dist]`
     /// is then the workspace config.
     pub dist_file: Option<dist_file::DistFile>,
+    /// Which of its files are sources (git's view, as `cargo package` takes it).
+    pub sources: files::SourceFiles,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +117,8 @@ pub struct Package {
     /// Workspace-relative source roots of all its targets (lib, bins, build script, examples,
     /// tests, benches): a build of another member must find them to load this manifest.
     pub target_paths: Vec<String>,
+    /// `package.include` / `package.exclude`, when it sets either.
+    pub globs: Option<files::PackageGlobs>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -158,6 +169,9 @@ pub(super) struct RawPackage {
     pub homepage: Option<String>,
     pub license: Option<String>,
     pub metadata: Value,
+    /// `package.include` and `package.exclude` (inherited ones resolved).
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
 }
 
 /// A lib target's crate type.
@@ -283,11 +297,12 @@ impl Workspace {
     /// What `cargo metadata` said, in the form [`manifests::read`] gives too.
     fn raw_from_metadata(meta: cargo_metadata::Metadata) -> RawWorkspace {
         let members: std::collections::BTreeSet<_> = meta.workspace_members.iter().collect();
+        let root: &Path = meta.workspace_root.as_std_path();
         let mut packages: Vec<RawPackage> = meta
             .packages
             .iter()
             .filter(|p| members.contains(&p.id))
-            .map(RawPackage::from_metadata)
+            .map(|p| RawPackage::from_metadata(root, p))
             .collect();
         packages.sort_by(|a, b| a.name.cmp(&b.name));
         RawWorkspace {
@@ -308,9 +323,13 @@ impl Workspace {
         let root = raw.root;
         // What was gathered while metadata ran holds for this root only.
         let early = early.filter(|e| e.guess.root == root).unwrap_or_default();
+        let sources = match &early.sources {
+            Some(s) => s.clone(),
+            None => files::SourceFiles::of(&root),
+        };
         let scan = |dir: &Path| match early.includes.get(dir) {
             Some(found) => found.clone(),
-            None => scan_includes(dir),
+            None => scan_includes(&root, dir, &sources),
         };
         let manifest_path = root.join("Cargo.toml");
         let doc = match doc {
@@ -326,7 +345,7 @@ impl Workspace {
             .packages
             .into_iter()
             .map(|p| Package::from_raw(p, &root, &in_root, &scan))
-            .collect();
+            .collect::<Result<_, _>>()?;
 
         let workspace_metadata = if single_package {
             packages
@@ -356,6 +375,7 @@ impl Workspace {
             single_package,
             profiles,
             dist_file: None,
+            sources,
         })
     }
 
@@ -389,7 +409,7 @@ impl Workspace {
 }
 
 impl RawPackage {
-    fn from_metadata(p: &cargo_metadata::Package) -> RawPackage {
+    fn from_metadata(root: &Path, p: &cargo_metadata::Package) -> RawPackage {
         use cargo_metadata::TargetKind as K;
         let mut bins = Vec::new();
         let mut lib = None;
@@ -421,6 +441,7 @@ impl RawPackage {
             .as_std_path()
             .parent()
             .unwrap_or(Path::new(""));
+        let (include, exclude) = manifests::globs_of(root, p.manifest_path.as_std_path());
         RawPackage {
             name: p.name.to_string(),
             version: p.version.clone(),
@@ -447,6 +468,8 @@ impl RawPackage {
             homepage: p.homepage.clone(),
             license: p.license.clone(),
             metadata: p.metadata.clone(),
+            include,
+            exclude,
         }
         .sorted()
     }
@@ -474,8 +497,20 @@ impl Package {
         root: &Path,
         in_root: &[(IncludeKind, PathBuf)],
         scan: &dyn Fn(&Path) -> Vec<(IncludeKind, PathBuf)>,
-    ) -> Package {
+    ) -> Result<Package, WorkspaceError> {
         let pkg_dir = p.manifest_path.parent().unwrap_or(root).to_path_buf();
+        let globs =
+            files::PackageGlobs::new(&pkg_dir, &p.include, &p.exclude).map_err(|message| {
+                WorkspaceError::Glob {
+                    manifest: p.manifest_path.display().to_string(),
+                    key: if p.include.is_empty() {
+                        "exclude"
+                    } else {
+                        "include"
+                    },
+                    message,
+                }
+            })?;
         let mut has_lib = false;
         let mut c_libraries = Vec::new();
         for k in p.lib.iter().flat_map(|(_, kinds)| kinds) {
@@ -498,7 +533,7 @@ impl Package {
             out.dedup();
             out
         };
-        Package {
+        Ok(Package {
             auto_includes: find_auto_includes(
                 root,
                 in_root,
@@ -523,7 +558,8 @@ impl Package {
             path_deps: rel_all(&p.path_deps),
             features: p.features,
             target_paths: rel_all(&p.target_paths),
-        }
+            globs,
+        })
     }
 }
 
@@ -656,14 +692,15 @@ pub fn relative(root: &Path, path: &Path) -> String {
     parts.join("/")
 }
 
-/// The files under `dir` (workspace-relative) that a build of its package can read: not in
-/// `target/`, the target dir, hidden directories (but `.cargo`), or other members' directories.
-/// Sorted, relative to `root`.
+/// The source files under `dir` (workspace-relative) that a build of its package can read:
+/// those `sources` considers, not in `target/`, the target dir, hidden directories (but
+/// `.cargo`), or other members' directories. Sorted, relative to `root`.
 pub(crate) fn list_files(
     root: &Path,
     dir: &str,
     member_dirs: &std::collections::BTreeSet<String>,
     target_dir: &str,
+    sources: &files::SourceFiles,
     out: &mut std::collections::BTreeSet<String>,
 ) -> std::io::Result<()> {
     let walker = walkdir::WalkDir::new(root.join(dir))
@@ -684,7 +721,10 @@ pub(crate) fn list_files(
     for entry in walker {
         let entry = entry?;
         if entry.file_type().is_file() {
-            out.insert(relative(root, entry.path()));
+            let rel = relative(root, entry.path());
+            if sources.considers(&rel) {
+                out.insert(rel);
+            }
         }
     }
     Ok(())
@@ -705,8 +745,12 @@ pub(crate) fn include_kind(file_name: &str) -> Option<IncludeKind> {
     }
 }
 
-/// README/LICENSE/CHANGELOG-like files directly in `dir`, sorted.
-fn scan_includes(dir: &Path) -> Vec<(IncludeKind, PathBuf)> {
+/// README/LICENSE/CHANGELOG-like source files directly in `dir`, sorted.
+fn scan_includes(
+    root: &Path,
+    dir: &Path,
+    sources: &files::SourceFiles,
+) -> Vec<(IncludeKind, PathBuf)> {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -717,6 +761,7 @@ fn scan_includes(dir: &Path) -> Vec<(IncludeKind, PathBuf)> {
             let name = e.file_name().to_string_lossy().into_owned();
             include_kind(&name).map(|k| (k, e.path()))
         })
+        .filter(|(_, path)| sources.considers(&relative(root, path)))
         .collect();
     found.sort();
     found
@@ -878,6 +923,8 @@ mod tests {
             homepage: None,
             license: None,
             metadata: Value::Null,
+            include: vec![],
+            exclude: vec![],
         };
         let ws = |bins: &[&str]| RawWorkspace {
             root: "/w".into(),

@@ -131,6 +131,75 @@ fn reusable_workflows(fx: &Fixture, names: &[&str]) {
     }
 }
 
+/// Runs the plan job's "Plan the release" step as written (bash, `cargo dist` as this tool,
+/// the runner's temp dir and output file of its own) and returns its `matrix` output; the
+/// checkout must be left as it was.
+fn run_plan_step(fx: &Fixture) -> serde_json::Value {
+    let y = workflow_yaml(fx);
+    let script = y["jobs"]["plan"]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Plan the release"))
+        .and_then(|s| s["run"].as_str())
+        .expect("the plan step")
+        .to_string();
+    let runner = fx.dir.path().join("runner");
+    let bin = runner.join("bin");
+    std::fs::create_dir_all(runner.join("temp")).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    let shim = bin.join("cargo");
+    std::fs::write(
+        &shim,
+        format!("#!/bin/sh\nexec '{}' \"$@\"\n", crate::support::BIN),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&shim).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&shim, perms).unwrap();
+    let before = fx.snapshot();
+    let output = runner.join("output");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("bash")
+        .args([
+            "--noprofile",
+            "--norc",
+            "-e",
+            "-o",
+            "pipefail",
+            "-c",
+            &script,
+        ])
+        .current_dir(fx.root())
+        .env("PATH", path)
+        .env("TAG", "")
+        .env("RUNNER_TEMP", runner.join("temp"))
+        .env("GITHUB_OUTPUT", &output)
+        .env("CARGO_DIST_STORE", fx.store())
+        .env("CARGO_DIST_METADATA", crate::support::READER)
+        .output()
+        .expect("bash and jq are needed (`.ci/run` installs them)");
+    assert!(
+        out.status.success(),
+        "the plan step failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        fx.snapshot() == before,
+        "the plan step wrote into the checkout"
+    );
+    let outputs = std::fs::read_to_string(&output).unwrap();
+    let line = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("matrix="))
+        .unwrap_or_else(|| panic!("no matrix output: {outputs}"));
+    assert!(
+        !outputs.contains("manifest="),
+        "no custom job reads the manifest: {outputs}"
+    );
+    serde_json::from_str(line).unwrap()
+}
+
 fn workflow_yaml(fx: &Fixture) -> Yaml {
     let text = read(fx, WORKFLOW);
     YamlLoader::load_from_str(&text)
@@ -919,31 +988,12 @@ nasm = "2.16"
     );
     let w = read(&fx, WORKFLOW);
     assert!(w.contains("run: ${{ matrix.install }}"), "{w}");
-    // The plan job's matrix program, exactly as written, on the real plan.
-    let start = w.find("jq -c --argjson ci ").expect("the matrix program");
-    let end = w[start..]
-        .find(" plan-dist-manifest.json > matrix.json")
-        .unwrap()
-        + start;
-    let plan = fx.ok(&["plan", "-o", "json"]);
-    std::fs::write(fx.root().join("plan-dist-manifest.json"), plan).unwrap();
-    let program: String = w[start..end]
-        .lines()
-        .map(|l| l.strip_prefix("          ").unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!("{program} plan-dist-manifest.json"))
-        .current_dir(fx.root())
-        .output()
-        .expect("jq is needed (`.ci/run` installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let matrix: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The plan job's step, exactly as written, on the real plan: `cargo` is this tool.
+    let matrix = run_plan_step(&fx);
+    for row in matrix["include"].as_array().unwrap() {
+        let key = row["store-key"].as_str().unwrap_or_default();
+        assert!(key.len() == 64 && row.get("keys").is_none(), "{row}");
+    }
     let row = |t: &str| {
         matrix["include"]
             .as_array()

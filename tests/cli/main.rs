@@ -1,5 +1,6 @@
 //! Integration tests of the `cargo-dist` binary, run against throwaway workspaces.
 
+mod act;
 mod artifacts;
 mod build;
 mod ci;
@@ -11,5 +12,6 @@ mod pipeline;
 mod plan;
 mod remote;
 mod selfhost;
+mod sources;
 mod store;
 mod support;

@@ -7,31 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::{
-    dist_app, dist_command, fake_cargo, host_triple, run_ok, use_fake_cargo, Fixture,
+    dist_app, dist_command, fake_cargo, git, host_triple, run_ok, use_fake_cargo, Fixture,
 };
 
 const TAG: &str = "v0.1.0";
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A job: a fresh clone of the repository at `<tmp>/<name>/repo` and its own empty store.
 struct Job {

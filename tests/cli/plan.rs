@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::support::{
     artifact_names, dist_app, evil_root_manifest, evil_workspace, filter_keys, release_names,
-    Fixture, EVIL_DIST, REPO,
+    summary, Fixture, EVIL_DIST, REPO,
 };
 
 const LINUX: &str = "x86_64-unknown-linux-gnu";
@@ -136,7 +136,7 @@ announcing v0.7.6
     sha256.sum  [KEY missing]
 ";
     assert_eq!(filter_keys(&stdout), expected);
-    assert_eq!(stderr, EVIL_SUMMARY);
+    assert_eq!(summary(&stderr), EVIL_SUMMARY);
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn plan_json_without_tag_is_one_manifest_per_announcement() {
 #[test]
 fn manifest_without_tag_on_incoherent_workspace_lists_options() {
     let fx = evil_workspace();
-    let stderr = fx.fails(&["manifest"], 1);
+    let stderr = summary(&fx.fails(&["manifest"], 1));
     assert!(stderr.contains(
         "error: There are too many unrelated apps in your workspace to coherently Announce!"
     ));
@@ -220,7 +220,7 @@ fn singular_tag_selects_one_app_with_all_its_binaries() {
         "{win:?}"
     );
 
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = summary(&String::from_utf8(out.stderr).unwrap());
     assert_eq!(
         stderr,
         "\

