@@ -6,7 +6,9 @@ Prepares throwaway workspaces (1 app; 200 apps; an app using clap and serde_json
 registry cache; 1 app with a 24 MB binary; 4 apps sharing a library that uses serde_json and
 regex; a CI-like pipeline handing a store on by bundle or by a remote store), runs each case
 several times, alternating the tools, and prints medians, ratios and peak memory (max RSS of the
-measured process tree). Usage:
+measured process tree). `--cases pipeline` times the generated release workflow under act
+instead (tests/cli/act/: each job of two runs of the example's pipeline, with and without the
+remote store). Usage:
 
     python3 bench/bench.py [--runs N] [--upstream PATH]
 
@@ -406,6 +408,48 @@ def remote_case(ours, tmp, env, runs, table):
         redis.kill()
 
 
+def pipeline_case(tmp, runs):
+    """The generated release workflow under act (tests/cli/act/): the time of each job in the
+    first and the second run of the example's pipeline and of its remote-store variant, as act
+    times their steps, medians over `runs` repetitions of both cases."""
+    import json
+    out = os.path.join(tmp, "act-timings.jsonl")
+    for _ in range(runs):
+        subprocess.run(["cargo", "test", "--quiet", "--locked", "--test", "cli", "--",
+                        "act::the_example_releases_twice",
+                        "act::the_remote_store_serves_the_second_run", "--test-threads", "1"],
+                       cwd=ROOT, check=True, env=dict(os.environ, CARGO_DIST_ACT_TIMINGS=out),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    records = [json.loads(l) for l in open(out)]
+    cols = sorted({(r["case"], r["run"]) for r in records})
+    def med(pick):
+        return {c: statistics.median(pick(r) for r in records if (r["case"], r["run"]) == c)
+                for c in cols}
+    jobs = sorted({j for r in records for j in r["jobs"]},
+                  key=lambda j: ["plan", "build-local-artifacts", "build-global-artifacts",
+                                 "host", "announce"].index(j) if j in
+                  ["plan", "build-local-artifacts", "build-global-artifacts", "host",
+                   "announce"] else 99)
+    head = [f"{case}, run {n}" for case, n in cols]
+    print(f"\nrelease pipeline under act (seconds, median of {runs}; job = sum of its steps)")
+    print("| job | " + " | ".join(head) + " |")
+    print("|---|" + "---|" * len(cols))
+    for j in jobs:
+        m = med(lambda r, j=j: r["jobs"].get(j, 0.0))
+        print(f"| {j} | " + " | ".join(f"{m[c]:.2f}" for c in cols) + " |")
+    m = med(lambda r: r["wall"])
+    print("| act, whole run | " + " | ".join(f"{m[c]:.2f}" for c in cols) + " |")
+    steps = sorted({s for r in records for s in r["steps"]})
+    print("\nsteps over 0.1 s in a second run (seconds, median)")
+    second = [c for c in cols if c[1] == 2]
+    print("| step | " + " | ".join(f"{case}, run 2" for case, _ in second) + " |")
+    print("|---|" + "---|" * len(second))
+    for st in steps:
+        m = med(lambda r, st=st: r["steps"].get(st, 0.0))
+        if any(m[c] > 0.1 for c in second):
+            print(f"| {st} | " + " | ".join(f"{m[c]:.2f}" for c in second) + " |")
+
+
 def measure(runs, tools):
     """tools: {name: (prepare, cmd-fn)}; alternates tools run by run; returns name -> (median, peak)."""
     times = {name: [] for name in tools}
@@ -427,7 +471,8 @@ def main():
     ap.add_argument("--shared-only", action="store_true",
                     help="only the 4-apps-sharing-a-library case")
     ap.add_argument("--cases", default="plan,1app,clap,24mb,shared,remote",
-                    help="comma-separated subset of plan,1app,clap,24mb,shared,remote")
+                    help="comma-separated subset of plan,1app,clap,24mb,shared,remote,pipeline "
+                         "(pipeline: the release workflow under act, not run by default)")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cargo-dist"], cwd=ROOT,
                    check=True)
@@ -541,6 +586,8 @@ def main():
     if "remote" in cases:
         remote_case(ours, tmp, env, max(3, args.runs // 2), table)
     table.print()
+    if "pipeline" in cases:
+        pipeline_case(tmp, args.runs)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -1,14 +1,16 @@
 //! The exact source files a cargo build can read: the input set hashed into its key and copied
 //! into its sandbox.
 //!
-//! For an App: every file under its package directory and the directories of the path
-//! dependencies it reaches, plus the root `Cargo.toml`, `Cargo.lock`, `rust-toolchain(.toml)` and
-//! `.cargo/config(.toml)`; and the workspace skeleton: every member's `Cargo.toml` (cargo loads
-//! every member) with empty placeholders at the other members' target roots (so their manifests
-//! load; their code is never compiled for this App). Left out: `target/`, `.git/`, other hidden
-//! directories, and top-level README/LICENSE/CHANGELOG files that no source file names (so a
-//! README edit re-archives without recompiling, while a crate that does
-//! `include_str!("../README.md")` still gets it).
+//! For an App: the source files (git's view, [`crate::workspace::files`]) under its package
+//! directory and the directories of the path dependencies it reaches, each filtered by its
+//! package's `include` / `exclude`, plus the root `Cargo.toml`, `Cargo.lock`,
+//! `rust-toolchain(.toml)` and `.cargo/config(.toml)` (cargo reads them whatever git says); and
+//! the workspace skeleton: every member's `Cargo.toml` (cargo loads every member) with empty
+//! placeholders at the other members' target roots (so their manifests load; their code is
+//! never compiled for this App). Left out: `target/`, `.git/`, other hidden directories, and
+//! top-level README/LICENSE/CHANGELOG files that no source file names (so a README edit
+//! re-archives without recompiling, while a crate that does `include_str!("../README.md")`
+//! still gets it).
 //!
 //! Manifests enter the build without their `[package.metadata]` / `[workspace.metadata]` tables
 //! (cargo ignores them), and a root `dist-workspace.toml` / `dist.toml` is left out like the
@@ -322,8 +324,8 @@ impl SourceHasher {
         Ok((f, kept))
     }
 
-    /// Every file of the workspace but `target/` and hidden directories (`.cargo` kept), as on
-    /// disk: what an `extra-artifacts` command sees.
+    /// Every source file of the workspace (git's view) but `target/` and hidden directories
+    /// (`.cargo` kept), as on disk: what an `extra-artifacts` command or an SBOM sees.
     pub fn workspace_files(
         &mut self,
         ws: &Workspace,

@@ -160,6 +160,8 @@ impl Layout {
 
 /// A fixture repository, its servers, and what its release must hold.
 pub struct Pipeline {
+    /// What the timings are reported as.
+    case: String,
     work: PathBuf,
     _keep: Option<tempfile::TempDir>,
     origin: PathBuf,
@@ -325,6 +327,7 @@ impl Pipeline {
         assert!(!clean_keys.is_empty());
 
         Pipeline {
+            case: format!("{layout:?}{}", if remote { " + remote store" } else { "" }),
             work,
             _keep: keep,
             origin,
@@ -462,7 +465,7 @@ impl Pipeline {
             ok: status.success(),
             wall,
         };
-        eprintln!("{}", run.timings());
+        run.report_timings(&self.case);
         run
     }
 
@@ -672,20 +675,51 @@ impl Run {
         report
     }
 
-    /// Each job's time (the sum of its steps' times, as act reports them) and the run's.
-    pub fn timings(&self) -> String {
-        let mut jobs: BTreeMap<String, f64> = BTreeMap::new();
+    /// Seconds per step (`job`, `stage step`), as act times them.
+    fn step_times(&self) -> BTreeMap<(String, String), f64> {
+        let mut steps = BTreeMap::new();
         for l in &self.lines {
             let (Some(job), Some(ns)) = (l["jobID"].as_str(), l["executionTime"].as_f64()) else {
                 continue;
             };
-            *jobs.entry(job.to_string()).or_default() += ns / 1e9;
+            let stage = l["stage"].as_str().unwrap_or("");
+            let step = format!("{stage} {}", l["step"].as_str().unwrap_or("?"));
+            *steps.entry((job.to_string(), step)).or_default() += ns / 1e9;
         }
-        let mut out = format!("run {}: {:.1} s in all", self.n, self.wall.as_secs_f64());
-        for (job, secs) in jobs {
-            out.push_str(&format!("; {job} {secs:.2} s"));
+        steps
+    }
+
+    /// Each job's time (the sum of its steps' times) and the run's, on one line; with
+    /// `CARGO_DIST_ACT_TIMINGS=FILE`, also appended to FILE as JSON (`bench/bench.py --cases
+    /// pipeline` reads it).
+    fn report_timings(&self, case: &str) {
+        let steps = self.step_times();
+        let mut jobs: BTreeMap<&str, f64> = BTreeMap::new();
+        for ((job, _), secs) in &steps {
+            *jobs.entry(job).or_default() += secs;
         }
-        out
+        let mut line = format!("{case} run {}: {:.1} s", self.n, self.wall.as_secs_f64());
+        for (job, secs) in &jobs {
+            line.push_str(&format!("; {job} {secs:.2} s"));
+        }
+        eprintln!("{line}");
+        if let Some(file) = std::env::var_os("CARGO_DIST_ACT_TIMINGS") {
+            let steps: BTreeMap<String, f64> = steps
+                .into_iter()
+                .map(|((job, step), secs)| (format!("{job} / {step}"), secs))
+                .collect();
+            let record = serde_json::json!({
+                "case": case, "run": self.n, "wall": self.wall.as_secs_f64(),
+                "jobs": jobs, "steps": steps,
+            });
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .unwrap();
+            writeln!(f, "{record}").unwrap();
+        }
     }
 }
 
