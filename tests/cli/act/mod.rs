@@ -694,9 +694,9 @@ impl Run {
     /// pipeline` reads it).
     fn report_timings(&self, case: &str) {
         let steps = self.step_times();
-        let mut jobs: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut jobs: BTreeMap<String, f64> = BTreeMap::new();
         for ((job, _), secs) in &steps {
-            *jobs.entry(job).or_default() += secs;
+            *jobs.entry(job.clone()).or_default() += secs;
         }
         let mut line = format!("{case} run {}: {:.1} s", self.n, self.wall.as_secs_f64());
         for (job, secs) in &jobs {
