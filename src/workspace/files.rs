@@ -11,17 +11,26 @@
 //! other than `.cargo`, other members' directories (the listing walks stop there).
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 /// The rule that decides which files of the workspace are sources.
 #[derive(Debug, Clone)]
 pub enum SourceFiles {
-    /// Workspace-relative paths git considers (tracked, or untracked and not ignored).
-    Git(Arc<HashSet<String>>),
+    /// What git considers (tracked, or untracked and not ignored).
+    Git(Arc<Listed>),
     /// Not in a git work tree, or git could not list it: every file but hidden ones.
     Unversioned(Unversioned),
+}
+
+/// git's listing, workspace-relative.
+#[derive(Debug, Default)]
+pub struct Listed {
+    files: HashSet<String>,
+    /// Every directory holding a listed file, at any depth ("" the root): a walk need not
+    /// enter any other (an ignored `node_modules/` is not read at all).
+    dirs: HashSet<String>,
 }
 
 /// Why git was not asked, or could not answer.
@@ -45,14 +54,27 @@ impl std::fmt::Display for Unversioned {
 }
 
 impl SourceFiles {
+    /// Asks git which files of the workspace at `root` are sources, and waits.
+    pub fn of(root: &Path) -> SourceFiles {
+        Pending::ask(root).finish(root)
+    }
+
     /// Whether a file found under the workspace is a source. `rel` is workspace-relative.
     pub fn considers(&self, rel: &str) -> bool {
         match self {
-            SourceFiles::Git(listed) => listed.contains(rel),
+            SourceFiles::Git(listed) => listed.files.contains(rel),
             SourceFiles::Unversioned(_) => {
                 let name = rel.rsplit('/').next().unwrap_or(rel);
                 !name.starts_with('.')
             }
+        }
+    }
+
+    /// Whether a directory (workspace-relative) may hold sources.
+    pub fn may_hold(&self, rel: &str) -> bool {
+        match self {
+            SourceFiles::Git(listed) => listed.dirs.contains(rel),
+            SourceFiles::Unversioned(_) => true,
         }
     }
 
@@ -63,69 +85,63 @@ impl SourceFiles {
             SourceFiles::Unversioned(why) => Some(why),
         }
     }
+}
 
-    /// Asks git now (it runs while the caller does other work); [`PendingFiles::finish`] answers.
-    pub fn ask(root: &Path) -> PendingFiles {
-        let Some(git_root) = root.ancestors().find(|d| d.join(".git").exists()) else {
-            return PendingFiles::Done(SourceFiles::Unversioned(Unversioned::NoRepository));
+/// git listing a directory's sources, started early (a plan starts it before it reads the
+/// manifests that say where the workspace root is) and read when the files are walked.
+pub struct Pending {
+    dir: PathBuf,
+    answer: Result<Child, SourceFiles>,
+}
+
+impl Pending {
+    /// Starts `git ls-files` in `dir` (the likely workspace root) if it is in a git work tree.
+    pub fn ask(dir: &Path) -> Pending {
+        let answer = match dir.ancestors().any(|d| d.join(".git").exists()) {
+            false => Err(SourceFiles::Unversioned(Unversioned::NoRepository)),
+            true => ls_files(dir)
+                .spawn()
+                .map_err(|e| SourceFiles::Unversioned(Unversioned::GitFailed(e.to_string()))),
         };
-        // Only a repository with submodules has directories among git's entries.
-        let submodules = git_root.join(".gitmodules").is_file();
-        match ls_files(root).spawn() {
-            Ok(child) => PendingFiles::Running {
-                root: root.to_path_buf(),
-                submodules,
-                child,
-            },
-            Err(e) => PendingFiles::Done(SourceFiles::Unversioned(Unversioned::GitFailed(
-                e.to_string(),
-            ))),
+        Pending {
+            dir: dir.to_path_buf(),
+            answer,
         }
     }
 
-    /// [`SourceFiles::ask`] and wait.
-    pub fn of(root: &Path) -> SourceFiles {
-        SourceFiles::ask(root).finish()
-    }
-}
-
-/// git's answer, not yet read.
-pub enum PendingFiles {
-    Running {
-        root: std::path::PathBuf,
-        submodules: bool,
-        child: Child,
-    },
-    Done(SourceFiles),
-}
-
-impl PendingFiles {
-    pub fn finish(self) -> SourceFiles {
-        let (root, submodules, child) = match self {
-            PendingFiles::Done(files) => return files,
-            PendingFiles::Running {
-                root,
-                submodules,
-                child,
-            } => (root, submodules, child),
+    /// The sources of the workspace at `root`: git's answer if it was asked about `root`, else
+    /// git asked again.
+    pub fn finish(self, root: &Path) -> SourceFiles {
+        if self.dir != root {
+            if let Ok(mut child) = self.answer {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            return Pending::ask(root).finish(root);
+        }
+        let child = match self.answer {
+            Ok(child) => child,
+            Err(files) => return files,
         };
-        let unversioned = |why| SourceFiles::Unversioned(why);
-        let out = match child.wait_with_output() {
+        let failed = |why: String| SourceFiles::Unversioned(Unversioned::GitFailed(why));
+        let listing = match child.wait_with_output() {
             Ok(out) => out,
-            Err(e) => return unversioned(Unversioned::GitFailed(e.to_string())),
+            Err(e) => return failed(e.to_string()),
         };
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            return unversioned(Unversioned::GitFailed(err));
+        if !listing.status.success() {
+            return failed(String::from_utf8_lossy(&listing.stderr).trim().to_string());
         }
-        let mut listed = HashSet::new();
-        if let Err(e) = collect(&root, "", submodules, &out.stdout, &mut listed) {
-            return unversioned(Unversioned::GitFailed(e));
+        // Only a repository with submodules has directories among git's entries.
+        let git_root = root.ancestors().find(|d| d.join(".git").exists());
+        let submodules = git_root.is_some_and(|g| g.join(".gitmodules").is_file());
+        let mut listed = Listed::default();
+        match collect(root, "", submodules, &listing.stdout, &mut listed) {
+            Err(why) => failed(why),
+            Ok(()) if listed.files.is_empty() => {
+                SourceFiles::Unversioned(Unversioned::NothingListed)
+            }
+            Ok(()) => SourceFiles::Git(Arc::new(listed)),
         }
-        if listed.is_empty() {
-            return unversioned(Unversioned::NothingListed);
-        }
-        SourceFiles::Git(Arc::new(listed))
     }
 }
 
@@ -147,39 +163,44 @@ fn ls_files(dir: &Path) -> Command {
     cmd
 }
 
-/// Adds git's NUL-separated listing of `root/prefix` to `out` (workspace-relative). With
-/// `submodules`, an entry that is a directory is a submodule (a gitlink): its own git lists its
-/// files.
+/// Adds git's listing of `root/prefix` to `out` (workspace-relative). With `submodules`, an
+/// entry that is a directory is a submodule (a gitlink): its own git lists its files.
 fn collect(
     root: &Path,
     prefix: &str,
     submodules: bool,
     listing: &[u8],
-    out: &mut HashSet<String>,
+    out: &mut Listed,
 ) -> Result<(), String> {
     for raw in listing.split(|b| *b == 0).filter(|p| !p.is_empty()) {
         let Ok(path) = std::str::from_utf8(raw) else {
             // A name that is not UTF-8 cannot be a key input either way: the walk skips it too.
             continue;
         };
-        let rel = if prefix.is_empty() {
-            path.to_string()
-        } else {
-            format!("{prefix}/{path}")
+        let rel = match prefix.is_empty() {
+            true => path.to_string(),
+            false => format!("{prefix}/{path}"),
         };
         // Tracked entries are files, symlinks or gitlinks; only a gitlink is a directory.
         if submodules && root.join(&rel).is_dir() {
-            let out_sub = ls_files(&root.join(&rel))
+            let sub = ls_files(&root.join(&rel))
                 .output()
                 .map_err(|e| e.to_string())?;
-            if !out_sub.status.success() {
-                // An uninitialised submodule: nothing checked out, nothing to hash.
-                continue;
+            // An uninitialised submodule fails: nothing checked out, nothing to hash.
+            if sub.status.success() {
+                collect(root, &rel, true, &sub.stdout, out)?;
             }
-            collect(root, &rel, true, &out_sub.stdout, out)?;
             continue;
         }
-        out.insert(rel);
+        let mut parent = rel.as_str();
+        while let Some((up, _)) = parent.rsplit_once('/') {
+            if !out.dirs.insert(up.to_string()) {
+                break;
+            }
+            parent = up;
+        }
+        out.dirs.insert(String::new());
+        out.files.insert(rel);
     }
     Ok(())
 }

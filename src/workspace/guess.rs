@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::files::SourceFiles;
+use super::files::{Pending, SourceFiles};
 use super::{ask_committed_tree, include_kind, list_files, relative, scan_includes, IncludeKind};
 
 /// The workspace as its root manifest describes it, before cargo says so.
@@ -166,11 +166,11 @@ pub struct Early {
 impl Early {
     /// Lists the guessed members until `stop` is set (metadata answered: what is not listed by
     /// then is listed when needed), then reads off their include files and asks git for the tree.
-    pub fn gather(guess: Guess, stop: &AtomicBool) -> Early {
+    pub fn gather(guess: Guess, stop: &AtomicBool, sources: Pending) -> Early {
         let root = &guess.root;
-        // git answers while the files are listed; its file list is needed to list them.
+        // git rev-parse answers while the members are walked.
         let tree = ask_committed_tree(root);
-        let sources = SourceFiles::of(root);
+        let sources = sources.finish(root);
         let mut listings = BTreeMap::new();
         for dir in &guess.member_dirs {
             if stop.load(Ordering::Relaxed) {

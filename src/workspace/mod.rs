@@ -218,6 +218,12 @@ impl Workspace {
             _ => None,
         };
         let manifest_path = manifest_path.or(member_manifest.as_deref());
+        // git lists the sources while the manifests are read (in the manifest's directory:
+        // the root, unless it is a member's).
+        let sources = files::Pending::ask(&match manifest_path.and_then(|p| p.parent()) {
+            Some(d) if !d.as_os_str().is_empty() => clean(&cwd.join(d)),
+            _ => cwd.clone(),
+        });
         let reader = Reader::from_env()?;
         let direct = match reader {
             Reader::Cargo => None,
@@ -227,7 +233,7 @@ impl Workspace {
             (Some((raw, doc)), Reader::Direct | Reader::Manifests) => {
                 // Nothing runs beside: the warm-up lists and hashes every member.
                 let answered = AtomicBool::new(false);
-                let early = guess::Early::gather(guess::Guess::exact(&raw), &answered);
+                let early = guess::Early::gather(guess::Guess::exact(&raw), &answered, sources);
                 let extra = meanwhile(Some(&early), &answered, false);
                 (Self::from_raw(raw, Some(doc), Some(early))?, extra)
             }
@@ -236,7 +242,7 @@ impl Workspace {
                 return Err(WorkspaceError::NeedsCargo(manifest.display().to_string()));
             }
             (direct, _) => {
-                let (raw, early, extra) = Self::ask_cargo(&cwd, manifest_path, meanwhile)?;
+                let (raw, early, extra) = Self::ask_cargo(&cwd, manifest_path, sources, meanwhile)?;
                 if let Some((direct, _)) = direct {
                     compare(&direct, &raw)?;
                 }
@@ -260,6 +266,7 @@ impl Workspace {
     fn ask_cargo<T>(
         cwd: &Path,
         manifest_path: Option<&Path>,
+        sources: files::Pending,
         meanwhile: impl FnOnce(Option<&guess::Early>, &AtomicBool, bool) -> T,
     ) -> Result<(RawWorkspace, Option<guess::Early>, T), WorkspaceError> {
         let mut cmd = cargo_metadata::MetadataCommand::new();
@@ -281,8 +288,8 @@ impl Workspace {
                 answered.store(true, Ordering::Relaxed);
                 meta
             });
-            let early =
-                guess::Guess::from_dir(&guess_dir).map(|g| guess::Early::gather(g, &answered));
+            let early = guess::Guess::from_dir(&guess_dir)
+                .map(|g| guess::Early::gather(g, &answered, sources));
             let extra = meanwhile(early.as_ref(), &answered, true);
             let meta = metadata.join().expect("cargo metadata thread");
             (meta, early, extra)
@@ -716,7 +723,7 @@ pub(crate) fn list_files(
                 return false;
             }
             let rel = relative(root, e.path());
-            rel != target_dir && !member_dirs.contains(rel.as_str())
+            rel != target_dir && !member_dirs.contains(rel.as_str()) && sources.may_hold(&rel)
         });
     for entry in walker {
         let entry = entry?;

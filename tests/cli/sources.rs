@@ -187,3 +187,37 @@ fn outside_git_hidden_files_are_left_out_and_the_run_says_so_once() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_submodules_files_are_sources() {
+    let (fx, host) = host_app("withsub", "hello");
+    let archive = archive_name("withsub", &host);
+    // A library repository, checked out as a submodule inside the package.
+    let lib = fx.dir.path().join("lib-repo");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(lib.join("data.txt"), "v1\n").unwrap();
+    git(&lib, &["init", "-q"]);
+    git(&lib, &["add", "-A"]);
+    git(&lib, &["commit", "-q", "-m", "lib"]);
+    git(fx.root(), &["init", "-q"]);
+    git(
+        fx.root(),
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            lib.to_str().unwrap(),
+            "vendor/lib",
+        ],
+    );
+    git(fx.root(), &["add", "-A"]);
+    git(fx.root(), &["commit", "-q", "-m", "with a submodule"]);
+    let before = keys(&fx);
+    let out = run_ok(&mut dist(&fx, &["plan"]));
+    assert!(!stderr(&out).contains(OUTSIDE_GIT), "{}", stderr(&out));
+    // A file the submodule tracks is a source of the package that holds it.
+    std::fs::write(fx.root().join("vendor/lib/data.txt"), "v2\n").unwrap();
+    assert_ne!(keys(&fx)[&archive], before[&archive]);
+}

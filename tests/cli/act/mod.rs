@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -378,7 +378,13 @@ impl Pipeline {
         let home = dir.join("home");
         std::fs::create_dir_all(&home).unwrap();
 
-        let (artifact_port, cache_port) = (free_port(), free_port());
+        let artifact_port = free_port();
+        let cache_port = loop {
+            let p = free_port();
+            if p != artifact_port {
+                break p;
+            }
+        };
         let mut cmd = Command::new(&self.act);
         cmd.arg("push")
             .arg("-C")
@@ -442,7 +448,7 @@ impl Pipeline {
         .unwrap();
         let log = std::fs::File::create(dir.join("act.log")).unwrap();
         let started = Instant::now();
-        let status = cmd
+        let mut child = cmd
             .env("HOME", &home)
             .env("CARGO_HOME", home.join(".cargo"))
             .env("RUSTUP_HOME", rustup_home)
@@ -451,8 +457,21 @@ impl Pipeline {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
-            .status()
+            .spawn()
             .expect("run act");
+        // A hung job must not hold CI until its time limit: a run of these small workspaces
+        // takes seconds.
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(600) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("act ran for 10 minutes: {}", dir.join("act.log").display());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
         let wall = started.elapsed();
         let text = std::fs::read_to_string(dir.join("act.log")).unwrap();
         let run = Run {
