@@ -55,6 +55,7 @@ fn the_tool_builds_releases_and_installs_itself() {
         .env("CARGO_DIST_URL", server.base_url())
         .env("CARGO_DIST_DOWNLOAD_URL", server.base_url())
         .env("CARGO_DIST_NO_MODIFY_PATH", "1")
+        .env("GITHUB_ENV", scratch.path().join("github-env"))
         .output()
         .expect("bash runs the install step");
     assert!(
@@ -70,6 +71,12 @@ fn the_tool_builds_releases_and_installs_itself() {
             format!("/{archive}")
         ],
         "the install step fetched something else"
+    );
+    // The later steps' store: outside the checkout, where actions/cache finds it.
+    let exported = std::fs::read_to_string(scratch.path().join("github-env")).unwrap();
+    assert_eq!(
+        exported,
+        format!("CARGO_DIST_STORE={}/.cache/cargo-dist/store\n", home.display())
     );
 
     // The installed tool is this one: it plans the example workspace.
