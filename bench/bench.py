@@ -259,6 +259,8 @@ class Table:
         self.notes = getattr(self, "notes", []) + [text]
 
     def print(self):
+        if not self.rows:
+            return
         head = ("case", "tool", "median", "vs floor", "peak RSS")
         widths = [max(len(r[i]) for r in self.rows + [head]) for i in range(5)]
         print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |")
