@@ -9,7 +9,9 @@ use dist_recipes::recipe::{CiWorkflow, Recipe};
 use dist_recipes::workflow::{self, GithubWorkflow, Job, JobKind, ReleaseAt, TargetJob};
 
 use dist_recipes::target::Target;
+use dist_recipes::vocab::Vocabulary;
 
+use crate::config::vocab::{CiBackend, GithubRelease};
 use crate::config::{Container, GlobalConfig};
 
 /// Path of the workflow, relative to the workspace root.
@@ -90,7 +92,7 @@ pub fn check_config(cfg: &GlobalConfig) -> Result<(), CiError> {
 
 /// Whether `ci = ["github"]` is configured.
 pub fn wants_github(cfg: &GlobalConfig) -> bool {
-    cfg.ci.iter().any(|c| c == "github")
+    cfg.ci.contains(&CiBackend::Github)
 }
 
 /// A unified diff from `old` (the file on disk, `None` when missing) to `new`, or `None` when they
@@ -226,7 +228,7 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
             .attestations
             .as_ref()
             .map(|(phase, filters)| workflow::Attest {
-                phase: phase.clone(),
+                phase: *phase,
                 filters: filters.clone(),
             }),
         build_setup: setup.map(str::to_string),
@@ -440,10 +442,10 @@ fn install_command(cfg: &GlobalConfig, target: &str, host: &BuildHost) -> String
 
 /// Who makes the GitHub Release (`create-release`, `github-release`).
 fn release_at(cfg: &GlobalConfig) -> ReleaseAt {
-    match (cfg.create_release, cfg.github_release.as_str()) {
+    match (cfg.create_release, cfg.github_release) {
         (false, _) => ReleaseAt::Existing,
-        (true, "announce") => ReleaseAt::Announce,
-        (true, _) => ReleaseAt::Host,
+        (true, GithubRelease::Announce) => ReleaseAt::Announce,
+        (true, GithubRelease::Host) => ReleaseAt::Host,
     }
 }
 
@@ -580,7 +582,7 @@ mod tests {
     fn cfg(mode: PrRunMode, version: Option<&str>) -> GlobalConfig {
         GlobalConfig {
             cargo_dist_version: version.map(str::to_string),
-            ci: vec!["github".into()],
+            ci: vec![CiBackend::Github],
             allow_dirty: false,
             pr_run_mode: mode,
             source_tarball: true,
@@ -604,8 +606,9 @@ mod tests {
         {
             let mut c = cfg(mode, Some("1.2.3"));
             c.create_release = create;
-            c.github_release = at.into();
-            c.attestations = phase.map(|p| (p.to_string(), vec!["*".to_string()]));
+            c.github_release = GithubRelease::parse(at).unwrap();
+            let phase_of = |p: &str| workflow::AttestPhase::parse(p).unwrap();
+            c.attestations = phase.map(|p| (phase_of(p), vec!["*".to_string()]));
             c.dispatch_releases = dispatch;
             c.force_latest = dispatch;
             // Each remote-store backend's credentials, and none (store bundles).

@@ -285,11 +285,18 @@ pub(crate) fn install_hint(
     plan: &Plan,
 ) -> (String, String) {
     let app = a.app.as_deref().unwrap_or_default();
-    let version = plan
-        .releases
-        .iter()
-        .find(|r| r.app == app)
-        .map(|r| r.version.as_str())
-        .unwrap_or_default();
-    installer.install_hint(base, &a.name, app, version)
+    let release = plan.releases.iter().find(|r| r.app == app);
+    let version = release.map(|r| r.version.as_str()).unwrap_or_default();
+    let (hint, desc) = installer.install_hint(base, &a.name, app, version);
+    // A formula published to a tap installs by its tap's name, as cargo-dist writes it:
+    // `owner/homebrew-tap` is `owner/tap`.
+    let tap = release.and_then(|r| r.tap.as_deref());
+    match (installer, tap.and_then(|t| t.split_once('/'))) {
+        (crate::config::InstallerKind::Homebrew, Some((owner, repo))) => {
+            let repo = repo.strip_prefix("homebrew-").unwrap_or(repo);
+            let formula = a.name.strip_suffix(".rb").unwrap_or(&a.name);
+            (format!("brew install {owner}/{repo}/{formula}"), desc)
+        }
+        _ => (hint, desc),
+    }
 }

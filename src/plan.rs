@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
 use dist_recipes::target::{LibraryKind, Target};
+use dist_recipes::vocab::Vocabulary;
 
 use crate::announce::Announcement;
 use crate::config::{Config, GlobalConfig, InstallerKind, PackageConfig};
@@ -82,6 +83,8 @@ pub struct Release {
     /// `display`, `display-name`: how the release notes show it.
     pub display: bool,
     pub display_name: Option<String>,
+    /// `tap`: the Homebrew tap (`owner/homebrew-name`) its formula is published to.
+    pub tap: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,6 +317,7 @@ pub fn plan(
             github: hosting_repo(cfg, pkg),
             display: pc.display,
             display_name: pc.display_name.clone(),
+            tap: cfg.global.tap.clone(),
         };
         let archives = plan_local(pkg, pc, &cfg.global, &sel, &mut release, &mut artifacts)?;
         plan_installers(
@@ -346,6 +350,7 @@ pub fn plan(
                 github: hosting_repo(cfg, pkg),
                 display: true,
                 display_name: None,
+                tap: None,
             });
         }
     }

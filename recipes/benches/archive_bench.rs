@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dist_recipes::archive::{sha256_file, write_archive, ArchiveEntry, ArchiveFormat, EntryMode};
+use dist_recipes::vocab::Vocabulary;
 
 const INPUT_LEN: usize = 20 * 1024 * 1024;
 
@@ -39,7 +40,7 @@ fn main() {
         source: source.clone(),
         mode: EntryMode::Executable,
     }];
-    for format in ArchiveFormat::ALL {
+    for &format in ArchiveFormat::ALL {
         let out = dir.path().join(format!("app{}", format.extension()));
         // One run each: the slow formats take seconds, and a bench that takes minutes is not run.
         let time = best_of(1, || {

@@ -126,30 +126,30 @@ pub enum ArchiveFormat {
     Zip,
 }
 
-impl ArchiveFormat {
-    pub const ALL: [ArchiveFormat; 4] = [
+/// `unix-archive` / `windows-archive` values: the extension with its leading dot; cargo-dist
+/// also takes `.tar.zstd` for `.tar.zst`.
+impl crate::vocab::Vocabulary for ArchiveFormat {
+    const ALL: &'static [ArchiveFormat] = &[
         ArchiveFormat::TarXz,
         ArchiveFormat::TarGz,
         ArchiveFormat::TarZst,
         ArchiveFormat::Zip,
     ];
 
-    /// File name extension, with its leading dot (the form config files use).
-    pub fn extension(self) -> &'static str {
+    fn spellings(self) -> &'static [&'static str] {
         match self {
-            ArchiveFormat::TarXz => ".tar.xz",
-            ArchiveFormat::TarGz => ".tar.gz",
-            ArchiveFormat::TarZst => ".tar.zst",
-            ArchiveFormat::Zip => ".zip",
+            ArchiveFormat::TarXz => &[".tar.xz"],
+            ArchiveFormat::TarGz => &[".tar.gz"],
+            ArchiveFormat::TarZst => &[".tar.zst", ".tar.zstd"],
+            ArchiveFormat::Zip => &[".zip"],
         }
     }
+}
 
-    /// Accepts the extension with or without its leading dot: ".tar.xz" or "tar.xz".
-    pub fn parse(s: &str) -> Option<Self> {
-        let bare = s.strip_prefix('.').unwrap_or(s);
-        Self::ALL
-            .into_iter()
-            .find(|format| &format.extension()[1..] == bare)
+impl ArchiveFormat {
+    /// File name extension, with its leading dot.
+    pub fn extension(self) -> &'static str {
+        crate::vocab::Vocabulary::name(self)
     }
 
     /// Tarballs unpack into one directory; zips unpack flat (what Windows users expect).

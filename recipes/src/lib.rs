@@ -5,8 +5,10 @@
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod archive;
+pub mod config_keys;
 pub mod installer;
 pub mod recipe;
 pub mod target;
 mod template;
+pub mod vocab;
 pub mod workflow;

@@ -56,8 +56,10 @@ use std::sync::Arc;
 use dist_store::{CanonHasher, ContentDigest, RecipeKey};
 
 use crate::archive::{ArchiveFormat, ChecksumStyle};
+use crate::config_keys as keys;
 use crate::installer::{InstallPath, InstallerKind, ReceiptSource};
 use crate::target::Target;
+use crate::vocab::Vocabulary;
 
 /// Bumped whenever a writer's output for the same inputs changes (compressor settings, templates,
 /// the encoding below), so old store entries are never reused for new bytes.
@@ -499,6 +501,12 @@ impl<'a> Entries<'a> {
     fn named(&mut self, prefix: &'static str, name: &'a str, value: impl Into<Val<'a>>) {
         self.0.push((prefix, name, value.into()));
     }
+
+    /// `config:<key>`: a value a config key decides, named after the key
+    /// ([`crate::config_keys`]).
+    fn config(&mut self, key: &'static str, value: impl Into<Val<'a>>) {
+        self.0.push(("config:", key, value.into()));
+    }
 }
 
 /// The first 16 bytes of an entry's name, big-endian, zero-padded: of two names, the one with
@@ -740,9 +748,9 @@ impl CiWorkflow {
             "context",
             ContentDigest::of_bytes(context.as_bytes()).to_hex(),
         );
-        m.insert("config:ci", backend.as_str());
-        m.insert("config:pr-run-mode", pr_run_mode.as_str());
-        m.insert("config:cargo-dist-version", tool_version.as_str());
+        m.config(keys::CI, backend.as_str());
+        m.config(keys::PR_RUN_MODE, pr_run_mode.as_str());
+        m.config(keys::CARGO_DIST_VERSION, tool_version.as_str());
     }
 }
 
@@ -773,7 +781,7 @@ impl CargoBuild {
             m.insert("libraries", list(libraries));
         }
         if let Some(on) = msvc_crt_static {
-            m.insert("config:msvc-crt-static", on.to_string());
+            m.config(keys::MSVC_CRT_STATIC, on.to_string());
         }
         if let Some(version) = auditable {
             m.insert("tool:cargo-auditable", version.as_str());
@@ -781,9 +789,9 @@ impl CargoBuild {
         m.insert("package", package.as_str());
         m.insert("binaries", list(binaries));
         m.insert("target", target.as_str());
-        m.insert("config:features", list(features));
-        m.insert("config:default-features", default_features.to_string());
-        m.insert("config:all-features", all_features.to_string());
+        m.config(keys::FEATURES, list(features));
+        m.config(keys::DEFAULT_FEATURES, default_features.to_string());
+        m.config(keys::ALL_FEATURES, all_features.to_string());
         for (k, v) in profile.iter() {
             m.named("profile:", k, v.as_str());
         }
@@ -810,12 +818,12 @@ impl Archive {
             items,
         } = self;
         let format_key = if Target(target).is_windows() {
-            "config:windows-archive"
+            keys::WINDOWS_ARCHIVE
         } else {
-            "config:unix-archive"
+            keys::UNIX_ARCHIVE
         };
         m.insert("target", target.as_str());
-        m.insert(format_key, format.extension());
+        m.config(format_key, format.extension());
         m.insert("root-dir", opt(root_dir));
         for (path, src) in items {
             let v = match src {
@@ -840,7 +848,7 @@ impl Checksum {
             style,
         } = self;
         m.named("recipe:", archive_name, Val::hex(archive));
-        m.insert("config:checksum", style.name());
+        m.config(keys::CHECKSUM, style.name());
     }
 }
 
@@ -848,7 +856,7 @@ impl UnifiedChecksum {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
     fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let UnifiedChecksum { archives, style } = self;
-        m.insert("config:checksum", style.name());
+        m.config(keys::CHECKSUM, style.name());
         for (name, a) in archives {
             archive_ref(m, name, a);
         }
@@ -907,20 +915,20 @@ impl Installer {
         m.insert("binaries", list(binaries));
         // Only when set: older keys stay as they were.
         if let Some(msg) = success_msg {
-            m.insert("config:install-success-msg", opt(&Some(msg.clone())));
+            m.config(keys::INSTALL_SUCCESS_MSG, opt(&Some(msg.clone())));
         }
         if !aliases.is_empty() {
-            m.insert(
-                "config:bin-aliases",
+            m.config(
+                keys::BIN_ALIASES,
                 serde_json::to_string(aliases).expect("strings serialize"),
             );
         }
         m.insert("download-url", download_url.as_str());
         let paths: Vec<String> = install_path.iter().map(|p| p.to_string()).collect();
-        m.insert("config:install-path", list(&paths));
+        m.config(keys::INSTALL_PATH, list(&paths));
         // Named by the config key that sets it: `npm-package` or `formula`.
         if let Some(key) = installer.name_key() {
-            m.named("config:", key, opt(package_name));
+            m.config(key, opt(package_name));
         }
         m.insert("template", template.as_str());
         m.insert("description", opt(description));

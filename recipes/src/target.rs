@@ -8,20 +8,14 @@ pub enum LibraryKind {
     CStaticlib,
 }
 
-impl LibraryKind {
-    /// The config spelling (`"cdylib"`, `"cstaticlib"`).
-    pub fn name(self) -> &'static str {
-        match self {
-            LibraryKind::Cdylib => "cdylib",
-            LibraryKind::CStaticlib => "cstaticlib",
-        }
-    }
+/// The config spellings (`package-libraries`, `install-libraries`).
+impl crate::vocab::Vocabulary for LibraryKind {
+    const ALL: &'static [LibraryKind] = &[LibraryKind::Cdylib, LibraryKind::CStaticlib];
 
-    pub fn parse(s: &str) -> Option<LibraryKind> {
-        match s {
-            "cdylib" => Some(LibraryKind::Cdylib),
-            "cstaticlib" => Some(LibraryKind::CStaticlib),
-            _ => None,
+    fn spellings(self) -> &'static [&'static str] {
+        match self {
+            LibraryKind::Cdylib => &["cdylib"],
+            LibraryKind::CStaticlib => &["cstaticlib"],
         }
     }
 }

@@ -119,12 +119,41 @@ pub struct TargetJob {
     pub install: Option<String>,
 }
 
-/// `github-attestations`: the job that attests (`build-local-artifacts` or `host`) and the
-/// file globs it attests.
+/// `github-attestations`: the job that attests and the file globs it attests.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Attest {
-    pub phase: String,
+    pub phase: AttestPhase,
     pub filters: Vec<String>,
+}
+
+/// `github-attestations-phase`: which job attests the files.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttestPhase {
+    /// Each build job, its target's files.
+    #[default]
+    BuildLocalArtifacts,
+    /// The host job, everything uploaded (before the release is published).
+    Host,
+    /// The announce job, everything released (once published; cargo-dist 0.30.2's phase).
+    Announce,
+}
+
+impl crate::vocab::Vocabulary for AttestPhase {
+    const ALL: &'static [AttestPhase] = &[
+        AttestPhase::BuildLocalArtifacts,
+        AttestPhase::Host,
+        AttestPhase::Announce,
+    ];
+
+    /// The names are serde's too: the template compares them.
+    fn spellings(self) -> &'static [&'static str] {
+        match self {
+            AttestPhase::BuildLocalArtifacts => &["build-local-artifacts"],
+            AttestPhase::Host => &["host"],
+            AttestPhase::Announce => &["announce"],
+        }
+    }
 }
 
 /// Who makes the GitHub Release (`create-release`, `github-release`).

@@ -14,6 +14,7 @@ use dist_recipes::archive::{
     checksum_line, diff_members, read_members, sha256_file, write_archive, write_source_tarball,
     ArchiveEntry, ArchiveError, ArchiveFormat, EntryMode, FIXED_MTIME,
 };
+use dist_recipes::vocab::Vocabulary;
 
 const ROOT: &str = "app-1.0.0";
 const TARBALLS: [ArchiveFormat; 3] = [
@@ -201,10 +202,16 @@ fn raw_headers(tar: &[u8]) -> Vec<RawHeader> {
 
 #[test]
 fn format_names_round_trip() {
-    for format in ArchiveFormat::ALL {
+    for &format in ArchiveFormat::ALL {
         assert_eq!(ArchiveFormat::parse(format.extension()), Some(format));
-        assert_eq!(ArchiveFormat::parse(&format.extension()[1..]), Some(format));
+        // Config files write the dot, as cargo-dist's do.
+        assert_eq!(ArchiveFormat::parse(&format.extension()[1..]), None);
     }
+    assert_eq!(
+        ArchiveFormat::parse(".tar.zstd"),
+        Some(ArchiveFormat::TarZst)
+    );
+    dist_recipes::vocab::check::<ArchiveFormat>().unwrap();
     assert_eq!(ArchiveFormat::TarXz.extension(), ".tar.xz");
     assert_eq!(ArchiveFormat::TarGz.extension(), ".tar.gz");
     assert_eq!(ArchiveFormat::TarZst.extension(), ".tar.zst");
@@ -232,7 +239,7 @@ fn same_bytes_whatever_the_source_metadata_and_entry_order() {
             .modified()
             .unwrap()
     );
-    for format in ArchiveFormat::ALL {
+    for &format in ArchiveFormat::ALL {
         let first = fs::read(write(format, &entries_a, a.path())).unwrap();
         let second = fs::read(write(format, &entries_b, b.path())).unwrap();
         assert!(first == second, "{format:?}: archives differ");
@@ -501,7 +508,7 @@ fn long_paths_use_a_deterministic_gnu_long_name() {
         }]
     };
     let (entries_a, entries_b) = (make(a.path(), 0o644), make(b.path(), 0o600));
-    for format in ArchiveFormat::ALL {
+    for &format in ArchiveFormat::ALL {
         let first = write(format, &entries_a, a.path());
         let second = write(format, &entries_b, b.path());
         assert!(
@@ -555,7 +562,7 @@ fn read_members_and_diff_name_what_changed() {
     let readme = changed.iter_mut().find(|e| e.path == "README.md").unwrap();
     readme.mode = EntryMode::Executable;
 
-    for format in ArchiveFormat::ALL {
+    for &format in ArchiveFormat::ALL {
         let first = write(format, &entries, dir.path());
         let second = write(format, &changed, changed_dir.path());
         let (root, members) = read_members(format, &first).unwrap();
@@ -591,7 +598,7 @@ fn reading_a_broken_archive_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let bogus = dir.path().join("bogus.tar.xz");
     fs::write(&bogus, b"not an archive").unwrap();
-    for format in ArchiveFormat::ALL {
+    for &format in ArchiveFormat::ALL {
         let err = read_members(format, &bogus).unwrap_err();
         assert!(
             err.to_string().contains("bogus.tar.xz"),
@@ -645,7 +652,7 @@ fn missing_source_is_named_and_nothing_is_left_behind() {
         source: missing.clone(),
         mode: EntryMode::Executable,
     });
-    for format in ArchiveFormat::ALL {
+    for &format in ArchiveFormat::ALL {
         let out = dir.path().join(format!("broken{}", format.extension()));
         let err = write_archive(format, ROOT, &entries, &out).unwrap_err();
         assert!(matches!(err, ArchiveError::ReadSource { ref path, .. } if *path == missing));
@@ -687,7 +694,7 @@ fn bad_paths_and_roots_are_rejected_before_writing() {
 #[test]
 fn empty_archives_are_valid() {
     let dir = tempfile::tempdir().unwrap();
-    for format in ArchiveFormat::ALL {
+    for &format in ArchiveFormat::ALL {
         let out = write(format, &[], dir.path());
         let (root, members) = read_members(format, &out).unwrap();
         assert!(members.is_empty(), "{format:?}");

@@ -2,12 +2,26 @@
 //!
 //! Parsing (name and type checks), layering (which keys a package may override, which extend),
 //! the did-you-mean list for unknown keys, the "accepted, not acted on yet" warning and the
-//! README's config table all come from [`KEYS`]. A key is added here and nowhere else; resolving
-//! it into a typed setting is the only other place that names it.
+//! README's config table all come from [`KEYS`]. Each key is a `static` of its own, the handle
+//! resolving reads it by (never by its name as a string); an enumerated key's allowed values
+//! come from its enum ([`Vocabulary`]), which resolving parses them with; a recipe input named
+//! after a key takes the key's name from `dist_recipes::config_keys`, as the key here does.
+//! `tests/cli/vocabulary.rs` walks this table: every key acted on, and every value of an
+//! enumerated one, changes what a plan or the workflow says.
 
 use serde_json::Value;
 
-use super::types::{shape, Ty};
+use dist_recipes::archive::ArchiveFormat;
+use dist_recipes::config_keys as names;
+use dist_recipes::installer::InstallerKind;
+use dist_recipes::target::LibraryKind;
+use dist_recipes::vocab::Vocabulary;
+use dist_recipes::workflow::AttestPhase;
+
+use super::types::{shape, Ty, Words};
+use super::vocab::{
+    Checksum, CiBackend, Generated, GithubRelease, Hosting, PrRunMode, SslComEnvironment,
+};
 
 /// Where a key may be set.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,106 +78,114 @@ const fn key(
 
 use Scope::{Any, Workspace as Ws};
 
-const INSTALLERS: &[&str] = &["shell", "powershell", "npm", "homebrew", "msi", "pkg"];
-const ARCHIVES: &[&str] = &[".tar.xz", ".tar.gz", ".tar.zst", ".tar.zstd", ".zip"];
-const CHECKSUMS: &[&str] = &[
-    "sha256", "sha512", "sha3-256", "sha3-512", "blake2s", "blake2b", "false",
-];
-const LIBRARIES: &[&str] = &["cdylib", "cstaticlib"];
+/// Each key as a `pub static` of its own (the handle code reads it by), and [`KEYS`], every key
+/// in the README's order: one list, so a key cannot be defined and left out of parsing.
+macro_rules! table {
+    ($($id:ident = $def:expr;)*) => {
+        $(pub static $id: KeyDef = $def;)*
+        /// Every key cargo-dist documents (and this tool's own), in the README's order.
+        pub static KEYS: &[&KeyDef] = &[$(&$id),*];
+    };
+}
 
-pub static KEYS: &[KeyDef] = &[
+/// The allowed words of each enumerated key, from its enum ([`Vocabulary`]).
+const fn words<V: Vocabulary>() -> Words {
+    Words::of::<V>()
+}
+
+table! {
     // What is released, for which platforms.
-    key("packages", Ws, Ty::Strings(None), ("unset", "[\"app\"]"), "exactly these packages are Apps (overrides `dist` and `publish`); also read from dist-workspace.toml's [workspace]", true),
-    key("version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"1.0.0\""), "one version for every App; acted on in dist-workspace.toml's [workspace], where cargo-dist reads it", false),
-    key("dist", Any, Ty::Bool, ("unset (follows `publish`)", "true"), "make (true) or stop (false) a package being an App, overriding `publish`", true),
-    key("targets", Any, Ty::Strings(Some(check_triple)), ("[]", "[\"x86_64-unknown-linux-gnu\", \"x86_64-pc-windows-msvc\"]"), "target triples to build for", true),
-    key("installers", Any, Ty::ListOf(INSTALLERS), ("[]", "[\"shell\", \"powershell\", \"msi\"]"), "installers to make for each App: `msi` per x86_64 Windows target is built by the global phase with wixl from `wix/main.wxs` (which `generate` writes); `pkg` per macOS target is planned, not built", true),
-    key("install-updater", Ws, Ty::Bool, ("false", "true"), "an `{app}-{target}-update` updater per target: axoupdater-cli 0.10.3 built from crates.io (its `.crate` checked against the pinned sha256), installed by the shell and PowerShell installers as `{app}-update` beside the binaries with the install receipt it reads", true),
-    key("always-use-latest-updater", Ws, Ty::Bool, ("false", "false"), "fetch the newest axoupdater instead of a pinned one", false),
-    key("binaries", Any, Ty::MapOfStrings, ("{}", "{ x86_64-unknown-linux-gnu = [\"app\"] }"), "per target triple (or `\"*\"`): the binaries to build and ship for it (the App's binaries otherwise)", true),
-    key("bin-aliases", Any, Ty::MapOfStrings, ("{}", "{ app = [\"ap\"] }"), "per binary: other names the installers give it (shell: a symlink, PowerShell: a copy, Homebrew: `install_symlink`, npm: another bin entry)", true),
-    key("package-libraries", Any, Ty::OneOrListOf(LIBRARIES), ("[]", "[\"cdylib\"]"), "library kinds to put in archives beside the binaries, when the package's lib target builds them (`cdylib`: `lib{name}.so`/`.dylib`/`{name}.dll`; `cstaticlib`: `lib{name}.a`/`{name}.lib`)", true),
-    key("install-libraries", Any, Ty::OneOrListOf(LIBRARIES), ("[]", "\"cdylib\""), "packaged library kinds the shell, PowerShell and Homebrew installers install: beside the binaries (into `lib/` with `{APP}_INSTALL_DIR`, Homebrew's `lib`)", true),
-    key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), ("[]", "[{ artifacts = [\"schema.json\"], build = [\"make\", \"schema\"] }]"), "files made by a command of yours and uploaded with the release: the command runs in a copy of the workspace (every file but `target/` and hidden directories, all key inputs) in `working-dir` (relative to the file declaring it), and each listed file becomes an artifact", true),
-    key("source-tarball", Ws, Ty::Bool, ("true", "true"), "make `source.tar.gz` (and its `.sha256`) from the committed tree", true),
-    key("recursive-tarball", Ws, Ty::Bool, ("false", "false"), "include git submodules in the source tarball", false),
-    key("checksum", Ws, Ty::OneOf(CHECKSUMS), ("\"sha256\"", "\"sha512\""), "checksum style of the checksum files (`{artifact}.{style}`, `{style}.sum`); \"false\" for none", true),
+    PACKAGES = key("packages", Ws, Ty::Strings(None), ("unset", "[\"app\"]"), "exactly these packages are Apps (overrides `dist` and `publish`); also read from dist-workspace.toml's [workspace]", true);
+    VERSION = key("version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"1.0.0\""), "one version for every App; acted on in dist-workspace.toml's [workspace], where cargo-dist reads it", false);
+    DIST = key("dist", Any, Ty::Bool, ("unset (follows `publish`)", "true"), "make (true) or stop (false) a package being an App, overriding `publish`", true);
+    TARGETS = key("targets", Any, Ty::Strings(Some(check_triple)), ("[]", "[\"x86_64-unknown-linux-gnu\", \"x86_64-pc-windows-msvc\"]"), "target triples to build for", true);
+    INSTALLERS = key("installers", Any, Ty::ListOf(words::<InstallerKind>()), ("[]", "[\"shell\", \"powershell\", \"msi\"]"), "installers to make for each App: `msi` per x86_64 Windows target is built by the global phase with wixl from `wix/main.wxs` (which `generate` writes); `pkg` per macOS target is planned, not built", true);
+    INSTALL_UPDATER = key("install-updater", Ws, Ty::Bool, ("false", "true"), "an `{app}-{target}-update` updater per target: axoupdater-cli 0.10.3 built from crates.io (its `.crate` checked against the pinned sha256), installed by the shell and PowerShell installers as `{app}-update` beside the binaries with the install receipt it reads", true);
+    ALWAYS_USE_LATEST_UPDATER = key("always-use-latest-updater", Ws, Ty::Bool, ("false", "false"), "fetch the newest axoupdater instead of a pinned one", false);
+    BINARIES = key("binaries", Any, Ty::MapOfStrings, ("{}", "{ x86_64-unknown-linux-gnu = [\"app\"] }"), "per target triple (or `\"*\"`): the binaries to build and ship for it (the App's binaries otherwise)", true);
+    BIN_ALIASES = key(names::BIN_ALIASES, Any, Ty::MapOfStrings, ("{}", "{ app = [\"ap\"] }"), "per binary: other names the installers give it (shell: a symlink, PowerShell: a copy, Homebrew: `install_symlink`, npm: another bin entry)", true);
+    PACKAGE_LIBRARIES = key("package-libraries", Any, Ty::OneOrListOf(words::<LibraryKind>()), ("[]", "[\"cdylib\"]"), "library kinds to put in archives beside the binaries, when the package's lib target builds them (`cdylib`: `lib{name}.so`/`.dylib`/`{name}.dll`; `cstaticlib`: `lib{name}.a`/`{name}.lib`)", true);
+    INSTALL_LIBRARIES = key("install-libraries", Any, Ty::OneOrListOf(words::<LibraryKind>()), ("[]", "\"cdylib\""), "packaged library kinds the shell, PowerShell and Homebrew installers install: beside the binaries (into `lib/` with `{APP}_INSTALL_DIR`, Homebrew's `lib`)", true);
+    EXTRA_ARTIFACTS = key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), ("[]", "[{ artifacts = [\"schema.json\"], build = [\"make\", \"schema\"] }]"), "files made by a command of yours and uploaded with the release: the command runs in a copy of the workspace (every file but `target/` and hidden directories, all key inputs) in `working-dir` (relative to the file declaring it), and each listed file becomes an artifact", true);
+    SOURCE_TARBALL = key("source-tarball", Ws, Ty::Bool, ("true", "true"), "make `source.tar.gz` (and its `.sha256`) from the committed tree", true);
+    RECURSIVE_TARBALL = key("recursive-tarball", Ws, Ty::Bool, ("false", "false"), "include git submodules in the source tarball", false);
+    CHECKSUM = key(names::CHECKSUM, Ws, Ty::OneOf(words::<Checksum>()), ("\"sha256\"", "\"sha512\""), "checksum style of the checksum files (`{artifact}.{style}`, `{style}.sum`); \"false\" for none", true);
     // What goes into archives.
-    key("unix-archive", Any, Ty::OneOf(ARCHIVES), ("\".tar.xz\"", "\".tar.gz\""), "archive format for non-Windows targets", true),
-    key("windows-archive", Any, Ty::OneOf(ARCHIVES), ("\".zip\"", "\".zip\""), "archive format for Windows targets", true),
-    KeyDef { merge: Merge::Extend, ..key("include", Any, Ty::Strings(Some(check_include)), ("[]", "[\"docs/\"]"), "extra files or directories in every archive, relative to the file that names them (package lists extend the workspace's)", true) },
-    key("auto-includes", Any, Ty::Bool, ("true", "true"), "put README/LICENSE/CHANGELOG files in archives", true),
+    UNIX_ARCHIVE = key(names::UNIX_ARCHIVE, Any, Ty::OneOf(words::<ArchiveFormat>()), ("\".tar.xz\"", "\".tar.gz\""), "archive format for non-Windows targets", true);
+    WINDOWS_ARCHIVE = key(names::WINDOWS_ARCHIVE, Any, Ty::OneOf(words::<ArchiveFormat>()), ("\".zip\"", "\".zip\""), "archive format for Windows targets", true);
+    INCLUDE = KeyDef { merge: Merge::Extend, ..key("include", Any, Ty::Strings(Some(check_include)), ("[]", "[\"docs/\"]"), "extra files or directories in every archive, relative to the file that names them (package lists extend the workspace's)", true) };
+    AUTO_INCLUDES = key("auto-includes", Any, Ty::Bool, ("true", "true"), "put README/LICENSE/CHANGELOG files in archives", true);
     // How binaries are built.
-    key("features", Any, Ty::Strings(None), ("[]", "[\"fast\"]"), "cargo features to enable", true),
-    key("default-features", Any, Ty::Bool, ("true", "true"), "build with default features", true),
-    key("all-features", Any, Ty::Bool, ("false", "false"), "build with every feature", true),
-    key("precise-builds", Ws, Ty::Bool, ("false", "true"), "build each package on its own (this tool always does)", true),
-    key("msvc-crt-static", Ws, Ty::Bool, ("true", "false"), "`*-windows-msvc` builds get `-Ctarget-feature=+crt-static` (the MSVC C runtime linked statically, so no Visual C++ redistributable is needed); `false` links it dynamically", true),
-    key("min-glibc-version", Any, Ty::MapOfStr, ("{}", "{ x86_64-unknown-linux-gnu = \"2.17\" }"), "per target: the oldest glibc the binaries claim to support", false),
-    key("cargo-auditable", Ws, Ty::Bool, ("false", "true"), "build with `cargo auditable` (the dependency tree embedded in each binary's `.dep-v0` section); this tool installs its pinned cargo-auditable into its tools directory when missing", true),
-    key("cargo-cyclonedx", Any, Ty::Bool, ("false", "false"), "a CycloneDX SBOM `{package}.cdx.xml` per release, also put in each of its archives, made by the pinned cargo-cyclonedx 0.5.9 (installed into the tools directory when missing) on a copy of the workspace", true),
-    key("omnibor", Ws, Ty::Bool, ("false", "false"), "an OmniBOR id `{artifact}.omnibor` beside each archive, MSI/pkg and the source tarball (planned; not made yet)", true),
-    key("rust-toolchain-version", Ws, Ty::Str(None), ("unset", "\"1.89\""), "(deprecated) toolchain CI installs; use rust-toolchain.toml", false),
-    key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), ("{}", "{ apt = { cmake = \"*\", musl-tools = { version = \"*\", targets = [\"x86_64-unknown-linux-musl\"] } }, homebrew = { mpv = \"*\" } }"), "system packages the build needs: each CI build job installs those of its target (apt on Linux, Homebrew on macOS, Chocolatey on Windows; `stage` other than build skipped)", true),
+    FEATURES = key(names::FEATURES, Any, Ty::Strings(None), ("[]", "[\"fast\"]"), "cargo features to enable", true);
+    DEFAULT_FEATURES = key(names::DEFAULT_FEATURES, Any, Ty::Bool, ("true", "true"), "build with default features", true);
+    ALL_FEATURES = key(names::ALL_FEATURES, Any, Ty::Bool, ("false", "false"), "build with every feature", true);
+    PRECISE_BUILDS = key("precise-builds", Ws, Ty::Bool, ("false", "true"), "build each package on its own (this tool always does)", true);
+    MSVC_CRT_STATIC = key(names::MSVC_CRT_STATIC, Ws, Ty::Bool, ("true", "false"), "`*-windows-msvc` builds get `-Ctarget-feature=+crt-static` (the MSVC C runtime linked statically, so no Visual C++ redistributable is needed); `false` links it dynamically", true);
+    MIN_GLIBC_VERSION = key("min-glibc-version", Any, Ty::MapOfStr, ("{}", "{ x86_64-unknown-linux-gnu = \"2.17\" }"), "per target: the oldest glibc the binaries claim to support", false);
+    CARGO_AUDITABLE = key("cargo-auditable", Ws, Ty::Bool, ("false", "true"), "build with `cargo auditable` (the dependency tree embedded in each binary's `.dep-v0` section); this tool installs its pinned cargo-auditable into its tools directory when missing", true);
+    CARGO_CYCLONEDX = key("cargo-cyclonedx", Any, Ty::Bool, ("false", "false"), "a CycloneDX SBOM `{package}.cdx.xml` per release, also put in each of its archives, made by the pinned cargo-cyclonedx 0.5.9 (installed into the tools directory when missing) on a copy of the workspace", true);
+    OMNIBOR = key("omnibor", Ws, Ty::Bool, ("false", "false"), "an OmniBOR id `{artifact}.omnibor` beside each archive, MSI/pkg and the source tarball (planned; not made yet)", true);
+    RUST_TOOLCHAIN_VERSION = key("rust-toolchain-version", Ws, Ty::Str(None), ("unset", "\"1.89\""), "(deprecated) toolchain CI installs; use rust-toolchain.toml", false);
+    DEPENDENCIES = key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), ("{}", "{ apt = { cmake = \"*\", musl-tools = { version = \"*\", targets = [\"x86_64-unknown-linux-musl\"] } }, homebrew = { mpv = \"*\" } }"), "system packages the build needs: each CI build job installs those of its target (apt on Linux, Homebrew on macOS, Chocolatey on Windows; `stage` other than build skipped)", true);
     // Installers.
-    key("install-path", Any, Ty::StrOrStrings(Some(check_install_path)), ("\"CARGO_HOME\"", "[\"$APP_HOME/bin\", \"CARGO_HOME\"]"), "where installers put binaries: `CARGO_HOME`, `~/subdir`, `$VAR/subdir`, or a list tried in order", true),
-    key("install-success-msg", Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "what the shell and PowerShell installers print when done", true),
-    key("custom-success-msg", Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "older name of `install-success-msg`", true),
-    key("npm-package", Any, Ty::Str(None), ("the package name", "\"app-cli\""), "npm package name", true),
-    key("npm-shrinkwrap", Any, Ty::Bool, ("true", "true"), "ship npm-shrinkwrap.json in the npm package", false),
-    key("npm-scope", Any, Ty::Str(Some(check_npm_scope)), ("unset", "\"@my-org\""), "npm scope, like `@my-org`", true),
-    key("formula", Any, Ty::Str(None), ("the package name", "\"app-cli\""), "Homebrew formula name (`{formula}.rb`)", true),
-    key("tap", Any, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/homebrew-tap\""), "Homebrew tap repository the publish job pushes to", true),
-    key("display", Any, Ty::Bool, ("true", "true"), "list the App in the release notes' install section", true),
-    key("display-name", Any, Ty::Str(None), ("the package name", "\"App\""), "the App's name in the release notes' install section", true),
-    key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), ("unset", "{ identifier = \"dev.example.app\", install-location = \"/opt/app\" }"), "macOS .pkg installer settings", false),
-    key("simple-download-url", Ws, Ty::Str(None), ("unset", "\"https://example.com/{tag}\""), "download URL template (`{tag}`) for `hosting = \"simple\"`", false),
-    key("hosting", Ws, Ty::OneOrListOf(&["github", "axodotdev", "simple"]), ("[\"github\"]", "\"github\""), "where artifacts are hosted: GitHub Releases (`\"simple\"` and `\"axodotdev\"` hosting are not acted on yet)", true),
+    INSTALL_PATH = key(names::INSTALL_PATH, Any, Ty::StrOrStrings(Some(check_install_path)), ("\"CARGO_HOME\"", "[\"$APP_HOME/bin\", \"CARGO_HOME\"]"), "where installers put binaries: `CARGO_HOME`, `~/subdir`, `$VAR/subdir`, or a list tried in order", true);
+    INSTALL_SUCCESS_MSG = key(names::INSTALL_SUCCESS_MSG, Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "what the shell and PowerShell installers print when done", true);
+    CUSTOM_SUCCESS_MSG = key("custom-success-msg", Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "older name of `install-success-msg`", true);
+    NPM_PACKAGE = key(names::NPM_PACKAGE, Any, Ty::Str(None), ("the package name", "\"app-cli\""), "npm package name", true);
+    NPM_SHRINKWRAP = key("npm-shrinkwrap", Any, Ty::Bool, ("true", "true"), "ship npm-shrinkwrap.json in the npm package", false);
+    NPM_SCOPE = key("npm-scope", Any, Ty::Str(Some(check_npm_scope)), ("unset", "\"@my-org\""), "npm scope, like `@my-org`", true);
+    FORMULA = key(names::FORMULA, Any, Ty::Str(None), ("the package name", "\"app-cli\""), "Homebrew formula name (`{formula}.rb`)", true);
+    TAP = key("tap", Any, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/homebrew-tap\""), "Homebrew tap repository the publish job pushes to", true);
+    DISPLAY = key("display", Any, Ty::Bool, ("true", "true"), "list the App in the release notes' install section", true);
+    DISPLAY_NAME = key("display-name", Any, Ty::Str(None), ("the package name", "\"App\""), "the App's name in the release notes' install section", true);
+    MAC_PKG_CONFIG = key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), ("unset", "{ identifier = \"dev.example.app\", install-location = \"/opt/app\" }"), "macOS .pkg installer settings", false);
+    SIMPLE_DOWNLOAD_URL = key("simple-download-url", Ws, Ty::Str(None), ("unset", "\"https://example.com/{tag}\""), "download URL template (`{tag}`) for `hosting = \"simple\"`", false);
+    HOSTING = key("hosting", Ws, Ty::OneOrListOf(words::<Hosting>()), ("[\"github\"]", "\"github\""), "where artifacts are hosted: GitHub Releases; `\"simple\"` is accepted and not acted on yet (a warning names it); `\"axodotdev\"` is refused, as cargo-dist 0.34 refuses it", true);
     // The release and its CI.
-    key("cargo-dist-version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the version CI installs", true),
-    key("dist-version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the newer name of `cargo-dist-version`", true),
-    key("cargo-dist-url-override", Ws, Ty::Str(None), ("unset", "\"https://example.com/dist\""), "the base URL CI installs this tool from (its installers and archives) instead of its own GitHub release", true),
-    key("ci", Ws, Ty::OneOrListOf(&["github"]), ("[]", "\"github\""), "CI backends to generate", true),
-    key("allow-dirty", Ws, Ty::BoolOrListOf(&["ci", "msi"]), ("[]", "[\"ci\"]"), "generated files not to keep in sync (`ci`: the workflow, `msi`: `wix/main.wxs`); `true` for all", true),
-    key("pr-run-mode", Ws, Ty::OneOf(&["skip", "plan", "upload"]), ("\"plan\"", "\"plan\""), "what runs on pull requests", true),
-    key("tag-namespace", Ws, Ty::Str(Some(check_tag_namespace)), ("unset", "\"app\""), "the workflow releases only tags starting with it, and is named `{ns}-release.yml` (tag parsing ignores it, as in cargo-dist)", true),
-    key("create-release", Ws, Ty::Bool, ("true", "true"), "create the GitHub Release (false: another tool created it; the host job uploads to it and leaves publishing to that tool)", true),
-    key("github-release", Ws, Ty::OneOf(&["auto", "host", "announce"]), ("\"auto\"", "\"auto\""), "which job creates the GitHub Release: `host` (a draft, published by announce; `auto` means host) or `announce` (created published, after the publish jobs)", true),
-    key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/releases\""), "host the GitHub Releases in another repository (`owner/repo`): installers and the manifest download from there, and the workflow's host and announce jobs create the release there with the secret GH_RELEASES_TOKEN (the tag points at that repository's default branch)", true),
-    key("github-releases-submodule-path", Ws, Ty::Str(None), ("unset", "\"vendor/releases\""), "submodule whose commit the Release tags", false),
-    key("dispatch-releases", Ws, Ty::Bool, ("false", "false"), "release from a manual workflow run (`workflow_dispatch` with a `tag` input) instead of tag pushes", true),
-    key("release-branch", Ws, Ty::Str(None), ("unset", "\"main\""), "branch a dispatched release runs on", false),
-    key("publish-prereleases", Ws, Ty::Bool, ("false", "false"), "run the publish jobs for prereleases too", true),
-    key("force-latest", Ws, Ty::Bool, ("false", "false"), "mark the Release as GitHub's latest, prereleases included", true),
-    key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), ("{}", "{ global = \"ubuntu-24.04\", aarch64-apple-darwin = \"macos-15\", x86_64-unknown-linux-gnu = { container = { image = \"quay.io/pypa/manylinux_2_28_x86_64\", host = \"x86_64-unknown-linux-musl\" } } }"), "CI runners per target triple and `global` (the plan, global, host and announce jobs): a label, or `runner` (default: GitHub's runner for `host`, else for the target), `host` (the runner's triple), `container` (an image, or `{ image, host, package-manager }`: the build job runs in it)", true),
-    key("github-custom-job-permissions", Ws, Ty::Shaped("a table of job = { permission = \"read\" | \"write\" | \"none\" }", check_permissions), ("{}", "{ publish-crates = { packages = \"write\" } }"), "permissions of custom jobs (by the job's NAME)", true),
-    key("github-build-setup", Ws, Ty::Str(None), ("unset", "\"../build-setup.yml\""), "a file (relative to .github/workflows/) holding a YAML list of steps the build jobs run after checkout", true),
-    key("github-action-commits", Ws, Ty::MapOfStr, ("{}", "{ \"actions/checkout\" = \"11bd71901bbe5b1630ceea73d27597364c9af683\" }"), "pin the workflow's actions (`actions/checkout` = \"<sha>\") to these refs", true),
-    key("github-attestations", Ws, Ty::Bool, ("false", "true"), "attest every artifact with GitHub's build provenance (`actions/attest-build-provenance`)", true),
-    key("github-attestations-phase", Ws, Ty::OneOf(&["build-local-artifacts", "host"]), ("\"build-local-artifacts\"", "\"host\""), "which job attests: `build-local-artifacts` (each target's files) or `host` (everything uploaded)", true),
-    key("github-attestations-filters", Ws, Ty::Strings(None), ("[]", "[\"*.tar.gz\"]"), "globs of the artifact files to attest", true),
-    key("plan-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./plan-check\"]"), "custom jobs (`./NAME`: .github/workflows/NAME.yml, called with the plan) after the plan job", true),
-    key("local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-build\"]"), "custom jobs beside the build-local-artifacts jobs", true),
-    key("global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "custom jobs beside the build-global-artifacts job", true),
-    key("host-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./host-check\"]"), "custom jobs after the host job, before announcing", true),
-    key("publish-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"homebrew\", \"./publish-crates\"]"), "publish jobs after the release is hosted: `homebrew` (pushes the formulas to `tap`; secret HOMEBREW_TAP_TOKEN), `npm` (publishes the packages; secret NPM_TOKEN), `./NAME` (calls .github/workflows/NAME.yml with the plan)", true),
-    key("build-local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-build\"]"), "older name of `local-artifacts-jobs`", true),
-    key("build-global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "older name of `global-artifacts-jobs`", true),
-    key("post-announce-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./notify\"]"), "custom jobs after the release is announced", true),
-    key("build-local-artifacts", Ws, Ty::Bool, ("true", "true"), "run the built-in local-artifacts jobs", false),
-    key("merge-tasks", Ws, Ty::Bool, ("false", "false"), "build every target in one CI job", false),
-    key("fail-fast", Ws, Ty::Bool, ("false", "false"), "cancel the other build jobs when one fails", true),
-    key("cache-builds", Ws, Ty::Bool, ("false", "true"), "the CI build jobs also cache cargo's compiled state (each target's build sandbox), keyed by target and Cargo.lock; the store is cached always", true),
+    CARGO_DIST_VERSION = key(names::CARGO_DIST_VERSION, Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the version CI installs", true);
+    DIST_VERSION = key("dist-version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"0.34.0\""), "the newer name of `cargo-dist-version`", true);
+    CARGO_DIST_URL_OVERRIDE = key("cargo-dist-url-override", Ws, Ty::Str(None), ("unset", "\"https://example.com/dist\""), "the base URL CI installs this tool from (its installers and archives) instead of its own GitHub release", true);
+    CI = key(names::CI, Ws, Ty::OneOrListOf(words::<CiBackend>()), ("[]", "\"github\""), "CI backends to generate", true);
+    ALLOW_DIRTY = key("allow-dirty", Ws, Ty::BoolOrListOf(words::<Generated>()), ("[]", "[\"ci\"]"), "generated files not to keep in sync (`ci`: the workflow, `msi`: `wix/main.wxs`); `true` for all", true);
+    PR_RUN_MODE = key(names::PR_RUN_MODE, Ws, Ty::OneOf(words::<PrRunMode>()), ("\"plan\"", "\"plan\""), "what runs on pull requests", true);
+    TAG_NAMESPACE = key("tag-namespace", Ws, Ty::Str(Some(check_tag_namespace)), ("unset", "\"app\""), "the workflow releases only tags starting with it, and is named `{ns}-release.yml` (tag parsing ignores it, as in cargo-dist)", true);
+    CREATE_RELEASE = key("create-release", Ws, Ty::Bool, ("true", "true"), "create the GitHub Release (false: another tool created it; the host job uploads to it and leaves publishing to that tool)", true);
+    GITHUB_RELEASE = key("github-release", Ws, Ty::OneOf(words::<GithubRelease>()), ("\"auto\"", "\"auto\""), "which job creates the GitHub Release: `host` (a draft, published by announce; `auto` means host) or `announce` (created published, after the publish jobs)", true);
+    GITHUB_RELEASES_REPO = key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/releases\""), "host the GitHub Releases in another repository (`owner/repo`): installers and the manifest download from there, and the workflow's host and announce jobs create the release there with the secret GH_RELEASES_TOKEN (the tag points at that repository's default branch)", true);
+    GITHUB_RELEASES_SUBMODULE_PATH = key("github-releases-submodule-path", Ws, Ty::Str(None), ("unset", "\"vendor/releases\""), "submodule whose commit the Release tags", false);
+    DISPATCH_RELEASES = key("dispatch-releases", Ws, Ty::Bool, ("false", "false"), "release from a manual workflow run (`workflow_dispatch` with a `tag` input) instead of tag pushes", true);
+    RELEASE_BRANCH = key("release-branch", Ws, Ty::Str(None), ("unset", "\"main\""), "branch a dispatched release runs on", false);
+    PUBLISH_PRERELEASES = key("publish-prereleases", Ws, Ty::Bool, ("false", "false"), "run the publish jobs for prereleases too", true);
+    FORCE_LATEST = key("force-latest", Ws, Ty::Bool, ("false", "false"), "mark the Release as GitHub's latest, prereleases included", true);
+    GITHUB_CUSTOM_RUNNERS = key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), ("{}", "{ global = \"ubuntu-24.04\", aarch64-apple-darwin = \"macos-15\", x86_64-unknown-linux-gnu = { container = { image = \"quay.io/pypa/manylinux_2_28_x86_64\", host = \"x86_64-unknown-linux-musl\" } } }"), "CI runners per target triple and `global` (the plan, global, host and announce jobs): a label, or `runner` (default: GitHub's runner for `host`, else for the target), `host` (the runner's triple), `container` (an image, or `{ image, host, package-manager }`: the build job runs in it)", true);
+    GITHUB_CUSTOM_JOB_PERMISSIONS = key("github-custom-job-permissions", Ws, Ty::Shaped("a table of job = { permission = \"read\" | \"write\" | \"none\" }", check_permissions), ("{}", "{ publish-crates = { packages = \"write\" } }"), "permissions of custom jobs (by the job's NAME)", true);
+    GITHUB_BUILD_SETUP = key("github-build-setup", Ws, Ty::Str(None), ("unset", "\"../build-setup.yml\""), "a file (relative to .github/workflows/) holding a YAML list of steps the build jobs run after checkout", true);
+    GITHUB_ACTION_COMMITS = key("github-action-commits", Ws, Ty::MapOfStr, ("{}", "{ \"actions/checkout\" = \"11bd71901bbe5b1630ceea73d27597364c9af683\" }"), "pin the workflow's actions (`actions/checkout` = \"<sha>\") to these refs", true);
+    GITHUB_ATTESTATIONS = key("github-attestations", Ws, Ty::Bool, ("false", "true"), "attest every artifact with GitHub's build provenance (`actions/attest-build-provenance`)", true);
+    GITHUB_ATTESTATIONS_PHASE = key("github-attestations-phase", Ws, Ty::OneOf(words::<AttestPhase>()), ("\"build-local-artifacts\"", "\"host\""), "which job attests: `build-local-artifacts` (each target's files), `host` (everything uploaded, before the release is published) or `announce` (everything released, once published)", true);
+    GITHUB_ATTESTATIONS_FILTERS = key("github-attestations-filters", Ws, Ty::Strings(None), ("[]", "[\"*.tar.gz\"]"), "globs of the artifact files to attest", true);
+    PLAN_JOBS = key("plan-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./plan-check\"]"), "custom jobs (`./NAME`: .github/workflows/NAME.yml, called with the plan) after the plan job", true);
+    LOCAL_ARTIFACTS_JOBS = key("local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-build\"]"), "custom jobs beside the build-local-artifacts jobs", true);
+    GLOBAL_ARTIFACTS_JOBS = key("global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "custom jobs beside the build-global-artifacts job", true);
+    HOST_JOBS = key("host-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./host-check\"]"), "custom jobs after the host job, before announcing", true);
+    PUBLISH_JOBS = key("publish-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"homebrew\", \"./publish-crates\"]"), "publish jobs after the release is hosted: `homebrew` (pushes the formulas to `tap`; secret HOMEBREW_TAP_TOKEN), `npm` (publishes the packages; secret NPM_TOKEN), `./NAME` (calls .github/workflows/NAME.yml with the plan)", true);
+    BUILD_LOCAL_ARTIFACTS_JOBS = key("build-local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-build\"]"), "older name of `local-artifacts-jobs`", true);
+    BUILD_GLOBAL_ARTIFACTS_JOBS = key("build-global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "older name of `global-artifacts-jobs`", true);
+    POST_ANNOUNCE_JOBS = key("post-announce-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./notify\"]"), "custom jobs after the release is announced", true);
+    BUILD_LOCAL_ARTIFACTS = key("build-local-artifacts", Ws, Ty::Bool, ("true", "true"), "run the built-in local-artifacts jobs", false);
+    MERGE_TASKS = key("merge-tasks", Ws, Ty::Bool, ("false", "false"), "build every target in one CI job", false);
+    FAIL_FAST = key("fail-fast", Ws, Ty::Bool, ("false", "false"), "cancel the other build jobs when one fails", true);
+    CACHE_BUILDS = key("cache-builds", Ws, Ty::Bool, ("false", "true"), "the CI build jobs also cache cargo's compiled state (each target's build sandbox), keyed by target and Cargo.lock; the store is cached always", true);
     // This tool's own: the shared remote store.
-    key("remote-store", Ws, Ty::Str(Some(check_remote_url)), ("unset", "\"webdav+https://cache.example.com/dist\""), "(this tool's own) a remote store behind the local one, for every build and for CI: `s3://bucket/prefix`, `webdav+http(s)://...`, `http(s)://...`, `redis://host:port/db`, `file:///dir`, or `gha` (the GitHub Actions cache, which the generated workflow then uses in place of store bundles); `--remote`/`CARGO_DIST_REMOTE` override it", true),
-    key("remote-trusted-keys", Ws, Ty::Strings(Some(check_public_key)), ("[]", "[\"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\"]"), "(this tool's own) ed25519 public keys (hex) whose signed records a build accepts from the remote store, besides `CARGO_DIST_REMOTE_TRUSTED_KEYS` and the signing key's own", true),
-    key("ssldotcom-windows-sign", Ws, Ty::OneOf(&["test", "prod"]), ("unset", "\"test\""), "sign Windows artifacts with SSL.com", false),
-    key("macos-sign", Ws, Ty::Bool, ("false", "false"), "sign macOS binaries", false),
-];
+    REMOTE_STORE = key("remote-store", Ws, Ty::Str(Some(check_remote_url)), ("unset", "\"webdav+https://cache.example.com/dist\""), "(this tool's own) a remote store behind the local one, for every build and for CI: `s3://bucket/prefix`, `webdav+http(s)://...`, `http(s)://...`, `redis://host:port/db`, `file:///dir`, or `gha` (the GitHub Actions cache, which the generated workflow then uses in place of store bundles); `--remote`/`CARGO_DIST_REMOTE` override it", true);
+    REMOTE_TRUSTED_KEYS = key("remote-trusted-keys", Ws, Ty::Strings(Some(check_public_key)), ("[]", "[\"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\"]"), "(this tool's own) ed25519 public keys (hex) whose signed records a build accepts from the remote store, besides `CARGO_DIST_REMOTE_TRUSTED_KEYS` and the signing key's own", true);
+    SSLDOTCOM_WINDOWS_SIGN = key("ssldotcom-windows-sign", Ws, Ty::OneOf(words::<SslComEnvironment>()), ("unset", "\"test\""), "sign Windows artifacts with SSL.com", false);
+    MACOS_SIGN = key("macos-sign", Ws, Ty::Bool, ("false", "false"), "sign macOS binaries", false);
+}
 
 /// The definition of `name`, if cargo-dist documents it.
 pub fn lookup(name: &str) -> Option<&'static KeyDef> {
-    KEYS.iter().find(|k| k.name == name)
+    KEYS.iter().copied().find(|k| k.name == name)
 }
 
 /// The documented key closest to an unknown one, for "did you mean".

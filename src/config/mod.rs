@@ -15,13 +15,18 @@
 
 pub mod keys;
 pub mod types;
+pub mod vocab;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
 use dist_recipes::installer::InstallPath;
 use dist_recipes::target::LibraryKind;
+use dist_recipes::vocab::Vocabulary;
+use dist_recipes::workflow::AttestPhase;
+
 use serde_json::Value;
+use vocab::{Checksum, CiBackend, Generated, GithubRelease};
 
 use crate::workspace::Workspace;
 use keys::{KeyDef, Merge, Scope};
@@ -115,36 +120,7 @@ impl std::fmt::Display for ConfigWarning {
 /// between them.
 pub use dist_recipes::installer::InstallerKind;
 
-/// The installers `init` offers.
-pub const INSTALLERS: &[&str] = &["shell", "powershell", "npm", "homebrew", "msi", "pkg"];
-pub const CI_BACKENDS: &[&str] = &["github"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PrRunMode {
-    Skip,
-    #[default]
-    Plan,
-    Upload,
-}
-
-impl PrRunMode {
-    pub fn parse(s: &str) -> Option<PrRunMode> {
-        Some(match s {
-            "skip" => PrRunMode::Skip,
-            "plan" => PrRunMode::Plan,
-            "upload" => PrRunMode::Upload,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            PrRunMode::Skip => "skip",
-            PrRunMode::Plan => "plan",
-            PrRunMode::Upload => "upload",
-        }
-    }
-}
+pub use vocab::PrRunMode;
 
 /// One dist table exactly as written, checked: key -> value. `None` of a key = not set here.
 #[derive(Debug, Clone, Default)]
@@ -160,7 +136,7 @@ pub struct Layer {
 #[derive(Debug, Clone, Default)]
 pub struct GlobalConfig {
     pub cargo_dist_version: Option<String>,
-    pub ci: Vec<String>,
+    pub ci: Vec<CiBackend>,
     pub allow_dirty: bool,
     /// `allow-dirty` naming `msi` (or `true`): `generate` keeps edited `wix/main.wxs` files.
     pub allow_dirty_msi: bool,
@@ -183,9 +159,9 @@ pub struct GlobalConfig {
     pub publish_prereleases: bool,
     /// `dispatch-releases`: release from a manual workflow run with a tag input, not tag pushes.
     pub dispatch_releases: bool,
-    /// `github-attestations`: the phase that attests (`build-local-artifacts` or `host`) and the
-    /// file globs it attests; `None` when off.
-    pub attestations: Option<(String, Vec<String>)>,
+    /// `github-attestations`: the phase that attests and the file globs it attests; `None`
+    /// when off.
+    pub attestations: Option<(AttestPhase, Vec<String>)>,
     /// `github-custom-job-permissions`: custom job name -> permission -> level.
     pub job_permissions: BTreeMap<String, BTreeMap<String, String>>,
     /// `github-build-setup`: a file of extra build-job steps, relative to `.github/workflows/`.
@@ -212,7 +188,7 @@ pub struct GlobalConfig {
     pub create_release: bool,
     /// `github-release`: the job that creates the GitHub Release (`auto` and `host`: the host
     /// job, as a draft the announce job publishes; `announce`: the announce job, published).
-    pub github_release: String,
+    pub github_release: GithubRelease,
     /// `github-action-commits`: action (`actions/checkout`) -> the ref to pin it to.
     pub action_commits: BTreeMap<String, String>,
     /// Custom jobs (`./NAME`) by where they run: `plan`, `local-artifacts`, `global-artifacts`,
@@ -403,14 +379,26 @@ fn workspace_layer(
     }
 }
 
-/// One warning naming every documented key that is set but not acted on yet.
+/// One warning naming every documented key that is set but not acted on yet, and every
+/// value not acted on yet of a key that is (`hosting = "simple"`).
 fn not_acted_on(layers: &[Layer]) -> Option<ConfigWarning> {
-    let keys: BTreeSet<String> = layers
-        .iter()
-        .flat_map(|l| l.values.keys())
-        .filter(|k| keys::lookup(k).is_some_and(|d| !d.acted))
-        .map(|k| k.to_string())
-        .collect();
+    let mut keys = BTreeSet::new();
+    for (name, value) in layers.iter().flat_map(|l| &l.values) {
+        let Some(def) = keys::lookup(name) else {
+            continue;
+        };
+        if !def.acted {
+            keys.insert(name.to_string());
+            continue;
+        }
+        let idle = def.ty.not_acted_words();
+        for word in string_list(value)
+            .iter()
+            .filter(|w| idle.contains(&w.as_str()))
+        {
+            keys.insert(format!("{name} = \"{word}\""));
+        }
+    }
     (!keys.is_empty()).then(|| ConfigWarning::NotActedOn {
         keys: keys.into_iter().collect(),
     })
@@ -504,25 +492,45 @@ fn mismatch(def: &KeyDef, m: Mismatch, v: &Value, table: &str, file: &str) -> Co
 struct Values<'a>(&'a [&'a Layer]);
 
 impl<'a> Values<'a> {
-    fn get(&self, k: &str) -> Option<&'a Value> {
-        debug_assert!(
-            keys::lookup(k).is_some_and(|d| d.merge == Merge::Replace),
-            "{k}"
-        );
-        self.0.iter().find_map(|l| l.values.get(k))
+    fn get(&self, k: &KeyDef) -> Option<&'a Value> {
+        debug_assert!(k.merge == Merge::Replace, "{}", k.name);
+        self.0.iter().find_map(|l| l.values.get(k.name))
     }
-    fn flag(&self, k: &str, default: bool) -> bool {
+    fn flag(&self, k: &KeyDef, default: bool) -> bool {
         self.get(k).and_then(Value::as_bool).unwrap_or(default)
     }
-    fn text(&self, k: &str) -> Option<String> {
+    fn text(&self, k: &KeyDef) -> Option<String> {
         self.get(k).and_then(Value::as_str).map(String::from)
     }
     /// A string or an array of strings.
-    fn list(&self, k: &str) -> Vec<String> {
+    fn list(&self, k: &KeyDef) -> Vec<String> {
         self.get(k).map(string_list).unwrap_or_default()
     }
+    /// An enumerated key's value, read through the enum its allowed words come from.
+    fn word<V: Vocabulary>(&self, k: &KeyDef) -> Option<V> {
+        debug_assert_eq!(k.ty.words(), Some(V::words()), "{}", k.name);
+        // Parsing checked the word against the same list.
+        self.text(k).and_then(|w| V::parse(&w))
+    }
+    /// An enumerated list key's values (a lone word too), sorted, each once; a boolean is
+    /// every value (`allow-dirty = true`) or none.
+    fn words<V: Vocabulary + Ord>(&self, k: &KeyDef) -> Vec<V> {
+        debug_assert_eq!(k.ty.words(), Some(V::words()), "{}", k.name);
+        let mut out: Vec<V> = match self.get(k) {
+            Some(Value::Bool(all)) => V::ALL.iter().copied().filter(|_| *all).collect(),
+            other => other
+                .map(string_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|w| V::parse(w))
+                .collect(),
+        };
+        out.sort();
+        out.dedup();
+        out
+    }
     /// A table of strings (or of arrays of strings, as lists).
-    fn map<T>(&self, k: &str, item: impl Fn(&Value) -> Option<T>) -> BTreeMap<String, T> {
+    fn map<T>(&self, k: &KeyDef, item: impl Fn(&Value) -> Option<T>) -> BTreeMap<String, T> {
         self.get(k)
             .and_then(Value::as_object)
             .into_iter()
@@ -566,57 +574,46 @@ fn runner_of(r: &Value) -> Runner {
 
 fn global_config(ws: &Layer) -> GlobalConfig {
     let v = Values(std::slice::from_ref(&ws));
+    let dirty: Vec<Generated> = v.words(&keys::ALLOW_DIRTY);
     GlobalConfig {
         cargo_dist_version: v
-            .text("dist-version")
-            .or_else(|| v.text("cargo-dist-version")),
-        ci: v.list("ci"),
+            .text(&keys::DIST_VERSION)
+            .or_else(|| v.text(&keys::CARGO_DIST_VERSION)),
+        ci: v.words(&keys::CI),
         // `true`, or the list form naming `ci`.
-        allow_dirty: match v.get("allow-dirty") {
-            Some(Value::Bool(b)) => *b,
-            Some(x) => string_list(x).iter().any(|i| i == "ci"),
-            None => false,
-        },
-        allow_dirty_msi: match v.get("allow-dirty") {
-            Some(Value::Bool(b)) => *b,
-            Some(x) => string_list(x).iter().any(|i| i == "msi"),
-            None => false,
-        },
-        pr_run_mode: v
-            .text("pr-run-mode")
-            .and_then(|m| PrRunMode::parse(&m))
-            .unwrap_or_default(),
-        source_tarball: v.flag("source-tarball", true),
-        tap: v.text("tap"),
-        tag_namespace: v.text("tag-namespace").filter(|s| !s.is_empty()),
-        packages: v.get("packages").map(string_list),
-        checksum: match v.text("checksum") {
-            Some(s) => ChecksumStyle::parse(&s),
+        allow_dirty: dirty.contains(&Generated::Ci),
+        allow_dirty_msi: dirty.contains(&Generated::Msi),
+        pr_run_mode: v.word(&keys::PR_RUN_MODE).unwrap_or_default(),
+        source_tarball: v.flag(&keys::SOURCE_TARBALL, true),
+        tap: v.text(&keys::TAP),
+        tag_namespace: v.text(&keys::TAG_NAMESPACE).filter(|s| !s.is_empty()),
+        packages: v.get(&keys::PACKAGES).map(string_list),
+        checksum: match v.word(&keys::CHECKSUM) {
+            Some(Checksum::Style(style)) => Some(style),
+            Some(Checksum::Off) => None,
             None => Some(ChecksumStyle::Sha256),
         },
-        install_updater: v.flag("install-updater", false),
-        omnibor: v.flag("omnibor", false),
-        publish_jobs: v.list("publish-jobs"),
-        fail_fast: v.flag("fail-fast", false),
-        cache_builds: v.flag("cache-builds", false),
-        remote_store: v.text("remote-store"),
-        remote_trusted_keys: v.list("remote-trusted-keys"),
-        cargo_auditable: v.flag("cargo-auditable", false),
-        github_releases_repo: v.text("github-releases-repo"),
-        msvc_crt_static: v.flag("msvc-crt-static", true),
-        force_latest: v.flag("force-latest", false),
-        build_setup: v.text("github-build-setup"),
-        dispatch_releases: v.flag("dispatch-releases", false),
-        attestations: v.flag("github-attestations", false).then(|| {
-            let phase = v
-                .text("github-attestations-phase")
-                .unwrap_or_else(|| "build-local-artifacts".into());
-            let filters = Some(v.list("github-attestations-filters"))
+        install_updater: v.flag(&keys::INSTALL_UPDATER, false),
+        omnibor: v.flag(&keys::OMNIBOR, false),
+        publish_jobs: v.list(&keys::PUBLISH_JOBS),
+        fail_fast: v.flag(&keys::FAIL_FAST, false),
+        cache_builds: v.flag(&keys::CACHE_BUILDS, false),
+        remote_store: v.text(&keys::REMOTE_STORE),
+        remote_trusted_keys: v.list(&keys::REMOTE_TRUSTED_KEYS),
+        cargo_auditable: v.flag(&keys::CARGO_AUDITABLE, false),
+        github_releases_repo: v.text(&keys::GITHUB_RELEASES_REPO),
+        msvc_crt_static: v.flag(&keys::MSVC_CRT_STATIC, true),
+        force_latest: v.flag(&keys::FORCE_LATEST, false),
+        build_setup: v.text(&keys::GITHUB_BUILD_SETUP),
+        dispatch_releases: v.flag(&keys::DISPATCH_RELEASES, false),
+        attestations: v.flag(&keys::GITHUB_ATTESTATIONS, false).then(|| {
+            let phase = v.word(&keys::GITHUB_ATTESTATIONS_PHASE).unwrap_or_default();
+            let filters = Some(v.list(&keys::GITHUB_ATTESTATIONS_FILTERS))
                 .filter(|f| !f.is_empty())
                 .unwrap_or_else(|| vec!["*".into()]);
             (phase, filters)
         }),
-        job_permissions: v.map("github-custom-job-permissions", |perms| {
+        job_permissions: v.map(&keys::GITHUB_CUSTOM_JOB_PERMISSIONS, |perms| {
             Some(
                 perms
                     .as_object()?
@@ -625,17 +622,17 @@ fn global_config(ws: &Layer) -> GlobalConfig {
                     .collect(),
             )
         }),
-        create_release: v.flag("create-release", true),
-        github_release: v.text("github-release").unwrap_or_else(|| "auto".into()),
-        action_commits: v.map("github-action-commits", text_of),
+        create_release: v.flag(&keys::CREATE_RELEASE, true),
+        github_release: v.word(&keys::GITHUB_RELEASE).unwrap_or_default(),
+        action_commits: v.map(&keys::GITHUB_ACTION_COMMITS, text_of),
         custom_jobs: [
-            ("plan", "plan-jobs"),
-            ("local-artifacts", "local-artifacts-jobs"),
-            ("local-artifacts", "build-local-artifacts-jobs"),
-            ("global-artifacts", "global-artifacts-jobs"),
-            ("global-artifacts", "build-global-artifacts-jobs"),
-            ("host", "host-jobs"),
-            ("post-announce", "post-announce-jobs"),
+            ("plan", &keys::PLAN_JOBS),
+            ("local-artifacts", &keys::LOCAL_ARTIFACTS_JOBS),
+            ("local-artifacts", &keys::BUILD_LOCAL_ARTIFACTS_JOBS),
+            ("global-artifacts", &keys::GLOBAL_ARTIFACTS_JOBS),
+            ("global-artifacts", &keys::BUILD_GLOBAL_ARTIFACTS_JOBS),
+            ("host", &keys::HOST_JOBS),
+            ("post-announce", &keys::POST_ANNOUNCE_JOBS),
         ]
         .into_iter()
         .fold(BTreeMap::new(), |mut acc, (point, key)| {
@@ -645,9 +642,9 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             }
             acc
         }),
-        publish_prereleases: v.flag("publish-prereleases", false),
-        tool_url_override: v.text("cargo-dist-url-override"),
-        runners: v.map("github-custom-runners", |r| Some(runner_of(r))),
+        publish_prereleases: v.flag(&keys::PUBLISH_PRERELEASES, false),
+        tool_url_override: v.text(&keys::CARGO_DIST_URL_OVERRIDE),
+        runners: v.map(&keys::GITHUB_CUSTOM_RUNNERS, |r| Some(runner_of(r))),
         targets: Vec::new(),
         system_deps: Vec::new(),
         any_msi: false,
@@ -662,49 +659,37 @@ fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
         list.dedup();
         list
     };
-    let archive = |k: &str, default| {
-        v.text(k)
-            .and_then(|s| ArchiveFormat::parse(&s))
-            .unwrap_or(default)
-    };
-    let mut installers: Vec<InstallerKind> = v
-        .list("installers")
-        .iter()
-        .filter_map(|s| InstallerKind::parse(s))
-        .collect();
-    installers.sort();
-    installers.dedup();
     let lists = |x: &Value| Some(string_list(x));
     PackageConfig {
-        dist: v.get("dist").and_then(Value::as_bool),
-        installers,
-        targets: sorted(v.list("targets")),
-        binaries: v.map("binaries", lists),
-        unix_archive: archive("unix-archive", ArchiveFormat::TarXz),
-        windows_archive: archive("windows-archive", ArchiveFormat::Zip),
+        dist: v.get(&keys::DIST).and_then(Value::as_bool),
+        installers: v.words(&keys::INSTALLERS),
+        targets: sorted(v.list(&keys::TARGETS)),
+        binaries: v.map(&keys::BINARIES, lists),
+        unix_archive: v.word(&keys::UNIX_ARCHIVE).unwrap_or(ArchiveFormat::TarXz),
+        windows_archive: v.word(&keys::WINDOWS_ARCHIVE).unwrap_or(ArchiveFormat::Zip),
         include: includes(ws, pkg),
-        auto_includes: v.flag("auto-includes", true),
-        features: v.list("features"),
-        default_features: v.flag("default-features", true),
-        all_features: v.flag("all-features", false),
+        auto_includes: v.flag(&keys::AUTO_INCLUDES, true),
+        features: v.list(&keys::FEATURES),
+        default_features: v.flag(&keys::DEFAULT_FEATURES, true),
+        all_features: v.flag(&keys::ALL_FEATURES, false),
         install_path: v
-            .list("install-path")
+            .list(&keys::INSTALL_PATH)
             .iter()
             .filter_map(|p| InstallPath::parse(p).ok())
             .collect(),
-        npm_package: v.text("npm-package"),
-        npm_scope: v.text("npm-scope"),
-        formula: v.text("formula"),
+        npm_package: v.text(&keys::NPM_PACKAGE),
+        npm_scope: v.text(&keys::NPM_SCOPE),
+        formula: v.text(&keys::FORMULA),
         success_msg: v
-            .text("install-success-msg")
-            .or_else(|| v.text("custom-success-msg")),
-        display: v.flag("display", true),
-        display_name: v.text("display-name"),
-        bin_aliases: v.map("bin-aliases", lists),
+            .text(&keys::INSTALL_SUCCESS_MSG)
+            .or_else(|| v.text(&keys::CUSTOM_SUCCESS_MSG)),
+        display: v.flag(&keys::DISPLAY, true),
+        display_name: v.text(&keys::DISPLAY_NAME),
+        bin_aliases: v.map(&keys::BIN_ALIASES, lists),
         extra_artifacts: extra_artifacts(ws, pkg),
-        cyclonedx: v.flag("cargo-cyclonedx", false),
-        package_libraries: library_kinds(&v.list("package-libraries")),
-        install_libraries: library_kinds(&v.list("install-libraries")),
+        cyclonedx: v.flag(&keys::CARGO_CYCLONEDX, false),
+        package_libraries: v.words(&keys::PACKAGE_LIBRARIES),
+        install_libraries: v.words(&keys::INSTALL_LIBRARIES),
     }
 }
 
@@ -720,15 +705,13 @@ pub struct ExtraArtifacts {
 
 /// The package's entries, or the workspace's (paths relative to the file that declares them).
 fn extra_artifacts(ws: &Layer, pkg: &Layer) -> Vec<ExtraArtifacts> {
-    let layer = if pkg.values.contains_key("extra-artifacts") {
+    let name = keys::EXTRA_ARTIFACTS.name;
+    let layer = if pkg.values.contains_key(name) {
         pkg
     } else {
         ws
     };
-    let entries = layer
-        .values
-        .get("extra-artifacts")
-        .and_then(Value::as_array);
+    let entries = layer.values.get(name).and_then(Value::as_array);
     entries
         .into_iter()
         .flatten()
@@ -751,14 +734,6 @@ fn extra_artifacts(ws: &Layer, pkg: &Layer) -> Vec<ExtraArtifacts> {
             }
         })
         .collect()
-}
-
-/// Checked kinds, sorted and deduplicated.
-fn library_kinds(names: &[String]) -> Vec<LibraryKind> {
-    let mut out: Vec<LibraryKind> = names.iter().filter_map(|n| LibraryKind::parse(n)).collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// The packages of a (checked) `dependencies` table that the build stage needs.
@@ -795,7 +770,7 @@ fn system_deps(v: &Value) -> Vec<SystemDep> {
 fn includes(ws: &Layer, pkg: &Layer) -> Vec<String> {
     let mut out = Vec::new();
     for layer in [ws, pkg] {
-        let Some(items) = layer.values.get("include").and_then(strings) else {
+        let Some(items) = layer.values.get(keys::INCLUDE.name).and_then(strings) else {
             continue;
         };
         for i in items {
@@ -904,7 +879,7 @@ mod tests {
     fn both_ci_forms_parse() {
         for v in [json!("github"), json!(["github"])] {
             let layer = parse(json!({ "ci": v }), Scope::Workspace).0.unwrap();
-            assert_eq!(global_config(&layer).ci, ["github"]);
+            assert_eq!(global_config(&layer).ci, [vocab::CiBackend::Github]);
         }
     }
 }

@@ -3,10 +3,28 @@
 //! A type both validates (strict: a wrong type is an error naming the key) and describes itself,
 //! so the error text and the README table say the same thing.
 
+use dist_recipes::vocab::Vocabulary;
 use serde_json::Value;
 
 /// Extra check on each string of a value: `Err` says what was expected.
 pub type Check = fn(&str) -> Result<(), String>;
+
+/// The words an enumerated type allows, and those of them not acted on yet: from its enum
+/// ([`Vocabulary`]).
+#[derive(Clone, Copy)]
+pub struct Words {
+    pub all: fn() -> Vec<&'static str>,
+    pub not_acted: fn() -> Vec<&'static str>,
+}
+
+impl Words {
+    pub const fn of<V: Vocabulary>() -> Words {
+        Words {
+            all: V::words,
+            not_acted: V::not_acted_words,
+        }
+    }
+}
 
 /// Checks a table-shaped value: `Err` names the sub-key and what was expected there.
 /// Unknown fields inside the table are pushed to the list (warned about, never an error).
@@ -17,16 +35,16 @@ pub enum Ty {
     Bool,
     Str(Option<Check>),
     /// A string from a fixed set.
-    OneOf(&'static [&'static str]),
+    OneOf(Words),
     Strings(Option<Check>),
     /// An array of strings from a fixed set.
-    ListOf(&'static [&'static str]),
+    ListOf(Words),
     /// `key = "x"` or `key = ["x", "y"]`.
     StrOrStrings(Option<Check>),
     /// One of a fixed set, alone or in an array (`ci = "github"`, `hosting = ["github"]`).
-    OneOrListOf(&'static [&'static str]),
+    OneOrListOf(Words),
     /// `true`/`false`, or an array from a fixed set (`allow-dirty`).
-    BoolOrListOf(&'static [&'static str]),
+    BoolOrListOf(Words),
     /// A table of names to arrays of strings (`bin-aliases`, `binaries`).
     MapOfStrings,
     /// A table of names to strings (`github-action-commits`).
@@ -52,15 +70,39 @@ impl Ty {
         match self {
             Ty::Bool => "a boolean".into(),
             Ty::Str(_) => "a string".into(),
-            Ty::OneOf(allowed) => format!("one of {}", quoted(allowed)),
+            Ty::OneOf(allowed) => format!("one of {}", quoted(&(allowed.all)())),
             Ty::Strings(_) => "an array of strings".into(),
-            Ty::ListOf(allowed) => format!("an array of {}", quoted(allowed)),
+            Ty::ListOf(allowed) => format!("an array of {}", quoted(&(allowed.all)())),
             Ty::StrOrStrings(_) => "a string or an array of strings".into(),
-            Ty::OneOrListOf(allowed) => format!("{}, or an array of them", quoted(allowed)),
-            Ty::BoolOrListOf(allowed) => format!("a boolean or an array of {}", quoted(allowed)),
+            Ty::OneOrListOf(allowed) => {
+                format!("{}, or an array of them", quoted(&(allowed.all)()))
+            }
+            Ty::BoolOrListOf(allowed) => {
+                format!("a boolean or an array of {}", quoted(&(allowed.all)()))
+            }
             Ty::MapOfStrings => "a table of arrays of strings".into(),
             Ty::MapOfStr => "a table of strings".into(),
             Ty::Shaped(text, _) => (*text).into(),
+        }
+    }
+
+    /// The allowed words of an enumerated type.
+    pub fn words(&self) -> Option<Vec<&'static str>> {
+        match self {
+            Ty::OneOf(w) | Ty::ListOf(w) | Ty::OneOrListOf(w) | Ty::BoolOrListOf(w) => {
+                Some((w.all)())
+            }
+            _ => None,
+        }
+    }
+
+    /// The allowed words that change nothing yet.
+    pub fn not_acted_words(&self) -> Vec<&'static str> {
+        match self {
+            Ty::OneOf(w) | Ty::ListOf(w) | Ty::OneOrListOf(w) | Ty::BoolOrListOf(w) => {
+                (w.not_acted)()
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -83,7 +125,7 @@ impl Ty {
         match self {
             Ty::Bool => v.as_bool().map(drop).ok_or_else(wrong),
             Ty::Str(check) => checked(v.as_str().ok_or_else(wrong)?, *check),
-            Ty::OneOf(allowed) => one_of(v.as_str().ok_or_else(wrong)?, allowed),
+            Ty::OneOf(allowed) => one_of(v.as_str().ok_or_else(wrong)?, &(allowed.all)()),
             Ty::Strings(check) => {
                 for s in strings(v).ok_or_else(wrong)? {
                     checked(s, *check)?;
@@ -92,7 +134,7 @@ impl Ty {
             }
             Ty::ListOf(allowed) => {
                 for s in strings(v).ok_or_else(wrong)? {
-                    one_of(s, allowed)?;
+                    one_of(s, &(allowed.all)())?;
                 }
                 Ok(())
             }
@@ -104,7 +146,7 @@ impl Ty {
             }
             Ty::OneOrListOf(allowed) => {
                 for s in one_or_list(v).ok_or_else(wrong)? {
-                    one_of(s, allowed)?;
+                    one_of(s, &(allowed.all)())?;
                 }
                 Ok(())
             }
@@ -112,7 +154,7 @@ impl Ty {
                 Value::Bool(_) => Ok(()),
                 _ => {
                     for s in strings(v).ok_or_else(wrong)? {
-                        one_of(s, allowed)?;
+                        one_of(s, &(allowed.all)())?;
                     }
                     Ok(())
                 }
@@ -258,7 +300,11 @@ mod tests {
 
     #[test]
     fn shorthands_and_lists_both_fit() {
-        let ci = Ty::OneOrListOf(&["github"]);
+        let words = |all| Words {
+            all,
+            not_acted: Vec::new,
+        };
+        let ci = Ty::OneOrListOf(words(|| vec!["github"]));
         assert!(ci.check(&json!("github"), &mut Vec::new()).is_ok());
         assert!(ci.check(&json!(["github"]), &mut Vec::new()).is_ok());
         assert_eq!(
@@ -274,7 +320,7 @@ mod tests {
                 expected: "a string or an array of strings".into()
             })
         );
-        let dirty = Ty::BoolOrListOf(&["ci", "msi"]);
+        let dirty = Ty::BoolOrListOf(words(|| vec!["ci", "msi"]));
         assert!(dirty.check(&json!(true), &mut Vec::new()).is_ok());
         assert!(dirty.check(&json!([]), &mut Vec::new()).is_ok());
         assert!(dirty.check(&json!(["ci"]), &mut Vec::new()).is_ok());

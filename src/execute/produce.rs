@@ -9,6 +9,7 @@ use dist_recipes::installer::{
     self, BinAlias, InstallerApp, InstallerArtifact, InstallerKind, UpdaterFile,
 };
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
+use dist_recipes::vocab::Vocabulary;
 use dist_store::{OutputRecord, RecipeKey, RecipeRecord, Store};
 
 use super::{cargo, io, work_dir, BuildOptions, ExecuteError};

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use dist_recipes::archive::{diff_members, read_members, ArchiveFormat};
 use dist_recipes::recipe::{diff_inputs, InputChange};
+use dist_recipes::vocab::Vocabulary;
 
 use serde::Serialize;
 
@@ -112,7 +113,8 @@ fn artifact_file(manifest: &Path, a: &ManifestArtifact) -> Option<PathBuf> {
 
 fn archive_format(name: &str) -> Option<ArchiveFormat> {
     ArchiveFormat::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .find(|f| name.ends_with(f.extension()))
 }
 

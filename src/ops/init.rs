@@ -16,9 +16,11 @@ use toml_edit::{Array, DocumentMut, Item, Table, Value};
 use super::GlobalOpts;
 use super::{write_workflow, Generated};
 use crate::ci;
-use crate::config::{self, INSTALLERS};
+use crate::config::vocab::CiBackend;
+use crate::config::{self, InstallerKind};
 use crate::workspace::{relative, Workspace};
 use crate::Error;
+use dist_recipes::vocab::Vocabulary;
 
 /// The file a project without dist config gets.
 pub const DIST_FILE: &str = "dist-workspace.toml";
@@ -30,8 +32,6 @@ pub const DEFAULT_TARGETS: &[&str] = &[
     "x86_64-pc-windows-msvc",
     "x86_64-unknown-linux-gnu",
 ];
-
-use crate::config::CI_BACKENDS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -345,8 +345,8 @@ pub fn init(
     confirm: &mut dyn FnMut(&str) -> bool,
     reporter: &dyn crate::report::Reporter,
 ) -> Result<InitReport, Error> {
-    check_values("ci", &args.ci, CI_BACKENDS)?;
-    check_values("installer", &args.installers, INSTALLERS)?;
+    check_values("ci", &args.ci, &CiBackend::words())?;
+    check_values("installer", &args.installers, &InstallerKind::words())?;
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
     let manifest = relative(&ws.root, &ws.manifest_path);
     let read = |path: &Path, shown: &str| {

@@ -1263,3 +1263,49 @@ fn releases_hosted_in_another_repository() {
     );
     assert!(!w.contains("--target \"$GITHUB_SHA\""), "{w}");
 }
+
+/// cargo-dist 0.30.2's `announce` phase: the announce job attests everything released, once
+/// published, with the permissions that needs; aliases of other keys' values are taken too.
+#[test]
+fn attestations_in_the_announce_job() {
+    let fx = dist_app(
+        "attest-late",
+        "hello",
+        "ci = \"github\"\ntargets = [\"x86_64-unknown-linux-gnu\"]\ngithub-attestations = true\ngithub-attestations-phase = \"announce\"\ngithub-release = \"auto\"\nunix-archive = \".tar.zstd\"\n",
+    );
+    fx.ok(&["generate"]);
+    actionlint(&fx, "announce-attesting");
+    let w = workflow_yaml(&fx);
+    let announce = &w["jobs"]["announce"];
+    assert_eq!(
+        text(&announce["permissions"]["id-token"], "id-token"),
+        "write"
+    );
+    assert_eq!(
+        text(&announce["permissions"]["attestations"], "attestations"),
+        "write"
+    );
+    let steps: Vec<&str> = announce["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    let publish = steps
+        .iter()
+        .position(|s| *s == "Publish the GitHub Release");
+    let attest = steps.iter().position(|s| *s == "Attest the artifacts");
+    assert!(publish < attest && attest.is_some(), "{steps:?}");
+    for job in ["build-local-artifacts", "host"] {
+        assert!(
+            w["jobs"][job]["permissions"]["id-token"].is_badvalue(),
+            "{job}"
+        );
+    }
+    // `.tar.zstd` is cargo-dist's other spelling of `.tar.zst`.
+    let plan = fx.json(&["plan", "-o", "json"]);
+    assert!(
+        plan["artifacts"]["attest-late-x86_64-unknown-linux-gnu.tar.zst"].is_object(),
+        "{plan}"
+    );
+}

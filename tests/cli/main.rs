@@ -15,3 +15,4 @@ mod selfhost;
 mod sources;
 mod store;
 mod support;
+mod vocabulary;

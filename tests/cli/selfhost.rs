@@ -76,7 +76,10 @@ fn the_tool_builds_releases_and_installs_itself() {
     let exported = std::fs::read_to_string(scratch.path().join("github-env")).unwrap();
     assert_eq!(
         exported,
-        format!("CARGO_DIST_STORE={}/.cache/cargo-dist/store\n", home.display())
+        format!(
+            "CARGO_DIST_STORE={}/.cache/cargo-dist/store\n",
+            home.display()
+        )
     );
 
     // The installed tool is this one: it plans the example workspace.

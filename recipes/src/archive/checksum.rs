@@ -8,6 +8,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::ArchiveError;
+use crate::vocab::Vocabulary;
 
 /// sha256 of a file, lowercase hex (streaming).
 pub fn sha256_file(path: &Path) -> Result<String, ArchiveError> {
@@ -58,8 +59,9 @@ pub enum ChecksumStyle {
     Blake2b,
 }
 
-impl ChecksumStyle {
-    pub const ALL: [ChecksumStyle; 6] = [
+/// The `checksum` names (also the files' extensions).
+impl Vocabulary for ChecksumStyle {
+    const ALL: &'static [ChecksumStyle] = &[
         ChecksumStyle::Sha256,
         ChecksumStyle::Sha512,
         ChecksumStyle::Sha3_256,
@@ -68,21 +70,19 @@ impl ChecksumStyle {
         ChecksumStyle::Blake2b,
     ];
 
-    pub fn name(self) -> &'static str {
+    fn spellings(self) -> &'static [&'static str] {
         match self {
-            ChecksumStyle::Sha256 => "sha256",
-            ChecksumStyle::Sha512 => "sha512",
-            ChecksumStyle::Sha3_256 => "sha3-256",
-            ChecksumStyle::Sha3_512 => "sha3-512",
-            ChecksumStyle::Blake2s => "blake2s",
-            ChecksumStyle::Blake2b => "blake2b",
+            ChecksumStyle::Sha256 => &["sha256"],
+            ChecksumStyle::Sha512 => &["sha512"],
+            ChecksumStyle::Sha3_256 => &["sha3-256"],
+            ChecksumStyle::Sha3_512 => &["sha3-512"],
+            ChecksumStyle::Blake2s => &["blake2s"],
+            ChecksumStyle::Blake2b => &["blake2b"],
         }
     }
+}
 
-    pub fn parse(s: &str) -> Option<ChecksumStyle> {
-        ChecksumStyle::ALL.into_iter().find(|c| c.name() == s)
-    }
-
+impl ChecksumStyle {
     /// The unified checksum file of an announcement, e.g. `sha256.sum`.
     pub fn unified_name(self) -> String {
         format!("{}.sum", self.name())
@@ -107,6 +107,7 @@ impl ChecksumStyle {
 #[cfg(test)]
 mod style_tests {
     use super::ChecksumStyle;
+    use crate::vocab::Vocabulary;
 
     /// Digests of "abc" from the algorithms' published test vectors (prefixes).
     #[test]
@@ -122,8 +123,8 @@ mod style_tests {
         for (style, prefix) in cases {
             let hex = style.digest_hex(b"abc");
             assert!(hex.starts_with(prefix), "{}: {hex}", style.name());
-            assert_eq!(ChecksumStyle::parse(style.name()), Some(style));
         }
+        crate::vocab::check::<ChecksumStyle>().unwrap();
         assert_eq!(ChecksumStyle::Sha3_512.unified_name(), "sha3-512.sum");
     }
 }

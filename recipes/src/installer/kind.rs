@@ -2,6 +2,7 @@
 //! which platforms and archives each serves, its template, its install hint.
 
 use crate::target::Target;
+use crate::vocab::Vocabulary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum InstallerKind {
@@ -13,8 +14,9 @@ pub enum InstallerKind {
     Pkg,
 }
 
-impl InstallerKind {
-    pub const ALL: [InstallerKind; 6] = [
+/// The names `installers` uses.
+impl Vocabulary for InstallerKind {
+    const ALL: &'static [InstallerKind] = &[
         InstallerKind::Shell,
         InstallerKind::Powershell,
         InstallerKind::Npm,
@@ -23,22 +25,19 @@ impl InstallerKind {
         InstallerKind::Pkg,
     ];
 
-    /// The name `installers` uses.
-    pub fn name(self) -> &'static str {
+    fn spellings(self) -> &'static [&'static str] {
         match self {
-            InstallerKind::Shell => "shell",
-            InstallerKind::Powershell => "powershell",
-            InstallerKind::Npm => "npm",
-            InstallerKind::Homebrew => "homebrew",
-            InstallerKind::Msi => "msi",
-            InstallerKind::Pkg => "pkg",
+            InstallerKind::Shell => &["shell"],
+            InstallerKind::Powershell => &["powershell"],
+            InstallerKind::Npm => &["npm"],
+            InstallerKind::Homebrew => &["homebrew"],
+            InstallerKind::Msi => &["msi"],
+            InstallerKind::Pkg => &["pkg"],
         }
     }
+}
 
-    pub fn parse(s: &str) -> Option<InstallerKind> {
-        InstallerKind::ALL.into_iter().find(|i| i.name() == s)
-    }
-
+impl InstallerKind {
     /// Made per target beside the archives (a bundling installer), rather than once per App from
     /// every archive (a fetching one).
     pub fn is_local(self) -> bool {
@@ -71,8 +70,8 @@ impl InstallerKind {
     /// The config key naming this kind's package, where it has one.
     pub fn name_key(self) -> Option<&'static str> {
         match self {
-            InstallerKind::Npm => Some("npm-package"),
-            InstallerKind::Homebrew => Some("formula"),
+            InstallerKind::Npm => Some(crate::config_keys::NPM_PACKAGE),
+            InstallerKind::Homebrew => Some(crate::config_keys::FORMULA),
             _ => None,
         }
     }
@@ -160,11 +159,12 @@ impl InstallerKind {
 #[cfg(test)]
 mod tests {
     use super::InstallerKind;
+    use crate::vocab::{check, Vocabulary};
 
     #[test]
     fn names_round_trip_and_templates_differ() {
-        for k in InstallerKind::ALL {
-            assert_eq!(InstallerKind::parse(k.name()), Some(k));
+        check::<InstallerKind>().unwrap();
+        for &k in InstallerKind::ALL {
             assert_eq!(k.template_digest().is_none(), k.is_local(), "{}", k.name());
         }
         let digests: std::collections::BTreeSet<String> = InstallerKind::ALL
