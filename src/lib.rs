@@ -17,6 +17,7 @@ pub mod changelog;
 pub mod ci;
 pub mod cli;
 pub mod config;
+pub mod env;
 pub mod error;
 pub mod execute;
 pub mod graph;

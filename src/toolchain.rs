@@ -25,7 +25,7 @@ impl Toolchain {
     /// `dir` is the workspace's directory: rustup picks the toolchain by the
     /// `rust-toolchain.toml` found from there, as it will for the build.
     pub fn start(dir: Option<&std::path::Path>) -> PendingToolchain {
-        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        let rustc = crate::env::rustc();
         let mut cmd = Command::new(&rustc);
         if let Some(d) = dir.filter(|d| d.is_dir()) {
             cmd.current_dir(d);

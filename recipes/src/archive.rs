@@ -54,15 +54,23 @@ pub fn xz_block_size(stream_len: u64) -> u64 {
 }
 
 /// Threads for xz and zstd: one per core (at most 8; each xz thread holds about 100 MiB), or
-/// `CARGO_DIST_COMPRESS_THREADS`. Not a key input: it cannot change the bytes.
+/// what [`set_compress_threads`] said (the tool's `CARGO_DIST_COMPRESS_THREADS`). Not a key
+/// input: it cannot change the bytes.
 pub fn compress_threads() -> u32 {
-    std::env::var("CARGO_DIST_COMPRESS_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .filter(|n| *n > 0)
+    COMPRESS_THREADS
+        .get()
+        .copied()
+        .flatten()
         .unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, |n| n.get().min(8) as u32)
         })
+}
+
+static COMPRESS_THREADS: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+
+/// Sets [`compress_threads`] for this process (the first call wins; `None`: one per core).
+pub fn set_compress_threads(threads: Option<u32>) {
+    let _ = COMPRESS_THREADS.set(threads);
 }
 /// Whether `.tar.zst` frames carry zstd's content checksum (fixed on, so `zstd -t` can verify).
 pub const ZSTD_CHECKSUM: bool = true;

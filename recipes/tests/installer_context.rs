@@ -1,6 +1,9 @@
 //! The installer context: install-path parsing, environment variable prefixes, and
 //! determinism across every renderer.
 
+// Tests set up environments of their own (the tool reads its own in src/env.rs).
+#![allow(clippy::disallowed_methods)]
+
 mod installer_support;
 
 use dist_recipes::installer::{

@@ -1,6 +1,9 @@
 //! The npm package, installed with the real npm and run through its bin shim against a local
 //! server.
 
+// Tests set up environments of their own (the tool reads its own in src/env.rs).
+#![allow(clippy::disallowed_methods)]
+
 mod installer_support;
 
 use std::collections::BTreeMap;

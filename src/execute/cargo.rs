@@ -343,31 +343,18 @@ pub(super) fn cargo_tool(krate: &str, version: &str) -> Result<PathBuf, CargoErr
 
 /// `PATH` with `first` in front: `cargo SUBCOMMAND` then runs the pinned tool.
 pub(super) fn path_with(first: &[PathBuf]) -> Result<std::ffi::OsString, CargoError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = crate::env::path();
     let paths = first.iter().cloned().chain(std::env::split_paths(&path));
     std::env::join_paths(paths).map_err(|e| CargoError::Spawn(std::io::Error::other(e)))
 }
 
 fn tools_dir() -> PathBuf {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = var("CARGO_DIST_TOOLS") {
-        return dir;
-    }
-    let cache = var("XDG_CACHE_HOME")
-        .filter(|p| p.is_absolute())
-        .or_else(|| var("HOME").map(|h| h.join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache.join("cargo-dist").join("tools")
+    crate::env::tools_dir()
 }
 
 /// Whether the toolchain the workspace selects has the standard library of `target`.
 pub(super) fn target_installed(ws: &Workspace, target: &str) -> bool {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    Command::new(rustc)
+    Command::new(crate::env::rustc())
         .current_dir(&ws.root)
         .args(["--print", "target-libdir", "--target", target])
         .output()
@@ -378,10 +365,7 @@ pub(super) fn target_installed(ws: &Workspace, target: &str) -> bool {
 }
 
 pub(super) fn cargo_home() -> PathBuf {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .unwrap_or_else(|| PathBuf::from("/nonexistent-cargo-home"))
+    crate::env::cargo_home().unwrap_or_else(|| PathBuf::from("/nonexistent-cargo-home"))
 }
 
 /// What a build made: each binary's and library's path by file name (`.exe` included), valid
@@ -484,7 +468,7 @@ pub fn build(
         cmd.env("PATH", &path)
             .env("HOME", &home)
             .env("TMPDIR", &tmp);
-        if std::env::var_os("RUSTC").is_none() {
+        if crate::env::rustc_override().is_none() {
             if let Some(t) = &toolchain {
                 cmd.env("RUSTC", t.join("bin").join(exe("rustc")));
             }
@@ -500,12 +484,10 @@ pub fn build(
     read.extend(tool_dirs(&b.env));
     read.extend(auditable_bin);
     read.extend(vendored.map(|v| v.dir.clone()));
-    for p in [
-        Some(program.as_str()),
-        std::env::var("RUSTC").ok().as_deref(),
-    ]
-    .into_iter()
-    .flatten()
+    let rustc = crate::env::rustc_override().and_then(|r| r.into_string().ok());
+    for p in [Some(program.as_str()), rustc.as_deref()]
+        .into_iter()
+        .flatten()
     {
         read.extend(
             Path::new(p)
@@ -601,8 +583,7 @@ pub fn prefetch_toolchain_dir(root: &Path) {
 }
 
 fn sysroot(root: &Path) -> Option<PathBuf> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    Command::new(rustc)
+    Command::new(crate::env::rustc())
         .current_dir(root)
         .args(["--print", "sysroot"])
         .output()
@@ -614,7 +595,7 @@ fn sysroot(root: &Path) -> Option<PathBuf> {
 
 /// The cargo this tool runs: `$CARGO` (set when run as `cargo dist`), else `cargo`.
 pub(super) fn cargo_program() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+    crate::env::cargo()
 }
 
 /// `program` with the environment every recipe's command runs in: cleared, then what cargo and
@@ -624,18 +605,7 @@ pub(super) fn cargo_program() -> String {
 pub(super) fn sandboxed(program: &str, cargo_home: &Path) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear();
-    for var in [
-        "PATH",
-        "HOME",
-        "RUSTUP_HOME",
-        "RUSTUP_TOOLCHAIN",
-        "RUSTC",
-        "CARGO_NET_OFFLINE",
-    ] {
-        if let Some(v) = std::env::var_os(var) {
-            cmd.env(var, v);
-        }
-    }
+    cmd.envs(crate::env::toolchain_discovery());
     cmd.env("CARGO_HOME", cargo_home)
         .env("SOURCE_DATE_EPOCH", FIXED_MTIME.to_string())
         .env("TZ", "UTC")

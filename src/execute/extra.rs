@@ -32,7 +32,7 @@ pub fn run(
         .current_dir(&cwd)
         .env("CARGO_TARGET_DIR", sandbox.join("target"));
     // A command running `cargo` gets the one this tool runs.
-    if let Some(cargo) = std::env::var_os("CARGO") {
+    if let Some(cargo) = crate::env::cargo_override() {
         cmd.env("CARGO", cargo);
     }
     run_checked(&mut cmd, &what)?;

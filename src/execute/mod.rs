@@ -81,15 +81,8 @@ impl BuildOptions {
     /// The default for [`BuildOptions::jobs`]: `CARGO_DIST_JOBS` if set to a positive number,
     /// else the cores this process may use.
     pub fn default_jobs() -> usize {
-        std::env::var("CARGO_DIST_JOBS")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            })
+        crate::env::jobs()
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 }
 

@@ -59,7 +59,10 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
         targets: &opts.targets,
         host: Some(loaded.rustc.get()?.host()),
     };
-    let store = Store::open(&Store::resolve_root(opts.store.as_deref())?)?;
+    let store = Store::open(&Store::resolve_root(
+        opts.store.as_deref(),
+        crate::env::store_var,
+    )?)?;
     let bopts = BuildOptions {
         rebuild: how.rebuild,
         host: loaded.rustc.get()?.host().to_string(),

@@ -22,7 +22,8 @@ pub fn generate(
     let mut out = Vec::new();
     // With neither, `write_workflow` says what to configure.
     if ci::wants_github(&cfg.global) || msi.is_empty() {
-        let store_root = dist_store::Store::resolve_root(opts.store.as_deref())?;
+        let store_root =
+            dist_store::Store::resolve_root(opts.store.as_deref(), crate::env::store_var)?;
         out.push(write_workflow(
             &ws,
             &cfg.global,

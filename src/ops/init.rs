@@ -406,7 +406,8 @@ pub fn init(
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
     let cfg = config::resolve(&ws)?;
     if ci::wants_github(&cfg.global) {
-        let store_root = dist_store::Store::resolve_root(opts.store.as_deref())?;
+        let store_root =
+            dist_store::Store::resolve_root(opts.store.as_deref(), crate::env::store_var)?;
         report.generated = Some(write_workflow(
             &ws,
             &cfg.global,

@@ -142,7 +142,7 @@ pub struct Planned {
 
 /// The store, if one exists: `plan` must not create it.
 pub fn existing_store(opts: &GlobalOpts) -> Result<Option<Store>, Error> {
-    let root = Store::resolve_root(opts.store.as_deref())?;
+    let root = Store::resolve_root(opts.store.as_deref(), crate::env::store_var)?;
     if root.join("index.sqlite").is_file() {
         Ok(Some(Store::open(&root)?))
     } else {
@@ -175,11 +175,7 @@ pub fn recipe_graph(
     store: Option<&Store>,
     hasher: &mut SourceHasher,
 ) -> Result<RecipeGraph, Error> {
-    // vars_os: one non-UTF-8 variable anywhere must not stop a plan; such values cannot be
-    // allow-listed inputs anyway.
-    let vars: BTreeMap<String, String> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
+    let vars: BTreeMap<String, String> = crate::env::all();
     let known = |k: &RecipeKey| stored_sha256(store, k);
     let env = Env {
         vars: &vars,

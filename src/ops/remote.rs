@@ -9,13 +9,13 @@ use crate::report::{Event, Reporter};
 use crate::Error;
 
 /// The secret seed (hex) records are signed with.
-pub const SIGNING_KEY_ENV: &str = "CARGO_DIST_REMOTE_SIGNING_KEY";
+pub const SIGNING_KEY_ENV: &str = crate::env::SIGNING_KEY;
 /// A file holding it, for machines that keep secrets in files.
-pub const SIGNING_KEY_FILE_ENV: &str = "CARGO_DIST_REMOTE_SIGNING_KEY_FILE";
+pub const SIGNING_KEY_FILE_ENV: &str = crate::env::SIGNING_KEY_FILE;
 /// The WebDAV/HTTP or Redis password (a CI secret), when the URL holds none.
-pub const PASSWORD_ENV: &str = "CARGO_DIST_REMOTE_PASSWORD";
+pub const PASSWORD_ENV: &str = crate::env::PASSWORD;
 /// More public keys to trust (hex, separated by commas or spaces).
-pub const TRUSTED_KEYS_ENV: &str = "CARGO_DIST_REMOTE_TRUSTED_KEYS";
+pub const TRUSTED_KEYS_ENV: &str = crate::env::TRUSTED_KEYS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteSetupError {
@@ -54,53 +54,43 @@ fn open(
     maintaining: bool,
     reporter: &dyn Reporter,
 ) -> Result<Option<Remote>, Error> {
+    let env = crate::env::remote();
     // A bare `--remote` (store verify|gc) means the remote a build would use.
-    let from_env = std::env::var("CARGO_DIST_REMOTE").ok();
     let chosen = match opts.remote.as_deref() {
-        Some("") => from_env.as_deref().filter(|u| !u.is_empty()),
+        Some("") => env.url.as_deref().filter(|u| !u.is_empty()),
         other => other,
     };
     let url = match chosen.or(cfg.remote_store.as_deref()) {
         None | Some("" | "off" | "none") => return Ok(None),
         Some(u) => u.to_string(),
     };
-    let token = std::env::var("ACTIONS_RUNTIME_TOKEN").unwrap_or_default();
-    if url == "gha" && token.is_empty() {
+    if url == "gha" && env.actions_runtime_token.is_none() {
         reporter.report(Event::Warning(
             "remote store `gha` is the GitHub Actions cache, reachable only inside a workflow run (ACTIONS_RUNTIME_TOKEN is unset); building with the local store alone".into(),
         ));
         return Ok(None);
     }
-    let signing_key = match std::env::var(SIGNING_KEY_ENV) {
-        Ok(k) if !k.trim().is_empty() => Some(k),
-        _ => match std::env::var(SIGNING_KEY_FILE_ENV) {
-            Ok(path) if !path.is_empty() => {
-                Some(std::fs::read_to_string(&path).map_err(|source| {
-                    Error::RemoteSetup(RemoteSetupError::KeyFile {
-                        var: SIGNING_KEY_FILE_ENV,
-                        path: path.clone(),
-                        source,
-                    })
-                })?)
-            }
-            _ => None,
-        },
+    let signing_key = match (env.signing_key, &env.signing_key_file) {
+        (Some(k), _) => Some(k),
+        (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|source| {
+            Error::RemoteSetup(RemoteSetupError::KeyFile {
+                var: SIGNING_KEY_FILE_ENV,
+                path: path.clone(),
+                source,
+            })
+        })?),
+        (None, None) => None,
     };
     let mut trusted_keys = cfg.remote_trusted_keys.clone();
-    if let Ok(extra) = std::env::var(TRUSTED_KEYS_ENV) {
-        trusted_keys.extend(
-            extra
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|k| !k.is_empty())
-                .map(str::to_string),
-        );
-    }
+    trusted_keys.extend(env.trusted_keys);
     let config = RemoteConfig {
         url,
         signing_key,
         trusted_keys,
         read_only: opts.remote_read_only,
-        password: std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
+        password: env.password,
+        s3_region: env.s3_region,
+        s3_endpoint: env.s3_endpoint,
     };
     match Remote::open(&config) {
         Ok(r) => Ok(Some(r)),

@@ -111,7 +111,10 @@ pub fn render_keygen(k: &KeyPair) -> String {
 }
 
 fn root(opts: &GlobalOpts) -> Result<PathBuf, Error> {
-    Ok(Store::resolve_root(opts.store.as_deref())?)
+    Ok(Store::resolve_root(
+        opts.store.as_deref(),
+        crate::env::store_var,
+    )?)
 }
 
 fn open(opts: &GlobalOpts) -> Result<Store, Error> {

@@ -57,7 +57,7 @@ impl Guess {
                 .unwrap_or((dir.to_path_buf(), own))
         };
         let member_dirs = members(&root, &doc);
-        let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
+        let target_dir = match crate::env::cargo_target_dir() {
             Some(t) => relative(&root, &root.join(t)),
             None => "target".to_string(),
         };

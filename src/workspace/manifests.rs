@@ -652,13 +652,10 @@ fn expand(root: &Path, member: &str) -> Option<Vec<PathBuf>> {
 /// else `target/` in the root, unless a cargo config file (in the current directory, one
 /// above it, or `CARGO_HOME`) may say otherwise.
 fn target_dir(cwd: &Path, root: &Path) -> Option<PathBuf> {
-    if std::env::var_os("CARGO_BUILD_TARGET_DIR").is_some() {
+    if crate::env::cargo_build_target_dir_set() {
         return None;
     }
-    let home = match std::env::var_os("CARGO_HOME") {
-        Some(h) => cwd.join(h),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".cargo"),
-    };
+    let home = cwd.join(crate::env::cargo_home()?);
     let config_dirs = cwd.ancestors().map(|d| d.join(".cargo")).chain([home]);
     for dir in config_dirs {
         for name in ["config", "config.toml"] {
@@ -669,7 +666,7 @@ fn target_dir(cwd: &Path, root: &Path) -> Option<PathBuf> {
             }
         }
     }
-    match std::env::var_os("CARGO_TARGET_DIR") {
+    match crate::env::cargo_target_dir() {
         None => Some(root.join("target")),
         Some(d) if d.is_empty() => None,
         Some(d) => plain(&cwd.join(d)),

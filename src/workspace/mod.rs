@@ -585,12 +585,12 @@ enum Reader {
 
 impl Reader {
     fn from_env() -> Result<Reader, WorkspaceError> {
-        match std::env::var("CARGO_DIST_METADATA").as_deref() {
-            Err(_) | Ok("") => Ok(Reader::Direct),
-            Ok("cargo") => Ok(Reader::Cargo),
-            Ok("check") => Ok(Reader::Check),
-            Ok("manifests") => Ok(Reader::Manifests),
-            Ok(other) => Err(WorkspaceError::Reader(other.to_string())),
+        match crate::env::metadata_reader().as_deref() {
+            None => Ok(Reader::Direct),
+            Some("cargo") => Ok(Reader::Cargo),
+            Some("check") => Ok(Reader::Check),
+            Some("manifests") => Ok(Reader::Manifests),
+            Some(other) => Err(WorkspaceError::Reader(other.to_string())),
         }
     }
 }

@@ -88,9 +88,13 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// The store root: `cli`, else `CARGO_DIST_STORE`, else
-    /// `$XDG_CACHE_HOME/cargo-dist/store`, else `$HOME/.cache/cargo-dist/store`.
-    pub fn resolve_root(cli: Option<&Path>) -> Result<PathBuf, StoreError> {
-        layout::resolve_root_with(cli, |k| std::env::var_os(k))
+    /// `$XDG_CACHE_HOME/cargo-dist/store`, else `$HOME/.cache/cargo-dist/store`; `var` looks
+    /// the variables up (the caller reads its environment: this crate reads none).
+    pub fn resolve_root(
+        cli: Option<&Path>,
+        var: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<PathBuf, StoreError> {
+        layout::resolve_root_with(cli, var)
     }
 
     /// Opens (creating if needed) the store at `root` and brings its index

@@ -1,5 +1,8 @@
 //! kill -9 a writer at random moments; the store must always verify.
 
+// Tests and benches set up environments of their own (the tool reads its own in src/env.rs).
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::path::PathBuf;

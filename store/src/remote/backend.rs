@@ -34,7 +34,8 @@ const IO_TIMEOUT: Duration = Duration::from_secs(15);
 const RETRIES: usize = 3;
 
 /// The operator for `url`, and the URL as shown to users (credentials left out).
-pub(crate) fn operator(url: &str, password: Option<&str>) -> Result<(Operator, String), String> {
+pub(crate) fn operator(config: &super::RemoteConfig) -> Result<(Operator, String), String> {
+    let (url, password) = (config.url.as_str(), config.password.as_deref());
     // Once per process; a second call (another remote in the same process) changes nothing.
     let _ = rustls::crypto::ring::default_provider().install_default();
     opendal_http_transport_reqwest::install_default();
@@ -102,11 +103,11 @@ pub(crate) fn operator(url: &str, password: Option<&str>) -> Result<(Operator, S
                 // variables (AWS_REGION, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...).
                 let bucket = parsed.host_str().ok_or(format!("{url}: no bucket"))?;
                 let mut b = services::S3::default().bucket(bucket).root(&root);
-                if let Ok(region) = std::env::var("AWS_REGION") {
-                    b = b.region(&region);
+                if let Some(region) = &config.s3_region {
+                    b = b.region(region);
                 }
-                if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-                    b = b.endpoint(&endpoint);
+                if let Some(endpoint) = &config.s3_endpoint {
+                    b = b.endpoint(endpoint);
                 }
                 Operator::new(b)
             }

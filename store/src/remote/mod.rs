@@ -50,6 +50,10 @@ pub struct RemoteConfig {
     pub read_only: bool,
     /// The WebDAV/HTTP or Redis password, when the URL holds none (kept out of config files).
     pub password: Option<String>,
+    /// `s3://`: the region and endpoint (the caller's `AWS_REGION`, `AWS_ENDPOINT_URL`; the
+    /// S3 client reads the credentials itself).
+    pub s3_region: Option<String>,
+    pub s3_endpoint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,13 +191,10 @@ fn cas_path(digest: &ContentDigest) -> String {
 
 impl Remote {
     pub fn open(config: &RemoteConfig) -> Result<Remote, RemoteError> {
-        let (op, url) =
-            backend::operator(&config.url, config.password.as_deref()).map_err(|reason| {
-                RemoteError::Config {
-                    url: config.url.clone(),
-                    reason,
-                }
-            })?;
+        let (op, url) = backend::operator(config).map_err(|reason| RemoteError::Config {
+            url: config.url.clone(),
+            reason,
+        })?;
         let bad = |reason: String| RemoteError::Config {
             url: url.clone(),
             reason,
