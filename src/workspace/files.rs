@@ -149,13 +149,16 @@ fn ls_files(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.arg("-C")
         .arg(dir)
-        // NUL-separated paths, as they are (never quoted), relative to `dir`.
+        // NUL-separated paths, as they are (never quoted), relative to `dir`. Untracked files
+        // under a directory named `target` are never sources (the walks skip those too), and
+        // without `/target` in .gitignore git would list every build output.
         .args([
             "ls-files",
             "-z",
             "--cached",
             "--others",
             "--exclude-standard",
+            "--exclude=target/",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
