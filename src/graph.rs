@@ -1,7 +1,7 @@
 //! Recipe stage: the plan's artifacts (the whole Universe, selected or not) -> recipes with keys.
 //! Reads source files to hash them; builds nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use dist_recipes::installer::ReceiptSource;
@@ -98,6 +98,40 @@ impl RecipeGraph {
             .chain(self.artifacts.values())
             .chain(self.crate_sources.iter())
             .find(|n| n.key == *key)
+    }
+
+    /// Fills in the sha256 of every archive and updater the installers and unified checksums
+    /// cover that `known` knows now (the archives built since the graph was made) and gives
+    /// those recipes their new keys: the graph need not be made again. `false` when a key
+    /// changed that some other recipe embeds (nothing does today): the caller then makes the
+    /// graph again.
+    pub fn learn_checksums(&mut self, known: &dyn Fn(&RecipeKey) -> Option<String>) -> bool {
+        let learn = |refs: &mut BTreeMap<String, ArchiveRef>| {
+            let mut changed = false;
+            for r in refs.values_mut().filter(|r| r.sha256.is_none()) {
+                r.sha256 = known(&r.key);
+                changed |= r.sha256.is_some();
+            }
+            changed
+        };
+        let mut rekeyed = BTreeSet::new();
+        for node in self.artifacts.values_mut() {
+            let changed = match &mut node.recipe {
+                Recipe::Installer(i) => learn(&mut i.archives) | learn(&mut i.updaters),
+                Recipe::UnifiedChecksum(u) => learn(&mut u.archives),
+                _ => false,
+            };
+            if changed {
+                let old = node.key;
+                *node = Node::new(std::mem::take(&mut node.label), node.recipe.clone());
+                rekeyed.insert(old);
+            }
+        }
+        !self
+            .builds
+            .values()
+            .chain(self.artifacts.values())
+            .any(|n| n.deps.iter().any(|d| rekeyed.contains(&d.key)))
     }
 
     /// The nodes `node` consumes, with the input naming each.

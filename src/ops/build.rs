@@ -74,24 +74,28 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
     let mut ex = Executor::new(&loaded.ws, &store, &bopts, reporter).with_remote(remote.as_ref());
     let mut built: BTreeMap<String, (RecipeRecord, bool)> = BTreeMap::new();
 
-    // Local artifacts first: global ones (installers, sha256.sum) embed their checksums, so their
-    // keys are computed again once the archives are known.
-    let mut planned = None;
+    // Planned once. Local artifacts first: global ones (installers, sha256.sum) embed their
+    // checksums, so those recipes learn the checksums of the archives built, and their keys,
+    // before the global phase.
+    let (plan, mut graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
     let mut skipped = Vec::new();
     for local in [true, false] {
-        let (mut plan, mut graph) =
-            plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
-        if !local && remote.is_some() {
+        if !local {
             // Installers and sha256.sum embed the checksums of archives other runners built:
-            // bring those from the remote, then plan again with them known.
-            let wanted: Vec<(dist_store::RecipeKey, String)> = unsummed(&plan, &graph)
-                .map(|(_, name, r)| (r.key, name.to_string()))
-                .collect();
-            if !wanted.is_empty() {
+            // bring those from the remote first.
+            if remote.is_some() {
+                let wanted: Vec<(dist_store::RecipeKey, String)> = unsummed(&plan, &graph)
+                    .map(|(_, name, r)| (r.key, name.to_string()))
+                    .collect();
                 let asked: Vec<(dist_store::RecipeKey, &str)> =
                     wanted.iter().map(|(k, n)| (*k, n.as_str())).collect();
-                ex.prefetch_keys(&asked)?;
-                (plan, graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
+                if !asked.is_empty() {
+                    ex.prefetch_keys(&asked)?;
+                }
+            }
+            let known = |k: &dist_store::RecipeKey| super::stored_sha256(Some(&store), k);
+            if !graph.learn_checksums(&known) {
+                graph = super::recipe_graph(&loaded, &plan, Some(&store), &mut hasher)?;
             }
         }
         if !local && req.mode == ArtifactMode::Global {
@@ -127,9 +131,7 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
                 None => skipped.push(a.name.clone()),
             }
         }
-        planned = Some((plan, graph));
     }
-    let (plan, graph) = planned.expect("both phases ran");
     report_skipped(&plan, &skipped, reporter);
 
     let distrib = Distrib::open(&loaded.ws)?;
