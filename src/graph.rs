@@ -203,6 +203,76 @@ pub fn graph(
     hasher: &mut SourceHasher,
 ) -> Result<RecipeGraph, GraphError> {
     let mut g = RecipeGraph::default();
+    add_cargo_builds(&mut g, ws, cfg, toolchain, plan, env, hasher)?;
+    let mut makers = Makers {
+        ws,
+        cfg,
+        toolchain,
+        plan,
+        env,
+        workspace_files: None,
+        wixl: None,
+        includes: BTreeMap::new(),
+    };
+    // Each kind's recipes are made once every recipe they consume is in the graph.
+    for stage in [Stage::Sbom, Stage::Made, Stage::Covering, Stage::Checksums] {
+        let mut made = Vec::new();
+        for a in plan
+            .artifacts
+            .values()
+            .filter(|a| stage_of(&a.kind) == Some(stage))
+        {
+            if let Some(recipe) = makers.recipe(&g, hasher, a)? {
+                made.push((a.name.clone(), recipe));
+            }
+        }
+        g.add_artifacts(made);
+    }
+    Ok(g)
+}
+
+/// The order artifact recipes are made in: a recipe consumes only those of earlier stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// SBOMs (archives hold them).
+    Sbom,
+    /// What cargo builds and the sources make: archives, the source tarball, extra
+    /// artifacts, MSIs, updaters.
+    Made,
+    /// What covers archives and updaters by key and checksum: installers, `sha256.sum`.
+    Covering,
+    /// The checksum files, of whatever they sum.
+    Checksums,
+}
+
+/// The stage of a kind's recipe; `None` for kinds this tool plans but has no recipe for.
+fn stage_of(kind: &ArtifactKind) -> Option<Stage> {
+    Some(match kind {
+        ArtifactKind::Sbom => Stage::Sbom,
+        ArtifactKind::Archive { .. }
+        | ArtifactKind::SourceTarball { .. }
+        | ArtifactKind::ExtraArtifact { .. }
+        | ArtifactKind::Updater { .. }
+        | ArtifactKind::NativeInstaller {
+            installer: InstallerKind::Msi,
+            ..
+        } => Stage::Made,
+        ArtifactKind::UnifiedChecksum { .. } | ArtifactKind::Installer { .. } => Stage::Covering,
+        ArtifactKind::Checksum { .. } => Stage::Checksums,
+        _ => return None,
+    })
+}
+
+/// The cargo builds of every App and target, hashed on two threads.
+fn add_cargo_builds(
+    g: &mut RecipeGraph,
+    ws: &Workspace,
+    cfg: &Config,
+    toolchain: &Toolchain,
+    plan: &Plan,
+    env: &Env,
+    hasher: &mut SourceHasher,
+) -> Result<(), GraphError> {
     let profile = Arc::new(resolved_profile(ws));
     let toolchain_fields = Arc::new(toolchain.fields.clone());
     // Cargo builds are independent and most of their cost is reading and hashing sources: split
@@ -251,77 +321,58 @@ pub fn graph(
     hasher.absorb(r_hasher);
     g.builds.extend(l_nodes?);
     g.builds.extend(r_nodes?);
+    Ok(())
+}
 
-    // Every workspace file, hashed once for all `extra-artifacts` entries.
-    let mut workspace_files = None;
-    // Asked once, and only when an MSI is planned.
-    let mut wixl = None;
-    // SBOMs first: archives hold them.
-    for a in plan.artifacts.values() {
-        if !matches!(a.kind, ArtifactKind::Sbom) {
-            continue;
-        }
-        let app = a.app.clone().unwrap_or_default();
-        let pkg = ws.package(&app).expect("SBOMs belong to apps");
-        let sources = shared_workspace_files(ws, hasher, &mut workspace_files)?;
-        let recipe = Recipe::Sbom(Sbom {
-            package: app,
-            package_dir: pkg.dir.clone(),
-            tool: recipe::CARGO_CYCLONEDX_VERSION.into(),
-            sources,
-        });
-        g.artifacts
-            .insert(a.name.clone(), Node::new(a.name.clone(), recipe));
-    }
-    // Archives and the source tarball next: checksums and installers consume their keys.
-    let mut made = Vec::new();
-    // An App's archives for every target list the same include files: found once.
-    let mut includes = BTreeMap::new();
-    for a in plan.artifacts.values() {
-        let recipe = match &a.kind {
-            ArtifactKind::Archive { .. } => archive_recipe(ws, &g, a, hasher, &mut includes)?,
+/// What the artifact recipes share while they are made.
+struct Makers<'a> {
+    ws: &'a Workspace,
+    cfg: &'a Config,
+    toolchain: &'a Toolchain,
+    plan: &'a Plan,
+    env: &'a Env<'a>,
+    /// Every workspace file, hashed once for all `extra-artifacts` entries and SBOMs.
+    workspace_files: Option<Arc<BTreeMap<String, recipe::FileInput>>>,
+    /// `wixl --version`, asked once, and only when an MSI is planned.
+    wixl: Option<String>,
+    /// An App's archives for every target list the same include files: found once.
+    includes: BTreeMap<(String, String), Vec<(String, String)>>,
+}
+
+impl Makers<'_> {
+    /// The recipe of artifact `a`, from its kind; `None` when it has none (yet).
+    fn recipe(
+        &mut self,
+        g: &RecipeGraph,
+        hasher: &mut SourceHasher,
+        a: &crate::plan::Artifact,
+    ) -> Result<Option<Recipe>, GraphError> {
+        let (ws, plan, env) = (self.ws, self.plan, self.env);
+        Ok(Some(match &a.kind {
+            ArtifactKind::Sbom => {
+                let app = a.app.clone().unwrap_or_default();
+                let pkg = ws.package(&app).expect("SBOMs belong to apps");
+                Recipe::Sbom(Sbom {
+                    package: app,
+                    package_dir: pkg.dir.clone(),
+                    tool: recipe::CARGO_CYCLONEDX_VERSION.into(),
+                    sources: self.workspace_files(hasher)?,
+                })
+            }
+            ArtifactKind::Archive { .. } => archive_recipe(ws, g, a, hasher, &mut self.includes)?,
             ArtifactKind::SourceTarball { root_dir } => Recipe::SourceTarball(SourceTarball {
                 root_dir: root_dir.clone(),
                 git_tree: ws.git_tree.clone().unwrap_or_default(),
             }),
             // Every artifact of one entry shares its key: one run makes them all.
-            ArtifactKind::ExtraArtifact { entry, .. } => {
-                let sources = shared_workspace_files(ws, hasher, &mut workspace_files)?;
-                Recipe::ExtraBuild(ExtraBuild {
-                    working_dir: entry.working_dir.clone(),
-                    command: entry.build.clone(),
-                    artifacts: entry.artifacts.clone(),
-                    sources,
-                })
-            }
-            ArtifactKind::NativeInstaller {
-                installer: InstallerKind::Msi,
-                target,
-            } => {
-                let app = a.app.clone().unwrap_or_default();
-                let pkg = ws.package(&app).expect("MSIs belong to apps");
-                let wxs_path = crate::wix::wxs_path(pkg);
-                // No WiX source yet: no recipe (the build names it, with what to run).
-                if !ws.root.join(&wxs_path).is_file() {
-                    continue;
-                }
-                let t = dist_recipes::target::Target(target);
-                let build = &g.builds[&(app.clone(), target.clone())];
-                let Recipe::CargoBuild(cb) = &build.recipe else {
-                    unreachable!("builds are cargo builds");
-                };
-                Recipe::Msi(Msi {
-                    version: dist_recipes::installer::msi_version(&pkg.version.to_string()),
-                    target: target.clone(),
-                    build: build.key,
-                    binaries: cb.binaries.iter().map(|b| t.exe(b)).collect(),
-                    wxs: hasher.file(ws, &wxs_path)?,
-                    wxs_path,
-                    tool: wixl
-                        .get_or_insert_with(crate::toolchain::wixl_version)
-                        .clone(),
-                    app,
-                })
+            ArtifactKind::ExtraArtifact { entry, .. } => Recipe::ExtraBuild(ExtraBuild {
+                working_dir: entry.working_dir.clone(),
+                command: entry.build.clone(),
+                artifacts: entry.artifacts.clone(),
+                sources: self.workspace_files(hasher)?,
+            }),
+            ArtifactKind::NativeInstaller { target, .. } => {
+                return self.msi_recipe(g, hasher, a, target)
             }
             // The same updater for every App of a target: one key, one build.
             ArtifactKind::Updater { target } => Recipe::CrateBuild(CrateBuild {
@@ -330,49 +381,73 @@ pub fn graph(
                 sha256: recipe::AXOUPDATER_SHA256.into(),
                 binary: recipe::AXOUPDATER_BIN.into(),
                 target: target.clone(),
-                toolchain: toolchain.fields.clone(),
+                toolchain: self.toolchain.fields.clone(),
             }),
-            _ => continue,
-        };
-        made.push((a.name.clone(), recipe));
-    }
-    g.add_artifacts(made);
-    // Then what reads archive keys: installers and the unified checksum.
-    let mut made = Vec::new();
-    for a in plan.artifacts.values() {
-        let recipe = match &a.kind {
             ArtifactKind::UnifiedChecksum { of, style } => {
                 Recipe::UnifiedChecksum(UnifiedChecksum {
                     style: *style,
                     archives: of
                         .iter()
-                        .map(|n| (n.clone(), archive_ref(plan, &g, env, n)))
+                        .map(|n| (n.clone(), archive_ref(plan, g, env, n)))
                         .collect(),
                 })
             }
-            ArtifactKind::Installer { .. } => installer_recipe(ws, cfg, plan, &g, env, a),
-            _ => continue,
-        };
-        made.push((a.name.clone(), recipe));
-    }
-    g.add_artifacts(made);
-    // Last, the checksum files, of whatever they cover. (Kinds this tool plans but cannot make
-    // have no recipe, nor do their checksums.)
-    let mut made = Vec::new();
-    for a in plan.artifacts.values() {
-        if let ArtifactKind::Checksum { of, style } = &a.kind {
-            if let Some(consumed) = g.artifacts.get(of) {
-                let recipe = Recipe::Checksum(Checksum {
+            ArtifactKind::Installer { .. } => installer_recipe(ws, self.cfg, plan, g, env, a),
+            // Kinds this tool plans but cannot make have no recipe, nor do their checksums.
+            ArtifactKind::Checksum { of, style } => match g.artifacts.get(of) {
+                Some(consumed) => Recipe::Checksum(Checksum {
                     archive_name: of.clone(),
                     archive: consumed.key,
                     style: *style,
-                });
-                made.push((a.name.clone(), recipe));
-            }
-        }
+                }),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        }))
     }
-    g.add_artifacts(made);
-    Ok(g)
+
+    fn workspace_files(
+        &mut self,
+        hasher: &mut SourceHasher,
+    ) -> Result<Arc<BTreeMap<String, recipe::FileInput>>, GraphError> {
+        shared_workspace_files(self.ws, hasher, &mut self.workspace_files)
+    }
+
+    /// An MSI, from the target's Windows build and the package's WiX source; none before
+    /// `generate` wrote that source (the build names it, with what to run).
+    fn msi_recipe(
+        &mut self,
+        g: &RecipeGraph,
+        hasher: &mut SourceHasher,
+        a: &crate::plan::Artifact,
+        target: &str,
+    ) -> Result<Option<Recipe>, GraphError> {
+        let ws = self.ws;
+        let app = a.app.clone().unwrap_or_default();
+        let pkg = ws.package(&app).expect("MSIs belong to apps");
+        let wxs_path = crate::wix::wxs_path(pkg);
+        if !ws.root.join(&wxs_path).is_file() {
+            return Ok(None);
+        }
+        let t = dist_recipes::target::Target(target);
+        let build = &g.builds[&(app.clone(), target.to_string())];
+        let Recipe::CargoBuild(cb) = &build.recipe else {
+            unreachable!("builds are cargo builds");
+        };
+        Ok(Some(Recipe::Msi(Msi {
+            version: dist_recipes::installer::msi_version(&pkg.version.to_string()),
+            target: target.to_string(),
+            build: build.key,
+            binaries: cb.binaries.iter().map(|b| t.exe(b)).collect(),
+            wxs: hasher.file(ws, &wxs_path)?,
+            wxs_path,
+            tool: self
+                .wixl
+                .get_or_insert_with(crate::toolchain::wixl_version)
+                .clone(),
+            app,
+        })))
+    }
 }
 
 /// Nodes of many recipes: their inputs and keys, most of a large plan's time, computed on up
@@ -487,6 +562,58 @@ fn archive_recipe(
 }
 
 /// A fetching installer of one App, over every archive it can fetch.
+/// The npm package (scoped) or Homebrew formula an installer is published as; none for the
+/// kinds without one.
+fn installer_package_name(
+    installer: InstallerKind,
+    app: &str,
+    pc: &crate::config::PackageConfig,
+) -> Option<String> {
+    match installer {
+        InstallerKind::Npm => {
+            let name = pc.npm_package.clone().unwrap_or(app.to_string());
+            Some(match &pc.npm_scope {
+                Some(scope) => format!("{scope}/{name}"),
+                None => name,
+            })
+        }
+        InstallerKind::Homebrew => Some(pc.formula.clone().unwrap_or(app.to_string())),
+        InstallerKind::Shell
+        | InstallerKind::Powershell
+        | InstallerKind::Msi
+        | InstallerKind::Pkg => None,
+    }
+}
+
+/// What `install-libraries` installs from each archive: its packaged libraries of those kinds.
+fn installed_libraries(
+    plan: &Plan,
+    pkg: &crate::workspace::Package,
+    pc: &crate::config::PackageConfig,
+    archives: &[String],
+) -> BTreeMap<String, Vec<String>> {
+    let kinds: Vec<_> = pc
+        .install_libraries
+        .iter()
+        .filter(|k| pc.package_libraries.contains(k))
+        .copied()
+        .collect();
+    archives
+        .iter()
+        .filter_map(|n| {
+            let ArtifactKind::Archive { target, .. } = &plan.artifacts[n].kind else {
+                return None;
+            };
+            let libs: Vec<String> =
+                crate::plan::library_files(pkg, &kinds, dist_recipes::target::Target(target))
+                    .into_iter()
+                    .map(|(_, file)| file)
+                    .collect();
+            (!libs.is_empty()).then(|| (n.clone(), libs))
+        })
+        .collect()
+}
+
 fn installer_recipe(
     ws: &Workspace,
     cfg: &Config,
@@ -506,20 +633,7 @@ fn installer_recipe(
     let app = a.app.clone().unwrap_or_default();
     let pkg = ws.package(&app).expect("installers belong to apps");
     let pc = cfg.package(&app);
-    let package_name = match installer {
-        InstallerKind::Npm => {
-            let name = pc.npm_package.clone().unwrap_or(app.clone());
-            Some(match &pc.npm_scope {
-                Some(scope) => format!("{scope}/{name}"),
-                None => name,
-            })
-        }
-        InstallerKind::Homebrew => Some(pc.formula.clone().unwrap_or(app.clone())),
-        InstallerKind::Shell
-        | InstallerKind::Powershell
-        | InstallerKind::Msi
-        | InstallerKind::Pkg => None,
-    };
+    let package_name = installer_package_name(*installer, &app, pc);
     // Only the shell and PowerShell installers install an updater, as cargo-dist's do.
     let updaters = match installer {
         InstallerKind::Shell | InstallerKind::Powershell => {
@@ -552,27 +666,7 @@ fn installer_recipe(
             .iter()
             .map(|n| (n.clone(), archive_ref(plan, g, env, n)))
             .collect(),
-        // What `install-libraries` installs: the packaged libraries of those kinds.
-        libraries: archives
-            .iter()
-            .filter_map(|n| {
-                let ArtifactKind::Archive { target, .. } = &plan.artifacts[n].kind else {
-                    return None;
-                };
-                let kinds: Vec<_> = pc
-                    .install_libraries
-                    .iter()
-                    .filter(|k| pc.package_libraries.contains(k))
-                    .copied()
-                    .collect();
-                let libs: Vec<String> =
-                    crate::plan::library_files(pkg, &kinds, dist_recipes::target::Target(target))
-                        .into_iter()
-                        .map(|(_, file)| file)
-                        .collect();
-                (!libs.is_empty()).then(|| (n.clone(), libs))
-            })
-            .collect(),
+        libraries: installed_libraries(plan, pkg, pc, archives),
         updaters: updaters.clone(),
         receipt: (!updaters.is_empty())
             .then(|| plan.releases.iter().find(|r| r.app == app))

@@ -415,31 +415,15 @@ fn plan_local(
     let mut archives = Vec::new();
     for target in release.targets.clone() {
         let t = Target(&target);
-        let selected = sel.local && sel.targets.contains(&target);
-        // MSIs are made in the global phase, from this target's build in the store (wixl runs
-        // on Linux, not on the Windows runner): selected with the global artifacts when this
-        // target is.
-        let msi_selected = sel.global && sel.targets.contains(&target);
-        // Every artifact of this App and target.
-        let artifact = |name: String, kind: ArtifactKind, selected: bool| Artifact {
-            name,
-            app: Some(app.clone()),
-            target_triples: vec![target.clone()],
-            selected,
-            kind,
-        };
-        let local = |name: String, kind: ArtifactKind| artifact(name, kind, selected);
-        let checksum_of = |of: &str, selected: bool| {
-            global.checksum.map(|style| {
-                artifact(
-                    checksum_name(of, style),
-                    ArtifactKind::Checksum {
-                        of: of.to_string(),
-                        style,
-                    },
-                    selected,
-                )
-            })
+        let make = PerTarget {
+            app: &app,
+            target: &target,
+            selected: sel.local && sel.targets.contains(&target),
+            // MSIs are made in the global phase, from this target's build in the store (wixl
+            // runs on Linux, not on the Windows runner): selected with the global artifacts
+            // when this target is.
+            msi_selected: sel.global && sel.targets.contains(&target),
+            checksum: global.checksum,
         };
         let binaries = target_binaries(pkg, pc, &target)?;
         release
@@ -452,8 +436,8 @@ fn plan_local(
         };
         let stem = format!("{app}-{target}");
         let name = format!("{stem}{}", format.extension());
-        let archive_sum = checksum_of(&name, selected);
-        let mut per_target = vec![local(
+        let archive_sum = make.checksum_of(&name, make.selected);
+        let mut per_target = vec![make.local(
             name.clone(),
             ArtifactKind::Archive {
                 target: target.clone(),
@@ -465,57 +449,17 @@ fn plan_local(
         )];
         per_target.extend(archive_sum);
         if global.install_updater {
-            per_target.push(local(
+            per_target.push(make.local(
                 format!("{stem}-update"),
                 ArtifactKind::Updater {
                     target: target.clone(),
                 },
             ));
         }
-        for &inst in pc.installers.iter().filter(|i| i.is_local()) {
-            let Some(file) = inst.local_file_name(&app, &target) else {
-                continue;
-            };
-            let chosen = if inst == InstallerKind::Msi {
-                msi_selected
-            } else {
-                selected
-            };
-            let sum = checksum_of(&file, chosen);
-            per_target.push(artifact(
-                file,
-                ArtifactKind::NativeInstaller {
-                    installer: inst,
-                    target: target.clone(),
-                },
-                chosen,
-            ));
-            per_target.extend(sum);
-        }
+        per_target.extend(make.native_installers(pc));
         if global.omnibor {
-            // cargo-dist's OmniBOR ids: beside archives and bundling installers.
-            let subjects: Vec<String> = per_target
-                .iter()
-                .filter(|a| {
-                    matches!(
-                        a.kind,
-                        ArtifactKind::Archive { .. } | ArtifactKind::NativeInstaller { .. }
-                    )
-                })
-                .map(|a| a.name.clone())
-                .collect();
-            for of in subjects {
-                let chosen = if of.ends_with(".msi") {
-                    msi_selected
-                } else {
-                    selected
-                };
-                per_target.push(artifact(
-                    format!("{of}.omnibor"),
-                    ArtifactKind::Omnibor { of },
-                    chosen,
-                ));
-            }
+            let ids = make.omnibor_ids(&per_target);
+            per_target.extend(ids);
         }
         for a in per_target {
             release.artifacts.push(a.name.clone());
@@ -524,6 +468,91 @@ fn plan_local(
         archives.push((name, target));
     }
     Ok(archives)
+}
+
+/// Makes the artifacts of one App for one target.
+struct PerTarget<'a> {
+    app: &'a str,
+    target: &'a str,
+    /// The local artifacts are selected.
+    selected: bool,
+    /// Its MSIs are (with the global artifacts).
+    msi_selected: bool,
+    checksum: Option<ChecksumStyle>,
+}
+
+impl PerTarget<'_> {
+    fn artifact(&self, name: String, kind: ArtifactKind, selected: bool) -> Artifact {
+        Artifact {
+            name,
+            app: Some(self.app.to_string()),
+            target_triples: vec![self.target.to_string()],
+            selected,
+            kind,
+        }
+    }
+
+    fn local(&self, name: String, kind: ArtifactKind) -> Artifact {
+        self.artifact(name, kind, self.selected)
+    }
+
+    /// The checksum file of `of`, unless `checksum = "false"`.
+    fn checksum_of(&self, of: &str, selected: bool) -> Option<Artifact> {
+        self.checksum.map(|style| {
+            let kind = ArtifactKind::Checksum {
+                of: of.to_string(),
+                style,
+            };
+            self.artifact(checksum_name(of, style), kind, selected)
+        })
+    }
+
+    /// Bundling installers (MSI, pkg) for this target, each with its checksum.
+    fn native_installers(&self, pc: &PackageConfig) -> Vec<Artifact> {
+        let mut out = Vec::new();
+        for &inst in pc.installers.iter().filter(|i| i.is_local()) {
+            let Some(file) = inst.local_file_name(self.app, self.target) else {
+                continue;
+            };
+            let chosen = match inst {
+                InstallerKind::Msi => self.msi_selected,
+                _ => self.selected,
+            };
+            let sum = self.checksum_of(&file, chosen);
+            let kind = ArtifactKind::NativeInstaller {
+                installer: inst,
+                target: self.target.to_string(),
+            };
+            out.push(self.artifact(file, kind, chosen));
+            out.extend(sum);
+        }
+        out
+    }
+
+    /// cargo-dist's OmniBOR ids: beside archives and bundling installers.
+    fn omnibor_ids(&self, per_target: &[Artifact]) -> Vec<Artifact> {
+        per_target
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    ArtifactKind::Archive { .. } | ArtifactKind::NativeInstaller { .. }
+                )
+            })
+            .map(|a| {
+                let chosen = match a.name.ends_with(".msi") {
+                    true => self.msi_selected,
+                    false => self.selected,
+                };
+                let of = a.name.clone();
+                self.artifact(
+                    format!("{of}.omnibor"),
+                    ArtifactKind::Omnibor { of },
+                    chosen,
+                )
+            })
+            .collect()
+    }
 }
 
 /// The binaries shipped for `target`: the package's, narrowed by `binaries` when it names the
@@ -718,56 +747,43 @@ fn plan_shared(
     releases: &mut [Release],
     artifacts: &mut BTreeMap<String, Artifact>,
 ) {
+    // Every announcement-wide artifact is global, of no App and no target.
+    let shared_artifact = |name: String, kind: ArtifactKind| Artifact {
+        name,
+        app: None,
+        target_triples: Vec::new(),
+        selected: sel.global,
+        kind,
+    };
     let mut shared = Vec::new();
     let style = cfg.global.checksum;
     if let (false, Some(style)) = (all_archives.is_empty(), style) {
         all_archives.sort();
-        shared.push(Artifact {
-            name: style.unified_name(),
-            app: None,
-            target_triples: Vec::new(),
-            selected: sel.global,
-            kind: ArtifactKind::UnifiedChecksum {
-                of: all_archives,
+        let of = all_archives;
+        shared.push(shared_artifact(
+            style.unified_name(),
+            ArtifactKind::UnifiedChecksum { of, style },
+        ));
+    }
+    let first = releases.first().filter(|_| cfg.global.source_tarball);
+    if let (Some(first), true) = (first, ws.git_tree.is_some()) {
+        let root_dir = format!("{}-{}", first.app, first.version);
+        let of = "source.tar.gz".to_string();
+        shared.push(shared_artifact(
+            of.clone(),
+            ArtifactKind::SourceTarball { root_dir },
+        ));
+        if let Some(style) = style {
+            let kind = ArtifactKind::Checksum {
+                of: of.clone(),
                 style,
-            },
-        });
-    }
-    if cfg.global.source_tarball && ws.git_tree.is_some() {
-        if let Some(first) = releases.first() {
-            shared.push(Artifact {
-                name: "source.tar.gz".into(),
-                app: None,
-                target_triples: Vec::new(),
-                selected: sel.global,
-                kind: ArtifactKind::SourceTarball {
-                    root_dir: format!("{}-{}", first.app, first.version),
-                },
-            });
-            if let Some(style) = style {
-                shared.push(Artifact {
-                    name: checksum_name("source.tar.gz", style),
-                    app: None,
-                    target_triples: Vec::new(),
-                    selected: sel.global,
-                    kind: ArtifactKind::Checksum {
-                        of: "source.tar.gz".into(),
-                        style,
-                    },
-                });
-            }
+            };
+            shared.push(shared_artifact(checksum_name(&of, style), kind));
         }
-    }
-    if cfg.global.omnibor && shared.iter().any(|a| a.name == "source.tar.gz") {
-        shared.push(Artifact {
-            name: "source.tar.gz.omnibor".into(),
-            app: None,
-            target_triples: Vec::new(),
-            selected: sel.global,
-            kind: ArtifactKind::Omnibor {
-                of: "source.tar.gz".into(),
-            },
-        });
+        if cfg.global.omnibor {
+            let name = format!("{of}.omnibor");
+            shared.push(shared_artifact(name, ArtifactKind::Omnibor { of }));
+        }
     }
     // `extra-artifacts`: one artifact per file a build command makes, named by the file.
     for r in releases.iter() {
@@ -775,16 +791,11 @@ fn plan_shared(
             for path in &entry.artifacts {
                 let name = file_name(path).to_string();
                 if !shared.iter().any(|a| a.name == name) {
-                    shared.push(Artifact {
-                        name,
-                        app: None,
-                        target_triples: Vec::new(),
-                        selected: sel.global,
-                        kind: ArtifactKind::ExtraArtifact {
-                            entry: entry.clone(),
-                            path: path.clone(),
-                        },
-                    });
+                    let kind = ArtifactKind::ExtraArtifact {
+                        entry: entry.clone(),
+                        path: path.clone(),
+                    };
+                    shared.push(shared_artifact(name, kind));
                 }
             }
         }
@@ -796,22 +807,29 @@ fn plan_shared(
         }
         artifacts.insert(a.name.clone(), a);
     }
-    // `cargo-cyclonedx`: an SBOM per release (also put in its archives).
+    plan_sboms(cfg, sel, releases, artifacts);
+}
+
+/// `cargo-cyclonedx`: an SBOM per release (also put in its archives).
+fn plan_sboms(
+    cfg: &Config,
+    sel: &Selection,
+    releases: &mut [Release],
+    artifacts: &mut BTreeMap<String, Artifact>,
+) {
     for r in releases.iter_mut() {
         if cfg.package(&r.app).cyclonedx {
             let name = sbom_name(&r.app);
             r.artifacts.push(name.clone());
             r.artifacts.sort();
-            artifacts.insert(
-                name.clone(),
-                Artifact {
-                    name,
-                    app: Some(r.app.clone()),
-                    target_triples: Vec::new(),
-                    selected: sel.global,
-                    kind: ArtifactKind::Sbom,
-                },
-            );
+            let sbom = Artifact {
+                name: name.clone(),
+                app: Some(r.app.clone()),
+                target_triples: Vec::new(),
+                selected: sel.global,
+                kind: ArtifactKind::Sbom,
+            };
+            artifacts.insert(name, sbom);
         }
     }
 }

@@ -352,6 +352,143 @@ fn tools_dir() -> PathBuf {
     crate::env::tools_dir()
 }
 
+/// The directories a cargo build of `b` works in, set up fresh where a build must not see the
+/// last one's leftovers.
+struct SandboxDirs {
+    /// The snapshot of the build's input files, synced to exactly them.
+    snapshot: PathBuf,
+    target_dir: PathBuf,
+    /// Fresh each build: nothing a build script leaves in HOME or TMPDIR reaches the next one.
+    home: PathBuf,
+    tmp: PathBuf,
+    cargo_home: PathBuf,
+    /// The `--config` file pointing cargo at the vendored crates.
+    vendor_config: Option<PathBuf>,
+}
+
+impl SandboxDirs {
+    fn prepare(
+        ws: &Workspace,
+        b: &CargoBuild,
+        sandbox: &Path,
+        vendored: Option<&Vendored>,
+    ) -> Result<SandboxDirs, CargoError> {
+        let snapshot = sandbox.join("src");
+        let target_dir = sandbox.join("target");
+        sync_snapshot(ws, b, &snapshot)?;
+        std::fs::create_dir_all(&target_dir).map_err(sandbox_err(&target_dir))?;
+        let home = sandbox.join("home");
+        let tmp = sandbox.join("tmp");
+        for dir in [&home, &tmp] {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).map_err(sandbox_err(dir))?;
+            }
+            std::fs::create_dir_all(dir).map_err(sandbox_err(dir))?;
+        }
+        let cargo_home = sandbox.join("cargo-home");
+        std::fs::create_dir_all(&cargo_home).map_err(sandbox_err(&cargo_home))?;
+        let vendor_config = match vendored {
+            Some(v) => {
+                let path = sandbox.join("vendor.toml");
+                std::fs::write(&path, v.config()).map_err(sandbox_err(&path))?;
+                Some(path)
+            }
+            None => None,
+        };
+        Ok(SandboxDirs {
+            snapshot,
+            target_dir,
+            home,
+            tmp,
+            cargo_home,
+            vendor_config,
+        })
+    }
+
+    /// The build's rustflags, then a path remap for each of these directories.
+    fn rustflags(&self, b: &CargoBuild, vendored: Option<&Vendored>) -> Vec<String> {
+        // Config files are inputs (hashed and in the snapshot): read them from there.
+        let ws_config = [".cargo/config.toml", ".cargo/config"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(self.snapshot.join(f)).ok());
+        let mut flags = build_rustflags(ws_config.as_deref(), b);
+        let mut remaps = vec![
+            (self.snapshot.clone(), REMAP_SRC),
+            (self.target_dir.clone(), REMAP_TARGET),
+            (self.cargo_home.clone(), REMAP_CARGO_HOME),
+        ];
+        if let Some(v) = vendored {
+            remaps.push((v.dir.clone(), REMAP_VENDOR));
+        }
+        for (from, to) in &remaps {
+            flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+        }
+        flags
+    }
+}
+
+/// What a build may read and write: `read` (the toolchain, pinned tools, vendored crates),
+/// the system's compilers and libraries, its tools' directories and the programs' own, the
+/// cargo config files above the sandbox (cargo reads and fails on them), and only the sandbox
+/// (and devices) to write.
+fn jail_for(
+    b: &CargoBuild,
+    sandbox: &Path,
+    snapshot: &Path,
+    program: &str,
+    mut read: Vec<PathBuf>,
+    require_full: bool,
+) -> Jail {
+    read.extend(SYSTEM_READ.iter().map(PathBuf::from));
+    read.extend(tool_dirs(&b.env));
+    let rustc = crate::env::rustc_override().and_then(|r| r.into_string().ok());
+    for p in [Some(program), rustc.as_deref()].into_iter().flatten() {
+        read.extend(
+            Path::new(p)
+                .parent()
+                .filter(|d| d.is_absolute())
+                .map(Path::to_path_buf),
+        );
+    }
+    for dir in snapshot.ancestors().skip(1) {
+        for name in ["config", "config.toml"] {
+            let f = dir.join(".cargo").join(name);
+            if f.is_file() {
+                read.push(f);
+            }
+        }
+    }
+    let mut write = vec![sandbox.to_path_buf()];
+    write.extend(DEVICES_WRITE.iter().map(PathBuf::from));
+    Jail {
+        read,
+        write,
+        require_full,
+    }
+}
+
+/// A failed build's error: cargo's stderr, and what isolation may have cut off.
+fn failed(b: &CargoBuild, out: &std::process::Output, level: Isolation) -> CargoError {
+    let mut stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+    let cut_off = match level {
+        Isolation::Full => Some("no network, and no files but its sandbox, the vendored crates, the toolchain and the system's"),
+        Isolation::NetworkOnly => Some("no network"),
+        Isolation::None => None,
+    };
+    if let Some(cut_off) = cut_off {
+        stderr.push_str(&format!(
+            "\n  (the build ran with isolation `{}`: {cut_off}; a build script that downloads or reads outside the workspace fails here, see the README's \"What a build can and cannot see\")",
+            level.as_str()
+        ));
+    }
+    CargoError::Failed {
+        package: b.package.clone(),
+        target: b.target.clone(),
+        status: out.status.to_string(),
+        stderr,
+    }
+}
+
 /// Whether the toolchain the workspace selects has the standard library of `target`.
 pub(super) fn target_installed(ws: &Workspace, target: &str) -> bool {
     Command::new(crate::env::rustc())
@@ -405,46 +542,16 @@ pub fn build(
         });
     }
     let lock = lock_sandbox(sandbox)?;
-    let snapshot = sandbox.join("src");
-    let target_dir = sandbox.join("target");
-    sync_snapshot(ws, b, &snapshot)?;
-    std::fs::create_dir_all(&target_dir).map_err(sandbox_err(&target_dir))?;
-    // Fresh each build: nothing a build script leaves in HOME or TMPDIR reaches the next one.
-    let home = sandbox.join("home");
-    let tmp = sandbox.join("tmp");
-    for dir in [&home, &tmp] {
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(sandbox_err(dir))?;
-        }
-        std::fs::create_dir_all(dir).map_err(sandbox_err(dir))?;
-    }
-    let cargo_home = sandbox.join("cargo-home");
-    std::fs::create_dir_all(&cargo_home).map_err(sandbox_err(&cargo_home))?;
-    let vendor_config = match vendored {
-        Some(v) => {
-            let path = sandbox.join("vendor.toml");
-            std::fs::write(&path, v.config()).map_err(sandbox_err(&path))?;
-            Some(path)
-        }
-        None => None,
-    };
-
-    // Config files are inputs (hashed and in the snapshot): read them from there.
-    let ws_config = [".cargo/config.toml", ".cargo/config"]
-        .iter()
-        .find_map(|f| std::fs::read_to_string(snapshot.join(f)).ok());
-    let mut flags = build_rustflags(ws_config.as_deref(), b);
-    let mut remaps = vec![
-        (snapshot.clone(), REMAP_SRC),
-        (target_dir.clone(), REMAP_TARGET),
-        (cargo_home.clone(), REMAP_CARGO_HOME),
-    ];
-    if let Some(v) = vendored {
-        remaps.push((v.dir.clone(), REMAP_VENDOR));
-    }
-    for (from, to) in &remaps {
-        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
-    }
+    let dirs = SandboxDirs::prepare(ws, b, sandbox, vendored)?;
+    let SandboxDirs {
+        snapshot,
+        target_dir,
+        home,
+        tmp,
+        cargo_home,
+        vendor_config,
+    } = &dirs;
+    let flags = dirs.rustflags(b, vendored);
 
     let auditable_bin = match &b.auditable {
         Some(version) => Some(cargo_tool("cargo-auditable", version)?),
@@ -462,57 +569,25 @@ pub fn build(
     path_front.extend(toolchain.as_ref().map(|t| t.join("bin")));
     let path = path_with(&path_front)?;
     let make = || {
-        let mut cmd = cargo_command(ws, b, &program, &snapshot, &target_dir, &cargo_home, &flags);
+        let mut cmd = cargo_command(ws, b, &program, snapshot, target_dir, cargo_home, &flags);
         // Found first on PATH: the toolchain's own programs (not rustup's proxies, which would
         // look for toolchain files outside the sandbox), then `cargo auditable`'s pinned version.
-        cmd.env("PATH", &path)
-            .env("HOME", &home)
-            .env("TMPDIR", &tmp);
+        cmd.env("PATH", &path).env("HOME", home).env("TMPDIR", tmp);
         if crate::env::rustc_override().is_none() {
             if let Some(t) = &toolchain {
                 cmd.env("RUSTC", t.join("bin").join(exe("rustc")));
             }
         }
         cmd.arg("--offline");
-        if let Some(config) = &vendor_config {
+        if let Some(config) = vendor_config {
             cmd.arg("--config").arg(config);
         }
         cmd
     };
-    let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
-    read.extend(toolchain.clone());
-    read.extend(tool_dirs(&b.env));
+    let mut read: Vec<PathBuf> = toolchain.clone().into_iter().collect();
     read.extend(auditable_bin);
     read.extend(vendored.map(|v| v.dir.clone()));
-    let rustc = crate::env::rustc_override().and_then(|r| r.into_string().ok());
-    for p in [Some(program.as_str()), rustc.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        read.extend(
-            Path::new(p)
-                .parent()
-                .filter(|d| d.is_absolute())
-                .map(Path::to_path_buf),
-        );
-    }
-    // Cargo reads `.cargo/config.toml` in every directory above the one it runs in, and fails
-    // on one it cannot read: the only files above the sandbox a build may read.
-    for dir in snapshot.ancestors().skip(1) {
-        for name in ["config", "config.toml"] {
-            let f = dir.join(".cargo").join(name);
-            if f.is_file() {
-                read.push(f);
-            }
-        }
-    }
-    let mut write = vec![sandbox.to_path_buf()];
-    write.extend(DEVICES_WRITE.iter().map(PathBuf::from));
-    let jail = Jail {
-        read,
-        write,
-        require_full: require_isolation,
-    };
+    let jail = jail_for(b, sandbox, snapshot, &program, read, require_isolation);
     let run = isolation::output(&make, &jail).map_err(|e| match e {
         isolation::Refused::Spawn(e) => CargoError::Spawn(e),
         isolation::Refused::Weaker { level, why } => CargoError::NotIsolated {
@@ -522,26 +597,8 @@ pub fn build(
             why,
         },
     })?;
-    let out = run.output;
-    if !out.status.success() {
-        let mut stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
-        let cut_off = match run.level {
-            Isolation::Full => Some("no network, and no files but its sandbox, the vendored crates, the toolchain and the system's"),
-            Isolation::NetworkOnly => Some("no network"),
-            Isolation::None => None,
-        };
-        if let Some(cut_off) = cut_off {
-            stderr.push_str(&format!(
-                "\n  (the build ran with isolation `{}`: {cut_off}; a build script that downloads or reads outside the workspace fails here, see the README's \"What a build can and cannot see\")",
-                run.level.as_str()
-            ));
-        }
-        return Err(CargoError::Failed {
-            package: b.package.clone(),
-            target: b.target.clone(),
-            status: out.status.to_string(),
-            stderr,
-        });
+    if !run.output.status.success() {
+        return Err(failed(b, &run.output, run.level));
     }
     let bin_dir = target_dir.join(&b.target).join("dist");
     let target = dist_recipes::target::Target(&b.target);

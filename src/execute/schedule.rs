@@ -32,6 +32,66 @@ type Finished = (
     std::thread::Result<Result<(RecipeRecord, bool), ExecuteError>>,
 );
 
+/// The recipes a run makes, in an order inputs come first, and which of them can start.
+struct Tasks<'g> {
+    order: Vec<&'g Node>,
+    /// Per task: how many of the tasks it needs are unfinished.
+    waiting: Vec<usize>,
+    /// Per task: the tasks that need it.
+    consumers: Vec<Vec<usize>>,
+    ready: BTreeSet<usize>,
+}
+
+impl<'g> Tasks<'g> {
+    fn new(graph: &'g RecipeGraph, order: Vec<&'g Node>) -> Tasks<'g> {
+        let index: BTreeMap<RecipeKey, usize> =
+            order.iter().enumerate().map(|(i, n)| (n.key, i)).collect();
+        let mut waiting = vec![0usize; order.len()];
+        let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); order.len()];
+        for (i, node) in order.iter().enumerate() {
+            let inputs: BTreeSet<usize> = graph
+                .deps(node)
+                .filter(|(edge, _)| edge.required)
+                .filter_map(|(_, dep)| index.get(&dep.key).copied())
+                .collect();
+            waiting[i] = inputs.len();
+            for dep in inputs {
+                consumers[dep].push(i);
+            }
+        }
+        let ready = (0..order.len()).filter(|&i| waiting[i] == 0).collect();
+        Tasks {
+            order,
+            waiting,
+            consumers,
+            ready,
+        }
+    }
+
+    /// The first ready cargo build when none runs, else the first ready other task.
+    fn pick(&mut self, heavy_running: bool) -> Option<usize> {
+        let heavy = |i: &usize| is_heavy(&self.order[*i].recipe);
+        let pick = self
+            .ready
+            .iter()
+            .copied()
+            .find(|i| !heavy_running && heavy(i))
+            .or_else(|| self.ready.iter().copied().find(|i| !heavy(i)))?;
+        self.ready.remove(&pick);
+        Some(pick)
+    }
+
+    /// Task `i` is done: the tasks waiting on it alone are ready.
+    fn finished(&mut self, i: usize) {
+        for &c in &self.consumers[i] {
+            self.waiting[c] -= 1;
+            if self.waiting[c] == 0 {
+                self.ready.insert(c);
+            }
+        }
+    }
+}
+
 impl Executor<'_> {
     /// Makes sure every recipe of `roots` is in the store, with the inputs of those that are
     /// not; results are read with [`Executor::outcome`]. On an error nothing new starts, the
@@ -50,23 +110,8 @@ impl Executor<'_> {
         if order.is_empty() {
             return Ok(());
         }
-        let index: BTreeMap<RecipeKey, usize> =
-            order.iter().enumerate().map(|(i, n)| (n.key, i)).collect();
-        // For each task: how many of its tasks-to-run inputs are unfinished, and who waits on it.
-        let mut waiting = vec![0usize; order.len()];
-        let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); order.len()];
-        for (i, node) in order.iter().enumerate() {
-            let inputs: BTreeSet<usize> = graph
-                .deps(node)
-                .filter(|(edge, _)| edge.required)
-                .filter_map(|(_, dep)| index.get(&dep.key).copied())
-                .collect();
-            waiting[i] = inputs.len();
-            for dep in inputs {
-                consumers[dep].push(i);
-            }
-        }
-        let mut ready: BTreeSet<usize> = (0..order.len()).filter(|&i| waiting[i] == 0).collect();
+        let mut tasks = Tasks::new(graph, order);
+        let order = &tasks.order.clone();
         let mut handles: Vec<Store> = Vec::new();
         let mut running = 0usize;
         let mut heavy_running = false;
@@ -77,14 +122,9 @@ impl Executor<'_> {
             let (tx, rx) = mpsc::channel::<Finished>();
             loop {
                 while first_error.is_none() && running < jobs {
-                    // The first ready cargo build when none runs, else the first ready other.
-                    let pick = ready
-                        .iter()
-                        .copied()
-                        .find(|&i| !heavy_running && is_heavy(&order[i].recipe))
-                        .or_else(|| ready.iter().copied().find(|&i| !is_heavy(&order[i].recipe)));
-                    let Some(i) = pick else { break };
-                    ready.remove(&i);
+                    let Some(i) = tasks.pick(heavy_running) else {
+                        break;
+                    };
                     let node = order[i];
                     heavy_running |= is_heavy(&node.recipe);
                     running += 1;
@@ -93,15 +133,7 @@ impl Executor<'_> {
                         None => Store::open(self.store.root())?,
                     };
                     // Said here, in dispatch order, so the display lists what runs together.
-                    let action = match node.recipe {
-                        Recipe::Archive(_) => RecipeAction::Compressing,
-                        _ => RecipeAction::Building,
-                    };
-                    self.reporter.report(Event::Recipe {
-                        label: &node.label,
-                        action,
-                        elapsed: Default::default(),
-                    });
+                    self.report_start(node);
                     let inputs: BTreeMap<RecipeKey, RecipeRecord> = graph
                         .deps(node)
                         .filter_map(|(_, dep)| Some((dep.key, self.done.get(&dep.key)?.0.clone())))
@@ -144,12 +176,7 @@ impl Executor<'_> {
                             self.fresh.push(rec.clone());
                         }
                         self.done.insert(node.key, (rec, cached));
-                        for &c in &consumers[i] {
-                            waiting[c] -= 1;
-                            if waiting[c] == 0 {
-                                ready.insert(c);
-                            }
-                        }
+                        tasks.finished(i);
                     }
                 }
             }
@@ -159,6 +186,18 @@ impl Executor<'_> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    fn report_start(&self, node: &Node) {
+        let action = match node.recipe {
+            Recipe::Archive(_) => RecipeAction::Compressing,
+            _ => RecipeAction::Building,
+        };
+        self.reporter.report(Event::Recipe {
+            label: &node.label,
+            action,
+            elapsed: Default::default(),
+        });
     }
 
     /// Adds `node` to `order` after the required inputs it needs, unless it is done or stored.
