@@ -337,6 +337,24 @@ pub fn cross_builds(cfg: &GlobalConfig) -> Vec<(String, String)> {
         .collect()
 }
 
+/// In a container (root, no sudo): the distribution's package manager, `names(sep)` the
+/// packages with versions joined by `sep`; unnamed, whichever the image has.
+fn container_install(manager: Option<&str>, names: &dyn Fn(&str) -> String) -> String {
+    let apt = format!("apt-get update && apt-get install -y {}", names("="));
+    let dnf = format!("dnf install --assumeyes {}", names("-"));
+    let yum = format!("yum install -y {}", names("-"));
+    let apk = format!("apk add {}", names("="));
+    match manager {
+        Some("apt") => apt,
+        Some("dnf") => dnf,
+        Some("yum") => yum,
+        Some("apk") => apk,
+        _ => format!(
+            "if command -v apt-get >/dev/null; then {apt}; elif command -v dnf >/dev/null; then {dnf}; elif command -v yum >/dev/null; then {yum}; elif command -v apk >/dev/null; then {apk}; else echo 'no apt-get, dnf, yum or apk in the container' >&2; exit 1; fi"
+        ),
+    }
+}
+
 /// The commands that install `dependencies` where `target` builds: apt packages on Linux (with
 /// the container's package manager in a container), Homebrew on macOS, Chocolatey on Windows,
 /// each package where its `targets` (if any) name `target`.
@@ -403,23 +421,7 @@ fn install_command(cfg: &GlobalConfig, target: &str, host: &BuildHost) -> String
             "sudo apt-get update && sudo apt-get install -y {}",
             names("=")
         ),
-        // Containers run as root, without sudo, with their distribution's package manager.
-        ("apt", Some(c)) => {
-            let apt = format!("apt-get update && apt-get install -y {}", names("="));
-            let dnf = format!("dnf install --assumeyes {}", names("-"));
-            let yum = format!("yum install -y {}", names("-"));
-            let apk = format!("apk add {}", names("="));
-            match c.package_manager.as_deref() {
-                Some("apt") => apt,
-                Some("dnf") => dnf,
-                Some("yum") => yum,
-                Some("apk") => apk,
-                // Unnamed: whichever the image has.
-                _ => format!(
-                    "if command -v apt-get >/dev/null; then {apt}; elif command -v dnf >/dev/null; then {dnf}; elif command -v yum >/dev/null; then {yum}; elif command -v apk >/dev/null; then {apk}; else echo 'no apt-get, dnf, yum or apk in the container' >&2; exit 1; fi"
-                ),
-            }
-        }
+        ("apt", Some(c)) => container_install(c.package_manager.as_deref(), &names),
         // Homebrew installs the current formula; a version pin is not something it offers.
         ("homebrew", _) => {
             let names: Vec<String> = pkgs.iter().map(|d| word(&d.package)).collect();

@@ -339,17 +339,17 @@ impl SourceHasher {
             .collect()
     }
 
-    /// The input set of a cargo build of `pkg`.
-    pub fn build_sources(
-        &mut self,
+    /// The listed sources under each of `dirs` (a package's and its path dependencies'), each
+    /// filtered by its package's `include` / `exclude`.
+    fn listed(
+        &self,
         ws: &Workspace,
-        pkg: &Package,
-    ) -> Result<BuildSources, SourceError> {
-        let layout = self.layout(ws);
+        layout: &Layout,
+        dirs: &[String],
+    ) -> Result<BTreeSet<String>, SourceError> {
         let mut files = BTreeSet::new();
-        let closure = ws.path_closure(pkg);
-        let warm = self.warm_listings(&layout);
-        for dir in &closure {
+        let warm = self.warm_listings(layout);
+        for dir in dirs {
             let mut listed = BTreeSet::new();
             let listed = match warm.as_ref().and_then(|w| w.listings.get(dir)) {
                 Some(listed) => listed,
@@ -377,6 +377,18 @@ impl SourceHasher {
                 ),
             }
         }
+        Ok(files)
+    }
+
+    /// The input set of a cargo build of `pkg`.
+    pub fn build_sources(
+        &mut self,
+        ws: &Workspace,
+        pkg: &Package,
+    ) -> Result<BuildSources, SourceError> {
+        let layout = self.layout(ws);
+        let closure = ws.path_closure(pkg);
+        let mut files = self.listed(ws, &layout, &closure)?;
         files.extend(layout.root_files.iter().map(|f| f.to_string()));
         let mut out = BuildSources {
             files: BTreeMap::new(),

@@ -4,13 +4,15 @@
 //! so the sweep of hidden temp files only ever removes those of builds that died, and the
 //! manifest matches the files beside it. Every file appears whole (temp file + rename).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use dist_store::RecipeRecord;
 
 use super::{io, work_dir, write_atomic, ExecuteError, Executor};
-use crate::manifest::DistManifest;
+use crate::graph::RecipeGraph;
+use crate::manifest::{ArtifactState, DistManifest, RecipeInfo};
 use crate::workspace::Workspace;
 
 /// `target/distrib/`, locked for this build.
@@ -46,6 +48,40 @@ impl Distrib {
         rec: &RecipeRecord,
     ) -> Result<PathBuf, ExecuteError> {
         ex.materialize(name, rec, &self.dir)
+    }
+
+    /// Every built artifact into the directory, with what the manifest says of it (its path
+    /// relative to `root`, unless `None`: `--no-local-paths`).
+    pub fn materialize_all(
+        &self,
+        ex: &Executor,
+        graph: &RecipeGraph,
+        built: &super::phases::Built,
+        root: Option<&Path>,
+    ) -> Result<BTreeMap<String, ArtifactState>, ExecuteError> {
+        let mut states = BTreeMap::new();
+        for (name, (rec, cached)) in built {
+            let dest = self.materialize(ex, name, rec)?;
+            let out = super::artifact_output(&rec.outputs, name);
+            let node = graph.artifacts.get(name);
+            let recipe = RecipeInfo {
+                key: rec.key.to_hex(),
+                cached: *cached,
+                blake3: Some(out.digest.to_hex()),
+                inputs: node.map(|n| graph.recorded_inputs(n)).unwrap_or_default(),
+                isolation: node
+                    .and_then(|n| ex.isolation_of(graph, n))
+                    .map(|l| l.as_str().to_string()),
+                remote: ex.from_remote(&rec.key),
+            };
+            let state = ArtifactState {
+                recipe: Some(recipe),
+                path: root.map(|root| crate::workspace::relative(root, &dest)),
+                sha256: Some(out.sha256.clone()),
+            };
+            states.insert(name.clone(), state);
+        }
+        Ok(states)
     }
 
     /// Writes `dist-manifest.json` beside the artifacts.

@@ -7,6 +7,7 @@ mod crate_build;
 mod distrib;
 mod extra;
 mod msi;
+pub mod phases;
 mod produce;
 mod remote;
 mod sbom;

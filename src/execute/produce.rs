@@ -94,6 +94,36 @@ impl Producer<'_> {
         Ok(style.digest_hex(&bytes))
     }
 
+    /// The crate sources' index (first: every record has at least one output) and each crate.
+    fn produce_crate_sources(
+        &self,
+        s: &dist_recipes::recipe::CrateSources,
+    ) -> Result<Vec<OutputRecord>, ExecuteError> {
+        let mut outs = vec![self.put_bytes(super::vendor::INDEX, &super::vendor::index(s))?];
+        let (files, _packed_git) = super::vendor::fetch(self.ws, s)?;
+        for (name, path) in files {
+            outs.push(self.put(&name, &path)?);
+        }
+        Ok(outs)
+    }
+
+    /// An extra-artifacts command's files, each named as the plan names its artifact.
+    fn produce_extra(
+        &self,
+        e: &dist_recipes::recipe::ExtraBuild,
+        rebuilding: bool,
+        tmp: &std::path::Path,
+    ) -> Result<Vec<OutputRecord>, ExecuteError> {
+        let sandbox = self.sandbox(rebuilding, tmp, "extra-artifacts");
+        let (made, _lock) = super::extra::run(self.ws, e, &sandbox)?;
+        let mut outs = Vec::new();
+        for (path, file) in made {
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            outs.push(self.put(name, &file)?);
+        }
+        Ok(outs)
+    }
+
     /// Makes `node`'s outputs in a fresh temp dir and puts them in the store (not yet indexed:
     /// the caller records or compares them).
     pub(super) fn produce(
@@ -114,27 +144,8 @@ impl Producer<'_> {
                 isolation = Some(level.as_str().to_string());
                 outs
             }
-            Recipe::CrateSources(s) => {
-                // The index first: every record has at least one output.
-                let mut outs =
-                    vec![self.put_bytes(super::vendor::INDEX, &super::vendor::index(s))?];
-                let (files, _packed_git) = super::vendor::fetch(self.ws, s)?;
-                for (name, path) in files {
-                    outs.push(self.put(&name, &path)?);
-                }
-                outs
-            }
-            Recipe::ExtraBuild(e) => {
-                let sandbox = self.sandbox(rebuilding, tmp.path(), "extra-artifacts");
-                let (made, _lock) = super::extra::run(self.ws, e, &sandbox)?;
-                let mut outs = Vec::new();
-                for (path, file) in made {
-                    // Named as the plan names the artifact: the file name.
-                    let name = path.rsplit('/').next().unwrap_or(&path);
-                    outs.push(self.put(name, &file)?);
-                }
-                outs
-            }
+            Recipe::CrateSources(s) => self.produce_crate_sources(s)?,
+            Recipe::ExtraBuild(e) => self.produce_extra(e, rebuilding, tmp.path())?,
             Recipe::Msi(m) => {
                 self.produce_msi(label, node, m, tmp.path(), &out)?;
                 vec![self.put(label, &out)?]

@@ -134,10 +134,7 @@ impl Executor<'_> {
                     };
                     // Said here, in dispatch order, so the display lists what runs together.
                     self.report_start(node);
-                    let inputs: BTreeMap<RecipeKey, RecipeRecord> = graph
-                        .deps(node)
-                        .filter_map(|(_, dep)| Some((dep.key, self.done.get(&dep.key)?.0.clone())))
-                        .collect();
+                    let inputs = self.inputs_of(graph, node);
                     let tx = tx.clone();
                     let (ws, opts, reporter) = (self.ws, self.opts, self.reporter);
                     let warned = &self.warned_isolation;
@@ -186,6 +183,14 @@ impl Executor<'_> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// The records of what `node` consumes that this run has.
+    fn inputs_of(&self, graph: &RecipeGraph, node: &Node) -> BTreeMap<RecipeKey, RecipeRecord> {
+        graph
+            .deps(node)
+            .filter_map(|(_, dep)| Some((dep.key, self.done.get(&dep.key)?.0.clone())))
+            .collect()
     }
 
     fn report_start(&self, node: &Node) {

@@ -62,6 +62,28 @@ pub fn find(start: &Path) -> Result<Option<Found>, WorkspaceError> {
     Ok(None)
 }
 
+/// The directories of the `cargo:PATH` members (relative to `dir`); other kinds are refused.
+fn cargo_members(members: &[String], dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for m in members {
+        match m.split_once(':') {
+            Some(("cargo", rel)) => out.push(dir.join(rel)),
+            Some((kind @ ("npm" | "dist"), _)) => {
+                return Err(format!(
+                    "member {m:?} is a{} {kind} project, which this tool cannot build yet; it builds Cargo workspaces (\"cargo:PATH\") only",
+                    if kind == "npm" { "n" } else { "" }
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "member {m:?} is not of the form \"cargo:PATH\" (relative to this file)"
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `None` for a `dist.toml` that is not a workspace file (no `[workspace]` and no `[dist]`).
 fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
     let shown = path.display().to_string();
@@ -106,29 +128,11 @@ fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
                 })?,
         ),
     };
-    let mut cargo_members = Vec::new();
-    for m in &members {
-        match m.split_once(':') {
-            Some(("cargo", rel)) => cargo_members.push(dir.join(rel)),
-            Some((kind @ ("npm" | "dist"), _)) => {
-                return Err(WorkspaceError::DistFile {
-                    path: shown,
-                    message: format!(
-                        "member {m:?} is a{} {kind} project, which this tool cannot build yet; it builds Cargo workspaces (\"cargo:PATH\") only",
-                        if kind == "npm" { "n" } else { "" }
-                    ),
-                })
-            }
-            _ => {
-                return Err(WorkspaceError::DistFile {
-                    path: shown,
-                    message: format!(
-                        "member {m:?} is not of the form \"cargo:PATH\" (relative to this file)"
-                    ),
-                })
-            }
-        }
-    }
+    let cargo_members =
+        cargo_members(&members, dir).map_err(|message| WorkspaceError::DistFile {
+            path: shown.clone(),
+            message,
+        })?;
     if cargo_members.len() > 1 {
         return Err(WorkspaceError::DistFile {
             path: shown,

@@ -92,43 +92,7 @@ pub(super) fn read(
     };
     let members = strings("members")?;
     let exclude = strings("exclude")?;
-
-    let mut todo: Vec<PathBuf> = Vec::new();
-    for m in &members {
-        todo.extend(expand(&root, m)?);
-    }
-    if doc.contains_key("package") {
-        todo.push(root.clone());
-    }
-    // cargo's `exclude`: a directory under an excluded path is no member, unless it is under a
-    // member named literally.
-    let excluded = |manifest: &Path| {
-        exclude.iter().any(|ex| manifest.starts_with(root.join(ex)))
-            && !members.iter().any(|m| manifest.starts_with(root.join(m)))
-    };
-    let mut seen = BTreeSet::new();
-    let mut packages = Vec::new();
-    // (directory, reached as a path dependency)
-    let mut todo: Vec<(PathBuf, bool)> = todo.into_iter().rev().map(|d| (d, false)).collect();
-    while let Some((dir, is_dep)) = todo.pop() {
-        let manifest = dir.join("Cargo.toml");
-        if seen.contains(&manifest) || (is_dep && !dir.starts_with(&root)) || excluded(&manifest) {
-            continue;
-        }
-        seen.insert(manifest.clone());
-        let (pkg, deps) = if manifest == root.join("Cargo.toml") {
-            ctx.package(&manifest, doc)?
-        } else {
-            let member = parse(&manifest)?;
-            let member = member.as_table();
-            if !member.iter().all(|(k, _)| KNOWN_TABLES.contains(&k)) {
-                return None;
-            }
-            ctx.package(&manifest, member)?
-        };
-        packages.push(pkg);
-        todo.extend(deps.into_iter().rev().map(|d| (d, true)));
-    }
+    let mut packages = ctx.members(doc, &members, &exclude)?;
     packages.sort_by(|a, b| a.name.cmp(&b.name));
     let names_unique = packages.windows(2).all(|w| w[0].name != w[1].name);
     if packages.is_empty() || !names_unique {
@@ -157,6 +121,50 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// Every member: those `members` names (less `exclude`), the root package, and the path
+    /// dependencies inside the root they reach, each read once.
+    fn members(&self, doc: &Table, members: &[&str], exclude: &[&str]) -> Option<Vec<RawPackage>> {
+        let root = self.root;
+        let mut todo: Vec<PathBuf> = Vec::new();
+        for m in members {
+            todo.extend(expand(root, m)?);
+        }
+        if doc.contains_key("package") {
+            todo.push(root.to_path_buf());
+        }
+        // cargo's `exclude`: a directory under an excluded path is no member, unless it is
+        // under a member named literally.
+        let excluded = |manifest: &Path| {
+            exclude.iter().any(|ex| manifest.starts_with(root.join(ex)))
+                && !members.iter().any(|m| manifest.starts_with(root.join(m)))
+        };
+        let mut seen = BTreeSet::new();
+        let mut packages = Vec::new();
+        // (directory, reached as a path dependency)
+        let mut todo: Vec<(PathBuf, bool)> = todo.into_iter().rev().map(|d| (d, false)).collect();
+        while let Some((dir, is_dep)) = todo.pop() {
+            let manifest = dir.join("Cargo.toml");
+            if seen.contains(&manifest) || (is_dep && !dir.starts_with(root)) || excluded(&manifest)
+            {
+                continue;
+            }
+            seen.insert(manifest.clone());
+            let (pkg, deps) = if manifest == root.join("Cargo.toml") {
+                self.package(&manifest, doc)?
+            } else {
+                let member = parse(&manifest)?;
+                let member = member.as_table();
+                if !member.iter().all(|(k, _)| KNOWN_TABLES.contains(&k)) {
+                    return None;
+                }
+                self.package(&manifest, member)?
+            };
+            packages.push(pkg);
+            todo.extend(deps.into_iter().rev().map(|d| (d, true)));
+        }
+        Some(packages)
+    }
+
     /// The package of `manifest`, and the directories of all its path dependencies (dev ones
     /// too: each can make a member).
     fn package(&self, manifest: &Path, doc: &Table) -> Option<(RawPackage, Vec<PathBuf>)> {
@@ -400,6 +408,50 @@ struct Targets {
     paths: Vec<PathBuf>,
 }
 
+/// A declared `[lib]`: its source root, name and crate types (`None`: for cargo to read).
+#[allow(clippy::type_complexity)]
+fn declared_lib(
+    dir: &Path,
+    t: &dyn TableLike,
+    package: &str,
+) -> Option<(PathBuf, (String, Vec<LibKind>))> {
+    if t.contains_key("crate_type") || t.contains_key("proc_macro") {
+        return None;
+    }
+    let inferred = dir.join("src/lib.rs");
+    let path = match t.get("path") {
+        Some(p) => dir.join(p.as_str()?),
+        None if inferred.exists() => inferred,
+        None => return None,
+    };
+    // cargo rejects a hyphen in a declared lib name.
+    let lib_name = match t.get("name") {
+        Some(n) => n.as_str().filter(|n| !n.contains('-'))?.to_string(),
+        None => package.replace('-', "_"),
+    };
+    let proc_macro = match t.get("proc-macro") {
+        Some(p) => p.as_bool()?,
+        None => false,
+    };
+    let kinds = match (t.get("crate-type"), proc_macro) {
+        (Some(_), true) => return None,
+        (None, true) => vec![LibKind::ProcMacro],
+        (None, false) => vec![LibKind::Lib],
+        (Some(types), false) => {
+            let kinds: Vec<LibKind> = types
+                .as_array()?
+                .iter()
+                .map(|k| lib_kind(k.as_str()?))
+                .collect::<Option<_>>()?;
+            if kinds.is_empty() {
+                return None;
+            }
+            kinds
+        }
+    };
+    Some((path, (lib_name, kinds)))
+}
+
 fn targets(
     dir: &Path,
     doc: &Table,
@@ -418,42 +470,9 @@ fn targets(
     let inferred_lib = dir.join("src/lib.rs");
     let lib = match doc.get("lib") {
         Some(item) => {
-            let t = item.as_table_like()?;
-            if t.contains_key("crate_type") || t.contains_key("proc_macro") {
-                return None;
-            }
-            let path = match t.get("path") {
-                Some(p) => dir.join(p.as_str()?),
-                None if inferred_lib.exists() => inferred_lib,
-                None => return None,
-            };
-            // cargo rejects a hyphen in a declared lib name.
-            let lib_name = match t.get("name") {
-                Some(n) => n.as_str().filter(|n| !n.contains('-'))?.to_string(),
-                None => name.replace('-', "_"),
-            };
-            let proc_macro = match t.get("proc-macro") {
-                Some(p) => p.as_bool()?,
-                None => false,
-            };
-            let kinds = match (t.get("crate-type"), proc_macro) {
-                (Some(_), true) => return None,
-                (None, true) => vec![LibKind::ProcMacro],
-                (None, false) => vec![LibKind::Lib],
-                (Some(types), false) => {
-                    let kinds: Vec<LibKind> = types
-                        .as_array()?
-                        .iter()
-                        .map(|k| lib_kind(k.as_str()?))
-                        .collect::<Option<_>>()?;
-                    if kinds.is_empty() {
-                        return None;
-                    }
-                    kinds
-                }
-            };
+            let (path, lib) = declared_lib(dir, item.as_table_like()?, name)?;
             paths.push(path);
-            Some((lib_name, kinds))
+            Some(lib)
         }
         None if flag("autolib")? != Some(false) && inferred_lib.exists() => {
             paths.push(inferred_lib);

@@ -231,6 +231,23 @@ pub fn env_prefix(app_name: &str) -> String {
         .collect()
 }
 
+fn check_install_path(path: &InstallPath) -> Result<(), InstallerError> {
+    match path {
+        InstallPath::CargoHome => Ok(()),
+        InstallPath::HomeSubdir(sub) => check_subdir(sub, false),
+        InstallPath::EnvSubdir { var, subdir } => {
+            if !is_env_var_name(var) {
+                return Err(invalid(
+                    "environment variable",
+                    var,
+                    "must match [A-Za-z_][A-Za-z0-9_]*",
+                ));
+            }
+            check_subdir(subdir, true)
+        }
+    }
+}
+
 impl InstallerApp {
     /// The install chain with the documented default applied.
     pub(crate) fn effective_install_paths(&self) -> Vec<InstallPath> {
@@ -296,21 +313,13 @@ impl InstallerApp {
             }
         }
         for path in &self.install_paths {
-            match path {
-                InstallPath::CargoHome => {}
-                InstallPath::HomeSubdir(sub) => check_subdir(sub, false)?,
-                InstallPath::EnvSubdir { var, subdir } => {
-                    if !is_env_var_name(var) {
-                        return Err(invalid(
-                            "environment variable",
-                            var,
-                            "must match [A-Za-z_][A-Za-z0-9_]*",
-                        ));
-                    }
-                    check_subdir(subdir, true)?;
-                }
-            }
+            check_install_path(path)?;
         }
+        self.validate_artifacts()
+    }
+
+    /// Checks each artifact's names and checksums; one per target.
+    fn validate_artifacts(&self) -> Result<(), InstallerError> {
         if self.artifacts.is_empty() {
             return Err(InstallerError::NoArtifacts {
                 app: self.app_name.clone(),

@@ -33,6 +33,35 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 const IO_TIMEOUT: Duration = Duration::from_secs(15);
 const RETRIES: usize = 3;
 
+/// `redis://host:port/DB`: the path is the database number, as redis-cli reads it.
+fn redis(
+    url: &str,
+    parsed: &url::Url,
+    root: &str,
+    password: Option<&str>,
+) -> Result<services::Redis, String> {
+    let host = parsed.host_str().ok_or(format!("{url}: no host"))?;
+    let port = parsed.port().unwrap_or(6379);
+    let db = root.trim_matches('/');
+    let db: i64 = if db.is_empty() {
+        0
+    } else {
+        db.parse()
+            .map_err(|_| format!("{url}: the path must be a database number"))?
+    };
+    let mut b = services::Redis::default()
+        .endpoint(&format!("{}://{host}:{port}", parsed.scheme()))
+        .db(db)
+        .root("/cargo-dist/");
+    if !parsed.username().is_empty() {
+        b = b.username(parsed.username());
+    }
+    if let Some(p) = parsed.password().or(password) {
+        b = b.password(p);
+    }
+    Ok(b)
+}
+
 /// The operator for `url`, and the URL as shown to users (credentials left out).
 pub(crate) fn operator(config: &super::RemoteConfig) -> Result<(Operator, String), String> {
     let (url, password) = (config.url.as_str(), config.password.as_deref());
@@ -75,29 +104,7 @@ pub(crate) fn operator(config: &super::RemoteConfig) -> Result<(Operator, String
                 }
                 Operator::new(b)
             }
-            "redis" | "rediss" => {
-                let host = parsed.host_str().ok_or(format!("{url}: no host"))?;
-                let port = parsed.port().unwrap_or(6379);
-                // redis://host:port/DB: the path is the database number, as redis-cli reads it.
-                let db = root.trim_matches('/');
-                let db: i64 = if db.is_empty() {
-                    0
-                } else {
-                    db.parse()
-                        .map_err(|_| format!("{url}: the path must be a database number"))?
-                };
-                let mut b = services::Redis::default()
-                    .endpoint(&format!("{}://{host}:{port}", parsed.scheme()))
-                    .db(db)
-                    .root("/cargo-dist/");
-                if !parsed.username().is_empty() {
-                    b = b.username(parsed.username());
-                }
-                if let Some(p) = parsed.password().or(password) {
-                    b = b.password(p);
-                }
-                Operator::new(b)
-            }
+            "redis" | "rediss" => Operator::new(redis(url, &parsed, &root, password)?),
             "s3" => {
                 // s3://bucket/prefix; region, endpoint and credentials from the usual AWS_*
                 // variables (AWS_REGION, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...).

@@ -233,25 +233,30 @@ impl Remote {
         report.bytes_kept = used(&kept);
         if !opts.dry_run {
             // Records first: an object goes only once nothing points at it.
-            for batch in [drop, doomed_objects] {
-                let results: Vec<Result<(), backend::Fault>> = self.rt.block_on(async {
-                    futures::stream::iter(batch)
-                        .map(|path| {
-                            let op = self.op.clone();
-                            spawned(async move { backend::delete(&op, &path).await })
-                        })
-                        .buffer_unordered(PARALLEL)
-                        .collect()
-                        .await
-                });
-                if let Some(Err(f)) = results.into_iter().find(|r| r.is_err()) {
-                    return Err(RemoteError::Unavailable {
-                        url: self.url.clone(),
-                        reason: f.0,
-                    });
-                }
-            }
+            self.delete_all(drop)?;
+            self.delete_all(doomed_objects)?;
         }
         Ok(report)
+    }
+
+    /// Deletes every path, several at once; the first fault stops the whole.
+    fn delete_all(&self, paths: Vec<String>) -> Result<(), RemoteError> {
+        let results: Vec<Result<(), backend::Fault>> = self.rt.block_on(async {
+            futures::stream::iter(paths)
+                .map(|path| {
+                    let op = self.op.clone();
+                    spawned(async move { backend::delete(&op, &path).await })
+                })
+                .buffer_unordered(PARALLEL)
+                .collect()
+                .await
+        });
+        match results.into_iter().find(|r| r.is_err()) {
+            Some(Err(f)) => Err(RemoteError::Unavailable {
+                url: self.url.clone(),
+                reason: f.0,
+            }),
+            _ => Ok(()),
+        }
     }
 }

@@ -360,6 +360,37 @@ impl Store {
                 }
             }
         }
+        let (t, failed) = self.fetch_objects(remote, &needed, progress)?;
+        report.objects = t.done;
+        report.bytes = t.bytes;
+        for (key, rec) in hits {
+            match rec.outputs.iter().find_map(|o| failed.get(&o.digest)) {
+                Some(why) => {
+                    report.rejected.insert(key, why.clone());
+                }
+                // Not fetched because the remote went down: a miss, said once as a fault.
+                None if !rec
+                    .outputs
+                    .iter()
+                    .all(|o| self.layout.has_object(&o.digest, o.size)) => {}
+                None => {
+                    self.record(&rec)?;
+                    report.hits.insert(key, rec);
+                }
+            }
+        }
+        report.unavailable = remote.down();
+        Ok(report)
+    }
+
+    /// Downloads the `needed` objects (digest -> size) into this store, each verified: how many
+    /// came, and why each that did not was refused.
+    fn fetch_objects(
+        &self,
+        remote: &Remote,
+        needed: &BTreeMap<ContentDigest, u64>,
+        progress: &mut dyn FnMut(&Transfer),
+    ) -> Result<(Transfer, BTreeMap<ContentDigest, Rejected>), StoreError> {
         let mut failed: BTreeMap<ContentDigest, Rejected> = BTreeMap::new();
         let mut t = Transfer {
             direction: Direction::Download,
@@ -412,26 +443,7 @@ impl Store {
             });
             result?;
         }
-        report.objects = t.done;
-        report.bytes = t.bytes;
-        for (key, rec) in hits {
-            match rec.outputs.iter().find_map(|o| failed.get(&o.digest)) {
-                Some(why) => {
-                    report.rejected.insert(key, why.clone());
-                }
-                // Not fetched because the remote went down: a miss, said once as a fault.
-                None if !rec
-                    .outputs
-                    .iter()
-                    .all(|o| self.layout.has_object(&o.digest, o.size)) => {}
-                None => {
-                    self.record(&rec)?;
-                    report.hits.insert(key, rec);
-                }
-            }
-        }
-        report.unavailable = remote.down();
-        Ok(report)
+        Ok((t, failed))
     }
 
     /// Uploads `records` and their objects to `remote`: objects first (those it lacks, or has
@@ -460,6 +472,44 @@ impl Store {
                 objects.insert(out.digest, out.size);
             }
         }
+        let ok = self.send_objects(remote, &objects, &mut report, progress);
+        let signer = remote.signer.as_ref().expect("writable() checked the key");
+        let sealed: Vec<(String, Vec<u8>)> = records
+            .iter()
+            .filter(|r| r.outputs.iter().all(|o| ok.contains(&o.digest)))
+            .map(|r| (ac_path(&r.key), signed::seal(r, signer)))
+            .collect();
+        if remote.down().is_none() {
+            let results: Vec<Result<(), backend::Fault>> = remote.rt.block_on(async {
+                futures::stream::iter(sealed)
+                    .map(|(path, bytes)| {
+                        let op = remote.op.clone();
+                        spawned(async move { backend::put(&op, &path, bytes).await })
+                    })
+                    .buffer_unordered(PARALLEL)
+                    .collect()
+                    .await
+            });
+            for r in results {
+                match r {
+                    Ok(()) => report.records += 1,
+                    Err(f) => remote.mark_down(f),
+                }
+            }
+        }
+        report.unavailable = remote.down();
+        Ok(report)
+    }
+
+    /// Uploads the `objects` (digest -> size) the remote lacks or has wrong: the ones that are
+    /// there now.
+    fn send_objects(
+        &self,
+        remote: &Remote,
+        objects: &BTreeMap<ContentDigest, u64>,
+        report: &mut PushReport,
+        progress: &mut dyn FnMut(&Transfer),
+    ) -> BTreeSet<ContentDigest> {
         let mut t = Transfer {
             direction: Direction::Upload,
             done: 0,
@@ -525,31 +575,6 @@ impl Store {
                 Err(f) => remote.mark_down(f),
             }
         }
-        let signer = remote.signer.as_ref().expect("writable() checked the key");
-        let sealed: Vec<(String, Vec<u8>)> = records
-            .iter()
-            .filter(|r| r.outputs.iter().all(|o| ok.contains(&o.digest)))
-            .map(|r| (ac_path(&r.key), signed::seal(r, signer)))
-            .collect();
-        if remote.down().is_none() {
-            let results: Vec<Result<(), backend::Fault>> = remote.rt.block_on(async {
-                futures::stream::iter(sealed)
-                    .map(|(path, bytes)| {
-                        let op = remote.op.clone();
-                        spawned(async move { backend::put(&op, &path, bytes).await })
-                    })
-                    .buffer_unordered(PARALLEL)
-                    .collect()
-                    .await
-            });
-            for r in results {
-                match r {
-                    Ok(()) => report.records += 1,
-                    Err(f) => remote.mark_down(f),
-                }
-            }
-        }
-        report.unavailable = remote.down();
-        Ok(report)
+        ok
     }
 }

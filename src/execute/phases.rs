@@ -1,0 +1,180 @@
+//! The two phases of a build: the local artifacts (archives, checksums, ...) first, then the
+//! global ones (installers, `sha256.sum`), whose recipes embed the checksums of the archives
+//! and so learn them, and their keys, in between (the plan and recipe graph are made once).
+//! With a remote store, the archives other runners built are fetched before that. Global
+//! artifacts that embed no checksum (the source tarball, an MSI) run beside the local ones.
+
+use std::collections::BTreeMap;
+
+use dist_recipes::recipe::{ArchiveRef, Recipe};
+use dist_store::{RecipeKey, RecipeRecord};
+
+use super::{ExecuteError, Executor};
+use crate::graph::{Node, RecipeGraph};
+use crate::plan::{ArtifactMode, Plan};
+use crate::report::{Event, Reporter};
+
+/// What the phases made: each selected artifact's record and whether it was cached.
+pub type Built = BTreeMap<String, (RecipeRecord, bool)>;
+
+/// Runs both phases of `plan`; `regraph` makes the graph again in the one case
+/// [`RecipeGraph::learn_checksums`] cannot re-key in place.
+pub fn run<E: From<ExecuteError>>(
+    ex: &mut Executor,
+    plan: &Plan,
+    graph: &mut RecipeGraph,
+    mode: ArtifactMode,
+    regraph: &mut dyn FnMut() -> Result<RecipeGraph, E>,
+) -> Result<Built, E> {
+    let mut built = Built::new();
+    let mut skipped = Vec::new();
+    for local in [true, false] {
+        if !local {
+            learn_checksums(ex, plan, graph, regraph)?;
+            if mode == ArtifactMode::Global {
+                require_every_archive(plan, graph)?;
+            } else {
+                report_unsummed(plan, graph, ex.reporter);
+            }
+        }
+        let phase = || {
+            plan.artifacts
+                .values()
+                .filter(|a| a.selected && plan.is_local(a) == local)
+        };
+        let early = || {
+            plan.artifacts
+                .values()
+                .filter(|a| local && a.selected && !plan.is_local(a))
+                .filter_map(|a| graph.artifacts.get(&a.name))
+                .filter(|n| !embeds_archive_checksums(graph, n))
+        };
+        let roots: Vec<&Node> = phase()
+            .filter_map(|a| graph.artifacts.get(&a.name))
+            .chain(early())
+            .collect();
+        ex.prefetch(graph, roots.iter().copied())?;
+        ex.ensure_all(graph, roots.iter().copied())?;
+        for a in phase() {
+            match graph.artifacts.get(&a.name).and_then(|n| ex.outcome(n)) {
+                Some(r) => {
+                    built.insert(a.name.clone(), r.clone());
+                }
+                None => skipped.push(a.name.clone()),
+            }
+        }
+    }
+    report_skipped(plan, &skipped, ex.reporter);
+    Ok(built)
+}
+
+/// Between the phases: the checksums of archives other runners built come from the remote
+/// store (when there is one); then the installers and `sha256.sum` learn every checksum the
+/// store knows.
+fn learn_checksums<E: From<ExecuteError>>(
+    ex: &mut Executor,
+    plan: &Plan,
+    graph: &mut RecipeGraph,
+    regraph: &mut dyn FnMut() -> Result<RecipeGraph, E>,
+) -> Result<(), E> {
+    if ex.remote.is_some() {
+        let wanted: Vec<(RecipeKey, String)> = unsummed(plan, graph)
+            .map(|(_, name, r)| (r.key, name.to_string()))
+            .collect();
+        let asked: Vec<(RecipeKey, &str)> = wanted.iter().map(|(k, n)| (*k, n.as_str())).collect();
+        if !asked.is_empty() {
+            ex.prefetch_keys(&asked)?;
+        }
+    }
+    let store = ex.store;
+    let known = |k: &RecipeKey| store.first_sha256(k).ok().flatten();
+    if !graph.learn_checksums(&known) {
+        *graph = regraph()?;
+    }
+    Ok(())
+}
+
+/// Whether `node`'s key changes once this run's archives are built: installers and the unified
+/// checksum embed archive checksums, and so does anything made from them.
+fn embeds_archive_checksums(graph: &RecipeGraph, node: &Node) -> bool {
+    matches!(
+        node.recipe,
+        Recipe::Installer(_) | Recipe::UnifiedChecksum(_)
+    ) || graph
+        .deps(node)
+        .any(|(_, dep)| embeds_archive_checksums(graph, dep))
+}
+
+/// The selected installers and unified checksum with the archives they cover whose checksum is
+/// not known yet (built on other runners): (artifact, archive, its reference).
+fn unsummed<'a>(
+    plan: &'a Plan,
+    graph: &'a RecipeGraph,
+) -> impl Iterator<Item = (&'a str, &'a str, &'a ArchiveRef)> {
+    plan.artifacts
+        .values()
+        .filter(|a| a.selected && !plan.is_local(a))
+        .filter_map(|a| {
+            let archives = match &graph.artifacts.get(&a.name)?.recipe {
+                Recipe::Installer(i) => &i.archives,
+                Recipe::UnifiedChecksum(u) => &u.archives,
+                _ => return None,
+            };
+            Some((a.name.as_str(), archives))
+        })
+        .flat_map(|(artifact, archives)| {
+            archives
+                .iter()
+                .filter(|(_, r)| r.sha256.is_none())
+                .map(move |(name, r)| (artifact, name.as_str(), r))
+        })
+}
+
+/// A global build (`--artifacts=global`, the CI job) must know the checksum of every archive its
+/// installers and `sha256.sum` cover; otherwise it would publish installers that refuse to
+/// install. (`host` and `all` with chosen targets build them with what they have.)
+fn require_every_archive(plan: &Plan, graph: &RecipeGraph) -> Result<(), ExecuteError> {
+    match unsummed(plan, graph).next() {
+        Some((artifact, archive, r)) => Err(ExecuteError::MissingArchive {
+            artifact: artifact.to_string(),
+            archive: archive.to_string(),
+            target: r.target.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Outside the CI's global job, installers and the unified checksum are made with the archives
+/// this store knows: says once which platforms they have no checksum for.
+fn report_unsummed(plan: &Plan, graph: &RecipeGraph, reporter: &dyn Reporter) {
+    let missing: std::collections::BTreeSet<&str> = unsummed(plan, graph)
+        .map(|(_, _, r)| r.target.as_str())
+        .collect();
+    if !missing.is_empty() {
+        reporter.report(Event::Warning(format!(
+            "no archive for {} is in the store (each target builds on its own runner), so this build's installers cannot check them (shell and PowerShell refuse them, Homebrew fetches them unchecked) and its checksum file leaves them out; CI's `build --artifacts=global` requires them all",
+            missing.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+}
+
+/// Names, once, each selected artifact this tool plans but cannot make, and why.
+fn report_skipped(plan: &Plan, skipped: &[String], reporter: &dyn Reporter) {
+    let why = |name: &str| {
+        plan.artifacts[name]
+            .kind
+            .unbuildable()
+            .unwrap_or("of a kind this tool cannot make")
+    };
+    for name in skipped {
+        let what = match &plan.artifacts[name].kind {
+            crate::plan::ArtifactKind::Checksum { of, .. } => {
+                format!("the checksum of {of}, which is {}", why(of))
+            }
+            _ => why(name).to_string(),
+        };
+        reporter.report(Event::Warning(format!(
+            "not built: {name} ({what}); it stays in the plan and in dist-manifest.json without a file"
+        )));
+    }
+}
