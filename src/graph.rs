@@ -69,6 +69,16 @@ pub struct RecipeGraph {
     pub artifacts: BTreeMap<String, Node>,
     /// The registry and git packages Cargo.lock pins, which every cargo build reads.
     pub crate_sources: Option<Node>,
+    /// Where the node of each key is ([`RecipeGraph::index`]): edges are followed by key.
+    by_key: std::collections::HashMap<RecipeKey, Place>,
+}
+
+/// Where a node lives in a [`RecipeGraph`].
+#[derive(Debug, Clone)]
+enum Place {
+    Build(BuildId),
+    Artifact(String),
+    CrateSources,
 }
 
 impl RecipeGraph {
@@ -93,11 +103,33 @@ impl RecipeGraph {
 
     /// Any node by key (several labels may share one key; any of them will do).
     pub fn by_key(&self, key: &RecipeKey) -> Option<&Node> {
-        self.builds
-            .values()
-            .chain(self.artifacts.values())
-            .chain(self.crate_sources.iter())
-            .find(|n| n.key == *key)
+        match self.by_key.get(key) {
+            Some(Place::Build(id)) => self.builds.get(id),
+            Some(Place::Artifact(name)) => self.artifacts.get(name),
+            Some(Place::CrateSources) => self.crate_sources.as_ref(),
+            // Not indexed yet (a graph being made): every node is looked at.
+            None => self
+                .builds
+                .values()
+                .chain(self.artifacts.values())
+                .chain(self.crate_sources.iter())
+                .find(|n| n.key == *key),
+        }
+    }
+
+    /// Indexes every node by key; done once a graph is made or re-keyed.
+    fn index(&mut self) {
+        let mut by_key = std::collections::HashMap::new();
+        if let Some(n) = &self.crate_sources {
+            by_key.insert(n.key, Place::CrateSources);
+        }
+        for (id, n) in &self.builds {
+            by_key.insert(n.key, Place::Build(id.clone()));
+        }
+        for (name, n) in &self.artifacts {
+            by_key.entry(n.key).or_insert(Place::Artifact(name.clone()));
+        }
+        self.by_key = by_key;
     }
 
     /// Fills in the sha256 of every archive and updater the installers and unified checksums
@@ -127,6 +159,7 @@ impl RecipeGraph {
                 rekeyed.insert(old);
             }
         }
+        self.index();
         !self
             .builds
             .values()
@@ -145,25 +178,36 @@ impl RecipeGraph {
     /// consumes, down the graph, prefixed `<input> > ` (so `compare` can name the source file
     /// that changed an installer's key).
     pub fn recorded_inputs(&self, node: &Node) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        self.record_into(node, "", &mut out);
-        out
+        let shared = self.recorded(node, &mut Recorded::default());
+        Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone())
     }
 
-    fn record_into(&self, node: &Node, prefix: &str, out: &mut BTreeMap<String, String>) {
-        for (k, v) in node.inputs() {
-            out.insert(format!("{prefix}{k}"), v);
+    /// [`RecipeGraph::recorded_inputs`], each node's worked out once per `memo` (an archive's
+    /// cargo build and the archive under its checksum are each recorded once).
+    pub fn recorded(&self, node: &Node, memo: &mut Recorded) -> Arc<BTreeMap<String, String>> {
+        if let Some(done) = memo.0.get(&node.key) {
+            return done.clone();
         }
+        let mut out: BTreeMap<String, String> = node.inputs().into_iter().collect();
         for (edge, dep) in self.deps(node) {
             // Every registry crate would be listed under every artifact; Cargo.lock, a file
             // input of the build, already names the change.
             if matches!(dep.recipe, Recipe::CrateSources(_)) {
                 continue;
             }
-            self.record_into(dep, &format!("{prefix}{} > ", edge.input), out);
+            for (k, v) in self.recorded(dep, memo).iter() {
+                out.insert(format!("{} > {k}", edge.input), v.clone());
+            }
         }
+        let out = Arc::new(out);
+        memo.0.insert(node.key, out.clone());
+        out
     }
 }
+
+/// Recorded inputs already worked out, by recipe key ([`RecipeGraph::recorded`]).
+#[derive(Default)]
+pub struct Recorded(std::collections::HashMap<RecipeKey, Arc<BTreeMap<String, String>>>);
 
 /// What the environment contributes; passed in so keys are testable without touching the
 /// process environment.
@@ -228,6 +272,7 @@ pub fn graph(
         }
         g.add_artifacts(made);
     }
+    g.index();
     Ok(g)
 }
 

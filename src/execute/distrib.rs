@@ -51,7 +51,9 @@ impl Distrib {
     }
 
     /// Every built artifact into the directory, with what the manifest says of it (its path
-    /// relative to `root`, unless `None`: `--no-local-paths`).
+    /// relative to `root`, unless `None`: `--no-local-paths`). The files are copied (or found
+    /// in place) on another thread, with a store handle of its own, while the manifest's
+    /// recorded inputs are worked out on this one.
     pub fn materialize_all(
         &self,
         ex: &Executor,
@@ -59,35 +61,35 @@ impl Distrib {
         built: &super::phases::Built,
         root: Option<&Path>,
     ) -> Result<BTreeMap<String, ArtifactState>, ExecuteError> {
-        let mut states = BTreeMap::new();
-        for (name, (rec, cached)) in built {
-            let dest = self.materialize(ex, name, rec)?;
-            let out = super::artifact_output(&rec.outputs, name);
-            let node = graph.artifacts.get(name);
-            let recipe = RecipeInfo {
-                key: rec.key.to_hex(),
-                cached: *cached,
-                blake3: Some(out.digest.to_hex()),
-                inputs: node.map(|n| graph.recorded_inputs(n)).unwrap_or_default(),
-                isolation: node
-                    .and_then(|n| ex.isolation_of(graph, n))
-                    .map(|l| l.as_str().to_string()),
-                remote: ex.from_remote(&rec.key),
-            };
-            let state = ArtifactState {
-                recipe: Some(recipe),
-                path: root.map(|root| crate::workspace::relative(root, &dest)),
-                sha256: Some(out.sha256.clone()),
-            };
-            states.insert(name.clone(), state);
+        let store_root = ex.store.root().to_path_buf();
+        let dir = &self.dir;
+        let (copied, mut states) = std::thread::scope(|s| {
+            let copier = s.spawn(|| -> Result<BTreeMap<&str, PathBuf>, ExecuteError> {
+                let store = dist_store::Store::open(&store_root)?;
+                let mut copied = BTreeMap::new();
+                for (name, (rec, _)) in built {
+                    let dest = dir.join(name);
+                    store.materialize(super::artifact_output(&rec.outputs, name), &dest)?;
+                    copied.insert(name.as_str(), dest);
+                }
+                Ok(copied)
+            });
+            let states = states_of(ex, graph, built);
+            (copier.join().expect("the copying thread"), states)
+        });
+        for (name, dest) in copied? {
+            if let Some(state) = states.get_mut(name) {
+                state.path = root.map(|root| crate::workspace::relative(root, &dest));
+            }
         }
         Ok(states)
     }
 
-    /// Writes `dist-manifest.json` beside the artifacts.
-    pub fn write_manifest(&self, manifest: &DistManifest) -> Result<(), ExecuteError> {
+    /// Returns the text written (what `build -o json` prints).
+    pub fn write_manifest(&self, manifest: &DistManifest) -> Result<String, ExecuteError> {
         let text = serde_json::to_string_pretty(manifest).expect("manifest serializes") + "\n";
-        write_atomic(&self.dir.join("dist-manifest.json"), text.as_bytes())
+        write_atomic(&self.dir.join("dist-manifest.json"), text.as_bytes())?;
+        Ok(text)
     }
 }
 
@@ -103,4 +105,37 @@ fn sweep_temp_files(distrib: &Path) {
             let _ = std::fs::remove_file(e.path());
         }
     }
+}
+
+/// What the manifest says of each built artifact, but where it is.
+fn states_of(
+    ex: &Executor,
+    graph: &RecipeGraph,
+    built: &super::phases::Built,
+) -> BTreeMap<String, ArtifactState> {
+    let mut recorded = crate::graph::Recorded::default();
+    let mut states = BTreeMap::new();
+    for (name, (rec, cached)) in built {
+        let out = super::artifact_output(&rec.outputs, name);
+        let node = graph.artifacts.get(name);
+        let recipe = RecipeInfo {
+            key: rec.key.to_hex(),
+            cached: *cached,
+            blake3: Some(out.digest.to_hex()),
+            inputs: node
+                .map(|n| (*graph.recorded(n, &mut recorded)).clone())
+                .unwrap_or_default(),
+            isolation: node
+                .and_then(|n| ex.isolation_of(graph, n))
+                .map(|l| l.as_str().to_string()),
+            remote: ex.from_remote(&rec.key),
+        };
+        let state = ArtifactState {
+            recipe: Some(recipe),
+            path: None,
+            sha256: Some(out.sha256.clone()),
+        };
+        states.insert(name.clone(), state);
+    }
+    states
 }

@@ -105,6 +105,8 @@ pub struct Executor<'a> {
     fresh: Vec<RecipeRecord>,
     /// Kinds of remote trouble already reported: each is said once per run.
     remote_warned: BTreeSet<&'static str>,
+    /// Stored recipes this run used, marked used in one transaction ([`Executor::flush_touched`]).
+    touched: Vec<RecipeKey>,
 }
 
 impl<'a> Executor<'a> {
@@ -125,6 +127,7 @@ impl<'a> Executor<'a> {
             pulled: BTreeSet::new(),
             fresh: Vec::new(),
             remote_warned: BTreeSet::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -171,10 +174,16 @@ impl<'a> Executor<'a> {
         let Some(rec) = stored else {
             return Ok(false);
         };
-        self.store.touch(&node.key)?;
+        self.touched.push(node.key);
         self.report_cached(node, started);
         self.done.insert(node.key, (rec, true));
         Ok(true)
+    }
+
+    /// Marks the stored recipes this run used as used now (gc keeps recent ones).
+    pub(crate) fn flush_touched(&mut self) -> Result<(), ExecuteError> {
+        let keys = std::mem::take(&mut self.touched);
+        Ok(self.store.touch_all(&keys)?)
     }
 
     fn report_cached(&self, node: &Node, started: Instant) {
@@ -229,10 +238,7 @@ pub(crate) fn stored_record(
     store: &Store,
     key: &RecipeKey,
 ) -> Result<Option<RecipeRecord>, ExecuteError> {
-    Ok(match store.is_cached(key)? {
-        true => store.get(key)?,
-        false => None,
-    })
+    Ok(store.get_cached(key)?)
 }
 
 /// The output among a record's `outputs` that is artifact `name`: a recipe with several

@@ -107,6 +107,7 @@ impl Executor<'_> {
         for root in roots {
             self.collect(graph, root, &mut seen, &mut order)?;
         }
+        self.flush_touched()?;
         if order.is_empty() {
             return Ok(());
         }

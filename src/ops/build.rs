@@ -79,12 +79,13 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
     let mut manifest = build_manifest(&plan);
     apply_states(&mut manifest, states);
     crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
-    distrib.write_manifest(&manifest)?;
+    let written = distrib.write_manifest(&manifest)?;
     // After the artifacts are in place: a slow or failing upload delays nothing a user needs.
     ex.upload()?;
     Ok(Planned {
         plan,
         graph,
         manifest,
+        written: Some(written),
     })
 }

@@ -138,6 +138,8 @@ pub struct Planned {
     pub plan: Plan,
     pub graph: RecipeGraph,
     pub manifest: DistManifest,
+    /// The manifest as `dist-manifest.json` holds it, when a build wrote one.
+    pub written: Option<String>,
 }
 
 /// The store, if one exists: `plan` must not create it.

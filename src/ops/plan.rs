@@ -140,6 +140,7 @@ pub fn manifest(
             let mut manifest = manifest?;
             apply_states(&mut manifest, states);
             Ok(Planned {
+                written: None,
                 plan,
                 graph,
                 manifest,

@@ -252,6 +252,31 @@ impl Store {
         self.db(stmt.query_row(params![key.to_hex()], |r| r.get(0)))
     }
 
+    /// The record of `key` when the store holds it whole: its row, and every output's object
+    /// with its recorded size (not hashed: reads verify).
+    pub fn get_cached(&self, key: &RecipeKey) -> Result<Option<RecipeRecord>, StoreError> {
+        Ok(self
+            .get(key)?
+            .filter(|rec| self.objects_present(&rec.outputs)))
+    }
+
+    /// Marks each of `keys` as used now, in one transaction (one sync, however many).
+    pub fn touch_all(&self, keys: &[RecipeKey]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let tx = self.write_tx()?;
+        {
+            let mut stmt =
+                self.db(tx.prepare_cached("UPDATE recipes SET last_used = ?2 WHERE key = ?1"))?;
+            let now = now_secs();
+            for key in keys {
+                self.db(stmt.execute(params![key.to_hex(), now]))?;
+            }
+        }
+        self.db(tx.commit())
+    }
+
     /// Marks `key` as used now (gc keeps recently used recipes).
     pub fn touch(&self, key: &RecipeKey) -> Result<(), StoreError> {
         self.db(self.conn.execute(
