@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use dist_recipes::installer::ReceiptSource;
+use dist_recipes::installer::{InstallerApp, InstallerArtifact, ReceiptSource, UpdaterFile};
 use dist_recipes::recipe::{
     self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, CrateBuild, ExtraBuild, Msi,
     Recipe, Sbom, SourceTarball, UnifiedChecksum,
@@ -149,7 +149,7 @@ impl RecipeGraph {
         let mut rekeyed = BTreeSet::new();
         for node in self.artifacts.values_mut() {
             let changed = match &mut node.recipe {
-                Recipe::Installer(i) => learn(&mut i.archives) | learn(&mut i.updaters),
+                Recipe::Installer(i) => i.learn_checksums(known),
                 Recipe::UnifiedChecksum(u) => learn(&mut u.archives),
                 _ => false,
             };
@@ -682,57 +682,73 @@ fn installer_recipe(
     // Only the shell and PowerShell installers install an updater, as cargo-dist's do.
     let updaters = match installer {
         InstallerKind::Shell | InstallerKind::Powershell => {
-            updater_refs(plan, g, env, &app, archives)
+            updater_files(plan, g, env, &app, archives)
         }
         _ => BTreeMap::new(),
     };
+    let libraries = installed_libraries(plan, pkg, pc, archives);
+    let mut artifacts: Vec<InstallerArtifact> = archives
+        .iter()
+        .map(|n| {
+            let r = archive_ref(plan, g, env, n);
+            InstallerArtifact {
+                updater: updaters.get(&r.target).cloned(),
+                libraries: libraries.get(n).cloned().unwrap_or_default(),
+                target: r.target,
+                file_name: n.clone(),
+                key: r.key,
+                sha256: r.sha256,
+                root_dir: r.root_dir,
+            }
+        })
+        .collect();
+    artifacts.sort_by(|a, b| a.target.cmp(&b.target));
+    let receipt = (!updaters.is_empty())
+        .then(|| plan.releases.iter().find(|r| r.app == app))
+        .flatten()
+        .and_then(|r| r.github.as_ref())
+        .map(|gh| ReceiptSource {
+            owner: gh.owner.clone(),
+            repo: gh.repo.clone(),
+            provider_version: env!("CARGO_PKG_VERSION").into(),
+        });
     Recipe::Installer(Box::new(recipe::Installer {
         installer: *installer,
-        app: app.clone(),
-        version: pkg.version.to_string(),
-        binaries: pkg.binaries.clone(),
-        // Like cargo-dist, an alias applies to the Apps that have its binary: a workspace-wide
-        // `bin-aliases` naming one member's binary is not an error for the others.
-        aliases: pc
-            .bin_aliases
-            .iter()
-            .filter(|(bin, _)| pkg.binaries.contains(bin))
-            .map(|(bin, names)| (bin.clone(), names.clone()))
-            .collect(),
-        success_msg: pc.success_msg.clone(),
-        download_url: download_url.clone(),
-        install_path: pc.install_path.clone(),
         package_name,
         template: installer.template_digest().unwrap_or_default(),
-        description: pkg.description.clone(),
-        homepage: pkg.homepage.clone().or(pkg.repository.clone()),
-        license: pkg.license.clone(),
-        archives: archives
-            .iter()
-            .map(|n| (n.clone(), archive_ref(plan, g, env, n)))
-            .collect(),
-        libraries: installed_libraries(plan, pkg, pc, archives),
-        updaters: updaters.clone(),
-        receipt: (!updaters.is_empty())
-            .then(|| plan.releases.iter().find(|r| r.app == app))
-            .flatten()
-            .and_then(|r| r.github.as_ref())
-            .map(|gh| ReceiptSource {
-                owner: gh.owner.clone(),
-                repo: gh.repo.clone(),
-                provider_version: env!("CARGO_PKG_VERSION").into(),
-            }),
+        app: InstallerApp {
+            app_name: app.clone(),
+            app_version: pkg.version.to_string(),
+            binaries: pkg.binaries.clone(),
+            // Like cargo-dist, an alias applies to the Apps that have its binary: a
+            // workspace-wide `bin-aliases` naming one member's binary is not an error for the
+            // others.
+            aliases: pc
+                .bin_aliases
+                .iter()
+                .filter(|(bin, _)| pkg.binaries.contains(bin))
+                .map(|(bin, names)| (bin.clone(), names.clone()))
+                .collect(),
+            success_msg: pc.success_msg.clone(),
+            download_url: download_url.clone(),
+            install_paths: pc.install_path.clone(),
+            artifacts,
+            receipt,
+            description: pkg.description.clone(),
+            homepage: pkg.homepage.clone().or(pkg.repository.clone()),
+            license: pkg.license.clone(),
+        },
     }))
 }
 
-/// The updaters (`install-updater`) of `app` for the targets of `archives`, by artifact name.
-fn updater_refs(
+/// The updaters (`install-updater`) of `app` for the targets of `archives`, by target.
+fn updater_files(
     plan: &Plan,
     g: &RecipeGraph,
     env: &Env,
     app: &str,
     archives: &[String],
-) -> BTreeMap<String, ArchiveRef> {
+) -> BTreeMap<String, UpdaterFile> {
     let targets: Vec<&String> = archives
         .iter()
         .filter_map(|n| match &plan.artifacts[n].kind {
@@ -746,13 +762,12 @@ fn updater_refs(
         .filter_map(|a| match &a.kind {
             ArtifactKind::Updater { target } if targets.contains(&target) => {
                 let key = g.artifacts[&a.name].key;
-                let r = ArchiveRef {
-                    target: target.clone(),
+                let u = UpdaterFile {
+                    file_name: a.name.clone(),
                     key,
                     sha256: (env.known_sha256)(&key),
-                    root_dir: None,
                 };
-                Some((a.name.clone(), r))
+                Some((target.clone(), u))
             }
             _ => None,
         })

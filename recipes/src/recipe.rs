@@ -57,7 +57,9 @@ use dist_store::{CanonHasher, ContentDigest, RecipeKey};
 
 use crate::archive::{ArchiveFormat, ChecksumStyle};
 use crate::config_keys as keys;
-use crate::installer::{InstallPath, InstallerKind, ReceiptSource};
+use crate::installer::{
+    InstallerApp, InstallerArtifact, InstallerKind, ReceiptSource, UpdaterFile,
+};
 use crate::target::Target;
 use crate::vocab::Vocabulary;
 
@@ -297,32 +299,12 @@ pub struct SourceTarball {
 #[derive(Debug, Clone)]
 pub struct Installer {
     pub installer: InstallerKind,
-    pub app: String,
-    pub version: String,
-    pub binaries: Vec<String>,
-    /// `bin-aliases`: binary -> its other names.
-    pub aliases: BTreeMap<String, Vec<String>>,
-    /// `install-success-msg`.
-    pub success_msg: Option<String>,
-    pub download_url: String,
-    pub install_path: Vec<InstallPath>,
     /// npm package name / Homebrew formula name, where the installer has one.
     pub package_name: Option<String>,
     /// BLAKE3 of the installer's template files ([`InstallerKind::template_digest`]).
     pub template: String,
-    pub description: Option<String>,
-    pub homepage: Option<String>,
-    pub license: Option<String>,
-    /// Every archive it can fetch: name -> (target, archive recipe key, sha256 once known).
-    pub archives: BTreeMap<String, ArchiveRef>,
-    /// Archive name -> the library files installed from it (`install-libraries`); archives
-    /// with none are absent.
-    pub libraries: BTreeMap<String, Vec<String>>,
-    /// `install-updater`: the updater of each target it can install, by artifact name
-    /// (`{app}-{target}-update`); `root_dir` is unused.
-    pub updaters: BTreeMap<String, ArchiveRef>,
-    /// What the install receipt the updater reads says (set with updaters only).
-    pub receipt: Option<ReceiptSource>,
+    /// What it installs: the App, and every archive (and updater) it can fetch, by key.
+    pub app: InstallerApp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -713,11 +695,7 @@ impl Recipe {
                 key: m.build,
                 required: true,
             }],
-            Recipe::Installer(i) => {
-                let mut edges = refs(&i.archives);
-                edges.extend(refs(&i.updaters));
-                edges
-            }
+            Recipe::Installer(i) => i.consumed(),
         }
     }
 }
@@ -877,26 +855,24 @@ impl Installer {
     fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
         let Installer {
             installer,
+            package_name,
+            template,
             app,
-            version,
+        } = self;
+        let InstallerApp {
+            app_name,
+            app_version,
             binaries,
             aliases,
             success_msg,
             download_url,
-            install_path,
-            package_name,
-            template,
+            install_paths,
+            artifacts,
+            receipt,
             description,
             homepage,
             license,
-            archives,
-            libraries,
-            updaters,
-            receipt,
-        } = self;
-        for (name, u) in updaters {
-            archive_ref(m, name, u);
-        }
+        } = app;
         if let Some(ReceiptSource {
             owner,
             repo,
@@ -906,12 +882,9 @@ impl Installer {
             m.insert("receipt:github", format!("{owner}/{repo}"));
             m.insert("receipt:provider-version", provider_version.as_str());
         }
-        for (name, libs) in libraries {
-            m.named("libraries:", name, list(libs));
-        }
         m.insert("installer", installer.name());
-        m.insert("app", app.as_str());
-        m.insert("version", version.as_str());
+        m.insert("app", app_name.as_str());
+        m.insert("version", app_version.as_str());
         m.insert("binaries", list(binaries));
         // Only when set: older keys stay as they were.
         if let Some(msg) = success_msg {
@@ -924,7 +897,7 @@ impl Installer {
             );
         }
         m.insert("download-url", download_url.as_str());
-        let paths: Vec<String> = install_path.iter().map(|p| p.to_string()).collect();
+        let paths: Vec<String> = install_paths.iter().map(|p| p.to_string()).collect();
         m.config(keys::INSTALL_PATH, list(&paths));
         // Named by the config key that sets it: `npm-package` or `formula`.
         if let Some(key) = installer.name_key() {
@@ -934,9 +907,81 @@ impl Installer {
         m.insert("description", opt(description));
         m.insert("homepage", opt(homepage));
         m.insert("license", opt(license));
-        for (name, a) in archives {
-            archive_ref(m, name, a);
+        for a in artifacts {
+            installer_artifact(m, a);
         }
+    }
+}
+
+impl Installer {
+    /// Its edges: every archive and updater it can fetch, used when the store has them (built
+    /// on other runners); the key says which ones it had (`sha256:NAME`).
+    fn consumed(&self) -> Vec<Consumed> {
+        let edge = |name: &str, key: &RecipeKey| Consumed {
+            input: format!("recipe:{name}"),
+            key: *key,
+            required: false,
+        };
+        let mut archives: Vec<Consumed> = Vec::new();
+        let mut updaters: Vec<Consumed> = Vec::new();
+        for a in &self.app.artifacts {
+            archives.push(edge(&a.file_name, &a.key));
+            if let Some(u) = &a.updater {
+                updaters.push(edge(&u.file_name, &u.key));
+            }
+        }
+        archives.sort_by(|a, b| a.input.cmp(&b.input));
+        updaters.sort_by(|a, b| a.input.cmp(&b.input));
+        archives.extend(updaters);
+        archives
+    }
+
+    /// Fills in the sha256 of each archive and updater it fetches that `known` knows now;
+    /// whether any was learnt (its key then changes).
+    pub fn learn_checksums(&mut self, known: &dyn Fn(&RecipeKey) -> Option<String>) -> bool {
+        let mut learnt = false;
+        for a in &mut self.app.artifacts {
+            let updater = a.updater.as_mut().map(|u| (&u.key, &mut u.sha256));
+            for (key, sha256) in std::iter::once((&a.key, &mut a.sha256)).chain(updater) {
+                if sha256.is_none() {
+                    *sha256 = known(key);
+                    learnt |= sha256.is_some();
+                }
+            }
+        }
+        learnt
+    }
+}
+
+/// An archive an installer fetches, the library files it installs from it and the updater of
+/// its target: named after their files, as [`archive_ref`] names an archive.
+fn installer_artifact<'a>(m: &mut Entries<'a>, a: &'a InstallerArtifact) {
+    let InstallerArtifact {
+        target,
+        file_name,
+        key,
+        sha256,
+        root_dir,
+        libraries,
+        updater,
+    } = a;
+    m.named("recipe:", file_name, Val::hex(key));
+    m.named("target:", file_name, target.as_str());
+    m.named("sha256:", file_name, opt(sha256));
+    m.named("root-dir:", file_name, opt(root_dir));
+    if !libraries.is_empty() {
+        m.named("libraries:", file_name, list(libraries));
+    }
+    if let Some(UpdaterFile {
+        file_name,
+        key,
+        sha256,
+    }) = updater
+    {
+        m.named("recipe:", file_name, Val::hex(key));
+        m.named("target:", file_name, target.as_str());
+        m.named("sha256:", file_name, opt(sha256));
+        m.named("root-dir:", file_name, opt(&None));
     }
 }
 
@@ -1107,6 +1152,7 @@ impl InputChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::installer::InstallPath;
 
     fn build() -> CargoBuild {
         CargoBuild {
@@ -1238,22 +1284,22 @@ mod tests {
         let installer = |template: &str| {
             Recipe::Installer(Box::new(Installer {
                 installer: InstallerKind::Shell,
-                app: "app".into(),
-                version: "1.0.0".into(),
-                binaries: vec!["app".into()],
-                aliases: BTreeMap::new(),
-                success_msg: None,
-                download_url: "https://example.com".into(),
-                install_path: vec![InstallPath::CargoHome],
                 package_name: None,
                 template: template.into(),
-                description: None,
-                homepage: None,
-                license: None,
-                archives: BTreeMap::new(),
-                libraries: BTreeMap::new(),
-                updaters: BTreeMap::new(),
-                receipt: None,
+                app: InstallerApp {
+                    app_name: "app".into(),
+                    app_version: "1.0.0".into(),
+                    binaries: vec!["app".into()],
+                    aliases: BTreeMap::new(),
+                    success_msg: None,
+                    download_url: "https://example.com".into(),
+                    install_paths: vec![InstallPath::CargoHome],
+                    artifacts: Vec::new(),
+                    receipt: None,
+                    description: None,
+                    homepage: None,
+                    license: None,
+                },
             }))
             .key()
         };
@@ -1354,22 +1400,33 @@ mod tests {
             }),
             Recipe::Installer(Box::new(Installer {
                 installer: InstallerKind::Npm,
-                app: "app".into(),
-                version: "1.0.0".into(),
-                binaries: vec!["app".into()],
-                aliases: BTreeMap::new(),
-                success_msg: None,
-                download_url: "https://example.com/dl".into(),
-                install_path: vec![InstallPath::CargoHome],
                 package_name: Some("@org/app".into()),
                 template: "2".repeat(64),
-                description: None,
-                homepage: None,
-                license: Some("MIT".into()),
-                archives,
-                libraries: BTreeMap::new(),
-                updaters: BTreeMap::new(),
-                receipt: None,
+                app: InstallerApp {
+                    app_name: "app".into(),
+                    app_version: "1.0.0".into(),
+                    binaries: vec!["app".into()],
+                    aliases: BTreeMap::new(),
+                    success_msg: None,
+                    download_url: "https://example.com/dl".into(),
+                    install_paths: vec![InstallPath::CargoHome],
+                    artifacts: archives
+                        .iter()
+                        .map(|(name, a)| InstallerArtifact {
+                            target: a.target.clone(),
+                            file_name: name.clone(),
+                            key: a.key,
+                            sha256: a.sha256.clone(),
+                            root_dir: a.root_dir.clone(),
+                            libraries: Vec::new(),
+                            updater: None,
+                        })
+                        .collect(),
+                    receipt: None,
+                    description: None,
+                    homepage: None,
+                    license: Some("MIT".into()),
+                },
             })),
             Recipe::ExtraBuild(ExtraBuild {
                 working_dir: "docs".into(),
@@ -1434,9 +1491,12 @@ mod tests {
             .unwrap();
         // An updater under an archive's name: both list `recipe:NAME`, `target:NAME` and so on.
         let mut clash = installer.clone();
-        clash.updaters = clash.archives.clone();
-        for a in clash.updaters.values_mut() {
-            a.sha256 = None;
+        for a in &mut clash.app.artifacts {
+            a.updater = Some(UpdaterFile {
+                file_name: a.file_name.clone(),
+                key: a.key,
+                sha256: None,
+            });
         }
         recipes.push(Recipe::Installer(clash));
         for r in &recipes {

@@ -99,6 +99,7 @@ fn every_renderer_is_deterministic() {
         ]
         .iter()
         .map(|t| InstallerArtifact {
+            key: dist_store::RecipeKey::from_bytes([0; 32]),
             target: t.to_string(),
             file_name: format!("my-app-{t}.tar.gz"),
             sha256: Some(fake_sha('e')),
@@ -135,6 +136,7 @@ fn invalid_install_paths_in_a_context_are_refused() {
     let mut app = app_with(
         &["my-app"],
         vec![InstallerArtifact {
+            key: dist_store::RecipeKey::from_bytes([0; 32]),
             target: "x86_64-unknown-linux-gnu".into(),
             file_name: "a.tar.gz".into(),
             sha256: None,

@@ -12,6 +12,7 @@ use installer_support::*;
 
 fn artifact(target: &str, seed: char) -> InstallerArtifact {
     InstallerArtifact {
+        key: dist_store::RecipeKey::from_bytes([0; 32]),
         target: target.into(),
         file_name: format!("my-app-{target}.tar.xz"),
         sha256: Some(fake_sha(seed)),
@@ -176,10 +177,7 @@ fn class_names() {
 #[test]
 fn aliases_are_symlinked_by_the_formula() {
     let mut app = app_with(&["my-app"], vec![artifact("x86_64-apple-darwin", '1')]);
-    app.aliases = vec![dist_recipes::installer::BinAlias {
-        alias: "ma".into(),
-        binary: "my-app".into(),
-    }];
+    app.aliases = std::collections::BTreeMap::from([("my-app".into(), vec!["ma".into()])]);
     let text = render_homebrew(&app, "my-app").unwrap();
     ruby_check(&text);
     assert!(
@@ -187,11 +185,8 @@ fn aliases_are_symlinked_by_the_formula() {
         "{text}"
     );
     // An alias must name one of the binaries, and not be one.
-    app.aliases[0].binary = "nope".into();
+    app.aliases = std::collections::BTreeMap::from([("nope".into(), vec!["ma".into()])]);
     assert!(render_homebrew(&app, "my-app").is_err());
-    app.aliases[0] = dist_recipes::installer::BinAlias {
-        alias: "my-app".into(),
-        binary: "my-app".into(),
-    };
+    app.aliases = std::collections::BTreeMap::from([("my-app".into(), vec!["my-app".into()])]);
     assert!(render_homebrew(&app, "my-app").is_err());
 }

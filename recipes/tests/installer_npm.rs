@@ -212,10 +212,7 @@ fn package_layout_and_determinism() {
 #[test]
 fn aliases_get_their_own_bin_entries() {
     let mut fx = fixture(ArchiveFormat::TarGz);
-    fx.app.aliases = vec![dist_recipes::installer::BinAlias {
-        alias: "ma".into(),
-        binary: "my-app".into(),
-    }];
+    fx.app.aliases = std::collections::BTreeMap::from([("my-app".into(), vec!["ma".into()])]);
     let files = npm_package_files(&fx.app, "my-app").unwrap();
     let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
     assert_eq!(pkg["bin"]["ma"], "bin/ma.js");

@@ -15,6 +15,7 @@ fn app() -> dist_recipes::installer::InstallerApp {
         &["my-app", "my-helper"],
         vec![
             InstallerArtifact {
+                key: dist_store::RecipeKey::from_bytes([0; 32]),
                 target: "aarch64-pc-windows-msvc".into(),
                 file_name: "my-app-aarch64-pc-windows-msvc.zip".into(),
                 sha256: Some(fake_sha('1')),
@@ -23,6 +24,7 @@ fn app() -> dist_recipes::installer::InstallerApp {
                 libraries: Vec::new(),
             },
             InstallerArtifact {
+                key: dist_store::RecipeKey::from_bytes([0; 32]),
                 target: "x86_64-pc-windows-msvc".into(),
                 file_name: "my-app-x86_64-pc-windows-msvc.tar.gz".into(),
                 sha256: Some(fake_sha('2')),
@@ -31,6 +33,7 @@ fn app() -> dist_recipes::installer::InstallerApp {
                 libraries: Vec::new(),
             },
             InstallerArtifact {
+                key: dist_store::RecipeKey::from_bytes([0; 32]),
                 target: "x86_64-unknown-linux-gnu".into(),
                 file_name: "my-app-x86_64-unknown-linux-gnu.tar.xz".into(),
                 sha256: Some(fake_sha('3')),
@@ -163,10 +166,7 @@ fn quotes_are_escaped_and_non_windows_releases_are_refused() {
 #[test]
 fn aliases_are_copied_beside_their_binary() {
     let mut app = app();
-    app.aliases = vec![dist_recipes::installer::BinAlias {
-        alias: "ma".into(),
-        binary: "my-app".into(),
-    }];
+    app.aliases = std::collections::BTreeMap::from([("my-app".into(), vec!["ma".into()])]);
     let text = dist_recipes::installer::render_powershell(&app).unwrap();
     assert!(
         text.contains("Copy-Item -LiteralPath (Join-Path $installDir 'my-app.exe') -Destination (Join-Path $installDir 'ma.exe') -Force"),
@@ -187,6 +187,7 @@ fn libraries_updater_and_receipt() {
     {
         a.libraries = vec!["my_app.dll".into()];
         a.updater = Some(dist_recipes::installer::UpdaterFile {
+            key: dist_store::RecipeKey::from_bytes([1; 32]),
             file_name: "my-app-x86_64-pc-windows-msvc-update".into(),
             sha256: Some(fake_sha('7')),
         });

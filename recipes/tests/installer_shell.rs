@@ -39,6 +39,7 @@ impl Fixture {
         {
             if other != host {
                 artifacts.push(InstallerArtifact {
+                    key: dist_store::RecipeKey::from_bytes([0; 32]),
                     target: other.into(),
                     file_name: format!("{APP}-{other}.zip"),
                     sha256: Some(fake_sha(char::from(b'a' + i as u8))),
@@ -170,10 +171,7 @@ fn no_modify_path_leaves_startup_files_alone() {
 fn install_dir_variable_puts_binaries_in_its_bin_and_installs_every_binary() {
     let mut fx = Fixture::new(&["my-app", "my-helper"], ArchiveFormat::TarXz);
     // `bin-aliases`: `ma` links to my-app.
-    fx.app.aliases = vec![dist_recipes::installer::BinAlias {
-        alias: "ma".into(),
-        binary: "my-app".into(),
-    }];
+    fx.app.aliases = std::collections::BTreeMap::from([("my-app".into(), vec!["ma".into()])]);
     let script = fx.script();
     let server = Server::start(serve_dir(&fx.served_dir()), SHELLS.len());
     for (name, shell) in SHELLS {
@@ -275,6 +273,7 @@ fn no_matching_platform_lists_supported_targets() {
     let fx = Fixture::new(&["my-app"], ArchiveFormat::TarGz);
     let mut app = fx.app.clone();
     app.artifacts = vec![InstallerArtifact {
+        key: dist_store::RecipeKey::from_bytes([0; 32]),
         target: "riscv64gc-unknown-none-elf".into(),
         file_name: "my-app-riscv64gc-unknown-none-elf.tar.gz".into(),
         sha256: Some(fake_sha('c')),
@@ -377,10 +376,7 @@ fn shellcheck_finds_nothing() {
 fn shellcheck_installer(binaries: &[&str], libraries: bool) {
     let shellcheck = require_tool("shellcheck");
     let mut app = app_with(binaries, vec![]);
-    app.aliases = vec![dist_recipes::installer::BinAlias {
-        alias: "mya".into(),
-        binary: binaries[0].into(),
-    }];
+    app.aliases = std::collections::BTreeMap::from([(binaries[0].into(), vec!["mya".into()])]);
     // `install-success-msg`, quoted for the shell.
     app.success_msg = Some("All set! Run `my-app --help` and $enjoy".into());
     for (i, target) in [
@@ -396,6 +392,7 @@ fn shellcheck_installer(binaries: &[&str], libraries: bool) {
     {
         let windows = target.contains("windows");
         app.artifacts.push(InstallerArtifact {
+            key: dist_store::RecipeKey::from_bytes([0; 32]),
             target: target.into(),
             file_name: format!(
                 "my-app-{target}{}",
@@ -405,6 +402,7 @@ fn shellcheck_installer(binaries: &[&str], libraries: bool) {
             root_dir: (!windows).then(|| format!("my-app-{target}")),
             // The libraries case also ships updaters (all but one target).
             updater: (libraries && !windows).then(|| dist_recipes::installer::UpdaterFile {
+                key: dist_store::RecipeKey::from_bytes([1; 32]),
                 file_name: format!("my-app-{target}-update"),
                 sha256: Some(fake_sha('9')),
             }),
@@ -541,6 +539,7 @@ fn busybox_applets_alone_are_enough() {
 #[test]
 fn the_success_message_is_said_verbatim() {
     let artifact = |target: &str| InstallerArtifact {
+        key: dist_store::RecipeKey::from_bytes([0; 32]),
         target: target.into(),
         file_name: format!("my-app-{target}.zip"),
         sha256: Some(fake_sha('1')),

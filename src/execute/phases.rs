@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use dist_recipes::recipe::{ArchiveRef, Recipe};
+use dist_recipes::recipe::Recipe;
 use dist_store::{RecipeKey, RecipeRecord};
 
 use super::{ExecuteError, Executor};
@@ -79,7 +79,7 @@ fn learn_checksums<E: From<ExecuteError>>(
 ) -> Result<(), E> {
     if ex.remote.is_some() {
         let wanted: Vec<(RecipeKey, String)> = unsummed(plan, graph)
-            .map(|(_, name, r)| (r.key, name.to_string()))
+            .map(|(_, name, _, key)| (key, name.to_string()))
             .collect();
         let asked: Vec<(RecipeKey, &str)> = wanted.iter().map(|(k, n)| (*k, n.as_str())).collect();
         if !asked.is_empty() {
@@ -106,27 +106,41 @@ fn embeds_archive_checksums(graph: &RecipeGraph, node: &Node) -> bool {
 }
 
 /// The selected installers and unified checksum with the archives they cover whose checksum is
-/// not known yet (built on other runners): (artifact, archive, its reference).
+/// not known yet (built on other runners): (artifact, archive, its target, its key).
 fn unsummed<'a>(
     plan: &'a Plan,
     graph: &'a RecipeGraph,
-) -> impl Iterator<Item = (&'a str, &'a str, &'a ArchiveRef)> {
+) -> impl Iterator<Item = (&'a str, &'a str, &'a str, RecipeKey)> {
     plan.artifacts
         .values()
         .filter(|a| a.selected && !plan.is_local(a))
-        .filter_map(|a| {
-            let archives = match &graph.artifacts.get(&a.name)?.recipe {
-                Recipe::Installer(i) => &i.archives,
-                Recipe::UnifiedChecksum(u) => &u.archives,
-                _ => return None,
+        .filter_map(|a| Some((a.name.as_str(), &graph.artifacts.get(&a.name)?.recipe)))
+        .flat_map(|(artifact, recipe)| {
+            let archives: Vec<(&str, &str, RecipeKey, bool)> = match recipe {
+                Recipe::Installer(i) => i
+                    .app
+                    .artifacts
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.file_name.as_str(),
+                            a.target.as_str(),
+                            a.key,
+                            a.sha256.is_some(),
+                        )
+                    })
+                    .collect(),
+                Recipe::UnifiedChecksum(u) => u
+                    .archives
+                    .iter()
+                    .map(|(n, r)| (n.as_str(), r.target.as_str(), r.key, r.sha256.is_some()))
+                    .collect(),
+                _ => Vec::new(),
             };
-            Some((a.name.as_str(), archives))
-        })
-        .flat_map(|(artifact, archives)| {
             archives
-                .iter()
-                .filter(|(_, r)| r.sha256.is_none())
-                .map(move |(name, r)| (artifact, name.as_str(), r))
+                .into_iter()
+                .filter(|(.., known)| !known)
+                .map(move |(name, target, key, _)| (artifact, name, target, key))
         })
 }
 
@@ -135,10 +149,10 @@ fn unsummed<'a>(
 /// install. (`host` and `all` with chosen targets build them with what they have.)
 fn require_every_archive(plan: &Plan, graph: &RecipeGraph) -> Result<(), ExecuteError> {
     match unsummed(plan, graph).next() {
-        Some((artifact, archive, r)) => Err(ExecuteError::MissingArchive {
+        Some((artifact, archive, target, _)) => Err(ExecuteError::MissingArchive {
             artifact: artifact.to_string(),
             archive: archive.to_string(),
-            target: r.target.clone(),
+            target: target.to_string(),
         }),
         None => Ok(()),
     }
@@ -148,7 +162,7 @@ fn require_every_archive(plan: &Plan, graph: &RecipeGraph) -> Result<(), Execute
 /// this store knows: says once which platforms they have no checksum for.
 fn report_unsummed(plan: &Plan, graph: &RecipeGraph, reporter: &dyn Reporter) {
     let missing: std::collections::BTreeSet<&str> = unsummed(plan, graph)
-        .map(|(_, _, r)| r.target.as_str())
+        .map(|(_, _, target, _)| target)
         .collect();
     if !missing.is_empty() {
         reporter.report(Event::Warning(format!(

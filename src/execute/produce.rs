@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dist_recipes::archive::{self, ArchiveEntry, EntryMode};
-use dist_recipes::installer::{
-    self, BinAlias, InstallerApp, InstallerArtifact, InstallerKind, UpdaterFile,
-};
+use dist_recipes::installer::{self, InstallerKind};
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
 use dist_recipes::vocab::Vocabulary;
 use dist_store::{OutputRecord, RecipeKey, RecipeRecord, Store};
@@ -438,14 +436,14 @@ fn write_error(label: &str, message: impl ToString) -> ExecuteError {
 
 /// Renders a fetching installer into `out`; every kind is handled here, by its type.
 fn write_installer(i: &recipe::Installer, out: &Path) -> Result<(), String> {
-    let app = installer_app(i);
-    let name = i.package_name.as_deref().unwrap_or(&i.app);
+    let app = &i.app;
+    let name = i.package_name.as_deref().unwrap_or(&app.app_name);
     let text = match i.installer {
-        InstallerKind::Shell => installer::render_shell(&app),
-        InstallerKind::Powershell => installer::render_powershell(&app),
-        InstallerKind::Homebrew => installer::render_homebrew(&app, name),
+        InstallerKind::Shell => installer::render_shell(app),
+        InstallerKind::Powershell => installer::render_powershell(app),
+        InstallerKind::Homebrew => installer::render_homebrew(app, name),
         InstallerKind::Npm => {
-            return installer::write_npm_package(&app, name, out).map_err(|e| e.to_string())
+            return installer::write_npm_package(app, name, out).map_err(|e| e.to_string())
         }
         InstallerKind::Msi | InstallerKind::Pkg => {
             return Err(format!(
@@ -456,56 +454,6 @@ fn write_installer(i: &recipe::Installer, out: &Path) -> Result<(), String> {
     };
     let text = text.map_err(|e| e.to_string())?;
     std::fs::write(out, text).map_err(|e| e.to_string())
-}
-
-fn installer_app(i: &recipe::Installer) -> InstallerApp {
-    let mut artifacts: Vec<InstallerArtifact> = i
-        .archives
-        .iter()
-        .map(|(name, a)| InstallerArtifact {
-            target: a.target.clone(),
-            file_name: name.clone(),
-            sha256: a.sha256.clone(),
-            root_dir: a.root_dir.clone(),
-            libraries: i.libraries.get(name).cloned().unwrap_or_default(),
-            updater: i
-                .updaters
-                .iter()
-                .find(|(_, u)| u.target == a.target)
-                .map(|(file, u)| UpdaterFile {
-                    file_name: file.clone(),
-                    sha256: u.sha256.clone(),
-                }),
-        })
-        .collect();
-    artifacts.sort_by(|a, b| a.target.cmp(&b.target));
-    InstallerApp {
-        app_name: i.app.clone(),
-        app_version: i.version.clone(),
-        binaries: i.binaries.clone(),
-        aliases: {
-            let mut a: Vec<BinAlias> = i
-                .aliases
-                .iter()
-                .flat_map(|(binary, names)| {
-                    names.iter().map(|alias| BinAlias {
-                        alias: alias.clone(),
-                        binary: binary.clone(),
-                    })
-                })
-                .collect();
-            a.sort();
-            a
-        },
-        success_msg: i.success_msg.clone(),
-        download_url: i.download_url.clone(),
-        install_paths: i.install_path.clone(),
-        artifacts,
-        receipt: i.receipt.clone(),
-        description: i.description.clone(),
-        homepage: i.homepage.clone(),
-        license: i.license.clone(),
-    }
 }
 
 /// For `--rebuild`: which members of two builds of an archive differ.

@@ -108,7 +108,7 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
             license => app.license.as_deref().map(license_expr),
             platforms => platforms,
             binaries => &app.binaries,
-            aliases => &app.aliases,
+            aliases => app.alias_list(),
             libraries => libraries,
         },
     )

@@ -11,7 +11,10 @@ mod npm;
 mod powershell;
 mod shell;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+use dist_store::RecipeKey;
 
 pub use crate::template::sh_quote;
 pub use homebrew::{formula_class_name, render_homebrew};
@@ -21,7 +24,8 @@ pub use npm::{npm_package_files, write_npm_package};
 pub use powershell::render_powershell;
 pub use shell::render_shell;
 
-/// Everything an installer needs to know about one App of a release.
+/// Everything an installer needs to know about one App of a release. It is also what the
+/// installer's recipe covers (with the installer kind and template): every field is a key input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallerApp {
     /// Package name, e.g. `my-app`; also the prefix of the installer's environment variables.
@@ -30,8 +34,8 @@ pub struct InstallerApp {
     pub app_version: String,
     /// Names of the binaries in each archive, without `.exe`.
     pub binaries: Vec<String>,
-    /// Other names installed for a binary (`bin-aliases`), sorted by alias.
-    pub aliases: Vec<BinAlias>,
+    /// `bin-aliases`: binary -> its other names, in the config's order.
+    pub aliases: BTreeMap<String, Vec<String>>,
     /// What the installer says when done (`install-success-msg`); its default otherwise.
     pub success_msg: Option<String>,
     /// Base URL holding the artifact files, e.g.
@@ -62,7 +66,10 @@ pub struct InstallerArtifact {
     pub target: String,
     /// File name under [`InstallerApp::download_url`].
     pub file_name: String,
-    /// Lowercase hex sha256; installers refuse to install an artifact without one.
+    /// The archive's recipe: the installer's key covers it.
+    pub key: RecipeKey,
+    /// Lowercase hex sha256 once the archive is built (on this runner or another); installers
+    /// refuse to install an artifact without one.
     pub sha256: Option<String>,
     /// Directory every entry of the archive lives under (tarballs), `None` for flat zips.
     pub root_dir: Option<String>,
@@ -77,6 +84,7 @@ pub struct InstallerArtifact {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdaterFile {
     pub file_name: String,
+    pub key: RecipeKey,
     pub sha256: Option<String>,
 }
 
@@ -249,6 +257,22 @@ fn check_install_path(path: &InstallPath) -> Result<(), InstallerError> {
 }
 
 impl InstallerApp {
+    /// Every (alias, binary) pair, sorted by alias.
+    pub fn alias_list(&self) -> Vec<BinAlias> {
+        let mut list: Vec<BinAlias> = self
+            .aliases
+            .iter()
+            .flat_map(|(binary, names)| {
+                names.iter().map(|alias| BinAlias {
+                    alias: alias.clone(),
+                    binary: binary.clone(),
+                })
+            })
+            .collect();
+        list.sort();
+        list
+    }
+
     /// The install chain with the documented default applied.
     pub(crate) fn effective_install_paths(&self) -> Vec<InstallPath> {
         if self.install_paths.is_empty() {
@@ -282,7 +306,7 @@ impl InstallerApp {
         if let Some(msg) = &self.success_msg {
             check_text("install-success-msg", msg)?;
         }
-        for a in &self.aliases {
+        for a in &self.alias_list() {
             check_name("alias", &a.alias)?;
             if !self.binaries.contains(&a.binary) {
                 return Err(invalid(

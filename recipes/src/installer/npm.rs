@@ -89,10 +89,11 @@ pub fn npm_package_files(
     check_package_name(package_name)?;
     let mut files = BTreeMap::new();
 
+    let aliases = app.alias_list();
     let bin = app
         .binaries
         .iter()
-        .chain(app.aliases.iter().map(|a| &a.alias))
+        .chain(aliases.iter().map(|a| &a.alias))
         .map(|b| (b.as_str(), format!("bin/{b}.js")))
         .collect();
     let package = PackageJson {
@@ -129,11 +130,12 @@ pub fn npm_package_files(
 
     // One tiny entry point per binary (and per alias, running its binary): npm's shims do not
     // tell a shared script which name it was invoked as on every platform.
+    let aliases = app.alias_list();
     let entries = app
         .binaries
         .iter()
         .map(|b| (b, b))
-        .chain(app.aliases.iter().map(|a| (&a.alias, &a.binary)));
+        .chain(aliases.iter().map(|a| (&a.alias, &a.binary)));
     for (entry, runs) in entries {
         let name = serde_json::to_string(runs).expect("strings serialize");
         let launcher =

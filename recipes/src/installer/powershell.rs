@@ -41,7 +41,7 @@ pub fn render_powershell(app: &InstallerApp) -> Result<String, InstallerError> {
             prefix => env_prefix(&app.app_name),
             download_url => app.download_url.trim_end_matches('/'),
             binaries => &app.binaries,
-            aliases => &app.aliases,
+            aliases => app.alias_list(),
             success_msg => &app.success_msg,
             binaries_words => app.binaries.join(" "),
             artifacts => artifacts,

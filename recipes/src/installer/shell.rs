@@ -71,8 +71,9 @@ pub(crate) fn install_candidates(app: &InstallerApp) -> Vec<InstallCandidate> {
 /// true|false parts[4]`. Every value in it was checked by `validate`, so none needs escaping;
 /// the installer refuses a prefix that would.
 pub(crate) fn receipt_parts(app: &InstallerApp, r: &super::ReceiptSource) -> [String; 5] {
+    let list = app.alias_list();
     let aliases: std::collections::BTreeMap<&str, Vec<&str>> =
-        app.aliases.iter().fold(Default::default(), |mut m, a| {
+        list.iter().fold(Default::default(), |mut m, a| {
             m.entry(a.binary.as_str())
                 .or_default()
                 .push(a.alias.as_str());
@@ -147,7 +148,7 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
             prefix => env_prefix(&app.app_name),
             download_url => app.download_url.trim_end_matches('/'),
             binaries_words => app.binaries.join(" "),
-            aliases => &app.aliases,
+            aliases => app.alias_list(),
             success_msg => &app.success_msg,
             supported_targets => supported.join(" "),
             artifacts => artifacts,

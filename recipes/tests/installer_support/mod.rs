@@ -80,6 +80,7 @@ pub fn build_archive(
     write_archive(format, &root, &entries, &out).unwrap();
     let sha = sha256_file(&out).unwrap();
     let artifact = InstallerArtifact {
+        key: dist_store::RecipeKey::from_bytes([0; 32]),
         target: target.to_string(),
         file_name,
         sha256: Some(sha),
@@ -95,7 +96,7 @@ pub fn app_with(binaries: &[&str], artifacts: Vec<InstallerArtifact>) -> Install
         app_name: APP.into(),
         app_version: VERSION.into(),
         binaries: binaries.iter().map(|b| b.to_string()).collect(),
-        aliases: Vec::new(),
+        aliases: std::collections::BTreeMap::new(),
         success_msg: None,
         download_url: "https://github.com/owner/my-app/releases/download/v1.2.0".into(),
         install_paths: vec![InstallPath::CargoHome],
