@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use dist_store::RecipeRecord;
 
+use super::stamps::Stamps;
 use super::{io, work_dir, write_atomic, ExecuteError, Executor};
 use crate::graph::RecipeGraph;
 use crate::manifest::{ArtifactState, DistManifest, RecipeInfo};
@@ -18,6 +19,7 @@ use crate::workspace::Workspace;
 /// `target/distrib/`, locked for this build.
 pub struct Distrib {
     dir: PathBuf,
+    stamps: Stamps,
     _lock: File,
 }
 
@@ -37,7 +39,12 @@ impl Distrib {
             .and_then(|f| f.lock().map(|_| f))
             .map_err(io(format!("locking {}", lock_path.display())))?;
         sweep_temp_files(&dir);
-        Ok(Distrib { dir, _lock: lock })
+        let stamps = Stamps::load(work_dir(ws).join("distrib-stamps.json"));
+        Ok(Distrib {
+            dir,
+            stamps,
+            _lock: lock,
+        })
     }
 
     /// Copies the artifact `name` out of the store (verified) into the directory.
@@ -52,10 +59,10 @@ impl Distrib {
 
     /// Every built artifact into the directory, with what the manifest says of it (its path
     /// relative to `root`, unless `None`: `--no-local-paths`). The files are copied (or found
-    /// in place) on another thread, with a store handle of its own, while the manifest's
-    /// recorded inputs are worked out on this one.
+    /// in place: by their stamps, else hashed) on another thread, with a store handle of its
+    /// own, while the manifest's recorded inputs are worked out on this one.
     pub fn materialize_all(
-        &self,
+        &mut self,
         ex: &Executor,
         graph: &RecipeGraph,
         built: &super::phases::Built,
@@ -63,20 +70,28 @@ impl Distrib {
     ) -> Result<BTreeMap<String, ArtifactState>, ExecuteError> {
         let store_root = ex.store.root().to_path_buf();
         let dir = &self.dir;
-        let (copied, mut states) = std::thread::scope(|s| {
+        let stamps = &mut self.stamps;
+        let (copied, states) = std::thread::scope(|s| {
             let copier = s.spawn(|| -> Result<BTreeMap<&str, PathBuf>, ExecuteError> {
                 let store = dist_store::Store::open(&store_root)?;
                 let mut copied = BTreeMap::new();
+                let now = std::time::SystemTime::now();
                 for (name, (rec, _)) in built {
+                    let out = super::artifact_output(&rec.outputs, name);
                     let dest = dir.join(name);
-                    store.materialize(super::artifact_output(&rec.outputs, name), &dest)?;
+                    if !stamps.holds(name, &dest, &out.digest) {
+                        store.materialize(out, &dest)?;
+                        stamps.stamp(name, &dest, &out.digest, now);
+                    }
                     copied.insert(name.as_str(), dest);
                 }
+                stamps.save();
                 Ok(copied)
             });
-            let states = states_of(ex, graph, built);
+            let states = ex.store.reading(|_| Ok(states_of(ex, graph, built)));
             (copier.join().expect("the copying thread"), states)
         });
+        let mut states = states?;
         for (name, dest) in copied? {
             if let Some(state) = states.get_mut(name) {
                 state.path = root.map(|root| crate::workspace::relative(root, &dest));

@@ -12,6 +12,7 @@ mod produce;
 mod remote;
 mod sbom;
 mod schedule;
+mod stamps;
 mod vendor;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -178,6 +179,30 @@ impl<'a> Executor<'a> {
         self.report_cached(node, started);
         self.done.insert(node.key, (rec, true));
         Ok(true)
+    }
+
+    /// [`Executor::take_stored`] of every one of `nodes`, with one store transaction: a warm
+    /// build finds all its artifacts this way and looks no further.
+    fn take_all_stored(&mut self, nodes: &[&Node]) -> Result<(), ExecuteError> {
+        let started = Instant::now();
+        let keys: Vec<RecipeKey> = nodes
+            .iter()
+            .filter(|n| !self.done.contains_key(&n.key))
+            .filter(|n| !self.opts.rebuild || n.recipe.is_fixed_output())
+            .map(|n| n.key)
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut found = self.store.get_cached_many(&keys)?;
+        for node in nodes {
+            if let Some(rec) = found.remove(&node.key) {
+                self.touched.push(node.key);
+                self.report_cached(node, started);
+                self.done.insert(node.key, (rec, true));
+            }
+        }
+        Ok(())
     }
 
     /// Marks the stored recipes this run used as used now (gc keeps recent ones).

@@ -86,9 +86,11 @@ fn learn_checksums<E: From<ExecuteError>>(
             ex.prefetch_keys(&asked)?;
         }
     }
-    let store = ex.store;
-    let known = |k: &RecipeKey| store.first_sha256(k).ok().flatten();
-    if !graph.learn_checksums(&known) {
+    // One read transaction for the lot: each installer asks about every archive it covers.
+    let in_place = ex.store.reading(|store| {
+        Ok(graph.learn_checksums(&|k: &RecipeKey| store.first_sha256(k).ok().flatten()))
+    });
+    if !in_place.map_err(ExecuteError::from)? {
         *graph = regraph()?;
     }
     Ok(())

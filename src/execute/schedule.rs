@@ -101,13 +101,7 @@ impl Executor<'_> {
         graph: &'g RecipeGraph,
         roots: impl IntoIterator<Item = &'g Node>,
     ) -> Result<(), ExecuteError> {
-        // What must run, inputs before their consumers (the order a sequential run takes).
-        let mut order: Vec<&Node> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for root in roots {
-            self.collect(graph, root, &mut seen, &mut order)?;
-        }
-        self.flush_touched()?;
+        let order = self.what_must_run(graph, roots)?;
         if order.is_empty() {
             return Ok(());
         }
@@ -204,6 +198,24 @@ impl Executor<'_> {
             action,
             elapsed: Default::default(),
         });
+    }
+
+    /// What must run for `roots`, inputs before their consumers (the order a sequential run
+    /// takes); the stored recipes found on the way are marked used.
+    fn what_must_run<'g>(
+        &mut self,
+        graph: &'g RecipeGraph,
+        roots: impl IntoIterator<Item = &'g Node>,
+    ) -> Result<Vec<&'g Node>, ExecuteError> {
+        let mut order: Vec<&Node> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let roots: Vec<&Node> = roots.into_iter().collect();
+        self.take_all_stored(&roots)?;
+        for root in roots {
+            self.collect(graph, root, &mut seen, &mut order)?;
+        }
+        self.flush_touched()?;
+        Ok(order)
     }
 
     /// Adds `node` to `order` after the required inputs it needs, unless it is done or stored.

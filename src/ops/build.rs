@@ -73,7 +73,7 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
     let mut regraph = || super::recipe_graph(&loaded, &plan, Some(&store), &mut hasher);
     let built = phases::run(&mut ex, &plan, &mut graph, req.mode, &mut regraph)?;
 
-    let distrib = Distrib::open(&loaded.ws)?;
+    let mut distrib = Distrib::open(&loaded.ws)?;
     let root = (!opts.no_local_paths).then_some(loaded.ws.root.as_path());
     let states = distrib.materialize_all(&ex, &graph, &built, root)?;
     let mut manifest = build_manifest(&plan);

@@ -260,6 +260,95 @@ impl Store {
             .filter(|rec| self.objects_present(&rec.outputs)))
     }
 
+    /// Runs `f` in one read transaction: its queries share one lock instead of taking one
+    /// each (a warm build asks the store about every artifact; hundreds of locks showed).
+    /// `f` must not write.
+    pub fn reading<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self.db(Transaction::new_unchecked(
+            &self.conn,
+            TransactionBehavior::Deferred,
+        ))?;
+        let out = f(self)?;
+        self.db(tx.commit())?;
+        Ok(out)
+    }
+
+    /// [`Store::get_cached`] of each of `keys`, in one read transaction and three queries (a
+    /// warm build asks this of every artifact). Keys it lacks are absent.
+    pub fn get_cached_many(
+        &self,
+        keys: &[RecipeKey],
+    ) -> Result<std::collections::HashMap<RecipeKey, RecipeRecord>, StoreError> {
+        self.reading(|store| {
+            let mut outputs = store.cached_outputs(keys)?;
+            let wanted: Vec<String> = outputs.keys().map(|k| k.to_hex()).collect();
+            let wanted = serde_json::to_string(&wanted).expect("hex strings serialise");
+            let mut inputs = store.inputs_of(&wanted)?;
+            let mut stmt = store.db(store.conn.prepare_cached(
+                "SELECT key, kind, label, isolation FROM recipes
+                 WHERE key IN (SELECT value FROM json_each(?1))",
+            ))?;
+            let rows = store.db(stmt
+                .query_map(params![wanted], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
+            let mut found = std::collections::HashMap::with_capacity(rows.len());
+            for (hex, kind, label, isolation) in rows {
+                let key = RecipeKey::from_hex(&hex).map_err(|e| bad_row(&hex, e.to_string()))?;
+                let Some(outputs) = outputs.remove(&key) else {
+                    continue;
+                };
+                let inputs = inputs.remove(&hex).unwrap_or_default();
+                found.insert(
+                    key,
+                    RecipeRecord {
+                        key,
+                        kind,
+                        label,
+                        inputs,
+                        outputs,
+                        isolation,
+                    },
+                );
+            }
+            Ok(found)
+        })
+    }
+
+    /// The inputs of each recipe of `wanted` (a JSON array of hex keys), by hex key.
+    fn inputs_of(
+        &self,
+        wanted: &str,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, StoreError> {
+        let mut stmt = self.db(self.conn.prepare_cached(
+            "SELECT recipe_key, name, value FROM inputs
+             WHERE recipe_key IN (SELECT value FROM json_each(?1))",
+        ))?;
+        let rows = self.db(stmt
+            .query_map(params![wanted], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
+        let mut by_key: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (key, name, value) in rows {
+            by_key.entry(key).or_default().insert(name, value);
+        }
+        Ok(by_key)
+    }
+
     /// Marks each of `keys` as used now, in one transaction (one sync, however many).
     pub fn touch_all(&self, keys: &[RecipeKey]) -> Result<(), StoreError> {
         if keys.is_empty() {

@@ -44,9 +44,6 @@ fn same_shape(path: &Path, size: u64, mode: u32) -> bool {
     meta.is_file() && meta.len() == size && mode_ok
 }
 
-/// Objects up to this size are compared with an existing copy in memory.
-const COMPARE_LIMIT: u64 = 64 << 20;
-
 /// Sets unix permission bits; elsewhere only the read-only flag follows `mode`.
 pub(crate) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     #[cfg(unix)]
@@ -197,13 +194,13 @@ impl Store {
         dest: &Path,
         mode: u32,
     ) -> Result<(), StoreError> {
-        // A warm build finds its copies in place: the object is still read and checked (a
-        // corrupt one is found, and its recipes rebuilt, on every use), but nothing is written.
-        if out.size <= COMPARE_LIMIT && same_shape(dest, out.size, mode) {
-            let bytes = self.read_verified(&out.digest, out.size)?;
-            if fs::read(dest).is_ok_and(|there| there == bytes) {
-                return Ok(());
-            }
+        // A warm build finds its copies in place: a copy whose bytes hash to the recorded
+        // digest is the output, so neither the object is read nor anything written (`store
+        // verify` checks objects; a corrupt one is found when next copied).
+        if same_shape(dest, out.size, mode)
+            && ContentDigest::of_file(dest).is_ok_and(|(d, n)| d == out.digest && n == out.size)
+        {
+            return Ok(());
         }
         let obj = self.layout.object_path(&out.digest);
         let mut src = self.open_object(&out.digest, &obj)?;

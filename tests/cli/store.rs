@@ -143,6 +143,16 @@ fn verify_reports_a_flipped_byte_and_build_quarantines_and_rebuilds() {
         obj.display()
     );
 
+    // The copy in target/distrib still has the right bytes: a build leaves it, and reads no
+    // object to find that out.
+    fx.ok(&["build"]);
+    assert_eq!(
+        std::fs::read(distrib(fx.root()).join(&archive)).unwrap(),
+        original
+    );
+    assert!(!fx.store().join("quarantine").join(blake3).exists());
+    // Without it, the build copies from the store, finds the object corrupt and rebuilds it.
+    std::fs::remove_file(distrib(fx.root()).join(&archive)).unwrap();
     let (_, stderr) = fx.ok_both(&["build"]);
     assert!(stderr.contains("warning:"), "no warning:\n{stderr}");
     assert!(
@@ -160,6 +170,38 @@ fn verify_reports_a_flipped_byte_and_build_quarantines_and_rebuilds() {
     assert_eq!(std::fs::read(&obj).unwrap(), original);
     let ok = fx.ok(&["store", "verify"]);
     assert!(ok.starts_with("ok: "), "{ok}");
+}
+
+/// Copies in target/distrib are trusted by their stamps (inode, size, mode, times) once
+/// settled; a copy changed since, even to the same size and modification time, is put back.
+#[test]
+fn a_changed_copy_in_distrib_is_put_back_whatever_its_times() {
+    let (fx, host) = host_app();
+    let archive = archive_name(&host);
+    fx.ok(&["build"]);
+    let path = distrib(fx.root()).join(&archive);
+    let original = std::fs::read(&path).unwrap();
+    // Settled (2 s old): the next build stamps the copies it finds in place.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    fx.ok(&["build"]);
+    let stamps = fx.root().join("target/dist-work/distrib-stamps.json");
+    let text = std::fs::read_to_string(&stamps).unwrap();
+    assert!(text.contains(&archive), "{archive} is not stamped: {text}");
+
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut bytes = original.clone();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let file = std::fs::File::options().write(true).open(&path).unwrap();
+    file.set_modified(modified).unwrap();
+    drop(file);
+    fx.ok(&["build"]);
+    assert!(
+        std::fs::read(&path).unwrap() == original,
+        "the changed copy was left in place"
+    );
+    sha256sum_check(&distrib(fx.root()), &format!("{archive}.sha256"));
 }
 
 #[test]
