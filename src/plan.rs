@@ -230,6 +230,16 @@ impl ArtifactKind {
         }
     }
 
+    /// For a file about another artifact (its checksum, its OmniBOR id): what it is, and the
+    /// artifact's name. Such a file can be made exactly when its subject can.
+    pub fn describes(&self) -> Option<(&'static str, &str)> {
+        match self {
+            ArtifactKind::Checksum { of, .. } => Some(("checksum", of)),
+            ArtifactKind::Omnibor { of } => Some(("OmniBOR id", of)),
+            _ => None,
+        }
+    }
+
     /// Why this tool cannot make this kind yet, for kinds it plans but does not build.
     pub fn unbuildable(&self) -> Option<&'static str> {
         match self {

@@ -183,11 +183,9 @@ fn report_skipped(plan: &Plan, skipped: &[String], reporter: &dyn Reporter) {
             .unwrap_or("of a kind this tool cannot make")
     };
     for name in skipped {
-        let what = match &plan.artifacts[name].kind {
-            crate::plan::ArtifactKind::Checksum { of, .. } => {
-                format!("the checksum of {of}, which is {}", why(of))
-            }
-            _ => why(name).to_string(),
+        let what = match plan.artifacts[name].kind.describes() {
+            Some((what, of)) => format!("the {what} of {of}, which is {}", why(of)),
+            None => why(name).to_string(),
         };
         reporter.report(Event::Warning(format!(
             "not built: {name} ({what}); it stays in the plan and in dist-manifest.json without a file"
