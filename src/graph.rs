@@ -303,7 +303,7 @@ fn stage_of(kind: &ArtifactKind) -> Option<Stage> {
             ..
         } => Stage::Made,
         ArtifactKind::UnifiedChecksum { .. } | ArtifactKind::Installer { .. } => Stage::Covering,
-        ArtifactKind::Checksum { .. } => Stage::Checksums,
+        ArtifactKind::Checksum { .. } | ArtifactKind::Omnibor { .. } => Stage::Checksums,
         _ => return None,
     })
 }
@@ -447,7 +447,13 @@ impl Makers<'_> {
                 }),
                 None => return Ok(None),
             },
-            _ => return Ok(None),
+            ArtifactKind::Omnibor { of } => match g.artifacts.get(of) {
+                Some(subject) => Recipe::OmniborId(recipe::OmniborId {
+                    subject_name: of.clone(),
+                    subject: subject.key,
+                }),
+                None => return Ok(None),
+            },
         }))
     }
 

@@ -250,7 +250,6 @@ impl ArtifactKind {
             ArtifactKind::NativeInstaller { .. } => {
                 Some("a macOS .pkg installer (needs pkgbuild on macOS; not built by this tool yet)")
             }
-            ArtifactKind::Omnibor { .. } => Some("an OmniBOR id (not made by this tool yet)"),
             _ => None,
         }
     }

@@ -27,7 +27,7 @@
 //! | `config:unix-archive`, `config:windows-archive` | the archive format (by the target) | archive |
 //! | `root-dir` | the root directory inside (JSON string, or `(unset)` for zips) | archive, source-tarball |
 //! | `item:PATH` | `recipe KEY output FILE` (a binary) or `file PATH DIGEST` (a file) | archive |
-//! | `recipe:NAME` | key of a consumed recipe (`recipe:build`: an MSI's cargo build; `recipe:crate-sources`: a cargo build's vendored crates) | cargo-build, checksum, unified-checksum, installer, msi |
+//! | `recipe:NAME` | key of a consumed recipe (`recipe:build`: an MSI's cargo build; `recipe:crate-sources`: a cargo build's vendored crates) | cargo-build, checksum, omnibor-id, unified-checksum, installer, msi |
 //! | `config:checksum` | the checksum style | checksum, unified-checksum |
 //! | `target:NAME`, `sha256:NAME`, `root-dir:NAME` | a consumed archive's (or updater's) target, sha256 once known, root dir | unified-checksum, installer |
 //! | `git-tree` | the committed tree of the workspace dir (`HEAD:<dir>`) | source-tarball |
@@ -280,6 +280,13 @@ pub struct Checksum {
     pub style: ChecksumStyle,
 }
 
+/// `{artifact}.omnibor` (`omnibor`): the OmniBOR artifact id of another recipe's output.
+#[derive(Debug, Clone)]
+pub struct OmniborId {
+    pub subject_name: String,
+    pub subject: RecipeKey,
+}
+
 /// `sha256.sum` over the archives whose sha256 is known (name -> archive).
 #[derive(Debug, Clone)]
 pub struct UnifiedChecksum {
@@ -405,6 +412,7 @@ pub enum Recipe {
     Msi(Msi),
     Sbom(Sbom),
     CrateSources(CrateSources),
+    OmniborId(OmniborId),
 }
 
 /// [`FORMAT_VERSION`] as every recipe lists it.
@@ -569,6 +577,7 @@ impl Recipe {
             Recipe::Msi(_) => "msi",
             Recipe::Sbom(_) => "sbom",
             Recipe::CrateSources(_) => "crate-sources",
+            Recipe::OmniborId(_) => "omnibor-id",
         }
     }
 
@@ -629,6 +638,7 @@ impl Recipe {
             Recipe::Msi(r) => r.inputs_into(&mut m),
             Recipe::Sbom(r) => r.inputs_into(&mut m),
             Recipe::CrateSources(r) => r.inputs_into(&mut m),
+            Recipe::OmniborId(r) => r.inputs_into(&mut m),
         }
         m
     }
@@ -687,6 +697,14 @@ impl Recipe {
             }) => vec![Consumed {
                 input: format!("recipe:{archive_name}"),
                 key: *archive,
+                required: true,
+            }],
+            Recipe::OmniborId(OmniborId {
+                subject_name,
+                subject,
+            }) => vec![Consumed {
+                input: format!("recipe:{subject_name}"),
+                key: *subject,
                 required: true,
             }],
             Recipe::UnifiedChecksum(u) => refs(&u.archives),
@@ -827,6 +845,32 @@ impl Checksum {
         } = self;
         m.named("recipe:", archive_name, Val::hex(archive));
         m.config(keys::CHECKSUM, style.name());
+    }
+}
+
+impl OmniborId {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
+        let OmniborId {
+            subject_name,
+            subject,
+        } = self;
+        m.named("recipe:", subject_name, Val::hex(subject));
+    }
+
+    /// The id of the subject's `bytes`, as omnibor-cli's `artifact id --format short` prints it
+    /// (what cargo-dist writes to `{artifact}.omnibor`): `gitoid:blob:sha256:HEX`, git's SHA-256
+    /// object id of a blob after OmniBOR's newline normalisation, which leaves every carriage
+    /// return out of the bytes and of the length in the `blob LEN\0` header.
+    pub fn id_of(bytes: &[u8]) -> String {
+        use sha2::Digest;
+        let kept = bytes.iter().filter(|&&b| b != b'\r').count();
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(format!("blob {kept}\0").as_bytes());
+        for run in bytes.split(|&b| b == b'\r') {
+            hasher.update(run);
+        }
+        format!("gitoid:blob:sha256:{}", hex::encode(hasher.finalize()))
     }
 }
 
@@ -1390,6 +1434,10 @@ mod tests {
                 archive: archive_key,
                 style: ChecksumStyle::Sha256,
             }),
+            Recipe::OmniborId(OmniborId {
+                subject_name: "app-x86_64-unknown-linux-gnu.tar.xz".into(),
+                subject: archive_key,
+            }),
             Recipe::UnifiedChecksum(UnifiedChecksum {
                 archives: archives.clone(),
                 style: ChecksumStyle::Sha256,
@@ -1542,6 +1590,20 @@ mod tests {
 
     /// One pinned key per kind: a change to any kind's encoding fails here and must be
     /// deliberate (bump [`FORMAT_VERSION`], then update these).
+    /// The id is git's SHA-256 blob id after every carriage return is left out: `printf
+    /// 'a\nb' | git hash-object --stdin` in a `git init --object-format=sha256` repository
+    /// prints 62eed5e7...; the CLI test asks git itself about a built archive.
+    #[test]
+    fn omnibor_ids_are_git_blob_ids_without_carriage_returns() {
+        let git = "62eed5e71f7a366dc0fdfc811482ed763c79656d1a26eebf338d2896d8998648";
+        assert_eq!(
+            OmniborId::id_of(b"a\nb"),
+            format!("gitoid:blob:sha256:{git}")
+        );
+        assert_eq!(OmniborId::id_of(b"a\r\nb\r"), OmniborId::id_of(b"a\nb"));
+        assert_ne!(OmniborId::id_of(b"a\nb"), OmniborId::id_of(b"a\nc"));
+    }
+
     #[test]
     fn golden_keys_pin_the_encoding() {
         let golden = [
@@ -1560,6 +1622,10 @@ mod tests {
             (
                 "checksum",
                 "5a22128b8605528c006309862ee6411ef405d72a420ea450588afb8c7dd8989e",
+            ),
+            (
+                "omnibor-id",
+                "6c3252bc70a9e60df3517202fa5c5ae80a8f238c0ac52f3120e61cb455983140",
             ),
             (
                 "unified-checksum",
@@ -1636,6 +1702,7 @@ mod tests {
             [
                 "archive",
                 "checksum",
+                "omnibor-id",
                 "unified-checksum",
                 "installer",
                 "msi",

@@ -171,6 +171,13 @@ impl Producer<'_> {
                 let line = archive::checksum_line(&digest, &c.archive_name);
                 vec![self.put_bytes(label, line.as_bytes())?]
             }
+            Recipe::OmniborId(o) => {
+                let rec = self.record_of(&o.subject)?;
+                let subject = super::artifact_output(&rec.outputs, &o.subject_name);
+                let bytes = self.store.read_verified(&subject.digest, subject.size)?;
+                let id = recipe::OmniborId::id_of(&bytes) + "\n";
+                vec![self.put_bytes(label, id.as_bytes())?]
+            }
             Recipe::UnifiedChecksum(u) => {
                 let text = self.unified_checksum(u)?;
                 vec![self.put_bytes(label, text.as_bytes())?]

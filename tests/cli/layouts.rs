@@ -483,10 +483,11 @@ fn workspace_dist_false_with_one_package_dist_true() {
 }
 
 /// `omnibor`, `cargo-cyclonedx` and `extra-artifacts` plan cargo-dist's artifacts (kinds its
-/// schema reads); a build names the one it does not make (OmniBOR ids) and makes the extra
-/// artifact (the SBOM's build has its own test).
+/// schema reads); a build makes the OmniBOR id, which git itself confirms (its SHA-256 blob id
+/// of the archive without carriage returns), and the extra artifact (the SBOM's build has its
+/// own test).
 #[test]
-fn omnibor_sbom_and_extra_artifacts_are_planned() {
+fn omnibor_sbom_and_extra_artifacts_are_planned_and_built() {
     let host = host_triple();
     let fx = dist_workspace_app(&format!(
         "targets = [\"{host}\"]\nomnibor = true\ncargo-cyclonedx = true\nallow-dirty = [\"ci\"]\n\n[[dist.extra-artifacts]]\nartifacts = [\"out/schema.json\"]\nbuild = [\"sh\", \"-c\", \"mkdir -p out && echo {{}} > out/schema.json\"]\n"
@@ -519,12 +520,31 @@ fn omnibor_sbom_and_extra_artifacts_are_planned() {
         &manifest.replace("cargo-cyclonedx = true\n", ""),
     );
     let (_, stderr) = fx.ok_both(&["build"]);
-    let omnibor = format!("{APP}-{host}.tar.xz.omnibor");
-    assert!(
-        stderr.contains(&format!("warning: not built: {omnibor} (")),
-        "{stderr}"
+    assert!(!stderr.contains("not built"), "{stderr}");
+    let archive = std::fs::read(distrib(&fx).join(format!("{APP}-{host}.tar.xz"))).unwrap();
+    let id =
+        std::fs::read_to_string(distrib(&fx).join(format!("{APP}-{host}.tar.xz.omnibor"))).unwrap();
+    // OmniBOR leaves carriage returns out; compressed bytes are full of them.
+    let stripped: Vec<u8> = archive.iter().copied().filter(|&b| b != b'\r').collect();
+    assert!(stripped.len() < archive.len(), "no CR byte to normalise");
+    let repo = fx.dir.path().join("sha256-repo");
+    crate::support::git(
+        fx.dir.path(),
+        &["init", "-q", "--object-format=sha256", "sha256-repo"],
     );
-    assert!(distrib(&fx).join(format!("{APP}-{host}.tar.xz")).is_file());
+    std::fs::write(repo.join("blob"), &stripped).unwrap();
+    let out = Command::new("git")
+        .current_dir(&repo)
+        .args(["hash-object", "blob"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let git_id = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(id, format!("gitoid:blob:sha256:{git_id}"));
+    // Its own recipe, cached like the rest.
+    let m = fx.json(&["build", "-o", "json"]);
+    let recipe = &m["artifacts"][format!("{APP}-{host}.tar.xz.omnibor")]["recipe"];
+    assert_eq!(recipe["cached"], true, "{recipe}");
     assert_eq!(
         std::fs::read_to_string(distrib(&fx).join("schema.json")).unwrap(),
         "{}\n"
