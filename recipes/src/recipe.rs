@@ -1381,14 +1381,8 @@ mod tests {
         assert_eq!(workflow("a", "{}"), workflow("a", "{}"));
     }
 
-    /// One recipe of every kind, with fixed fields.
-    fn samples() -> Vec<Recipe> {
-        let build_key = Recipe::CargoBuild(build()).key();
-        let file = FileInput {
-            digest: ContentDigest::of_bytes(b"# app\n"),
-            executable: false,
-        };
-        let archive = Archive {
+    fn sample_archive(build_key: RecipeKey, file: FileInput) -> Archive {
+        Archive {
             target: "x86_64-unknown-linux-gnu".into(),
             format: ArchiveFormat::TarXz,
             root_dir: Some("app-x86_64-unknown-linux-gnu".into()),
@@ -1408,7 +1402,50 @@ mod tests {
                     },
                 ),
             ]),
+        }
+    }
+
+    fn sample_installer(archives: &BTreeMap<String, ArchiveRef>) -> Installer {
+        Installer {
+            installer: InstallerKind::Npm,
+            package_name: Some("@org/app".into()),
+            template: "2".repeat(64),
+            app: InstallerApp {
+                app_name: "app".into(),
+                app_version: "1.0.0".into(),
+                binaries: vec!["app".into()],
+                aliases: BTreeMap::new(),
+                success_msg: None,
+                download_url: "https://example.com/dl".into(),
+                install_paths: vec![InstallPath::CargoHome],
+                artifacts: archives
+                    .iter()
+                    .map(|(name, a)| InstallerArtifact {
+                        target: a.target.clone(),
+                        file_name: name.clone(),
+                        key: a.key,
+                        sha256: a.sha256.clone(),
+                        root_dir: a.root_dir.clone(),
+                        libraries: Vec::new(),
+                        updater: None,
+                    })
+                    .collect(),
+                receipt: None,
+                description: None,
+                homepage: None,
+                license: Some("MIT".into()),
+            },
+        }
+    }
+
+    /// One recipe of every kind, with fixed fields.
+    fn samples() -> Vec<Recipe> {
+        let build_key = Recipe::CargoBuild(build()).key();
+        let file = FileInput {
+            digest: ContentDigest::of_bytes(b"# app\n"),
+            executable: false,
         };
+        let archive = sample_archive(build_key, file);
         let archive_key = Recipe::Archive(archive.clone()).key();
         let archive_ref = ArchiveRef {
             target: "x86_64-unknown-linux-gnu".into(),
@@ -1446,36 +1483,7 @@ mod tests {
                 root_dir: "app-1.0.0".into(),
                 git_tree: "1".repeat(40),
             }),
-            Recipe::Installer(Box::new(Installer {
-                installer: InstallerKind::Npm,
-                package_name: Some("@org/app".into()),
-                template: "2".repeat(64),
-                app: InstallerApp {
-                    app_name: "app".into(),
-                    app_version: "1.0.0".into(),
-                    binaries: vec!["app".into()],
-                    aliases: BTreeMap::new(),
-                    success_msg: None,
-                    download_url: "https://example.com/dl".into(),
-                    install_paths: vec![InstallPath::CargoHome],
-                    artifacts: archives
-                        .iter()
-                        .map(|(name, a)| InstallerArtifact {
-                            target: a.target.clone(),
-                            file_name: name.clone(),
-                            key: a.key,
-                            sha256: a.sha256.clone(),
-                            root_dir: a.root_dir.clone(),
-                            libraries: Vec::new(),
-                            updater: None,
-                        })
-                        .collect(),
-                    receipt: None,
-                    description: None,
-                    homepage: None,
-                    license: Some("MIT".into()),
-                },
-            })),
+            Recipe::Installer(Box::new(sample_installer(&archives))),
             Recipe::ExtraBuild(ExtraBuild {
                 working_dir: "docs".into(),
                 command: vec!["make".into(), "schema".into()],

@@ -23,16 +23,23 @@ fn fill(rng: &mut u64, buf: &mut [u8]) {
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let files = hashing(dir.path(), &mut rng);
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let keys = records(&store, dir.path(), &mut rng);
+    lookups(&store, &keys);
+    verify(&store, &files);
+}
 
-    // A ~200 MB tree of mixed sizes: 4 x 32 MB, 64 x 1 MB, 1000 x 8 KB.
-    let tree = dir.path().join("tree");
+/// A ~200 MB tree of mixed sizes (4 x 32 MB, 64 x 1 MB, 1000 x 8 KB), hashed warm.
+fn hashing(dir: &std::path::Path, rng: &mut u64) -> Vec<PathBuf> {
+    let tree = dir.join("tree");
     fs::create_dir(&tree).unwrap();
     let mut files: Vec<PathBuf> = Vec::new();
     let mut total = 0u64;
     for (count, size) in [(4usize, 32 << 20), (64, 1 << 20), (1000, 8 << 10)] {
         let mut buf = vec![0u8; size];
         for i in 0..count {
-            fill(&mut rng, &mut buf);
+            fill(rng, &mut buf);
             let p = tree.join(format!("{size}-{i}"));
             fs::write(&p, &buf).unwrap();
             files.push(p);
@@ -55,17 +62,19 @@ fn main() {
         total >> 20,
         secs
     );
+    files
+}
 
-    // put_file + record of small objects.
-    let store = Store::open(&dir.path().join("store")).unwrap();
-    let small = dir.path().join("small");
+/// put_file + record of small objects; returns their keys.
+fn records(store: &Store, dir: &std::path::Path, rng: &mut u64) -> Vec<RecipeKey> {
+    let small = dir.join("small");
     fs::create_dir(&small).unwrap();
     let n = 2000;
     let mut keys: Vec<RecipeKey> = Vec::with_capacity(n);
     let mut srcs = Vec::with_capacity(n);
     for i in 0..n {
         let mut buf = vec![0u8; 1024 + (i % 16) * 1024];
-        fill(&mut rng, &mut buf);
+        fill(rng, &mut buf);
         let p = small.join(format!("s{i}"));
         fs::write(&p, &buf).unwrap();
         srcs.push(p);
@@ -96,11 +105,16 @@ fn main() {
         n as f64 / secs,
         secs
     );
+    keys
+}
 
+/// `is_cached` one key at a time, and `get_cached_many` of them all in one read transaction.
+fn lookups(store: &Store, keys: &[RecipeKey]) {
+    let n = keys.len();
     let t = Instant::now();
     let rounds = 5;
     for _ in 0..rounds {
-        for k in &keys {
+        for k in keys {
             assert!(store.is_cached(k).unwrap());
         }
     }
@@ -109,8 +123,19 @@ fn main() {
         "is_cached:          {:>8.0} lookups/s",
         (rounds * n) as f64 / secs
     );
+    let t = Instant::now();
+    for _ in 0..rounds {
+        assert_eq!(store.get_cached_many(keys).unwrap().len(), n);
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "get_cached_many:    {:>8.0} records/s  (whole records, {n} per call)",
+        (rounds * n) as f64 / secs
+    );
+}
 
-    // Verify over the small objects plus the big tree.
+/// Verify over the small objects plus the big tree.
+fn verify(store: &Store, files: &[PathBuf]) {
     for f in files.iter().take(4 + 64) {
         store.put_file(f).unwrap();
     }

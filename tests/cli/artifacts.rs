@@ -181,6 +181,83 @@ fn packaged_libraries_load_link_and_install() {
     );
 }
 
+/// Installed by the shell installer: the binary, its alias, the cdylib, and
+/// `lib-app-update --help` run; the receipt says where the App is and where its releases are.
+fn assert_installed_with_updater(fx: &Fixture, dir: &Path, updater: &str) {
+    // The installer knows the updater's sha256.
+    let script = std::fs::read_to_string(dir.join(format!("{APP}-installer.sh"))).unwrap();
+    let out = run_ok(Command::new("sha256sum").arg(dir.join(updater)));
+    let sha = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        script.contains(&sha),
+        "the installer lacks the updater's sha256"
+    );
+    let (server, install, home) = install_with_shell(fx, dir);
+    assert!(server.requests().contains(&format!("/{updater}")));
+    let bin = install.join("bin");
+    let out = run_ok(&mut Command::new(bin.join("la")));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "answer 42\n");
+    assert!(bin.join(format!("lib{LIB}.so")).is_file());
+    let out = run_ok(Command::new(bin.join(format!("{APP}-update"))).arg("--help"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("Usage:") && help.contains("--prerelease"),
+        "{help}"
+    );
+    let receipt: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(home.join(format!(".config/{APP}/{APP}-receipt.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        receipt["install_prefix"],
+        install.to_str().unwrap(),
+        "{receipt}"
+    );
+    assert_eq!(receipt["install_layout"], "hierarchical");
+    assert_eq!(receipt["binaries"], serde_json::json!([APP]));
+    assert_eq!(
+        receipt["binary_aliases"],
+        serde_json::json!({ APP: ["la"] })
+    );
+    assert_eq!(receipt["modify_path"], false);
+    assert_eq!(receipt["version"], "0.1.0");
+    assert_eq!(
+        receipt["source"],
+        serde_json::json!({"app_name": APP, "name": "x", "owner": "example", "release_type": "github"})
+    );
+    assert_eq!(receipt["provider"]["source"], "cargo-dist");
+}
+
+/// The SBOM names the package and no directory of this machine, and the archive holds it
+/// (beside the cdylib).
+fn assert_sbom_shipped(fx: &Fixture, dir: &Path, host: &str, global: &serde_json::Value) {
+    let sbom = format!("{APP}.cdx.xml");
+    let archive = archive_name(APP, host);
+    let sbom_text = std::fs::read_to_string(dir.join(&sbom)).unwrap();
+    assert!(
+        sbom_text.contains(&format!("<name>{APP}</name>")),
+        "{sbom_text}"
+    );
+    assert!(sbom_text.contains("cargo-cyclonedx"), "{sbom_text}");
+    assert!(
+        !sbom_text.contains(&fx.dir.path().display().to_string()),
+        "the SBOM names the build directory:\n{sbom_text}"
+    );
+    assert_eq!(global["artifacts"][&sbom]["kind"], "sbom");
+    let unpacked = fx.dir.path().join("unpacked");
+    untar(&dir.join(&archive), &unpacked, &["xJf"]);
+    let inside = unpacked.join(format!("{APP}-{host}"));
+    assert_eq!(
+        std::fs::read_to_string(inside.join(&sbom)).unwrap(),
+        sbom_text
+    );
+    assert!(inside.join(format!("lib{LIB}.so")).is_file());
+}
+
 /// Every artifact kind at once (`install-updater`, `"msi"`, `checksum = "sha512"`, a cdylib,
 /// `bin-aliases`, `cargo-auditable`, `cargo-cyclonedx`, `extra-artifacts`), released as CI does
 /// (the host's local build, the Windows runner's, then the global build): each is built, cached
@@ -252,75 +329,8 @@ fn every_artifact_kind_is_built_cached_and_reproducible() {
     assert!(files
         .iter()
         .any(|r| r.get(2).is_some_and(|n| n.ends_with(&format!("{APP}.exe")))));
-    // The SBOM names the package and no directory of this machine, and the archive holds it.
-    let sbom_text = std::fs::read_to_string(dir.join(&sbom)).unwrap();
-    assert!(
-        sbom_text.contains(&format!("<name>{APP}</name>")),
-        "{sbom_text}"
-    );
-    assert!(sbom_text.contains("cargo-cyclonedx"), "{sbom_text}");
-    assert!(
-        !sbom_text.contains(&fx.dir.path().display().to_string()),
-        "the SBOM names the build directory:\n{sbom_text}"
-    );
-    assert_eq!(global["artifacts"][&sbom]["kind"], "sbom");
-    let unpacked = fx.dir.path().join("unpacked");
-    untar(&dir.join(&archive), &unpacked, &["xJf"]);
-    let inside = unpacked.join(format!("{APP}-{host}"));
-    assert_eq!(
-        std::fs::read_to_string(inside.join(&sbom)).unwrap(),
-        sbom_text
-    );
-    assert!(inside.join(format!("lib{LIB}.so")).is_file());
-    // The installer knows the updater's sha256.
-    let script = std::fs::read_to_string(dir.join(format!("{APP}-installer.sh"))).unwrap();
-    let out = run_ok(Command::new("sha256sum").arg(dir.join(&updater)));
-    let sha = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    assert!(
-        script.contains(&sha),
-        "the installer lacks the updater's sha256"
-    );
-
-    // Installed by the shell installer: the binary, its alias, the cdylib, and
-    // `lib-app-update --help` run; the receipt says where the App is and where its releases are.
-    let (server, install, home) = install_with_shell(&fx, &dir);
-    assert!(server.requests().contains(&format!("/{updater}")));
-    let bin = install.join("bin");
-    let out = run_ok(&mut Command::new(bin.join("la")));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "answer 42\n");
-    assert!(bin.join(format!("lib{LIB}.so")).is_file());
-    let out = run_ok(Command::new(bin.join(format!("{APP}-update"))).arg("--help"));
-    let help = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        help.contains("Usage:") && help.contains("--prerelease"),
-        "{help}"
-    );
-    let receipt: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(home.join(format!(".config/{APP}/{APP}-receipt.json"))).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        receipt["install_prefix"],
-        install.to_str().unwrap(),
-        "{receipt}"
-    );
-    assert_eq!(receipt["install_layout"], "hierarchical");
-    assert_eq!(receipt["binaries"], serde_json::json!([APP]));
-    assert_eq!(
-        receipt["binary_aliases"],
-        serde_json::json!({ APP: ["la"] })
-    );
-    assert_eq!(receipt["modify_path"], false);
-    assert_eq!(receipt["version"], "0.1.0");
-    assert_eq!(
-        receipt["source"],
-        serde_json::json!({"app_name": APP, "name": "x", "owner": "example", "release_type": "github"})
-    );
-    assert_eq!(receipt["provider"]["source"], "cargo-dist");
+    assert_sbom_shipped(&fx, &dir, &host, &global);
+    assert_installed_with_updater(&fx, &dir, &updater);
 
     // Another directory, another store: every artifact has the same bytes.
     let other = fx.dir.path().join("copy");
@@ -504,6 +514,27 @@ fn msi_table(msi: &Path, table: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Rerunning `generate` changes nothing and `--check` agrees; a hand edit of the WiX source is
+/// stale to `--check`.
+fn assert_generate_is_idempotent_and_checked(fx: &Fixture, manifest: &str) {
+    let wxs = std::fs::read(fx.root().join("wix/main.wxs")).unwrap();
+    assert!(fx.ok(&["generate"]).contains("wix/main.wxs is up to date"));
+    fx.ok(&["generate", "--check"]);
+    assert_eq!(
+        std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap(),
+        manifest
+    );
+    assert_eq!(std::fs::read(fx.root().join("wix/main.wxs")).unwrap(), wxs);
+    // A hand edit is stale to --check, unless allow-dirty names msi.
+    fx.file(
+        "wix/main.wxs",
+        &String::from_utf8_lossy(&wxs).replace("Level=\"1\"", "Level=\"2\""),
+    );
+    let err = fx.fails(&["generate", "--check"], 1);
+    assert!(err.contains("wix/main.wxs is out of date"), "{err}");
+    fx.file("wix/main.wxs", &String::from_utf8_lossy(&wxs));
+}
+
 /// `"msi"`: `generate` writes wix/main.wxs and records its GUIDs (kept on rerun, checked by
 /// `--check`); the global build makes the MSI with wixl from the Windows build in the store;
 /// msiinfo reads its tables; the same inputs in another directory and store give the same bytes.
@@ -537,23 +568,7 @@ fn msi_is_generated_built_with_wixl_and_reproducible() {
         doc["package"]["metadata"]["wix"]["path-guid"].is_str(),
         "{manifest}"
     );
-    // Rerun: nothing changes; --check agrees.
-    let wxs = std::fs::read(fx.root().join("wix/main.wxs")).unwrap();
-    assert!(fx.ok(&["generate"]).contains("wix/main.wxs is up to date"));
-    fx.ok(&["generate", "--check"]);
-    assert_eq!(
-        std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap(),
-        manifest
-    );
-    assert_eq!(std::fs::read(fx.root().join("wix/main.wxs")).unwrap(), wxs);
-    // A hand edit is stale to --check, unless allow-dirty names msi.
-    fx.file(
-        "wix/main.wxs",
-        &String::from_utf8_lossy(&wxs).replace("Level=\"1\"", "Level=\"2\""),
-    );
-    let err = fx.fails(&["generate", "--check"], 1);
-    assert!(err.contains("wix/main.wxs is out of date"), "{err}");
-    fx.file("wix/main.wxs", &String::from_utf8_lossy(&wxs));
+    assert_generate_is_idempotent_and_checked(&fx, &manifest);
 
     let stand_in = windows_runner_stand_in(fx.dir.path(), &[]);
     build_msi_release(fx.root(), &fx.store(), &stand_in);

@@ -55,15 +55,11 @@ fn without_cached(manifest: &[u8]) -> Value {
     v
 }
 
-#[test]
-fn host_build_writes_verified_archive_checksums_and_manifest() {
-    let (fx, host) = host_app();
-    let archive = archive_name(&host);
-    let json = fx.ok(&["build", "-o", "json"]);
-
-    // The manifest on stdout is cargo-dist's schema.
+/// The manifest `build -o json` printed is cargo-dist's schema, every artifact's path is a
+/// file under target/distrib, and every archive has a sha256.
+fn assert_schema_paths_and_sums(fx: &Fixture, json: &str) {
     let manifest: cargo_dist_schema::DistManifest =
-        serde_json::from_str(&json).expect("build -o json parses as cargo_dist_schema");
+        serde_json::from_str(json).expect("build -o json parses as cargo_dist_schema");
     assert!(!manifest.artifacts.is_empty());
     for (id, a) in &manifest.artifacts {
         let path = a
@@ -85,6 +81,14 @@ fn host_build_writes_verified_archive_checksums_and_manifest() {
             assert_eq!(sha.len(), 64, "{id}: sha256 {sha}");
         }
     }
+}
+
+#[test]
+fn host_build_writes_verified_archive_checksums_and_manifest() {
+    let (fx, host) = host_app();
+    let archive = archive_name(&host);
+    let json = fx.ok(&["build", "-o", "json"]);
+    assert_schema_paths_and_sums(&fx, &json);
 
     // Exactly the host archive, its checksum, the unified checksum and the manifest.
     let dir = distrib(&fx);
@@ -847,66 +851,22 @@ fn recipes_run_side_by_side_with_the_same_bytes() {
         let log = String::from_utf8(out.stderr).unwrap();
         (ws, log.lines().map(|l| l.trim().to_string()).collect())
     };
-    // The most recipes in flight at once, and whether a cargo build ever ran beside an archive.
-    let overlap = |log: &[String]| {
-        let mut running = std::collections::BTreeSet::new();
-        let (mut most, mut beside) = (0, false);
-        for line in log {
-            let Some((word, rest)) = line.split_once(' ') else {
-                continue;
-            };
-            let label = rest.split(" (").next().unwrap();
-            let label = if rest.ends_with("(cargo build)") || rest.contains("(cargo build) (") {
-                format!("{label} (cargo build)")
-            } else {
-                label.to_string()
-            };
-            match word {
-                "building" | "compressing" => {
-                    running.insert(label);
-                }
-                "built" | "cached" | "reproduced" => {
-                    running.remove(&label);
-                }
-                _ => continue,
-            }
-            most = most.max(running.len());
-            beside |= running.iter().any(|l| l.ends_with("(cargo build)"))
-                && running.iter().any(|l| l.ends_with(".tar.xz"));
-        }
-        (most, beside)
-    };
 
     let (one, log) = build("1");
     assert_eq!(
-        overlap(&log),
+        most_in_flight(&log),
         (1, false),
         "one job at a time, yet recipes overlapped:\n{}",
         log.join("\n")
     );
     let (two, log) = build("2");
     assert_eq!(
-        overlap(&log),
+        most_in_flight(&log),
         (2, true),
         "with two jobs, no archive was made while a cargo build ran:\n{}",
         log.join("\n")
     );
-    let files = |ws: &PathBuf| {
-        let dir = ws.join("target/distrib");
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|n| {
-                let bytes = std::fs::read(dir.join(&n)).unwrap();
-                (n, bytes)
-            })
-            .collect::<Vec<_>>()
-    };
-    let (a, b) = (files(&one), files(&two));
+    let (a, b) = (distrib_files(&one), distrib_files(&two));
     assert!(
         a.len() >= 5,
         "too few artifacts: {:?}",
@@ -919,6 +879,54 @@ fn recipes_run_side_by_side_with_the_same_bytes() {
     for ((name, x), (_, y)) in a.iter().zip(&b) {
         assert!(x == y, "{name} differs between one job and two");
     }
+}
+
+/// The most recipes in flight at once in a build's progress log, and whether a cargo build
+/// ever ran beside an archive.
+fn most_in_flight(log: &[String]) -> (usize, bool) {
+    let mut running = std::collections::BTreeSet::new();
+    let (mut most, mut beside) = (0, false);
+    for line in log {
+        let Some((word, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let label = rest.split(" (").next().unwrap();
+        let label = if rest.ends_with("(cargo build)") || rest.contains("(cargo build) (") {
+            format!("{label} (cargo build)")
+        } else {
+            label.to_string()
+        };
+        match word {
+            "building" | "compressing" => {
+                running.insert(label);
+            }
+            "built" | "cached" | "reproduced" => {
+                running.remove(&label);
+            }
+            _ => continue,
+        }
+        most = most.max(running.len());
+        beside |= running.iter().any(|l| l.ends_with("(cargo build)"))
+            && running.iter().any(|l| l.ends_with(".tar.xz"));
+    }
+    (most, beside)
+}
+
+/// Every file of `ws`'s target/distrib with its bytes, sorted by name.
+fn distrib_files(ws: &Path) -> Vec<(String, Vec<u8>)> {
+    let dir = ws.join("target/distrib");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect::<Vec<_>>()
 }
 
 /// A workspace of several members: each App builds alone (the sandbox holds the other members'
@@ -977,14 +985,10 @@ fn multi_member_workspace_builds_each_app_in_isolation() {
     assert!(files.contains(&format!("beta-{host}.tar.xz")), "{files:?}");
 }
 
-/// The Apps of a target share one sandbox (and cargo's compiled dependencies), but an App's
-/// bytes never depend on what was built before it: alpha built alone equals alpha built after
-/// beta, which enables an extra feature of their shared library; both feature variants of the
-/// library live side by side in the shared target dir, and alpha's snapshot holds no beta code.
-#[test]
-fn apps_share_a_sandbox_without_changing_each_others_bytes() {
-    let host = host_triple();
-    let fx = alpha_beta_shared(&host);
+/// alpha and beta use `shared`; beta turns on its `extra` feature, which changes what
+/// `shared::describe()` says.
+fn alpha_beta_with_a_feature(host: &str) -> Fixture {
+    let fx = alpha_beta_shared(host);
     fx.file(
         "shared/Cargo.toml",
         "[package]\nname = \"shared\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nextra = []\n",
@@ -1010,6 +1014,17 @@ fn apps_share_a_sandbox_without_changing_each_others_bytes() {
         "fn main() {\n    println!(\"beta uses {}\", shared::describe());\n}\n",
     );
     generate_lockfile(&fx);
+    fx
+}
+
+/// The Apps of a target share one sandbox (and cargo's compiled dependencies), but an App's
+/// bytes never depend on what was built before it: alpha built alone equals alpha built after
+/// beta, which enables an extra feature of their shared library; both feature variants of the
+/// library live side by side in the shared target dir, and alpha's snapshot holds no beta code.
+#[test]
+fn apps_share_a_sandbox_without_changing_each_others_bytes() {
+    let host = host_triple();
+    let fx = alpha_beta_with_a_feature(&host);
     let archive = format!("alpha-{host}.tar.xz");
     let build = |dir: &str, tags: &[&str]| -> PathBuf {
         let ws = fx.dir.path().join(dir).join("ws");

@@ -242,12 +242,10 @@ fn text<'a>(y: &'a Yaml, what: &str) -> &'a str {
 // ---------------------------------------------------------------------------------------------
 // init, generate, the dirty check
 
-#[test]
-fn init_generate_check_and_dirty_refusal() {
-    let fx = fresh_package("fresh-app", "0.1.0");
-    let (stdout, _) = fx.ok_both(&["init", "--yes"]);
-    assert!(stdout.contains(WORKFLOW), "{stdout}");
-    let toml = read(&fx, "Cargo.toml");
+/// What `init --yes` writes into a project without dist config: the profile in Cargo.toml
+/// (comments and formatting kept) and a dist-workspace.toml, as cargo-dist 0.34 writes.
+fn assert_init_wrote_the_config(fx: &Fixture) {
+    let toml = read(fx, "Cargo.toml");
     assert!(
         toml.starts_with(
             "# fresh-app: a tiny app\n[package]\nname = \"fresh-app\" # keep this name\n"
@@ -265,7 +263,7 @@ fn init_generate_check_and_dirty_refusal() {
         toml.contains("[profile.dist]\ninherits = \"release\"\nlto = \"thin\"\n"),
         "{toml}"
     );
-    let dist = read(&fx, "dist-workspace.toml");
+    let dist = read(fx, "dist-workspace.toml");
     assert!(
         dist.starts_with("[workspace]\nmembers = [\"cargo:.\"]\n"),
         "{dist}"
@@ -279,6 +277,14 @@ fn init_generate_check_and_dirty_refusal() {
         "{dist}"
     );
     assert!(dist.contains("ci = [\"github\"]"), "{dist}");
+}
+
+#[test]
+fn init_generate_check_and_dirty_refusal() {
+    let fx = fresh_package("fresh-app", "0.1.0");
+    let (stdout, _) = fx.ok_both(&["init", "--yes"]);
+    assert!(stdout.contains(WORKFLOW), "{stdout}");
+    assert_init_wrote_the_config(&fx);
     let workflow = read(&fx, WORKFLOW);
 
     // Rerunning changes nothing.
@@ -570,15 +576,8 @@ post-announce-jobs = ["./notify"]
     );
 }
 
-/// Every workflow key at once, in a dist-workspace.toml: the workflow passes actionlint, every
-/// job the keys ask for is there in its place, `generate --check` is clean and no key is
-/// reported as not acted on.
-#[test]
-fn every_workflow_key_together() {
-    let fx = fresh_package("all-keys", "1.0.0");
-    fx.file(
-        "dist-workspace.toml",
-        r#"[workspace]
+/// Every workflow key at once (`every_workflow_key_together`).
+const ALL_WORKFLOW_KEYS: &str = r#"[workspace]
 members = ["cargo:."]
 
 [dist]
@@ -622,8 +621,13 @@ packages = "write"
 
 [dist.github-action-commits]
 "actions/checkout" = "11bd71901bbe5b1630ceea73d27597364c9af683"
-"#,
-    );
+"#;
+
+/// A package whose dist-workspace.toml sets [`ALL_WORKFLOW_KEYS`], with the reusable workflows
+/// and the setup steps they name.
+fn all_keys_workspace() -> Fixture {
+    let fx = fresh_package("all-keys", "1.0.0");
+    fx.file("dist-workspace.toml", ALL_WORKFLOW_KEYS);
     fx.file(
         ".github/build-setup.yml",
         "- name: Say hello
@@ -641,24 +645,12 @@ packages = "write"
             "notify",
         ],
     );
-    let out = fx.cmd(&["generate"]);
-    let stderr = output_text(&out);
-    assert!(out.status.success(), "{stderr}");
-    assert!(!stderr.contains("not acted on"), "{stderr}");
-    let path = ".github/workflows/all-release.yml";
-    let w = read(&fx, path);
-    fx.ok(&["generate", "--check"]);
-    let out = Command::new("actionlint")
-        .arg(path)
-        .current_dir(fx.root())
-        .output()
-        .expect("actionlint is needed (`.ci/run` installs it)");
-    assert!(
-        out.status.success(),
-        "actionlint: {}\n{w}",
-        output_text(&out)
-    );
-    let y = &YamlLoader::load_from_str(&w).unwrap()[0];
+    fx
+}
+
+/// The jobs [`ALL_WORKFLOW_KEYS`] asks for, in their places, with their triggers, conditions,
+/// permissions and order.
+fn assert_all_keys_jobs(y: &Yaml) {
     let jobs: Vec<&str> = y["jobs"]
         .as_hash()
         .unwrap()
@@ -708,6 +700,33 @@ packages = "write"
             "custom-host-check"
         ]
     );
+}
+
+/// Every workflow key at once, in a dist-workspace.toml: the workflow passes actionlint, every
+/// job the keys ask for is there in its place, `generate --check` is clean and no key is
+/// reported as not acted on.
+#[test]
+fn every_workflow_key_together() {
+    let fx = all_keys_workspace();
+    let out = fx.cmd(&["generate"]);
+    let stderr = output_text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("not acted on"), "{stderr}");
+    let path = ".github/workflows/all-release.yml";
+    let w = read(&fx, path);
+    fx.ok(&["generate", "--check"]);
+    let out = Command::new("actionlint")
+        .arg(path)
+        .current_dir(fx.root())
+        .output()
+        .expect("actionlint is needed (`.ci/run` installs it)");
+    assert!(
+        out.status.success(),
+        "actionlint: {}\n{w}",
+        output_text(&out)
+    );
+    let y = &YamlLoader::load_from_str(&w).unwrap()[0];
+    assert_all_keys_jobs(y);
     assert!(
         w.contains("gh release create \"$TAG\" --latest --target"),
         "{w}"
@@ -909,6 +928,51 @@ fn build_setup_steps_are_spliced_into_the_build_jobs() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// Each target's runner, container and install command in the plan job's matrix for
+/// `custom_runners_and_system_dependencies_reach_the_build_jobs`.
+fn assert_runner_rows(matrix: &serde_json::Value) {
+    let row = |t: &str| {
+        matrix["include"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["target"] == t)
+            .unwrap_or_else(|| panic!("no row for {t}: {matrix}"))
+            .clone()
+    };
+    // A container without a package manager named: whichever the image has, no sudo.
+    let gnu = row("x86_64-unknown-linux-gnu");
+    assert_eq!(gnu["runner"], "ubuntu-22.04");
+    assert_eq!(gnu["container"], "debian:bookworm");
+    let install = gnu["install"].as_str().unwrap();
+    assert!(
+        install.starts_with("if command -v apt-get >/dev/null; then apt-get update && apt-get install -y cmake libssl-dev; elif command -v dnf"),
+        "{install}"
+    );
+    assert!(!install.contains("sudo"), "{install}");
+    let musl = row("x86_64-unknown-linux-musl");
+    assert_eq!(musl["runner"], "ubuntu-22.04");
+    assert_eq!(musl["container"], "quay.io/pypa/manylinux_2_28_x86_64");
+    assert_eq!(musl["install"], "dnf install --assumeyes libssl-dev");
+    let arm = row("aarch64-unknown-linux-gnu");
+    assert_eq!(arm["runner"], "buildjet-2vcpu-ubuntu-2204-arm");
+    assert_eq!(arm["container"], "");
+    assert_eq!(
+        arm["install"],
+        "sudo apt-get update && sudo apt-get install -y libssl-dev"
+    );
+    // `host` alone: the default runner of that host, its package manager.
+    let m1 = row("aarch64-apple-darwin");
+    assert_eq!(m1["runner"], "macos-15-intel");
+    assert_eq!(m1["install"], "brew install protobuf");
+    let mac = row("x86_64-apple-darwin");
+    assert_eq!(mac["runner"], "macos-15-intel");
+    assert_eq!(mac["install"], "brew install protobuf");
+    let win = row("x86_64-pc-windows-msvc");
+    assert_eq!(win["runner"], "windows-2022");
+    assert_eq!(win["install"], "choco install nasm --version 2.16 -y");
+}
+
 /// `github-custom-runners` (labels, `{ runner, host }`, containers) and `dependencies`: the plan
 /// job's own jq program, run on the real plan, gives each target its runner, container and
 /// install command; the workflow passes actionlint.
@@ -994,48 +1058,13 @@ nasm = "2.16"
         let key = row["store-key"].as_str().unwrap_or_default();
         assert!(key.len() == 64 && row.get("keys").is_none(), "{row}");
     }
-    let row = |t: &str| {
-        matrix["include"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["target"] == t)
-            .unwrap_or_else(|| panic!("no row for {t}: {matrix}"))
-            .clone()
-    };
-    // A container without a package manager named: whichever the image has, no sudo.
-    let gnu = row("x86_64-unknown-linux-gnu");
-    assert_eq!(gnu["runner"], "ubuntu-22.04");
-    assert_eq!(gnu["container"], "debian:bookworm");
-    let install = gnu["install"].as_str().unwrap();
-    assert!(
-        install.starts_with("if command -v apt-get >/dev/null; then apt-get update && apt-get install -y cmake libssl-dev; elif command -v dnf"),
-        "{install}"
-    );
-    assert!(!install.contains("sudo"), "{install}");
-    let musl = row("x86_64-unknown-linux-musl");
-    assert_eq!(musl["runner"], "ubuntu-22.04");
-    assert_eq!(musl["container"], "quay.io/pypa/manylinux_2_28_x86_64");
-    assert_eq!(musl["install"], "dnf install --assumeyes libssl-dev");
-    let arm = row("aarch64-unknown-linux-gnu");
-    assert_eq!(arm["runner"], "buildjet-2vcpu-ubuntu-2204-arm");
-    assert_eq!(arm["container"], "");
-    assert_eq!(
-        arm["install"],
-        "sudo apt-get update && sudo apt-get install -y libssl-dev"
-    );
-    // `host` alone: the default runner of that host, its package manager.
-    let m1 = row("aarch64-apple-darwin");
-    assert_eq!(m1["runner"], "macos-15-intel");
-    assert_eq!(m1["install"], "brew install protobuf");
-    let mac = row("x86_64-apple-darwin");
-    assert_eq!(mac["runner"], "macos-15-intel");
-    assert_eq!(mac["install"], "brew install protobuf");
-    let win = row("x86_64-pc-windows-msvc");
-    assert_eq!(win["runner"], "windows-2022");
-    assert_eq!(win["install"], "choco install nasm --version 2.16 -y");
+    assert_runner_rows(&matrix);
+}
 
-    // Without containers the build job has no `container` key at all.
+/// Without containers the build job has no `container` key at all; a musl target on a glibc
+/// runner gets musl-tools, as in cargo-dist; the build sandbox is not cached by default.
+#[test]
+fn plain_runners_need_no_container_and_musl_gets_its_tools() {
     let plain = dist_app(
         "plain-runners",
         "hello",

@@ -78,6 +78,29 @@ fn kinds(m: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The Homebrew formula carries the host archive's sha256 (on hosts it covers) and is valid
+/// Ruby.
+fn assert_formula_sums_host_archive(fx: &Fixture, built: &Value, host: &str) {
+    let formula = distrib(fx).join(format!("{APP}.rb"));
+    let rb = std::fs::read_to_string(&formula).unwrap();
+    let host_sha = built["artifacts"][format!("{APP}-{host}.tar.xz")]["checksums"]["sha256"]
+        .as_str()
+        .unwrap();
+    if host.contains("linux") || host.contains("apple-darwin") {
+        assert!(rb.contains(host_sha), "{rb}");
+    }
+    let out = Command::new("ruby")
+        .arg("-c")
+        .arg(&formula)
+        .output()
+        .expect("ruby is needed to check the Homebrew formula (`.ci/run` installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn a_fresh_cargo_dist_init_layout_plans_builds_explains_and_compares() {
     let host = host_triple();
@@ -116,24 +139,7 @@ fn a_fresh_cargo_dist_init_layout_plans_builds_explains_and_compares() {
         "{stderr}"
     );
     let built: Value = serde_json::from_str(&stdout).unwrap();
-    let formula = distrib(&fx).join(format!("{APP}.rb"));
-    let rb = std::fs::read_to_string(&formula).unwrap();
-    let host_sha = built["artifacts"][format!("{APP}-{host}.tar.xz")]["checksums"]["sha256"]
-        .as_str()
-        .unwrap();
-    if host.contains("linux") || host.contains("apple-darwin") {
-        assert!(rb.contains(host_sha), "{rb}");
-    }
-    let out = Command::new("ruby")
-        .arg("-c")
-        .arg(&formula)
-        .output()
-        .expect("ruby is needed to check the Homebrew formula (`.ci/run` installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_formula_sums_host_archive(&fx, &built, &host);
     for name in [
         format!("{APP}-installer.sh"),
         format!("{APP}-{host}.tar.xz"),

@@ -48,6 +48,24 @@ impl Job {
     fn import(&self, bundle: &Path) {
         run_ok(&mut self.dist(&["store", "import", bundle.to_str().unwrap()]));
     }
+
+    /// `build --artifacts=MODE` of the tag (for `target` when given), as CI's job runs it.
+    fn build(
+        &self,
+        mode: &str,
+        target: Option<&str>,
+        no_cargo: Option<&Path>,
+    ) -> serde_json::Value {
+        let mode = format!("--artifacts={mode}");
+        let target = target.map(|t| format!("--target={t}"));
+        let mut args = vec!["build", "--tag", TAG, &mode, "-o", "json"];
+        args.extend(target.as_deref());
+        self.json(&args, no_cargo)
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.repo.join("target/distrib/dist-manifest.json")
+    }
 }
 
 /// artifact name -> (cached, blake3)
@@ -91,27 +109,12 @@ fn workflow_jobs_reproduce_a_local_build_and_hit_the_cache_on_rerun() {
 
     // build-local: archives and checksums for the host target, then its store is saved.
     let local = Job::new(&fx, "local-1");
-    let target = format!("--target={host}");
-    let l1 = local.json(
-        &[
-            "build",
-            "--tag",
-            TAG,
-            "--artifacts=local",
-            &target,
-            "-o",
-            "json",
-        ],
-        None,
-    );
+    let l1 = local.build("local", Some(&host), None);
     local.export(&local_bundle);
     // build-global: restores the local job's store, then installers, sha256.sum, source.tar.gz.
     let global = Job::new(&fx, "global-1");
     global.import(&local_bundle);
-    let g1 = global.json(
-        &["build", "--tag", TAG, "--artifacts=global", "-o", "json"],
-        None,
-    );
+    let g1 = global.build("global", None, None);
     global.export(&global_bundle);
     assert!(states(&g1).contains_key("piper-installer.sh"), "{g1}");
     assert!(states(&g1).contains_key("source.tar.gz"), "{g1}");
@@ -130,24 +133,10 @@ fn workflow_jobs_reproduce_a_local_build_and_hit_the_cache_on_rerun() {
     let (fake, marker) = fake_cargo(fx.dir.path());
     let local2 = Job::new(&fx, "local-2");
     local2.import(&local_bundle);
-    let l2 = local2.json(
-        &[
-            "build",
-            "--tag",
-            TAG,
-            "--artifacts=local",
-            &target,
-            "-o",
-            "json",
-        ],
-        Some(&fake),
-    );
+    let l2 = local2.build("local", Some(&host), Some(&fake));
     let global2 = Job::new(&fx, "global-2");
     global2.import(&global_bundle);
-    let g2 = global2.json(
-        &["build", "--tag", TAG, "--artifacts=global", "-o", "json"],
-        Some(&fake),
-    );
+    let g2 = global2.build("global", None, Some(&fake));
     assert!(!marker.exists(), "the cached pipeline ran cargo");
     for (first, second) in [(&l1, &l2), (&g1, &g2)] {
         for (name, (cached, digest)) in states(second) {
@@ -159,18 +148,7 @@ fn workflow_jobs_reproduce_a_local_build_and_hit_the_cache_on_rerun() {
     // A plain local build of the same commit, elsewhere, from scratch: the same bytes, and
     // `compare` agrees with each job's manifest.
     let plain = Job::new(&fx, "plain");
-    let p = plain.json(
-        &[
-            "build",
-            "--tag",
-            TAG,
-            "--artifacts=all",
-            &target,
-            "-o",
-            "json",
-        ],
-        None,
-    );
+    let p = plain.build("all", Some(&host), None);
     for job in [&l1, &g1] {
         for (name, (_, digest)) in states(job) {
             assert_eq!(
@@ -180,18 +158,37 @@ fn workflow_jobs_reproduce_a_local_build_and_hit_the_cache_on_rerun() {
             );
         }
     }
-    let plain_manifest = plain.repo.join("target/distrib/dist-manifest.json");
+    assert_published_and_job_manifests_reproduce(&fx, &planned, [&local, &global], &plain, &p);
+}
 
-    // The host job publishes the plan's manifest with each job's built artifacts merged in,
-    // with the workflow's own jq program: it must compare as reproduced, artifact by artifact.
+fn states_keys(m: &serde_json::Value) -> Vec<String> {
+    m["artifacts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// The host job publishes the plan's manifest with each job's built artifacts merged in (the
+/// workflow's own jq program): it compares as reproduced with a plain local build, artifact by
+/// artifact, as does each job's own manifest.
+fn assert_published_and_job_manifests_reproduce(
+    fx: &Fixture,
+    planned: &serde_json::Value,
+    jobs: [&Job; 2],
+    plain: &Job,
+    p: &serde_json::Value,
+) {
+    let plain_manifest = plain.manifest_path();
     let plan_json = fx.dir.path().join("plan-dist-manifest.json");
-    std::fs::write(&plan_json, serde_json::to_vec(&planned).unwrap()).unwrap();
+    std::fs::write(&plan_json, serde_json::to_vec(planned).unwrap()).unwrap();
     let published = Command::new("jq")
         .arg("-s")
         .arg(dist_recipes::workflow::PUBLISH_MANIFEST_JQ)
         .arg(&plan_json)
-        .arg(local.repo.join("target/distrib/dist-manifest.json"))
-        .arg(global.repo.join("target/distrib/dist-manifest.json"))
+        .arg(jobs[0].manifest_path())
+        .arg(jobs[1].manifest_path())
         .output()
         .expect("jq runs (the workflow's host job uses it; .ci/run installs it)");
     assert!(
@@ -218,11 +215,11 @@ fn workflow_jobs_reproduce_a_local_build_and_hit_the_cache_on_rerun() {
     }
     assert_eq!(
         cmp["artifacts"].as_array().unwrap().len(),
-        states(&p).len(),
+        states(p).len(),
         "the published manifest lists every artifact"
     );
-    for job in [&local, &global] {
-        let job_manifest = job.repo.join("target/distrib/dist-manifest.json");
+    for job in jobs {
+        let job_manifest = job.manifest_path();
         let out = plain
             .dist(&[
                 "compare",
@@ -240,13 +237,4 @@ fn workflow_jobs_reproduce_a_local_build_and_hit_the_cache_on_rerun() {
         assert!(text.contains("reproduced"), "{text}");
         assert!(text.contains(" 0 NOT REPRODUCIBLE"), "{text}");
     }
-}
-
-fn states_keys(m: &serde_json::Value) -> Vec<String> {
-    m["artifacts"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect()
 }

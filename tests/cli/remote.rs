@@ -166,64 +166,10 @@ fn two_machines_share_every_artifact(url: String) -> (Fixture, Access, Access) {
     (fx, writer, reader)
 }
 
-#[test]
-fn two_machines_share_every_artifact_through_webdav() {
-    let nginx = Nginx::start();
-    let (fx, writer, reader) = two_machines_share_every_artifact(nginx.url());
-    let host = host_triple();
-    // The remote's layout: objects by BLAKE3, one signed record per recipe, by key.
-    let a_manifest: Value = serde_json::from_slice(
-        &std::fs::read(fx.root().join("target/distrib/dist-manifest.json")).unwrap(),
-    )
-    .unwrap();
-    let archive = &a_manifest["artifacts"][archive_name("shared", &host)]["recipe"];
-    let cas = nginx
-        .files()
-        .join("cas")
-        .join(archive["blake3"].as_str().unwrap());
-    let ac = nginx
-        .files()
-        .join("ac")
-        .join(archive["key"].as_str().unwrap());
-    assert!(cas.is_file() && ac.is_file(), "{cas:?} / {ac:?}");
-    let record: Value = serde_json::from_slice(&std::fs::read(&ac).unwrap()).unwrap();
-    assert_eq!(record["signer"].as_str(), Some(reader.trusted[0].as_str()));
-
-    // A third machine plans: what its store lacks and the remote holds shows as such.
-    let (c_root, c_store) = clone_of(&fx, "machine-c");
-    let mut cmd = dist_command(&c_root, &c_store, &["plan"]);
-    reader.apply(&mut cmd);
-    let plan = String::from_utf8(run_ok(&mut cmd).stdout).unwrap();
-    let line = plan
-        .lines()
-        .find(|l| l.trim_start().starts_with(&archive_name("shared", &host)))
-        .unwrap_or_else(|| panic!("{plan}"));
-    assert!(line.ends_with("cached (remote)]"), "{line}");
-
-    // The remote verifies: every object re-hashed, every record's signature and objects.
-    let mut cmd = dist_command(fx.root(), &fx.store(), &["store", "verify", "--remote"]);
-    reader.apply(&mut cmd);
-    let ok = String::from_utf8(run_ok(&mut cmd).stdout).unwrap();
-    assert!(
-        ok.starts_with("ok: ") && ok.contains("signed record(s) checked"),
-        "{ok}"
-    );
-    // ...and names what is wrong when something is.
-    std::fs::write(nginx.files().join("cas/not-a-digest"), b"junk").unwrap();
-    let mut cmd = dist_command(fx.root(), &fx.store(), &["store", "verify", "--remote"]);
-    reader.apply(&mut cmd);
-    let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("cas/not-a-digest: not named by a BLAKE3 digest"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::remove_file(nginx.files().join("cas/not-a-digest")).unwrap();
-
-    // gc by age: records written 30 days ago go with --keep-days 7, and so do the objects only
-    // they named (once past the upload grace period); a dry run removes nothing.
+/// gc by age: records written 30 days ago go with --keep-days 7, and so do the objects only
+/// they named (once past the upload grace period); a dry run removes nothing. Keeping 60 days
+/// keeps all; a size limit of 1 byte then drops every record.
+fn assert_remote_gc_by_age_and_size(fx: &Fixture, writer: &Access, nginx: &Nginx) {
     let month_ago = std::time::SystemTime::now() - Duration::from_secs(30 * 86_400);
     let records = std::fs::read_dir(nginx.files().join("ac")).unwrap().count();
     let objects = std::fs::read_dir(nginx.files().join("cas"))
@@ -281,6 +227,65 @@ fn two_machines_share_every_artifact_through_webdav() {
             .count(),
         0
     );
+}
+
+#[test]
+fn two_machines_share_every_artifact_through_webdav() {
+    let nginx = Nginx::start();
+    let (fx, writer, reader) = two_machines_share_every_artifact(nginx.url());
+    let host = host_triple();
+    // The remote's layout: objects by BLAKE3, one signed record per recipe, by key.
+    let a_manifest: Value = serde_json::from_slice(
+        &std::fs::read(fx.root().join("target/distrib/dist-manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let archive = &a_manifest["artifacts"][archive_name("shared", &host)]["recipe"];
+    let cas = nginx
+        .files()
+        .join("cas")
+        .join(archive["blake3"].as_str().unwrap());
+    let ac = nginx
+        .files()
+        .join("ac")
+        .join(archive["key"].as_str().unwrap());
+    assert!(cas.is_file() && ac.is_file(), "{cas:?} / {ac:?}");
+    let record: Value = serde_json::from_slice(&std::fs::read(&ac).unwrap()).unwrap();
+    assert_eq!(record["signer"].as_str(), Some(reader.trusted[0].as_str()));
+
+    // A third machine plans: what its store lacks and the remote holds shows as such.
+    let (c_root, c_store) = clone_of(&fx, "machine-c");
+    let mut cmd = dist_command(&c_root, &c_store, &["plan"]);
+    reader.apply(&mut cmd);
+    let plan = String::from_utf8(run_ok(&mut cmd).stdout).unwrap();
+    let line = plan
+        .lines()
+        .find(|l| l.trim_start().starts_with(&archive_name("shared", &host)))
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert!(line.ends_with("cached (remote)]"), "{line}");
+
+    // The remote verifies: every object re-hashed, every record's signature and objects.
+    let mut cmd = dist_command(fx.root(), &fx.store(), &["store", "verify", "--remote"]);
+    reader.apply(&mut cmd);
+    let ok = String::from_utf8(run_ok(&mut cmd).stdout).unwrap();
+    assert!(
+        ok.starts_with("ok: ") && ok.contains("signed record(s) checked"),
+        "{ok}"
+    );
+    // ...and names what is wrong when something is.
+    std::fs::write(nginx.files().join("cas/not-a-digest"), b"junk").unwrap();
+    let mut cmd = dist_command(fx.root(), &fx.store(), &["store", "verify", "--remote"]);
+    reader.apply(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cas/not-a-digest: not named by a BLAKE3 digest"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(nginx.files().join("cas/not-a-digest")).unwrap();
+
+    assert_remote_gc_by_age_and_size(&fx, &writer, &nginx);
 }
 
 #[test]

@@ -345,12 +345,38 @@ impl Pipeline {
     /// cache server keeps its directory across runs, as GitHub's cache does.
     pub fn run(&self, n: usize) -> Run {
         let dir = self.work.join(format!("run{n}"));
+        let repo = self.checkout(&dir);
+        let mut cmd = self.act_command(&dir, &repo);
+        let log = std::fs::File::create(dir.join("act.log")).unwrap();
+        let started = Instant::now();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("run act");
+        let status = wait_bounded(child, &dir);
+        let wall = started.elapsed();
+        let text = std::fs::read_to_string(dir.join("act.log")).unwrap();
+        let run = Run {
+            n,
+            dir,
+            lines: text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .collect(),
+            ok: status.success(),
+            wall,
+        };
+        run.report_timings(&self.case);
+        run
+    }
+
+    /// A fresh clone of the origin at the tag in `dir/repo`, and the push event for it.
+    fn checkout(&self, dir: &Path) -> PathBuf {
         let repo = dir.join("repo");
-        std::fs::create_dir_all(&dir).unwrap();
-        git(
-            &dir,
-            &["clone", "-q", self.origin.to_str().unwrap(), "repo"],
-        );
+        std::fs::create_dir_all(dir).unwrap();
+        git(dir, &["clone", "-q", self.origin.to_str().unwrap(), "repo"]);
         git(&repo, &["checkout", "-q", TAG]);
         let remote = format!("https://github.com/{SLUG}.git");
         git(&repo, &["remote", "set-url", "origin", &remote]);
@@ -374,10 +400,14 @@ impl Pipeline {
             "pusher": {"name": "act"}, "sender": {"login": "act"},
         });
         std::fs::write(dir.join("event.json"), event.to_string()).unwrap();
-        let shims = self.shims(&dir);
+        repo
+    }
+
+    /// `act push` for the checkout in `dir`: its servers on 127.0.0.1, jobs on this host.
+    fn act_command(&self, dir: &Path, repo: &Path) -> Command {
+        let shims = self.shims(dir);
         let home = dir.join("home");
         std::fs::create_dir_all(&home).unwrap();
-
         let artifact_port = free_port();
         let cache_port = loop {
             let p = free_port();
@@ -388,7 +418,7 @@ impl Pipeline {
         let mut cmd = Command::new(&self.act);
         cmd.arg("push")
             .arg("-C")
-            .arg(&repo)
+            .arg(repo)
             .arg("-W")
             .arg(repo.join(".github/workflows/release.yml"))
             .arg("-e")
@@ -423,69 +453,9 @@ impl Pipeline {
         for (k, v) in &self.secrets {
             cmd.arg("-s").arg(format!("{k}={v}"));
         }
-        // Jobs run on this host with act's environment: none of this process's cargo or CI
-        // variables, a HOME and CARGO_HOME of their own (the tool's installer writes there),
-        // rustup's toolchains as they are.
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy();
-            let drop = ["CARGO", "GITHUB_", "ACTIONS_", "RUNNER_", "RUST", "XDG_"]
-                .iter()
-                .any(|p| k.starts_with(p));
-            if drop && k != "RUSTUP_HOME" && k != "RUSTUP_TOOLCHAIN" {
-                cmd.env_remove(&*k);
-            }
-        }
-        let rustup_home = std::env::var_os("RUSTUP_HOME").unwrap_or_else(|| {
-            Path::new(&std::env::var_os("HOME").unwrap())
-                .join(".rustup")
-                .into()
-        });
-        let path = std::env::join_paths(
-            [shims.clone(), home.join(".cargo/bin")]
-                .into_iter()
-                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.join("act.log")).unwrap();
-        let started = Instant::now();
-        let mut child = cmd
-            .env("HOME", &home)
-            .env("CARGO_HOME", home.join(".cargo"))
-            .env("RUSTUP_HOME", rustup_home)
-            .env("PATH", path)
-            .env("GH_STUB_DIR", dir.join("gh"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("run act");
-        // A hung job must not hold CI until its time limit: a run of these small workspaces
-        // takes seconds.
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > Duration::from_secs(600) {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("act ran for 10 minutes: {}", dir.join("act.log").display());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let wall = started.elapsed();
-        let text = std::fs::read_to_string(dir.join("act.log")).unwrap();
-        let run = Run {
-            n,
-            dir,
-            lines: text
-                .lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .collect(),
-            ok: status.success(),
-            wall,
-        };
-        run.report_timings(&self.case);
-        run
+        job_environment(&mut cmd, &shims, &home);
+        cmd.env("GH_STUB_DIR", dir.join("gh"));
+        cmd
     }
 
     /// A `gh` stand-in and a `bash` that runs act's steps on a pipe (act gives them a
@@ -807,4 +777,51 @@ fn three_apps_sharing_a_library_release_twice() {
 #[test]
 fn the_remote_store_serves_the_second_run() {
     release_twice(Layout::Example, true);
+}
+
+/// Jobs run on this host with act's environment: none of this process's cargo or CI variables,
+/// a HOME and CARGO_HOME of their own (the tool's installer writes there), rustup's toolchains
+/// as they are, the shims first on PATH.
+fn job_environment(cmd: &mut Command, shims: &Path, home: &Path) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        let drop = ["CARGO", "GITHUB_", "ACTIONS_", "RUNNER_", "RUST", "XDG_"]
+            .iter()
+            .any(|p| k.starts_with(p));
+        if drop && k != "RUSTUP_HOME" && k != "RUSTUP_TOOLCHAIN" {
+            cmd.env_remove(&*k);
+        }
+    }
+    let rustup_home = std::env::var_os("RUSTUP_HOME").unwrap_or_else(|| {
+        Path::new(&std::env::var_os("HOME").unwrap())
+            .join(".rustup")
+            .into()
+    });
+    let path = std::env::join_paths(
+        [shims.to_path_buf(), home.join(".cargo/bin")]
+            .into_iter()
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    cmd.env("HOME", home)
+        .env("CARGO_HOME", home.join(".cargo"))
+        .env("RUSTUP_HOME", rustup_home)
+        .env("PATH", path);
+}
+
+/// Waits for act; a hung job must not hold CI until its time limit (a run of these small
+/// workspaces takes seconds).
+fn wait_bounded(mut child: Child, dir: &Path) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("act ran for 10 minutes: {}", dir.join("act.log").display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
