@@ -301,6 +301,50 @@ fn build_host<'a>(cfg: &'a GlobalConfig, target: &str) -> BuildHost<'a> {
     }
 }
 
+/// Where `target`'s build job runs, as the manifest's `ci` states it: (runner label, the
+/// runner's own triple). As in cargo-dist, that is the runner's `host` when configured, else
+/// what the label names (a container's host is not the runner's).
+pub fn runner_of(cfg: &GlobalConfig, target: &str) -> (String, String) {
+    let host = build_host(cfg, target);
+    let configured = cfg.runners.get(target).and_then(|r| r.host.clone());
+    let triple = configured
+        .or_else(|| label_triple(&host.runner))
+        .unwrap_or(host.triple);
+    (host.runner, triple)
+}
+
+/// The triple of a GitHub-hosted runner label (`ubuntu-*`, `macos-*`, `windows-*`, with `arm`
+/// or `intel` where the label says so); `None` for labels that do not say.
+fn label_triple(label: &str) -> Option<String> {
+    let arm = label.contains("arm");
+    let triple = if label.contains("windows") {
+        if arm {
+            "aarch64-pc-windows-msvc"
+        } else {
+            "x86_64-pc-windows-msvc"
+        }
+    } else if label.contains("macos") {
+        // Intel Macs: `macos-13` and older, and the `-intel` labels.
+        let old = ["macos-11", "macos-12", "macos-13"]
+            .iter()
+            .any(|v| label.starts_with(v));
+        if old || label.contains("intel") {
+            "x86_64-apple-darwin"
+        } else {
+            "aarch64-apple-darwin"
+        }
+    } else if label.contains("ubuntu") {
+        if arm {
+            "aarch64-unknown-linux-gnu"
+        } else {
+            "x86_64-unknown-linux-gnu"
+        }
+    } else {
+        return None;
+    };
+    Some(triple.to_string())
+}
+
 /// Each configured target's build job: its runner and container (`github-custom-runners`) and
 /// the commands that install its system packages there (`dependencies`).
 fn target_jobs(cfg: &GlobalConfig) -> BTreeMap<String, TargetJob> {

@@ -621,14 +621,8 @@ fn installer_package_name(
     pc: &crate::config::PackageConfig,
 ) -> Option<String> {
     match installer {
-        InstallerKind::Npm => {
-            let name = pc.npm_package.clone().unwrap_or(app.to_string());
-            Some(match &pc.npm_scope {
-                Some(scope) => format!("{scope}/{name}"),
-                None => name,
-            })
-        }
-        InstallerKind::Homebrew => Some(pc.formula.clone().unwrap_or(app.to_string())),
+        InstallerKind::Npm => Some(pc.npm_package_name(app)),
+        InstallerKind::Homebrew => Some(pc.formula_name(app)),
         InstallerKind::Shell
         | InstallerKind::Powershell
         | InstallerKind::Msi

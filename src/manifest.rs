@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::GlobalConfig;
 use crate::plan::{ArtifactKind, ItemSource, Plan};
 use crate::workspace::IncludeKind;
 use dist_recipes::target::LibraryKind;
+use dist_recipes::vocab::Vocabulary;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DistManifest {
@@ -28,6 +30,15 @@ pub struct DistManifest {
     pub artifacts: BTreeMap<String, ManifestArtifact>,
     #[serde(default)]
     pub publish_prereleases: bool,
+    /// `force-latest`: the release is marked latest even when it is a prerelease.
+    #[serde(default)]
+    pub force_latest: bool,
+    /// `github-attestations`: present (true) when the workflow attests the artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_attestations: Option<bool>,
+    /// The CI's build matrix (`ci = "github"`), as cargo-dist states it for other tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiInfo>,
     /// cargo-dist's consumers index these unconditionally, so they are always present.
     #[serde(default)]
     pub linkage: Vec<serde_json::Value>,
@@ -39,14 +50,57 @@ pub struct DistManifest {
 pub struct ManifestRelease {
     pub app_name: String,
     pub app_version: String,
+    /// `display-name`, else the App's name: what release notes and installers call it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// `display`: whether release notes list it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<bool>,
     #[serde(default)]
     pub artifacts: Vec<String>,
     #[serde(default, skip_serializing_if = "Hosting::is_empty")]
     pub hosting: Hosting,
 }
 
+/// `ci` of cargo-dist's manifest: the GitHub build matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CiInfo {
+    pub github: GithubCi,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GithubCi {
+    pub artifacts_matrix: ArtifactsMatrix,
+    pub pr_run_mode: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ArtifactsMatrix {
+    pub include: Vec<MatrixEntry>,
+}
+
+/// One build job: where it runs, how it installs this tool, what it builds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MatrixEntry {
+    pub runner: String,
+    pub host: String,
+    pub install_dist: RunStep,
+    pub dist_args: String,
+    pub targets: Vec<String>,
+    pub cache_provider: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunStep {
+    pub shell: String,
+    pub run: String,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Hosting {
+    /// The configured `hosting`, in its order (cargo-dist writes it when the key is set).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github: Option<GithubHosting>,
 }
@@ -128,15 +182,27 @@ pub struct ArtifactState {
 
 /// Renders the selected part of `plan` as a manifest, with no artifact state yet (see
 /// [`apply_states`]).
-pub fn build_manifest(plan: &Plan) -> DistManifest {
+pub fn build_manifest(plan: &Plan, cfg: &GlobalConfig) -> DistManifest {
     let ann = &plan.announcement;
-    let releases: Vec<ManifestRelease> = plan.releases.iter().map(|r| release(plan, r)).collect();
-    let artifacts: BTreeMap<String, ManifestArtifact> = plan
+    let releases: Vec<ManifestRelease> = plan
+        .releases
+        .iter()
+        .map(|r| release(plan, cfg, r))
+        .collect();
+    let mut artifacts: BTreeMap<String, ManifestArtifact> = plan
         .artifacts
         .values()
         .filter(|a| a.selected)
         .map(|a| (a.name.clone(), artifact(plan, a)))
         .collect();
+    // Whatever has a checksum file names it (archives, MSIs, the source tarball).
+    for a in plan.artifacts.values().filter(|a| a.selected) {
+        if let ArtifactKind::Checksum { of, .. } = &a.kind {
+            if let Some(m) = artifacts.get_mut(of) {
+                m.checksum = Some(a.name.clone());
+            }
+        }
+    }
     let title = match (&ann.package, releases.as_slice()) {
         (_, [only]) => format!("{} {}", only.app_name, only.app_version),
         _ => ann.tag.clone(),
@@ -152,17 +218,61 @@ pub fn build_manifest(plan: &Plan) -> DistManifest {
         releases,
         upload_files: artifacts.keys().cloned().collect(),
         artifacts,
-        publish_prereleases: false,
+        publish_prereleases: cfg.publish_prereleases,
+        force_latest: cfg.force_latest,
+        github_attestations: cfg.attestations.is_some().then_some(true),
+        ci: crate::ci::wants_github(cfg).then(|| ci_info(plan, cfg)),
         linkage: Vec::new(),
     }
 }
 
+/// The build matrix: a job per target of the announcement, on the runner the workflow picks.
+fn ci_info(plan: &Plan, cfg: &GlobalConfig) -> CiInfo {
+    let targets: std::collections::BTreeSet<&String> =
+        plan.releases.iter().flat_map(|r| &r.targets).collect();
+    let url = crate::ci::install_url(cfg);
+    let include = targets
+        .into_iter()
+        .map(|target| {
+            let (runner, host) = crate::ci::runner_of(cfg, target);
+            let install_dist = match host.contains("windows") {
+                true => RunStep {
+                    shell: "pwsh".into(),
+                    run: format!("irm {url}/cargo-dist-installer.ps1 | iex"),
+                },
+                false => RunStep {
+                    shell: "sh".into(),
+                    run: format!(
+                        "curl --proto '=https' --tlsv1.2 -LsSf {url}/cargo-dist-installer.sh | sh"
+                    ),
+                },
+            };
+            MatrixEntry {
+                runner,
+                host,
+                install_dist,
+                dist_args: format!("--artifacts=local --target={target}"),
+                targets: vec![target.clone()],
+                cache_provider: "github".into(),
+            }
+        })
+        .collect();
+    CiInfo {
+        github: GithubCi {
+            artifacts_matrix: ArtifactsMatrix { include },
+            pr_run_mode: cfg.pr_run_mode.name().into(),
+        },
+    }
+}
+
 /// A release with its selected artifacts and where GitHub hosts them.
-fn release(plan: &Plan, r: &crate::plan::Release) -> ManifestRelease {
+fn release(plan: &Plan, cfg: &GlobalConfig, r: &crate::plan::Release) -> ManifestRelease {
     let selected = |name: &str| plan.artifacts.get(name).is_some_and(|a| a.selected);
     ManifestRelease {
         app_name: r.app.clone(),
         app_version: r.version.clone(),
+        display_name: Some(r.display_name.clone().unwrap_or_else(|| r.app.clone())),
+        display: Some(r.display),
         artifacts: r
             .artifacts
             .iter()
@@ -170,6 +280,7 @@ fn release(plan: &Plan, r: &crate::plan::Release) -> ManifestRelease {
             .cloned()
             .collect(),
         hosting: Hosting {
+            order: cfg.hosting.iter().map(|h| h.name().to_string()).collect(),
             github: r.github.as_ref().map(|gh| GithubHosting {
                 artifact_base_url: "https://github.com".into(),
                 artifact_download_path: format!(
@@ -233,6 +344,27 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact) -> ManifestArtifact {
             m.install_hint = Some(hint);
             m.description = Some(desc);
         }
+        // As cargo-dist describes an MSI: its binaries, installed.
+        ArtifactKind::NativeInstaller {
+            installer: crate::config::InstallerKind::Msi,
+            target,
+        } => {
+            m.description = Some("install via msi".into());
+            let release = plan
+                .releases
+                .iter()
+                .find(|r| Some(&r.app) == a.app.as_ref());
+            let binaries = release.and_then(|r| r.target_binaries.get(target));
+            m.assets = binaries
+                .into_iter()
+                .flatten()
+                .map(|b| Asset {
+                    name: Some(b.clone()),
+                    path: Some(format!("{b}.exe")),
+                    kind: "executable".into(),
+                })
+                .collect();
+        }
         ArtifactKind::Checksum { .. }
         | ArtifactKind::UnifiedChecksum { .. }
         | ArtifactKind::SourceTarball { .. }
@@ -292,6 +424,14 @@ pub(crate) fn install_hint(
     // `owner/homebrew-tap` is `owner/tap`.
     let tap = release.and_then(|r| r.tap.as_deref());
     match (installer, tap.and_then(|t| t.split_once('/'))) {
+        // Installed from the registry the npm publish job publishes to, as cargo-dist writes it.
+        (crate::config::InstallerKind::Npm, _) => match release {
+            Some(r) => (
+                format!("npm install {}@{version}", r.npm_package),
+                "Install prebuilt binaries into your npm project".into(),
+            ),
+            None => (hint, desc),
+        },
         (crate::config::InstallerKind::Homebrew, Some((owner, repo))) => {
             let repo = repo.strip_prefix("homebrew-").unwrap_or(repo);
             let formula = a.name.strip_suffix(".rb").unwrap_or(&a.name);

@@ -85,6 +85,8 @@ pub struct Release {
     pub display_name: Option<String>,
     /// `tap`: the Homebrew tap (`owner/homebrew-name`) its formula is published to.
     pub tap: Option<String>,
+    /// The npm package its npm installer is published as (`@scope/name`).
+    pub npm_package: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -327,6 +329,7 @@ pub fn plan(
             display: pc.display,
             display_name: pc.display_name.clone(),
             tap: cfg.global.tap.clone(),
+            npm_package: pc.npm_package_name(app),
         };
         let archives = plan_local(pkg, pc, &cfg.global, &sel, &mut release, &mut artifacts)?;
         plan_installers(
@@ -360,6 +363,7 @@ pub fn plan(
                 display: true,
                 display_name: None,
                 tap: None,
+                npm_package: pkg.name.clone(),
             });
         }
     }

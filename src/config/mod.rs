@@ -26,7 +26,7 @@ use dist_recipes::vocab::Vocabulary;
 use dist_recipes::workflow::AttestPhase;
 
 use serde_json::Value;
-use vocab::{Checksum, CiBackend, Generated, GithubRelease};
+use vocab::{Checksum, CiBackend, Generated, GithubRelease, Hosting};
 
 use crate::workspace::Workspace;
 use keys::{KeyDef, Merge, Scope};
@@ -137,6 +137,8 @@ pub struct Layer {
 pub struct GlobalConfig {
     pub cargo_dist_version: Option<String>,
     pub ci: Vec<CiBackend>,
+    /// `hosting`, in the configured order; empty when unset (GitHub then hosts).
+    pub hosting: Vec<Hosting>,
     pub allow_dirty: bool,
     /// `allow-dirty` naming `msi` (or `true`): `generate` keeps edited `wix/main.wxs` files.
     pub allow_dirty_msi: bool,
@@ -278,6 +280,23 @@ pub struct PackageConfig {
     pub package_libraries: Vec<LibraryKind>,
     /// `install-libraries`: the packaged library kinds installers install.
     pub install_libraries: Vec<LibraryKind>,
+}
+
+impl PackageConfig {
+    /// The npm package the npm installer is published as: `npm-package` (else the App's name)
+    /// under `npm-scope` when set, e.g. `@scope/app`.
+    pub fn npm_package_name(&self, app: &str) -> String {
+        let name = self.npm_package.as_deref().unwrap_or(app);
+        match &self.npm_scope {
+            Some(scope) => format!("{scope}/{name}"),
+            None => name.to_string(),
+        }
+    }
+
+    /// The Homebrew formula's name: `formula`, else the App's name.
+    pub fn formula_name(&self, app: &str) -> String {
+        self.formula.clone().unwrap_or_else(|| app.to_string())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -580,6 +599,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             .text(&keys::DIST_VERSION)
             .or_else(|| v.text(&keys::CARGO_DIST_VERSION)),
         ci: v.words(&keys::CI),
+        hosting: v.words(&keys::HOSTING),
         // `true`, or the list form naming `ci`.
         allow_dirty: dirty.contains(&Generated::Ci),
         allow_dirty_msi: dirty.contains(&Generated::Msi),

@@ -76,7 +76,7 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
     let mut distrib = Distrib::open(&loaded.ws)?;
     let root = (!opts.no_local_paths).then_some(loaded.ws.root.as_path());
     let states = distrib.materialize_all(&ex, &graph, &built, root)?;
-    let mut manifest = build_manifest(&plan);
+    let mut manifest = build_manifest(&plan, &loaded.cfg.global);
     apply_states(&mut manifest, states);
     crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
     let written = distrib.write_manifest(&manifest)?;

@@ -124,7 +124,7 @@ pub fn manifest(
             // core while the keys are computed, and the artifacts' states filled in after.
             let (graph, states, manifest) = std::thread::scope(|s| {
                 let unkeyed = s.spawn(|| -> Result<DistManifest, Error> {
-                    let mut manifest = build_manifest(&plan);
+                    let mut manifest = build_manifest(&plan, &loaded.cfg.global);
                     crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
                     Ok(manifest)
                 });
