@@ -543,8 +543,21 @@ fn archive_ref<'a>(m: &mut Entries<'a>, name: &'a str, a: &'a ArchiveRef) {
         sha256,
         root_dir,
     } = a;
+    covered(m, name, key, target, sha256, root_dir);
+}
+
+/// The inputs naming one file a recipe covers by key: `recipe:`, `target:`, `sha256:` and
+/// `root-dir:` NAME.
+fn covered<'a>(
+    m: &mut Entries<'a>,
+    name: &'a str,
+    key: &RecipeKey,
+    target: &'a str,
+    sha256: &Option<String>,
+    root_dir: &Option<String>,
+) {
     m.named("recipe:", name, Val::hex(key));
-    m.named("target:", name, target.as_str());
+    m.named("target:", name, target);
     m.named("sha256:", name, opt(sha256));
     m.named("root-dir:", name, opt(root_dir));
 }
@@ -1009,10 +1022,7 @@ fn installer_artifact<'a>(m: &mut Entries<'a>, a: &'a InstallerArtifact) {
         libraries,
         updater,
     } = a;
-    m.named("recipe:", file_name, Val::hex(key));
-    m.named("target:", file_name, target.as_str());
-    m.named("sha256:", file_name, opt(sha256));
-    m.named("root-dir:", file_name, opt(root_dir));
+    covered(m, file_name, key, target, sha256, root_dir);
     if !libraries.is_empty() {
         m.named("libraries:", file_name, list(libraries));
     }
@@ -1022,10 +1032,7 @@ fn installer_artifact<'a>(m: &mut Entries<'a>, a: &'a InstallerArtifact) {
         sha256,
     }) = updater
     {
-        m.named("recipe:", file_name, Val::hex(key));
-        m.named("target:", file_name, target.as_str());
-        m.named("sha256:", file_name, opt(sha256));
-        m.named("root-dir:", file_name, opt(&None));
+        covered(m, file_name, key, target, sha256, &None);
     }
 }
 
