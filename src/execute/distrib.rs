@@ -13,7 +13,7 @@ use dist_store::RecipeRecord;
 use super::stamps::Stamps;
 use super::{io, work_dir, write_atomic, ExecuteError, Executor};
 use crate::graph::RecipeGraph;
-use crate::manifest::{ArtifactState, DistManifest, RecipeInfo};
+use crate::manifest::{ArtifactState, DistManifest};
 use crate::workspace::Workspace;
 
 /// `target/distrib/`, locked for this build.
@@ -88,7 +88,9 @@ impl Distrib {
                 stamps.save();
                 Ok(copied)
             });
-            let states = ex.store.reading(|_| Ok(states_of(ex, graph, built)));
+            let states = ex
+                .store
+                .reading(|_| Ok(super::states::built(ex, graph, built)));
             (copier.join().expect("the copying thread"), states)
         });
         let mut states = states?;
@@ -120,37 +122,4 @@ fn sweep_temp_files(distrib: &Path) {
             let _ = std::fs::remove_file(e.path());
         }
     }
-}
-
-/// What the manifest says of each built artifact, but where it is.
-fn states_of(
-    ex: &Executor,
-    graph: &RecipeGraph,
-    built: &super::phases::Built,
-) -> BTreeMap<String, ArtifactState> {
-    let mut recorded = crate::graph::Recorded::default();
-    let mut states = BTreeMap::new();
-    for (name, (rec, cached)) in built {
-        let out = super::artifact_output(&rec.outputs, name);
-        let node = graph.artifacts.get(name);
-        let recipe = RecipeInfo {
-            key: rec.key.to_hex(),
-            cached: *cached,
-            blake3: Some(out.digest.to_hex()),
-            inputs: node
-                .map(|n| (*graph.recorded(n, &mut recorded)).clone())
-                .unwrap_or_default(),
-            isolation: node
-                .and_then(|n| ex.isolation_of(graph, n))
-                .map(|l| l.as_str().to_string()),
-            remote: ex.from_remote(&rec.key),
-        };
-        let state = ArtifactState {
-            recipe: Some(recipe),
-            path: None,
-            sha256: Some(out.sha256.clone()),
-        };
-        states.insert(name.clone(), state);
-    }
-    states
 }

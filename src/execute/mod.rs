@@ -13,6 +13,7 @@ mod remote;
 mod sbom;
 mod schedule;
 mod stamps;
+pub mod states;
 mod vendor;
 
 use std::collections::{BTreeMap, BTreeSet};

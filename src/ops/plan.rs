@@ -1,83 +1,12 @@
 //! `plan` and `manifest`: the Universe and the selected artifacts with their recipe keys;
 //! nothing built, nothing written.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use dist_store::remote::{Found, Remote};
-use dist_store::{RecipeKey, Store};
-
 use super::{existing_store, load, recipe_graph, report_packages, GlobalOpts, Planned};
 use crate::announce;
-use crate::graph::RecipeGraph;
-use crate::manifest::{apply_states, build_manifest, ArtifactState, DistManifest, RecipeInfo};
-use crate::plan::{ArtifactMode, Plan, PlanRequest};
+use crate::manifest::{apply_states, build_manifest, DistManifest};
+use crate::plan::{ArtifactMode, PlanRequest};
 use crate::report::{Event, Reporter};
 use crate::Error;
-
-/// Recipe facts for the manifest of a plan that builds nothing.
-pub fn planned_states(
-    plan: &Plan,
-    graph: &RecipeGraph,
-    store: Option<&Store>,
-    remote: Option<&Remote>,
-) -> Result<BTreeMap<String, ArtifactState>, Error> {
-    let mut states = BTreeMap::new();
-    let selected: Vec<(&str, Option<&crate::graph::Node>)> = plan
-        .artifacts
-        .values()
-        .filter(|a| a.selected)
-        .map(|a| (a.name.as_str(), graph.artifacts.get(&a.name)))
-        .collect();
-    // Which of them the store has: one query for all.
-    let keys: Vec<RecipeKey> = selected
-        .iter()
-        .filter_map(|(_, n)| n.map(|n| n.key))
-        .collect();
-    let cached = match store {
-        Some(s) => s.cached_outputs(&keys)?,
-        None => BTreeMap::new(),
-    };
-    // What the remote has of what the local store lacks: one concurrent batch of lookups.
-    let mut on_remote = BTreeSet::new();
-    if let Some(remote) = remote {
-        let missing: Vec<RecipeKey> = keys
-            .iter()
-            .filter(|k| !cached.contains_key(k))
-            .copied()
-            .collect();
-        on_remote = remote
-            .lookup(&missing)
-            .into_iter()
-            .filter(|(_, f)| matches!(f, Found::Hit(_)))
-            .map(|(k, _)| k)
-            .collect();
-    }
-    for (name, node) in selected {
-        // Kinds planned but not made here have no recipe.
-        let Some(node) = node else {
-            states.insert(name.to_string(), ArtifactState::default());
-            continue;
-        };
-        let outputs = cached.get(&node.key);
-        let output = outputs.map(|outs| crate::execute::artifact_output(outs, name));
-        states.insert(
-            name.to_string(),
-            ArtifactState {
-                recipe: Some(RecipeInfo {
-                    key: node.key.to_hex(),
-                    cached: outputs.is_some(),
-                    blake3: output.map(|o| o.digest.to_hex()),
-                    inputs: BTreeMap::new(),
-                    isolation: None,
-                    remote: on_remote.contains(&node.key),
-                }),
-                path: None,
-                sha256: output.map(|o| o.sha256.clone()),
-            },
-        );
-    }
-    Ok(states)
-}
 
 /// `manifest`: one announcement (given or guessed). `plan` is this with `--artifacts=all
 /// --no-local-paths`, and with no tag it lists every announcement instead of refusing.
@@ -130,8 +59,12 @@ pub fn manifest(
                 });
                 let keyed =
                     recipe_graph(&loaded, &plan, store.as_ref(), &mut hasher).and_then(|graph| {
-                        let states =
-                            planned_states(&plan, &graph, store.as_ref(), remote.as_ref())?;
+                        let states = crate::execute::states::planned(
+                            &plan,
+                            &graph,
+                            store.as_ref(),
+                            remote.as_ref(),
+                        )?;
                         Ok((graph, states))
                     });
                 let manifest = unkeyed.join().expect("manifest thread");
