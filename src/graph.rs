@@ -612,24 +612,6 @@ fn archive_recipe(
     }))
 }
 
-/// A fetching installer of one App, over every archive it can fetch.
-/// The npm package (scoped) or Homebrew formula an installer is published as; none for the
-/// kinds without one.
-fn installer_package_name(
-    installer: InstallerKind,
-    app: &str,
-    pc: &crate::config::PackageConfig,
-) -> Option<String> {
-    match installer {
-        InstallerKind::Npm => Some(pc.npm_package_name(app)),
-        InstallerKind::Homebrew => Some(pc.formula_name(app)),
-        InstallerKind::Shell
-        | InstallerKind::Powershell
-        | InstallerKind::Msi
-        | InstallerKind::Pkg => None,
-    }
-}
-
 /// What `install-libraries` installs from each archive: its packaged libraries of those kinds.
 fn installed_libraries(
     plan: &Plan,
@@ -659,6 +641,7 @@ fn installed_libraries(
         .collect()
 }
 
+/// A fetching installer of one App, over every archive it can fetch.
 fn installer_recipe(
     ws: &Workspace,
     cfg: &Config,
@@ -678,7 +661,9 @@ fn installer_recipe(
     let app = a.app.clone().unwrap_or_default();
     let pkg = ws.package(&app).expect("installers belong to apps");
     let pc = cfg.package(&app);
-    let package_name = installer_package_name(*installer, &app, pc);
+    let package_name = installer
+        .name_key()
+        .and_then(|key| pc.package_name(key, &app));
     // Only the shell and PowerShell installers install an updater, as cargo-dist's do.
     let updaters = match installer {
         InstallerKind::Shell | InstallerKind::Powershell => {

@@ -297,6 +297,17 @@ impl PackageConfig {
     pub fn formula_name(&self, app: &str) -> String {
         self.formula.clone().unwrap_or_else(|| app.to_string())
     }
+
+    /// The package an installer is published as, by the key that names it
+    /// ([`InstallerKind::name_key`]): `npm-package` or `formula`.
+    pub fn package_name(&self, key: &str, app: &str) -> Option<String> {
+        use dist_recipes::config_keys as names;
+        match key {
+            names::NPM_PACKAGE => Some(self.npm_package_name(app)),
+            names::FORMULA => Some(self.formula_name(app)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dist_recipes::archive::{self, ArchiveEntry, EntryMode};
-use dist_recipes::installer::{self, InstallerKind};
+use dist_recipes::installer;
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
-use dist_recipes::vocab::Vocabulary;
 use dist_store::{OutputRecord, RecipeKey, RecipeRecord, Store};
 
 use super::{cargo, io, work_dir, BuildOptions, ExecuteError};
@@ -189,7 +188,8 @@ impl Producer<'_> {
                 vec![self.put(label, &out)?]
             }
             Recipe::Installer(i) => {
-                write_installer(i, &out).map_err(|e| write_error(label, e))?;
+                installer::write_installer(i.installer, &i.app, i.package_name.as_deref(), &out)
+                    .map_err(|e| write_error(label, e))?;
                 vec![self.put(label, &out)?]
             }
         };
@@ -439,28 +439,6 @@ fn write_error(label: &str, message: impl ToString) -> ExecuteError {
         artifact: label.to_string(),
         message: message.to_string(),
     }
-}
-
-/// Renders a fetching installer into `out`; every kind is handled here, by its type.
-fn write_installer(i: &recipe::Installer, out: &Path) -> Result<(), String> {
-    let app = &i.app;
-    let name = i.package_name.as_deref().unwrap_or(&app.app_name);
-    let text = match i.installer {
-        InstallerKind::Shell => installer::render_shell(app),
-        InstallerKind::Powershell => installer::render_powershell(app),
-        InstallerKind::Homebrew => installer::render_homebrew(app, name),
-        InstallerKind::Npm => {
-            return installer::write_npm_package(app, name, out).map_err(|e| e.to_string())
-        }
-        InstallerKind::Msi | InstallerKind::Pkg => {
-            return Err(format!(
-                "{} installers are not made by this tool yet",
-                i.installer.name()
-            ))
-        }
-    };
-    let text = text.map_err(|e| e.to_string())?;
-    std::fs::write(out, text).map_err(|e| e.to_string())
 }
 
 /// For `--rebuild`: which members of two builds of an archive differ.

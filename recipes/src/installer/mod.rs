@@ -16,6 +16,8 @@ use std::path::PathBuf;
 
 use dist_store::RecipeKey;
 
+use crate::vocab::Vocabulary;
+
 pub use crate::template::sh_quote;
 pub use homebrew::{formula_class_name, render_homebrew};
 pub use kind::InstallerKind;
@@ -157,6 +159,32 @@ pub enum InstallerError {
     },
     #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
+    #[error("{0} installers are not made by this tool yet")]
+    NotMade(&'static str),
+}
+
+/// Writes the fetching installer of `kind` for `app` to `out`; `package_name` is its npm
+/// package or Homebrew formula, where it has one. Each kind is dispatched here, in one place.
+pub fn write_installer(
+    kind: InstallerKind,
+    app: &InstallerApp,
+    package_name: Option<&str>,
+    out: &std::path::Path,
+) -> Result<(), InstallerError> {
+    let name = package_name.unwrap_or(&app.app_name);
+    let text = match kind {
+        InstallerKind::Shell => render_shell(app)?,
+        InstallerKind::Powershell => render_powershell(app)?,
+        InstallerKind::Homebrew => render_homebrew(app, name)?,
+        InstallerKind::Npm => return write_npm_package(app, name, out),
+        InstallerKind::Msi | InstallerKind::Pkg => {
+            return Err(InstallerError::NotMade(kind.name()))
+        }
+    };
+    std::fs::write(out, text).map_err(|source| InstallerError::Io {
+        path: out.to_owned(),
+        source,
+    })
 }
 
 impl std::fmt::Display for InstallPath {
