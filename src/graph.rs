@@ -137,23 +137,10 @@ impl RecipeGraph {
     /// those recipes their new keys: the graph need not be made again. `false` when a key
     /// changed that some other recipe embeds (nothing does today): the caller then makes the
     /// graph again.
-    pub fn learn_checksums(&mut self, known: &dyn Fn(&RecipeKey) -> Option<String>) -> bool {
-        let learn = |refs: &mut BTreeMap<String, ArchiveRef>| {
-            let mut changed = false;
-            for r in refs.values_mut().filter(|r| r.sha256.is_none()) {
-                r.sha256 = known(&r.key);
-                changed |= r.sha256.is_some();
-            }
-            changed
-        };
+    pub fn learn_checksums(&mut self, known: recipe::Known) -> bool {
         let mut rekeyed = BTreeSet::new();
         for node in self.artifacts.values_mut() {
-            let changed = match &mut node.recipe {
-                Recipe::Installer(i) => i.learn_checksums(known),
-                Recipe::UnifiedChecksum(u) => learn(&mut u.archives),
-                _ => false,
-            };
-            if changed {
+            if node.recipe.learn_checksums(known) {
                 let old = node.key;
                 *node = Node::new(std::mem::take(&mut node.label), node.recipe.clone());
                 rekeyed.insert(old);

@@ -34,8 +34,8 @@ pub struct DistManifest {
     #[serde(default)]
     pub force_latest: bool,
     /// `github-attestations`: present (true) when the workflow attests the artifacts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub github_attestations: Option<bool>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub github_attestations: bool,
     /// The CI's build matrix (`ci = "github"`), as cargo-dist states it for other tools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci: Option<CiInfo>,
@@ -220,7 +220,7 @@ pub fn build_manifest(plan: &Plan, cfg: &GlobalConfig) -> DistManifest {
         artifacts,
         publish_prereleases: cfg.publish_prereleases,
         force_latest: cfg.force_latest,
-        github_attestations: cfg.attestations.is_some().then_some(true),
+        github_attestations: cfg.attestations.is_some(),
         ci: crate::ci::wants_github(cfg).then(|| ci_info(plan, cfg)),
         linkage: Vec::new(),
     }

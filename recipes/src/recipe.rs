@@ -662,6 +662,19 @@ impl Recipe {
         matches!(self, Recipe::CrateSources(_))
     }
 
+    /// For the recipes that embed the checksums of what they cover (installers, unified
+    /// checksums): fills in those `known` knows now; whether any was learnt (the key then
+    /// changes).
+    pub fn learn_checksums(&mut self, known: Known) -> bool {
+        match self {
+            Recipe::Installer(i) => i.learn_checksums(known),
+            Recipe::UnifiedChecksum(u) => u.archives.values_mut().fold(false, |learnt, r| {
+                learn(&r.key, &mut r.sha256, known) | learnt
+            }),
+            _ => false,
+        }
+    }
+
     /// The recipes this one consumes (its graph edges), each with the input that names it:
     /// read off the fields, never parsed back out of input values.
     pub fn consumed(&self) -> Vec<Consumed> {
@@ -994,20 +1007,29 @@ impl Installer {
     }
 
     /// Fills in the sha256 of each archive and updater it fetches that `known` knows now;
-    /// whether any was learnt (its key then changes).
-    pub fn learn_checksums(&mut self, known: &dyn Fn(&RecipeKey) -> Option<String>) -> bool {
+    /// whether any was learnt.
+    fn learn_checksums(&mut self, known: Known) -> bool {
         let mut learnt = false;
         for a in &mut self.app.artifacts {
-            let updater = a.updater.as_mut().map(|u| (&u.key, &mut u.sha256));
-            for (key, sha256) in std::iter::once((&a.key, &mut a.sha256)).chain(updater) {
-                if sha256.is_none() {
-                    *sha256 = known(key);
-                    learnt |= sha256.is_some();
-                }
+            learnt |= learn(&a.key, &mut a.sha256, known);
+            if let Some(u) = &mut a.updater {
+                learnt |= learn(&u.key, &mut u.sha256, known);
             }
         }
         learnt
     }
+}
+
+/// What the store knows of a recipe's first output: its sha256.
+pub type Known<'a> = &'a dyn Fn(&RecipeKey) -> Option<String>;
+
+/// Fills in an unknown `sha256` of the recipe `key` from `known`; whether it was learnt.
+fn learn(key: &RecipeKey, sha256: &mut Option<String>, known: Known) -> bool {
+    if sha256.is_some() {
+        return false;
+    }
+    *sha256 = known(key);
+    sha256.is_some()
 }
 
 /// An archive an installer fetches, the library files it installs from it and the updater of

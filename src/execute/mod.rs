@@ -165,21 +165,8 @@ impl<'a> Executor<'a> {
     /// fixed-output recipe): a stored recipe needs none of its inputs (they may live on another
     /// runner, or not have been fetched from the remote at all).
     fn take_stored(&mut self, node: &Node) -> Result<bool, ExecuteError> {
-        if self.done.contains_key(&node.key) {
-            return Ok(true);
-        }
-        if self.opts.rebuild && !node.recipe.is_fixed_output() {
-            return Ok(false);
-        }
-        let started = Instant::now();
-        let stored = stored_record(self.store, &node.key)?;
-        let Some(rec) = stored else {
-            return Ok(false);
-        };
-        self.touched.push(node.key);
-        self.report_cached(node, started);
-        self.done.insert(node.key, (rec, true));
-        Ok(true)
+        self.take_all_stored(&[node])?;
+        Ok(self.done.contains_key(&node.key))
     }
 
     /// [`Executor::take_stored`] of every one of `nodes`, with one store transaction: a warm

@@ -22,6 +22,8 @@ const SETTLED: Duration = Duration::from_secs(2);
 pub struct Stamps {
     path: PathBuf,
     by_name: BTreeMap<String, Stamp>,
+    /// Changed since loaded: only then is the file written again.
+    changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,7 +78,11 @@ impl Stamps {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
-        Stamps { path, by_name }
+        Stamps {
+            path,
+            by_name,
+            changed: false,
+        }
     }
 
     /// Whether `dest` (file `name` of the directory) still has the bytes of `digest`.
@@ -88,21 +94,23 @@ impl Stamps {
 
     /// Records that `dest` (file `name`) now has the bytes of `digest`, if it has settled.
     pub fn stamp(&mut self, name: &str, dest: &Path, digest: &ContentDigest, now: SystemTime) {
-        match Meta::of(dest).filter(|m| m.settled(now)) {
-            Some(meta) => {
-                let blake3 = digest.to_hex();
-                self.by_name
-                    .insert(name.to_string(), Stamp { blake3, meta });
-            }
-            None => {
-                self.by_name.remove(name);
-            }
-        }
+        let stamp = Meta::of(dest).filter(|m| m.settled(now)).map(|meta| Stamp {
+            blake3: digest.to_hex(),
+            meta,
+        });
+        let changed = match stamp {
+            Some(stamp) => self.by_name.insert(name.to_string(), stamp.clone()) != Some(stamp),
+            None => self.by_name.remove(name).is_some(),
+        };
+        self.changed |= changed;
     }
 
-    /// Writes them (temp file + rename; not synced: a lost stamp only costs a hash). Failing to
-    /// write them is not an error of the build.
+    /// Writes them when changed (temp file + rename; not synced: a lost stamp only costs a
+    /// hash). Failing to write them is not an error of the build.
     pub fn save(&self) {
+        if !self.changed {
+            return;
+        }
         let text = serde_json::to_vec(&self.by_name).expect("stamps serialise");
         let tmp = self.path.with_extension("json.tmp");
         if std::fs::write(&tmp, text).is_ok() {

@@ -182,8 +182,8 @@ impl Store {
 
     /// Copies an output's object to `dest` with the given unix mode (0o755
     /// for executables), unless `dest` already holds exactly these bytes with
-    /// that mode (then the object is only verified: nothing is written or
-    /// synced). The copy goes to a temp file beside `dest`, is
+    /// that mode (its BLAKE3 is the recorded digest: then the object is not
+    /// read and nothing is written or synced). The copy goes to a temp file beside `dest`, is
     /// fsynced and renamed, so `dest` is never partial. A corrupt object is
     /// quarantined and reported as [`StoreError::Corrupt`]; a missing one as
     /// [`StoreError::MissingObject`]. Either way the recipes using it are
