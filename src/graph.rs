@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use dist_recipes::installer::{InstallerApp, InstallerArtifact, ReceiptSource, UpdaterFile};
 use dist_recipes::recipe::{
-    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, CrateBuild, ExtraBuild, Msi,
+    self, ArchiveRef, ArchiveSource, CargoBuild, Checksum, Consumed, CrateBuild, ExtraBuild,
     Recipe, Sbom, SourceTarball, UnifiedChecksum,
 };
 use dist_store::RecipeKey;
@@ -242,7 +242,7 @@ pub fn graph(
         plan,
         env,
         workspace_files: None,
-        wixl: None,
+        tools: BTreeMap::new(),
         includes: BTreeMap::new(),
     };
     // Each kind's recipes are made once every recipe they consume is in the graph.
@@ -251,7 +251,7 @@ pub fn graph(
         for a in plan
             .artifacts
             .values()
-            .filter(|a| stage_of(&a.kind) == Some(stage))
+            .filter(|a| stage_of(&a.kind) == stage)
         {
             if let Some(recipe) = makers.recipe(&g, hasher, a)? {
                 made.push((a.name.clone(), recipe));
@@ -269,7 +269,7 @@ enum Stage {
     /// SBOMs (archives hold them).
     Sbom,
     /// What cargo builds and the sources make: archives, the source tarball, extra
-    /// artifacts, MSIs, updaters.
+    /// artifacts, bundling installers, updaters.
     Made,
     /// What covers archives and updaters by key and checksum: installers, `sha256.sum`.
     Covering,
@@ -277,22 +277,19 @@ enum Stage {
     Checksums,
 }
 
-/// The stage of a kind's recipe; `None` for kinds this tool plans but has no recipe for.
-fn stage_of(kind: &ArtifactKind) -> Option<Stage> {
-    Some(match kind {
+/// The stage of a kind's recipe (kinds this tool plans but cannot make have none: their
+/// makers say so).
+fn stage_of(kind: &ArtifactKind) -> Stage {
+    match kind {
         ArtifactKind::Sbom => Stage::Sbom,
         ArtifactKind::Archive { .. }
         | ArtifactKind::SourceTarball { .. }
         | ArtifactKind::ExtraArtifact { .. }
         | ArtifactKind::Updater { .. }
-        | ArtifactKind::NativeInstaller {
-            installer: InstallerKind::Msi,
-            ..
-        } => Stage::Made,
+        | ArtifactKind::NativeInstaller { .. } => Stage::Made,
         ArtifactKind::UnifiedChecksum { .. } | ArtifactKind::Installer { .. } => Stage::Covering,
         ArtifactKind::Checksum { .. } | ArtifactKind::Omnibor { .. } => Stage::Checksums,
-        _ => return None,
-    })
+    }
 }
 
 /// The cargo builds of every App and target, hashed on two threads.
@@ -365,8 +362,9 @@ struct Makers<'a> {
     env: &'a Env<'a>,
     /// Every workspace file, hashed once for all `extra-artifacts` entries and SBOMs.
     workspace_files: Option<Arc<BTreeMap<String, recipe::FileInput>>>,
-    /// `wixl --version`, asked once, and only when an MSI is planned.
-    wixl: Option<String>,
+    /// Versions of the tools bundling kinds run (`wixl --version`), asked once each, and only
+    /// when such a kind is planned.
+    tools: BTreeMap<&'static str, String>,
     /// An App's archives for every target list the same include files: found once.
     includes: BTreeMap<(String, String), Vec<(String, String)>>,
 }
@@ -403,8 +401,8 @@ impl Makers<'_> {
                 artifacts: entry.artifacts.clone(),
                 sources: self.workspace_files(hasher)?,
             }),
-            ArtifactKind::NativeInstaller { target, .. } => {
-                return self.msi_recipe(g, hasher, a, target)
+            ArtifactKind::NativeInstaller { installer, target } => {
+                return self.package_recipe(g, hasher, a, *installer, target)
             }
             // The same updater for every App of a target: one key, one build.
             ArtifactKind::Updater { target } => Recipe::CrateBuild(CrateBuild {
@@ -451,40 +449,75 @@ impl Makers<'_> {
         shared_workspace_files(self.ws, hasher, &mut self.workspace_files)
     }
 
-    /// An MSI, from the target's Windows build and the package's WiX source; none before
-    /// `generate` wrote that source (the build names it, with what to run).
-    fn msi_recipe(
+    /// A bundling installer, from the target's build and what its kind reads and writes about
+    /// the package; none for kinds this tool does not make, or before the files the kind reads
+    /// exist (an MSI's WiX source, which `generate` writes: the build names it, with what to run).
+    fn package_recipe(
         &mut self,
         g: &RecipeGraph,
         hasher: &mut SourceHasher,
         a: &crate::plan::Artifact,
+        installer: InstallerKind,
         target: &str,
     ) -> Result<Option<Recipe>, GraphError> {
         let ws = self.ws;
         let app = a.app.clone().unwrap_or_default();
-        let pkg = ws.package(&app).expect("MSIs belong to apps");
-        let wxs_path = crate::wix::wxs_path(pkg);
-        if !ws.root.join(&wxs_path).is_file() {
+        let pkg = ws.package(&app).expect("bundling installers belong to apps");
+        if !installer.makes_package() {
             return Ok(None);
+        }
+        let inputs = installer.package_inputs(&package_source(pkg));
+        let mut files = BTreeMap::new();
+        for path in inputs.files {
+            if !ws.root.join(&path).is_file() {
+                return Ok(None);
+            }
+            files.insert(path.clone(), hasher.file(ws, &path)?);
         }
         let t = dist_recipes::target::Target(target);
         let build = &g.builds[&(app.clone(), target.to_string())];
         let Recipe::CargoBuild(cb) = &build.recipe else {
             unreachable!("builds are cargo builds");
         };
-        Ok(Some(Recipe::Msi(Msi {
-            version: dist_recipes::installer::msi_version(&pkg.version.to_string()),
+        let tool = installer.tool().map(|name| {
+            let version = self
+                .tools
+                .entry(name)
+                .or_insert_with(|| crate::toolchain::tool_version(name));
+            (name.to_string(), version.clone())
+        });
+        Ok(Some(Recipe::Package(recipe::Package {
+            installer,
+            version: installer.package_version(&pkg.version.to_string()),
             target: target.to_string(),
             build: build.key,
             binaries: cb.binaries.iter().map(|b| t.exe(b)).collect(),
-            wxs: hasher.file(ws, &wxs_path)?,
-            wxs_path,
-            tool: self
-                .wixl
-                .get_or_insert_with(crate::toolchain::wixl_version)
-                .clone(),
+            files,
+            metadata: inputs.metadata,
+            tool,
             app,
         })))
+    }
+}
+
+/// What a bundling kind may read about `pkg`.
+fn package_source(pkg: &crate::workspace::Package) -> dist_recipes::installer::PackageSource<'_> {
+    use crate::workspace::IncludeKind;
+    let of_kind = |kind: IncludeKind| {
+        pkg.auto_includes
+            .iter()
+            .filter(move |i| i.kind == kind)
+            .map(|i| i.path.as_str())
+    };
+    dist_recipes::installer::PackageSource {
+        dir: &pkg.dir,
+        description: pkg.description.as_deref(),
+        license: pkg.license.as_deref(),
+        homepage: pkg.homepage.as_deref(),
+        repository: pkg.repository.as_deref(),
+        authors: &pkg.authors,
+        license_files: of_kind(IncludeKind::License).collect(),
+        readme: of_kind(IncludeKind::Readme).next(),
     }
 }
 

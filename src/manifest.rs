@@ -345,11 +345,8 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact) -> ManifestArtifact {
             m.description = Some(desc);
         }
         // As cargo-dist describes an MSI: its binaries, installed.
-        ArtifactKind::NativeInstaller {
-            installer: crate::config::InstallerKind::Msi,
-            target,
-        } => {
-            m.description = Some("install via msi".into());
+        ArtifactKind::NativeInstaller { installer, target } if installer.makes_package() => {
+            m.description = Some(installer.package_description());
             let release = plan
                 .releases
                 .iter()
@@ -360,7 +357,7 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact) -> ManifestArtifact {
                 .flatten()
                 .map(|b| Asset {
                     name: Some(b.clone()),
-                    path: Some(format!("{b}.exe")),
+                    path: Some(installer.installed_path(b)),
                     kind: "executable".into(),
                 })
                 .collect();

@@ -151,14 +151,9 @@ impl Plan {
     /// phase.
     pub fn is_local(&self, a: &Artifact) -> bool {
         match &a.kind {
-            ArtifactKind::Archive { .. }
-            | ArtifactKind::Updater { .. }
-            | ArtifactKind::NativeInstaller {
-                installer: InstallerKind::Pkg,
-                ..
-            } => true,
+            ArtifactKind::Archive { .. } | ArtifactKind::Updater { .. } => true,
             // An MSI is built with wixl by the global job, from the Windows build in the store.
-            ArtifactKind::NativeInstaller { .. } => false,
+            ArtifactKind::NativeInstaller { installer, .. } => installer.made_per_target(),
             // A checksum or id is made where its subject is.
             ArtifactKind::Checksum { of, .. } | ArtifactKind::Omnibor { of } => {
                 self.artifacts.get(of).is_some_and(|s| self.is_local(s))
@@ -245,13 +240,7 @@ impl ArtifactKind {
     /// Why this tool cannot make this kind yet, for kinds it plans but does not build.
     pub fn unbuildable(&self) -> Option<&'static str> {
         match self {
-            ArtifactKind::NativeInstaller {
-                installer: InstallerKind::Msi,
-                ..
-            } => Some("an MSI installer whose wix/main.wxs does not exist: run `cargo dist generate` to write it"),
-            ArtifactKind::NativeInstaller { .. } => {
-                Some("a macOS .pkg installer (needs pkgbuild on macOS; not built by this tool yet)")
-            }
+            ArtifactKind::NativeInstaller { installer, .. } => Some(installer.unbuildable()),
             _ => None,
         }
     }
@@ -435,7 +424,7 @@ fn plan_local(
             // MSIs are made in the global phase, from this target's build in the store (wixl
             // runs on Linux, not on the Windows runner): selected with the global artifacts
             // when this target is.
-            msi_selected: sel.global && sel.targets.contains(&target),
+            global_selected: sel.global && sel.targets.contains(&target),
             checksum: global.checksum,
         };
         let binaries = target_binaries(pkg, pc, &target)?;
@@ -490,7 +479,7 @@ struct PerTarget<'a> {
     /// The local artifacts are selected.
     selected: bool,
     /// Its MSIs are (with the global artifacts).
-    msi_selected: bool,
+    global_selected: bool,
     checksum: Option<ChecksumStyle>,
 }
 
@@ -527,9 +516,9 @@ impl PerTarget<'_> {
             let Some(file) = inst.local_file_name(self.app, self.target) else {
                 continue;
             };
-            let chosen = match inst {
-                InstallerKind::Msi => self.msi_selected,
-                _ => self.selected,
+            let chosen = match inst.made_per_target() {
+                true => self.selected,
+                false => self.global_selected,
             };
             let sum = self.checksum_of(&file, chosen);
             let kind = ArtifactKind::NativeInstaller {
@@ -553,9 +542,13 @@ impl PerTarget<'_> {
                 )
             })
             .map(|a| {
-                let chosen = match a.name.ends_with(".msi") {
-                    true => self.msi_selected,
-                    false => self.selected,
+                let chosen = match a.kind {
+                    ArtifactKind::NativeInstaller { installer, .. }
+                        if !installer.made_per_target() =>
+                    {
+                        self.global_selected
+                    }
+                    _ => self.selected,
                 };
                 let of = a.name.clone();
                 self.artifact(
@@ -886,6 +879,7 @@ mod tests {
             description: None,
             homepage: None,
             license: None,
+            authors: vec![],
             metadata: serde_json::Value::Null,
             auto_includes: vec![],
             path_deps: vec![],

@@ -112,10 +112,10 @@ impl PendingToolchain {
     }
 }
 
-/// `wixl --version` (msitools' MSI builder), the tool identity in MSI keys; `(missing)` when it
-/// is not installed (the build then says how to install it).
-pub fn wixl_version() -> String {
-    Command::new("wixl")
+/// `TOOL --version` (e.g. wixl, msitools' MSI builder), the tool identity in the keys of what
+/// it makes; `(missing)` when it is not installed (the build then says how to install it).
+pub fn tool_version(tool: &str) -> String {
+    Command::new(tool)
         .arg("--version")
         .output()
         .ok()

@@ -53,11 +53,7 @@ pub fn msi_packages<'w>(ws: &'w Workspace, cfg: &Config) -> Vec<&'w Package> {
 
 /// Workspace-relative path of a package's WiX source.
 pub fn wxs_path(pkg: &Package) -> String {
-    if pkg.dir.is_empty() {
-        "wix/main.wxs".into()
-    } else {
-        format!("{}/wix/main.wxs", pkg.dir)
-    }
+    dist_recipes::installer::wxs_path(&pkg.dir)
 }
 
 /// A recorded GUID, `None` when the key is absent.

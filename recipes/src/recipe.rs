@@ -362,22 +362,26 @@ pub struct Sbom {
     pub sources: Arc<BTreeMap<String, FileInput>>,
 }
 
-/// `{app}-{target}.msi`: the App's WiX source (`wix/main.wxs`) built with wixl around the
-/// binaries of its Windows build.
+/// A bundling installer made from one target's cargo build (`{app}-{target}.msi`, `.deb`,
+/// `.rpm`): what the kind installs, the workspace files it reads and the metadata it writes,
+/// all decided by its [`InstallerKind`] ([`InstallerKind::package_inputs`]).
 #[derive(Debug, Clone)]
-pub struct Msi {
+pub struct Package {
+    pub installer: InstallerKind,
     pub app: String,
-    /// The MSI ProductVersion (`major.minor.patch`).
+    /// The version the kind writes ([`InstallerKind::package_version`]).
     pub version: String,
     pub target: String,
-    /// The App's cargo build for `target`, and the binary files it ships (`.exe` names).
+    /// The App's cargo build for `target`, and the binary files it ships (`.exe` on Windows).
     pub build: RecipeKey,
     pub binaries: Vec<String>,
-    /// Workspace-relative path of the WiX source, and its content.
-    pub wxs_path: String,
-    pub wxs: FileInput,
-    /// `wixl --version` (msitools), or `(missing)`.
-    pub tool: String,
+    /// Workspace files the kind reads (the WiX source; licences, README), by
+    /// workspace-relative path.
+    pub files: BTreeMap<String, FileInput>,
+    /// What the kind writes about the package (description, licence, maintainer, ...).
+    pub metadata: BTreeMap<String, String>,
+    /// The external tool it runs and that tool's version (`wixl`), for kinds that run one.
+    pub tool: Option<(String, String)>,
 }
 
 /// The CI workflow file: a pure function of its template and the context the config decides
@@ -409,7 +413,7 @@ pub enum Recipe {
     Installer(Box<Installer>),
     CrateBuild(CrateBuild),
     ExtraBuild(ExtraBuild),
-    Msi(Msi),
+    Package(Package),
     Sbom(Sbom),
     CrateSources(CrateSources),
     OmniborId(OmniborId),
@@ -587,7 +591,7 @@ impl Recipe {
             Recipe::Installer(_) => "installer",
             Recipe::CrateBuild(_) => "crate-build",
             Recipe::ExtraBuild(_) => "extra-artifacts",
-            Recipe::Msi(_) => "msi",
+            Recipe::Package(p) => p.installer.name(),
             Recipe::Sbom(_) => "sbom",
             Recipe::CrateSources(_) => "crate-sources",
             Recipe::OmniborId(_) => "omnibor-id",
@@ -648,7 +652,7 @@ impl Recipe {
             Recipe::Installer(r) => r.inputs_into(&mut m),
             Recipe::CrateBuild(r) => r.inputs_into(&mut m),
             Recipe::ExtraBuild(r) => r.inputs_into(&mut m),
-            Recipe::Msi(r) => r.inputs_into(&mut m),
+            Recipe::Package(r) => r.inputs_into(&mut m),
             Recipe::Sbom(r) => r.inputs_into(&mut m),
             Recipe::CrateSources(r) => r.inputs_into(&mut m),
             Recipe::OmniborId(r) => r.inputs_into(&mut m),
@@ -734,9 +738,9 @@ impl Recipe {
                 required: true,
             }],
             Recipe::UnifiedChecksum(u) => refs(&u.archives),
-            Recipe::Msi(m) => vec![Consumed {
+            Recipe::Package(p) => vec![Consumed {
                 input: "recipe:build".into(),
-                key: m.build,
+                key: p.build,
                 required: true,
             }],
             Recipe::Installer(i) => i.consumed(),
@@ -1117,17 +1121,18 @@ impl Sbom {
     }
 }
 
-impl Msi {
+impl Package {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
     fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
-        let Msi {
+        let Package {
+            installer: _, // the recipe's kind
             app,
             version,
             target,
             build,
             binaries,
-            wxs_path,
-            wxs,
+            files,
+            metadata,
             tool,
         } = self;
         m.insert("app", app.as_str());
@@ -1135,8 +1140,15 @@ impl Msi {
         m.insert("target", target.as_str());
         m.insert("recipe:build", Val::hex(build));
         m.insert("binaries", list(binaries));
-        m.named("file:", wxs_path, wxs.val());
-        m.insert("tool:wixl", tool.as_str());
+        for (path, f) in files {
+            m.named("file:", path, f.val());
+        }
+        for (name, value) in metadata {
+            m.named("meta:", name, value.as_str());
+        }
+        if let Some((name, version)) = tool {
+            m.named("tool:", name, version.as_str());
+        }
     }
 }
 
@@ -1468,6 +1480,16 @@ mod tests {
     }
 
     /// One recipe of every kind, with fixed fields.
+    fn sample_archive_refs(archive_key: RecipeKey) -> BTreeMap<String, ArchiveRef> {
+        let archive_ref = ArchiveRef {
+            target: "x86_64-unknown-linux-gnu".into(),
+            key: archive_key,
+            sha256: Some("ab".repeat(32)),
+            root_dir: Some("app-x86_64-unknown-linux-gnu".into()),
+        };
+        BTreeMap::from([("app-x86_64-unknown-linux-gnu.tar.xz".into(), archive_ref)])
+    }
+
     fn samples() -> Vec<Recipe> {
         let build_key = Recipe::CargoBuild(build()).key();
         let file = FileInput {
@@ -1476,14 +1498,7 @@ mod tests {
         };
         let archive = sample_archive(build_key, file);
         let archive_key = Recipe::Archive(archive.clone()).key();
-        let archive_ref = ArchiveRef {
-            target: "x86_64-unknown-linux-gnu".into(),
-            key: archive_key,
-            sha256: Some("ab".repeat(32)),
-            root_dir: Some("app-x86_64-unknown-linux-gnu".into()),
-        };
-        let archives =
-            BTreeMap::from([("app-x86_64-unknown-linux-gnu.tar.xz".into(), archive_ref)]);
+        let archives = sample_archive_refs(archive_key);
         vec![
             Recipe::CiWorkflow(CiWorkflow {
                 backend: "github".into(),
@@ -1525,15 +1540,16 @@ mod tests {
                 tool: CARGO_CYCLONEDX_VERSION.into(),
                 sources: Arc::new(BTreeMap::from([("Cargo.toml".into(), file)])),
             }),
-            Recipe::Msi(Msi {
+            Recipe::Package(Package {
+                installer: InstallerKind::Msi,
                 app: "app".into(),
                 version: "1.0.0".into(),
                 target: "x86_64-pc-windows-msvc".into(),
                 build: build_key,
                 binaries: vec!["app.exe".into()],
-                wxs_path: "wix/main.wxs".into(),
-                wxs: file,
-                tool: "0.101".into(),
+                files: BTreeMap::from([("wix/main.wxs".into(), file)]),
+                metadata: BTreeMap::new(),
+                tool: Some(("wixl".into(), "0.101".into())),
             }),
             Recipe::CrateBuild(CrateBuild {
                 krate: AXOUPDATER_CRATE.into(),

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use dist_recipes::archive::FIXED_MTIME;
 use dist_recipes::installer::derived_guid;
-use dist_recipes::recipe::Msi;
+use dist_recipes::recipe::Package;
 use dist_recipes::target::Target;
 use dist_store::RecipeKey;
 
@@ -28,13 +28,13 @@ fn failed(label: &str, message: String) -> ExecuteError {
     }
 }
 
-/// Builds `m` into `out`; `dir` holds the WiX source (`main.wxs`) and the binaries
-/// (`bin/{bin}.exe`): wixl reads sources by relative path, which also keeps the directory out
-/// of the MSI.
+/// Builds `m` into `out`; `dir` holds the WiX source (`files/{path}`, copied to `main.wxs`)
+/// and the binaries (`bin/{bin}.exe`): wixl reads sources by relative path, which also keeps
+/// the directory out of the MSI.
 pub fn build(
     label: &str,
     key: &RecipeKey,
-    m: &Msi,
+    m: &Package,
     dir: &Path,
     out: &Path,
 ) -> Result<(), ExecuteError> {
@@ -56,6 +56,10 @@ pub fn build(
             ))
         }
     };
+    for path in m.files.keys() {
+        std::fs::copy(dir.join("files").join(path), dir.join("main.wxs"))
+            .map_err(|e| failed(label, format!("staging {path}: {e}")))?;
+    }
     let seed = key.to_hex();
     let product_code = derived_guid(&format!("{seed} product"));
     let package_code = derived_guid(&format!("{seed} package"));

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dist_recipes::archive::{self, ArchiveEntry, EntryMode};
-use dist_recipes::installer;
+use dist_recipes::installer::{self, InstallerKind};
 use dist_recipes::recipe::{self, ArchiveSource, Recipe};
 use dist_store::{OutputRecord, RecipeKey, RecipeRecord, Store};
 
@@ -143,8 +143,14 @@ impl Producer<'_> {
             }
             Recipe::CrateSources(s) => self.produce_crate_sources(s)?,
             Recipe::ExtraBuild(e) => self.produce_extra(e, rebuilding, tmp.path())?,
-            Recipe::Msi(m) => {
-                self.produce_msi(label, node, m, tmp.path(), &out)?;
+            Recipe::Package(p) => {
+                self.stage_package(label, p, tmp.path())?;
+                match p.installer {
+                    // The one kind that runs a tool of its own.
+                    InstallerKind::Msi => super::msi::build(label, &node.key, p, tmp.path(), &out)?,
+                    _ => installer::write_package(p, tmp.path(), &out)
+                        .map_err(|e| write_error(label, e))?,
+                }
                 vec![self.put(label, &out)?]
             }
             Recipe::Sbom(sb) => {
@@ -280,20 +286,19 @@ impl Producer<'_> {
             .ok_or_else(|| write_error(label, format!("its input recipe produced no {file}")))
     }
 
-    /// The MSI of `m` into `out`: the Windows build's binaries (mtimes pinned: the cabinet
-    /// records them) and the WiX source, re-checked against its hashed content, staged in `tmp`.
-    fn produce_msi(
+    /// Stages what the bundling installer `p` is made from in `tmp`: the build's binaries in
+    /// `bin/` (mtimes pinned: an MSI's cabinet records them) and the workspace files it reads
+    /// in `files/`, by workspace-relative path, re-checked against their hashed content.
+    fn stage_package(
         &self,
         label: &str,
-        node: &Node,
-        m: &recipe::Msi,
+        p: &recipe::Package,
         tmp: &Path,
-        out: &Path,
     ) -> Result<(), ExecuteError> {
         let staged = tmp.join("bin");
-        std::fs::create_dir_all(&staged).map_err(io("staging MSI binaries"))?;
-        for file in &m.binaries {
-            let o = self.output_of(label, &m.build, file)?;
+        std::fs::create_dir_all(&staged).map_err(io("staging binaries"))?;
+        for file in &p.binaries {
+            let o = self.output_of(label, &p.build, file)?;
             let path = staged.join(file);
             self.store.materialize(&o, &path)?;
             std::fs::File::open(&path)
@@ -305,9 +310,14 @@ impl Producer<'_> {
                 })
                 .map_err(io(format!("pinning the mtime of {file}")))?;
         }
-        let bytes = super::read_hashed(self.ws, &m.wxs_path, &m.wxs)?;
-        std::fs::write(tmp.join("main.wxs"), bytes).map_err(io("staging main.wxs"))?;
-        super::msi::build(label, &node.key, m, tmp, out)
+        for (path, f) in &p.files {
+            let bytes = super::read_hashed(self.ws, path, f)?;
+            let to = tmp.join("files").join(path);
+            std::fs::create_dir_all(to.parent().expect("a file path has a parent"))
+                .map_err(io(format!("staging {path}")))?;
+            std::fs::write(&to, bytes).map_err(io(format!("staging {path}")))?;
+        }
+        Ok(())
     }
 
     /// Stages every member (binaries from the store, files re-checked against their hashed

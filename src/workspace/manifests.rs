@@ -200,15 +200,7 @@ impl<'a> Ctx<'a> {
                 _ => return None,
             },
         };
-        let readme = match pkg.get("readme") {
-            None => ["README.md", "README.txt", "README"]
-                .iter()
-                .map(|f| dir.join(f))
-                .find(|p| p.is_file()),
-            // An inherited README (`true` too) is relative to the workspace root.
-            Some(item) if inherits(item) => readme(self.root, self.field(pkg, "readme")??)?,
-            Some(item) => readme(dir, item)?,
-        };
+        let readme = self.readme(dir, pkg)?;
         let metadata = match pkg.get("metadata") {
             None => serde_json::Value::Null,
             Some(m) if m.is_table_like() && plain_values(m) => item_to_json(m),
@@ -247,6 +239,7 @@ impl<'a> Ctx<'a> {
             description: string("description")?,
             homepage: string("homepage")?,
             license: string("license")?,
+            authors: self.list(pkg, "authors")?,
             metadata,
             name,
             include,
@@ -255,19 +248,34 @@ impl<'a> Ctx<'a> {
         Some((raw.sorted(), all_deps))
     }
 
+    /// The README cargo names: `readme`, or README.md/.txt/README beside the manifest.
+    fn readme(&self, dir: &Path, pkg: &dyn TableLike) -> Option<Option<PathBuf>> {
+        Some(match pkg.get("readme") {
+            None => ["README.md", "README.txt", "README"]
+                .iter()
+                .map(|f| dir.join(f))
+                .find(|p| p.is_file()),
+            // An inherited README (`true` too) is relative to the workspace root.
+            Some(item) if inherits(item) => readme(self.root, self.field(pkg, "readme")??)?,
+            Some(item) => readme(dir, item)?,
+        })
+    }
+
     /// `include` and `exclude` (lists of globs, each possibly inherited).
     fn globs(&self, pkg: &dyn TableLike) -> Option<(Vec<String>, Vec<String>)> {
-        let list = |key: &str| -> Option<Vec<String>> {
-            match self.field(pkg, key)? {
-                None => Some(Vec::new()),
-                Some(v) => v
-                    .as_array()?
-                    .iter()
-                    .map(|s| s.as_str().map(str::to_string))
-                    .collect(),
-            }
-        };
-        Some((list("include")?, list("exclude")?))
+        Some((self.list(pkg, "include")?, self.list(pkg, "exclude")?))
+    }
+
+    /// A list of strings of `[package]`, possibly inherited; empty when absent.
+    fn list(&self, pkg: &dyn TableLike, key: &str) -> Option<Vec<String>> {
+        match self.field(pkg, key)? {
+            None => Some(Vec::new()),
+            Some(v) => v
+                .as_array()?
+                .iter()
+                .map(|s| s.as_str().map(str::to_string))
+                .collect(),
+        }
     }
 
     /// `key` of `[package]`, or of `[workspace.package]` when the package says

@@ -105,6 +105,8 @@ pub struct Package {
     pub description: Option<String>,
     pub homepage: Option<String>,
     pub license: Option<String>,
+    /// `authors`, as Cargo.toml lists them.
+    pub authors: Vec<String>,
     /// `[package.metadata]`.
     pub metadata: Value,
     /// Files cargo-dist puts in every archive of this package unless `auto-includes = false`:
@@ -168,6 +170,7 @@ pub(super) struct RawPackage {
     pub description: Option<String>,
     pub homepage: Option<String>,
     pub license: Option<String>,
+    pub authors: Vec<String>,
     pub metadata: Value,
     /// `package.include` and `package.exclude` (inherited ones resolved).
     pub include: Vec<String>,
@@ -474,6 +477,7 @@ impl RawPackage {
             description: p.description.clone(),
             homepage: p.homepage.clone(),
             license: p.license.clone(),
+            authors: p.authors.clone(),
             metadata: p.metadata.clone(),
             include,
             exclude,
@@ -561,6 +565,7 @@ impl Package {
             description: p.description,
             homepage: p.homepage,
             license: p.license,
+            authors: p.authors,
             metadata: p.metadata,
             path_deps: rel_all(&p.path_deps),
             features: p.features,
@@ -929,6 +934,7 @@ mod tests {
             description: None,
             homepage: None,
             license: None,
+            authors: vec![],
             metadata: Value::Null,
             include: vec![],
             exclude: vec![],

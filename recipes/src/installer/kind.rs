@@ -1,8 +1,35 @@
 //! The installer kinds cargo-dist offers, and everything that differs between them: names,
 //! which platforms and archives each serves, its template, its install hint.
 
+use std::collections::BTreeMap;
+
 use crate::target::Target;
 use crate::vocab::Vocabulary;
+
+/// What the workspace knows about an App's package, for the bundling kinds that read its files
+/// or write its metadata ([`InstallerKind::package_inputs`]).
+#[derive(Debug, Clone, Default)]
+pub struct PackageSource<'a> {
+    /// The package's directory, workspace-relative ("" at the root).
+    pub dir: &'a str,
+    pub description: Option<&'a str>,
+    pub license: Option<&'a str>,
+    pub homepage: Option<&'a str>,
+    pub repository: Option<&'a str>,
+    pub authors: &'a [String],
+    /// Workspace-relative licence files (`LICENSE*`, `UNLICENSE*`) and README, as auto-includes
+    /// find them.
+    pub license_files: Vec<&'a str>,
+    pub readme: Option<&'a str>,
+}
+
+/// A bundling kind's inputs beyond the build: the workspace files it reads (all required) and
+/// the metadata it writes.
+#[derive(Debug, Clone, Default)]
+pub struct PackageInputs {
+    pub files: Vec<String>,
+    pub metadata: BTreeMap<String, String>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum InstallerKind {
@@ -64,6 +91,65 @@ impl InstallerKind {
             InstallerKind::Msi if t.is_windows() => Some(format!("{app}-{target}.msi")),
             InstallerKind::Pkg if t.is_darwin() => Some(format!("{app}-{target}.pkg")),
             _ => None,
+        }
+    }
+
+    /// Whether this tool makes this bundling kind (a `.pkg` needs macOS's pkgbuild).
+    pub fn makes_package(self) -> bool {
+        matches!(self, InstallerKind::Msi)
+    }
+
+    /// Whether the target's own runner makes it (like an archive), rather than the global job
+    /// from the build in the store (an MSI: wixl runs on Linux, not on the Windows runner).
+    pub fn made_per_target(self) -> bool {
+        !matches!(self, InstallerKind::Msi)
+    }
+
+    /// The version a bundling kind writes: an MSI's ProductVersion is `major.minor.patch`.
+    pub fn package_version(self, version: &str) -> String {
+        match self {
+            InstallerKind::Msi => super::msi_version(version),
+            _ => version.to_string(),
+        }
+    }
+
+    /// What a bundling kind reads from the workspace and writes about the package.
+    pub fn package_inputs(self, src: &PackageSource) -> PackageInputs {
+        match self {
+            InstallerKind::Msi => PackageInputs {
+                files: vec![super::wxs_path(src.dir)],
+                metadata: BTreeMap::new(),
+            },
+            _ => PackageInputs::default(),
+        }
+    }
+
+    /// The external tool a bundling kind runs, whose version its key covers.
+    pub fn tool(self) -> Option<&'static str> {
+        match self {
+            InstallerKind::Msi => Some("wixl"),
+            _ => None,
+        }
+    }
+
+    /// The manifest's description of a bundling installer.
+    pub fn package_description(self) -> String {
+        format!("install via {}", self.name())
+    }
+
+    /// Where a bundling kind puts binary `bin`, as its manifest assets name it.
+    pub fn installed_path(self, bin: &str) -> String {
+        match self {
+            InstallerKind::Msi => format!("{bin}.exe"),
+            _ => format!("usr/bin/{bin}"),
+        }
+    }
+
+    /// Why a bundling kind's recipe could not be made, for `build` to name.
+    pub fn unbuildable(self) -> &'static str {
+        match self {
+            InstallerKind::Msi => "an MSI installer whose wix/main.wxs does not exist: run `cargo dist generate` to write it",
+            _ => "a macOS .pkg installer (needs pkgbuild on macOS; not built by this tool yet)",
         }
     }
 

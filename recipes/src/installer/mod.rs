@@ -20,8 +20,8 @@ use crate::vocab::Vocabulary;
 
 pub use crate::template::sh_quote;
 pub use homebrew::{formula_class_name, render_homebrew};
-pub use kind::InstallerKind;
-pub use msi::{derived_guid, is_guid, msi_version, render_wxs, WxsApp};
+pub use kind::{InstallerKind, PackageInputs, PackageSource};
+pub use msi::{derived_guid, is_guid, msi_version, render_wxs, wxs_path, WxsApp};
 pub use npm::{npm_package_files, write_npm_package};
 pub use powershell::render_powershell;
 pub use shell::render_shell;
@@ -185,6 +185,18 @@ pub fn write_installer(
         path: out.to_owned(),
         source,
     })
+}
+
+/// Writes the bundling installer `p` to `out`, from `dir`'s `bin/` (the build's binaries) and
+/// `files/` (the workspace files its kind reads, by workspace-relative path). Each kind made
+/// without a tool of its own is dispatched here.
+pub fn write_package(
+    p: &crate::recipe::Package,
+    dir: &std::path::Path,
+    out: &std::path::Path,
+) -> Result<(), InstallerError> {
+    let _ = (dir, out);
+    Err(InstallerError::NotMade(p.installer.name()))
 }
 
 impl std::fmt::Display for InstallPath {

@@ -87,6 +87,16 @@ pub fn is_guid(s: &str) -> bool {
             .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// Where an App's WiX source lives: `wix/main.wxs` in its package directory (`dir`,
+/// workspace-relative, "" at the root).
+pub fn wxs_path(dir: &str) -> String {
+    if dir.is_empty() {
+        "wix/main.wxs".into()
+    } else {
+        format!("{dir}/wix/main.wxs")
+    }
+}
+
 /// The MSI ProductVersion of a semver version: `major.minor.patch` (Windows Installer reads
 /// only numeric fields; pre-release and build parts are dropped).
 pub fn msi_version(version: &str) -> String {
