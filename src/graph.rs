@@ -462,7 +462,9 @@ impl Makers<'_> {
     ) -> Result<Option<Recipe>, GraphError> {
         let ws = self.ws;
         let app = a.app.clone().unwrap_or_default();
-        let pkg = ws.package(&app).expect("bundling installers belong to apps");
+        let pkg = ws
+            .package(&app)
+            .expect("bundling installers belong to apps");
         if !installer.makes_package() {
             return Ok(None);
         }

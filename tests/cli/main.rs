@@ -12,6 +12,7 @@ mod hermetic;
 mod installers;
 mod layouts;
 mod manifests;
+mod packages;
 mod pipeline;
 mod plan;
 mod remote;

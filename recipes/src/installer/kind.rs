@@ -39,6 +39,7 @@ pub enum InstallerKind {
     Homebrew,
     Msi,
     Pkg,
+    Deb,
 }
 
 /// The names `installers` uses.
@@ -50,6 +51,7 @@ impl Vocabulary for InstallerKind {
         InstallerKind::Homebrew,
         InstallerKind::Msi,
         InstallerKind::Pkg,
+        InstallerKind::Deb,
     ];
 
     fn spellings(self) -> &'static [&'static str] {
@@ -60,6 +62,7 @@ impl Vocabulary for InstallerKind {
             InstallerKind::Homebrew => &["homebrew"],
             InstallerKind::Msi => &["msi"],
             InstallerKind::Pkg => &["pkg"],
+            InstallerKind::Deb => &["deb"],
         }
     }
 }
@@ -68,7 +71,10 @@ impl InstallerKind {
     /// Made per target beside the archives (a bundling installer), rather than once per App from
     /// every archive (a fetching one).
     pub fn is_local(self) -> bool {
-        matches!(self, InstallerKind::Msi | InstallerKind::Pkg)
+        matches!(
+            self,
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb
+        )
     }
 
     /// The file of a fetching installer; `name` is the npm package or formula name where the
@@ -80,23 +86,26 @@ impl InstallerKind {
             InstallerKind::Powershell => format!("{app}-installer.ps1"),
             InstallerKind::Npm => format!("{app}-npm-package.tar.gz"),
             InstallerKind::Homebrew => format!("{}.rb", name.unwrap_or(app)),
-            InstallerKind::Msi | InstallerKind::Pkg => return None,
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => return None,
         })
     }
 
-    /// `{app}-{target}.msi` for Windows targets, `.pkg` for macOS ones.
+    /// `{app}-{target}.msi` for Windows targets, `.pkg` for macOS ones, `.deb` for Linux ones.
     pub fn local_file_name(self, app: &str, target: &str) -> Option<String> {
         let t = Target(target);
         match self {
             InstallerKind::Msi if t.is_windows() => Some(format!("{app}-{target}.msi")),
             InstallerKind::Pkg if t.is_darwin() => Some(format!("{app}-{target}.pkg")),
+            InstallerKind::Deb if super::deb::arch(target).is_some() => {
+                Some(format!("{app}-{target}.deb"))
+            }
             _ => None,
         }
     }
 
     /// Whether this tool makes this bundling kind (a `.pkg` needs macOS's pkgbuild).
     pub fn makes_package(self) -> bool {
-        matches!(self, InstallerKind::Msi)
+        matches!(self, InstallerKind::Msi | InstallerKind::Deb)
     }
 
     /// Whether the target's own runner makes it (like an archive), rather than the global job
@@ -120,6 +129,7 @@ impl InstallerKind {
                 files: vec![super::wxs_path(src.dir)],
                 metadata: BTreeMap::new(),
             },
+            InstallerKind::Deb => super::deb::inputs(src),
             _ => PackageInputs::default(),
         }
     }
@@ -172,7 +182,7 @@ impl InstallerKind {
             InstallerKind::Shell | InstallerKind::Homebrew => !t.is_windows_msvc(),
             InstallerKind::Powershell => t.is_windows(),
             InstallerKind::Npm => true,
-            InstallerKind::Msi | InstallerKind::Pkg => false,
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => false,
         }
     }
 
@@ -184,7 +194,7 @@ impl InstallerKind {
             InstallerKind::Powershell => t.is_windows(),
             InstallerKind::Homebrew => t.is_darwin() || t.is_linux(),
             InstallerKind::Npm => true,
-            InstallerKind::Msi | InstallerKind::Pkg => false,
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => false,
         }
     }
 
@@ -196,7 +206,7 @@ impl InstallerKind {
             InstallerKind::Powershell => super::powershell::TEMPLATE,
             InstallerKind::Homebrew => super::homebrew::TEMPLATE,
             InstallerKind::Npm => super::npm::RUN_JS,
-            InstallerKind::Msi | InstallerKind::Pkg => return None,
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => return None,
         };
         Some(blake3::hash(text.as_bytes()).to_hex().to_string())
     }
@@ -226,7 +236,7 @@ impl InstallerKind {
                 format!("brew install {base}/{file}"),
                 "Install prebuilt binaries via Homebrew".into(),
             ),
-            InstallerKind::Msi | InstallerKind::Pkg => (
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => (
                 format!("download {base}/{file} and run it"),
                 "Install prebuilt binaries with a native installer".into(),
             ),

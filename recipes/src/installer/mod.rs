@@ -4,6 +4,7 @@
 //! file names) can break out of the quoting of the language it is embedded in, and renders
 //! deterministically: the same [`InstallerApp`] always gives the same bytes.
 
+mod deb;
 mod homebrew;
 mod kind;
 mod msi;
@@ -161,6 +162,12 @@ pub enum InstallerError {
     Archive(#[from] crate::archive::ArchiveError),
     #[error("{0} installers are not made by this tool yet")]
     NotMade(&'static str),
+    #[error("{app}: cannot make its {kind} package: {reason}")]
+    Package {
+        kind: &'static str,
+        app: String,
+        reason: String,
+    },
 }
 
 /// Writes the fetching installer of `kind` for `app` to `out`; `package_name` is its npm
@@ -177,7 +184,7 @@ pub fn write_installer(
         InstallerKind::Powershell => render_powershell(app)?,
         InstallerKind::Homebrew => render_homebrew(app, name)?,
         InstallerKind::Npm => return write_npm_package(app, name, out),
-        InstallerKind::Msi | InstallerKind::Pkg => {
+        InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => {
             return Err(InstallerError::NotMade(kind.name()))
         }
     };
@@ -195,8 +202,10 @@ pub fn write_package(
     dir: &std::path::Path,
     out: &std::path::Path,
 ) -> Result<(), InstallerError> {
-    let _ = (dir, out);
-    Err(InstallerError::NotMade(p.installer.name()))
+    match p.installer {
+        InstallerKind::Deb => deb::write(p, dir, out),
+        other => Err(InstallerError::NotMade(other.name())),
+    }
 }
 
 impl std::fmt::Display for InstallPath {
