@@ -12,7 +12,6 @@ use std::io::Write;
 use std::path::Path;
 
 use md5::{Digest, Md5};
-use object::read::elf::{Dyn, FileHeader};
 
 use super::kind::{PackageInputs, PackageSource};
 use super::InstallerError;
@@ -104,7 +103,8 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
     for bin in &p.binaries {
         let bytes = read(&dir.join("bin").join(bin))?;
         needs(&bytes, &mut depends).map_err(|e| fail(format!("reading {bin}: {e}")))?;
-        let stripped = strip(&bytes).map_err(|e| fail(format!("stripping {bin}: {e}")))?;
+        let stripped =
+            super::elf::strip(&bytes).map_err(|e| fail(format!("stripping {bin}: {e}")))?;
         entries.push((format!("usr/bin/{bin}"), 0o755, Some(stripped)));
     }
     let mut licenses = Vec::new();
@@ -157,24 +157,6 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
         path: out.to_owned(),
         source,
     })
-}
-
-/// The binary without its symbol table and debug sections, as Debian policy (10.1) ships
-/// binaries; rewritten in Rust, so any target's binary is stripped on any host.
-fn strip(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let mut b = object::build::elf::Builder::read(bytes).map_err(|e| e.to_string())?;
-    for s in b.sections.iter_mut() {
-        let name = s.name.as_slice();
-        if name == b".symtab" || name == b".strtab" || name.starts_with(b".debug") {
-            s.delete = true;
-        }
-    }
-    for sym in b.symbols.iter_mut() {
-        sym.delete = true;
-    }
-    let mut out = Vec::new();
-    b.write(&mut out).map_err(|e| e.to_string())?;
-    Ok(out)
 }
 
 /// Every directory above the files, and the root (`./`), as entries of their own.
@@ -297,81 +279,29 @@ fn changelog(p: &Package, name: &str) -> Result<Vec<u8>, InstallerError> {
 /// The packages the binary needs, by its `DT_NEEDED` libraries, with the lowest libc6 version
 /// its `GLIBC_` symbol versions allow. Static binaries need none.
 fn needs(bytes: &[u8], out: &mut BTreeMap<String, Option<String>>) -> Result<(), String> {
-    match object::FileKind::parse(bytes).map_err(|e| e.to_string())? {
-        object::FileKind::Elf64 => {
-            elf_needs::<object::elf::FileHeader64<object::Endianness>>(bytes, out)
-        }
-        object::FileKind::Elf32 => {
-            elf_needs::<object::elf::FileHeader32<object::Endianness>>(bytes, out)
-        }
-        other => Err(format!("not an ELF file ({other:?})")),
-    }
-}
-
-fn elf_needs<Elf: FileHeader<Endian = object::Endianness>>(
-    bytes: &[u8],
-    out: &mut BTreeMap<String, Option<String>>,
-) -> Result<(), String> {
-    let err = |e: object::read::Error| e.to_string();
-    let header = Elf::parse(bytes).map_err(err)?;
-    let endian = header.endian().map_err(err)?;
-    let sections = header.sections(endian, bytes).map_err(err)?;
-    let Some((dynamic, link)) = sections.dynamic(endian, bytes).map_err(err)? else {
-        return Ok(());
-    };
-    let strings = sections.strings(endian, bytes, link).map_err(err)?;
-    for d in dynamic {
-        if d.tag32(endian) != Some(object::elf::DT_NEEDED) {
-            continue;
-        }
-        let lib = String::from_utf8_lossy(d.string(endian, strings).map_err(err)?).into_owned();
-        let package = soname_package(&lib).ok_or_else(|| {
+    let elf = super::elf::needs(bytes)?;
+    for lib in &elf.libraries {
+        let package = soname_package(lib).ok_or_else(|| {
             format!("it links {lib}, which this tool cannot map to a Debian package")
         })?;
         out.entry(package.to_string()).or_insert(None);
     }
-    if let Some(glibc) = glibc_needed(&sections, endian, bytes)? {
+    let glibc = elf
+        .versions
+        .iter()
+        .filter_map(|(_, v)| v.strip_prefix("GLIBC_"))
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        .max_by_key(|v| version_key(v));
+    if let Some(glibc) = glibc {
         let entry = out.entry("libc6".to_string()).or_insert(None);
         if entry
             .as_ref()
-            .is_none_or(|v| version_key(v) < version_key(&glibc))
+            .is_none_or(|v| version_key(v) < version_key(glibc))
         {
-            *entry = Some(glibc);
+            *entry = Some(glibc.to_string());
         }
     }
     Ok(())
-}
-
-/// The highest `GLIBC_x.y` version the binary's symbol version needs name.
-fn glibc_needed<Elf: FileHeader<Endian = object::Endianness>>(
-    sections: &object::read::elf::SectionTable<Elf>,
-    endian: object::Endianness,
-    bytes: &[u8],
-) -> Result<Option<String>, String> {
-    let err = |e: object::read::Error| e.to_string();
-    let Some((mut needs, link)) = sections.gnu_verneed(endian, bytes).map_err(err)? else {
-        return Ok(None);
-    };
-    let strings = sections.strings(endian, bytes, link).map_err(err)?;
-    let mut best: Option<String> = None;
-    while let Some((_, mut aux)) = needs.next().map_err(err)? {
-        while let Some(a) = aux.next().map_err(err)? {
-            let name = String::from_utf8_lossy(a.name(endian, strings).map_err(err)?).into_owned();
-            let Some(v) = name
-                .strip_prefix("GLIBC_")
-                .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
-            else {
-                continue;
-            };
-            if best
-                .as_ref()
-                .is_none_or(|b| version_key(b) < version_key(v))
-            {
-                best = Some(v.to_string());
-            }
-        }
-    }
-    Ok(best)
 }
 
 fn version_key(v: &str) -> Vec<u64> {

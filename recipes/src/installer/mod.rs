@@ -5,6 +5,7 @@
 //! deterministically: the same [`InstallerApp`] always gives the same bytes.
 
 mod deb;
+mod elf;
 mod homebrew;
 mod kind;
 mod msi;
