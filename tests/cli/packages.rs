@@ -1,6 +1,7 @@
-//! Linux packages (`installers = ["deb"]`) end to end: built from a real cargo build, read by
-//! Debian's own tools (dpkg-deb, lintian), installed with dpkg into a scratch root and run, and
-//! rebuilt bit for bit in another directory with another store.
+//! Linux packages (`installers = ["deb", "rpm"]`) end to end: built from a real cargo build,
+//! read by the distributions' own tools (dpkg-deb, lintian; rpm -qip, rpm -K), installed with
+//! dpkg and rpm into scratch roots and run, and rebuilt bit for bit in another directory with
+//! another store.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,7 +19,7 @@ fn deb_app(targets: &[&str]) -> Fixture {
     fx.file(
         "Cargo.toml",
         &format!(
-            "[package]\nname = \"{APP}\"\nversion = \"1.2.0-rc.1\"\nedition = \"2021\"\ndescription = \"Says hello\\nfrom a Debian package.\"\nlicense = \"MIT\"\nauthors = [\"Jane Doe <jane@example.com>\"]\nrepository = \"https://github.com/example/deb-app\"\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [{}]\ninstallers = [\"deb\"]\n",
+            "[package]\nname = \"{APP}\"\nversion = \"1.2.0-rc.1\"\nedition = \"2021\"\ndescription = \"Says hello\\nfrom a Debian package.\"\nlicense = \"MIT\"\nauthors = [\"Jane Doe <jane@example.com>\"]\nrepository = \"https://github.com/example/deb-app\"\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [{}]\ninstallers = [\"deb\", \"rpm\"]\n",
             targets.join(", ")
         ),
     )
@@ -44,7 +45,7 @@ fn host_arch() -> String {
 }
 
 #[test]
-fn deb_is_planned_for_each_linux_target_only() {
+fn packages_are_planned_for_each_linux_target_only() {
     let fx = deb_app(&[
         "x86_64-unknown-linux-gnu",
         "aarch64-unknown-linux-musl",
@@ -53,14 +54,16 @@ fn deb_is_planned_for_each_linux_target_only() {
     ]);
     let plan = fx.json(&["plan", "-o", "json", "--allow-dirty"]);
     let artifacts = plan["artifacts"].as_object().expect("artifacts");
-    let debs: Vec<&String> = artifacts.keys().filter(|n| n.ends_with(".deb")).collect();
-    assert_eq!(
-        debs,
-        [
-            &format!("{APP}-aarch64-unknown-linux-musl.deb"),
-            &format!("{APP}-x86_64-unknown-linux-gnu.deb"),
-        ]
-    );
+    for ext in [".deb", ".rpm"] {
+        let made: Vec<&String> = artifacts.keys().filter(|n| n.ends_with(ext)).collect();
+        assert_eq!(
+            made,
+            [
+                &format!("{APP}-aarch64-unknown-linux-musl{ext}"),
+                &format!("{APP}-x86_64-unknown-linux-gnu{ext}"),
+            ]
+        );
+    }
     let deb = &artifacts[&format!("{APP}-aarch64-unknown-linux-musl.deb")];
     assert_eq!(deb["kind"], "installer");
     assert_eq!(deb["target_triples"][0], "aarch64-unknown-linux-musl");
@@ -70,28 +73,48 @@ fn deb_is_planned_for_each_linux_target_only() {
 }
 
 #[test]
-fn deb_passes_lintian_installs_with_dpkg_runs_and_reproduces() {
+fn packages_pass_their_tools_install_run_and_reproduce() {
     let host = host_triple();
     let fx = deb_app(&[&host]);
     let target = format!("--target={host}");
     fx.ok(&["build", "--artifacts=local", &target, "--allow-dirty"]);
     let distrib = fx.root().join("target/distrib");
-    let name = format!("{APP}-{host}.deb");
-    let deb = distrib.join(&name);
-    sha256sum_check(&distrib, &format!("{name}.sha256"));
+    let names = [format!("{APP}-{host}.deb"), format!("{APP}-{host}.rpm")];
+    for name in &names {
+        sha256sum_check(&distrib, &format!("{name}.sha256"));
+    }
+    deb_checks(&host, &distrib.join(&names[0]), fx.dir.path());
+    rpm_checks(&host, &distrib.join(&names[1]), fx.dir.path());
 
+    // Another directory, another store: the same bytes.
+    let other = fx.dir.path().join("other");
+    copy_workspace(fx.root(), &other);
+    run_ok(&mut dist_command(
+        &other,
+        &fx.dir.path().join("store2"),
+        &["build", "--artifacts=local", &target, "--allow-dirty"],
+    ));
+    for name in &names {
+        let again = std::fs::read(other.join("target/distrib").join(name)).unwrap();
+        let first = std::fs::read(distrib.join(name)).unwrap();
+        assert!(again == first, "{name} differs between two builds");
+    }
+}
+
+/// dpkg-deb reads Debian's names and the files, lintian finds no error, dpkg installs it.
+fn deb_checks(host: &str, deb: &Path, scratch: &Path) {
     // Debian's names: `_` becomes `-`, a pre-release sorts before its release with `~`.
-    assert_eq!(field(&deb, "Package"), "deb-app");
-    assert_eq!(field(&deb, "Version"), "1.2.0~rc.1");
-    assert_eq!(field(&deb, "Architecture"), host_arch());
-    assert_eq!(field(&deb, "Maintainer"), "Jane Doe <jane@example.com>");
-    assert!(field(&deb, "Description").starts_with("Says hello\n from a Debian package."));
+    assert_eq!(field(deb, "Package"), "deb-app");
+    assert_eq!(field(deb, "Version"), "1.2.0~rc.1");
+    assert_eq!(field(deb, "Architecture"), host_arch());
+    assert_eq!(field(deb, "Maintainer"), "Jane Doe <jane@example.com>");
+    assert!(field(deb, "Description").starts_with("Says hello\n from a Debian package."));
     if host.ends_with("-linux-gnu") {
-        let depends = field(&deb, "Depends");
+        let depends = field(deb, "Depends");
         assert!(depends.starts_with("libc6 (>= 2."), "{depends}");
         assert!(depends.contains("libgcc-s1"), "{depends}");
     }
-    let contents = run_ok(Command::new("dpkg-deb").arg("--contents").arg(&deb));
+    let contents = run_ok(Command::new("dpkg-deb").arg("--contents").arg(deb));
     let contents = String::from_utf8_lossy(&contents.stdout).into_owned();
     for path in [
         "./usr/bin/deb_app",
@@ -110,23 +133,61 @@ fn deb_passes_lintian_installs_with_dpkg_runs_and_reproduces() {
             .all(|l| l.contains(" root/root ") && l.contains(" 1980-01-01 ")),
         "{contents}"
     );
+    lintian_clean(deb);
+    installs_and_runs(deb, scratch);
+}
 
-    lintian_clean(&deb);
-    installs_and_runs(&deb, fx.dir.path());
-
-    // Another directory, another store: the same bytes.
-    let other = fx.dir.path().join("other");
-    copy_workspace(fx.root(), &other);
-    run_ok(&mut dist_command(
-        &other,
-        &fx.dir.path().join("store2"),
-        &["build", "--artifacts=local", &target, "--allow-dirty"],
-    ));
-    let again = std::fs::read(other.join("target/distrib").join(&name)).unwrap();
-    assert!(
-        again == std::fs::read(&deb).unwrap(),
-        "the .deb differs between two builds"
+/// `rpm -qp` reads its tags, files and requirements, `rpm -K` its digests; rpm installs it
+/// into a scratch root and the binary runs.
+fn rpm_checks(host: &str, rpm: &Path, scratch: &Path) {
+    let query = |args: &[&str]| {
+        let out = run_ok(Command::new("rpm").arg("-qp").args(args).arg(rpm));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let arch = host.split('-').next().unwrap();
+    assert_eq!(
+        query(&[
+            "--queryformat",
+            "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{BUILDTIME} %{PACKAGER}"
+        ]),
+        format!("deb_app 1.2.0~rc.1 1 {arch} 315532800 Jane Doe <jane@example.com>")
     );
+    let files = query(&["-l"]);
+    for path in [
+        "/usr/bin/deb_app",
+        "/usr/share/doc/deb_app/README.md",
+        "/usr/share/licenses/deb_app/LICENSE",
+    ] {
+        assert!(files.lines().any(|l| l == path), "{path} in\n{files}");
+    }
+    if host.ends_with("-linux-gnu") && host.starts_with("x86_64") {
+        let requires = query(&["--requires"]);
+        assert!(
+            requires.lines().any(|l| l == "libc.so.6()(64bit)"),
+            "{requires}"
+        );
+        assert!(
+            requires
+                .lines()
+                .any(|l| l.starts_with("libc.so.6(GLIBC_2.")),
+            "{requires}"
+        );
+    }
+    let check = run_ok(Command::new("rpm").arg("-K").arg(rpm));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("digests OK"));
+
+    let root = scratch.join("rpm-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let rpm_in_root = |args: &[&str]| {
+        let mut cmd = Command::new("rpm");
+        cmd.arg("--root").arg(&root).args(args);
+        cmd
+    };
+    run_ok(&mut rpm_in_root(&["--initdb"]));
+    run_ok(rpm_in_root(&["-i", "--nodeps"]).arg(rpm));
+    run_ok(&mut rpm_in_root(&["-q", "deb_app"]));
+    let out = run_ok(&mut Command::new(root.join("usr/bin/deb_app")));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{HELLO}\n"));
 }
 
 /// lintian reports no error (warnings such as a missing manual page are the project's to fix).

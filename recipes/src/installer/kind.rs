@@ -40,6 +40,7 @@ pub enum InstallerKind {
     Msi,
     Pkg,
     Deb,
+    Rpm,
 }
 
 /// The names `installers` uses.
@@ -52,6 +53,7 @@ impl Vocabulary for InstallerKind {
         InstallerKind::Msi,
         InstallerKind::Pkg,
         InstallerKind::Deb,
+        InstallerKind::Rpm,
     ];
 
     fn spellings(self) -> &'static [&'static str] {
@@ -63,6 +65,7 @@ impl Vocabulary for InstallerKind {
             InstallerKind::Msi => &["msi"],
             InstallerKind::Pkg => &["pkg"],
             InstallerKind::Deb => &["deb"],
+            InstallerKind::Rpm => &["rpm"],
         }
     }
 }
@@ -73,7 +76,7 @@ impl InstallerKind {
     pub fn is_local(self) -> bool {
         matches!(
             self,
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm
         )
     }
 
@@ -86,11 +89,13 @@ impl InstallerKind {
             InstallerKind::Powershell => format!("{app}-installer.ps1"),
             InstallerKind::Npm => format!("{app}-npm-package.tar.gz"),
             InstallerKind::Homebrew => format!("{}.rb", name.unwrap_or(app)),
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => return None,
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
+                return None
+            }
         })
     }
 
-    /// `{app}-{target}.msi` for Windows targets, `.pkg` for macOS ones, `.deb` for Linux ones.
+    /// `{app}-{target}.msi` for Windows targets, `.pkg` for macOS ones, `.deb` and `.rpm` for Linux ones.
     pub fn local_file_name(self, app: &str, target: &str) -> Option<String> {
         let t = Target(target);
         match self {
@@ -99,13 +104,19 @@ impl InstallerKind {
             InstallerKind::Deb if super::deb::arch(target).is_some() => {
                 Some(format!("{app}-{target}.deb"))
             }
+            InstallerKind::Rpm if super::rpm::arch(target).is_some() => {
+                Some(format!("{app}-{target}.rpm"))
+            }
             _ => None,
         }
     }
 
     /// Whether this tool makes this bundling kind (a `.pkg` needs macOS's pkgbuild).
     pub fn makes_package(self) -> bool {
-        matches!(self, InstallerKind::Msi | InstallerKind::Deb)
+        matches!(
+            self,
+            InstallerKind::Msi | InstallerKind::Deb | InstallerKind::Rpm
+        )
     }
 
     /// Whether the target's own runner makes it (like an archive), rather than the global job
@@ -130,6 +141,7 @@ impl InstallerKind {
                 metadata: BTreeMap::new(),
             },
             InstallerKind::Deb => super::deb::inputs(src),
+            InstallerKind::Rpm => super::rpm::inputs(src),
             _ => PackageInputs::default(),
         }
     }
@@ -182,7 +194,9 @@ impl InstallerKind {
             InstallerKind::Shell | InstallerKind::Homebrew => !t.is_windows_msvc(),
             InstallerKind::Powershell => t.is_windows(),
             InstallerKind::Npm => true,
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => false,
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
+                false
+            }
         }
     }
 
@@ -194,7 +208,9 @@ impl InstallerKind {
             InstallerKind::Powershell => t.is_windows(),
             InstallerKind::Homebrew => t.is_darwin() || t.is_linux(),
             InstallerKind::Npm => true,
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => false,
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
+                false
+            }
         }
     }
 
@@ -206,7 +222,9 @@ impl InstallerKind {
             InstallerKind::Powershell => super::powershell::TEMPLATE,
             InstallerKind::Homebrew => super::homebrew::TEMPLATE,
             InstallerKind::Npm => super::npm::RUN_JS,
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => return None,
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
+                return None
+            }
         };
         Some(blake3::hash(text.as_bytes()).to_hex().to_string())
     }
@@ -236,7 +254,7 @@ impl InstallerKind {
                 format!("brew install {base}/{file}"),
                 "Install prebuilt binaries via Homebrew".into(),
             ),
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => (
+            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => (
                 format!("download {base}/{file} and run it"),
                 "Install prebuilt binaries with a native installer".into(),
             ),

@@ -11,6 +11,7 @@ mod kind;
 mod msi;
 mod npm;
 mod powershell;
+mod rpm;
 mod shell;
 
 use std::collections::BTreeMap;
@@ -185,7 +186,7 @@ pub fn write_installer(
         InstallerKind::Powershell => render_powershell(app)?,
         InstallerKind::Homebrew => render_homebrew(app, name)?,
         InstallerKind::Npm => return write_npm_package(app, name, out),
-        InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb => {
+        InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
             return Err(InstallerError::NotMade(kind.name()))
         }
     };
@@ -205,6 +206,7 @@ pub fn write_package(
 ) -> Result<(), InstallerError> {
     match p.installer {
         InstallerKind::Deb => deb::write(p, dir, out),
+        InstallerKind::Rpm => rpm::write(p, dir, out),
         other => Err(InstallerError::NotMade(other.name())),
     }
 }

@@ -1,0 +1,208 @@
+//! `{app}-{target}.rpm`: an RPM package of a Linux build, written with the `rpm` crate (no
+//! rpmbuild). Bit-reproducible: the build time, every file's mtime and the changelog date are
+//! [`FIXED_MTIME`], no build host is recorded, and zstd runs at a fixed level.
+//!
+//! Its `Requires` are what rpm's own dependency generator (elfdeps) derives from the binaries:
+//! each needed soname and each symbol version, `libc.so.6(GLIBC_2.34)(64bit)`, so any RPM
+//! distribution resolves them to its own packages.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use rpm::{BuildConfig, CompressionWithLevel, Dependency, FileOptions, PackageBuilder};
+
+use super::kind::{PackageInputs, PackageSource};
+use super::InstallerError;
+use crate::archive::FIXED_MTIME;
+use crate::recipe::Package;
+use crate::target::Target;
+
+/// The revision of this writer, in every `.rpm` key: bumped whenever the same inputs would
+/// give other bytes.
+const WRITER: &str = "1";
+
+/// RPM's name for the CPU of a Linux target; `None` where this tool knows none.
+pub(super) fn arch(target: &str) -> Option<&'static str> {
+    let t = Target(target);
+    if !t.is_linux() {
+        return None;
+    }
+    Some(match t.arch() {
+        "x86_64" => "x86_64",
+        "aarch64" => "aarch64",
+        "i686" => "i686",
+        "i586" => "i586",
+        "armv7" | "thumbv7neon" => "armv7hl",
+        "powerpc64le" => "ppc64le",
+        "s390x" => "s390x",
+        "riscv64gc" => "riscv64",
+        "loongarch64" => "loongarch64",
+        _ => return None,
+    })
+}
+
+/// An RPM version from a semver one: no `-` allowed, a pre-release sorts before its release
+/// with `~`.
+fn rpm_version(version: &str) -> String {
+    version.replacen('-', "~", 1).replace('-', ".")
+}
+
+/// What an `.rpm` reads (licence files and the README) and writes (its header tags).
+pub(super) fn inputs(src: &PackageSource) -> PackageInputs {
+    let mut files: Vec<String> = src.license_files.iter().map(|f| f.to_string()).collect();
+    files.extend(src.readme.map(str::to_string));
+    let mut metadata = BTreeMap::from([("writer".to_string(), WRITER.to_string())]);
+    let mut put = |k: &str, v: Option<&str>| {
+        if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
+            metadata.insert(k.to_string(), v.to_string());
+        }
+    };
+    put("description", src.description);
+    put("license", src.license);
+    put("url", src.homepage.or(src.repository));
+    put("vcs", src.repository);
+    put("packager", src.authors.first().map(String::as_str));
+    PackageInputs { files, metadata }
+}
+
+/// Writes the `.rpm` of `p` to `out` from `dir` (`bin/` and `files/`, as the build stages them).
+pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), InstallerError> {
+    let fail = |reason: String| InstallerError::Package {
+        kind: "rpm",
+        app: p.app.clone(),
+        reason,
+    };
+    let arch = arch(&p.target).ok_or_else(|| {
+        fail(format!(
+            "{} has no RPM architecture this tool knows",
+            p.target
+        ))
+    })?;
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| InstallerError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let meta = |k: &str| p.metadata.get(k).map(String::as_str);
+    let description = meta("description").unwrap_or("A command-line tool");
+    let summary = description.lines().next().unwrap_or(description);
+    let version = rpm_version(&p.version);
+    let mut b = PackageBuilder::new(
+        &p.app,
+        &version,
+        meta("license").unwrap_or("LicenseRef-unknown"),
+        arch,
+        summary.trim_end_matches('.'),
+    );
+    b.using_config(
+        BuildConfig::v4()
+            .source_date(FIXED_MTIME as u32)
+            .compression(CompressionWithLevel::Zstd(19)),
+    )
+    .release("1")
+    .description(format!(
+        "{description}\n\nThis package installs {} {}, built for {}.",
+        p.binaries.join(", "),
+        p.version,
+        p.target
+    ));
+    if let Some(v) = meta("url") {
+        b.url(v);
+    }
+    if let Some(v) = meta("vcs") {
+        b.vcs(v);
+    }
+    if let Some(v) = meta("packager") {
+        b.packager(v);
+    }
+    let packager = meta("packager").unwrap_or("unknown <unknown@localhost>");
+    b.add_changelog_entry(
+        format!("{packager} - {version}-1"),
+        format!("- Release {} of {}.", p.version, p.app),
+        FIXED_MTIME as u32,
+    );
+    let mut requires = BTreeSet::new();
+    for bin in &p.binaries {
+        let bytes = read(&dir.join("bin").join(bin))?;
+        requires.extend(elf_requires(&bytes).map_err(|e| fail(format!("reading {bin}: {e}")))?);
+        let stripped =
+            super::elf::strip(&bytes).map_err(|e| fail(format!("stripping {bin}: {e}")))?;
+        let to = FileOptions::new(format!("/usr/bin/{bin}")).permissions(0o755);
+        b.with_file_contents(stripped, to)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    for r in requires {
+        b.requires(Dependency::any(r));
+    }
+    add_docs(&mut b, p, dir).map_err(|e| fail(e.to_string()))?;
+    let pkg = b.build().map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::new();
+    pkg.write(&mut bytes).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(out, bytes).map_err(|source| InstallerError::Io {
+        path: out.to_owned(),
+        source,
+    })
+}
+
+/// The README as `%doc` and the licence files as `%license`, in their package directories.
+fn add_docs(b: &mut PackageBuilder, p: &Package, dir: &Path) -> Result<(), rpm::Error> {
+    let (doc, licenses) = (
+        format!("/usr/share/doc/{}", p.app),
+        format!("/usr/share/licenses/{}", p.app),
+    );
+    let mut dirs = BTreeSet::new();
+    for path in p.files.keys() {
+        let bytes = std::fs::read(dir.join("files").join(path))?;
+        let base = path.rsplit('/').next().unwrap_or(path);
+        let to = if base.to_ascii_uppercase().starts_with("README") {
+            dirs.insert(doc.clone());
+            FileOptions::new(format!("{doc}/{base}")).doc()
+        } else {
+            dirs.insert(licenses.clone());
+            FileOptions::new(format!("{licenses}/{base}")).license()
+        };
+        b.with_file_contents(bytes, to.permissions(0o644))?;
+    }
+    for d in dirs {
+        b.with_dir_entry(FileOptions::dir(d).permissions(0o755))?;
+    }
+    Ok(())
+}
+
+/// elfdeps' names for what a binary needs: `soname()(64bit)` per library and
+/// `soname(version)(64bit)` per symbol version (no suffix for 32-bit files).
+fn elf_requires(bytes: &[u8]) -> Result<BTreeSet<String>, String> {
+    let elf = super::elf::needs(bytes)?;
+    let suffix = if elf.bits64 { "(64bit)" } else { "" };
+    let mut out: BTreeSet<String> = elf
+        .libraries
+        .iter()
+        .map(|lib| format!("{lib}(){suffix}"))
+        .collect();
+    out.extend(
+        elf.versions
+            .iter()
+            .map(|(lib, v)| format!("{lib}({v}){suffix}")),
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_and_arches_follow_rpm() {
+        assert_eq!(super::rpm_version("1.2.0-rc.1"), "1.2.0~rc.1");
+        assert_eq!(super::rpm_version("1.2.0-rc-1+b.2"), "1.2.0~rc.1+b.2");
+        assert_eq!(super::arch("x86_64-unknown-linux-musl"), Some("x86_64"));
+        assert_eq!(
+            super::arch("armv7-unknown-linux-gnueabihf"),
+            Some("armv7hl")
+        );
+        assert_eq!(
+            super::arch("powerpc64le-unknown-linux-gnu"),
+            Some("ppc64le")
+        );
+        assert_eq!(super::arch("aarch64-apple-darwin"), None);
+    }
+}
