@@ -80,6 +80,15 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// The installers configured after `init`: the virtual workspace's App also ships Linux
+    /// packages, made by the Linux build job.
+    fn installers(self) -> &'static [&'static str] {
+        match self {
+            Layout::Virtual => &["shell", "deb", "rpm"],
+            _ => &["shell"],
+        }
+    }
+
     /// Writes the workspace into `dir`; returns each App's binaries with the first line each
     /// prints.
     fn write(self, dir: &Path) -> BTreeMap<String, Vec<(String, String)>> {
@@ -167,6 +176,8 @@ pub struct Pipeline {
     origin: PathBuf,
     /// App -> (binary, what it prints).
     apps: BTreeMap<String, Vec<(String, String)>>,
+    /// The installer files each App releases besides its archive.
+    installers: Vec<&'static str>,
     secrets: Vec<(String, String)>,
     /// The recipe keys a developer's clean checkout plans.
     clean_keys: BTreeMap<String, String>,
@@ -286,24 +297,7 @@ impl Pipeline {
             &store,
             &["init", "--yes", "--installer", "shell", "--target", &host],
         ));
-        let config = src.join("dist-workspace.toml");
-        let mut doc: toml_edit::DocumentMut =
-            std::fs::read_to_string(&config).unwrap().parse().unwrap();
-        doc["dist"]["cargo-dist-url-override"] = toml_edit::value(tool.url());
-        let mut secrets = vec![("GITHUB_TOKEN".to_string(), "act-fake-token".to_string())];
-        if let Some(nginx) = &nginx {
-            let out = run_ok(&mut dist(&src, &store, &["store", "keygen", "-o", "json"]));
-            let pair: Value = serde_json::from_slice(&out.stdout).unwrap();
-            let mut trusted = toml_edit::Array::new();
-            trusted.push(pair["public_key"].as_str().unwrap());
-            doc["dist"]["remote-store"] = toml_edit::value(nginx.url());
-            doc["dist"]["remote-trusted-keys"] = toml_edit::value(trusted);
-            secrets.push((
-                "CARGO_DIST_REMOTE_SIGNING_KEY".to_string(),
-                pair["signing_key"].as_str().unwrap().to_string(),
-            ));
-        }
-        std::fs::write(&config, doc.to_string()).unwrap();
+        let secrets = configure(&src, &store, layout, &tool.url(), nginx.as_ref());
         run_ok(&mut dist(&src, &store, &["generate"]));
         std::fs::write(src.join(".gitignore"), "/target\n").unwrap();
         git(&src, &["add", "-A"]);
@@ -332,6 +326,7 @@ impl Pipeline {
             _keep: keep,
             origin,
             apps,
+            installers: layout.installers().to_vec(),
             secrets,
             clean_keys,
             act,
@@ -526,11 +521,16 @@ impl Pipeline {
             .collect();
         let host = host_triple();
         for app in self.apps.keys() {
-            for want in [
+            let mut wants = vec![
                 format!("{app}-{host}.tar.xz"),
                 format!("{app}-{host}.tar.xz.sha256"),
                 format!("{app}-installer.sh"),
-            ] {
+            ];
+            for package in self.installers.iter().filter(|i| **i != "shell") {
+                wants.push(format!("{app}-{host}.{package}"));
+                wants.push(format!("{app}-{host}.{package}.sha256"));
+            }
+            for want in wants {
                 assert!(names.contains(&want), "{want} not released: {names:?}");
             }
         }
@@ -571,6 +571,40 @@ impl Pipeline {
             .map(|app| format!("{app}-{host}.tar.xz"))
             .collect()
     }
+}
+
+/// What the test sets after `init`, as a user edits `dist-workspace.toml`: this tool's install
+/// URL, the layout's installers and (with `nginx`) the remote store and its keys; returns the
+/// workflow's secrets.
+fn configure(
+    src: &Path,
+    store: &Path,
+    layout: Layout,
+    tool_url: &str,
+    nginx: Option<&Nginx>,
+) -> Vec<(String, String)> {
+    let config = src.join("dist-workspace.toml");
+    let mut doc: toml_edit::DocumentMut =
+        std::fs::read_to_string(&config).unwrap().parse().unwrap();
+    doc["dist"]["cargo-dist-url-override"] = toml_edit::value(tool_url);
+    doc["dist"]["installers"] = toml_edit::value(toml_edit::Array::from_iter(
+        layout.installers().iter().copied(),
+    ));
+    let mut secrets = vec![("GITHUB_TOKEN".to_string(), "act-fake-token".to_string())];
+    if let Some(nginx) = nginx {
+        let out = run_ok(&mut dist(src, store, &["store", "keygen", "-o", "json"]));
+        let pair: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut trusted = toml_edit::Array::new();
+        trusted.push(pair["public_key"].as_str().unwrap());
+        doc["dist"]["remote-store"] = toml_edit::value(nginx.url());
+        doc["dist"]["remote-trusted-keys"] = toml_edit::value(trusted);
+        secrets.push((
+            "CARGO_DIST_REMOTE_SIGNING_KEY".to_string(),
+            pair["signing_key"].as_str().unwrap().to_string(),
+        ));
+    }
+    std::fs::write(&config, doc.to_string()).unwrap();
+    secrets
 }
 
 /// One run of the workflow: act's JSON log lines.
