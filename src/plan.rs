@@ -47,6 +47,8 @@ pub enum PlanError {
         why: String,
         manifest: String,
     },
+    #[error("package {package} asks for a macOS .pkg installer (`installers` has \"pkg\", or `mac-pkg-config` sets `install-location`) but `mac-pkg-config` has no `identifier`; cargo-dist 0.34 refuses this too\n  set `mac-pkg-config = {{ identifier = \"com.example.{package}\" }}` in its dist config, or remove \"pkg\" from `installers`")]
+    PkgIdentifierMissing { package: String },
     #[error("`{target}` of package {package} names {binary}, which is not one of its binaries ({known})\n  fix it in its dist config")]
     UnknownBinary {
         package: String,
@@ -414,6 +416,12 @@ fn plan_local(
     artifacts: &mut BTreeMap<String, Artifact>,
 ) -> Result<Vec<(String, String)>, PlanError> {
     let app = release.app.clone();
+    let darwin = release.targets.iter().any(|t| Target(t).is_darwin());
+    if darwin && pc.installers.contains(&InstallerKind::Pkg) && pc.mac_pkg_identifier.is_none() {
+        return Err(PlanError::PkgIdentifierMissing {
+            package: pkg.name.clone(),
+        });
+    }
     let mut archives = Vec::new();
     for target in release.targets.clone() {
         let t = Target(&target);

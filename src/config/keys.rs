@@ -128,7 +128,7 @@ table! {
     RUST_TOOLCHAIN_VERSION = key("rust-toolchain-version", Ws, Ty::Str(None), ("unset", "\"1.89\""), "(deprecated) toolchain CI installs; use rust-toolchain.toml", false);
     DEPENDENCIES = key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), ("{}", "{ apt = { cmake = \"*\", musl-tools = { version = \"*\", targets = [\"x86_64-unknown-linux-musl\"] } }, homebrew = { mpv = \"*\" } }"), "system packages the build needs: each CI build job installs those of its target (apt on Linux, Homebrew on macOS, Chocolatey on Windows; `stage` other than build skipped)", true);
     // Installers.
-    INSTALL_PATH = key(names::INSTALL_PATH, Any, Ty::StrOrStrings(Some(check_install_path)), ("\"CARGO_HOME\"", "[\"$APP_HOME/bin\", \"CARGO_HOME\"]"), "where installers put binaries: `CARGO_HOME`, `~/subdir`, `$VAR/subdir`, or a list tried in order", true);
+    INSTALL_PATH = key(names::INSTALL_PATH, Any, Ty::StrOrStrings(Some(check_install_path), Some(check_install_path_list)), ("\"CARGO_HOME\"", "[\"$APP_HOME/bin\", \"~/.app/bin\"]"), "where installers put binaries: `CARGO_HOME`, `~/subdir`, `$VAR/subdir`, or a list of the last two tried in order", true);
     INSTALL_SUCCESS_MSG = key(names::INSTALL_SUCCESS_MSG, Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "what the shell and PowerShell installers print when done", true);
     CUSTOM_SUCCESS_MSG = key("custom-success-msg", Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "older name of `install-success-msg`", true);
     NPM_PACKAGE = key(names::NPM_PACKAGE, Any, Ty::Str(None), ("the package name", "\"app-cli\""), "npm package name", true);
@@ -138,7 +138,7 @@ table! {
     TAP = key("tap", Any, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/homebrew-tap\""), "Homebrew tap repository the publish job pushes to", true);
     DISPLAY = key("display", Any, Ty::Bool, ("true", "true"), "list the App in the release notes' install section", true);
     DISPLAY_NAME = key("display-name", Any, Ty::Str(None), ("the package name", "\"App\""), "the App's name in the release notes' install section", true);
-    MAC_PKG_CONFIG = key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), ("unset", "{ identifier = \"dev.example.app\", install-location = \"/opt/app\" }"), "macOS .pkg installer settings", false);
+    MAC_PKG_CONFIG = key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), ("unset", "{ identifier = \"dev.example.app\", install-location = \"/opt/app\" }"), "macOS .pkg installer settings: `identifier` (a .pkg is refused without it, as by cargo-dist) and `install-location`; setting either turns the pkg installer on, as in cargo-dist 0.34. The .pkg is planned, not built (it needs macOS's pkgbuild)", true);
     SIMPLE_DOWNLOAD_URL = key("simple-download-url", Ws, Ty::Str(None), ("unset", "\"https://example.com/{tag}\""), "download URL template (`{tag}`) for `hosting = \"simple\"`", false);
     HOSTING = key("hosting", Ws, Ty::OneOrListOf(words::<Hosting>()), ("[\"github\"]", "\"github\""), "where artifacts are hosted: GitHub Releases; `\"simple\"` is accepted and not acted on yet (a warning names it); `\"axodotdev\"` is refused, as cargo-dist 0.34 refuses it", true);
     // The release and its CI.
@@ -258,6 +258,15 @@ fn check_install_path(p: &str) -> Result<(), String> {
     dist_recipes::installer::InstallPath::parse(p)
         .map(drop)
         .map_err(|e| e.to_string())
+}
+
+/// `CARGO_HOME` stands alone: cargo-dist 0.34 refuses it in a list ("Incompatible install
+/// paths").
+fn check_install_path_list(paths: &[&str]) -> Result<(), String> {
+    if paths.len() > 1 && paths.contains(&"CARGO_HOME") {
+        return Err("\"CARGO_HOME\" alone (cargo-dist 0.34 refuses it in a list too), or a list of `$VAR/subdir` and `~/subdir` paths".into());
+    }
+    Ok(())
 }
 
 fn check_npm_scope(s: &str) -> Result<(), String> {

@@ -248,6 +248,8 @@ pub struct SystemDep {
 pub struct PackageConfig {
     pub dist: Option<bool>,
     pub installers: Vec<InstallerKind>,
+    /// `mac-pkg-config.identifier`: a `.pkg` cannot be planned without it.
+    pub mac_pkg_identifier: Option<String>,
     pub targets: Vec<String>,
     /// Target triple -> the binaries to ship for it (unset targets ship every binary).
     pub binaries: BTreeMap<String, Vec<String>>,
@@ -682,6 +684,45 @@ fn global_config(ws: &Layer) -> GlobalConfig {
     }
 }
 
+/// The installers of a package, as cargo-dist 0.34 turns them on: per layer, a key that
+/// configures an installer (`tap`/`formula`: Homebrew; `npm-package`/`npm-scope`/
+/// `npm-shrinkwrap`: npm; `mac-pkg-config` with an `identifier` or `install-location`: pkg)
+/// turns it on even when that layer's `installers` leaves it out; otherwise a package's own
+/// `installers` decides, then the workspace's.
+fn installers(ws: &Layer, pkg: &Layer) -> Vec<InstallerKind> {
+    let has = |l: &Layer, k: &KeyDef| l.values.contains_key(k.name);
+    let configures = |l: &Layer, kind: InstallerKind| match kind {
+        InstallerKind::Homebrew => has(l, &keys::TAP) || has(l, &keys::FORMULA),
+        InstallerKind::Npm => [&keys::NPM_PACKAGE, &keys::NPM_SCOPE, &keys::NPM_SHRINKWRAP]
+            .iter()
+            .any(|k| has(l, k)),
+        InstallerKind::Pkg => l
+            .values
+            .get(keys::MAC_PKG_CONFIG.name)
+            .and_then(Value::as_object)
+            .is_some_and(|t| t.contains_key("identifier") || t.contains_key("install-location")),
+        _ => false,
+    };
+    // `None`: the layer says nothing (a workspace list leaving a kind out says nothing either).
+    let state = |l: &Layer, workspace: bool, kind: InstallerKind| -> Option<bool> {
+        if configures(l, kind) {
+            return Some(true);
+        }
+        if !has(l, &keys::INSTALLERS) {
+            return None;
+        }
+        let listed = Values(&[l])
+            .words::<InstallerKind>(&keys::INSTALLERS)
+            .contains(&kind);
+        (listed || !workspace).then_some(listed)
+    };
+    InstallerKind::ALL
+        .iter()
+        .copied()
+        .filter(|&k| state(pkg, false, k).or(state(ws, true, k)).unwrap_or(false))
+        .collect()
+}
+
 /// defaults <- workspace <- package.
 fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
     let v = Values(&[pkg, ws]);
@@ -693,7 +734,12 @@ fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
     let lists = |x: &Value| Some(string_list(x));
     PackageConfig {
         dist: v.get(&keys::DIST).and_then(Value::as_bool),
-        installers: v.words(&keys::INSTALLERS),
+        installers: installers(ws, pkg),
+        mac_pkg_identifier: v
+            .get(&keys::MAC_PKG_CONFIG)
+            .and_then(|t| t.get("identifier"))
+            .and_then(Value::as_str)
+            .map(String::from),
         targets: sorted(v.list(&keys::TARGETS)),
         binaries: v.map(&keys::BINARIES, lists),
         unix_archive: v.word(&keys::UNIX_ARCHIVE).unwrap_or(ArchiveFormat::TarXz),

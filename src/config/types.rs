@@ -8,6 +8,8 @@ use serde_json::Value;
 
 /// Extra check on each string of a value: `Err` says what was expected.
 pub type Check = fn(&str) -> Result<(), String>;
+/// A check of a list's strings together (what one string alone cannot show).
+pub type ListCheck = fn(&[&str]) -> Result<(), String>;
 
 /// The words an enumerated type allows, and those of them not acted on yet: from its enum
 /// ([`Vocabulary`]).
@@ -40,7 +42,8 @@ pub enum Ty {
     /// An array of strings from a fixed set.
     ListOf(Words),
     /// `key = "x"` or `key = ["x", "y"]`.
-    StrOrStrings(Option<Check>),
+    /// Each string checked, then the list as a whole.
+    StrOrStrings(Option<Check>, Option<ListCheck>),
     /// One of a fixed set, alone or in an array (`ci = "github"`, `hosting = ["github"]`).
     OneOrListOf(Words),
     /// `true`/`false`, or an array from a fixed set (`allow-dirty`).
@@ -73,7 +76,7 @@ impl Ty {
             Ty::OneOf(allowed) => format!("one of {}", quoted(&(allowed.all)())),
             Ty::Strings(_) => "an array of strings".into(),
             Ty::ListOf(allowed) => format!("an array of {}", quoted(&(allowed.all)())),
-            Ty::StrOrStrings(_) => "a string or an array of strings".into(),
+            Ty::StrOrStrings(..) => "a string or an array of strings".into(),
             Ty::OneOrListOf(allowed) => {
                 format!("{}, or an array of them", quoted(&(allowed.all)()))
             }
@@ -138,11 +141,18 @@ impl Ty {
                 }
                 Ok(())
             }
-            Ty::StrOrStrings(check) => {
-                for s in one_or_list(v).ok_or_else(wrong)? {
+            Ty::StrOrStrings(check, whole) => {
+                let list = one_or_list(v).ok_or_else(wrong)?;
+                for s in &list {
                     checked(s, *check)?;
                 }
-                Ok(())
+                match whole {
+                    Some(f) => f(&list).map_err(|expected| Mismatch::Value {
+                        value: v.to_string(),
+                        expected,
+                    }),
+                    None => Ok(()),
+                }
             }
             Ty::OneOrListOf(allowed) => {
                 for s in one_or_list(v).ok_or_else(wrong)? {

@@ -7,6 +7,7 @@ mod act;
 mod artifacts;
 mod build;
 mod ci;
+mod compat;
 mod fields;
 mod hermetic;
 mod installers;

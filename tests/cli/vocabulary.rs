@@ -19,6 +19,8 @@ fn context(key: &str) -> &'static str {
         "publish-jobs" => "tap = \"example/homebrew-tap\"",
         "npm-package" | "npm-scope" => "installers = [\"shell\", \"npm\"]",
         "install-libraries" => "package-libraries = [\"cdylib\", \"cstaticlib\"]",
+        // A .pkg needs its identifier (which also turns pkg on, beside each listed kind).
+        "installers" => "mac-pkg-config = { identifier = \"dev.example.app\" }",
         "github-attestations-phase" | "github-attestations-filters" => "github-attestations = true",
         "tag-namespace" => "",
         "publish-prereleases" => "publish-jobs = [\"./publish\"]",
