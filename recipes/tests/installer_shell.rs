@@ -567,3 +567,65 @@ fn the_success_message_is_said_verbatim() {
         "{ps}"
     );
 }
+
+/// Under Git Bash / MSYS2 (`uname -s` says MINGW64_NT) the installer of an App built only for
+/// Windows installs its msvc zip, `.exe` included, as cargo-dist's shell installer serves
+/// `x86_64-pc-windows-gnu` from an msvc build.
+#[test]
+fn git_bash_installs_the_windows_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = "x86_64-pc-windows-msvc";
+    let exe = dir.path().join("my-app.exe");
+    std::fs::write(&exe, fake_binary_script("my-app")).unwrap();
+    let served = dir.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let file_name = format!("{APP}-{target}.zip");
+    let entry = dist_recipes::archive::ArchiveEntry {
+        path: "my-app.exe".into(),
+        source: exe,
+        mode: dist_recipes::archive::EntryMode::Executable,
+    };
+    let zip = served.join(&file_name);
+    dist_recipes::archive::write_archive(ArchiveFormat::Zip, "", &[entry], &zip).unwrap();
+    let artifact = InstallerArtifact {
+        key: dist_store::RecipeKey::from_bytes([0; 32]),
+        target: target.into(),
+        file_name,
+        sha256: Some(dist_recipes::archive::sha256_file(&zip).unwrap()),
+        root_dir: None,
+        updater: None,
+        libraries: Vec::new(),
+    };
+    let script = dir.path().join("installer.sh");
+    std::fs::write(
+        &script,
+        render_shell(&app_with(&["my-app"], vec![artifact])).unwrap(),
+    )
+    .unwrap();
+    // A `uname` as Git Bash's, first on PATH.
+    let shim = dir.path().join("shim");
+    std::fs::create_dir_all(&shim).unwrap();
+    let uname = shim.join("uname");
+    std::fs::write(
+        &uname,
+        "#!/bin/sh\ncase \"$1\" in -m) echo x86_64 ;; *) echo MINGW64_NT-10.0-19045 ;; esac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&uname, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let server = Server::start(serve_dir(&served), 1);
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = clean_command("sh", &home)
+        .env(
+            "PATH",
+            format!("{}:/usr/local/bin:/usr/bin:/bin", shim.display()),
+        )
+        .env("MY_APP_DOWNLOAD_URL", server.base_url())
+        .env("MY_APP_NO_MODIFY_PATH", "1")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_runs(&home.join(".cargo/bin/my-app.exe"), "my-app");
+    assert_eq!(server.request_count(), 1);
+}

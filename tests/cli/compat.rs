@@ -139,3 +139,30 @@ fn cargo_home_stands_alone_in_install_path() {
         assert!(has(&names, &format!("{APP}-installer.sh")), "{ok}");
     }
 }
+
+#[test]
+fn a_windows_only_app_gets_the_shell_installer_for_git_bash() {
+    let fx = dist_app(
+        APP,
+        "hi",
+        "targets = [\"x86_64-pc-windows-msvc\"]\ninstallers = [\"shell\", \"powershell\", \"homebrew\"]\n",
+    );
+    commit_all(&fx);
+    let plan = fx.json(&["plan", "-o", "json"]);
+    let artifacts = &plan["artifacts"];
+    let shell = &artifacts[format!("{APP}-installer.sh")];
+    assert_eq!(
+        shell["target_triples"],
+        serde_json::json!(["x86_64-pc-windows-gnu"])
+    );
+    assert_eq!(
+        artifacts[format!("{APP}-installer.ps1")]["target_triples"],
+        serde_json::json!([
+            "aarch64-pc-windows-msvc",
+            "x86_64-pc-windows-gnu",
+            "x86_64-pc-windows-msvc"
+        ])
+    );
+    // cargo-dist also plans a formula with nothing to install; this tool does not (README).
+    assert!(artifacts.get(format!("{APP}.rb")).is_none(), "{artifacts}");
+}

@@ -204,8 +204,12 @@ impl InstallerKind {
     pub fn fetches(self, target: &str) -> bool {
         let t = Target(target);
         match self {
-            InstallerKind::Shell => !t.is_windows(),
+            // Under Git Bash / MSYS2 the shell installer installs the Windows archive, as
+            // cargo-dist's serves `x86_64-pc-windows-gnu` from an msvc build.
+            InstallerKind::Shell => true,
             InstallerKind::Powershell => t.is_windows(),
+            // A formula of a Windows-only App would have nothing to install: cargo-dist plans
+            // one, this tool does not.
             InstallerKind::Homebrew => t.is_darwin() || t.is_linux(),
             InstallerKind::Npm => true,
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
