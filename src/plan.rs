@@ -559,11 +559,15 @@ impl PerTarget<'_> {
                     _ => self.selected,
                 };
                 let of = a.name.clone();
-                self.artifact(
-                    format!("{of}.omnibor"),
-                    ArtifactKind::Omnibor { of },
-                    chosen,
-                )
+                // cargo-dist gives an id no target triples of its own.
+                Artifact {
+                    target_triples: Vec::new(),
+                    ..self.artifact(
+                        format!("{of}.omnibor"),
+                        ArtifactKind::Omnibor { of },
+                        chosen,
+                    )
+                }
             })
             .collect()
     }

@@ -511,6 +511,9 @@ fn omnibor_sbom_and_extra_artifacts_are_planned_and_built() {
         kind(&format!("{APP}-{host}.tar.xz.omnibor")),
         cargo_dist_schema::ArtifactKind::OmniborArtifactId
     ));
+    // As cargo-dist: an id lists no target triples of its own, its subject does.
+    let id = &typed.artifacts[format!("{APP}-{host}.tar.xz.omnibor").as_str()];
+    assert!(id.target_triples.is_empty(), "{out}");
     assert!(matches!(
         kind(&format!("{APP}.cdx.xml")),
         cargo_dist_schema::ArtifactKind::SBOM
