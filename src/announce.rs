@@ -262,6 +262,35 @@ pub fn announce(
     }
 }
 
+/// The tag of an announcement covering Apps at different versions (`plan -o json` without a
+/// tag), as cargo-dist 0.34 names it.
+pub const FAKE_TAG: &str = "v1.0.0-FAKEVER";
+
+/// For `plan -o json` without a tag: the single guessed announcement, or, when the Apps are
+/// at different versions, one prerelease [`FAKE_TAG`] announcement of every App, each at its
+/// own version, as cargo-dist plans them.
+pub fn every_app(candidates: &[Candidate]) -> Result<Announcement, AnnounceError> {
+    match unified_options(candidates).len() {
+        0 | 1 => announce(candidates, None),
+        _ => {
+            let mut apps: Vec<String> = candidates
+                .iter()
+                .filter(|c| c.eligibility.is_ok())
+                .map(|c| c.name.clone())
+                .collect();
+            apps.sort();
+            Ok(Announcement {
+                tag: FAKE_TAG.into(),
+                tag_is_implicit: true,
+                prerelease: true,
+                apps,
+                package: None,
+                version: parse_version(FAKE_TAG).expect("a valid version"),
+            })
+        }
+    }
+}
+
 /// For `plan` without a tag: every announcement the workspace could make (one per Unified
 /// version group), or the single guessed one.
 pub fn all_announcements(candidates: &[Candidate]) -> Result<Vec<Announcement>, AnnounceError> {
@@ -411,6 +440,10 @@ mod tests {
         assert_eq!(a.tag, "v1.0.0-rc.1");
         assert!(a.tag_is_implicit && a.prerelease);
         assert_eq!(all_announcements(&evil()).unwrap().len(), 2);
+        let fake = every_app(&evil()).unwrap();
+        assert_eq!(fake.tag, FAKE_TAG);
+        assert!(fake.prerelease && fake.tag_is_implicit && fake.package.is_none());
+        assert_eq!(fake.version.pre.as_str(), "FAKEVER");
     }
 
     #[test]

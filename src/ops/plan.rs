@@ -8,17 +8,29 @@ use crate::plan::{ArtifactMode, PlanRequest};
 use crate::report::{Event, Reporter};
 use crate::Error;
 
+/// What is announced without `--tag` when the Apps are at different versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Untagged {
+    /// `manifest`: refused (name a tag).
+    Refuse,
+    /// `plan`: one announcement per version.
+    EachVersion,
+    /// `plan -o json`: one `v1.0.0-FAKEVER` prerelease of every App, as cargo-dist.
+    EveryApp,
+}
+
 /// `manifest`: one announcement (given or guessed). `plan` is this with `--artifacts=all
-/// --no-local-paths`, and with no tag it lists every announcement instead of refusing.
+/// --no-local-paths`, and with no tag it announces as `untagged` says instead of refusing.
 pub fn manifest(
     opts: &GlobalOpts,
-    every_announcement: bool,
+    untagged: Untagged,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Planned>, Error> {
     let mut loaded = load(opts)?;
     super::refuse_if_dirty(&loaded, opts, reporter)?;
-    let announcements = match (&opts.tag, every_announcement) {
-        (None, true) => announce::all_announcements(&loaded.candidates),
+    let announcements = match (&opts.tag, untagged) {
+        (None, Untagged::EachVersion) => announce::all_announcements(&loaded.candidates),
+        (None, Untagged::EveryApp) => announce::every_app(&loaded.candidates).map(|a| vec![a]),
         (tag, _) => announce::announce(&loaded.candidates, tag.as_deref()).map(|a| vec![a]),
     };
     let announcements = match announcements {

@@ -139,24 +139,25 @@ announcing v0.7.6
     assert_eq!(summary(&stderr), EVIL_SUMMARY);
 }
 
+/// As cargo-dist 0.34's `plan -o json`: Apps at different versions and no tag give one
+/// manifest, a `v1.0.0-FAKEVER` prerelease covering every App at its own version (what a
+/// person sees, `plan` without `-o json`, is one manifest per version).
 #[test]
-fn plan_json_without_tag_is_one_manifest_per_announcement() {
+fn plan_json_without_tag_covers_every_app_under_a_fake_version() {
     let fx = evil_workspace();
-    let v = fx.json(&["plan", "-o", "json"]);
-    let all = v.as_array().expect("two announcements give an array");
-    let tags: Vec<&str> = all
-        .iter()
-        .map(|m| m["announcement_tag"].as_str().unwrap())
-        .collect();
-    assert_eq!(tags, ["v0.5.0", "v0.7.6"]);
+    let m = fx.json(&["plan", "-o", "json"]);
+    assert_eq!(m["announcement_tag"], "v1.0.0-FAKEVER", "{m}");
+    assert_eq!(m["announcement_title"], "v1.0.0-FAKEVER");
+    assert_eq!(m["announcement_is_prerelease"], true);
+    assert_eq!(m["announcement_tag_is_implicit"], true);
     assert_eq!(
-        release_names(&all[0]),
-        ["evil-workspace 0.5.0", "third-bin 0.5.0"]
+        release_names(&m),
+        ["evil-workspace 0.5.0", "many-bin 0.7.6", "third-bin 0.5.0"]
     );
-    assert_eq!(release_names(&all[1]), ["many-bin 0.7.6"]);
-    for m in all {
-        assert_eq!(m["announcement_tag_is_implicit"], false, "{m}");
-    }
+    // With a tag, the announcement is the tag's.
+    let tagged = fx.json(&["plan", "-o", "json", "--tag", "v0.7.6"]);
+    assert_eq!(release_names(&tagged), ["many-bin 0.7.6"]);
+    assert_eq!(tagged["announcement_tag_is_implicit"], false);
 }
 
 #[test]
