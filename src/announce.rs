@@ -60,15 +60,23 @@ pub fn eligibility(has_binaries: bool, publish: bool, dist: Option<bool>) -> Res
 }
 
 /// Whether a workspace package can be an App under `cfg`: `packages` names the Apps outright;
-/// otherwise [`eligibility`] by its binaries, `publish` and `dist`.
+/// otherwise [`eligibility`] by its binaries (or the C libraries it packages), `publish` and
+/// `dist`.
 pub fn package_eligibility(
     cfg: &crate::config::Config,
     p: &crate::workspace::Package,
 ) -> Result<(), Exclusion> {
+    let pc = cfg.package(&p.name);
+    // As cargo-dist: C libraries that `package-libraries` packages count as much as binaries.
+    let has_artifacts = !p.binaries.is_empty()
+        || pc
+            .package_libraries
+            .iter()
+            .any(|k| p.c_libraries.contains(k));
     match &cfg.global.packages {
         Some(listed) if !listed.contains(&p.name) => Err(Exclusion::NotListed),
-        Some(_) => eligibility(!p.binaries.is_empty(), true, Some(true)),
-        None => eligibility(!p.binaries.is_empty(), p.publish, cfg.package(&p.name).dist),
+        Some(_) => eligibility(has_artifacts, true, Some(true)),
+        None => eligibility(has_artifacts, p.publish, pc.dist),
     }
 }
 

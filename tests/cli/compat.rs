@@ -166,3 +166,69 @@ fn a_windows_only_app_gets_the_shell_installer_for_git_bash() {
     // cargo-dist also plans a formula with nothing to install; this tool does not (README).
     assert!(artifacts.get(format!("{APP}.rb")).is_none(), "{artifacts}");
 }
+
+/// A package with no binaries is an App when `package-libraries` packages a library kind its
+/// lib target builds, as in cargo-dist: archived, summed, and installed by the shell installer
+/// (here run under dash against a local server).
+#[test]
+fn a_library_only_package_is_an_app_when_its_libraries_are_packaged() {
+    let host = crate::support::host_triple();
+    let fx = Fixture::new();
+    fx.package(
+        "",
+        "clib",
+        "0.3.0",
+        &[],
+        &format!("license = \"MIT\"\nrepository = \"https://github.com/example/clib\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [\"{host}\"]\ninstallers = [\"shell\"]\npackage-libraries = [\"cdylib\"]\ninstall-libraries = [\"cdylib\"]\n"),
+    )
+    .file("Cargo.lock", "version = 4\n\n[[package]]\nname = \"clib\"\nversion = \"0.3.0\"\n");
+    commit_all(&fx);
+    let target = format!("--target={host}");
+    fx.ok(&["build", "--artifacts=all", &target]);
+    let dir = fx.root().join("target/distrib");
+    crate::support::sha256sum_check(&dir, "sha256.sum");
+    let files: std::collections::BTreeMap<String, Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    let server = crate::support::Server::start(crate::support::routes_of(files), 2);
+    let install = fx.dir.path().join("install");
+    let out = std::process::Command::new("dash")
+        .arg(dir.join("clib-installer.sh"))
+        .env("HOME", fx.dir.path())
+        .env("CLIB_DOWNLOAD_URL", server.base_url())
+        .env("CLIB_NO_MODIFY_PATH", "1")
+        .env("CLIB_INSTALL_DIR", &install)
+        .output()
+        .expect("dash is needed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Installed beside where binaries go.
+    assert!(
+        install.join("bin/libclib.so").is_file(),
+        "{:?}",
+        crate::support::read_tree(&install).keys()
+    );
+
+    // Without `package-libraries` it is a library, not an App.
+    let manifest = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &manifest.replace(
+            "package-libraries = [\"cdylib\"]\ninstall-libraries = [\"cdylib\"]\n",
+            "",
+        ),
+    );
+    commit_all(&fx);
+    let err = fx.fails(&["plan"], 1);
+    assert!(err.contains("no Apps"), "{err}");
+}

@@ -345,11 +345,12 @@ impl InstallerApp {
                 "must be non-empty without whitespace",
             ));
         }
-        if self.binaries.is_empty() {
+        // A library-only App (`package-libraries`) installs its libraries.
+        if self.binaries.is_empty() && self.artifacts.iter().all(|a| a.libraries.is_empty()) {
             return Err(invalid(
                 "binaries",
                 "",
-                "an installer needs at least one binary",
+                "an installer needs at least one binary or installed library",
             ));
         }
         for bin in &self.binaries {
