@@ -168,7 +168,7 @@ fn report_unsummed(plan: &Plan, graph: &RecipeGraph, reporter: &dyn Reporter) {
         .collect();
     if !missing.is_empty() {
         reporter.report(Event::Warning(format!(
-            "no archive for {} is in the store (each target builds on its own runner), so this build's installers cannot check them (shell and PowerShell refuse them, Homebrew fetches them unchecked) and its checksum file leaves them out; CI's `build --artifacts=global` requires them all",
+            "no archive for {} is in the store (each target builds on its own runner), so this build's installers cannot check them (shell and PowerShell refuse them, Homebrew fetches them unchecked, Scoop's manifest has no hash for them) and its checksum file leaves them out; CI's `build --artifacts=global` requires them all",
             missing.into_iter().collect::<Vec<_>>().join(", ")
         )));
     }

@@ -231,3 +231,41 @@ fn installs_and_runs(deb: &Path, scratch: &Path) {
     let out = run_ok(&mut Command::new(root.join("usr/bin/deb_app")));
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{HELLO}\n"));
 }
+
+#[test]
+fn scoop_manifest_is_planned_for_windows_archives() {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"{APP}\"\nversion = \"1.2.0\"\nedition = \"2021\"\nlicense = \"MIT\"\nrepository = \"https://github.com/example/deb-app\"\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [\"x86_64-unknown-linux-gnu\", \"x86_64-pc-windows-msvc\"]\ninstallers = [\"scoop\"]\n"
+        ),
+    )
+    .file("src/main.rs", "fn main() {}\n");
+    let plan = fx.json(&["plan", "-o", "json", "--allow-dirty"]);
+    let scoop = &plan["artifacts"][format!("{APP}.json")];
+    assert_eq!(scoop["kind"], "installer", "{plan}");
+    assert_eq!(
+        scoop["target_triples"],
+        serde_json::json!([
+            "aarch64-pc-windows-msvc",
+            "x86_64-pc-windows-gnu",
+            "x86_64-pc-windows-msvc"
+        ])
+    );
+    assert_eq!(
+        scoop["install_hint"],
+        format!(
+            "scoop install https://github.com/example/deb-app/releases/download/v1.2.0/{APP}.json"
+        )
+    );
+    assert_eq!(
+        plan["releases"][0]["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a.as_str().unwrap().ends_with(".json"))
+            .count(),
+        1
+    );
+}

@@ -41,6 +41,7 @@ pub enum InstallerKind {
     Pkg,
     Deb,
     Rpm,
+    Scoop,
 }
 
 /// The names `installers` uses.
@@ -54,6 +55,7 @@ impl Vocabulary for InstallerKind {
         InstallerKind::Pkg,
         InstallerKind::Deb,
         InstallerKind::Rpm,
+        InstallerKind::Scoop,
     ];
 
     fn spellings(self) -> &'static [&'static str] {
@@ -66,6 +68,7 @@ impl Vocabulary for InstallerKind {
             InstallerKind::Pkg => &["pkg"],
             InstallerKind::Deb => &["deb"],
             InstallerKind::Rpm => &["rpm"],
+            InstallerKind::Scoop => &["scoop"],
         }
     }
 }
@@ -89,6 +92,7 @@ impl InstallerKind {
             InstallerKind::Powershell => format!("{app}-installer.ps1"),
             InstallerKind::Npm => format!("{app}-npm-package.tar.gz"),
             InstallerKind::Homebrew => format!("{}.rb", name.unwrap_or(app)),
+            InstallerKind::Scoop => format!("{app}.json"),
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
                 return None
             }
@@ -192,7 +196,7 @@ impl InstallerKind {
             // Shell runs in MSYS / Git Bash on Windows, so the GNU platforms count; Homebrew's
             // formula lists the same set.
             InstallerKind::Shell | InstallerKind::Homebrew => !t.is_windows_msvc(),
-            InstallerKind::Powershell => t.is_windows(),
+            InstallerKind::Powershell | InstallerKind::Scoop => t.is_windows(),
             InstallerKind::Npm => true,
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
                 false
@@ -207,7 +211,7 @@ impl InstallerKind {
             // Under Git Bash / MSYS2 the shell installer installs the Windows archive, as
             // cargo-dist's serves `x86_64-pc-windows-gnu` from an msvc build.
             InstallerKind::Shell => true,
-            InstallerKind::Powershell => t.is_windows(),
+            InstallerKind::Powershell | InstallerKind::Scoop => t.is_windows(),
             // A formula of a Windows-only App would have nothing to install: cargo-dist plans
             // one, this tool does not.
             InstallerKind::Homebrew => t.is_darwin() || t.is_linux(),
@@ -226,6 +230,7 @@ impl InstallerKind {
             InstallerKind::Powershell => super::powershell::TEMPLATE,
             InstallerKind::Homebrew => super::homebrew::TEMPLATE,
             InstallerKind::Npm => super::npm::RUN_JS,
+            InstallerKind::Scoop => super::scoop::WRITER,
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
                 return None
             }
@@ -258,6 +263,10 @@ impl InstallerKind {
                 format!("brew install {base}/{file}"),
                 "Install prebuilt binaries via Homebrew".into(),
             ),
+            InstallerKind::Scoop => (
+                format!("scoop install {base}/{file}"),
+                "Install prebuilt binaries via Scoop".into(),
+            ),
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => (
                 format!("download {base}/{file} and run it"),
                 "Install prebuilt binaries with a native installer".into(),
@@ -268,7 +277,7 @@ impl InstallerKind {
     /// The language of its install hint, for release notes' code blocks.
     pub fn hint_language(self) -> &'static str {
         match self {
-            InstallerKind::Powershell => "powershell",
+            InstallerKind::Powershell | InstallerKind::Scoop => "powershell",
             _ => "sh",
         }
     }
@@ -289,7 +298,7 @@ mod tests {
             .iter()
             .filter_map(|k| k.template_digest())
             .collect();
-        assert_eq!(digests.len(), 4);
+        assert_eq!(digests.len(), 5);
         assert_eq!(
             InstallerKind::Homebrew
                 .file_name("app", Some("app-cli"))

@@ -12,6 +12,7 @@ mod msi;
 mod npm;
 mod powershell;
 mod rpm;
+mod scoop;
 mod shell;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ pub use kind::{InstallerKind, PackageInputs, PackageSource};
 pub use msi::{derived_guid, is_guid, msi_version, render_wxs, wxs_path, WxsApp};
 pub use npm::{npm_package_files, write_npm_package};
 pub use powershell::render_powershell;
+pub use scoop::render_scoop;
 pub use shell::render_shell;
 
 /// Everything an installer needs to know about one App of a release. It is also what the
@@ -185,6 +187,7 @@ pub fn write_installer(
         InstallerKind::Shell => render_shell(app)?,
         InstallerKind::Powershell => render_powershell(app)?,
         InstallerKind::Homebrew => render_homebrew(app, name)?,
+        InstallerKind::Scoop => render_scoop(app)?,
         InstallerKind::Npm => return write_npm_package(app, name, out),
         InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
             return Err(InstallerError::NotMade(kind.name()))
