@@ -43,6 +43,12 @@ pub enum CiError {
     NotConfigured { manifest: String },
     #[error("`publish-jobs` includes \"homebrew\", which pushes the formulas to a tap, but no `tap` is set\n  add `tap = \"OWNER/homebrew-tap\"` to the dist config")]
     NoTap,
+    #[error("`publish-jobs` includes \"{job}\", but no `{key}` is set to push to\n  add `{key} = \"{example}\"` to the dist config")]
+    NoPublishRepo {
+        job: &'static str,
+        key: &'static str,
+        example: &'static str,
+    },
     #[error("`github-build-setup` file {path} {why}")]
     BuildSetup { path: String, why: String },
     #[error(transparent)]
@@ -84,8 +90,23 @@ pub fn install_url(cfg: &GlobalConfig) -> String {
 
 /// What the workflow needs of the config beyond its types.
 pub fn check_config(cfg: &GlobalConfig) -> Result<(), CiError> {
-    if cfg.publish_jobs.iter().any(|j| j == "homebrew") && cfg.tap.is_none() {
+    let has = |job: &str| cfg.publish_jobs.iter().any(|j| j == job);
+    if has("homebrew") && cfg.tap.is_none() {
         return Err(CiError::NoTap);
+    }
+    if has("scoop") && cfg.scoop_bucket.is_none() {
+        return Err(CiError::NoPublishRepo {
+            job: "scoop",
+            key: "scoop-bucket",
+            example: "OWNER/scoop-bucket",
+        });
+    }
+    if has("winget") && cfg.winget_fork.is_none() {
+        return Err(CiError::NoPublishRepo {
+            job: "winget",
+            key: "winget-fork",
+            example: "OWNER/winget-pkgs",
+        });
     }
     Ok(())
 }
@@ -495,8 +516,10 @@ fn release_at(cfg: &GlobalConfig) -> ReleaseAt {
     }
 }
 
-/// `homebrew` pushes the formulas to `tap`, `npm` publishes the npm packages, `./NAME` calls the
-/// repository's reusable workflow NAME.yml with the plan; all after `host`, for prereleases only
+/// `homebrew` pushes the formulas to `tap`, `npm` publishes the npm packages, `scoop` commits the
+/// Scoop manifests to `scoop-bucket`, `winget` opens a pull request to winget-pkgs from
+/// `winget-fork`, `aur` pushes the AUR packages, `./NAME` calls the repository's reusable
+/// workflow NAME.yml with the plan; all after `host`, for prereleases only
 /// with `publish-prereleases`.
 fn publish_jobs(cfg: &GlobalConfig) -> Vec<Job> {
     let needs = ["plan", "host"];
@@ -511,6 +534,21 @@ fn publish_jobs(cfg: &GlobalConfig) -> Vec<Job> {
                     },
                 ),
                 "npm" => ("publish-npm".to_string(), JobKind::Npm),
+                "scoop" => (
+                    "publish-scoop".to_string(),
+                    JobKind::Scoop {
+                        bucket: cfg.scoop_bucket.clone().unwrap_or_default(),
+                    },
+                ),
+                "winget" => {
+                    let fork = cfg.winget_fork.clone().unwrap_or_default();
+                    let owner = fork.split('/').next().unwrap_or_default().to_string();
+                    (
+                        "publish-winget".to_string(),
+                        JobKind::Winget { fork, owner },
+                    )
+                }
+                "aur" => ("publish-aur".to_string(), JobKind::Aur),
                 custom => return custom_job(cfg, custom, &needs, cfg.publish_prereleases),
             };
             Job {

@@ -185,6 +185,13 @@ pub struct Job {
 pub enum JobKind {
     /// Pushes the formulas to the `tap` repository (secret HOMEBREW_TAP_TOKEN).
     Homebrew { tap: String },
+    /// Commits the Scoop manifests to `bucket` (secret SCOOP_BUCKET_TOKEN).
+    Scoop { bucket: String },
+    /// Pushes the winget manifests to a branch of `fork` (owned by `owner`) and opens a pull
+    /// request to microsoft/winget-pkgs (secret WINGET_TOKEN).
+    Winget { fork: String, owner: String },
+    /// Pushes each AUR package to its AUR repository (secret AUR_SSH_PRIVATE_KEY).
+    Aur,
     /// Publishes the npm packages (secret NPM_TOKEN).
     Npm,
     /// Calls the repository's reusable workflow `.github/workflows/{file}.yml` with the plan.

@@ -99,7 +99,7 @@ table! {
     VERSION = key("version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"1.0.0\""), "one version for every App; acted on in dist-workspace.toml's [workspace], where cargo-dist reads it", false);
     DIST = key("dist", Any, Ty::Bool, ("unset (follows `publish`)", "true"), "make (true) or stop (false) a package being an App, overriding `publish`", true);
     TARGETS = key("targets", Any, Ty::Strings(Some(check_triple)), ("[]", "[\"x86_64-unknown-linux-gnu\", \"x86_64-pc-windows-msvc\"]"), "target triples to build for", true);
-    INSTALLERS = key("installers", Any, Ty::ListOf(words::<InstallerKind>()), ("[]", "[\"shell\", \"powershell\", \"msi\"]"), "installers to make for each App: `msi` per x86_64 Windows target is built by the global phase with wixl from `wix/main.wxs` (which `generate` writes); `pkg` per macOS target is planned, not built; `deb` and `rpm` (this tool's own) per Linux target are a Debian and an RPM package built in Rust from the target's build (see \"Linux packages\"); `scoop` (this tool's own) is a Scoop manifest `{app}.json` of the Windows archives", true);
+    INSTALLERS = key("installers", Any, Ty::ListOf(words::<InstallerKind>()), ("[]", "[\"shell\", \"powershell\", \"msi\"]"), "installers to make for each App: `msi` per x86_64 Windows target is built by the global phase with wixl from `wix/main.wxs` (which `generate` writes); `pkg` per macOS target is planned, not built; `deb` and `rpm` (this tool's own) per Linux target are a Debian and an RPM package built in Rust from the target's build (see \"Linux packages\"); `scoop` and `winget` (this tool's own) are a Scoop manifest `{app}.json` and winget-pkgs manifests `{app}-winget.tar.gz` of the Windows archives; `aur` (this tool's own) is an AUR package `{app}-aur.tar.gz` (PKGBUILD and .SRCINFO) of the Linux archives", true);
     INSTALL_UPDATER = key("install-updater", Ws, Ty::Bool, ("false", "true"), "an `{app}-{target}-update` updater per target: axoupdater-cli 0.10.3 built from crates.io (its `.crate` checked against the pinned sha256), installed by the shell and PowerShell installers as `{app}-update` beside the binaries with the install receipt it reads", true);
     ALWAYS_USE_LATEST_UPDATER = key("always-use-latest-updater", Ws, Ty::Bool, ("false", "false"), "fetch the newest axoupdater instead of a pinned one", false);
     BINARIES = key("binaries", Any, Ty::MapOfStrings, ("{}", "{ x86_64-unknown-linux-gnu = [\"app\"] }"), "per target triple (or `\"*\"`): the binaries to build and ship for it (the App's binaries otherwise)", true);
@@ -136,6 +136,8 @@ table! {
     NPM_SCOPE = key("npm-scope", Any, Ty::Str(Some(check_npm_scope)), ("unset", "\"@my-org\""), "npm scope, like `@my-org`", true);
     FORMULA = key(names::FORMULA, Any, Ty::Str(None), ("the package name", "\"app-cli\""), "Homebrew formula name (`{formula}.rb`)", true);
     TAP = key("tap", Any, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/homebrew-tap\""), "Homebrew tap repository the publish job pushes to", true);
+    SCOOP_BUCKET = key("scoop-bucket", Ws, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/scoop-bucket\""), "(this tool's own) Scoop bucket repository the `scoop` publish job commits the manifests to, in `bucket/` (secret SCOOP_BUCKET_TOKEN)", true);
+    WINGET_FORK = key("winget-fork", Ws, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/winget-pkgs\""), "(this tool's own) your fork of microsoft/winget-pkgs: the `winget` publish job pushes a branch there and opens the pull request (secret WINGET_TOKEN)", true);
     DISPLAY = key("display", Any, Ty::Bool, ("true", "true"), "list the App in the release notes' install section", true);
     DISPLAY_NAME = key("display-name", Any, Ty::Str(None), ("the package name", "\"App\""), "the App's name in the release notes' install section", true);
     MAC_PKG_CONFIG = key("mac-pkg-config", Any, Ty::Shaped("a table with `identifier` and optional `install-location` (strings)", check_mac_pkg), ("unset", "{ identifier = \"dev.example.app\", install-location = \"/opt/app\" }"), "macOS .pkg installer settings: `identifier` (a .pkg is refused without it, as by cargo-dist) and `install-location`; setting either turns the pkg installer on, as in cargo-dist 0.34. The .pkg is planned, not built (it needs macOS's pkgbuild)", true);
@@ -168,7 +170,7 @@ table! {
     LOCAL_ARTIFACTS_JOBS = key("local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-build\"]"), "custom jobs beside the build-local-artifacts jobs", true);
     GLOBAL_ARTIFACTS_JOBS = key("global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "custom jobs beside the build-global-artifacts job", true);
     HOST_JOBS = key("host-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./host-check\"]"), "custom jobs after the host job, before announcing", true);
-    PUBLISH_JOBS = key("publish-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"homebrew\", \"./publish-crates\"]"), "publish jobs after the release is hosted: `homebrew` (pushes the formulas to `tap`; secret HOMEBREW_TAP_TOKEN), `npm` (publishes the packages; secret NPM_TOKEN), `./NAME` (calls .github/workflows/NAME.yml with the plan)", true);
+    PUBLISH_JOBS = key("publish-jobs", Ws, Ty::Strings(Some(check_publish_job)), ("[]", "[\"homebrew\", \"./publish-crates\"]"), "publish jobs after the release is hosted: `homebrew` (pushes the formulas to `tap`; secret HOMEBREW_TAP_TOKEN), `npm` (publishes the packages; secret NPM_TOKEN), and this tool's own `scoop` (to `scoop-bucket`), `winget` (a pull request from `winget-fork`), `aur` (pushes each `{app}-bin`; secret AUR_SSH_PRIVATE_KEY); `./NAME` (calls .github/workflows/NAME.yml with the plan)", true);
     BUILD_LOCAL_ARTIFACTS_JOBS = key("build-local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-build\"]"), "older name of `local-artifacts-jobs`", true);
     BUILD_GLOBAL_ARTIFACTS_JOBS = key("build-global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "older name of `global-artifacts-jobs`", true);
     POST_ANNOUNCE_JOBS = key("post-announce-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./notify\"]"), "custom jobs after the release is announced", true);
@@ -327,6 +329,15 @@ fn check_owner_repo(s: &str) -> Result<(), String> {
 }
 
 /// A built-in job name or `./file` (a reusable workflow of the repository).
+fn check_publish_job(s: &str) -> Result<(), String> {
+    if matches!(s, "scoop" | "winget" | "aur") {
+        return Ok(());
+    }
+    check_job(s).map_err(|_| {
+        "\"homebrew\", \"npm\", \"scoop\", \"winget\", \"aur\", or \"./job-name\" for a workflow of your own".into()
+    })
+}
+
 fn check_job(s: &str) -> Result<(), String> {
     if matches!(s, "homebrew" | "npm") || s.strip_prefix("./").is_some_and(|r| !r.is_empty()) {
         Ok(())

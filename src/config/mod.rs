@@ -145,6 +145,9 @@ pub struct GlobalConfig {
     pub pr_run_mode: PrRunMode,
     pub source_tarball: bool,
     pub tap: Option<String>,
+    /// `scoop-bucket` and `winget-fork`: where the `scoop` and `winget` publish jobs push.
+    pub scoop_bucket: Option<String>,
+    pub winget_fork: Option<String>,
     /// Release tags must start with it (stripped before the tag is parsed).
     pub tag_namespace: Option<String>,
     /// `packages`: exactly these are Apps.
@@ -619,6 +622,8 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         pr_run_mode: v.word(&keys::PR_RUN_MODE).unwrap_or_default(),
         source_tarball: v.flag(&keys::SOURCE_TARBALL, true),
         tap: v.text(&keys::TAP),
+        scoop_bucket: v.text(&keys::SCOOP_BUCKET),
+        winget_fork: v.text(&keys::WINGET_FORK),
         tag_namespace: v.text(&keys::TAG_NAMESPACE).filter(|s| !s.is_empty()),
         packages: v.get(&keys::PACKAGES).map(string_list),
         checksum: match v.word(&keys::CHECKSUM) {

@@ -24,7 +24,7 @@ fn output_text(out: &std::process::Output) -> String {
 
 /// Runs the real actionlint (with shellcheck for `run:` scripts when it is on PATH) on the
 /// workflow of `fx`; `$ACTIONLINT` may name the binary.
-fn actionlint(fx: &Fixture, what: &str) {
+pub(crate) fn actionlint(fx: &Fixture, what: &str) {
     let bin = std::env::var("ACTIONLINT").unwrap_or_else(|_| "actionlint".into());
     let out = Command::new(&bin)
         .arg("-no-color")
@@ -200,7 +200,7 @@ fn run_plan_step(fx: &Fixture) -> serde_json::Value {
     serde_json::from_str(line).unwrap()
 }
 
-fn workflow_yaml(fx: &Fixture) -> Yaml {
+pub(crate) fn workflow_yaml(fx: &Fixture) -> Yaml {
     let text = read(fx, WORKFLOW);
     YamlLoader::load_from_str(&text)
         .unwrap_or_else(|e| panic!("the workflow is not YAML ({e}):\n{text}"))
@@ -208,7 +208,7 @@ fn workflow_yaml(fx: &Fixture) -> Yaml {
 }
 
 /// A job's `needs`, in order.
-fn needs(w: &Yaml, job: &str) -> Vec<String> {
+pub(crate) fn needs(w: &Yaml, job: &str) -> Vec<String> {
     match &w["jobs"][job]["needs"] {
         Yaml::String(one) => vec![one.clone()],
         Yaml::Array(many) => many
@@ -234,7 +234,7 @@ fn uses(w: &Yaml, job: &str) -> Vec<String> {
     out
 }
 
-fn text<'a>(y: &'a Yaml, what: &str) -> &'a str {
+pub(crate) fn text<'a>(y: &'a Yaml, what: &str) -> &'a str {
     y.as_str()
         .unwrap_or_else(|| panic!("{what} is not a string: {y:?}"))
 }

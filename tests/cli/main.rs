@@ -16,6 +16,7 @@ mod manifests;
 mod packages;
 mod pipeline;
 mod plan;
+mod publish;
 mod remote;
 mod selfhost;
 mod sources;

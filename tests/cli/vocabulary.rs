@@ -37,6 +37,9 @@ fn shows_elsewhere(key: &str) -> Option<&'static str> {
     match key {
         "precise-builds" => Some("every App is its own cargo invocation here anyway"),
         "allow-dirty" => Some("acts on out-of-date generated files (tests/cli/ci.rs)"),
+        "scoop-bucket" | "winget-fork" => {
+            Some("acts in the scoop and winget publish jobs (tests/cli/publish.rs)")
+        }
         "remote-trusted-keys" => {
             Some("acts when a build reads a remote store (tests/cli/remote.rs)")
         }

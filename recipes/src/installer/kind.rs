@@ -42,6 +42,8 @@ pub enum InstallerKind {
     Deb,
     Rpm,
     Scoop,
+    Winget,
+    Aur,
 }
 
 /// The names `installers` uses.
@@ -56,6 +58,8 @@ impl Vocabulary for InstallerKind {
         InstallerKind::Deb,
         InstallerKind::Rpm,
         InstallerKind::Scoop,
+        InstallerKind::Winget,
+        InstallerKind::Aur,
     ];
 
     fn spellings(self) -> &'static [&'static str] {
@@ -69,6 +73,8 @@ impl Vocabulary for InstallerKind {
             InstallerKind::Deb => &["deb"],
             InstallerKind::Rpm => &["rpm"],
             InstallerKind::Scoop => &["scoop"],
+            InstallerKind::Winget => &["winget"],
+            InstallerKind::Aur => &["aur"],
         }
     }
 }
@@ -93,6 +99,8 @@ impl InstallerKind {
             InstallerKind::Npm => format!("{app}-npm-package.tar.gz"),
             InstallerKind::Homebrew => format!("{}.rb", name.unwrap_or(app)),
             InstallerKind::Scoop => format!("{app}.json"),
+            InstallerKind::Winget => format!("{app}-winget.tar.gz"),
+            InstallerKind::Aur => format!("{app}-aur.tar.gz"),
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
                 return None
             }
@@ -196,8 +204,11 @@ impl InstallerKind {
             // Shell runs in MSYS / Git Bash on Windows, so the GNU platforms count; Homebrew's
             // formula lists the same set.
             InstallerKind::Shell | InstallerKind::Homebrew => !t.is_windows_msvc(),
-            InstallerKind::Powershell | InstallerKind::Scoop => t.is_windows(),
+            InstallerKind::Powershell | InstallerKind::Scoop | InstallerKind::Winget => {
+                t.is_windows()
+            }
             InstallerKind::Npm => true,
+            InstallerKind::Aur => t.is_linux(),
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
                 false
             }
@@ -211,11 +222,14 @@ impl InstallerKind {
             // Under Git Bash / MSYS2 the shell installer installs the Windows archive, as
             // cargo-dist's serves `x86_64-pc-windows-gnu` from an msvc build.
             InstallerKind::Shell => true,
-            InstallerKind::Powershell | InstallerKind::Scoop => t.is_windows(),
+            InstallerKind::Powershell | InstallerKind::Scoop | InstallerKind::Winget => {
+                t.is_windows()
+            }
             // A formula of a Windows-only App would have nothing to install: cargo-dist plans
             // one, this tool does not.
             InstallerKind::Homebrew => t.is_darwin() || t.is_linux(),
             InstallerKind::Npm => true,
+            InstallerKind::Aur => t.is_linux(),
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
                 false
             }
@@ -231,6 +245,8 @@ impl InstallerKind {
             InstallerKind::Homebrew => super::homebrew::TEMPLATE,
             InstallerKind::Npm => super::npm::RUN_JS,
             InstallerKind::Scoop => super::scoop::WRITER,
+            InstallerKind::Winget => super::winget::WRITER,
+            InstallerKind::Aur => super::aur::WRITER,
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
                 return None
             }
@@ -267,6 +283,14 @@ impl InstallerKind {
                 format!("scoop install {base}/{file}"),
                 "Install prebuilt binaries via Scoop".into(),
             ),
+            InstallerKind::Aur => (
+                format!("yay -S {app}-bin"),
+                "Install prebuilt binaries from the AUR package (the PKGBUILD and .SRCINFO of its repository)".into(),
+            ),
+            InstallerKind::Winget => (
+                format!("winget install {app}"),
+                "winget manifests of the Windows archives, for a pull request to winget-pkgs".into(),
+            ),
             InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => (
                 format!("download {base}/{file} and run it"),
                 "Install prebuilt binaries with a native installer".into(),
@@ -277,7 +301,9 @@ impl InstallerKind {
     /// The language of its install hint, for release notes' code blocks.
     pub fn hint_language(self) -> &'static str {
         match self {
-            InstallerKind::Powershell | InstallerKind::Scoop => "powershell",
+            InstallerKind::Powershell | InstallerKind::Scoop | InstallerKind::Winget => {
+                "powershell"
+            }
             _ => "sh",
         }
     }
@@ -298,7 +324,7 @@ mod tests {
             .iter()
             .filter_map(|k| k.template_digest())
             .collect();
-        assert_eq!(digests.len(), 5);
+        assert_eq!(digests.len(), 7);
         assert_eq!(
             InstallerKind::Homebrew
                 .file_name("app", Some("app-cli"))

@@ -4,6 +4,7 @@
 //! file names) can break out of the quoting of the language it is embedded in, and renders
 //! deterministically: the same [`InstallerApp`] always gives the same bytes.
 
+mod aur;
 mod deb;
 mod elf;
 mod homebrew;
@@ -14,6 +15,7 @@ mod powershell;
 mod rpm;
 mod scoop;
 mod shell;
+mod winget;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +25,7 @@ use dist_store::RecipeKey;
 use crate::vocab::Vocabulary;
 
 pub use crate::template::sh_quote;
+pub use aur::{aur_files, write_aur};
 pub use homebrew::{formula_class_name, render_homebrew};
 pub use kind::{InstallerKind, PackageInputs, PackageSource};
 pub use msi::{derived_guid, is_guid, msi_version, render_wxs, wxs_path, WxsApp};
@@ -30,6 +33,7 @@ pub use npm::{npm_package_files, write_npm_package};
 pub use powershell::render_powershell;
 pub use scoop::render_scoop;
 pub use shell::render_shell;
+pub use winget::{winget_manifests, write_winget};
 
 /// Everything an installer needs to know about one App of a release. It is also what the
 /// installer's recipe covers (with the installer kind and template): every field is a key input.
@@ -189,6 +193,8 @@ pub fn write_installer(
         InstallerKind::Homebrew => render_homebrew(app, name)?,
         InstallerKind::Scoop => render_scoop(app)?,
         InstallerKind::Npm => return write_npm_package(app, name, out),
+        InstallerKind::Winget => return write_winget(app, out),
+        InstallerKind::Aur => return write_aur(app, out),
         InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
             return Err(InstallerError::NotMade(kind.name()))
         }
@@ -197,6 +203,43 @@ pub fn write_installer(
         path: out.to_owned(),
         source,
     })
+}
+
+/// Writes `files` (path -> bytes and whether executable) as a deterministic `.tar.gz` under
+/// `root_dir` (an npm package's `package/`, winget's `manifests/`).
+pub(crate) fn write_tarball(
+    files: &BTreeMap<String, (Vec<u8>, bool)>,
+    root_dir: &str,
+    out: &std::path::Path,
+) -> Result<(), InstallerError> {
+    use crate::archive::{write_archive, ArchiveEntry, ArchiveFormat, EntryMode};
+    let staging = tempfile::tempdir().map_err(|source| InstallerError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let mut entries = Vec::with_capacity(files.len());
+    for (rel, (bytes, executable)) in files {
+        let path = staging.path().join(rel);
+        let io_err = |source| InstallerError::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err)?;
+        }
+        std::fs::write(&path, bytes).map_err(io_err)?;
+        entries.push(ArchiveEntry {
+            path: rel.clone(),
+            source: path,
+            mode: if *executable {
+                EntryMode::Executable
+            } else {
+                EntryMode::Regular
+            },
+        });
+    }
+    write_archive(ArchiveFormat::TarGz, root_dir, &entries, out)?;
+    Ok(())
 }
 
 /// Writes the bundling installer `p` to `out`, from `dir`'s `bin/` (the build's binaries) and

@@ -7,7 +7,6 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{env_prefix, InstallerApp, InstallerError};
-use crate::archive::{write_archive, ArchiveEntry, ArchiveFormat, EntryMode};
 
 pub(crate) const RUN_JS: &str = include_str!("../../templates/npm/run.js");
 
@@ -153,31 +152,5 @@ pub fn write_npm_package(
     out: &Path,
 ) -> Result<(), InstallerError> {
     let files = npm_package_files(app, package_name)?;
-    let staging = tempfile::tempdir().map_err(|source| InstallerError::Io {
-        path: std::env::temp_dir(),
-        source,
-    })?;
-    let mut entries = Vec::with_capacity(files.len());
-    for (rel, (bytes, executable)) in &files {
-        let path = staging.path().join(rel);
-        let io_err = |source| InstallerError::Io {
-            path: path.clone(),
-            source,
-        };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err)?;
-        }
-        std::fs::write(&path, bytes).map_err(io_err)?;
-        entries.push(ArchiveEntry {
-            path: rel.clone(),
-            source: path,
-            mode: if *executable {
-                EntryMode::Executable
-            } else {
-                EntryMode::Regular
-            },
-        });
-    }
-    write_archive(ArchiveFormat::TarGz, "package", &entries, out)?;
-    Ok(())
+    super::write_tarball(&files, "package", out)
 }
