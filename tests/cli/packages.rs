@@ -19,7 +19,7 @@ fn deb_app(targets: &[&str]) -> Fixture {
     fx.file(
         "Cargo.toml",
         &format!(
-            "[package]\nname = \"{APP}\"\nversion = \"1.2.0-rc.1\"\nedition = \"2021\"\ndescription = \"Says hello\\nfrom a Debian package.\"\nlicense = \"MIT\"\nauthors = [\"Jane Doe <jane@example.com>\"]\nrepository = \"https://github.com/example/deb-app\"\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [{}]\ninstallers = [\"deb\", \"rpm\"]\n",
+            "[package]\nname = \"{APP}\"\nversion = \"1.2.0-rc.1\"\nedition = \"2021\"\ndescription = \"Says hello\\nfrom a Debian package.\"\nlicense = \"MIT\"\nauthors = [\"Jane Doe <jane@example.com>\"]\nrepository = \"https://github.com/example/deb-app\"\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [{}]\ninstallers = [\"deb\", \"rpm\", \"scoop\", \"winget\", \"aur\"]\n",
             targets.join(", ")
         ),
     )
@@ -53,6 +53,9 @@ fn packages_are_planned_for_each_linux_target_only() {
         "aarch64-apple-darwin",
     ]);
     let plan = fx.json(&["plan", "-o", "json", "--allow-dirty"]);
+    // Tools that read manifests with cargo-dist's own schema still read this one.
+    let typed: cargo_dist_schema::DistManifest = serde_json::from_value(plan.clone()).unwrap();
+    assert!(typed.artifacts.len() > 4);
     let artifacts = plan["artifacts"].as_object().expect("artifacts");
     for ext in [".deb", ".rpm"] {
         let made: Vec<&String> = artifacts.keys().filter(|n| n.ends_with(ext)).collect();
