@@ -10,20 +10,8 @@ mod installer_support;
 use std::process::Command;
 
 use dist_recipes::archive::ArchiveFormat;
-use dist_recipes::installer::{aur_files, InstallerArtifact};
+use dist_recipes::installer::aur_files;
 use installer_support::*;
-
-fn fake(target: &str, seed: char) -> InstallerArtifact {
-    InstallerArtifact {
-        key: dist_store::RecipeKey::from_bytes([0; 32]),
-        target: target.into(),
-        file_name: format!("my-app-{target}.tar.xz"),
-        sha256: Some(fake_sha(seed)),
-        root_dir: Some(format!("my-app-{target}")),
-        updater: None,
-        libraries: Vec::new(),
-    }
-}
 
 /// `bash -c SCRIPT` with the PKGBUILD at `$1`, printing what the script echoes.
 fn bash(script: &str, pkgbuild: &std::path::Path, envs: &[(&str, &std::path::Path)]) -> String {
@@ -51,8 +39,8 @@ fn pkgbuild_is_clean_bash_and_its_package_function_installs_the_archive() {
         &["my-app", "helper"],
         vec![
             real.clone(),
-            fake("aarch64-unknown-linux-musl", 'a'),
-            fake("x86_64-pc-windows-msvc", 'b'),
+            fake_artifact("aarch64-unknown-linux-musl", 'a'),
+            fake_artifact("x86_64-pc-windows-msvc", 'b'),
         ],
     );
     app.aliases.insert("my-app".into(), vec!["ma".into()]);
@@ -132,8 +120,8 @@ fn srcinfo_says_what_the_pkgbuild_says() {
     let mut app = app_with(
         &["my-app"],
         vec![
-            fake("x86_64-unknown-linux-gnu", 'a'),
-            fake("aarch64-unknown-linux-gnu", 'b'),
+            fake_artifact("x86_64-unknown-linux-gnu", 'a'),
+            fake_artifact("aarch64-unknown-linux-gnu", 'b'),
         ],
     );
     app.app_version = "1.2.0-rc.1".into();
@@ -154,7 +142,7 @@ fn srcinfo_says_what_the_pkgbuild_says() {
     }
     assert!(srcinfo.ends_with("\npkgname = my-app-bin\n"));
     // A Linux archive whose sha256 is not known yet is left out; none at all is an error.
-    let mut unknown = fake("x86_64-unknown-linux-gnu", 'a');
+    let mut unknown = fake_artifact("x86_64-unknown-linux-gnu", 'a');
     unknown.sha256 = None;
     assert!(aur_files(&app_with(&["my-app"], vec![unknown])).is_err());
 }

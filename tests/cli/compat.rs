@@ -187,16 +187,7 @@ fn a_library_only_package_is_an_app_when_its_libraries_are_packaged() {
     fx.ok(&["build", "--artifacts=all", &target]);
     let dir = fx.root().join("target/distrib");
     crate::support::sha256sum_check(&dir, "sha256.sum");
-    let files: std::collections::BTreeMap<String, Vec<u8>> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().into_string().unwrap(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
+    let files = crate::support::read_tree(&dir);
     let server = crate::support::Server::start(crate::support::routes_of(files), 2);
     let install = fx.dir.path().join("install");
     let out = std::process::Command::new("dash")

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use md5::{Digest, Md5};
 
-use super::kind::{PackageInputs, PackageSource};
+use super::kind::{package_metadata, PackageInputs, PackageSource};
 use super::InstallerError;
 use crate::archive::FIXED_MTIME;
 use crate::recipe::Package;
@@ -56,22 +56,22 @@ fn debian_version(version: &str) -> String {
 
 /// What a `.deb` reads (licence files and the README) and writes (its control fields).
 pub(super) fn inputs(src: &PackageSource) -> PackageInputs {
-    let mut files: Vec<String> = src.license_files.iter().map(|f| f.to_string()).collect();
-    files.extend(src.readme.map(str::to_string));
-    let mut metadata = BTreeMap::from([("writer".to_string(), WRITER.to_string())]);
-    let mut put = |k: &str, v: Option<&str>| {
-        if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
-            metadata.insert(k.to_string(), v.to_string());
-        }
-    };
-    put("description", src.description);
-    put("license", src.license);
-    put("homepage", src.homepage.or(src.repository));
-    put("source", src.repository.or(src.homepage));
-    put("maintainer", src.authors.first().map(String::as_str));
     let authors = src.authors.join(", ");
-    put("copyright", Some(authors.as_str()));
-    PackageInputs { files, metadata }
+    let metadata = package_metadata(
+        WRITER,
+        &[
+            ("description", src.description),
+            ("license", src.license),
+            ("homepage", src.homepage.or(src.repository)),
+            ("source", src.repository.or(src.homepage)),
+            ("maintainer", src.authors.first().map(String::as_str)),
+            ("copyright", Some(authors.as_str())),
+        ],
+    );
+    PackageInputs {
+        files: src.doc_files(),
+        metadata,
+    }
 }
 
 /// A file of the package: its path below `/` and its mode and bytes; `None` bytes: a directory.

@@ -23,6 +23,29 @@ pub struct PackageSource<'a> {
     pub readme: Option<&'a str>,
 }
 
+impl PackageSource<'_> {
+    /// The licence files and the README: what a Linux package ships in its doc directories.
+    pub(crate) fn doc_files(&self) -> Vec<String> {
+        let mut files: Vec<String> = self.license_files.iter().map(|f| f.to_string()).collect();
+        files.extend(self.readme.map(str::to_string));
+        files
+    }
+}
+
+/// A kind's metadata: its writer's revision and each of `fields` that is set and not blank.
+pub(crate) fn package_metadata(
+    writer: &str,
+    fields: &[(&str, Option<&str>)],
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::from([("writer".to_string(), writer.to_string())]);
+    for (k, v) in fields {
+        if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
+            out.insert(k.to_string(), v.to_string());
+        }
+    }
+    out
+}
+
 /// A bundling kind's inputs beyond the build: the workspace files it reads (all required) and
 /// the metadata it writes.
 #[derive(Debug, Clone, Default)]

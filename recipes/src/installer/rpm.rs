@@ -6,12 +6,12 @@
 //! each needed soname and each symbol version, `libc.so.6(GLIBC_2.34)(64bit)`, so any RPM
 //! distribution resolves them to its own packages.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use rpm::{BuildConfig, CompressionWithLevel, Dependency, FileOptions, PackageBuilder};
 
-use super::kind::{PackageInputs, PackageSource};
+use super::kind::{package_metadata, PackageInputs, PackageSource};
 use super::InstallerError;
 use crate::archive::FIXED_MTIME;
 use crate::recipe::Package;
@@ -49,20 +49,20 @@ fn rpm_version(version: &str) -> String {
 
 /// What an `.rpm` reads (licence files and the README) and writes (its header tags).
 pub(super) fn inputs(src: &PackageSource) -> PackageInputs {
-    let mut files: Vec<String> = src.license_files.iter().map(|f| f.to_string()).collect();
-    files.extend(src.readme.map(str::to_string));
-    let mut metadata = BTreeMap::from([("writer".to_string(), WRITER.to_string())]);
-    let mut put = |k: &str, v: Option<&str>| {
-        if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
-            metadata.insert(k.to_string(), v.to_string());
-        }
-    };
-    put("description", src.description);
-    put("license", src.license);
-    put("url", src.homepage.or(src.repository));
-    put("vcs", src.repository);
-    put("packager", src.authors.first().map(String::as_str));
-    PackageInputs { files, metadata }
+    let metadata = package_metadata(
+        WRITER,
+        &[
+            ("description", src.description),
+            ("license", src.license),
+            ("url", src.homepage.or(src.repository)),
+            ("vcs", src.repository),
+            ("packager", src.authors.first().map(String::as_str)),
+        ],
+    );
+    PackageInputs {
+        files: src.doc_files(),
+        metadata,
+    }
 }
 
 /// Writes the `.rpm` of `p` to `out` from `dir` (`bin/` and `files/`, as the build stages them).

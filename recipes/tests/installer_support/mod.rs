@@ -132,3 +132,46 @@ pub fn describe(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// An archive of `my-app` for `target` that is never downloaded: a flat `.zip` for Windows, a
+/// `.tar.xz` with its root directory elsewhere, with a made-up sha256 from `seed`.
+pub fn fake_artifact(target: &str, seed: char) -> InstallerArtifact {
+    let windows = target.contains("-windows-");
+    InstallerArtifact {
+        key: dist_store::RecipeKey::from_bytes([0; 32]),
+        target: target.into(),
+        file_name: format!("{APP}-{target}{}", if windows { ".zip" } else { ".tar.xz" }),
+        sha256: Some(fake_sha(seed)),
+        root_dir: (!windows).then(|| format!("{APP}-{target}")),
+        updater: None,
+        libraries: Vec::new(),
+    }
+}
+
+/// Validates `text` against the JSON schema `tests/schemas/{schema}` with the system Python's
+/// jsonschema, reading `text` as JSON or (`yaml`) as YAML with PyYAML.
+pub fn schema_check(text: &str, schema: &str, yaml: bool) {
+    let python = require_tool("python3");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("manifest");
+    std::fs::write(&file, text).unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/schemas")
+        .join(schema);
+    let load = if yaml { "yaml.safe_load" } else { "json.load" };
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(format!(
+            "import json, sys, yaml, jsonschema\njsonschema.validate({load}(open(sys.argv[1])), json.load(open(sys.argv[2])))"
+        ))
+        .arg(&file)
+        .arg(&schema)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "not valid against {} (Python's jsonschema and PyYAML are needed: .ci/run installs them):\n{}\n{text}",
+        schema.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
