@@ -58,6 +58,9 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
         opts.store.as_deref(),
         crate::env::store_var,
     )?)?;
+    // Held to the end of the build: a `store gc` meanwhile waits instead of removing what this
+    // build has made and is about to read.
+    let _hold = store.hold_shared()?;
     let bopts = BuildOptions {
         rebuild: how.rebuild,
         host: loaded.rustc.get()?.host().to_string(),

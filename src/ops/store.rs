@@ -8,7 +8,7 @@ use dist_store::{GcOptions, Store};
 use serde::Serialize;
 
 use super::GlobalOpts;
-use crate::report::Reporter;
+use crate::report::{Event, Reporter};
 use crate::Error;
 
 #[derive(Debug, thiserror::Error)]
@@ -225,8 +225,20 @@ pub fn gc(
     max_size: Option<u64>,
     dry_run: bool,
     now: i64,
+    reporter: &dyn Reporter,
 ) -> Result<String, Error> {
     let store = open(opts)?;
+    // Builds hold the store while they run; collecting then could remove what one just made.
+    let _hold = match store.try_hold_exclusive()? {
+        Some(hold) => hold,
+        None => {
+            reporter.report(Event::Warning(format!(
+                "builds are using the store at {}: waiting for them to finish before collecting",
+                store.root().display()
+            )));
+            store.hold_exclusive()?
+        }
+    };
     let r = store.gc(&GcOptions {
         keep_days,
         max_size,

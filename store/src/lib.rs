@@ -11,6 +11,7 @@
 //!                                bytes, under a 2-character fan-out dir; mode 0444
 //! <root>/tmp/                    temp files being written (ignored by verify, swept by gc)
 //! <root>/locks/<key>.lock        per-recipe build locks (flock; never deleted)
+//! <root>/locks/store.lock        builds hold it shared, gc alone (flock; never deleted)
 //! <root>/quarantine/<hex>        objects found corrupt, moved aside for inspection
 //! ```
 //!
@@ -63,7 +64,7 @@ pub use digest::{
 };
 pub use error::StoreError;
 pub use gc::{GcOptions, GcReport, RemovedRecipe};
-pub use lock::RecipeLock;
+pub use lock::{RecipeLock, StoreHold};
 pub use records::{ObjectInfo, OutputRecord, RecipeRecord, RecipeSummary};
 pub use verify::{Problem, VerifyReport};
 

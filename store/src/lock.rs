@@ -65,3 +65,60 @@ impl Store {
         }
     }
 }
+
+/// A hold on the whole store (`locks/store.lock`): every build shares it for as long as it
+/// runs, `gc` takes it alone, so a collection never removes what a running build has made or
+/// is about to read. Released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct StoreHold {
+    file: File,
+}
+
+impl Drop for StoreHold {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+impl Store {
+    fn open_store_lock(&self) -> Result<(File, PathBuf), StoreError> {
+        // Recipe locks are named by hex keys, so this name is never one of theirs.
+        let path = self.layout.locks.join("store.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| StoreError::Locked {
+                path: path.clone(),
+                source,
+            })?;
+        Ok((file, path))
+    }
+
+    /// A build's hold: shared with other builds; waits only while a `gc` runs.
+    pub fn hold_shared(&self) -> Result<StoreHold, StoreError> {
+        let (file, path) = self.open_store_lock()?;
+        file.lock_shared()
+            .map_err(|source| StoreError::Locked { path, source })?;
+        Ok(StoreHold { file })
+    }
+
+    /// A `gc`'s hold, if no build holds the store; `None` while builds run (then
+    /// [`Store::hold_exclusive`] waits for them).
+    pub fn try_hold_exclusive(&self) -> Result<Option<StoreHold>, StoreError> {
+        let (file, path) = self.open_store_lock()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(StoreHold { file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Locked { path, source }),
+        }
+    }
+
+    /// Waits until no build holds the store, then holds it alone.
+    pub fn hold_exclusive(&self) -> Result<StoreHold, StoreError> {
+        let (file, path) = self.open_store_lock()?;
+        file.lock().map_err(|source| StoreError::Locked { path, source })?;
+        Ok(StoreHold { file })
+    }
+}

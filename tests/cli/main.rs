@@ -8,6 +8,7 @@ mod artifacts;
 mod build;
 mod ci;
 mod compat;
+mod faults;
 mod fields;
 mod hermetic;
 mod installers;
