@@ -45,6 +45,12 @@ pub enum ExecuteError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{what}: the file system is full ({source}); nothing half-made was kept or recorded: free space (`cargo dist store gc --max-size 2G`, or `target/`) and build again")]
+    Full {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the extra-artifacts command `{command}`: {message}")]
     Extra { command: String, message: String },
     #[error("writing {artifact}: {message}")]
@@ -65,7 +71,12 @@ pub enum ExecuteError {
 
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExecuteError {
     let what = what.into();
-    move |source| ExecuteError::Io { what, source }
+    move |source| match source.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            ExecuteError::Full { what, source }
+        }
+        _ => ExecuteError::Io { what, source },
+    }
 }
 
 pub struct BuildOptions {

@@ -8,6 +8,13 @@ use crate::digest::{ContentDigest, RecipeKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("the file system holding the store is full (writing {path}): the file was not kept and the index is unchanged; free space (e.g. `cargo dist store gc --max-size 2G`) or pass another --store, then build again")]
+    Full {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("store I/O error on {path}: {source}; check the path exists and is writable, or pass another --store")]
     Io {
         path: PathBuf,
@@ -77,9 +84,15 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn at(self, path: &Path) -> Result<T, StoreError> {
-        self.map_err(|source| StoreError::Io {
-            path: path.to_owned(),
-            source,
+        self.map_err(|source| match source.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => StoreError::Full {
+                path: path.to_owned(),
+                source,
+            },
+            _ => StoreError::Io {
+                path: path.to_owned(),
+                source,
+            },
         })
     }
 }

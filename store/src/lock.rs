@@ -118,7 +118,8 @@ impl Store {
     /// Waits until no build holds the store, then holds it alone.
     pub fn hold_exclusive(&self) -> Result<StoreHold, StoreError> {
         let (file, path) = self.open_store_lock()?;
-        file.lock().map_err(|source| StoreError::Locked { path, source })?;
+        file.lock()
+            .map_err(|source| StoreError::Locked { path, source })?;
         Ok(StoreHold { file })
     }
 }

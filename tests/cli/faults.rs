@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use crate::support::{copy_workspace, dist_command, host_app, read_tree, Fixture};
 
@@ -123,4 +123,51 @@ fn gc_looping_through_a_build_never_takes_what_it_uses() {
     assert!(gcs > 0, "gc never ran during the build");
     assert_eq!(release(fx.root()), lone_build(&fx));
     verify(fx.root(), &store);
+}
+
+/// The store on a small tmpfs (its own mount namespace: `unshare -Urm`, no root needed) that
+/// fills mid-build: the build fails with an error naming the store's path and saying the disk is
+/// full, `store verify` finds no half-written object or row and `tmp/` is empty; with the space
+/// back (the tmpfs remounted larger) the next build succeeds with a lone build's bytes.
+#[test]
+fn a_full_store_fails_cleanly_and_the_next_build_succeeds() {
+    let (fx, _host) = host_app("full-app", "hello");
+    let store = fx.dir.path().join("small-store");
+    std::fs::create_dir_all(&store).unwrap();
+    let script = r#"set -u
+mount -t tmpfs -o size=200k tmpfs "$CARGO_DIST_STORE" || exit 90
+"$BIN" dist build --allow-dirty > /dev/null 2> "$LOGS/full.err"; echo "build1=$?"
+"$BIN" dist store verify > /dev/null; echo "verify1=$?"
+echo "tmp=[$(ls -A "$CARGO_DIST_STORE/tmp")]"
+mount -o remount,size=64m "$CARGO_DIST_STORE" || exit 91
+"$BIN" dist build --allow-dirty > /dev/null 2> "$LOGS/again.err"; echo "build2=$?"
+"$BIN" dist store verify > /dev/null; echo "verify2=$?"
+"#;
+    let out = Command::new("unshare")
+        .args(["-Urm", "sh", "-c", script])
+        .current_dir(fx.root())
+        .env("BIN", crate::support::BIN)
+        // Outside the workspace, whose files are all sources here (no git).
+        .env("LOGS", fx.dir.path())
+        .env("CARGO_DIST_STORE", &store)
+        .env("CARGO_DIST_METADATA", crate::support::READER)
+        .output()
+        .expect("unshare (util-linux) is needed: .ci/run installs it");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = std::fs::read_to_string(fx.dir.path().join("full.err")).unwrap();
+    assert_eq!(
+        said, "build1=1\nverify1=0\ntmp=[]\nbuild2=0\nverify2=0\n",
+        "{err}"
+    );
+    assert!(
+        err.contains("the file system holding the store is full")
+            && err.contains(&store.display().to_string()),
+        "{err}"
+    );
+    assert_eq!(release(fx.root()), lone_build(&fx));
 }
