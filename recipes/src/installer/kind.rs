@@ -206,7 +206,11 @@ impl InstallerKind {
     pub fn unbuildable(self) -> &'static str {
         match self {
             InstallerKind::Msi => "an MSI installer whose wix/main.wxs does not exist: run `cargo dist generate` to write it",
-            _ => "a macOS .pkg installer (needs pkgbuild on macOS; not built by this tool yet)",
+            InstallerKind::Pkg => {
+                "a macOS .pkg installer (needs pkgbuild on macOS; not built by this tool yet)"
+            }
+            // Their inputs are the licence files and README the plan found: gone meanwhile.
+            _ => "a package whose licence or README files went missing: run the build again",
         }
     }
 
