@@ -31,8 +31,9 @@ impl Drop for RecipeLock {
 }
 
 impl Store {
-    fn open_lock_file(&self, key: &RecipeKey) -> Result<(File, PathBuf), StoreError> {
-        let path = self.layout.locks.join(format!("{}.lock", key.to_hex()));
+    /// Opens (creating) the lock file `locks/{name}`.
+    fn open_lock(&self, name: &str) -> Result<(File, PathBuf), StoreError> {
+        let path = self.layout.locks.join(name);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -43,6 +44,10 @@ impl Store {
                 source,
             })?;
         Ok((file, path))
+    }
+
+    fn open_lock_file(&self, key: &RecipeKey) -> Result<(File, PathBuf), StoreError> {
+        self.open_lock(&format!("{}.lock", key.to_hex()))
     }
 
     /// Blocks until this handle holds the exclusive lock for `key`.
@@ -83,17 +88,7 @@ impl Drop for StoreHold {
 impl Store {
     fn open_store_lock(&self) -> Result<(File, PathBuf), StoreError> {
         // Recipe locks are named by hex keys, so this name is never one of theirs.
-        let path = self.layout.locks.join("store.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|source| StoreError::Locked {
-                path: path.clone(),
-                source,
-            })?;
-        Ok((file, path))
+        self.open_lock("store.lock")
     }
 
     /// A build's hold: shared with other builds; waits only while a `gc` runs.
