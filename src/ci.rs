@@ -41,8 +41,6 @@ pub enum CiError {
     Missing { path: String },
     #[error("`cargo dist generate` needs a CI backend: add `ci = [\"github\"]` to the dist config (`[dist]` of dist-workspace.toml, or [workspace.metadata.dist] in {manifest}), or run `cargo dist init --ci github`")]
     NotConfigured { manifest: String },
-    #[error("`publish-jobs` includes \"homebrew\", which pushes the formulas to a tap, but no `tap` is set\n  add `tap = \"OWNER/homebrew-tap\"` to the dist config")]
-    NoTap,
     #[error("`publish-jobs` includes \"{job}\", but no `{key}` is set to push to\n  add `{key} = \"{example}\"` to the dist config")]
     NoPublishRepo {
         job: &'static str,
@@ -90,23 +88,26 @@ pub fn install_url(cfg: &GlobalConfig) -> String {
 
 /// What the workflow needs of the config beyond its types.
 pub fn check_config(cfg: &GlobalConfig) -> Result<(), CiError> {
-    let has = |job: &str| cfg.publish_jobs.iter().any(|j| j == job);
-    if has("homebrew") && cfg.tap.is_none() {
-        return Err(CiError::NoTap);
-    }
-    if has("scoop") && cfg.scoop_bucket.is_none() {
-        return Err(CiError::NoPublishRepo {
-            job: "scoop",
-            key: "scoop-bucket",
-            example: "OWNER/scoop-bucket",
-        });
-    }
-    if has("winget") && cfg.winget_fork.is_none() {
-        return Err(CiError::NoPublishRepo {
-            job: "winget",
-            key: "winget-fork",
-            example: "OWNER/winget-pkgs",
-        });
+    // Each publish job that pushes somewhere, and the key naming where.
+    let targets = [
+        ("homebrew", "tap", &cfg.tap, "OWNER/homebrew-tap"),
+        (
+            "scoop",
+            "scoop-bucket",
+            &cfg.scoop_bucket,
+            "OWNER/scoop-bucket",
+        ),
+        (
+            "winget",
+            "winget-fork",
+            &cfg.winget_fork,
+            "OWNER/winget-pkgs",
+        ),
+    ];
+    for (job, key, value, example) in targets {
+        if value.is_none() && cfg.publish_jobs.iter().any(|j| j == job) {
+            return Err(CiError::NoPublishRepo { job, key, example });
+        }
     }
     Ok(())
 }

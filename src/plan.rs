@@ -550,14 +550,8 @@ impl PerTarget<'_> {
                 )
             })
             .map(|a| {
-                let chosen = match a.kind {
-                    ArtifactKind::NativeInstaller { installer, .. }
-                        if !installer.made_per_target() =>
-                    {
-                        self.global_selected
-                    }
-                    _ => self.selected,
-                };
+                // Selected with its subject (an MSI with the global artifacts).
+                let chosen = a.selected;
                 let of = a.name.clone();
                 // cargo-dist gives an id no target triples of its own.
                 Artifact {

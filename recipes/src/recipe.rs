@@ -1368,23 +1368,8 @@ mod tests {
     fn templates_are_part_of_installer_and_workflow_keys() {
         let installer = |template: &str| {
             Recipe::Installer(Box::new(Installer {
-                installer: InstallerKind::Shell,
-                package_name: None,
                 template: template.into(),
-                app: InstallerApp {
-                    app_name: "app".into(),
-                    app_version: "1.0.0".into(),
-                    binaries: vec!["app".into()],
-                    aliases: BTreeMap::new(),
-                    success_msg: None,
-                    download_url: "https://example.com".into(),
-                    install_paths: vec![InstallPath::CargoHome],
-                    artifacts: Vec::new(),
-                    receipt: None,
-                    description: None,
-                    homepage: None,
-                    license: None,
-                },
+                ..sample_installer(&BTreeMap::new())
             }))
             .key()
         };

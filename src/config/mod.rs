@@ -708,23 +708,27 @@ fn installers(ws: &Layer, pkg: &Layer) -> Vec<InstallerKind> {
             .is_some_and(|t| t.contains_key("identifier") || t.contains_key("install-location")),
         _ => false,
     };
+    // Each layer's own `installers` list, parsed once.
+    let listed = |l: &Layer| {
+        has(l, &keys::INSTALLERS).then(|| Values(&[l]).words::<InstallerKind>(&keys::INSTALLERS))
+    };
+    let (ws_list, pkg_list) = (listed(ws), listed(pkg));
     // `None`: the layer says nothing (a workspace list leaving a kind out says nothing either).
-    let state = |l: &Layer, workspace: bool, kind: InstallerKind| -> Option<bool> {
+    let state = |l: &Layer, list: &Option<Vec<InstallerKind>>, workspace: bool, kind| {
         if configures(l, kind) {
             return Some(true);
         }
-        if !has(l, &keys::INSTALLERS) {
-            return None;
-        }
-        let listed = Values(&[l])
-            .words::<InstallerKind>(&keys::INSTALLERS)
-            .contains(&kind);
-        (listed || !workspace).then_some(listed)
+        let in_list = list.as_ref()?.contains(&kind);
+        (in_list || !workspace).then_some(in_list)
     };
     InstallerKind::ALL
         .iter()
         .copied()
-        .filter(|&k| state(pkg, false, k).or(state(ws, true, k)).unwrap_or(false))
+        .filter(|&k| {
+            state(pkg, &pkg_list, false, k)
+                .or(state(ws, &ws_list, true, k))
+                .unwrap_or(false)
+        })
         .collect()
 }
 

@@ -56,7 +56,8 @@ pub fn build(
             ))
         }
     };
-    for path in m.files.keys() {
+    // The one file an MSI reads: its WiX source (`InstallerKind::package_inputs`).
+    if let Some(path) = m.files.keys().next() {
         std::fs::copy(dir.join("files").join(path), dir.join("main.wxs"))
             .map_err(|e| failed(label, format!("staging {path}: {e}")))?;
     }

@@ -61,9 +61,7 @@ pub fn aur_files(app: &InstallerApp) -> Result<BTreeMap<String, String>, Install
     let arches: Vec<Arch> = ARCHES
         .iter()
         .filter_map(|(name, targets)| {
-            let art = targets
-                .iter()
-                .find_map(|t| app.artifacts.iter().find(|a| &a.target == t))?;
+            let art = app.best_artifact(targets)?;
             Some(Arch {
                 name,
                 art,
@@ -94,14 +92,6 @@ fn local_name(app: &InstallerApp, arch: &Arch) -> String {
     )
 }
 
-fn url(app: &InstallerApp, arch: &Arch) -> String {
-    format!(
-        "{}/{}",
-        app.download_url.trim_end_matches('/'),
-        arch.art.file_name
-    )
-}
-
 fn pkgbuild(app: &InstallerApp, arches: &[Arch]) -> String {
     let name = &app.app_name;
     let mut p = String::new();
@@ -123,7 +113,7 @@ fn pkgbuild(app: &InstallerApp, arches: &[Arch]) -> String {
         sq(name)
     ));
     for a in arches {
-        let source = format!("{}::{}", local_name(app, a), url(app, a));
+        let source = format!("{}::{}", local_name(app, a), app.url_of(a.art));
         p.push_str(&format!("source_{}=({})\n", a.name, sq(&source)));
         p.push_str(&format!("sha256sums_{}=({})\n", a.name, sq(a.sha256)));
     }
@@ -171,7 +161,7 @@ fn srcinfo(app: &InstallerApp, arches: &[Arch]) -> String {
     for a in arches {
         field(
             &format!("source_{}", a.name),
-            &format!("{}::{}", local_name(app, a), url(app, a)),
+            &format!("{}::{}", local_name(app, a), app.url_of(a.art)),
         );
         field(&format!("sha256sums_{}", a.name), a.sha256);
     }

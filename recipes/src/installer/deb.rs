@@ -14,7 +14,7 @@ use std::path::Path;
 use md5::{Digest, Md5};
 
 use super::kind::{package_metadata, PackageInputs, PackageSource};
-use super::InstallerError;
+use super::{package_error, InstallerError, Staged};
 use crate::archive::FIXED_MTIME;
 use crate::recipe::Package;
 use crate::target::Target;
@@ -79,11 +79,7 @@ type Entry = (String, u32, Option<Vec<u8>>);
 
 /// Writes the `.deb` of `p` to `out` from `dir` (`bin/` and `files/`, as the build stages them).
 pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), InstallerError> {
-    let fail = |reason: String| InstallerError::Package {
-        kind: "deb",
-        app: p.app.clone(),
-        reason,
-    };
+    let fail = |reason: String| package_error(p, reason);
     let arch = arch(&p.target).ok_or_else(|| {
         fail(format!(
             "{} has no Debian architecture this tool knows",
@@ -91,35 +87,24 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
         ))
     })?;
     let name = package_name(&p.app);
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| InstallerError::Io {
-            path: path.to_owned(),
-            source,
-        })
-    };
+    let staged = Staged::read(p, dir)?;
     let doc = format!("usr/share/doc/{name}");
     let mut entries: Vec<Entry> = Vec::new();
     let mut depends = BTreeMap::new();
-    for bin in &p.binaries {
-        let bytes = read(&dir.join("bin").join(bin))?;
-        needs(&bytes, &mut depends).map_err(|e| fail(format!("reading {bin}: {e}")))?;
+    for (bin, bytes) in &staged.binaries {
+        needs(bytes, &mut depends).map_err(|e| fail(format!("reading {bin}: {e}")))?;
         let stripped =
-            super::elf::strip(&bytes).map_err(|e| fail(format!("stripping {bin}: {e}")))?;
+            super::elf::strip(bytes).map_err(|e| fail(format!("stripping {bin}: {e}")))?;
         entries.push((format!("usr/bin/{bin}"), 0o755, Some(stripped)));
     }
-    let mut licenses = Vec::new();
-    for path in p.files.keys() {
-        let bytes = read(&dir.join("files").join(path))?;
-        let base = path.rsplit('/').next().unwrap_or(path);
-        if base.to_ascii_uppercase().starts_with("README") {
-            entries.push((format!("{doc}/{base}"), 0o644, Some(bytes)));
-        } else {
-            licenses.push((
-                base.to_string(),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            ));
-        }
+    if let Some((base, bytes)) = staged.readme {
+        entries.push((format!("{doc}/{base}"), 0o644, Some(bytes)));
     }
+    let licenses: Vec<(String, String)> = staged
+        .licenses
+        .iter()
+        .map(|(base, bytes)| (base.clone(), String::from_utf8_lossy(bytes).into_owned()))
+        .collect();
     entries.push((
         format!("{doc}/copyright"),
         0o644,

@@ -3,7 +3,7 @@
 use minijinja::context;
 use serde::Serialize;
 
-use super::{render, InstallerApp, InstallerArtifact, InstallerError};
+use super::{render, InstallerApp, InstallerError};
 
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/homebrew.rb.j2");
 
@@ -65,7 +65,6 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
             reason: "must be lowercase [a-z0-9] plus -_.+@, starting with a letter or digit",
         });
     }
-    let base = app.download_url.trim_end_matches('/');
     let mut platforms = Vec::new();
     // `install-libraries` of every archive the formula fetches (a dylib on macOS, a .so on
     // Linux): each installed where the unpacked archive has it.
@@ -73,7 +72,7 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
     for (os, cpus) in PLATFORMS {
         let mut found = Vec::new();
         for (cpu, targets) in cpus {
-            let Some(art) = targets.iter().find_map(|t| find(app, t)) else {
+            let Some(art) = app.best_artifact(targets) else {
                 continue;
             };
             // An archive built on another runner may not be summed yet (a local `build`):
@@ -83,7 +82,7 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
             libraries.extend(art.libraries.iter().cloned());
             found.push(Cpu {
                 name: cpu,
-                url: format!("{base}/{}", art.file_name),
+                url: app.url_of(art),
                 sha256,
             });
         }
@@ -112,10 +111,6 @@ pub fn render_homebrew(app: &InstallerApp, formula: &str) -> Result<String, Inst
             libraries => libraries,
         },
     )
-}
-
-fn find<'a>(app: &'a InstallerApp, target: &str) -> Option<&'a InstallerArtifact> {
-    app.artifacts.iter().find(|a| a.target == target)
 }
 
 /// The Ruby class a formula file must define: `my-app` -> `MyApp`, `foo@1.2` -> `FooAT12`,

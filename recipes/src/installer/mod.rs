@@ -242,6 +242,55 @@ pub(crate) fn write_tarball(
     Ok(())
 }
 
+/// What the build staged for a bundling installer (see [`write_package`]): each binary's bytes,
+/// and the workspace files its kind reads, the README apart from the licence files (by base
+/// name).
+pub(crate) struct Staged {
+    pub binaries: Vec<(String, Vec<u8>)>,
+    pub readme: Option<(String, Vec<u8>)>,
+    pub licenses: Vec<(String, Vec<u8>)>,
+}
+
+impl Staged {
+    pub(crate) fn read(
+        p: &crate::recipe::Package,
+        dir: &std::path::Path,
+    ) -> Result<Staged, InstallerError> {
+        let read = |path: std::path::PathBuf| {
+            std::fs::read(&path).map_err(|source| InstallerError::Io { path, source })
+        };
+        let mut staged = Staged {
+            binaries: Vec::new(),
+            readme: None,
+            licenses: Vec::new(),
+        };
+        for bin in &p.binaries {
+            staged
+                .binaries
+                .push((bin.clone(), read(dir.join("bin").join(bin))?));
+        }
+        for path in p.files.keys() {
+            let bytes = read(dir.join("files").join(path))?;
+            let base = path.rsplit('/').next().unwrap_or(path).to_string();
+            if base.to_ascii_uppercase().starts_with("README") {
+                staged.readme = Some((base, bytes));
+            } else {
+                staged.licenses.push((base, bytes));
+            }
+        }
+        Ok(staged)
+    }
+}
+
+/// A bundling installer `p` that could not be made, and why.
+pub(crate) fn package_error(p: &crate::recipe::Package, reason: String) -> InstallerError {
+    InstallerError::Package {
+        kind: p.installer.name(),
+        app: p.app.clone(),
+        reason,
+    }
+}
+
 /// Writes the bundling installer `p` to `out`, from `dir`'s `bin/` (the build's binaries) and
 /// `files/` (the workspace files its kind reads, by workspace-relative path). Each kind made
 /// without a tool of its own is dispatched here.
@@ -477,7 +526,6 @@ impl InstallerApp {
         Ok(())
     }
 
-    /// Artifacts sorted by target, so output never depends on the caller's ordering.
     /// The error for an installer that can install none of this App's archives.
     pub(crate) fn no_suitable(&self, installer: &'static str) -> InstallerError {
         InstallerError::NoSuitableArtifacts {
@@ -492,14 +540,42 @@ impl InstallerApp {
         }
     }
 
+    /// Artifacts sorted by target, so output never depends on the caller's ordering.
     pub(crate) fn sorted_artifacts(&self) -> Vec<&InstallerArtifact> {
         let mut arts: Vec<&InstallerArtifact> = self.artifacts.iter().collect();
         arts.sort_by(|a, b| a.target.cmp(&b.target));
         arts
     }
+
+    /// The archive of the first of `targets` (best first) the App has one for.
+    pub(crate) fn best_artifact(&self, targets: &[&str]) -> Option<&InstallerArtifact> {
+        targets
+            .iter()
+            .find_map(|t| self.artifacts.iter().find(|a| a.target == *t))
+    }
+
+    /// Where `art` is downloaded from.
+    pub(crate) fn url_of(&self, art: &InstallerArtifact) -> String {
+        format!(
+            "{}/{}",
+            self.download_url.trim_end_matches('/'),
+            art.file_name
+        )
+    }
+
+    /// `(owner, repo)` when the release is a GitHub release
+    /// (`https://github.com/OWNER/REPO/releases/download/TAG`).
+    pub(crate) fn github_repo(&self) -> Option<(&str, &str)> {
+        let (repo, _) = self
+            .download_url
+            .strip_prefix("https://github.com/")?
+            .split_once("/releases/download/")?;
+        repo.split_once('/')
+            .filter(|(owner, name)| !owner.is_empty() && !name.is_empty())
+    }
 }
 
-fn invalid(what: &'static str, value: &str, reason: &'static str) -> InstallerError {
+pub(crate) fn invalid(what: &'static str, value: &str, reason: &'static str) -> InstallerError {
     InstallerError::InvalidField {
         what,
         value: value.to_string(),

@@ -12,7 +12,7 @@ use std::path::Path;
 use rpm::{BuildConfig, CompressionWithLevel, Dependency, FileOptions, PackageBuilder};
 
 use super::kind::{package_metadata, PackageInputs, PackageSource};
-use super::InstallerError;
+use super::{package_error, InstallerError, Staged};
 use crate::archive::FIXED_MTIME;
 use crate::recipe::Package;
 use crate::target::Target;
@@ -67,23 +67,14 @@ pub(super) fn inputs(src: &PackageSource) -> PackageInputs {
 
 /// Writes the `.rpm` of `p` to `out` from `dir` (`bin/` and `files/`, as the build stages them).
 pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), InstallerError> {
-    let fail = |reason: String| InstallerError::Package {
-        kind: "rpm",
-        app: p.app.clone(),
-        reason,
-    };
+    let fail = |reason: String| package_error(p, reason);
     let arch = arch(&p.target).ok_or_else(|| {
         fail(format!(
             "{} has no RPM architecture this tool knows",
             p.target
         ))
     })?;
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| InstallerError::Io {
-            path: path.to_owned(),
-            source,
-        })
-    };
+    let staged = Staged::read(p, dir)?;
     let meta = |k: &str| p.metadata.get(k).map(String::as_str);
     let description = meta("description").unwrap_or("A command-line tool");
     let summary = description.lines().next().unwrap_or(description);
@@ -123,11 +114,10 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
         FIXED_MTIME as u32,
     );
     let mut requires = BTreeSet::new();
-    for bin in &p.binaries {
-        let bytes = read(&dir.join("bin").join(bin))?;
-        requires.extend(elf_requires(&bytes).map_err(|e| fail(format!("reading {bin}: {e}")))?);
+    for (bin, bytes) in &staged.binaries {
+        requires.extend(elf_requires(bytes).map_err(|e| fail(format!("reading {bin}: {e}")))?);
         let stripped =
-            super::elf::strip(&bytes).map_err(|e| fail(format!("stripping {bin}: {e}")))?;
+            super::elf::strip(bytes).map_err(|e| fail(format!("stripping {bin}: {e}")))?;
         let to = FileOptions::new(format!("/usr/bin/{bin}")).permissions(0o755);
         b.with_file_contents(stripped, to)
             .map_err(|e| fail(e.to_string()))?;
@@ -135,7 +125,7 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
     for r in requires {
         b.requires(Dependency::any(r));
     }
-    add_docs(&mut b, p, dir).map_err(|e| fail(e.to_string()))?;
+    add_docs(&mut b, &p.app, staged).map_err(|e| fail(e.to_string()))?;
     let pkg = b.build().map_err(|e| fail(e.to_string()))?;
     let mut bytes = Vec::new();
     pkg.write(&mut bytes).map_err(|e| fail(e.to_string()))?;
@@ -146,26 +136,24 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
 }
 
 /// The README as `%doc` and the licence files as `%license`, in their package directories.
-fn add_docs(b: &mut PackageBuilder, p: &Package, dir: &Path) -> Result<(), rpm::Error> {
-    let (doc, licenses) = (
-        format!("/usr/share/doc/{}", p.app),
-        format!("/usr/share/licenses/{}", p.app),
-    );
-    let mut dirs = BTreeSet::new();
-    for path in p.files.keys() {
-        let bytes = std::fs::read(dir.join("files").join(path))?;
-        let base = path.rsplit('/').next().unwrap_or(path);
-        let to = if base.to_ascii_uppercase().starts_with("README") {
-            dirs.insert(doc.clone());
-            FileOptions::new(format!("{doc}/{base}")).doc()
-        } else {
-            dirs.insert(licenses.clone());
-            FileOptions::new(format!("{licenses}/{base}")).license()
-        };
-        b.with_file_contents(bytes, to.permissions(0o644))?;
+fn add_docs(b: &mut PackageBuilder, app: &str, staged: Staged) -> Result<(), rpm::Error> {
+    if let Some((base, bytes)) = staged.readme {
+        let doc = format!("/usr/share/doc/{app}");
+        b.with_file_contents(
+            bytes,
+            FileOptions::new(format!("{doc}/{base}"))
+                .doc()
+                .permissions(0o644),
+        )?;
+        b.with_dir_entry(FileOptions::dir(doc).permissions(0o755))?;
     }
-    for d in dirs {
-        b.with_dir_entry(FileOptions::dir(d).permissions(0o755))?;
+    if !staged.licenses.is_empty() {
+        let licenses = format!("/usr/share/licenses/{app}");
+        for (base, bytes) in staged.licenses {
+            let to = FileOptions::new(format!("{licenses}/{base}")).license();
+            b.with_file_contents(bytes, to.permissions(0o644))?;
+        }
+        b.with_dir_entry(FileOptions::dir(licenses).permissions(0o755))?;
     }
     Ok(())
 }

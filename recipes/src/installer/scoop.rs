@@ -6,7 +6,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use super::{InstallerApp, InstallerArtifact, InstallerError};
+use super::{InstallerApp, InstallerError};
 
 /// The revision of this writer, the part of the key a template digest is for other kinds:
 /// bumped whenever the same App would give other bytes.
@@ -68,31 +68,20 @@ pub fn render_scoop(app: &InstallerApp) -> Result<String, InstallerError> {
             value: String::new(),
             reason: "a Scoop manifest needs one: set `homepage` or `repository` in Cargo.toml",
         })?;
-    let base = app.download_url.trim_end_matches('/');
     let mut architecture = BTreeMap::new();
-    let mut auto = BTreeMap::new();
     for (arch, targets) in ARCHES {
-        let Some(art) = targets.iter().find_map(|t| find(app, t)) else {
-            continue;
-        };
-        let url = format!("{base}/{}", art.file_name);
-        let extract_dir = art.root_dir.clone();
-        let versioned = version_url(&url, &app.app_version);
-        auto.insert(
-            arch,
-            AutoArch {
-                url: versioned,
-                extract_dir: extract_dir.clone(),
-            },
-        );
-        architecture.insert(
-            arch,
-            Arch {
-                url,
-                hash: art.sha256.clone(),
-                extract_dir,
-            },
-        );
+        if let Some(art) = app.best_artifact(targets) {
+            let (url, hash) = (app.url_of(art), art.sha256.clone());
+            let extract_dir = art.root_dir.clone();
+            architecture.insert(
+                arch,
+                Arch {
+                    url,
+                    hash,
+                    extract_dir,
+                },
+            );
+        }
     }
     if architecture.is_empty() {
         return Err(app.no_suitable("Scoop"));
@@ -105,11 +94,19 @@ pub fn render_scoop(app: &InstallerApp) -> Result<String, InstallerError> {
     for a in app.alias_list() {
         bin.push(serde_json::json!([format!("{}.exe", a.binary), a.alias]));
     }
-    // A GitHub release URL: Scoop's checkver follows the repository's releases.
-    let github = base
-        .strip_prefix("https://github.com/")
-        .and_then(|rest| rest.split_once("/releases/download/"))
-        .map(|(repo, _)| format!("https://github.com/{repo}"));
+    // A GitHub release: Scoop's checkver follows the repository's releases, and autoupdate
+    // finds each archive at the new version's URL.
+    let github = app
+        .github_repo()
+        .map(|(owner, repo)| format!("https://github.com/{owner}/{repo}"));
+    let auto: BTreeMap<&str, AutoArch> = architecture
+        .iter()
+        .map(|(arch, a)| {
+            let url = version_url(&a.url, &app.app_version);
+            let extract_dir = a.extract_dir.clone();
+            (*arch, AutoArch { url, extract_dir })
+        })
+        .collect();
     let manifest = Manifest {
         version: app.app_version.clone(),
         description: app.description.clone(),
@@ -131,8 +128,4 @@ pub fn render_scoop(app: &InstallerApp) -> Result<String, InstallerError> {
 fn version_url(url: &str, version: &str) -> String {
     url.replace(&format!("/v{version}/"), "/v$version/")
         .replace(&format!("/{version}/"), "/$version/")
-}
-
-fn find<'a>(app: &'a InstallerApp, target: &str) -> Option<&'a InstallerArtifact> {
-    app.artifacts.iter().find(|a| a.target == target)
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{InstallerApp, InstallerArtifact, InstallerError};
+use super::{invalid, InstallerApp, InstallerError};
 
 /// The winget manifest schema version written.
 pub(crate) const MANIFEST_VERSION: &str = "1.10.0";
@@ -32,28 +32,15 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
-fn invalid(what: &'static str, value: &str, reason: &'static str) -> InstallerError {
-    InstallerError::InvalidField {
-        what,
-        value: value.to_string(),
-        reason,
-    }
-}
-
 /// The publisher (the GitHub owner) and package identifier, `Owner.App`.
 fn identity(app: &InstallerApp) -> Result<(String, String), InstallerError> {
-    let owner = app
-        .download_url
-        .strip_prefix("https://github.com/")
-        .and_then(|rest| rest.split('/').next())
-        .filter(|o| !o.is_empty())
-        .ok_or_else(|| {
-            invalid(
-                "winget publisher",
-                &app.download_url,
-                "winget manifests name the GitHub owner as publisher: host the release on GitHub (`repository`)",
-            )
-        })?;
+    let (owner, _) = app.github_repo().ok_or_else(|| {
+        invalid(
+            "winget publisher",
+            &app.download_url,
+            "winget manifests name the GitHub owner as publisher: host the release on GitHub (`repository`)",
+        )
+    })?;
     let part_ok = |p: &str| {
         !p.is_empty()
             && p.len() <= 32
@@ -132,13 +119,10 @@ fn installers(app: &InstallerApp) -> Result<String, InstallerError> {
     let mut text = String::from(
         "InstallerType: \"zip\"\nNestedInstallerType: \"portable\"\nNestedInstallerFiles:\n",
     );
-    let base = app.download_url.trim_end_matches('/');
-    let mut found = Vec::new();
-    for (arch, targets) in ARCHES {
-        if let Some(art) = targets.iter().find_map(|t| find(app, t)) {
-            found.push((arch, art));
-        }
-    }
+    let found: Vec<_> = ARCHES
+        .iter()
+        .filter_map(|(arch, targets)| Some((arch, app.best_artifact(targets)?)))
+        .collect();
     let Some((_, first)) = found.first() else {
         return Err(app.no_suitable("winget"));
     };
@@ -166,15 +150,11 @@ fn installers(app: &InstallerApp) -> Result<String, InstallerError> {
         text.push_str(&format!(
             "- Architecture: {}\n  InstallerUrl: {}\n  InstallerSha256: {}\n",
             q(arch),
-            q(&format!("{base}/{}", art.file_name)),
+            q(&app.url_of(art)),
             q(&sha.to_ascii_uppercase())
         ));
     }
     Ok(text)
-}
-
-fn find<'a>(app: &'a InstallerApp, target: &str) -> Option<&'a InstallerArtifact> {
-    app.artifacts.iter().find(|a| a.target == target)
 }
 
 /// Writes the manifests as `{app}-winget.tar.gz`, under `manifests/`.
