@@ -468,7 +468,11 @@ impl Makers<'_> {
         if !installer.makes_package() {
             return Ok(None);
         }
-        let inputs = installer.package_inputs(&package_source(pkg));
+        let npm_package = self.cfg.package(&app).npm_package_name(&app);
+        let inputs = installer.package_inputs(&dist_recipes::installer::PackageSource {
+            npm_package: Some(&npm_package),
+            ..package_source(pkg)
+        });
         let mut files = BTreeMap::new();
         for path in inputs.files {
             if !ws.root.join(&path).is_file() {
@@ -520,6 +524,7 @@ fn package_source(pkg: &crate::workspace::Package) -> dist_recipes::installer::P
         authors: &pkg.authors,
         license_files: of_kind(IncludeKind::License).collect(),
         readme: of_kind(IncludeKind::Readme).next(),
+        npm_package: None,
     }
 }
 

@@ -357,7 +357,7 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact) -> ManifestArtifact {
                 .flatten()
                 .map(|b| Asset {
                     name: Some(b.clone()),
-                    path: Some(installer.installed_path(b)),
+                    path: Some(installer.installed_path(b, target)),
                     kind: "executable".into(),
                 })
                 .collect();
@@ -422,13 +422,15 @@ pub(crate) fn install_hint(
     let tap = release.and_then(|r| r.tap.as_deref());
     match (installer, tap.and_then(|t| t.split_once('/'))) {
         // Installed from the registry the npm publish job publishes to, as cargo-dist writes it.
-        (crate::config::InstallerKind::Npm, _) => match release {
-            Some(r) => (
-                format!("npm install {}@{version}", r.npm_package),
-                "Install prebuilt binaries into your npm project".into(),
-            ),
-            None => (hint, desc),
-        },
+        (crate::config::InstallerKind::Npm | crate::config::InstallerKind::NpmPackages, _) => {
+            match release {
+                Some(r) => (
+                    format!("npm install {}@{version}", r.npm_package),
+                    "Install prebuilt binaries into your npm project".into(),
+                ),
+                None => (hint, desc),
+            }
+        }
         (crate::config::InstallerKind::Homebrew, Some((owner, repo))) => {
             let repo = repo.strip_prefix("homebrew-").unwrap_or(repo);
             let formula = a.name.strip_suffix(".rb").unwrap_or(&a.name);

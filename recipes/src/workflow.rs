@@ -38,7 +38,6 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("checkout", "actions/checkout", "v5"),
     ("download", "actions/download-artifact", "v7"),
     ("github_script", "actions/github-script", "v8"),
-    ("setup_node", "actions/setup-node", "v5"),
     ("upload", "actions/upload-artifact", "v6"),
 ];
 

@@ -169,6 +169,7 @@ fn package_layout_and_determinism() {
             "artifacts.json",
             "bin/my-app.js",
             "bin/my-helper.js",
+            "host.js",
             "package.json",
             "run.js"
         ]
@@ -220,5 +221,43 @@ fn aliases_get_their_own_bin_entries() {
     assert!(
         launcher.contains("require('../run.js')(\"my-app\")"),
         "{launcher}"
+    );
+}
+
+/// The `packages` style's main package: one optional dependency per target Node runs on, named
+/// by the triple, the launcher's table agreeing with it, and no install-time anything.
+#[test]
+fn packages_style_main_package_lists_a_package_per_target() {
+    let fx = fixture(ArchiveFormat::TarGz);
+    let files = dist_recipes::installer::npm_main_package_files(&fx.app, "@my-org/my-app").unwrap();
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        [
+            "bin/my-app.js",
+            "bin/my-helper.js",
+            "host.js",
+            "launch.js",
+            "package.json",
+            "platforms.json"
+        ]
+    );
+    let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
+    let platforms: serde_json::Value = serde_json::from_slice(&files["platforms.json"].0).unwrap();
+    let targets: Vec<&str> = fx.app.artifacts.iter().map(|a| a.target.as_str()).collect();
+    assert!(!targets.is_empty());
+    for t in &targets {
+        let name = format!("@my-org/my-app-{t}");
+        assert_eq!(pkg["optionalDependencies"][&name], "1.2.0", "{pkg}");
+        assert_eq!(platforms["packages"][t], name.as_str(), "{platforms}");
+    }
+    assert_eq!(
+        pkg["optionalDependencies"].as_object().unwrap().len(),
+        targets.len()
+    );
+    assert!(pkg.get("scripts").is_none() && pkg.get("dependencies").is_none());
+    let entry = String::from_utf8(files["bin/my-helper.js"].0.clone()).unwrap();
+    assert!(
+        entry.contains("require('../launch.js')(\"my-helper\")"),
+        "{entry}"
     );
 }

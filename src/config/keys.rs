@@ -20,7 +20,8 @@ use dist_recipes::workflow::AttestPhase;
 
 use super::types::{shape, Ty, Words};
 use super::vocab::{
-    Checksum, CiBackend, Generated, GithubRelease, Hosting, PrRunMode, SslComEnvironment,
+    Checksum, CiBackend, Generated, GithubRelease, Hosting, NpmInstallerStyle, PrRunMode,
+    SslComEnvironment,
 };
 
 /// Where a key may be set.
@@ -133,6 +134,7 @@ table! {
     CUSTOM_SUCCESS_MSG = key("custom-success-msg", Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "older name of `install-success-msg`", true);
     NPM_PACKAGE = key(names::NPM_PACKAGE, Any, Ty::Str(None), ("the package name", "\"app-cli\""), "npm package name", true);
     NPM_SHRINKWRAP = key("npm-shrinkwrap", Any, Ty::Bool, ("true", "true"), "ship npm-shrinkwrap.json in the npm package", false);
+    NPM_INSTALLER_STYLE = key("npm-installer-style", Any, Ty::OneOf(words::<NpmInstallerStyle>()), ("\"download\"", "\"packages\""), "(this tool's own) how the npm package gets its binaries: `download`, a launcher that downloads the host's archive on first run (no install script either way); `packages`, one package per target holding its binaries (`{app}-{target}-npm-package.tar.gz`, made by the target's build job, limited to its platform by `os`/`cpu`/`libc`) listed as `optionalDependencies` of the main package, whose launcher runs the one npm or pnpm installed", true);
     NPM_SCOPE = key("npm-scope", Any, Ty::Str(Some(check_npm_scope)), ("unset", "\"@my-org\""), "npm scope, like `@my-org`", true);
     FORMULA = key(names::FORMULA, Any, Ty::Str(None), ("the package name", "\"app-cli\""), "Homebrew formula name (`{formula}.rb`)", true);
     TAP = key("tap", Any, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/homebrew-tap\""), "Homebrew tap repository the publish job pushes to", true);

@@ -732,6 +732,24 @@ fn installers(ws: &Layer, pkg: &Layer) -> Vec<InstallerKind> {
         .collect()
 }
 
+/// `npm` in the `packages` style: a main package and a package per target.
+fn npm_style(
+    mut kinds: Vec<InstallerKind>,
+    style: Option<vocab::NpmInstallerStyle>,
+) -> Vec<InstallerKind> {
+    let packages = style == Some(vocab::NpmInstallerStyle::Packages);
+    if let (true, Some(at)) = (
+        packages,
+        kinds.iter().position(|&k| k == InstallerKind::Npm),
+    ) {
+        kinds.splice(
+            at..=at,
+            [InstallerKind::NpmPackages, InstallerKind::NpmPlatform],
+        );
+    }
+    kinds
+}
+
 /// defaults <- workspace <- package.
 fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
     let v = Values(&[pkg, ws]);
@@ -743,7 +761,7 @@ fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
     let lists = |x: &Value| Some(string_list(x));
     PackageConfig {
         dist: v.get(&keys::DIST).and_then(Value::as_bool),
-        installers: installers(ws, pkg),
+        installers: npm_style(installers(ws, pkg), v.word(&keys::NPM_INSTALLER_STYLE)),
         mac_pkg_identifier: v
             .get(&keys::MAC_PKG_CONFIG)
             .and_then(|t| t.get("identifier"))

@@ -53,6 +53,28 @@ impl Vocabulary for Checksum {
     }
 }
 
+/// `npm-installer-style` (this tool's own): how the npm package gets its binaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NpmInstallerStyle {
+    /// One package whose launcher downloads the host's archive on first run.
+    #[default]
+    Download,
+    /// A package per target holding its binaries, as `optionalDependencies` of the main one.
+    Packages,
+}
+
+impl Vocabulary for NpmInstallerStyle {
+    const ALL: &'static [NpmInstallerStyle] =
+        &[NpmInstallerStyle::Download, NpmInstallerStyle::Packages];
+
+    fn spellings(self) -> &'static [&'static str] {
+        match self {
+            NpmInstallerStyle::Download => &["download"],
+            NpmInstallerStyle::Packages => &["packages"],
+        }
+    }
+}
+
 /// `hosting`: where the release's files are downloaded from. (cargo-dist 0.34 refuses
 /// `axodotdev`, axo Releases being gone: "not a recognised host"; so does this table.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

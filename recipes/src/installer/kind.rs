@@ -21,6 +21,8 @@ pub struct PackageSource<'a> {
     /// find them.
     pub license_files: Vec<&'a str>,
     pub readme: Option<&'a str>,
+    /// The npm package it is published as (`npm-scope`/`npm-package`).
+    pub npm_package: Option<&'a str>,
 }
 
 impl PackageSource<'_> {
@@ -67,9 +69,15 @@ pub enum InstallerKind {
     Scoop,
     Winget,
     Aur,
+    /// `npm` with `npm-installer-style = "packages"`: the main package, listing the platform
+    /// packages as optional dependencies. Not a word of `installers` (so not in `ALL`).
+    NpmPackages,
+    /// `npm` with `npm-installer-style = "packages"`: one target's binaries, as an npm package.
+    NpmPlatform,
 }
 
-/// The names `installers` uses.
+/// The names `installers` uses. The two kinds `npm` becomes in the `packages` style are
+/// spelt for outputs, but no config file names them.
 impl Vocabulary for InstallerKind {
     const ALL: &'static [InstallerKind] = &[
         InstallerKind::Shell,
@@ -98,6 +106,8 @@ impl Vocabulary for InstallerKind {
             InstallerKind::Scoop => &["scoop"],
             InstallerKind::Winget => &["winget"],
             InstallerKind::Aur => &["aur"],
+            InstallerKind::NpmPackages => &["npm-packages"],
+            InstallerKind::NpmPlatform => &["npm-platform"],
         }
     }
 }
@@ -108,7 +118,11 @@ impl InstallerKind {
     pub fn is_local(self) -> bool {
         matches!(
             self,
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm
+            InstallerKind::Msi
+                | InstallerKind::Pkg
+                | InstallerKind::Deb
+                | InstallerKind::Rpm
+                | InstallerKind::NpmPlatform
         )
     }
 
@@ -119,18 +133,21 @@ impl InstallerKind {
         Some(match self {
             InstallerKind::Shell => format!("{app}-installer.sh"),
             InstallerKind::Powershell => format!("{app}-installer.ps1"),
-            InstallerKind::Npm => format!("{app}-npm-package.tar.gz"),
+            InstallerKind::Npm | InstallerKind::NpmPackages => format!("{app}-npm-package.tar.gz"),
             InstallerKind::Homebrew => format!("{}.rb", name.unwrap_or(app)),
             InstallerKind::Scoop => format!("{app}.json"),
             InstallerKind::Winget => format!("{app}-winget.tar.gz"),
             InstallerKind::Aur => format!("{app}-aur.tar.gz"),
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
-                return None
-            }
+            InstallerKind::Msi
+            | InstallerKind::Pkg
+            | InstallerKind::Deb
+            | InstallerKind::Rpm
+            | InstallerKind::NpmPlatform => return None,
         })
     }
 
-    /// `{app}-{target}.msi` for Windows targets, `.pkg` for macOS ones, `.deb` and `.rpm` for Linux ones.
+    /// `{app}-{target}.msi` for Windows targets, `.pkg` for macOS ones, `.deb` and `.rpm` for
+    /// Linux ones, `{app}-{target}-npm-package.tar.gz` for every target Node runs on.
     pub fn local_file_name(self, app: &str, target: &str) -> Option<String> {
         let t = Target(target);
         match self {
@@ -142,6 +159,9 @@ impl InstallerKind {
             InstallerKind::Rpm if super::rpm::arch(target).is_some() => {
                 Some(format!("{app}-{target}.rpm"))
             }
+            InstallerKind::NpmPlatform if super::npm::has_platform_package(target) => {
+                Some(format!("{app}-{target}-npm-package.tar.gz"))
+            }
             _ => None,
         }
     }
@@ -150,7 +170,10 @@ impl InstallerKind {
     pub fn makes_package(self) -> bool {
         matches!(
             self,
-            InstallerKind::Msi | InstallerKind::Deb | InstallerKind::Rpm
+            InstallerKind::Msi
+                | InstallerKind::Deb
+                | InstallerKind::Rpm
+                | InstallerKind::NpmPlatform
         )
     }
 
@@ -177,6 +200,7 @@ impl InstallerKind {
             },
             InstallerKind::Deb => super::deb::inputs(src),
             InstallerKind::Rpm => super::rpm::inputs(src),
+            InstallerKind::NpmPlatform => super::npm::platform_inputs(src),
             _ => PackageInputs::default(),
         }
     }
@@ -191,13 +215,20 @@ impl InstallerKind {
 
     /// The manifest's description of a bundling installer.
     pub fn package_description(self) -> String {
-        format!("install via {}", self.name())
+        match self {
+            InstallerKind::NpmPlatform => {
+                "this platform's binaries, an optional dependency of the npm package".into()
+            }
+            _ => format!("install via {}", self.name()),
+        }
     }
 
-    /// Where a bundling kind puts binary `bin`, as its manifest assets name it.
-    pub fn installed_path(self, bin: &str) -> String {
+    /// Where a bundling kind puts binary `bin` of its `target` build, as its manifest assets
+    /// name it.
+    pub fn installed_path(self, bin: &str, target: &str) -> String {
         match self {
             InstallerKind::Msi => format!("{bin}.exe"),
+            InstallerKind::NpmPlatform => format!("bin/{}", Target(target).exe(bin)),
             _ => format!("usr/bin/{bin}"),
         }
     }
@@ -217,7 +248,9 @@ impl InstallerKind {
     /// The config key naming this kind's package, where it has one.
     pub fn name_key(self) -> Option<&'static str> {
         match self {
-            InstallerKind::Npm => Some(crate::config_keys::NPM_PACKAGE),
+            InstallerKind::Npm | InstallerKind::NpmPackages => {
+                Some(crate::config_keys::NPM_PACKAGE)
+            }
             InstallerKind::Homebrew => Some(crate::config_keys::FORMULA),
             _ => None,
         }
@@ -234,11 +267,13 @@ impl InstallerKind {
             InstallerKind::Powershell | InstallerKind::Scoop | InstallerKind::Winget => {
                 t.is_windows()
             }
-            InstallerKind::Npm => true,
+            InstallerKind::Npm | InstallerKind::NpmPackages => true,
             InstallerKind::Aur => t.is_linux(),
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
-                false
-            }
+            InstallerKind::Msi
+            | InstallerKind::Pkg
+            | InstallerKind::Deb
+            | InstallerKind::Rpm
+            | InstallerKind::NpmPlatform => false,
         }
     }
 
@@ -255,30 +290,45 @@ impl InstallerKind {
             // A formula of a Windows-only App would have nothing to install: cargo-dist plans
             // one, this tool does not.
             InstallerKind::Homebrew => t.is_darwin() || t.is_linux(),
-            InstallerKind::Npm => true,
+            // The main package of the `packages` style names the platform packages of these.
+            InstallerKind::Npm | InstallerKind::NpmPackages => true,
             InstallerKind::Aur => t.is_linux(),
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
-                false
-            }
+            InstallerKind::Msi
+            | InstallerKind::Pkg
+            | InstallerKind::Deb
+            | InstallerKind::Rpm
+            | InstallerKind::NpmPlatform => false,
         }
     }
 
     /// BLAKE3 of the template files it renders: part of its recipe key, so editing a template
     /// cannot reuse stored bytes. `None` for kinds this tool does not render.
     pub fn template_digest(self) -> Option<String> {
-        let text = match self {
-            InstallerKind::Shell => super::shell::TEMPLATE,
-            InstallerKind::Powershell => super::powershell::TEMPLATE,
-            InstallerKind::Homebrew => super::homebrew::TEMPLATE,
-            InstallerKind::Npm => super::npm::RUN_JS,
-            InstallerKind::Scoop => super::scoop::WRITER,
-            InstallerKind::Winget => super::winget::WRITER,
-            InstallerKind::Aur => super::aur::WRITER,
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
-                return None
-            }
+        let texts: &[&str] = match self {
+            InstallerKind::Shell => &[super::shell::TEMPLATE],
+            InstallerKind::Powershell => &[super::powershell::TEMPLATE],
+            InstallerKind::Homebrew => &[super::homebrew::TEMPLATE],
+            InstallerKind::Npm => super::npm::DOWNLOAD_TEMPLATES,
+            InstallerKind::NpmPackages => super::npm::PACKAGES_TEMPLATES,
+            InstallerKind::Scoop => &[super::scoop::WRITER],
+            InstallerKind::Winget => &[super::winget::WRITER],
+            InstallerKind::Aur => &[super::aur::WRITER],
+            InstallerKind::Msi
+            | InstallerKind::Pkg
+            | InstallerKind::Deb
+            | InstallerKind::Rpm
+            | InstallerKind::NpmPlatform => return None,
         };
-        Some(blake3::hash(text.as_bytes()).to_hex().to_string())
+        // One text stays hashed as it was (older keys unchanged); several are framed by length.
+        let mut h = blake3::Hasher::new();
+        match texts {
+            [one] => h.update(one.as_bytes()),
+            many => many.iter().fold(&mut h, |h, t| {
+                h.update(&(t.len() as u64).to_le_bytes())
+                    .update(t.as_bytes())
+            }),
+        };
+        Some(h.finalize().to_hex().to_string())
     }
 
     /// The manifest's `install_hint` and `description` for the installer `file` under `base`.
@@ -298,7 +348,7 @@ impl InstallerKind {
                 format!("powershell -ExecutionPolicy Bypass -c \"irm {base}/{file} | iex\""),
                 "Install prebuilt binaries via powershell script".into(),
             ),
-            InstallerKind::Npm => (
+            InstallerKind::Npm | InstallerKind::NpmPackages => (
                 format!("npm install {base}/{file}"),
                 format!("Install prebuilt binaries of {app} {version} into your npm project"),
             ),
@@ -318,7 +368,11 @@ impl InstallerKind {
                 format!("winget install {app}"),
                 "winget manifests of the Windows archives, for a pull request to winget-pkgs".into(),
             ),
-            InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => (
+            InstallerKind::Msi
+            | InstallerKind::Pkg
+            | InstallerKind::Deb
+            | InstallerKind::Rpm
+            | InstallerKind::NpmPlatform => (
                 format!("download {base}/{file} and run it"),
                 "Install prebuilt binaries with a native installer".into(),
             ),

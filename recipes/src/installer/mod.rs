@@ -29,7 +29,7 @@ pub use aur::{aur_files, write_aur};
 pub use homebrew::{formula_class_name, render_homebrew};
 pub use kind::{InstallerKind, PackageInputs, PackageSource};
 pub use msi::{derived_guid, is_guid, msi_version, render_wxs, wxs_path, WxsApp};
-pub use npm::{npm_package_files, write_npm_package};
+pub use npm::{npm_main_package_files, npm_package_files, write_npm_package};
 pub use powershell::render_powershell;
 pub use scoop::render_scoop;
 pub use shell::render_shell;
@@ -193,11 +193,16 @@ pub fn write_installer(
         InstallerKind::Homebrew => render_homebrew(app, name)?,
         InstallerKind::Scoop => render_scoop(app)?,
         InstallerKind::Npm => return write_npm_package(app, name, out),
+        InstallerKind::NpmPackages => {
+            return write_tarball(&npm_main_package_files(app, name)?, "package", out)
+        }
         InstallerKind::Winget => return write_winget(app, out),
         InstallerKind::Aur => return write_aur(app, out),
-        InstallerKind::Msi | InstallerKind::Pkg | InstallerKind::Deb | InstallerKind::Rpm => {
-            return Err(InstallerError::NotMade(kind.name()))
-        }
+        InstallerKind::Msi
+        | InstallerKind::Pkg
+        | InstallerKind::Deb
+        | InstallerKind::Rpm
+        | InstallerKind::NpmPlatform => return Err(InstallerError::NotMade(kind.name())),
     };
     std::fs::write(out, text).map_err(|source| InstallerError::Io {
         path: out.to_owned(),
@@ -302,6 +307,7 @@ pub fn write_package(
     match p.installer {
         InstallerKind::Deb => deb::write(p, dir, out),
         InstallerKind::Rpm => rpm::write(p, dir, out),
+        InstallerKind::NpmPlatform => npm::write_platform(p, dir, out),
         other => Err(InstallerError::NotMade(other.name())),
     }
 }

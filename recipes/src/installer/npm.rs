@@ -1,17 +1,38 @@
-//! The npm package: `package.json`, a launcher that fetches the archive on first run, and the
-//! artifact table it checks downloads against.
+//! The npm packages, in two styles (`npm-installer-style`):
+//!
+//! - `download` (the default): one package with a launcher that fetches the archive built for
+//!   the host on first run and checks it against the artifact table it ships.
+//! - `packages`: one package per target holding that build's binaries, limited to its platform
+//!   by `os`/`cpu`/`libc`, and a main package listing them as `optionalDependencies` with a
+//!   launcher that runs the one installed, as esbuild and Biome ship; no install scripts, so
+//!   pnpm 10's default settings install it too.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::{env_prefix, InstallerApp, InstallerError};
+use super::kind::{package_metadata, PackageInputs, PackageSource};
+use super::{env_prefix, package_error, InstallerApp, InstallerError, Staged};
+use crate::recipe::Package;
+use crate::target::Target;
 
-pub(crate) const RUN_JS: &str = include_str!("../../templates/npm/run.js");
+/// What both styles' launchers share (the host's targets, running a binary).
+const HOST_JS: &str = include_str!("../../templates/npm/host.js");
+const RUN_JS: &str = include_str!("../../templates/npm/run.js");
+const LAUNCH_JS: &str = include_str!("../../templates/npm/launch.js");
+
+/// Everything the `download` style renders, for its recipe key.
+pub(crate) const DOWNLOAD_TEMPLATES: &[&str] = &[HOST_JS, RUN_JS];
+/// Everything the `packages` style's main package renders, for its recipe key.
+pub(crate) const PACKAGES_TEMPLATES: &[&str] = &[HOST_JS, LAUNCH_JS, PLATFORM_WRITER];
+/// The revision of the platform packages' writer, in their keys and the main package's (both
+/// must agree on the platform packages' names and fields).
+const PLATFORM_WRITER: &str = "npm-platform 1";
 
 /// `package.json`; a struct rather than a map so key order is fixed.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
 struct PackageJson<'a> {
     name: &'a str,
     version: &'a str,
@@ -21,9 +42,69 @@ struct PackageJson<'a> {
     license: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     homepage: Option<&'a str>,
-    bin: BTreeMap<&'a str, String>,
-    files: [&'static str; 3],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repository: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    bin: BTreeMap<String, String>,
+    files: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    os: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cpu: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    libc: Vec<&'static str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    optional_dependencies: BTreeMap<String, &'a str>,
+    /// Yarn PnP: unpack the binaries rather than read them from a zip.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    prefer_unplugged: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     engines: BTreeMap<&'static str, &'static str>,
+}
+
+/// npm's `os`, `cpu` and `libc` of a target's builds; `None` for a target Node does not run
+/// on. Only glibc builds name a libc: musl builds are static and run on any Linux.
+fn platform(target: &str) -> Option<(Vec<&'static str>, Vec<&'static str>, Vec<&'static str>)> {
+    let t = Target(target);
+    let os = if t.is_linux() {
+        "linux"
+    } else if t.is_darwin() {
+        "darwin"
+    } else if t.is_windows() {
+        "win32"
+    } else if target.ends_with("-freebsd") {
+        "freebsd"
+    } else {
+        return None;
+    };
+    let cpu = match t.arch() {
+        "x86_64" => vec!["x64"],
+        "aarch64" => vec!["arm64"],
+        "i686" | "i586" => vec!["ia32"],
+        "armv7" | "arm" | "thumbv7neon" => vec!["arm"],
+        "riscv64gc" => vec!["riscv64"],
+        "powerpc64le" => vec!["ppc64"],
+        "s390x" => vec!["s390x"],
+        "loongarch64" => vec!["loong64"],
+        "universal2" => vec!["arm64", "x64"],
+        _ => return None,
+    };
+    let libc = match t.is_linux() && !t.is_musl() {
+        true => vec!["glibc"],
+        false => Vec::new(),
+    };
+    Some((vec![os], cpu, libc))
+}
+
+/// The platform package of `target`: the main package's name and the triple, e.g.
+/// `@scope/app-x86_64-unknown-linux-gnu`.
+pub(crate) fn platform_package_name(main: &str, target: &str) -> String {
+    format!("{main}-{target}")
+}
+
+/// Whether the `packages` style makes a platform package for `target`.
+pub(crate) fn has_platform_package(target: &str) -> bool {
+    platform(target).is_some()
 }
 
 /// `artifacts.json`, read by `run.js`.
@@ -88,25 +169,18 @@ pub fn npm_package_files(
     check_package_name(package_name)?;
     let mut files = BTreeMap::new();
 
-    let aliases = app.alias_list();
-    let bin = app
-        .binaries
-        .iter()
-        .chain(aliases.iter().map(|a| &a.alias))
-        .map(|b| (b.as_str(), format!("bin/{b}.js")))
-        .collect();
     let package = PackageJson {
         name: package_name,
         version: &app.app_version,
         description: app.description.as_deref(),
         license: app.license.as_deref(),
         homepage: app.homepage.as_deref(),
-        bin,
-        files: ["artifacts.json", "bin", "run.js"],
+        bin: bin_entries(app),
+        files: vec!["artifacts.json", "bin", "host.js", "run.js"],
         engines: BTreeMap::from([("node", ">=14.18")]),
+        ..PackageJson::default()
     };
     files.insert("package.json".into(), (json_pretty(&package), false));
-
     let manifest = Manifest {
         app_name: &app.app_name,
         app_version: &app.app_version,
@@ -126,9 +200,24 @@ pub fn npm_package_files(
     };
     files.insert("artifacts.json".into(), (json_pretty(&manifest), false));
     files.insert("run.js".into(), (RUN_JS.as_bytes().to_vec(), false));
+    files.insert("host.js".into(), (HOST_JS.as_bytes().to_vec(), false));
+    entry_points(app, "run.js", &mut files);
+    Ok(files)
+}
 
-    // One tiny entry point per binary (and per alias, running its binary): npm's shims do not
-    // tell a shared script which name it was invoked as on every platform.
+/// `bin` of `package.json`: each binary and alias -> its entry point.
+fn bin_entries(app: &InstallerApp) -> BTreeMap<String, String> {
+    let aliases = app.alias_list();
+    app.binaries
+        .iter()
+        .chain(aliases.iter().map(|a| &a.alias))
+        .map(|b| (b.clone(), format!("bin/{b}.js")))
+        .collect()
+}
+
+/// One tiny entry point per binary (and per alias, running its binary), calling `launcher`:
+/// npm's shims do not tell a shared script which name it was invoked as on every platform.
+fn entry_points(app: &InstallerApp, launcher: &str, files: &mut BTreeMap<String, (Vec<u8>, bool)>) {
     let aliases = app.alias_list();
     let entries = app
         .binaries
@@ -137,11 +226,139 @@ pub fn npm_package_files(
         .chain(aliases.iter().map(|a| (&a.alias, &a.binary)));
     for (entry, runs) in entries {
         let name = serde_json::to_string(runs).expect("strings serialize");
-        let launcher =
-            format!("#!/usr/bin/env node\n'use strict';\nrequire('../run.js')({name});\n");
-        files.insert(format!("bin/{entry}.js"), (launcher.into_bytes(), true));
+        let script =
+            format!("#!/usr/bin/env node\n'use strict';\nrequire('../{launcher}')({name});\n");
+        files.insert(format!("bin/{entry}.js"), (script.into_bytes(), true));
     }
+}
+
+/// `platforms.json` of the main package, read by `launch.js`.
+#[derive(Serialize)]
+struct Platforms<'a> {
+    app_name: &'a str,
+    app_version: &'a str,
+    /// Target triple -> its platform package.
+    packages: BTreeMap<&'a str, String>,
+}
+
+/// The main package of the `packages` style: relative path -> (contents, executable).
+pub fn npm_main_package_files(
+    app: &InstallerApp,
+    package_name: &str,
+) -> Result<BTreeMap<String, (Vec<u8>, bool)>, InstallerError> {
+    app.validate()?;
+    check_package_name(package_name)?;
+    let packages: BTreeMap<&str, String> = app
+        .sorted_artifacts()
+        .into_iter()
+        .filter(|a| has_platform_package(&a.target))
+        .map(|a| {
+            (
+                a.target.as_str(),
+                platform_package_name(package_name, &a.target),
+            )
+        })
+        .collect();
+    if packages.is_empty() {
+        return Err(InstallerError::NoSuitableArtifacts {
+            app: app.app_name.clone(),
+            installer: "npm",
+            targets: app
+                .artifacts
+                .iter()
+                .map(|a| a.target.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    for name in packages.values() {
+        check_package_name(name)?;
+    }
+    let package = PackageJson {
+        name: package_name,
+        version: &app.app_version,
+        description: app.description.as_deref(),
+        license: app.license.as_deref(),
+        homepage: app.homepage.as_deref(),
+        bin: bin_entries(app),
+        files: vec!["bin", "host.js", "launch.js", "platforms.json"],
+        optional_dependencies: packages
+            .values()
+            .map(|p| (p.clone(), app.app_version.as_str()))
+            .collect(),
+        engines: BTreeMap::from([("node", ">=14.18")]),
+        ..PackageJson::default()
+    };
+    let platforms = Platforms {
+        app_name: &app.app_name,
+        app_version: &app.app_version,
+        packages,
+    };
+    let mut files = BTreeMap::new();
+    files.insert("package.json".into(), (json_pretty(&package), false));
+    files.insert("platforms.json".into(), (json_pretty(&platforms), false));
+    files.insert("launch.js".into(), (LAUNCH_JS.as_bytes().to_vec(), false));
+    files.insert("host.js".into(), (HOST_JS.as_bytes().to_vec(), false));
+    entry_points(app, "launch.js", &mut files);
     Ok(files)
+}
+
+/// What a platform package reads (the licence files, which npm ships in every package) and
+/// writes (its `package.json` fields; `name` is the main package's).
+pub(super) fn platform_inputs(src: &PackageSource) -> PackageInputs {
+    PackageInputs {
+        files: src.license_files.iter().map(|f| f.to_string()).collect(),
+        metadata: package_metadata(
+            PLATFORM_WRITER,
+            &[
+                ("name", src.npm_package),
+                ("license", src.license),
+                ("homepage", src.homepage.or(src.repository)),
+                ("repository", src.repository),
+            ],
+        ),
+    }
+}
+
+/// Writes the platform package of `p` (its target's binaries under `bin/`, executable, and the
+/// licence files) to `out`, from `dir` as the build stages it.
+pub(super) fn write_platform(p: &Package, dir: &Path, out: &Path) -> Result<(), InstallerError> {
+    let (os, cpu, libc) = platform(&p.target)
+        .ok_or_else(|| package_error(p, format!("npm has no platform for {}", p.target)))?;
+    let meta = |k: &str| p.metadata.get(k).map(String::as_str);
+    let main = meta("name").unwrap_or(&p.app);
+    let name = platform_package_name(main, &p.target);
+    check_package_name(&name)?;
+    let staged = Staged::read(p, dir)?;
+    let description = format!("The {} build of {main}", p.target);
+    let mut files_listed = vec!["bin"];
+    let mut files = BTreeMap::new();
+    for (base, bytes) in staged.licenses {
+        files.insert(base, (bytes, false));
+    }
+    if !files.is_empty() {
+        // npm ships licence files whatever `files` says; listed for clarity.
+        files_listed.push("LICEN[CS]E*");
+    }
+    for (bin, bytes) in staged.binaries {
+        files.insert(format!("bin/{bin}"), (bytes, true));
+    }
+    let package = PackageJson {
+        name: &name,
+        version: &p.version,
+        description: Some(&description),
+        license: meta("license"),
+        homepage: meta("homepage"),
+        repository: meta("repository"),
+        files: files_listed,
+        os,
+        cpu,
+        libc,
+        prefer_unplugged: true,
+        ..PackageJson::default()
+    };
+    files.insert("package.json".into(), (json_pretty(&package), false));
+    super::write_tarball(&files, "package", out)
 }
 
 /// Writes the package as the tarball npm expects (`{app}-npm-package.tar.gz`, everything under

@@ -1,5 +1,6 @@
 //! Real servers the tests start on 127.0.0.1: nginx with its WebDAV modules (Debian's
-//! nginx-extras) and redis-server, both installed by `.ci/run`.
+//! nginx-extras) and redis-server, both installed by `.ci/run`, and an npm registry of the
+//! tests' own (`npm_registry.py`: what npm and pnpm use of the registry API).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -161,6 +162,60 @@ impl Redis {
 }
 
 impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An npm registry on a free port (`npm_registry.py`), keeping what is published in `dir`;
+/// publishing needs the token [`NpmRegistry::TOKEN`].
+pub struct NpmRegistry {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    child: Child,
+}
+
+impl NpmRegistry {
+    pub const TOKEN: &'static str = "npm-test-token";
+
+    pub fn start() -> NpmRegistry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/support/npm_registry.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(dir.path())
+            .arg(port.to_string())
+            .arg(Self::TOKEN)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 is needed (`.ci/run` installs it)");
+        wait_for_port(port, "the npm registry (npm_registry.py)", &mut child);
+        NpmRegistry { dir, port, child }
+    }
+
+    /// The registry URL, with the trailing slash npm's config keys use.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// The tarball published as `name@version`, when there is one.
+    pub fn tarball(&self, name: &str, version: &str) -> Option<Vec<u8>> {
+        let doc = self
+            .dir
+            .path()
+            .join("packages")
+            .join(format!("{}.json", name.replace('/', "%2f")));
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(doc).ok()?).unwrap();
+        let url = doc["versions"][version]["dist"]["tarball"].as_str()?;
+        let file = url.rsplit('/').next().unwrap();
+        std::fs::read(self.dir.path().join("tarballs").join(file)).ok()
+    }
+}
+
+impl Drop for NpmRegistry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
