@@ -998,6 +998,9 @@ impl Installer {
         };
         let mut archives: Vec<Consumed> = Vec::new();
         let mut updaters: Vec<Consumed> = Vec::new();
+        if !self.installer.reads_archives() {
+            return archives;
+        }
         for a in &self.app.artifacts {
             archives.push(edge(&a.file_name, &a.key));
             if let Some(u) = &a.updater {
@@ -1014,6 +1017,9 @@ impl Installer {
     /// whether any was learnt.
     fn learn_checksums(&mut self, known: Known) -> bool {
         let mut learnt = false;
+        if !self.installer.reads_archives() {
+            return learnt;
+        }
         for a in &mut self.app.artifacts {
             learnt |= learn(&a.key, &mut a.sha256, known);
             if let Some(u) = &mut a.updater {

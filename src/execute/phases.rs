@@ -119,7 +119,8 @@ fn unsummed<'a>(
         .filter_map(|a| Some((a.name.as_str(), &graph.artifacts.get(&a.name)?.recipe)))
         .flat_map(|(artifact, recipe)| {
             let archives: Vec<(&str, &str, RecipeKey, bool)> = match recipe {
-                Recipe::Installer(i) => i
+                // (The `packages` style's npm package names no archive's checksum.)
+                Recipe::Installer(i) if i.installer.reads_archives() => i
                     .app
                     .artifacts
                     .iter()

@@ -205,6 +205,13 @@ impl InstallerKind {
         }
     }
 
+    /// Whether a fetching installer's bytes depend on the archives' (their sha256 and the
+    /// updaters'): not the `packages` style's main package, which names only the platform
+    /// packages, so its key depends on the sources alone and it is made without waiting.
+    pub fn reads_archives(self) -> bool {
+        self != InstallerKind::NpmPackages
+    }
+
     /// The external tool a bundling kind runs, whose version its key covers.
     pub fn tool(self) -> Option<&'static str> {
         match self {

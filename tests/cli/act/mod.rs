@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::servers::{free_port, wait_for_port, Nginx};
+use crate::support::servers::{free_port, wait_for_port, Nginx, NpmRegistry};
 use crate::support::{git, host_triple, run_ok, sha256sum_check, tool_release, BIN, READER};
 
 const TAG: &str = "v0.1.0";
@@ -80,12 +80,14 @@ pub enum Layout {
 }
 
 impl Layout {
-    /// The installers configured after `init`: the virtual workspace's App also ships Linux
-    /// packages, made by the Linux build job.
+    /// The installers configured after `init`: the example and the virtual workspace's App
+    /// also ship Linux packages, made by the Linux build job, and the example npm packages in
+    /// the `packages` style, published to a registry on 127.0.0.1 by the publish-npm job.
     fn installers(self) -> &'static [&'static str] {
         match self {
+            Layout::Example => &["shell", "deb", "rpm", "npm"],
             Layout::Virtual => &["shell", "deb", "rpm"],
-            _ => &["shell"],
+            Layout::SharedLibrary => &["shell"],
         }
     }
 
@@ -185,6 +187,8 @@ pub struct Pipeline {
     actions: Vec<String>,
     _tool: Served,
     _nginx: Option<Nginx>,
+    /// The npm registry the publish-npm job publishes to (repository variable NPM_REGISTRY).
+    registry: Option<NpmRegistry>,
 }
 
 fn act_binary() -> PathBuf {
@@ -284,6 +288,10 @@ impl Pipeline {
         };
         let tool = Served::start(&release.dir);
         let nginx = remote.then(Nginx::start);
+        let registry = layout
+            .installers()
+            .contains(&"npm")
+            .then(NpmRegistry::start);
 
         // The repository: the workspace, `init` as a user runs it, the install URL of this
         // tool's release (and the remote store), the workflow generated, committed and tagged.
@@ -333,6 +341,7 @@ impl Pipeline {
             actions,
             _tool: tool,
             _nginx: nginx,
+            registry,
         }
     }
 
@@ -448,6 +457,10 @@ impl Pipeline {
         for (k, v) in &self.secrets {
             cmd.arg("-s").arg(format!("{k}={v}"));
         }
+        if let Some(registry) = &self.registry {
+            cmd.arg("--var")
+                .arg(format!("NPM_REGISTRY={}", registry.url()));
+        }
         job_environment(&mut cmd, &shims, &home);
         cmd.env("GH_STUB_DIR", dir.join("gh"));
         cmd
@@ -527,8 +540,15 @@ impl Pipeline {
                 format!("{app}-installer.sh"),
             ];
             for package in self.installers.iter().filter(|i| **i != "shell") {
-                wants.push(format!("{app}-{host}.{package}"));
-                wants.push(format!("{app}-{host}.{package}.sha256"));
+                let file = match *package {
+                    "npm" => {
+                        wants.push(format!("{app}-npm-package.tar.gz"));
+                        format!("{app}-{host}-npm-package.tar.gz")
+                    }
+                    ext => format!("{app}-{host}.{ext}"),
+                };
+                wants.push(format!("{file}.sha256"));
+                wants.push(file);
             }
             for want in wants {
                 assert!(names.contains(&want), "{want} not released: {names:?}");
@@ -542,6 +562,9 @@ impl Pipeline {
             .filter(|n| n.ends_with(".sha256") || *n == "sha256.sum")
         {
             sha256sum_check(&assets, sums);
+        }
+        if let Some(registry) = &self.registry {
+            self.assert_npm_published(run, registry, &assets);
         }
         let served = Served::start(&assets);
         for (app, bins) in &self.apps {
@@ -560,6 +583,63 @@ impl Pipeline {
                 let out = run_ok(&mut Command::new(into.join("bin").join(bin)));
                 let first = String::from_utf8_lossy(&out.stdout);
                 assert_eq!(first.lines().next(), Some(says.as_str()), "{bin}");
+            }
+        }
+    }
+
+    /// The publish-npm job put each App's platform package and main package in the registry,
+    /// byte for byte the released files (a rerun says they are already there), and npm installs
+    /// the App from the registry and runs it.
+    fn assert_npm_published(&self, run: &Run, registry: &NpmRegistry, assets: &Path) {
+        let job = "publish-npm";
+        assert_eq!(
+            run.job_results().get(job),
+            Some(&true),
+            "{job} did not succeed:\n{}",
+            run.failure_report()
+        );
+        if run.n > 1 {
+            let out = run.output(job);
+            assert!(
+                out.iter().any(|l| l.ends_with("is already published")),
+                "run {} republished: {out:?}",
+                run.n
+            );
+        }
+        let host = host_triple();
+        let home = run.dir.join("npm-home");
+        for (app, bins) in &self.apps {
+            for (package, file) in [
+                (
+                    format!("{app}-{host}"),
+                    format!("{app}-{host}-npm-package.tar.gz"),
+                ),
+                (app.clone(), format!("{app}-npm-package.tar.gz")),
+            ] {
+                assert_eq!(
+                    registry.tarball(&package, "0.1.0").as_deref(),
+                    Some(std::fs::read(assets.join(&file)).unwrap().as_slice()),
+                    "{package}@0.1.0 in the registry is not the released {file}"
+                );
+            }
+            let project = run.dir.join("npm-project").join(app);
+            std::fs::create_dir_all(&project).unwrap();
+            std::fs::write(project.join("package.json"), "{}\n").unwrap();
+            run_ok(
+                Command::new("npm")
+                    .args(["install", "--no-audit", "--no-fund", "--registry"])
+                    .arg(registry.url())
+                    .arg(format!("{app}@0.1.0"))
+                    .env("HOME", &home)
+                    .env("npm_config_cache", home.join("cache"))
+                    .current_dir(&project),
+            );
+            for (bin, says) in bins {
+                let out = run_ok(&mut Command::new(
+                    project.join("node_modules/.bin").join(bin),
+                ));
+                let first = String::from_utf8_lossy(&out.stdout);
+                assert_eq!(first.lines().next(), Some(says.as_str()), "npm's {bin}");
             }
         }
     }
@@ -591,6 +671,11 @@ fn configure(
         layout.installers().iter().copied(),
     ));
     let mut secrets = vec![("GITHUB_TOKEN".to_string(), "act-fake-token".to_string())];
+    if layout.installers().contains(&"npm") {
+        doc["dist"]["npm-installer-style"] = toml_edit::value("packages");
+        doc["dist"]["publish-jobs"] = toml_edit::value(toml_edit::Array::from_iter(["npm"]));
+        secrets.push(("NPM_TOKEN".to_string(), NpmRegistry::TOKEN.to_string()));
+    }
     if let Some(nginx) = nginx {
         let out = run_ok(&mut dist(src, store, &["store", "keygen", "-o", "json"]));
         let pair: Value = serde_json::from_slice(&out.stdout).unwrap();
