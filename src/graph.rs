@@ -492,12 +492,19 @@ impl Makers<'_> {
                 .or_insert_with(|| crate::toolchain::tool_version(name));
             (name.to_string(), version.clone())
         });
+        // `install-libraries` of the kinds `package-libraries` builds, as the installers do.
+        let pc = self.cfg.package(&app);
+        let libraries = match installer.installs_libraries() {
+            true => installable_libraries(pkg, pc, t),
+            false => Vec::new(),
+        };
         Ok(Some(Recipe::Package(recipe::Package {
             installer,
             version: installer.package_version(&pkg.version.to_string()),
             target: target.to_string(),
             build: build.key,
             binaries: cb.binaries.iter().map(|b| t.exe(b)).collect(),
+            libraries,
             files,
             metadata: inputs.metadata,
             tool,
@@ -646,25 +653,34 @@ fn installed_libraries(
     pc: &crate::config::PackageConfig,
     archives: &[String],
 ) -> BTreeMap<String, Vec<String>> {
-    let kinds: Vec<_> = pc
-        .install_libraries
-        .iter()
-        .filter(|k| pc.package_libraries.contains(k))
-        .copied()
-        .collect();
     archives
         .iter()
         .filter_map(|n| {
             let ArtifactKind::Archive { target, .. } = &plan.artifacts[n].kind else {
                 return None;
             };
-            let libs: Vec<String> =
-                crate::plan::library_files(pkg, &kinds, dist_recipes::target::Target(target))
-                    .into_iter()
-                    .map(|(_, file)| file)
-                    .collect();
+            let libs = installable_libraries(pkg, pc, dist_recipes::target::Target(target));
             (!libs.is_empty()).then(|| (n.clone(), libs))
         })
+        .collect()
+}
+
+/// The library files installers install for `t`: `install-libraries` kinds that
+/// `package-libraries` ships and the package's lib target builds.
+fn installable_libraries(
+    pkg: &crate::workspace::Package,
+    pc: &crate::config::PackageConfig,
+    t: dist_recipes::target::Target,
+) -> Vec<String> {
+    let kinds: Vec<_> = pc
+        .install_libraries
+        .iter()
+        .filter(|k| pc.package_libraries.contains(k))
+        .copied()
+        .collect();
+    crate::plan::library_files(pkg, &kinds, t)
+        .into_iter()
+        .map(|(_, file)| file)
         .collect()
 }
 

@@ -375,6 +375,9 @@ pub struct Package {
     /// The App's cargo build for `target`, and the binary files it ships (`.exe` on Windows).
     pub build: RecipeKey,
     pub binaries: Vec<String>,
+    /// Library files of that build the package installs (`install-libraries`, kinds that
+    /// install libraries), by output name.
+    pub libraries: Vec<String>,
     /// Workspace files the kind reads (the WiX source; licences, README), by
     /// workspace-relative path.
     pub files: BTreeMap<String, FileInput>,
@@ -1137,6 +1140,7 @@ impl Package {
             target,
             build,
             binaries,
+            libraries,
             files,
             metadata,
             tool,
@@ -1146,6 +1150,10 @@ impl Package {
         m.insert("target", target.as_str());
         m.insert("recipe:build", Val::hex(build));
         m.insert("binaries", list(binaries));
+        // Only when it installs any: older keys stay as they were.
+        if !libraries.is_empty() {
+            m.insert("libraries", list(libraries));
+        }
         for (path, f) in files {
             m.named("file:", path, f.val());
         }
@@ -1538,6 +1546,7 @@ mod tests {
                 target: "x86_64-pc-windows-msvc".into(),
                 build: build_key,
                 binaries: vec!["app.exe".into()],
+                libraries: Vec::new(),
                 files: BTreeMap::from([("wix/main.wxs".into(), file)]),
                 metadata: BTreeMap::new(),
                 tool: Some(("wixl".into(), "0.101".into())),

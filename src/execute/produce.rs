@@ -295,9 +295,10 @@ impl Producer<'_> {
         p: &recipe::Package,
         tmp: &Path,
     ) -> Result<(), ExecuteError> {
-        let staged = tmp.join("bin");
-        std::fs::create_dir_all(&staged).map_err(io("staging binaries"))?;
-        for file in &p.binaries {
+        let bins = p.binaries.iter().map(|f| ("bin", f));
+        for (dir, file) in bins.chain(p.libraries.iter().map(|f| ("lib", f))) {
+            let staged = tmp.join(dir);
+            std::fs::create_dir_all(&staged).map_err(io("staging binaries"))?;
             let o = self.output_of(label, &p.build, file)?;
             let path = staged.join(file);
             self.store.materialize(&o, &path)?;

@@ -274,3 +274,42 @@ fn local_tarballs_install_offline_with_npm() {
     );
     says_hello(&dir.join("node_modules/.bin").join(APP));
 }
+
+/// The packages are artifacts like the others: cargo-dist-schema reads the manifest that lists
+/// them, two builds in two directories with two stores reproduce them (`compare`), and `explain`
+/// names the input that changed a platform package's key.
+#[test]
+fn npm_packages_reproduce_and_explain() {
+    let host = host_triple();
+    let (a, distrib) = built();
+    let manifest = distrib.join("dist-manifest.json");
+    let typed: cargo_dist_schema::DistManifest =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap())
+            .expect("cargo-dist-schema reads the manifest");
+    let platform = format!("{APP}-{host}-npm-package.tar.gz");
+    assert!(typed.artifacts.contains_key(platform.as_str()));
+
+    let (_b, other) = built();
+    let out = a.cmd(&[
+        "compare",
+        manifest.to_str().unwrap(),
+        other.join("dist-manifest.json").to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for name in [platform.clone(), format!("{APP}-npm-package.tar.gz")] {
+        let row = report["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} not compared: {report}"));
+        assert_eq!(row["verdict"], "reproduced", "{row}");
+    }
+
+    a.file("LICENSE", "MIT License\n\nCopyright (c) someone else\n");
+    let explained = a.ok(&["explain", &platform]);
+    assert!(explained.contains("file LICENSE changed"), "{explained}");
+}

@@ -104,6 +104,86 @@ fn packages_pass_their_tools_install_run_and_reproduce() {
     }
 }
 
+/// `install-libraries` puts the App's C libraries in its packages, in a private directory (a
+/// Rust cdylib has no SONAME): `/usr/lib/{name}` in the `.deb`,
+/// `%{_libdir}/{name}` in the `.rpm`, the shared one stripped and still exporting its symbols, only the
+/// kinds asked for.
+#[test]
+fn packages_install_the_apps_libraries() {
+    let host = host_triple();
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"greeter\"\nversion = \"0.3.0\"\nedition = \"2021\"\ndescription = \"Greets, also from C\"\nlicense = \"MIT\"\nauthors = [\"Jane Doe <jane@example.com>\"]\nrepository = \"https://github.com/example/greeter\"\n\n[lib]\ncrate-type = [\"cdylib\", \"staticlib\"]\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [\"{host}\"]\ninstallers = [\"deb\", \"rpm\"]\npackage-libraries = [\"cdylib\", \"cstaticlib\"]\ninstall-libraries = [\"cdylib\"]\n"
+        ),
+    )
+    .file("src/lib.rs", "#[no_mangle]\npub extern \"C\" fn greeter_answer() -> i32 {\n    42\n}\n")
+    .file("src/main.rs", "fn main() {\n    println!(\"greetings\");\n}\n")
+    .file("LICENSE", "MIT License\n\nCopyright (c) Jane Doe\n")
+    .file(
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"greeter\"\nversion = \"0.3.0\"\n",
+    );
+    fx.ok(&[
+        "build",
+        "--artifacts=local",
+        &format!("--target={host}"),
+        "--allow-dirty",
+    ]);
+    let distrib = fx.root().join("target/distrib");
+    let deb = distrib.join(format!("greeter-{host}.deb"));
+    let contents = run_ok(Command::new("dpkg-deb").arg("--contents").arg(&deb));
+    let contents = String::from_utf8_lossy(&contents.stdout).into_owned();
+    assert!(
+        contents
+            .lines()
+            .any(|l| l.ends_with("./usr/lib/greeter/libgreeter.so")),
+        "{contents}"
+    );
+    assert!(!contents.contains("libgreeter.a"), "{contents}");
+    lintian_clean(&deb);
+    let root = fx.dir.path().join("dpkg-root");
+    for dir in ["var/lib/dpkg/info", "var/lib/dpkg/updates"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+    run_ok(
+        Command::new("dpkg")
+            .arg(format!("--root={}", root.display()))
+            .args([
+                "--force-not-root",
+                "--force-depends",
+                "--force-script-chrootless",
+            ])
+            .args(["--log=/dev/null", "-i"])
+            .arg(&deb),
+    );
+    let symbols = run_ok(
+        Command::new("nm")
+            .args(["-D", "--defined-only"])
+            .arg(root.join("usr/lib/greeter/libgreeter.so")),
+    );
+    let symbols = String::from_utf8_lossy(&symbols.stdout);
+    assert!(symbols.contains(" T greeter_answer"), "{symbols}");
+
+    let rpm = distrib.join(format!("greeter-{host}.rpm"));
+    let files = run_ok(Command::new("rpm").arg("-qlp").arg(&rpm));
+    let files = String::from_utf8_lossy(&files.stdout);
+    let libdir = if host.starts_with("x86_64") {
+        "/usr/lib64/greeter"
+    } else {
+        "/usr/lib/greeter"
+    };
+    assert!(
+        files
+            .lines()
+            .any(|l| l == format!("{libdir}/libgreeter.so")),
+        "{files}"
+    );
+    assert!(!files.contains("libgreeter.a"), "{files}");
+}
+
 /// dpkg-deb reads Debian's names and the files, lintian finds no error, dpkg installs it.
 fn deb_checks(host: &str, deb: &Path, scratch: &Path) {
     // Debian's names: `_` becomes `-`, a pre-release sorts before its release with `~`.

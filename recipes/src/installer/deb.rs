@@ -97,6 +97,12 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
             super::elf::strip(bytes).map_err(|e| fail(format!("stripping {bin}: {e}")))?;
         entries.push((format!("usr/bin/{bin}"), 0o755, Some(stripped)));
     }
+    for (lib, bytes) in &staged.libraries {
+        // A private directory: a Rust cdylib has no SONAME, which a public library in
+        // /usr/lib must have (Policy 8.1; lintian's sharedobject-in-library-directory-missing-soname).
+        let shipped = library(lib, bytes, &mut depends).map_err(fail)?;
+        entries.push((format!("usr/lib/{name}/{lib}"), 0o644, Some(shipped)));
+    }
     if let Some((base, bytes)) = staged.readme {
         entries.push((format!("{doc}/{base}"), 0o644, Some(bytes)));
     }
@@ -142,6 +148,20 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
         path: out.to_owned(),
         source,
     })
+}
+
+/// A library as the package ships it: a shared one stripped like the binaries, its needs
+/// added to `depends`; a static one as built.
+fn library(
+    lib: &str,
+    bytes: &[u8],
+    depends: &mut BTreeMap<String, Option<String>>,
+) -> Result<Vec<u8>, String> {
+    if !lib.ends_with(".so") {
+        return Ok(bytes.to_vec());
+    }
+    needs(bytes, depends).map_err(|e| format!("reading {lib}: {e}"))?;
+    super::elf::strip(bytes).map_err(|e| format!("stripping {lib}: {e}"))
 }
 
 /// Every directory above the files, and the root (`./`), as entries of their own.

@@ -212,6 +212,11 @@ impl InstallerKind {
         self != InstallerKind::NpmPackages
     }
 
+    /// Whether a bundling kind installs the build's `install-libraries` beside its binaries.
+    pub fn installs_libraries(self) -> bool {
+        matches!(self, InstallerKind::Deb | InstallerKind::Rpm)
+    }
+
     /// The external tool a bundling kind runs, whose version its key covers.
     pub fn tool(self) -> Option<&'static str> {
         match self {

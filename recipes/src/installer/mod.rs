@@ -247,11 +247,12 @@ pub(crate) fn write_tarball(
     Ok(())
 }
 
-/// What the build staged for a bundling installer (see [`write_package`]): each binary's bytes,
-/// and the workspace files its kind reads, the README apart from the licence files (by base
+/// What the build staged for a bundling installer (see [`write_package`]): each binary's and
+/// library's bytes, and the workspace files its kind reads, the README apart from the licence files (by base
 /// name).
 pub(crate) struct Staged {
     pub binaries: Vec<(String, Vec<u8>)>,
+    pub libraries: Vec<(String, Vec<u8>)>,
     pub readme: Option<(String, Vec<u8>)>,
     pub licenses: Vec<(String, Vec<u8>)>,
 }
@@ -266,6 +267,7 @@ impl Staged {
         };
         let mut staged = Staged {
             binaries: Vec::new(),
+            libraries: Vec::new(),
             readme: None,
             licenses: Vec::new(),
         };
@@ -273,6 +275,11 @@ impl Staged {
             staged
                 .binaries
                 .push((bin.clone(), read(dir.join("bin").join(bin))?));
+        }
+        for lib in &p.libraries {
+            staged
+                .libraries
+                .push((lib.clone(), read(dir.join("lib").join(lib))?));
         }
         for path in p.files.keys() {
             let bytes = read(dir.join("files").join(path))?;

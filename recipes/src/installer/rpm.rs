@@ -113,15 +113,7 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
         format!("- Release {} of {}.", p.version, p.app),
         FIXED_MTIME as u32,
     );
-    let mut requires = BTreeSet::new();
-    for (bin, bytes) in &staged.binaries {
-        requires.extend(elf_requires(bytes).map_err(|e| fail(format!("reading {bin}: {e}")))?);
-        let stripped =
-            super::elf::strip(bytes).map_err(|e| fail(format!("stripping {bin}: {e}")))?;
-        let to = FileOptions::new(format!("/usr/bin/{bin}")).permissions(0o755);
-        b.with_file_contents(stripped, to)
-            .map_err(|e| fail(e.to_string()))?;
-    }
+    let requires = add_payload(&mut b, p, &staged).map_err(fail)?;
     for r in requires {
         b.requires(Dependency::any(r));
     }
@@ -133,6 +125,47 @@ pub(super) fn write(p: &Package, dir: &Path, out: &Path) -> Result<(), Installer
         path: out.to_owned(),
         source,
     })
+}
+
+/// The binaries in `/usr/bin` and the libraries in `%{_libdir}/{app}` (lib64 on 64-bit targets,
+/// as Fedora and SUSE lay them out), stripped where ELF; returns what they require.
+fn add_payload(
+    b: &mut PackageBuilder,
+    p: &Package,
+    staged: &Staged,
+) -> Result<BTreeSet<String>, String> {
+    // A private directory, as in the `.deb`: a Rust cdylib has no SONAME.
+    let libdir = match p
+        .target
+        .split('-')
+        .next()
+        .is_some_and(|cpu| cpu.contains("64"))
+    {
+        true => format!("/usr/lib64/{}", p.app),
+        false => format!("/usr/lib/{}", p.app),
+    };
+    let bins = staged
+        .binaries
+        .iter()
+        .map(|(f, b)| (f, b, format!("/usr/bin/{f}"), true));
+    let libs = staged
+        .libraries
+        .iter()
+        .map(|(f, b)| (f, b, format!("{libdir}/{f}"), f.ends_with(".so")));
+    let mut requires = BTreeSet::new();
+    for (file, bytes, to, elf) in bins.chain(libs) {
+        let shipped = match elf {
+            true => {
+                requires.extend(elf_requires(bytes).map_err(|e| format!("reading {file}: {e}"))?);
+                super::elf::strip(bytes).map_err(|e| format!("stripping {file}: {e}"))?
+            }
+            false => bytes.clone(),
+        };
+        let mode = if elf { 0o755 } else { 0o644 };
+        b.with_file_contents(shipped, FileOptions::new(to).permissions(mode))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(requires)
 }
 
 /// The README as `%doc` and the licence files as `%license`, in their package directories.

@@ -532,27 +532,8 @@ impl Pipeline {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        let host = host_triple();
-        for app in self.apps.keys() {
-            let mut wants = vec![
-                format!("{app}-{host}.tar.xz"),
-                format!("{app}-{host}.tar.xz.sha256"),
-                format!("{app}-installer.sh"),
-            ];
-            for package in self.installers.iter().filter(|i| **i != "shell") {
-                let file = match *package {
-                    "npm" => {
-                        wants.push(format!("{app}-npm-package.tar.gz"));
-                        format!("{app}-{host}-npm-package.tar.gz")
-                    }
-                    ext => format!("{app}-{host}.{ext}"),
-                };
-                wants.push(format!("{file}.sha256"));
-                wants.push(file);
-            }
-            for want in wants {
-                assert!(names.contains(&want), "{want} not released: {names:?}");
-            }
+        for want in self.released_files() {
+            assert!(names.contains(&want), "{want} not released: {names:?}");
         }
         for want in ["dist-manifest.json", "sha256.sum", "source.tar.gz"] {
             assert!(names.contains(want), "{want} not released: {names:?}");
@@ -585,6 +566,29 @@ impl Pipeline {
                 assert_eq!(first.lines().next(), Some(says.as_str()), "{bin}");
             }
         }
+    }
+
+    /// The files each App releases for the host: archive, shell installer, packages, checksums.
+    fn released_files(&self) -> Vec<String> {
+        let host = host_triple();
+        let mut wants = Vec::new();
+        for app in self.apps.keys() {
+            wants.push(format!("{app}-{host}.tar.xz"));
+            wants.push(format!("{app}-{host}.tar.xz.sha256"));
+            wants.push(format!("{app}-installer.sh"));
+            for package in self.installers.iter().filter(|i| **i != "shell") {
+                let file = match *package {
+                    "npm" => {
+                        wants.push(format!("{app}-npm-package.tar.gz"));
+                        format!("{app}-{host}-npm-package.tar.gz")
+                    }
+                    ext => format!("{app}-{host}.{ext}"),
+                };
+                wants.push(format!("{file}.sha256"));
+                wants.push(file);
+            }
+        }
+        wants
     }
 
     /// The publish-npm job put each App's platform package and main package in the registry,
