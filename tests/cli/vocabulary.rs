@@ -17,7 +17,7 @@ fn context(key: &str) -> &'static str {
         "tap" => "installers = [\"shell\", \"homebrew\"]",
         "formula" => "installers = [\"shell\", \"homebrew\"]",
         "publish-jobs" => "tap = \"example/homebrew-tap\"",
-        "npm-package" | "npm-scope" => "installers = [\"shell\", \"npm\"]",
+        "npm-package" | "npm-scope" | "npm-installer-style" => "installers = [\"shell\", \"npm\"]",
         "install-libraries" => "package-libraries = [\"cdylib\", \"cstaticlib\"]",
         // A .pkg needs its identifier (which also turns pkg on, beside each listed kind).
         "installers" => "mac-pkg-config = { identifier = \"dev.example.app\" }",
@@ -238,6 +238,7 @@ fn canonical(k: &KeyDef, word: &str) -> String {
             name::<dist_recipes::target::LibraryKind>(word)
         }
         "hosting" => name::<Hosting>(word),
+        "npm-installer-style" => name::<NpmInstallerStyle>(word),
         "ci" => name::<CiBackend>(word),
         "allow-dirty" => name::<Generated>(word),
         "pr-run-mode" => name::<PrRunMode>(word),
