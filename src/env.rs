@@ -151,6 +151,9 @@ pub struct RemoteEnv {
     /// `AWS_REGION` and `AWS_ENDPOINT_URL` for `s3://` (credentials are read by the S3 client).
     pub s3_region: Option<String>,
     pub s3_endpoint: Option<String>,
+    /// `CARGO_DIST_REMOTE_TIMEOUT`: seconds a remote call may take (as written; parsed by
+    /// its user, which names the variable when it is not a number).
+    pub timeout: Option<String>,
 }
 
 pub const REMOTE: &str = "CARGO_DIST_REMOTE";
@@ -158,6 +161,7 @@ pub const SIGNING_KEY: &str = "CARGO_DIST_REMOTE_SIGNING_KEY";
 pub const SIGNING_KEY_FILE: &str = "CARGO_DIST_REMOTE_SIGNING_KEY_FILE";
 pub const TRUSTED_KEYS: &str = "CARGO_DIST_REMOTE_TRUSTED_KEYS";
 pub const PASSWORD: &str = "CARGO_DIST_REMOTE_PASSWORD";
+pub const TIMEOUT: &str = "CARGO_DIST_REMOTE_TIMEOUT";
 
 pub fn remote() -> RemoteEnv {
     let nonempty = |k: &str| text(k).filter(|v| !v.is_empty());
@@ -175,5 +179,6 @@ pub fn remote() -> RemoteEnv {
         password: nonempty(PASSWORD),
         s3_region: text("AWS_REGION"),
         s3_endpoint: text("AWS_ENDPOINT_URL"),
+        timeout: nonempty(TIMEOUT),
     }
 }

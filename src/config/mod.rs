@@ -17,6 +17,9 @@ pub mod keys;
 pub mod types;
 pub mod vocab;
 
+#[cfg(test)]
+mod random_input;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use dist_recipes::archive::{ArchiveFormat, ChecksumStyle};
@@ -517,7 +520,11 @@ fn mismatch(def: &KeyDef, m: Mismatch, v: &Value, table: &str, file: &str) -> Co
         Mismatch::Shape(message) => ConfigError::BadShape {
             table: table.into(),
             file: file.into(),
-            message,
+            // A check inside a table names what is inside; the key it is in comes first.
+            message: match message.contains(&format!("`{}", def.name)) {
+                true => message,
+                false => format!("in `{}`: {message}", def.name),
+            },
         },
     }
 }

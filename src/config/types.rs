@@ -148,8 +148,8 @@ impl Ty {
                 }
                 match whole {
                     Some(f) => f(&list).map_err(|expected| Mismatch::Value {
-                        value: v.to_string(),
-                        expected,
+                        value: shortened(v.to_string()),
+                        expected: clipped(expected, 400),
                     }),
                     None => Ok(()),
                 }
@@ -206,8 +206,9 @@ impl Ty {
 fn checked(s: &str, check: Option<Check>) -> Result<(), Mismatch> {
     match check {
         Some(f) => f(s).map_err(|expected| Mismatch::Value {
-            value: format!("{s:?}"),
-            expected,
+            value: shown(s),
+            // A check may quote the value back.
+            expected: clipped(expected, 400),
         }),
         None => Ok(()),
     }
@@ -218,7 +219,7 @@ fn one_of(s: &str, allowed: &[&str]) -> Result<(), Mismatch> {
         Ok(())
     } else {
         Err(Mismatch::Value {
-            value: format!("{s:?}"),
+            value: shown(s),
             expected: format!("one of {}", quoted(allowed)),
         })
     }
@@ -262,10 +263,30 @@ pub fn describe(v: &Value) -> String {
         Value::Null => "nothing".into(),
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the string {s:?}"),
+        Value::String(s) => format!("the string {}", shown(s)),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "a table".into(),
     }
+}
+
+/// A config string as an error shows it: quoted, and cut short when long (an error must stay
+/// readable whatever a file holds).
+pub fn shown(s: &str) -> String {
+    shortened(format!("{s:?}"))
+}
+
+fn shortened(text: String) -> String {
+    clipped(text, 60)
+}
+
+/// `text`, its first `keep` characters when much longer.
+fn clipped(text: String, keep: usize) -> String {
+    let count = text.chars().count();
+    if count <= keep + 20 {
+        return text;
+    }
+    let head: String = text.chars().take(keep).collect();
+    format!("{head}… ({count} characters)")
 }
 
 /// Helpers for [`Ty::Shaped`] checks: each names the path of what is wrong.

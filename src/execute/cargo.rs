@@ -33,6 +33,14 @@ pub enum CargoError {
         status: String,
         stderr: String,
     },
+    #[error("`cargo build` of {package} for {target} ran out of disk space: the file system holding {dir} is full ({free} free now); nothing was stored and target/distrib was left as it was\n  free space there (`cargo clean` removes target/, which holds the build sandboxes) and build again\n{stderr}")]
+    Full {
+        package: String,
+        target: String,
+        dir: String,
+        free: String,
+        stderr: String,
+    },
     #[error("could not run cargo: {0}")]
     Spawn(std::io::Error),
     #[error("this build needs {krate} {version}, and installing it into {dir} failed\n  install it there yourself (`cargo install {krate} --version {version} --locked --root {dir}`), or set CARGO_DIST_TOOLS to a directory holding {krate}-{version}/bin/{krate}\n{stderr}")]
@@ -468,8 +476,35 @@ fn jail_for(
 }
 
 /// A failed build's error: cargo's stderr, and what isolation may have cut off.
-fn failed(b: &CargoBuild, out: &std::process::Output, level: Isolation) -> CargoError {
+/// Free space below which a failed build is taken to have failed for want of space.
+const NEARLY_FULL: u64 = 16 << 20;
+
+fn failed(
+    b: &CargoBuild,
+    out: &std::process::Output,
+    level: Isolation,
+    sandbox: &Path,
+) -> CargoError {
     let mut stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+    // rustc and cargo say so in their own words (ENOSPC, EDQUOT), or not at all (a linker
+    // killed by SIGBUS writing to a full tmpfs): a file system with next to nothing free
+    // after a failed build is the cause either way.
+    let free = rustix::fs::statvfs(sandbox)
+        .ok()
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize));
+    let says_full = ["No space left on device", "Disk quota exceeded"]
+        .iter()
+        .any(|m| stderr.contains(m));
+    if says_full || free.is_some_and(|f| f < NEARLY_FULL) {
+        let free = free.map_or("unknown".into(), |f| format!("{} KiB", f / 1024));
+        return CargoError::Full {
+            package: b.package.clone(),
+            target: b.target.clone(),
+            dir: sandbox.display().to_string(),
+            free,
+            stderr,
+        };
+    }
     let cut_off = match level {
         Isolation::Full => Some("no network, and no files but its sandbox, the vendored crates, the toolchain and the system's"),
         Isolation::NetworkOnly => Some("no network"),
@@ -598,7 +633,7 @@ pub fn build(
         },
     })?;
     if !run.output.status.success() {
-        return Err(failed(b, &run.output, run.level));
+        return Err(failed(b, &run.output, run.level, sandbox));
     }
     let bin_dir = target_dir.join(&b.target).join("dist");
     let target = dist_recipes::target::Target(&b.target);

@@ -19,6 +19,8 @@ pub const TRUSTED_KEYS_ENV: &str = crate::env::TRUSTED_KEYS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteSetupError {
+    #[error("{var}={value:?} is not a number of seconds above 0 (e.g. 10, or 2.5)")]
+    Timeout { var: &'static str, value: String },
     #[error("{var}={path}: {source}; point it at a file holding the 64-hex-character signing key")]
     KeyFile {
         var: &'static str,
@@ -81,6 +83,20 @@ fn open(
         })?),
         (None, None) => None,
     };
+    let timeout = match &env.timeout {
+        None => None,
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(secs) if secs > 0.0 && secs.is_finite() => {
+                Some(std::time::Duration::from_secs_f64(secs))
+            }
+            _ => {
+                return Err(Error::RemoteSetup(RemoteSetupError::Timeout {
+                    var: crate::env::TIMEOUT,
+                    value: v.clone(),
+                }))
+            }
+        },
+    };
     let mut trusted_keys = cfg.remote_trusted_keys.clone();
     trusted_keys.extend(env.trusted_keys);
     let config = RemoteConfig {
@@ -91,6 +107,7 @@ fn open(
         password: env.password,
         s3_region: env.s3_region,
         s3_endpoint: env.s3_endpoint,
+        timeout,
     };
     match Remote::open(&config) {
         Ok(r) => Ok(Some(r)),

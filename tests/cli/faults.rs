@@ -171,3 +171,54 @@ mount -o remount,size=64m "$CARGO_DIST_STORE" || exit 91
     );
     assert_eq!(release(fx.root()), lone_build(&fx));
 }
+
+/// The target directory (where cargo compiles, and the build sandboxes live) on a small tmpfs
+/// that fills while cargo compiles: the build fails with an error naming that directory and
+/// saying it is full, the store verifies with nothing in `tmp/`, and with the space back the
+/// next build succeeds with a lone build's bytes.
+#[test]
+fn a_full_target_dir_fails_cleanly_and_the_next_build_succeeds() {
+    let (fx, _host) = host_app("full-target", "hello");
+    let store = fx.dir.path().join("store-here");
+    let target = fx.root().join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    let script = r#"set -u
+mount -t tmpfs -o size=300k tmpfs "$TARGET" || exit 90
+"$BIN" dist build --allow-dirty > /dev/null 2> "$LOGS/full.err"; echo "build1=$?"
+"$BIN" dist store verify > /dev/null; echo "verify1=$?"
+echo "tmp=[$(ls -A "$CARGO_DIST_STORE/tmp" 2>/dev/null)]"
+mount -o remount,size=512m "$TARGET" || exit 91
+"$BIN" dist build --allow-dirty > /dev/null 2> "$LOGS/again.err"; echo "build2=$?"
+"$BIN" dist store verify > /dev/null; echo "verify2=$?"
+cp -r "$TARGET/distrib" "$LOGS/distrib"
+"#;
+    let out = Command::new("unshare")
+        .args(["-Urm", "sh", "-c", script])
+        .current_dir(fx.root())
+        .env("BIN", crate::support::BIN)
+        .env("LOGS", fx.dir.path())
+        .env("TARGET", &target)
+        .env("CARGO_DIST_STORE", &store)
+        .env("CARGO_DIST_METADATA", crate::support::READER)
+        .output()
+        .expect("unshare (util-linux) is needed: .ci/run installs it");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = std::fs::read_to_string(fx.dir.path().join("full.err")).unwrap();
+    assert_eq!(
+        said, "build1=1\nverify1=0\ntmp=[]\nbuild2=0\nverify2=0\n",
+        "{err}"
+    );
+    assert!(
+        err.contains("is full") && err.contains(&target.display().to_string()),
+        "{err}"
+    );
+    // The tmpfs went with the namespace: the copy is what the second build made.
+    let mut made = crate::support::read_tree(&fx.dir.path().join("distrib"));
+    made.remove("dist-manifest.json");
+    assert_eq!(made, lone_build(&fx));
+}

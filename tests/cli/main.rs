@@ -20,6 +20,7 @@ mod pipeline;
 mod plan;
 mod publish;
 mod remote;
+mod remote_faults;
 mod selfhost;
 mod sources;
 mod store;

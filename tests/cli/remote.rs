@@ -9,21 +9,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::servers::{Nginx, Redis};
+use crate::support::servers::{Moto, Nginx, Redis};
 use crate::support::{
     archive_name, copy_workspace, dist_app, dist_command, fake_cargo, host_triple, read_tree,
     run_ok, use_fake_cargo, Fixture,
 };
 
 /// A one-binary App for the host, with a shell installer (a global artifact).
-fn host_app(name: &str, greeting: &str) -> (Fixture, String) {
+pub(crate) fn host_app(name: &str, greeting: &str) -> (Fixture, String) {
     let host = host_triple();
     let body = format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\n");
     (dist_app(name, greeting, &body), host)
 }
 
 /// A fresh ed25519 pair from the tool: (secret, public).
-fn keygen(fx: &Fixture) -> (String, String) {
+pub(crate) fn keygen(fx: &Fixture) -> (String, String) {
     let k = fx.json(&["store", "keygen", "-o", "json"]);
     (
         k["signing_key"].as_str().unwrap().to_string(),
@@ -33,15 +33,17 @@ fn keygen(fx: &Fixture) -> (String, String) {
 
 /// Who a machine is on the remote: its URL, the key it signs with, the keys it trusts.
 #[derive(Clone, Default)]
-struct Access {
-    url: String,
-    signing: Option<String>,
-    trusted: Vec<String>,
-    read_only: bool,
+pub(crate) struct Access {
+    pub url: String,
+    pub signing: Option<String>,
+    pub trusted: Vec<String>,
+    pub read_only: bool,
+    /// More environment for the tool (`CARGO_DIST_REMOTE_TIMEOUT`, S3's `AWS_*`).
+    pub env: Vec<(String, String)>,
 }
 
 impl Access {
-    fn apply(&self, cmd: &mut Command) {
+    pub fn apply(&self, cmd: &mut Command) {
         cmd.env("CARGO_DIST_REMOTE", &self.url)
             .env_remove("CARGO_DIST_REMOTE_SIGNING_KEY")
             .env("CARGO_DIST_REMOTE_TRUSTED_KEYS", self.trusted.join(","));
@@ -51,11 +53,12 @@ impl Access {
         if self.read_only {
             cmd.arg("--remote-read-only");
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
     }
 }
 
 /// `build -o json` of the workspace at `root` with `store` and `access`: (manifest, stderr).
-fn build(root: &Path, store: &Path, access: &Access) -> (Value, String) {
+pub(crate) fn build(root: &Path, store: &Path, access: &Access) -> (Value, String) {
     let mut cmd = dist_command(root, store, &["build", "-o", "json"]);
     access.apply(&mut cmd);
     let out = run_ok(&mut cmd);
@@ -66,7 +69,7 @@ fn build(root: &Path, store: &Path, access: &Access) -> (Value, String) {
 }
 
 /// Artifact -> (recipe.cached, recipe.remote).
-fn sources(manifest: &Value) -> BTreeMap<String, (bool, bool)> {
+pub(crate) fn sources(manifest: &Value) -> BTreeMap<String, (bool, bool)> {
     manifest["artifacts"]
         .as_object()
         .unwrap()
@@ -85,14 +88,14 @@ fn sources(manifest: &Value) -> BTreeMap<String, (bool, bool)> {
 }
 
 /// The built files of a workspace (`target/distrib/`), manifest aside (it names paths).
-fn distrib(root: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn distrib(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = read_tree(&root.join("target/distrib"));
     files.remove("dist-manifest.json");
     files
 }
 
 /// A second machine: a clone of `fx`'s workspace (no target/) with its own empty store.
-fn clone_of(fx: &Fixture, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn clone_of(fx: &Fixture, name: &str) -> (PathBuf, PathBuf) {
     let root = fx.dir.path().join(name);
     copy_workspace(fx.root(), &root);
     let _ = std::fs::remove_dir_all(root.join("target"));
@@ -100,7 +103,7 @@ fn clone_of(fx: &Fixture, name: &str) -> (PathBuf, PathBuf) {
 }
 
 /// The warnings a run printed that are about the remote store.
-fn remote_warnings(stderr: &str) -> Vec<&str> {
+pub(crate) fn remote_warnings(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
         .filter(|l| l.starts_with("warning: remote store"))
@@ -110,7 +113,10 @@ fn remote_warnings(stderr: &str) -> Vec<&str> {
 /// Machine A builds and uploads; machine B (a clone, an empty store, the same remote, trusting
 /// A's key, holding no key to sign with) builds with no cargo and no compressor run: every
 /// artifact is a verified remote hit, bit-identical to A's.
-fn two_machines_share_every_artifact(url: String) -> (Fixture, Access, Access) {
+fn two_machines_share_every_artifact(
+    url: String,
+    env: Vec<(String, String)>,
+) -> (Fixture, Access, Access) {
     let (fx, host) = host_app("shared", "hello from the remote");
     let (secret, public) = keygen(&fx);
     let writer = Access {
@@ -118,6 +124,7 @@ fn two_machines_share_every_artifact(url: String) -> (Fixture, Access, Access) {
         signing: Some(secret),
         trusted: vec![],
         read_only: false,
+        env,
     };
     let (a, stderr) = build(fx.root(), &fx.store(), &writer);
     assert!(remote_warnings(&stderr).is_empty(), "{stderr}");
@@ -232,7 +239,7 @@ fn assert_remote_gc_by_age_and_size(fx: &Fixture, writer: &Access, nginx: &Nginx
 #[test]
 fn two_machines_share_every_artifact_through_webdav() {
     let nginx = Nginx::start();
-    let (fx, writer, reader) = two_machines_share_every_artifact(nginx.url());
+    let (fx, writer, reader) = two_machines_share_every_artifact(nginx.url(), vec![]);
     let host = host_triple();
     // The remote's layout: objects by BLAKE3, one signed record per recipe, by key.
     let a_manifest: Value = serde_json::from_slice(
@@ -291,7 +298,7 @@ fn two_machines_share_every_artifact_through_webdav() {
 #[test]
 fn two_machines_share_every_artifact_through_redis() {
     let redis = Redis::start();
-    let _ = two_machines_share_every_artifact(redis.url());
+    let _ = two_machines_share_every_artifact(redis.url(), vec![]);
     // Redis cannot list its keys: remote upkeep says so instead of pretending.
     let fx = Fixture::new();
     let mut cmd = Command::new(crate::support::BIN);
@@ -307,6 +314,20 @@ fn two_machines_share_every_artifact_through_redis() {
     assert!(err.contains("cannot list its entries"), "{err}");
 }
 
+/// S3 for real: moto's S3 server (PyPI's moto[server], which `.ci/run` installs) with
+/// credentials, a bucket and a prefix; then `store verify --remote` lists and checks it.
+#[test]
+fn two_machines_share_every_artifact_through_s3() {
+    let moto = Moto::start();
+    let bucket = moto.bucket("dist-cache");
+    let (fx, _writer, reader) =
+        two_machines_share_every_artifact(format!("s3://{bucket}/team-a"), moto.env());
+    let mut cmd = dist_command(fx.root(), &fx.store(), &["store", "verify", "--remote"]);
+    reader.apply(&mut cmd);
+    let ok = String::from_utf8(run_ok(&mut cmd).stdout).unwrap();
+    assert!(ok.starts_with("ok: "), "{ok}");
+}
+
 /// A corrupted and a truncated object on the server: the recipes they belong to are built
 /// locally (the binary comes from the remote, so no cargo runs), with one warning, and a
 /// writer's build puts good copies back.
@@ -320,6 +341,7 @@ fn corrupted_remote_objects_are_rebuilt_locally_with_one_warning() {
         signing: Some(secret),
         trusted: vec![public],
         read_only: false,
+        env: vec![],
     };
     let (a, _) = build(fx.root(), &fx.store(), &writer);
     let digest = |name: &str| {
@@ -407,6 +429,7 @@ fn records_signed_by_an_unknown_key_are_ignored() {
         signing: Some(stranger),
         trusted: vec![],
         read_only: false,
+        env: vec![],
     };
     let (a, _) = build(fx.root(), &fx.store(), &stranger);
 
@@ -416,6 +439,7 @@ fn records_signed_by_an_unknown_key_are_ignored() {
         signing: None,
         trusted: vec![trusted_public],
         read_only: true,
+        env: vec![],
     };
     let before = read_tree(&nginx.files());
     let (b, stderr) = build(&b_root, &b_store, &reader);
@@ -452,6 +476,7 @@ fn a_server_killed_mid_build_costs_one_warning() {
         signing: Some(secret),
         trusted: vec![public],
         read_only: false,
+        env: vec![],
     };
     let mut cmd = dist_command(fx.root(), &fx.store(), &["build", "-o", "json"]);
     access.apply(&mut cmd);

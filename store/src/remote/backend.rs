@@ -126,11 +126,12 @@ pub(crate) fn operator(config: &super::RemoteConfig) -> Result<(Operator, String
         }
         .map_err(|e| format!("{url}: {e}"))?
     };
+    let timeout = config.timeout.unwrap_or(TIMEOUT);
     let op = op
         .layer(
             TimeoutLayer::new()
-                .with_timeout(TIMEOUT)
-                .with_io_timeout(IO_TIMEOUT),
+                .with_timeout(timeout)
+                .with_io_timeout(IO_TIMEOUT.min(timeout)),
         )
         .layer(
             RetryLayer::new()

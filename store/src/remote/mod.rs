@@ -54,6 +54,9 @@ pub struct RemoteConfig {
     /// S3 client reads the credentials itself).
     pub s3_region: Option<String>,
     pub s3_endpoint: Option<String>,
+    /// How long one call may take, each of its retries alike (default: 60 s, and 15 s without
+    /// a byte moving); a remote that hangs costs this, times the retries, once per run.
+    pub timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]

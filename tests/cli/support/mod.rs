@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
 #[path = "../../../recipes/tests/installer_support/server.rs"]
 mod server;
 pub mod servers;

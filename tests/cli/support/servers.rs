@@ -221,3 +221,68 @@ impl Drop for NpmRegistry {
         let _ = self.child.wait();
     }
 }
+
+/// moto's S3 server (PyPI's `moto[server]`) on a free port, with test credentials.
+pub struct Moto {
+    pub port: u16,
+    child: Child,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let server = ["/usr/local/bin", "/usr/bin"]
+            .iter()
+            .map(|d| Path::new(d).join("moto_server"))
+            .find(|p| p.is_file())
+            .or_else(|| {
+                let path = std::env::var_os("PATH")?;
+                std::env::split_paths(&path)
+                    .map(|d| d.join("moto_server"))
+                    .find(|p| p.is_file())
+            })
+            .expect("moto_server is not installed: these tests need PyPI's moto[server] (`.ci/run` installs it)");
+        let port = free_port();
+        let mut child = Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        wait_for_port(port, "moto_server", &mut child);
+        Moto { port, child }
+    }
+
+    /// What the S3 client reads: endpoint, region and the (test) credentials.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            (
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            ),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Creates the bucket `name` (moto takes an unsigned PUT) and returns its name.
+    pub fn bucket(&self, name: &str) -> String {
+        let out = Command::new("curl")
+            .args(["-fsS", "-X", "PUT"])
+            .arg(format!("http://127.0.0.1:{}/{name}", self.port))
+            .output()
+            .expect("curl is needed (`.ci/run` installs it)");
+        assert!(out.status.success(), "creating bucket {name}: {out:?}");
+        name.to_string()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
