@@ -49,6 +49,8 @@ pub enum PlanError {
     },
     #[error("package {package} asks for a macOS .pkg installer (`installers` has \"pkg\", or `mac-pkg-config` sets `install-location`) but `mac-pkg-config` has no `identifier`; cargo-dist 0.34 refuses this too\n  set `mac-pkg-config = {{ identifier = \"com.example.{package}\" }}` in its dist config, or remove \"pkg\" from `installers`")]
     PkgIdentifierMissing { package: String },
+    #[error("binary {binary:?} of package {package} cannot be shipped: archives and installers need file names that start with a letter or digit and hold only [A-Za-z0-9._+@-]\n  rename it in the [[bin]] table of its Cargo.toml")]
+    UnsafeBinaryName { package: String, binary: String },
     #[error("`{target}` of package {package} names {binary}, which is not one of its binaries ({known})\n  fix it in its dist config")]
     UnknownBinary {
         package: String,
@@ -574,6 +576,17 @@ fn target_binaries(
     pc: &PackageConfig,
     target: &str,
 ) -> Result<Vec<String>, PlanError> {
+    // Refused here, before anything builds: every installer would refuse it later.
+    if let Some(bad) = pkg
+        .binaries
+        .iter()
+        .find(|b| !dist_recipes::installer::is_plain_name(b))
+    {
+        return Err(PlanError::UnsafeBinaryName {
+            package: pkg.name.clone(),
+            binary: bad.clone(),
+        });
+    }
     // An exact triple wins over `"*"`.
     let Some(listed) = pc.binaries.get(target).or_else(|| pc.binaries.get("*")) else {
         return Ok(pkg.binaries.clone());

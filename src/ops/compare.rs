@@ -98,16 +98,26 @@ fn load(path: &Path) -> Result<DistManifest, CompareError> {
 
 /// Where an artifact's file is: its `path` relative to the workspace root of the manifest
 /// (`<ws>/target/distrib/dist-manifest.json`), else next to the manifest.
+/// Only paths below the manifest's directories: a manifest from elsewhere must not make
+/// `compare` read `/etc/...` or `../..`.
 fn artifact_file(manifest: &Path, a: &ManifestArtifact) -> Option<PathBuf> {
+    let below = |p: &str| {
+        let p = Path::new(p);
+        p.is_relative()
+            && p.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+    };
     let dir = manifest.parent().unwrap_or(Path::new("."));
     let mut candidates = Vec::new();
-    if let Some(p) = &a.path {
+    if let Some(p) = a.path.as_deref().filter(|p| below(p)) {
         if let Some(ws) = dir.parent().and_then(Path::parent) {
             candidates.push(ws.join(p));
         }
         candidates.push(dir.join(p));
     }
-    candidates.push(dir.join(&a.name));
+    if below(&a.name) {
+        candidates.push(dir.join(&a.name));
+    }
     candidates.into_iter().find(|p| p.is_file())
 }
 
@@ -336,4 +346,123 @@ pub fn render(c: &Comparison) -> String {
     out.push_str(&counts.join(", "));
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::{artifact_file, compare_manifests, render, Verdict};
+    use crate::manifest::{DistManifest, ManifestArtifact};
+
+    #[test]
+    fn artifact_files_stay_below_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("ws/target/distrib/dist-manifest.json");
+        std::fs::create_dir_all(manifest.parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join("ws/target/distrib/app.zip"), b"x").unwrap();
+        std::fs::write(dir.path().join("outside.zip"), b"x").unwrap();
+        let a = |name: &str, path: Option<&str>| -> ManifestArtifact {
+            serde_json::from_value(json!({"name": name, "kind": "executable-zip", "path": path}))
+                .unwrap()
+        };
+        assert!(artifact_file(&manifest, &a("app.zip", None)).is_some());
+        let outside = dir.path().join("outside.zip");
+        let climbing = a("../../../outside.zip", Some("../../outside.zip"));
+        assert_eq!(artifact_file(&manifest, &climbing), None);
+        let absolute = a(outside.to_str().unwrap(), Some(outside.to_str().unwrap()));
+        assert_eq!(artifact_file(&manifest, &absolute), None);
+    }
+
+    /// Names a manifest from anywhere may hold: archives (whose members `compare` reads when
+    /// digests differ), paths that climb out, absolute ones, odd bytes.
+    const NAMES: &[&str] = &[
+        "app-x86_64-unknown-linux-gnu.tar.xz",
+        "app.zip",
+        "app.tar.gz",
+        "../../etc/passwd.tar.gz",
+        "/etc/hostname.zip",
+        "sha256.sum",
+        "a b\n\"c'.tar.zst",
+        "ünï.tar.xz",
+        "",
+    ];
+
+    fn digest() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            Just(json!("0".repeat(64))),
+            Just(json!("1".repeat(64))),
+            "[0-9a-f]{0,70}".prop_map(Value::String),
+        ]
+    }
+
+    fn artifact() -> impl Strategy<Value = Value> {
+        (
+            digest(),
+            digest(),
+            proptest::collection::btree_map("[a-z:._-]{1,12}", ".{0,12}", 0..4),
+            proptest::option::of(prop_oneof![Just("full"), Just("none"), Just("bogus")]),
+            any::<bool>(),
+        )
+            .prop_map(|(key, blake3, inputs, isolation, has_recipe)| {
+                let mut a = json!({"name": "x", "kind": "executable-zip"});
+                if has_recipe {
+                    a["recipe"] = json!({
+                        "key": key.as_str().unwrap_or("k"),
+                        "cached": false,
+                        "blake3": blake3,
+                        "inputs": inputs,
+                        "isolation": isolation,
+                    });
+                }
+                a
+            })
+    }
+
+    fn manifest() -> impl Strategy<Value = Value> {
+        proptest::collection::btree_map(prop::sample::select(NAMES), artifact(), 0..6).prop_map(
+            |artifacts| {
+                json!({
+                    "dist_version": "0.1.0",
+                    "announcement_tag": "v1.0.0",
+                    "announcement_title": "v1.0.0",
+                    "artifacts": artifacts,
+                })
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Any two manifests compare without a panic (archive members read only next to the
+        /// manifests, and failing quietly when missing or not archives); a row is reproduced
+        /// exactly when both sides have the same key and the same digest.
+        #[test]
+        fn any_two_manifests_compare(a in manifest(), b in manifest()) {
+            let dir = tempfile::tempdir().unwrap();
+            let (pa, pb) = (dir.path().join("a/dist-manifest.json"), dir.path().join("b/dist-manifest.json"));
+            let (Ok(ma), Ok(mb)) = (
+                serde_json::from_value::<DistManifest>(a),
+                serde_json::from_value::<DistManifest>(b),
+            ) else {
+                return Ok(());
+            };
+            let c = compare_manifests(&pa, &ma, &pb, &mb);
+            let _ = render(&c);
+            for row in &c.artifacts {
+                let same = row.key_a.is_some()
+                    && row.key_a == row.key_b
+                    && row.blake3_a.is_some()
+                    && row.blake3_a == row.blake3_b;
+                prop_assert_eq!(row.verdict == Verdict::Reproduced, same, "{}", row.name);
+            }
+            prop_assert_eq!(
+                c.reproducible,
+                c.artifacts.iter().all(|r| r.verdict != Verdict::NotReproducible)
+            );
+        }
+    }
 }

@@ -325,3 +325,64 @@ fn workspace_bin_aliases_apply_to_the_app_that_has_the_binary() {
         "app-b's installer links the alias:\n{b}"
     );
 }
+
+/// Hostile names and paths: a binary name with a space and `$(...)` is refused at plan time,
+/// naming it; a workspace whose path holds spaces, quotes, `$(...)`, a newline and non-ASCII
+/// builds, and its shell installer installs into such a directory under dash, running nothing
+/// it should not (no `pwned` file appears anywhere).
+#[test]
+fn hostile_names_are_refused_and_hostile_paths_carried_safely() {
+    let host = host_triple();
+    let fx = dist_app(APP, HELLO, &dist_body(&[&host]));
+    let manifest = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &manifest.replacen(
+            "[workspace]",
+            "[[bin]]\nname = \"a b$(touch pwned)\"\npath = \"src/main.rs\"\n\n[workspace]",
+            1,
+        ),
+    );
+    let err = fx.fails(&["plan"], 1);
+    assert!(
+        err.contains("binary \"a b$(touch pwned)\" of package inst-app cannot be shipped"),
+        "{err}"
+    );
+    fx.file("Cargo.toml", &manifest);
+
+    let odd = "dir with space 'q' \"dq\" $(touch pwned) `touch pwned` ünï\nline";
+    let root = fx.dir.path().join(odd).join("ws");
+    crate::support::copy_workspace(fx.root(), &root);
+    let target = format!("--target={host}");
+    let mut cmd = crate::support::dist_command(
+        &root,
+        &fx.dir.path().join(odd).join("store"),
+        &["build", "--artifacts=all", &target],
+    );
+    crate::support::run_ok(&mut cmd);
+    let dir = root.join("target/distrib");
+    let script = dir.join(format!("{APP}-installer.sh"));
+    let home = mkdir(fx.dir.path().join(odd).join("home"));
+    let install = fx.dir.path().join(odd).join("install here");
+    let server = Server::start(routes_of(files_of(&dir)), 4);
+    let out = clean("dash", &home)
+        .arg(&script)
+        .current_dir(fx.dir.path().join(odd))
+        .env(format!("{ENV_PREFIX}_DOWNLOAD_URL"), server.base_url())
+        .env(format!("{ENV_PREFIX}_NO_MODIFY_PATH"), "1")
+        .env(format!("{ENV_PREFIX}_INSTALL_DIR"), &install)
+        .output()
+        .expect("run dash");
+    assert!(out.status.success(), "{}", describe(&out));
+    let ran = Command::new(install.join("bin").join(APP))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), format!("{HELLO}\n"));
+    let pwned: Vec<_> = walkdir::WalkDir::new(fx.dir.path())
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() == "pwned")
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    assert!(pwned.is_empty(), "something ran: {pwned:?}");
+}

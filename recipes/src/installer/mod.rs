@@ -604,13 +604,18 @@ fn check_sha256(sum: &str) -> Result<(), InstallerError> {
     Ok(())
 }
 
-fn check_name(what: &'static str, value: &str) -> Result<(), InstallerError> {
-    let ok = value
+/// Whether `value` can be a file name in every installer and archive as it is: it starts
+/// with a letter or digit and holds only `[A-Za-z0-9._+@-]` (no quoting to get wrong).
+pub fn is_plain_name(value: &str) -> bool {
+    value
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphanumeric())
-        && value.chars().all(is_path_char);
-    if ok {
+        && value.chars().all(is_path_char)
+}
+
+fn check_name(what: &'static str, value: &str) -> Result<(), InstallerError> {
+    if is_plain_name(value) {
         Ok(())
     } else {
         Err(invalid(

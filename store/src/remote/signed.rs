@@ -214,6 +214,41 @@ mod tests {
         keys.iter().map(|k| k.verifying_key().to_bytes()).collect()
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 1024, ..Default::default() })]
+
+        /// A sealed record with bytes overwritten, cut or extended at random, or bytes from
+        /// nowhere: opening never panics, and whatever opens is exactly the record that was
+        /// signed (a remote cannot forge another one).
+        #[test]
+        fn only_the_signed_record_ever_opens(
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 0..4),
+            cut in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            from_nowhere in proptest::prelude::any::<bool>(),
+        ) {
+            let k = RecipeKey::from_bytes([1; 32]);
+            let rec = record(k);
+            let mut bytes = if from_nowhere { noise.clone() } else { seal(&rec, &key(7)) };
+            if !bytes.is_empty() {
+                for (at, b) in &edits {
+                    let i = at.index(bytes.len());
+                    bytes[i] = *b;
+                }
+            }
+            if let Some(at) = cut.filter(|_| !bytes.is_empty()) {
+                bytes.truncate(at.index(bytes.len()));
+            }
+            if !from_nowhere {
+                bytes.extend_from_slice(&noise);
+            }
+            let _ = peek(&bytes);
+            if let Ok(opened) = open(&bytes, &k, &trust(&[&key(7)])) {
+                proptest::prop_assert_eq!(opened, rec);
+            }
+        }
+    }
+
     #[test]
     fn a_trusted_record_opens_and_nothing_else_does() {
         let k = RecipeKey::from_bytes([1; 32]);
