@@ -125,23 +125,27 @@ fn gc_looping_through_a_build_never_takes_what_it_uses() {
     verify(fx.root(), &store);
 }
 
-/// The store on a small tmpfs (its own mount namespace: `unshare -Urm`, no root needed) that
-/// fills mid-build: the build fails with an error naming the store's path and saying the disk is
-/// full, `store verify` finds no half-written object or row and `tmp/` is empty; with the space
-/// back (the tmpfs remounted larger) the next build succeeds with a lone build's bytes.
-#[test]
-fn a_full_store_fails_cleanly_and_the_next_build_succeeds() {
-    let (fx, _host) = host_app("full-app", "hello");
-    let store = fx.dir.path().join("small-store");
-    std::fs::create_dir_all(&store).unwrap();
+/// Builds `fx` in a mount namespace of its own (`unshare -Urm`, no root needed) with `mount` a
+/// tmpfs of `size`: a build, `store verify` and a listing of the store's `tmp/`, then the tmpfs
+/// remounted at 512 MiB, a build and `store verify` again; the release files are copied out
+/// (the tmpfs goes with the namespace). Returns what the steps said, the first build's stderr
+/// and the second build's release files.
+fn on_a_small_tmpfs(
+    fx: &Fixture,
+    mount: &Path,
+    size: &str,
+    store: &Path,
+) -> (String, String, BTreeMap<String, Vec<u8>>) {
+    std::fs::create_dir_all(mount).unwrap();
     let script = r#"set -u
-mount -t tmpfs -o size=200k tmpfs "$CARGO_DIST_STORE" || exit 90
+mount -t tmpfs -o "size=$SIZE" tmpfs "$MOUNT" || exit 90
 "$BIN" dist build --allow-dirty > /dev/null 2> "$LOGS/full.err"; echo "build1=$?"
 "$BIN" dist store verify > /dev/null; echo "verify1=$?"
-echo "tmp=[$(ls -A "$CARGO_DIST_STORE/tmp")]"
-mount -o remount,size=64m "$CARGO_DIST_STORE" || exit 91
+echo "tmp=[$(ls -A "$CARGO_DIST_STORE/tmp" 2>/dev/null)]"
+mount -o remount,size=512m "$MOUNT" || exit 91
 "$BIN" dist build --allow-dirty > /dev/null 2> "$LOGS/again.err"; echo "build2=$?"
 "$BIN" dist store verify > /dev/null; echo "verify2=$?"
+cp -r target/distrib "$LOGS/distrib"
 "#;
     let out = Command::new("unshare")
         .args(["-Urm", "sh", "-c", script])
@@ -149,17 +153,32 @@ mount -o remount,size=64m "$CARGO_DIST_STORE" || exit 91
         .env("BIN", crate::support::BIN)
         // Outside the workspace, whose files are all sources here (no git).
         .env("LOGS", fx.dir.path())
-        .env("CARGO_DIST_STORE", &store)
+        .env("MOUNT", mount)
+        .env("SIZE", size)
+        .env("CARGO_DIST_STORE", store)
         .env("CARGO_DIST_METADATA", crate::support::READER)
         .output()
         .expect("unshare (util-linux) is needed: .ci/run installs it");
-    let said = String::from_utf8_lossy(&out.stdout);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{said}{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let err = std::fs::read_to_string(fx.dir.path().join("full.err")).unwrap();
+    let mut made = read_tree(&fx.dir.path().join("distrib"));
+    made.remove("dist-manifest.json");
+    (said, err, made)
+}
+
+/// The store on a small tmpfs that fills mid-build: the build fails with an error naming the
+/// store's path and saying the disk is full, `store verify` finds no half-written object or row
+/// and `tmp/` is empty; with the space back the next build succeeds with a lone build's bytes.
+#[test]
+fn a_full_store_fails_cleanly_and_the_next_build_succeeds() {
+    let (fx, _host) = host_app("full-app", "hello");
+    let store = fx.dir.path().join("small-store");
+    let (said, err, made) = on_a_small_tmpfs(&fx, &store, "200k", &store);
     assert_eq!(
         said, "build1=1\nverify1=0\ntmp=[]\nbuild2=0\nverify2=0\n",
         "{err}"
@@ -169,7 +188,7 @@ mount -o remount,size=64m "$CARGO_DIST_STORE" || exit 91
             && err.contains(&store.display().to_string()),
         "{err}"
     );
-    assert_eq!(release(fx.root()), lone_build(&fx));
+    assert_eq!(made, lone_build(&fx));
 }
 
 /// The target directory (where cargo compiles, and the build sandboxes live) on a small tmpfs
@@ -179,36 +198,9 @@ mount -o remount,size=64m "$CARGO_DIST_STORE" || exit 91
 #[test]
 fn a_full_target_dir_fails_cleanly_and_the_next_build_succeeds() {
     let (fx, _host) = host_app("full-target", "hello");
-    let store = fx.dir.path().join("store-here");
     let target = fx.root().join("target");
-    std::fs::create_dir_all(&target).unwrap();
-    let script = r#"set -u
-mount -t tmpfs -o size=300k tmpfs "$TARGET" || exit 90
-"$BIN" dist build --allow-dirty > /dev/null 2> "$LOGS/full.err"; echo "build1=$?"
-"$BIN" dist store verify > /dev/null; echo "verify1=$?"
-echo "tmp=[$(ls -A "$CARGO_DIST_STORE/tmp" 2>/dev/null)]"
-mount -o remount,size=512m "$TARGET" || exit 91
-"$BIN" dist build --allow-dirty > /dev/null 2> "$LOGS/again.err"; echo "build2=$?"
-"$BIN" dist store verify > /dev/null; echo "verify2=$?"
-cp -r "$TARGET/distrib" "$LOGS/distrib"
-"#;
-    let out = Command::new("unshare")
-        .args(["-Urm", "sh", "-c", script])
-        .current_dir(fx.root())
-        .env("BIN", crate::support::BIN)
-        .env("LOGS", fx.dir.path())
-        .env("TARGET", &target)
-        .env("CARGO_DIST_STORE", &store)
-        .env("CARGO_DIST_METADATA", crate::support::READER)
-        .output()
-        .expect("unshare (util-linux) is needed: .ci/run installs it");
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let err = std::fs::read_to_string(fx.dir.path().join("full.err")).unwrap();
+    let store = fx.dir.path().join("store-here");
+    let (said, err, made) = on_a_small_tmpfs(&fx, &target, "300k", &store);
     assert_eq!(
         said, "build1=1\nverify1=0\ntmp=[]\nbuild2=0\nverify2=0\n",
         "{err}"
@@ -217,8 +209,5 @@ cp -r "$TARGET/distrib" "$LOGS/distrib"
         err.contains("is full") && err.contains(&target.display().to_string()),
         "{err}"
     );
-    // The tmpfs went with the namespace: the copy is what the second build made.
-    let mut made = crate::support::read_tree(&fx.dir.path().join("distrib"));
-    made.remove("dist-manifest.json");
     assert_eq!(made, lone_build(&fx));
 }
