@@ -469,10 +469,7 @@ impl Makers<'_> {
             return Ok(None);
         }
         let npm_package = self.cfg.package(&app).npm_package_name(&app);
-        let inputs = installer.package_inputs(&dist_recipes::installer::PackageSource {
-            npm_package: Some(&npm_package),
-            ..package_source(pkg)
-        });
+        let inputs = installer.package_inputs(&package_source(pkg, &npm_package));
         let mut files = BTreeMap::new();
         for path in inputs.files {
             if !ws.root.join(&path).is_file() {
@@ -513,8 +510,11 @@ impl Makers<'_> {
     }
 }
 
-/// What a bundling kind may read about `pkg`.
-fn package_source(pkg: &crate::workspace::Package) -> dist_recipes::installer::PackageSource<'_> {
+/// What a bundling kind may read about `pkg`, published on npm as `npm_package`.
+fn package_source<'a>(
+    pkg: &'a crate::workspace::Package,
+    npm_package: &'a str,
+) -> dist_recipes::installer::PackageSource<'a> {
     use crate::workspace::IncludeKind;
     let of_kind = |kind: IncludeKind| {
         pkg.auto_includes
@@ -531,7 +531,7 @@ fn package_source(pkg: &crate::workspace::Package) -> dist_recipes::installer::P
         authors: &pkg.authors,
         license_files: of_kind(IncludeKind::License).collect(),
         readme: of_kind(IncludeKind::Readme).next(),
-        npm_package: None,
+        npm_package: Some(npm_package),
     }
 }
 

@@ -102,6 +102,32 @@ fn packages_pass_their_tools_install_run_and_reproduce() {
         let first = std::fs::read(distrib.join(name)).unwrap();
         assert!(again == first, "{name} differs between two builds");
     }
+    // `compare` says so too, from the two builds' manifests (which cargo-dist-schema reads).
+    let manifests = [&distrib, &other.join("target/distrib")].map(|d| d.join("dist-manifest.json"));
+    for m in &manifests {
+        let _: cargo_dist_schema::DistManifest =
+            serde_json::from_slice(&std::fs::read(m).unwrap()).expect("cargo-dist-schema reads it");
+    }
+    let report = fx.json(&[
+        "compare",
+        manifests[0].to_str().unwrap(),
+        manifests[1].to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    for name in &names {
+        let row = report["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} not compared: {report}"));
+        assert_eq!(row["verdict"], "reproduced", "{row}");
+    }
+    // And `explain` names what changes a package's key.
+    fx.file("README.md", "# deb_app\n\nSays hello, differently.\n");
+    let explained = fx.ok(&["explain", &names[0]]);
+    assert!(explained.contains("file README.md changed"), "{explained}");
 }
 
 /// `install-libraries` puts the App's C libraries in its packages, in a private directory (a
