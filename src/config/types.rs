@@ -148,7 +148,7 @@ impl Ty {
                 }
                 match whole {
                     Some(f) => f(&list).map_err(|expected| Mismatch::Value {
-                        value: shortened(v.to_string()),
+                        value: clipped(v.to_string(), 60),
                         expected: clipped(expected, 400),
                     }),
                     None => Ok(()),
@@ -272,11 +272,7 @@ pub fn describe(v: &Value) -> String {
 /// A config string as an error shows it: quoted, and cut short when long (an error must stay
 /// readable whatever a file holds).
 pub fn shown(s: &str) -> String {
-    shortened(format!("{s:?}"))
-}
-
-fn shortened(text: String) -> String {
-    clipped(text, 60)
+    clipped(format!("{s:?}"), 60)
 }
 
 /// `text`, its first `keep` characters when much longer.

@@ -290,23 +290,14 @@ fn npm_packages_reproduce_and_explain() {
     assert!(typed.artifacts.contains_key(platform.as_str()));
 
     let (_b, other) = built();
-    let out = a.cmd(&[
-        "compare",
-        manifest.to_str().unwrap(),
-        other.join("dist-manifest.json").to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
-    assert!(out.status.success(), "{out:?}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts =
+        crate::support::compare_verdicts(&a, &manifest, &other.join("dist-manifest.json"));
     for name in [platform.clone(), format!("{APP}-npm-package.tar.gz")] {
-        let row = report["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name.as_str())
-            .unwrap_or_else(|| panic!("{name} not compared: {report}"));
-        assert_eq!(row["verdict"], "reproduced", "{row}");
+        assert_eq!(
+            verdicts.get(&name).map(String::as_str),
+            Some("reproduced"),
+            "{name}: {verdicts:?}"
+        );
     }
 
     a.file("LICENSE", "MIT License\n\nCopyright (c) someone else\n");

@@ -108,21 +108,13 @@ fn packages_pass_their_tools_install_run_and_reproduce() {
         let _: cargo_dist_schema::DistManifest =
             serde_json::from_slice(&std::fs::read(m).unwrap()).expect("cargo-dist-schema reads it");
     }
-    let report = fx.json(&[
-        "compare",
-        manifests[0].to_str().unwrap(),
-        manifests[1].to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
+    let verdicts = crate::support::compare_verdicts(&fx, &manifests[0], &manifests[1]);
     for name in &names {
-        let row = report["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name.as_str())
-            .unwrap_or_else(|| panic!("{name} not compared: {report}"));
-        assert_eq!(row["verdict"], "reproduced", "{row}");
+        assert_eq!(
+            verdicts.get(name).map(String::as_str),
+            Some("reproduced"),
+            "{name}: {verdicts:?}"
+        );
     }
     // And `explain` names what changes a package's key.
     fx.file("README.md", "# deb_app\n\nSays hello, differently.\n");

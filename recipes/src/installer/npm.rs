@@ -13,7 +13,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::kind::{package_metadata, PackageInputs, PackageSource};
-use super::{env_prefix, package_error, InstallerApp, InstallerError, Staged};
+use super::{env_prefix, package_error, InstallerApp, InstallerError};
 use crate::recipe::Package;
 use crate::target::Target;
 
@@ -205,27 +205,32 @@ pub fn npm_package_files(
     Ok(files)
 }
 
-/// `bin` of `package.json`: each binary and alias -> its entry point.
-fn bin_entries(app: &InstallerApp) -> BTreeMap<String, String> {
+/// Each command the package installs (every binary, and every alias) with the binary it runs.
+fn commands(app: &InstallerApp) -> Vec<(String, String)> {
     let aliases = app.alias_list();
     app.binaries
         .iter()
-        .chain(aliases.iter().map(|a| &a.alias))
-        .map(|b| (b.clone(), format!("bin/{b}.js")))
+        .map(|b| (b.clone(), b.clone()))
+        .chain(aliases.into_iter().map(|a| (a.alias, a.binary)))
         .collect()
 }
 
-/// One tiny entry point per binary (and per alias, running its binary), calling `launcher`:
-/// npm's shims do not tell a shared script which name it was invoked as on every platform.
+/// `bin` of `package.json`: each command -> its entry point.
+fn bin_entries(app: &InstallerApp) -> BTreeMap<String, String> {
+    commands(app)
+        .into_iter()
+        .map(|(c, _)| {
+            let path = format!("bin/{c}.js");
+            (c, path)
+        })
+        .collect()
+}
+
+/// One tiny entry point per command, calling `launcher` with the binary it runs: npm's shims
+/// do not tell a shared script which name it was invoked as on every platform.
 fn entry_points(app: &InstallerApp, launcher: &str, files: &mut BTreeMap<String, (Vec<u8>, bool)>) {
-    let aliases = app.alias_list();
-    let entries = app
-        .binaries
-        .iter()
-        .map(|b| (b, b))
-        .chain(aliases.iter().map(|a| (&a.alias, &a.binary)));
-    for (entry, runs) in entries {
-        let name = serde_json::to_string(runs).expect("strings serialize");
+    for (entry, runs) in commands(app) {
+        let name = serde_json::to_string(&runs).expect("strings serialize");
         let script =
             format!("#!/usr/bin/env node\n'use strict';\nrequire('../{launcher}')({name});\n");
         files.insert(format!("bin/{entry}.js"), (script.into_bytes(), true));
@@ -260,16 +265,7 @@ pub fn npm_main_package_files(
         })
         .collect();
     if packages.is_empty() {
-        return Err(InstallerError::NoSuitableArtifacts {
-            app: app.app_name.clone(),
-            installer: "npm",
-            targets: app
-                .artifacts
-                .iter()
-                .map(|a| a.target.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+        return Err(app.no_suitable("npm"));
     }
     for name in packages.values() {
         check_package_name(name)?;
@@ -321,28 +317,44 @@ pub(super) fn platform_inputs(src: &PackageSource) -> PackageInputs {
 }
 
 /// Writes the platform package of `p` (its target's binaries under `bin/`, executable, and the
-/// licence files) to `out`, from `dir` as the build stages it.
+/// licence files) to `out`, archiving the files as the build staged them in `dir` (`bin/`,
+/// `files/`): the binaries are not read into memory and written out again.
 pub(super) fn write_platform(p: &Package, dir: &Path, out: &Path) -> Result<(), InstallerError> {
+    use crate::archive::{write_archive, ArchiveEntry, ArchiveFormat, EntryMode};
     let (os, cpu, libc) = platform(&p.target)
         .ok_or_else(|| package_error(p, format!("npm has no platform for {}", p.target)))?;
     let meta = |k: &str| p.metadata.get(k).map(String::as_str);
     let main = meta("name").unwrap_or(&p.app);
     let name = platform_package_name(main, &p.target);
     check_package_name(&name)?;
-    let staged = Staged::read(p, dir)?;
-    let description = format!("The {} build of {main}", p.target);
-    let mut files_listed = vec!["bin"];
-    let mut files = BTreeMap::new();
-    for (base, bytes) in staged.licenses {
-        files.insert(base, (bytes, false));
+    let entry =
+        |path: String, source: std::path::PathBuf, mode| ArchiveEntry { path, source, mode };
+    let mut entries: Vec<ArchiveEntry> = p
+        .binaries
+        .iter()
+        .map(|bin| {
+            entry(
+                format!("bin/{bin}"),
+                dir.join("bin").join(bin),
+                EntryMode::Executable,
+            )
+        })
+        .collect();
+    // The licence files (all the kind reads), at the package's root by base name.
+    for path in p.files.keys() {
+        let base = path.rsplit('/').next().unwrap_or(path).to_string();
+        entries.push(entry(
+            base,
+            dir.join("files").join(path),
+            EntryMode::Regular,
+        ));
     }
-    if !files.is_empty() {
+    let mut files_listed = vec!["bin"];
+    if !p.files.is_empty() {
         // npm ships licence files whatever `files` says; listed for clarity.
         files_listed.push("LICEN[CS]E*");
     }
-    for (bin, bytes) in staged.binaries {
-        files.insert(format!("bin/{bin}"), (bytes, true));
-    }
+    let description = format!("The {} build of {main}", p.target);
     let package = PackageJson {
         name: &name,
         version: &p.version,
@@ -357,8 +369,14 @@ pub(super) fn write_platform(p: &Package, dir: &Path, out: &Path) -> Result<(), 
         prefer_unplugged: true,
         ..PackageJson::default()
     };
-    files.insert("package.json".into(), (json_pretty(&package), false));
-    super::write_tarball(&files, "package", out)
+    let json = dir.join("package.json");
+    std::fs::write(&json, json_pretty(&package)).map_err(|source| InstallerError::Io {
+        path: json.clone(),
+        source,
+    })?;
+    entries.push(entry("package.json".into(), json, EntryMode::Regular));
+    write_archive(ArchiveFormat::TarGz, "package", &entries, out)?;
+    Ok(())
 }
 
 /// Writes the package as the tarball npm expects (`{app}-npm-package.tar.gz`, everything under

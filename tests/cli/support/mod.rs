@@ -641,3 +641,23 @@ pub fn tool_release() -> &'static ToolRelease {
         ToolRelease { manifest, dir }
     })
 }
+
+/// `compare A B -o json` in `fx`: each artifact's verdict, by name.
+pub fn compare_verdicts(fx: &Fixture, a: &Path, b: &Path) -> BTreeMap<String, String> {
+    let report = fx.json(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    report["artifacts"]
+        .as_array()
+        .expect("compare -o json lists artifacts")
+        .iter()
+        .map(|r| {
+            let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (field("name"), field("verdict"))
+        })
+        .collect()
+}
