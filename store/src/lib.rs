@@ -109,14 +109,19 @@ impl Store {
         };
         let mut conn = Connection::open(&layout.index).map_err(db)?;
         // Other processes may hold write locks briefly; wait rather than fail.
-        conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
+        conn.busy_timeout(BUSY_WAIT).map_err(db)?;
         // FULL: a committed row survives power loss, matching the fsynced objects.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
-        match schema::migrate(&mut conn).map_err(db)? {
+        // Switching a fresh index to WAL, and its first migration, can answer "busy" at once
+        // while another process does the same: SQLite does not wait on the busy timeout there.
+        let outcome = retry_busy(|| {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            schema::migrate(&mut conn)
+        })
+        .map_err(db)?;
+        match outcome {
             schema::MigrateOutcome::Current => {}
             schema::MigrateOutcome::TooNew(found) => {
                 return Err(StoreError::SchemaTooNew {
@@ -163,4 +168,25 @@ pub(crate) fn now_secs() -> i64 {
 fn _assert_send() {
     fn is_send<T: Send>() {}
     is_send::<Store>();
+}
+
+/// How long a store operation waits for another process's lock before giving up.
+const BUSY_WAIT: Duration = Duration::from_secs(60);
+
+/// Runs `f` again while SQLite answers "busy" without having waited (the few places where it
+/// does not use the busy timeout), for up to [`BUSY_WAIT`].
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && start.elapsed() < BUSY_WAIT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
 }
