@@ -116,6 +116,19 @@ pub enum Command {
         #[arg(long = "installer", value_name = "INSTALLER")]
         installers: Vec<String>,
     },
+    /// Rebuild a published release from this checkout with an empty store and check every
+    /// file against it (and its provenance); exit 1 unless all that can be rebuilt here
+    /// reproduced
+    Verify {
+        /// A directory or http(s) base URL holding the release's files (default: the GitHub
+        /// release of --tag at the workspace's `repository`)
+        #[arg(long, value_name = "DIR|URL")]
+        release: Option<String>,
+        /// A public key (hex, from `cargo dist store keygen`) whose provenance signature is
+        /// trusted (repeatable; also CARGO_DIST_PROVENANCE_TRUSTED_KEYS)
+        #[arg(long = "trusted-key", value_name = "KEY")]
+        trusted_keys: Vec<String>,
+    },
     /// Compare two dist-manifests artifact by artifact: reproduced, or why not
     Compare {
         /// The first dist-manifest.json

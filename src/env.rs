@@ -182,3 +182,19 @@ pub fn remote() -> RemoteEnv {
         timeout: nonempty(TIMEOUT),
     }
 }
+
+/// `CARGO_DIST_PROVENANCE_SIGNING_KEY`: the key `build` signs the release's provenance with.
+pub fn provenance_signing_key() -> Option<String> {
+    text(crate::provenance::SIGNING_KEY_VAR)
+}
+
+/// `CARGO_DIST_PROVENANCE_TRUSTED_KEYS`: public keys `verify` trusts besides `--trusted-key`
+/// (comma- or space-separated).
+pub fn provenance_trusted_keys() -> Vec<String> {
+    text("CARGO_DIST_PROVENANCE_TRUSTED_KEYS")
+        .unwrap_or_default()
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect()
+}

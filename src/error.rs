@@ -43,6 +43,10 @@ pub enum Error {
     Remote(#[from] dist_store::remote::RemoteError),
     #[error(transparent)]
     RemoteSetup(#[from] crate::ops::remote::RemoteSetupError),
+    #[error(transparent)]
+    Provenance(#[from] crate::provenance::ProvenanceError),
+    #[error(transparent)]
+    Verify(#[from] crate::ops::verify::VerifyError),
 }
 
 impl Error {

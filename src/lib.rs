@@ -27,6 +27,7 @@ pub mod manifest;
 pub mod ops;
 pub mod plan;
 pub mod platform;
+pub mod provenance;
 pub mod read;
 pub mod report;
 pub mod sources;

@@ -21,6 +21,8 @@ pub enum Event<'a> {
     Packages(&'a [PackageSummary]),
     /// Something worth knowing that is not an error.
     Warning(String),
+    /// What a long command is doing now (`verify`'s steps).
+    Step(String),
     /// Progress of a batch of remote-store transfers.
     Transfer(dist_store::remote::Transfer),
     /// A recipe's progress.

@@ -46,6 +46,20 @@ impl<'a> Target<'a> {
         self.0.contains("-linux-musl")
     }
 
+    /// The OS family, as a person names the machine it needs: `Linux`, `macOS`, `Windows`, or
+    /// the triple's OS part.
+    pub fn os_name(self) -> &'a str {
+        if self.is_linux() {
+            "Linux"
+        } else if self.is_darwin() {
+            "macOS"
+        } else if self.is_windows() {
+            "Windows"
+        } else {
+            self.0.rsplit('-').next().unwrap_or(self.0)
+        }
+    }
+
     /// The CPU part, e.g. `x86_64`.
     pub fn arch(self) -> &'a str {
         self.0.split('-').next().unwrap_or(self.0)

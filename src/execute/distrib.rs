@@ -26,7 +26,11 @@ pub struct Distrib {
 impl Distrib {
     /// Creates and locks the directory, then sweeps what a killed build left.
     pub fn open(ws: &Workspace) -> Result<Distrib, ExecuteError> {
-        let dir = ws.target_dir.join("distrib");
+        Distrib::open_at(ws, ws.target_dir.join("distrib"))
+    }
+
+    /// [`Distrib::open`] of another directory (`verify` rebuilds into its own).
+    pub fn open_at(ws: &Workspace, dir: PathBuf) -> Result<Distrib, ExecuteError> {
         std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
         let lock_path = work_dir(ws).join("distrib.lock");
         std::fs::create_dir_all(work_dir(ws))
@@ -39,7 +43,11 @@ impl Distrib {
             .and_then(|f| f.lock().map(|_| f))
             .map_err(io(format!("locking {}", lock_path.display())))?;
         sweep_temp_files(&dir);
-        let stamps = Stamps::load(work_dir(ws).join("distrib-stamps.json"));
+        let stamps_name = match dir.file_name().and_then(|n| n.to_str()) {
+            Some("distrib") | None => "distrib-stamps.json".to_string(),
+            Some(other) => format!("{other}-stamps.json"),
+        };
+        let stamps = Stamps::load(work_dir(ws).join(stamps_name));
         Ok(Distrib {
             dir,
             stamps,
@@ -100,6 +108,17 @@ impl Distrib {
             }
         }
         Ok(states)
+    }
+
+    /// Writes `bytes` to the file `name` in the directory, whole or not at all.
+    pub fn write_file(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, ExecuteError> {
+        let path = self.dir.join(name);
+        write_atomic(&path, bytes)?;
+        Ok(path)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Returns the text written (what `build -o json` prints).

@@ -1,40 +1,46 @@
 //! `build`: plan, then make every selected artifact through the store, materialise them into
 //! `target/distrib/`, and write `target/distrib/dist-manifest.json`.
 
-use dist_store::{Store, StoreError};
+use std::collections::BTreeMap;
 
-use super::{load, report_packages, GlobalOpts};
+use dist_store::{RecipeKey, Store, StoreError};
+
+use super::{load, report_packages, GlobalOpts, Loaded};
 use super::{plan_announcement, Planned};
 use crate::announce;
 use crate::execute::{phases, BuildOptions, Distrib, ExecuteError, Executor};
+use crate::graph::RecipeGraph;
 use crate::manifest::{apply_states, build_manifest};
-use crate::plan::{ArtifactMode, PlanRequest};
+use crate::plan::{ArtifactMode, Plan, PlanRequest};
+use crate::provenance;
 use crate::report::{Event, Reporter};
 use crate::Error;
 
 /// How `build` runs its recipes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct How {
     /// Rebuild cached recipes and fail if the bytes differ.
     pub rebuild: bool,
     /// Fail a cargo build that cannot run fully isolated.
     pub require_isolation: bool,
+    /// Where the artifacts and manifest go instead of `target/distrib/` (`verify`'s rebuild).
+    pub into: Option<std::path::PathBuf>,
 }
 
 pub fn build(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Planned, Error> {
     // A corrupt object found mid-build was quarantined and its recipes dropped: one more pass
     // rebuilds exactly those.
-    match build_once(opts, how, reporter) {
+    match build_once(opts, &how, reporter) {
         Err(Error::Execute(ExecuteError::Store(e @ StoreError::Corrupt { .. })))
         | Err(Error::Store(e @ StoreError::Corrupt { .. })) => {
             reporter.report(Event::Warning(e.to_string()));
-            build_once(opts, how, reporter)
+            build_once(opts, &how, reporter)
         }
         other => other,
     }
 }
 
-fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Planned, Error> {
+fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<Planned, Error> {
     // Needed by the first cargo build: asked for (rustup's proxy is slow) beside the loading.
     crate::execute::prefetch_toolchain_dir(
         super::manifest_dir(opts).unwrap_or(std::path::Path::new(".")),
@@ -76,13 +82,20 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
     let mut regraph = || super::recipe_graph(&loaded, &plan, Some(&store), &mut hasher);
     let built = phases::run(&mut ex, &plan, &mut graph, req.mode, &mut regraph)?;
 
-    let mut distrib = Distrib::open(&loaded.ws)?;
+    let mut distrib = match &how.into {
+        Some(dir) => Distrib::open_at(&loaded.ws, dir.clone())?,
+        None => Distrib::open(&loaded.ws)?,
+    };
     let root = (!opts.no_local_paths).then_some(loaded.ws.root.as_path());
     let states = distrib.materialize_all(&ex, &graph, &built, root)?;
     let mut manifest = build_manifest(&plan, &loaded.cfg.global);
     apply_states(&mut manifest, states);
     crate::changelog::fill_release_notes(&loaded.ws, &plan, &mut manifest)?;
     let written = distrib.write_manifest(&manifest)?;
+    // Not for `verify`'s rebuild, which compares the release's own statement.
+    if matches!(req.mode, ArtifactMode::Global | ArtifactMode::All) && how.into.is_none() {
+        write_provenance(&loaded, &plan, &graph, &mut ex, &distrib)?;
+    }
     // After the artifacts are in place: a slow or failing upload delays nothing a user needs.
     ex.upload()?;
     Ok(Planned {
@@ -91,4 +104,92 @@ fn build_once(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Pl
         manifest,
         written: Some(written),
     })
+}
+
+/// The release's provenance statement ([`provenance`]), beside the manifest: written where the
+/// global phase runs, once every artifact of the announcement is in the store (or the remote
+/// store). Each one the store holds is a subject; the others are named in a warning.
+fn write_provenance(
+    loaded: &Loaded,
+    plan: &Plan,
+    graph: &RecipeGraph,
+    ex: &mut Executor,
+    distrib: &Distrib,
+) -> Result<(), Error> {
+    let signer = provenance::signing_key(crate::env::provenance_signing_key().as_deref())?;
+    let wanted: Vec<(RecipeKey, &str)> = plan
+        .artifacts
+        .keys()
+        .filter_map(|name| graph.artifacts.get(name).map(|n| (n.key, name.as_str())))
+        .collect();
+    // Other runners' artifacts (checksum files, packages) may be in the remote store only.
+    ex.prefetch_keys(&wanted)?;
+    let (mut subjects, mut recipe_keys, mut missing) = (Vec::new(), BTreeMap::new(), Vec::new());
+    for (key, name) in &wanted {
+        recipe_keys.insert(name.to_string(), key.to_hex());
+        match ex.store.get_cached(key)? {
+            Some(rec) => {
+                let out = crate::execute::artifact_output(&rec.outputs, name);
+                subjects.push(provenance::Subject {
+                    name: name.to_string(),
+                    digest: BTreeMap::from([
+                        ("blake3".to_string(), out.digest.to_hex()),
+                        ("sha256".to_string(), out.sha256.clone()),
+                    ]),
+                });
+            }
+            None => missing.push(*name),
+        }
+    }
+    if !missing.is_empty() {
+        ex.reporter.report(Event::Warning(format!(
+            "{} leaves out {}: not in the store (import the build jobs' store bundles first, or use a remote store)",
+            provenance::FILE_NAME,
+            missing.join(", ")
+        )));
+    }
+    if signer.is_none() {
+        ex.reporter.report(Event::Warning(format!(
+            "{} is unsigned: set {} to sign it (`cargo dist store keygen` makes a key pair)",
+            provenance::FILE_NAME,
+            provenance::SIGNING_KEY_VAR
+        )));
+    }
+    let ws = &loaded.ws;
+    let mut config = BTreeMap::new();
+    let dist_file = ws.dist_file.as_ref().map(|d| d.path.as_str());
+    for file in std::iter::once("Cargo.toml").chain(dist_file) {
+        if let Ok(sum) = dist_recipes::archive::sha256_file(&ws.root.join(file)) {
+            config.insert(file.to_string(), sum);
+        }
+    }
+    let toolchain = loaded.rustc.get()?;
+    let release = toolchain.fields.get("release").cloned().unwrap_or_default();
+    let crates = crate::lockfile::crate_sources(&ws.root, &release)
+        .ok()
+        .flatten();
+    let repository = plan
+        .releases
+        .iter()
+        .find_map(|r| r.github.as_ref())
+        .map(|g| format!("https://github.com/{}/{}", g.owner, g.repo));
+    let commit = ws
+        .git_root
+        .as_deref()
+        .and_then(|root| crate::workspace::git_commit(root, None));
+    let statement = provenance::statement(provenance::Facts {
+        tag: &plan.announcement.tag,
+        repository: repository.as_deref(),
+        commit: commit.as_deref(),
+        config,
+        toolchain: &toolchain.fields,
+        crates: crates.as_ref(),
+        recipe_keys,
+        subjects,
+    });
+    distrib.write_file(
+        provenance::FILE_NAME,
+        provenance::seal(&statement, signer.as_ref()).as_bytes(),
+    )?;
+    Ok(())
 }

@@ -140,10 +140,16 @@ fn member_details(
             "(files not found next to the manifests: cannot name the differing members)".into(),
         ];
     };
-    let Some(format) = archive_format(&a.name) else {
+    file_member_details(&a.name, &fa, &fb)
+}
+
+/// The members that differ between two files of the artifact `name` (an archive), or why
+/// they cannot be named.
+pub(crate) fn file_member_details(name: &str, fa: &Path, fb: &Path) -> Vec<String> {
+    let Some(format) = archive_format(name) else {
         return vec!["(not an archive: the files differ)".into()];
     };
-    match (read_members(format, &fa), read_members(format, &fb)) {
+    match (read_members(format, fa), read_members(format, fb)) {
         (Ok((root_a, ma)), Ok((root_b, mb))) => {
             let mut out = Vec::new();
             if root_a != root_b {
@@ -162,7 +168,7 @@ fn member_details(
     }
 }
 
-fn input_details(a: &ManifestArtifact, b: &ManifestArtifact) -> Vec<String> {
+pub(crate) fn input_details(a: &ManifestArtifact, b: &ManifestArtifact) -> Vec<String> {
     let empty = BTreeMap::new();
     let ia = a.recipe.as_ref().map(|r| &r.inputs).unwrap_or(&empty);
     let ib = b.recipe.as_ref().map(|r| &r.inputs).unwrap_or(&empty);

@@ -8,6 +8,7 @@ pub mod init;
 pub mod plan;
 pub mod remote;
 pub mod store;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

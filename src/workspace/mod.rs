@@ -865,6 +865,28 @@ fn flatten_toml(prefix: &str, t: &dyn toml_edit::TableLike, out: &mut BTreeMap<S
     }
 }
 
+/// The commit checked out in `git_root` (`git rev-parse HEAD`), or of `rev` when given (a tag:
+/// the commit it points at); `None` outside git or when git does not know it.
+pub fn git_commit(git_root: &Path, rev: Option<&str>) -> Option<String> {
+    let spec = format!("{}^{{commit}}", rev.unwrap_or("HEAD"));
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(git_root)
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &spec,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !commit.is_empty()).then_some(commit)
+}
+
 /// `HEAD:<workspace dir>` of the enclosing git repository; `None` outside git or before the
 /// workspace's first commit.
 fn committed_tree(root: &Path) -> Option<String> {

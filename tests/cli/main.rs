@@ -25,4 +25,5 @@ mod selfhost;
 mod sources;
 mod store;
 mod support;
+mod verify;
 mod vocabulary;

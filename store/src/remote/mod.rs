@@ -33,6 +33,12 @@ use crate::Store;
 pub use maintain::{RemoteGcOptions, RemoteGcReport, RemoteVerifyReport};
 pub use signed::{generate_key_pair, parse_public_key, parse_signing_key, Untrusted};
 
+/// Makes rustls on ring the process's TLS provider (once; later calls change nothing), for
+/// HTTP clients of the tool's own that share the remote store's TLS.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Transfers in flight at once.
 const PARALLEL: usize = 8;
 
