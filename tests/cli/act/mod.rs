@@ -486,7 +486,7 @@ impl Pipeline {
             .args(["--env-file", "/dev/null", "--secret-file", "/dev/null"])
             .args(["--var-file", "/dev/null", "--input-file", "/dev/null"])
             .args(&self.actions);
-        for (k, v) in &self.secrets {
+        for (k, v) in self.secrets.iter().filter(|(k, _)| k != PROVENANCE_PUBLIC) {
             cmd.arg("-s").arg(format!("{k}={v}"));
         }
         if let Some(registry) = &self.registry {
@@ -579,6 +579,9 @@ impl Pipeline {
         if let Some(registry) = &self.registry {
             self.assert_npm_published(run, registry, &assets);
         }
+        if run.n == 1 {
+            self.assert_verifies(&assets);
+        }
         let served = Served::start(&assets);
         for (app, bins) in &self.apps {
             let prefix = app.to_uppercase().replace('-', "_");
@@ -598,6 +601,55 @@ impl Pipeline {
                 assert_eq!(first.lines().next(), Some(says.as_str()), "{bin}");
             }
         }
+    }
+
+    /// A developer's clean checkout of the tag, with an empty store and no network for crates,
+    /// rebuilds the release and finds every file reproduced, and the provenance the global job
+    /// signed with the workflow's secret trusted.
+    fn assert_verifies(&self, assets: &Path) {
+        let public = &self
+            .secrets
+            .iter()
+            .find(|(k, _)| k == PROVENANCE_PUBLIC)
+            .unwrap()
+            .1;
+        let clean = self.work.join("clean");
+        let out = dist(
+            &clean,
+            &self.work.join("verify-store"),
+            &[
+                "verify",
+                "--release",
+                assets.to_str().unwrap(),
+                "--trusted-key",
+                public,
+                "-o",
+                "json",
+            ],
+        )
+        .env("CARGO_NET_OFFLINE", "true")
+        .output()
+        .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "verify printed no report ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert!(
+            out.status.success(),
+            "{report:#}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(report["provenance"]["state"], "trusted", "{report:#}");
+        let verdicts: Vec<&Value> = report["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["verdict"])
+            .collect();
+        assert!(verdicts.len() >= 5, "{report:#}");
+        assert!(verdicts.iter().all(|v| *v == "reproduced"), "{report:#}");
     }
 
     /// The files each App releases for the host: archive, shell installer, packages, checksums.
@@ -689,6 +741,17 @@ impl Pipeline {
     }
 }
 
+/// Not a secret of the workflow: where [`configure`] leaves the provenance key's public half.
+const PROVENANCE_PUBLIC: &str = "(provenance public key)";
+
+/// A key pair from `store keygen`: (secret, public).
+fn keygen(src: &Path, store: &Path) -> (String, String) {
+    let out = run_ok(&mut dist(src, store, &["store", "keygen", "-o", "json"]));
+    let pair: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let field = |k: &str| pair[k].as_str().unwrap().to_string();
+    (field("signing_key"), field("public_key"))
+}
+
 /// What the test sets after `init`, as a user edits `dist-workspace.toml`: this tool's install
 /// URL, the layout's installers and (with `remote`) the remote store and its keys; returns the
 /// workflow's secrets.
@@ -707,22 +770,22 @@ fn configure(
         layout.installers().iter().copied(),
     ));
     let mut secrets = vec![("GITHUB_TOKEN".to_string(), "act-fake-token".to_string())];
+    // The global job signs the release's provenance with it; `verify` trusts its public half.
+    let pair = keygen(src, store);
+    secrets.push(("CARGO_DIST_PROVENANCE_SIGNING_KEY".to_string(), pair.0));
+    secrets.push((PROVENANCE_PUBLIC.to_string(), pair.1));
     if layout.installers().contains(&"npm") {
         doc["dist"]["npm-installer-style"] = toml_edit::value("packages");
         doc["dist"]["publish-jobs"] = toml_edit::value(toml_edit::Array::from_iter(["npm"]));
         secrets.push(("NPM_TOKEN".to_string(), NpmRegistry::TOKEN.to_string()));
     }
     if let Some(url) = remote {
-        let out = run_ok(&mut dist(src, store, &["store", "keygen", "-o", "json"]));
-        let pair: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (secret, public) = keygen(src, store);
         let mut trusted = toml_edit::Array::new();
-        trusted.push(pair["public_key"].as_str().unwrap());
+        trusted.push(public);
         doc["dist"]["remote-store"] = toml_edit::value(url);
         doc["dist"]["remote-trusted-keys"] = toml_edit::value(trusted);
-        secrets.push((
-            "CARGO_DIST_REMOTE_SIGNING_KEY".to_string(),
-            pair["signing_key"].as_str().unwrap().to_string(),
-        ));
+        secrets.push(("CARGO_DIST_REMOTE_SIGNING_KEY".to_string(), secret));
     }
     std::fs::write(&config, doc.to_string()).unwrap();
     secrets
