@@ -120,6 +120,9 @@ pub enum Command {
     /// file against it (and its provenance); exit 1 unless all that can be rebuilt here
     /// reproduced
     Verify {
+        /// The release's tag (the same as --tag)
+        #[arg(value_name = "TAG")]
+        release_tag: Option<String>,
         /// A directory or http(s) base URL holding the release's files (default: the GitHub
         /// release of --tag at the workspace's `repository`)
         #[arg(long, value_name = "DIR|URL")]

@@ -183,9 +183,15 @@ pub fn remote() -> RemoteEnv {
     }
 }
 
-/// `CARGO_DIST_PROVENANCE_SIGNING_KEY`: the key `build` signs the release's provenance with.
-pub fn provenance_signing_key() -> Option<String> {
-    text(crate::provenance::SIGNING_KEY_VAR)
+/// `CARGO_DIST_PROVENANCE_SIGNING_KEY` (non-blank), else the file
+/// `CARGO_DIST_PROVENANCE_SIGNING_KEY_FILE` names: the key `build` signs the release's
+/// provenance with. Returns (the key, the file).
+pub fn provenance_signing_key() -> (Option<String>, Option<String>) {
+    let nonempty = |k: &str| text(k).filter(|v| !v.trim().is_empty());
+    (
+        nonempty(crate::provenance::SIGNING_KEY_VAR),
+        nonempty(crate::provenance::SIGNING_KEY_FILE_VAR),
+    )
 }
 
 /// `CARGO_DIST_PROVENANCE_TRUSTED_KEYS`: public keys `verify` trusts besides `--trusted-key`

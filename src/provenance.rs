@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub const FILE_NAME: &str = "dist-provenance.intoto.jsonl";
 /// The environment variable holding the signing key (hex seed, as `store keygen` prints).
 pub const SIGNING_KEY_VAR: &str = "CARGO_DIST_PROVENANCE_SIGNING_KEY";
+/// Or the file holding it.
+pub const SIGNING_KEY_FILE_VAR: &str = "CARGO_DIST_PROVENANCE_SIGNING_KEY_FILE";
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 const PREDICATE_TYPE: &str = "https://slsa.dev/provenance/v1";
@@ -37,6 +39,12 @@ pub enum ProvenanceError {
     BadSignature { keyid: String },
     #[error("{SIGNING_KEY_VAR}: {0}\n  make a key pair with `cargo dist store keygen`")]
     Key(String),
+    #[error("{SIGNING_KEY_FILE_VAR}: reading {path}: {source}")]
+    KeyFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,13 +229,26 @@ fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The signing key from `value` (the environment variable's), if set and not empty (a fork's
-/// pull request sees an empty secret).
-pub fn signing_key(value: Option<&str>) -> Result<Option<SigningKey>, ProvenanceError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => parse_signing_key(v).map(Some).map_err(ProvenanceError::Key),
-    }
+/// The signing key from `value` (the environment variable's), else from the file `file`
+/// names; `None` when neither is set or the value is blank (a fork's pull request sees an empty
+/// secret).
+pub fn signing_key(
+    value: Option<&str>,
+    file: Option<&str>,
+) -> Result<Option<SigningKey>, ProvenanceError> {
+    let text = match (value.map(str::trim).filter(|v| !v.is_empty()), file) {
+        (Some(v), _) => v.to_string(),
+        (None, Some(path)) => {
+            std::fs::read_to_string(path).map_err(|source| ProvenanceError::KeyFile {
+                path: path.to_string(),
+                source,
+            })?
+        }
+        (None, None) => return Ok(None),
+    };
+    parse_signing_key(&text)
+        .map(Some)
+        .map_err(ProvenanceError::Key)
 }
 
 /// The file's text: the statement in one DSSE envelope, one line.

@@ -46,6 +46,9 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
         super::manifest_dir(opts).unwrap_or(std::path::Path::new(".")),
     );
     let mut loaded = load(opts)?;
+    // A bad provenance key fails the build before anything is built, not after.
+    let (key, key_file) = crate::env::provenance_signing_key();
+    let signer = provenance::signing_key(key.as_deref(), key_file.as_deref())?;
     super::refuse_if_dirty(&loaded, opts, reporter)?;
     let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
         Ok(a) => a,
@@ -94,7 +97,7 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
     let written = distrib.write_manifest(&manifest)?;
     // Not for `verify`'s rebuild, which compares the release's own statement.
     if matches!(req.mode, ArtifactMode::Global | ArtifactMode::All) && how.into.is_none() {
-        write_provenance(&loaded, &plan, &graph, &mut ex, &distrib)?;
+        write_provenance(&loaded, &plan, &graph, &mut ex, &distrib, signer.as_ref())?;
     }
     // After the artifacts are in place: a slow or failing upload delays nothing a user needs.
     ex.upload()?;
@@ -115,8 +118,8 @@ fn write_provenance(
     graph: &RecipeGraph,
     ex: &mut Executor,
     distrib: &Distrib,
+    signer: Option<&ed25519_dalek::SigningKey>,
 ) -> Result<(), Error> {
-    let signer = provenance::signing_key(crate::env::provenance_signing_key().as_deref())?;
     let wanted: Vec<(RecipeKey, &str)> = plan
         .artifacts
         .keys()
@@ -189,7 +192,7 @@ fn write_provenance(
     });
     distrib.write_file(
         provenance::FILE_NAME,
-        provenance::seal(&statement, signer.as_ref()).as_bytes(),
+        provenance::seal(&statement, signer).as_bytes(),
     )?;
     Ok(())
 }

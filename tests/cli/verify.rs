@@ -485,3 +485,80 @@ fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+#[test]
+fn bad_input_is_named_before_anything_is_built() {
+    let (fx, files) = released("hello", None);
+    let clone = clone_at(&fx, TAG);
+    let store = clone.with_extension("store");
+    let fails = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = dist_command(&clone, &store, args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            !clone.join("target/dist-work").exists(),
+            "{args:?} built something"
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = fails(&["verify"], &[]);
+    assert!(err.contains("pass --release DIR|URL"), "{err}");
+    let empty = fx.dir.path().join("empty-release");
+    std::fs::create_dir(&empty).unwrap();
+    let err = fails(&["verify", "--release", empty.to_str().unwrap()], &[]);
+    assert!(err.contains("dist-manifest.json: not found"), "{err}");
+    let served = fx.dir.path().join("served");
+    std::fs::create_dir(&served).unwrap();
+    for (name, bytes) in &files {
+        std::fs::write(served.join(name), bytes).unwrap();
+    }
+    let err = fails(
+        &["verify", "v9.9.9", "--release", served.to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        err.contains("--tag v9.9.9 is not the release's tag"),
+        "{err}"
+    );
+    let err = fails(
+        &[
+            "verify",
+            "--release",
+            served.to_str().unwrap(),
+            "--trusted-key",
+            "nope",
+        ],
+        &[],
+    );
+    assert!(
+        err.contains("trusted key") && err.contains("64 hex"),
+        "{err}"
+    );
+    // A bad signing key fails `build` before it builds; a key file is read like the key.
+    let err = fails(
+        &["build", "--artifacts=all", "--tag", TAG],
+        &[("CARGO_DIST_PROVENANCE_SIGNING_KEY", "not-a-key")],
+    );
+    assert!(err.contains("CARGO_DIST_PROVENANCE_SIGNING_KEY"), "{err}");
+    let missing = fx.dir.path().join("no-such-key");
+    let err = fails(
+        &["build", "--artifacts=all", "--tag", TAG],
+        &[(
+            "CARGO_DIST_PROVENANCE_SIGNING_KEY_FILE",
+            missing.to_str().unwrap(),
+        )],
+    );
+    assert!(err.contains(missing.to_str().unwrap()), "{err}");
+    let (secret, public) = keygen(&fx);
+    let key_file = fx.dir.path().join("provenance.key");
+    std::fs::write(&key_file, format!("{secret}\n")).unwrap();
+    let mut build = dist_command(&clone, &store, &["build", "--artifacts=all", "--tag", TAG]);
+    build.env("CARGO_DIST_PROVENANCE_SIGNING_KEY_FILE", &key_file);
+    run_ok(&mut build);
+    let line = std::fs::read_to_string(clone.join("target/distrib/dist-provenance.intoto.jsonl"));
+    let env: Value = serde_json::from_str(line.unwrap().trim()).unwrap();
+    assert_eq!(env["signatures"][0]["keyid"], public.as_str());
+}
