@@ -393,6 +393,7 @@ impl Makers<'_> {
             ArtifactKind::SourceTarball { root_dir } => Recipe::SourceTarball(SourceTarball {
                 root_dir: root_dir.clone(),
                 git_tree: ws.git_tree.clone().unwrap_or_default(),
+                recursive: self.cfg.global.recursive_tarball,
             }),
             // Every artifact of one entry shares its key: one run makes them all.
             ArtifactKind::ExtraArtifact { entry, .. } => Recipe::ExtraBuild(ExtraBuild {

@@ -298,8 +298,11 @@ pub struct UnifiedChecksum {
 #[derive(Debug, Clone)]
 pub struct SourceTarball {
     pub root_dir: String,
-    /// `git rev-parse HEAD^{tree}`: covers every committed path, mode and content.
+    /// `git rev-parse HEAD^{tree}`: covers every committed path, mode and content, and the
+    /// commit of each submodule.
     pub git_tree: String,
+    /// `recursive-tarball`: submodules' contents too (their commits are in the tree).
+    pub recursive: bool,
 }
 
 /// An installer of one App.
@@ -921,9 +924,17 @@ impl UnifiedChecksum {
 impl SourceTarball {
     /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
     fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
-        let SourceTarball { root_dir, git_tree } = self;
+        let SourceTarball {
+            root_dir,
+            git_tree,
+            recursive,
+        } = self;
         m.insert("root-dir", root_dir.as_str());
         m.insert("git-tree", git_tree.as_str());
+        // Only when set: the keys of tarballs without submodules stay as they were.
+        if *recursive {
+            m.insert("recursive", "true");
+        }
     }
 }
 
@@ -1525,6 +1536,7 @@ mod tests {
             Recipe::SourceTarball(SourceTarball {
                 root_dir: "app-1.0.0".into(),
                 git_tree: "1".repeat(40),
+                recursive: false,
             }),
             Recipe::Installer(Box::new(sample_installer(&archives))),
             Recipe::ExtraBuild(ExtraBuild {

@@ -109,7 +109,7 @@ table! {
     INSTALL_LIBRARIES = key("install-libraries", Any, Ty::OneOrListOf(words::<LibraryKind>()), ("[]", "\"cdylib\""), "packaged library kinds the shell, PowerShell and Homebrew installers install: beside the binaries (Homebrew: into its `lib`)", true);
     EXTRA_ARTIFACTS = key("extra-artifacts", Any, Ty::Shaped("an array of tables with `artifacts` and `build` (arrays of strings) and optional `working-dir`", check_extra_artifacts), ("[]", "[{ artifacts = [\"schema.json\"], build = [\"make\", \"schema\"] }]"), "files made by a command of yours and uploaded with the release: the command runs in a copy of the workspace (every file but `target/` and hidden directories, all key inputs) in `working-dir` (relative to the file declaring it), and each listed file becomes an artifact", true);
     SOURCE_TARBALL = key("source-tarball", Ws, Ty::Bool, ("true", "true"), "make `source.tar.gz` (and its `.sha256`) from the committed tree", true);
-    RECURSIVE_TARBALL = key("recursive-tarball", Ws, Ty::Bool, ("false", "false"), "include git submodules in the source tarball", false);
+    RECURSIVE_TARBALL = key("recursive-tarball", Ws, Ty::Bool, ("false", "false"), "include the committed contents of git submodules (recursively, each at the commit the tree records) in the source tarball", true);
     CHECKSUM = key(names::CHECKSUM, Ws, Ty::OneOf(words::<Checksum>()), ("\"sha256\"", "\"sha512\""), "checksum style of the checksum files (`{artifact}.{style}`, `{style}.sum`); \"false\" for none", true);
     // What goes into archives.
     UNIX_ARCHIVE = key(names::UNIX_ARCHIVE, Any, Ty::OneOf(words::<ArchiveFormat>()), ("\".tar.xz\"", "\".tar.gz\""), "archive format for non-Windows targets", true);

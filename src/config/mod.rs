@@ -147,6 +147,8 @@ pub struct GlobalConfig {
     pub allow_dirty_msi: bool,
     pub pr_run_mode: PrRunMode,
     pub source_tarball: bool,
+    /// `recursive-tarball`: the source tarball includes submodules' contents.
+    pub recursive_tarball: bool,
     pub tap: Option<String>,
     /// `scoop-bucket` and `winget-fork`: where the `scoop` and `winget` publish jobs push.
     pub scoop_bucket: Option<String>,
@@ -628,6 +630,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         allow_dirty_msi: dirty.contains(&Generated::Msi),
         pr_run_mode: v.word(&keys::PR_RUN_MODE).unwrap_or_default(),
         source_tarball: v.flag(&keys::SOURCE_TARBALL, true),
+        recursive_tarball: v.flag(&keys::RECURSIVE_TARBALL, false),
         tap: v.text(&keys::TAP),
         scoop_bucket: v.text(&keys::SCOOP_BUCKET),
         winget_fork: v.text(&keys::WINGET_FORK),

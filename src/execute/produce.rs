@@ -188,7 +188,7 @@ impl Producer<'_> {
                 vec![self.put_bytes(label, text.as_bytes())?]
             }
             Recipe::SourceTarball(s) => {
-                let files = self.committed_files(&s.git_tree, tmp.path())?;
+                let files = self.committed_files(&s.git_tree, tmp.path(), s.recursive)?;
                 archive::write_source_tarball(&s.root_dir, &files, &out)
                     .map_err(|e| write_error(label, e))?;
                 vec![self.put(label, &out)?]
@@ -396,53 +396,117 @@ impl Producer<'_> {
         Ok(OutputRecord::new(name, &self.store.put_bytes(bytes)?))
     }
 
-    /// Unpacks the committed tree `tree` (`git archive`) below `dir`; returns (path, file).
+    /// Unpacks the committed tree `tree` (`git archive`) below `dir`; with `recursive`, each
+    /// submodule's tree at the commit `tree` records too, below its path (and theirs, in
+    /// turn). Returns (path, file), sorted.
     fn committed_files(
         &self,
         tree: &str,
         dir: &Path,
+        recursive: bool,
     ) -> Result<Vec<(String, PathBuf)>, ExecuteError> {
         let git_root = self.ws.git_root.as_deref().unwrap_or(&self.ws.root);
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(git_root)
-            .args(["archive", "--format=tar", tree])
-            .output()
-            .map_err(io("running git archive"))?;
-        if !out.status.success() {
-            return Err(ExecuteError::Write {
-                artifact: "source.tar.gz".into(),
-                message: format!(
-                    "git archive {tree} failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            });
-        }
         let root = dir.join("tree");
-        std::fs::create_dir_all(&root).map_err(io("unpacking git archive"))?;
         let mut files = Vec::new();
-        let mut ar = tar::Archive::new(out.stdout.as_slice());
-        for entry in ar.entries().map_err(io("reading git archive"))? {
-            let mut entry = entry.map_err(io("reading git archive"))?;
-            if entry.header().entry_type() != tar::EntryType::Regular {
+        // (repository, tree-ish, path prefix in the tarball, its checkout)
+        let mut pending = vec![(
+            git_root.to_path_buf(),
+            tree.to_string(),
+            String::new(),
+            self.ws.root.clone(),
+        )];
+        while let Some((repo, treeish, prefix, checkout)) = pending.pop() {
+            let tar = git_output(&repo, &["archive", "--format=tar", &treeish])?;
+            unpack_git_archive(&tar, &prefix, &root, &mut files)?;
+            if !recursive {
                 continue;
             }
-            let rel = entry
-                .path()
-                .map_err(io("reading git archive"))?
-                .to_string_lossy()
-                .into_owned();
-            if !entry
-                .unpack_in(&root)
-                .map_err(io("unpacking git archive"))?
-            {
-                continue;
+            let listing = git_output(&repo, &["ls-tree", "-r", "-z", &treeish])?;
+            for (path, commit) in gitlinks(&listing) {
+                let sub = checkout.join(&path);
+                let shown = format!("{prefix}{path}");
+                if !sub.join(".git").exists() {
+                    return Err(ExecuteError::Write {
+                        artifact: "source.tar.gz".into(),
+                        message: format!(
+                            "recursive-tarball: submodule {shown} is not checked out\n  run `git submodule update --init --recursive`"
+                        ),
+                    });
+                }
+                pending.push((sub.clone(), commit, format!("{shown}/"), sub));
             }
-            files.push((rel.clone(), root.join(&rel)));
         }
         files.sort();
         Ok(files)
     }
+}
+
+/// `git -C repo ARGS`'s stdout, or an error naming the command and what git said.
+fn git_output(repo: &Path, args: &[&str]) -> Result<Vec<u8>, ExecuteError> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .output()
+        .map_err(io("running git"))?;
+    if !out.status.success() {
+        return Err(ExecuteError::Write {
+            artifact: "source.tar.gz".into(),
+            message: format!(
+                "git {} in {} failed: {}",
+                args.join(" "),
+                repo.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(out.stdout)
+}
+
+/// The submodules of a `git ls-tree -r -z` listing: (path, commit).
+fn gitlinks(listing: &[u8]) -> Vec<(String, String)> {
+    listing
+        .split(|b| *b == 0)
+        .filter_map(|line| {
+            let line = std::str::from_utf8(line).ok()?;
+            let (meta, path) = line.split_once('\t')?;
+            let mut meta = meta.split(' ');
+            let (mode, kind, id) = (meta.next()?, meta.next()?, meta.next()?);
+            (mode == "160000" && kind == "commit").then(|| (path.to_string(), id.to_string()))
+        })
+        .collect()
+}
+
+/// Unpacks the regular files of a `git archive` tarball below `root/prefix`, adding each to
+/// `files` as (prefix + path, file).
+fn unpack_git_archive(
+    tar: &[u8],
+    prefix: &str,
+    root: &Path,
+    files: &mut Vec<(String, PathBuf)>,
+) -> Result<(), ExecuteError> {
+    let dest = root.join(prefix);
+    std::fs::create_dir_all(&dest).map_err(io("unpacking git archive"))?;
+    let mut ar = tar::Archive::new(tar);
+    for entry in ar.entries().map_err(io("reading git archive"))? {
+        let mut entry = entry.map_err(io("reading git archive"))?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .map_err(io("reading git archive"))?
+            .to_string_lossy()
+            .into_owned();
+        if !entry
+            .unpack_in(&dest)
+            .map_err(io("unpacking git archive"))?
+        {
+            continue;
+        }
+        files.push((format!("{prefix}{rel}"), dest.join(&rel)));
+    }
+    Ok(())
 }
 
 fn write_error(label: &str, message: impl ToString) -> ExecuteError {

@@ -208,6 +208,25 @@ fn fresh_dir(path: &Path) -> Result<(), VerifyError> {
     std::fs::create_dir_all(path).map_err(io(path))
 }
 
+/// Where `verify` works, below `target/dist-verify/`: the release's files, the rebuild's
+/// artifacts, and the rebuild's store (all emptied first).
+struct Dirs {
+    downloads: PathBuf,
+    rebuilt: PathBuf,
+    store: PathBuf,
+}
+
+/// What the rebuild made, and why it did not make the rest.
+struct Rebuilt<'m> {
+    /// Artifact name -> the rebuilt manifest entry (with its digest).
+    made: BTreeMap<String, ManifestArtifact>,
+    /// Target -> why this machine did not rebuild it.
+    unbuildable: BTreeMap<&'m str, String>,
+    /// Target -> the error its rebuild failed with.
+    failed: BTreeMap<String, String>,
+    global_error: Option<String>,
+}
+
 pub fn verify(
     opts: &GlobalOpts,
     args: &VerifyArgs,
@@ -221,40 +240,19 @@ pub fn verify(
         .map(|k| dist_store::remote::parse_public_key(&k).map_err(VerifyError::TrustedKey))
         .collect::<Result<Vec<_>, _>>()?;
     let loaded = super::load(opts)?;
-    let ws = &loaded.ws;
-    let location = match (&args.release, &opts.tag) {
-        (Some(r), _) => r.clone(),
-        (None, Some(tag)) => ws
-            .packages
-            .iter()
-            .find_map(|p| p.repository.as_deref().and_then(GithubRepo::parse))
-            .map(|g| g.download_url(tag))
-            .ok_or(VerifyError::NoRelease)?,
-        (None, None) => return Err(VerifyError::NoRelease.into()),
-    };
+    let location = release_location(&loaded.ws, args, opts)?;
     let source = Source::new(&location)?;
-    let work = ws.target_dir.join("dist-verify");
-    let (downloads, rebuilt, store_dir) = (
-        work.join("release"),
-        work.join("rebuilt"),
-        work.join("store"),
-    );
-    for dir in [&downloads, &rebuilt, &store_dir] {
+    let work = loaded.ws.target_dir.join("dist-verify");
+    let dirs = Dirs {
+        downloads: work.join("release"),
+        rebuilt: work.join("rebuilt"),
+        store: work.join("store"),
+    };
+    for dir in [&dirs.downloads, &dirs.rebuilt, &dirs.store] {
         fresh_dir(dir)?;
     }
-
     reporter.report(Event::Step(format!("fetching the release from {location}")));
-    let manifest_bytes = source
-        .get("dist-manifest.json")?
-        .ok_or_else(|| VerifyError::Fetch {
-            what: format!("{location}: dist-manifest.json"),
-            message: "not found".into(),
-        })?;
-    let manifest: DistManifest =
-        serde_json::from_slice(&manifest_bytes).map_err(|e| VerifyError::Manifest {
-            what: format!("{location}: dist-manifest.json"),
-            message: e.to_string(),
-        })?;
+    let manifest = fetch_manifest(&source, &location, &dirs.downloads)?;
     let tag = manifest.announcement_tag.clone();
     if let Some(given) = opts.tag.as_ref().filter(|g| **g != tag) {
         return Err(VerifyError::TagMismatch {
@@ -263,16 +261,84 @@ pub fn verify(
         }
         .into());
     }
-    std::fs::write(downloads.join("dist-manifest.json"), &manifest_bytes)
-        .map_err(io(&downloads))?;
+    let (fetched, mut rows) = fetch_files(&source, &manifest, &dirs.downloads)?;
+    let (commit, mut notes) = checkout_notes(&loaded.ws, &tag);
+    let provenance = check_provenance(&source, &fetched, &trusted, commit.as_deref(), &mut notes)?;
+    let rebuilt = rebuild(opts, &loaded, &manifest, &fetched, &dirs, reporter)?;
+    for (name, art) in &manifest.artifacts {
+        if let Some(file) = fetched.get(name) {
+            rows.push(judge(name, art, file, &rebuilt, &dirs.rebuilt));
+        }
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let verified = provenance.ok
+        && !rows.iter().any(|r| r.verdict.fails())
+        && rows.iter().any(|r| r.verdict == Verdict::Reproduced);
+    Ok(Verification {
+        release: location,
+        tag,
+        commit,
+        notes,
+        provenance,
+        artifacts: rows,
+        verified,
+    })
+}
+
+/// `--release`, else the GitHub release of the tag at the workspace's `repository`.
+fn release_location(
+    ws: &crate::workspace::Workspace,
+    args: &VerifyArgs,
+    opts: &GlobalOpts,
+) -> Result<String, VerifyError> {
+    match (&args.release, &opts.tag) {
+        (Some(r), _) => Ok(r.clone()),
+        (None, Some(tag)) => ws
+            .packages
+            .iter()
+            .find_map(|p| p.repository.as_deref().and_then(GithubRepo::parse))
+            .map(|g| g.download_url(tag))
+            .ok_or(VerifyError::NoRelease),
+        (None, None) => Err(VerifyError::NoRelease),
+    }
+}
+
+/// The release's `dist-manifest.json`, kept in `downloads`.
+fn fetch_manifest(
+    source: &Source,
+    location: &str,
+    downloads: &Path,
+) -> Result<DistManifest, VerifyError> {
+    let what = format!("{location}: dist-manifest.json");
+    let bytes = source
+        .get("dist-manifest.json")?
+        .ok_or_else(|| VerifyError::Fetch {
+            what: what.clone(),
+            message: "not found".into(),
+        })?;
+    let manifest = serde_json::from_slice(&bytes).map_err(|e| VerifyError::Manifest {
+        what,
+        message: e.to_string(),
+    })?;
+    let path = downloads.join("dist-manifest.json");
+    std::fs::write(&path, &bytes).map_err(io(&path))?;
+    Ok(manifest)
+}
+
+/// Every file the manifest names, downloaded and hashed; the rows of those that are missing.
+fn fetch_files(
+    source: &Source,
+    manifest: &DistManifest,
+    downloads: &Path,
+) -> Result<(BTreeMap<String, Fetched>, Vec<Row>), VerifyError> {
     let mut fetched = BTreeMap::new();
-    let mut rows = Vec::new();
+    let mut missing = Vec::new();
     for (name, art) in &manifest.artifacts {
         if !plain_name(name) {
-            return Err(VerifyError::UnsafeName(name.clone()).into());
+            return Err(VerifyError::UnsafeName(name.clone()));
         }
         let Some(bytes) = source.get(name)? else {
-            rows.push(Row {
+            missing.push(Row {
                 name: name.clone(),
                 verdict: Verdict::Missing,
                 details: vec!["the manifest names it; the release has no such file".into()],
@@ -289,41 +355,50 @@ pub fn verify(
         let claimed_blake3 = art.recipe.as_ref().and_then(|r| r.blake3.as_deref());
         let intact = art.checksums.get("sha256").is_none_or(|s| *s == sha256)
             && claimed_blake3.is_none_or(|b| b == blake3);
-        fetched.insert(
-            name.clone(),
-            Fetched {
-                path,
-                sha256,
-                blake3,
-                intact,
-            },
-        );
+        let file = Fetched {
+            path,
+            sha256,
+            blake3,
+            intact,
+        };
+        fetched.insert(name.clone(), file);
     }
+    Ok((fetched, missing))
+}
 
-    let commit = ws
-        .git_root
-        .as_deref()
-        .and_then(|root| crate::workspace::git_commit(root, None));
-    let mut notes = Vec::new();
-    if let Some(root) = ws.git_root.as_deref() {
-        match crate::workspace::git_commit(root, Some(&tag)) {
-            Some(at) if Some(&at) != commit.as_ref() => notes.push(format!(
-                "the checkout is at {}, {tag} at {at}: `git checkout {tag}` to verify the tagged source",
-                commit.as_deref().unwrap_or("?")
-            )),
-            Some(_) => {}
-            None => notes.push(format!(
-                "this checkout has no tag {tag}: `git fetch --tags` to check the commit"
-            )),
-        }
-    } else {
-        notes.push("the workspace is not in git: the commit cannot be checked".into());
-    }
+/// The commit checked out, and notes when it is not the tag's (or cannot be told).
+fn checkout_notes(ws: &crate::workspace::Workspace, tag: &str) -> (Option<String>, Vec<String>) {
+    let Some(root) = ws.git_root.as_deref() else {
+        let note = "the workspace is not in git: the commit cannot be checked";
+        return (None, vec![note.into()]);
+    };
+    let commit = crate::workspace::git_commit(root, None);
+    let note = match crate::workspace::git_commit(root, Some(tag)) {
+        Some(at) if Some(&at) != commit.as_ref() => Some(format!(
+            "the checkout is at {}, {tag} at {at}: `git checkout {tag}` to verify the tagged source",
+            commit.as_deref().unwrap_or("?")
+        )),
+        Some(_) => None,
+        None => Some(format!(
+            "this checkout has no tag {tag}: `git fetch --tags` to check the commit"
+        )),
+    };
+    (commit, note.into_iter().collect())
+}
 
-    let provenance = check_provenance(&source, &fetched, &trusted, commit.as_deref(), &mut notes)?;
-
-    // The targets of the release's per-target artifacts, and which of them build here.
+/// Rebuilds the release as CI made it, with the rebuild's own store: each target this machine
+/// builds as its build job did, then the global artifacts as the global job did (the other
+/// targets' archives taken from the release).
+fn rebuild<'m>(
+    opts: &GlobalOpts,
+    loaded: &super::Loaded,
+    manifest: &'m DistManifest,
+    fetched: &BTreeMap<String, Fetched>,
+    dirs: &Dirs,
+    reporter: &dyn Reporter,
+) -> Result<Rebuilt<'m>, Error> {
     let host = loaded.rustc.get()?.host().to_string();
+    // The targets of the release's per-target artifacts, and which of them build here.
     let targets: BTreeSet<&str> = manifest
         .artifacts
         .values()
@@ -343,80 +418,59 @@ pub fn verify(
             Some((*t, why))
         })
         .collect();
-
-    let mut rebuild_opts = opts.clone();
-    rebuild_opts.store = Some(store_dir.clone());
-    rebuild_opts.remote = Some("off".into());
-    rebuild_opts.tag = Some(tag.clone());
-    rebuild_opts.allow_dirty = true;
-    rebuild_opts.no_local_paths = true;
+    let mut base = opts.clone();
+    base.store = Some(dirs.store.clone());
+    base.remote = Some("off".into());
+    base.tag = Some(manifest.announcement_tag.clone());
+    base.allow_dirty = true;
+    base.no_local_paths = true;
     let how = super::build::How {
-        into: Some(rebuilt.clone()),
+        into: Some(dirs.rebuilt.clone()),
         ..Default::default()
     };
-    let mut made: BTreeMap<String, ManifestArtifact> = BTreeMap::new();
-    let mut failed: BTreeMap<String, String> = BTreeMap::new();
-    // What a rebuild made: the artifacts it built (with a digest).
-    let keep = |m: DistManifest, made: &mut BTreeMap<String, ManifestArtifact>| {
-        for (name, a) in m.artifacts {
-            if a.recipe.as_ref().is_some_and(|r| r.blake3.is_some()) {
-                made.insert(name, a);
-            }
-        }
+    let mut out = Rebuilt {
+        made: BTreeMap::new(),
+        unbuildable,
+        failed: BTreeMap::new(),
+        global_error: None,
     };
-    for target in targets.iter().filter(|t| !unbuildable.contains_key(*t)) {
+    let buildable: Vec<&str> = targets
+        .iter()
+        .copied()
+        .filter(|t| !out.unbuildable.contains_key(t))
+        .collect();
+    for target in buildable {
         reporter.report(Event::Step(format!("rebuilding the artifacts of {target}")));
-        let mut o = rebuild_opts.clone();
+        let mut o = base.clone();
         o.artifacts = Some(ArtifactMode::Local);
         o.targets = vec![target.to_string()];
         match super::build::build(&o, how.clone(), reporter) {
-            Ok(p) => keep(p.manifest, &mut made),
+            Ok(p) => out.keep(p.manifest),
             Err(e) => {
-                failed.insert(target.to_string(), e.to_string());
+                out.failed.insert(target.to_string(), e.to_string());
             }
         }
     }
-    seed_unbuildable(&store_dir, &manifest, &fetched, &unbuildable)?;
+    seed_unbuildable(&dirs.store, manifest, fetched, &out.unbuildable)?;
     reporter.report(Event::Step("rebuilding the global artifacts".into()));
-    let mut o = rebuild_opts.clone();
-    o.artifacts = Some(ArtifactMode::Global);
-    o.targets.clear();
-    let global_error = match super::build::build(&o, how, reporter) {
-        Ok(p) => {
-            keep(p.manifest, &mut made);
-            None
-        }
-        Err(e) => Some(e.to_string()),
-    };
-
-    for (name, art) in &manifest.artifacts {
-        let Some(file) = fetched.get(name) else {
-            continue;
-        };
-        rows.push(judge(
-            name,
-            art,
-            file,
-            made.get(name),
-            &rebuilt,
-            &unbuildable,
-            &failed,
-            global_error.as_deref(),
-        ));
+    base.artifacts = Some(ArtifactMode::Global);
+    base.targets.clear();
+    match super::build::build(&base, how, reporter) {
+        Ok(p) => out.keep(p.manifest),
+        Err(e) => out.global_error = Some(e.to_string()),
     }
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
-    let verified = provenance.ok
-        && !rows.iter().any(|r| r.verdict.fails())
-        && rows.iter().any(|r| r.verdict == Verdict::Reproduced);
-    Ok(Verification {
-        release: location,
-        tag,
-        commit,
-        notes,
-        provenance,
-        artifacts: rows,
-        verified,
-    })
+    Ok(out)
+}
+
+impl Rebuilt<'_> {
+    /// Keeps what a rebuild made: the artifacts it built (with a digest).
+    fn keep(&mut self, m: DistManifest) {
+        for (name, a) in m.artifacts {
+            if a.recipe.as_ref().is_some_and(|r| r.blake3.is_some()) {
+                self.made.insert(name, a);
+            }
+        }
+    }
 }
 
 /// Why this machine cannot build `target` (`None`: it can): the host's own target, or one whose
@@ -479,16 +533,12 @@ fn seed_unbuildable(
 }
 
 /// One artifact's verdict: the release's file against this checkout's rebuild of it.
-#[allow(clippy::too_many_arguments)]
 fn judge(
     name: &str,
     art: &ManifestArtifact,
     file: &Fetched,
-    made: Option<&ManifestArtifact>,
-    rebuilt: &Path,
-    unbuildable: &BTreeMap<&str, String>,
-    failed: &BTreeMap<String, String>,
-    global_error: Option<&str>,
+    rebuilt: &Rebuilt<'_>,
+    rebuilt_dir: &Path,
 ) -> Row {
     let row = |verdict, details| Row {
         name: name.to_string(),
@@ -519,18 +569,15 @@ fn judge(
         [one] => Some(one.as_str()),
         _ => None,
     };
-    let Some(made) = made else {
-        if let Some(why) = target.and_then(|t| unbuildable.get(t)) {
+    let Some(made) = rebuilt.made.get(name) else {
+        if let Some(why) = target.and_then(|t| rebuilt.unbuildable.get(t)) {
             return row(
                 Verdict::NotRebuilt,
                 vec![format!("{}: {why}", target.unwrap_or(""))],
             );
         }
-        let why = match target
-            .and_then(|t| failed.get(t))
-            .map(String::as_str)
-            .or(global_error)
-        {
+        let failed = target.and_then(|t| rebuilt.failed.get(t));
+        let why = match failed.or(rebuilt.global_error.as_ref()) {
             Some(e) => format!("the rebuild failed: {e}"),
             None => "this checkout's plan does not make it".to_string(),
         };
@@ -551,7 +598,7 @@ fn judge(
         _ if same_bytes => row(Verdict::Reproduced, Vec::new()),
         _ => row(
             Verdict::NotReproducible,
-            file_member_details(name, &file.path, &rebuilt.join(name)),
+            file_member_details(name, &file.path, &rebuilt_dir.join(name)),
         ),
     }
 }
@@ -569,7 +616,7 @@ fn check_provenance(
         state: "absent".into(),
         keys: Vec::new(),
         problems: Vec::new(),
-        ok: trusted.is_empty(),
+        ok: false,
     };
     let Some(bytes) = source.get(provenance::FILE_NAME)? else {
         if !trusted.is_empty() {
@@ -578,6 +625,7 @@ fn check_provenance(
                 provenance::FILE_NAME
             ));
         }
+        check.ok = check.problems.is_empty();
         return Ok(check);
     };
     let text = String::from_utf8_lossy(&bytes);
@@ -586,41 +634,53 @@ fn check_provenance(
         Err(e) => {
             check.state = "refused".into();
             check.problems.push(e.to_string());
-            check.ok = false;
             return Ok(check);
         }
     };
-    check.ok = true;
-    match signers {
+    judge_signers(&mut check, signers, !trusted.is_empty());
+    check_subjects(&mut check, &statement, fetched, commit, notes);
+    check.ok = check.problems.is_empty();
+    Ok(check)
+}
+
+/// Who signed the statement, and whether that is a problem: with trusted keys given, it must
+/// be one of them.
+fn judge_signers(check: &mut ProvenanceCheck, signers: Signers, keys_given: bool) {
+    let problem = match signers {
         Signers::Trusted(keys) => {
             check.state = "trusted".into();
             check.keys = keys;
+            None
         }
         Signers::Untrusted(keys) => {
             check.state = "untrusted".into();
-            if !trusted.is_empty() {
-                check.problems.push(format!(
-                    "signed by {}, none of them a trusted key",
-                    keys.join(", ")
-                ));
-            }
+            let problem = format!("signed by {}, none of them a trusted key", keys.join(", "));
             check.keys = keys;
+            Some(problem)
         }
         Signers::Unsigned => {
             check.state = "unsigned".into();
-            if !trusted.is_empty() {
-                check
-                    .problems
-                    .push("unsigned, and trusted keys were given".into());
-            }
+            Some("unsigned, and trusted keys were given".to_string())
         }
-    }
+    };
+    check.problems.extend(problem.filter(|_| keys_given));
+}
+
+/// Each subject's digests against the release's file; notes for files the statement leaves
+/// out and for a commit other than the checkout's.
+fn check_subjects(
+    check: &mut ProvenanceCheck,
+    statement: &provenance::Statement,
+    fetched: &BTreeMap<String, Fetched>,
+    commit: Option<&str>,
+    notes: &mut Vec<String>,
+) {
     for subject in &statement.subject {
         let Some(file) = fetched.get(&subject.name) else {
-            check.problems.push(format!(
-                "subject {} is not a file of the release",
-                subject.name
-            ));
+            let name = &subject.name;
+            check
+                .problems
+                .push(format!("subject {name} is not a file of the release"));
             continue;
         };
         for (algo, ours) in [("sha256", &file.sha256), ("blake3", &file.blake3)] {
@@ -652,8 +712,6 @@ fn check_provenance(
             ));
         }
     }
-    check.ok = check.problems.is_empty();
-    Ok(check)
 }
 
 /// The report a person reads.

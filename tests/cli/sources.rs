@@ -221,3 +221,100 @@ fn a_submodules_files_are_sources() {
     std::fs::write(fx.root().join("vendor/lib/data.txt"), "v2\n").unwrap();
     assert_ne!(keys(&fx)[&archive], before[&archive]);
 }
+
+/// Makes `fx` a repository with a submodule `vendor/lib` (`data.txt`: "v1") that has a
+/// submodule of its own, `deps/inner` (`inner.txt`), all checked out; then edits the
+/// submodule's checkout (`data.txt`: "edited", not committed).
+fn with_nested_submodules(fx: &Fixture) {
+    let repo = |name: &str, file: &str, text: &str| {
+        let dir = fx.dir.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), text).unwrap();
+        git(&dir, &["init", "-q"]);
+        git(&dir, &["add", "-A"]);
+        git(&dir, &["commit", "-q", "-m", name]);
+        dir
+    };
+    let add = |into: &std::path::Path, from: &std::path::Path, at: &str| {
+        let from = from.to_str().unwrap();
+        let args = [
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            from,
+            at,
+        ];
+        git(into, &args);
+        git(into, &["commit", "-q", "-am", "submodule"]);
+    };
+    let inner = repo("inner-repo", "inner.txt", "inner v1\n");
+    let lib = repo("lib-repo", "data.txt", "v1\n");
+    add(&lib, &inner, "deps/inner");
+    commit_all(fx);
+    add(fx.root(), &lib, "vendor/lib");
+    let update = [
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "update",
+        "--init",
+        "--recursive",
+    ];
+    git(fx.root(), &update);
+    std::fs::write(fx.root().join("vendor/lib/data.txt"), "edited\n").unwrap();
+}
+
+/// `build --artifacts=all`, then `source.tar.gz` unpacked: its root directory.
+fn built_source_tarball(fx: &Fixture) -> std::path::PathBuf {
+    run_ok(&mut dist(fx, &["build", "--artifacts=all"]));
+    let dest = fx.dir.path().join("unpacked");
+    let _ = std::fs::remove_dir_all(&dest);
+    let tarball = fx.root().join("target/distrib/source.tar.gz");
+    crate::support::untar(&tarball, &dest, &["-xzf"]);
+    dest.join("withsub-0.1.0")
+}
+
+/// `recursive-tarball = true`: `source.tar.gz` holds each submodule's files (and its
+/// submodules'), at the commit the tree records, not the checkout's edits; without it, none.
+/// A submodule that is not checked out is an error saying how to check it out.
+#[test]
+fn a_recursive_tarball_holds_the_submodules_at_their_commits() {
+    let (fx, _host) = host_app("withsub", "hello");
+    with_nested_submodules(&fx);
+    let plain = built_source_tarball(&fx);
+    assert!(plain.join("src/main.rs").is_file());
+    assert!(!plain.join("vendor/lib/data.txt").exists());
+    let plain_key = keys(&fx)["source.tar.gz"].clone();
+
+    let manifest = fx.root().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}recursive-tarball = true\n")).unwrap();
+    git(fx.root(), &["commit", "-q", "-am", "recursive"]);
+    let out = run_ok(&mut dist(&fx, &["plan"]));
+    assert!(!stderr(&out).contains("not acted on"), "{}", stderr(&out));
+    assert_ne!(keys(&fx)["source.tar.gz"], plain_key);
+    let full = built_source_tarball(&fx);
+    let read = |p: &str| std::fs::read_to_string(full.join(p)).unwrap();
+    assert_eq!(read("vendor/lib/data.txt"), "v1\n");
+    assert_eq!(read("vendor/lib/deps/inner/inner.txt"), "inner v1\n");
+    assert!(full.join("src/main.rs").is_file());
+
+    git(
+        fx.root(),
+        &["submodule", "deinit", "-q", "-f", "vendor/lib"],
+    );
+    let store = fx.dir.path().join("fresh-store");
+    let out = dist_command(fx.root(), &store, &["build", "--artifacts=all"])
+        .env("GIT_CONFIG_GLOBAL", fx.dir.path().join("gitconfig"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("submodule vendor/lib is not checked out")
+            && err.contains("git submodule update --init --recursive"),
+        "{err}"
+    );
+}
