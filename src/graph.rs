@@ -721,6 +721,7 @@ fn installer_recipe(
         .map(|n| {
             let r = archive_ref(plan, g, env, n);
             InstallerArtifact {
+                min_glibc: pc.min_glibc(&r.target).map(str::to_string),
                 updater: updaters.get(&r.target).cloned(),
                 libraries: libraries.get(n).cloned().unwrap_or_default(),
                 target: r.target,

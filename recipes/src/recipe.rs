@@ -1067,8 +1067,13 @@ fn installer_artifact<'a>(m: &mut Entries<'a>, a: &'a InstallerArtifact) {
         root_dir,
         libraries,
         updater,
+        min_glibc,
     } = a;
     covered(m, file_name, key, target, sha256, root_dir);
+    // Only when set: installers of Apps without it keep their keys.
+    if let Some(v) = min_glibc {
+        m.named("min-glibc:", file_name, v.as_str());
+    }
     if !libraries.is_empty() {
         m.named("libraries:", file_name, list(libraries));
     }
@@ -1477,6 +1482,7 @@ mod tests {
                         key: a.key,
                         sha256: a.sha256.clone(),
                         root_dir: a.root_dir.clone(),
+                        min_glibc: None,
                         libraries: Vec::new(),
                         updater: None,
                     })

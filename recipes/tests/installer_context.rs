@@ -104,6 +104,7 @@ fn every_renderer_is_deterministic() {
             file_name: format!("my-app-{t}.tar.gz"),
             sha256: Some(fake_sha('e')),
             root_dir: Some(format!("my-app-{t}")),
+            min_glibc: None,
             updater: None,
             libraries: Vec::new(),
         })
@@ -141,6 +142,7 @@ fn invalid_install_paths_in_a_context_are_refused() {
             file_name: "a.tar.gz".into(),
             sha256: None,
             root_dir: None,
+            min_glibc: None,
             updater: None,
             libraries: Vec::new(),
         }],

@@ -17,6 +17,7 @@ fn artifact(target: &str, seed: char) -> InstallerArtifact {
         file_name: format!("my-app-{target}.tar.xz"),
         sha256: Some(fake_sha(seed)),
         root_dir: Some(format!("my-app-{target}")),
+        min_glibc: None,
         updater: None,
         libraries: Vec::new(),
     }

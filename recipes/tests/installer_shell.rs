@@ -44,6 +44,7 @@ impl Fixture {
                     file_name: format!("{APP}-{other}.zip"),
                     sha256: Some(fake_sha(char::from(b'a' + i as u8))),
                     root_dir: None,
+                    min_glibc: None,
                     updater: None,
                     libraries: Vec::new(),
                 });
@@ -268,6 +269,92 @@ fn artifact_without_checksum_is_refused_before_downloading() {
     assert_eq!(server.request_count(), 0);
 }
 
+/// The host's glibc version, as the installer reads it (`ldd --version`).
+fn host_glibc() -> String {
+    let out = std::process::Command::new("ldd")
+        .arg("--version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap();
+    last.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// `min-glibc-version`: a glibc build needing a newer glibc than the host's is passed over for
+/// the next build the host runs (a musl one), saying why; with none, the installer stops naming
+/// both versions and installs nothing; a build the host's glibc satisfies installs as before.
+#[test]
+fn a_build_for_a_newer_glibc_is_passed_over_for_one_that_runs() {
+    let host = host_target();
+    assert!(
+        host.contains("-linux-gnu"),
+        "this test needs a glibc host, not {host}"
+    );
+    let mut fx = Fixture::new(&["my-app"], ArchiveFormat::TarXz);
+    let glibc = host_glibc();
+    let set = |fx: &mut Fixture, need: &str| {
+        let gnu = fx
+            .app
+            .artifacts
+            .iter_mut()
+            .find(|a| a.target == host)
+            .unwrap();
+        gnu.min_glibc = Some(need.into());
+    };
+    let server = Server::start(serve_dir(&fx.served_dir()), 4 * SHELLS.len());
+    let run = |fx: &Fixture, case: &str, shell: &[&str]| {
+        let home = fx.new_home(&format!("home-{case}-{}", shell[0]));
+        let out = run_installer(shell, &fx.script(), &home, &[url_env(&server)], &[]);
+        (home, out)
+    };
+    set(&mut fx, &glibc);
+    for (name, shell) in SHELLS {
+        let (home, out) = run(&fx, "same", shell);
+        assert!(out.status.success(), "{name}: {}", describe(&out));
+        assert_runs(&home.join(".cargo/bin/my-app"), "my-app");
+    }
+    set(&mut fx, "99.0");
+    for (name, shell) in SHELLS {
+        let (home, out) = run(&fx, "newer", shell);
+        assert_eq!(out.status.code(), Some(3), "{name}: {}", describe(&out));
+        let want = format!("its glibc is {glibc}, and the {host} build needs glibc 99.0 or newer");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&want),
+            "{name}: {}",
+            describe(&out)
+        );
+        assert!(!home.join(".cargo").exists(), "{name}: installed something");
+    }
+    // A static musl build of the same App: the installer takes it instead.
+    let gnu = fx
+        .app
+        .artifacts
+        .iter()
+        .find(|a| a.target == host)
+        .unwrap()
+        .clone();
+    let musl = host.replace("-linux-gnu", "-linux-musl");
+    fx.app.artifacts.push(InstallerArtifact {
+        target: musl.clone(),
+        min_glibc: None,
+        ..gnu
+    });
+    fx.app.artifacts.sort_by(|a, b| a.target.cmp(&b.target));
+    for (name, shell) in SHELLS {
+        let (home, out) = run(&fx, "fallback", shell);
+        assert!(out.status.success(), "{name}: {}", describe(&out));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("older than the 99.0"), "{name}: {said}");
+        assert_runs(&home.join(".cargo/bin/my-app"), "my-app");
+    }
+}
+
 #[test]
 fn no_matching_platform_lists_supported_targets() {
     let fx = Fixture::new(&["my-app"], ArchiveFormat::TarGz);
@@ -278,6 +365,7 @@ fn no_matching_platform_lists_supported_targets() {
         file_name: "my-app-riscv64gc-unknown-none-elf.tar.gz".into(),
         sha256: Some(fake_sha('c')),
         root_dir: Some("my-app-riscv64gc-unknown-none-elf".into()),
+        min_glibc: None,
         updater: None,
         libraries: Vec::new(),
     }];
@@ -400,6 +488,8 @@ fn shellcheck_installer(binaries: &[&str], libraries: bool) {
             ),
             sha256: (i != 2).then(|| fake_sha(char::from(b'0' + i as u8))),
             root_dir: (!windows).then(|| format!("my-app-{target}")),
+            // The libraries case also checks the host's glibc for the glibc builds.
+            min_glibc: (libraries && target.contains("-linux-gnu")).then(|| "2.17".into()),
             // The libraries case also ships updaters (all but one target).
             updater: (libraries && !windows).then(|| dist_recipes::installer::UpdaterFile {
                 key: dist_store::RecipeKey::from_bytes([1; 32]),
@@ -544,6 +634,7 @@ fn the_success_message_is_said_verbatim() {
         file_name: format!("my-app-{target}.zip"),
         sha256: Some(fake_sha('1')),
         root_dir: None,
+        min_glibc: None,
         updater: None,
         libraries: Vec::new(),
     };
@@ -593,6 +684,7 @@ fn git_bash_installs_the_windows_archive() {
         file_name,
         sha256: Some(dist_recipes::archive::sha256_file(&zip).unwrap()),
         root_dir: None,
+        min_glibc: None,
         updater: None,
         libraries: Vec::new(),
     };

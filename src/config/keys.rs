@@ -122,7 +122,7 @@ table! {
     ALL_FEATURES = key(names::ALL_FEATURES, Any, Ty::Bool, ("false", "false"), "build with every feature", true);
     PRECISE_BUILDS = key("precise-builds", Ws, Ty::Bool, ("false", "true"), "build each package on its own (this tool always does)", true);
     MSVC_CRT_STATIC = key(names::MSVC_CRT_STATIC, Ws, Ty::Bool, ("true", "false"), "`*-windows-msvc` builds get `-Ctarget-feature=+crt-static` (the MSVC C runtime linked statically, so no Visual C++ redistributable is needed); `false` links it dynamically", true);
-    MIN_GLIBC_VERSION = key("min-glibc-version", Any, Ty::MapOfStr, ("{}", "{ x86_64-unknown-linux-gnu = \"2.17\" }"), "per target: the oldest glibc the binaries claim to support", false);
+    MIN_GLIBC_VERSION = key("min-glibc-version", Any, Ty::Shaped("a table of target triple (or \"*\") to glibc version (\"2.17\")", check_glibc_versions), ("{}", "{ x86_64-unknown-linux-gnu = \"2.17\" }"), "per target (or `\"*\"` for the rest): the oldest glibc the `*-linux-gnu*` binaries need; the shell installer checks the host's glibc (`ldd --version`) against it, passes over an archive the host cannot run for the next it can (a musl build), and otherwise stops naming both versions", true);
     CARGO_AUDITABLE = key("cargo-auditable", Ws, Ty::Bool, ("false", "true"), "build with `cargo auditable` (the dependency tree embedded in each binary's `.dep-v0` section); this tool installs its pinned cargo-auditable into its tools directory when missing", true);
     CARGO_CYCLONEDX = key("cargo-cyclonedx", Any, Ty::Bool, ("false", "false"), "a CycloneDX SBOM `{package}.cdx.xml` per release, also put in each of its archives, made by the pinned cargo-cyclonedx 0.5.9 (installed into the tools directory when missing) on a copy of the workspace", true);
     OMNIBOR = key("omnibor", Ws, Ty::Bool, ("false", "false"), "an OmniBOR id `{artifact}.omnibor` beside each archive, MSI/pkg and the source tarball (a pkg's is planned, not made, like the pkg)", true);
@@ -435,6 +435,29 @@ fn check_dependencies(v: &Value, unknown: &mut Vec<String>) -> Result<(), String
         }
     }
     Ok(())
+}
+
+/// `min-glibc-version`: target (or `*`) -> `"MAJOR.MINOR"`.
+fn check_glibc_versions(v: &Value, _unknown: &mut Vec<String>) -> Result<(), String> {
+    let t = v.as_object().ok_or(
+        "`min-glibc-version` must be a table, e.g. { x86_64-unknown-linux-gnu = \"2.17\" }",
+    )?;
+    for (target, version) in t {
+        let ok = version.as_str().is_some_and(|s| parse_glibc(s).is_some());
+        if !ok {
+            return Err(format!(
+                "`min-glibc-version.{target}` is {version}: a glibc version is a string like \"2.17\""
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `"2.17"` -> (2, 17).
+pub fn parse_glibc(s: &str) -> Option<(u32, u32)> {
+    let (major, minor) = s.split_once('.')?;
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    (digits(major) && digits(minor)).then(|| Some((major.parse().ok()?, minor.parse().ok()?)))?
 }
 
 fn check_extra_artifacts(v: &Value, unknown: &mut Vec<String>) -> Result<(), String> {

@@ -261,6 +261,8 @@ pub struct PackageConfig {
     pub targets: Vec<String>,
     /// Target triple -> the binaries to ship for it (unset targets ship every binary).
     pub binaries: BTreeMap<String, Vec<String>>,
+    /// `min-glibc-version`: target triple (or `*`) -> `"MAJOR.MINOR"`.
+    pub min_glibc: BTreeMap<String, String>,
     pub unix_archive: ArchiveFormat,
     pub windows_archive: ArchiveFormat,
     /// Workspace-relative paths.
@@ -293,6 +295,18 @@ pub struct PackageConfig {
 }
 
 impl PackageConfig {
+    /// The oldest glibc a build for `target` needs, when configured: only `*-linux-gnu*`
+    /// targets link glibc.
+    pub fn min_glibc(&self, target: &str) -> Option<&str> {
+        if !target.contains("-linux-gnu") {
+            return None;
+        }
+        self.min_glibc
+            .get(target)
+            .or_else(|| self.min_glibc.get("*"))
+            .map(String::as_str)
+    }
+
     /// The npm package the npm installer is published as: `npm-package` (else the App's name)
     /// under `npm-scope` when set, e.g. `@scope/app`.
     pub fn npm_package_name(&self, app: &str) -> String {
@@ -779,6 +793,7 @@ fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
             .map(String::from),
         targets: sorted(v.list(&keys::TARGETS)),
         binaries: v.map(&keys::BINARIES, lists),
+        min_glibc: v.map(&keys::MIN_GLIBC_VERSION, text_of),
         unix_archive: v.word(&keys::UNIX_ARCHIVE).unwrap_or(ArchiveFormat::TarXz),
         windows_archive: v.word(&keys::WINDOWS_ARCHIVE).unwrap_or(ArchiveFormat::Zip),
         include: includes(ws, pkg),

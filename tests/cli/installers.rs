@@ -386,3 +386,62 @@ fn hostile_names_are_refused_and_hostile_paths_carried_safely() {
         .collect();
     assert!(pwned.is_empty(), "something ran: {pwned:?}");
 }
+
+/// `min-glibc-version` reaches the shell installer of a real build: a glibc build needing a
+/// newer glibc than this host's is refused with both versions named; the value is part of the
+/// installer's key, not the archive's; a value that is not a version is an error naming it.
+#[test]
+fn min_glibc_version_reaches_the_shell_installer() {
+    let host = host_triple();
+    let keys = |fx: &Fixture| -> BTreeMap<String, String> {
+        let plan = fx.json(&["plan", "-o", "json"]);
+        plan["artifacts"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(n, a)| (n.clone(), a["recipe"]["key"].as_str().unwrap_or("").into()))
+            .collect()
+    };
+    let body = |need: &str| {
+        format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\nmin-glibc-version = {{ \"*\" = \"{need}\" }}\n")
+    };
+    let fx = dist_app(APP, HELLO, &body("99.0"));
+    let before = keys(&fx);
+    fx.ok(&["build", "--artifacts=all"]);
+    let dir = distrib(&fx);
+    let script = dir.join(format!("{APP}-installer.sh"));
+    assert!(std::fs::read_to_string(&script)
+        .unwrap()
+        .contains("ART_MIN_GLIBC='99.0'"));
+    let server = Server::start(routes_of(files_of(&dir)), 4);
+    let home = mkdir(fx.dir.path().join("home"));
+    let out = clean("dash", &home)
+        .arg(&script)
+        .env(format!("{ENV_PREFIX}_DOWNLOAD_URL"), server.base_url())
+        .env(format!("{ENV_PREFIX}_NO_MODIFY_PATH"), "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("the {host} build needs glibc 99.0 or newer")),
+        "{said}"
+    );
+    assert!(!home.join(".cargo").exists());
+
+    let manifest = fx.root().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("\"99.0\"", "\"2.17\"")).unwrap();
+    let after = keys(&fx);
+    let archive = format!("{APP}-{host}.tar.xz");
+    assert_eq!(after[&archive], before[&archive]);
+    let installer = format!("{APP}-installer.sh");
+    assert_ne!(after[&installer], before[&installer]);
+
+    std::fs::write(&manifest, text.replace("\"99.0\"", "\"two\"")).unwrap();
+    let err = fx.fails(&["plan"], 1);
+    assert!(
+        err.contains("min-glibc-version.*") && err.contains("\"2.17\""),
+        "{err}"
+    );
+}

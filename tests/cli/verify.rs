@@ -67,16 +67,11 @@ fn clone_at(fx: &Fixture, rev: &str) -> PathBuf {
         .dir
         .path()
         .join(format!("clone-{}", rev.replace('/', "-")));
-    let out = Command::new("git")
-        .args(["clone", "-q"])
-        .arg(fx.root())
-        .arg(&dest)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new("git")
+            .args(["clone", "-q"])
+            .arg(fx.root())
+            .arg(&dest),
     );
     git(&dest, &["checkout", "-q", rev]);
     dest

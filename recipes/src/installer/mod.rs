@@ -88,6 +88,9 @@ pub struct InstallerArtifact {
     pub libraries: Vec<String>,
     /// The updater built for this target (`install-updater`), installed as `{app}-update`.
     pub updater: Option<UpdaterFile>,
+    /// `min-glibc-version`: the oldest glibc (`"2.17"`) the build runs on; the shell installer
+    /// checks the host's.
+    pub min_glibc: Option<String>,
 }
 
 /// A downloadable updater program: its file under the download URL and its sha256 (installers

@@ -23,6 +23,8 @@ struct ShellArtifact<'a> {
     updater_sha256: &'a str,
     /// The receipt's library lists for this archive ([`receipt_libraries`]).
     receipt_libraries: String,
+    /// `MAJOR.MINOR`, or empty: the oldest glibc the build runs on.
+    min_glibc: &'a str,
 }
 
 /// One default install location: `$var` followed by `suffix` (empty or starting with '/').
@@ -135,9 +137,11 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
                 .and_then(|u| u.sha256.as_deref())
                 .unwrap_or(""),
             receipt_libraries: receipt_libraries(&a.libraries),
+            min_glibc: a.min_glibc.as_deref().unwrap_or(""),
         })
         .collect();
     let any_libraries = arts.iter().any(|a| !a.libraries.is_empty());
+    let any_min_glibc = arts.iter().any(|a| a.min_glibc.is_some());
     let supported: Vec<&str> = arts.iter().map(|a| a.target.as_str()).collect();
     render(
         "installer.sh",
@@ -153,6 +157,7 @@ pub fn render_shell(app: &InstallerApp) -> Result<String, InstallerError> {
             supported_targets => supported.join(" "),
             artifacts => artifacts,
             any_libraries => any_libraries,
+            any_min_glibc => any_min_glibc,
             receipt => app.receipt.as_ref().map(|r| receipt_parts(app, r)),
             install_candidates => install_candidates(app),
         },

@@ -85,6 +85,7 @@ pub fn build_archive(
         file_name,
         sha256: Some(sha),
         root_dir: format.has_root_dir().then_some(root),
+        min_glibc: None,
         updater: None,
         libraries: Vec::new(),
     };
@@ -143,6 +144,7 @@ pub fn fake_artifact(target: &str, seed: char) -> InstallerArtifact {
         file_name: format!("{APP}-{target}{}", if windows { ".zip" } else { ".tar.xz" }),
         sha256: Some(fake_sha(seed)),
         root_dir: (!windows).then(|| format!("{APP}-{target}")),
+        min_glibc: None,
         updater: None,
         libraries: Vec::new(),
     }
