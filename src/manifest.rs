@@ -103,12 +103,20 @@ pub struct Hosting {
     pub order: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github: Option<GithubHosting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simple: Option<SimpleHosting>,
 }
 
 impl Hosting {
     fn is_empty(&self) -> bool {
-        self.github.is_none()
+        self.github.is_none() && self.simple.is_none()
     }
+}
+
+/// `hosting = "simple"`: files on a static server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SimpleHosting {
+    pub download_url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -290,6 +298,10 @@ fn release(plan: &Plan, cfg: &GlobalConfig, r: &crate::plan::Release) -> Manifes
                 owner: gh.owner.clone(),
                 repo: gh.repo.clone(),
             }),
+            simple: r
+                .simple_url
+                .clone()
+                .map(|download_url| SimpleHosting { download_url }),
         },
     }
 }

@@ -16,7 +16,7 @@ use dist_recipes::target::{LibraryKind, Target};
 use dist_recipes::vocab::Vocabulary;
 
 use crate::announce::Announcement;
-use crate::config::{Config, GlobalConfig, InstallerKind, PackageConfig};
+use crate::config::{Config, GlobalConfig, Hosting, InstallerKind, PackageConfig};
 use crate::workspace::{IncludeKind, Package, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,8 @@ pub enum PlanError {
         first: String,
         second: String,
     },
+    #[error("`hosting` lists \"simple\" but `simple-download-url` is not set: the installers would not know where to download from\n  set `simple-download-url = \"https://example.com/releases/{{tag}}\"` beside `hosting` in your dist config")]
+    SimpleHostingWithoutUrl,
     #[error("package {package} needs a download URL for its {installer} installer, but {why}\n  set `repository = \"https://github.com/OWNER/REPO\"` in {manifest}")]
     NoDownloadUrl {
         package: String,
@@ -84,6 +86,10 @@ pub struct Release {
     /// Names of this release's artifacts (selected or not), sorted.
     pub artifacts: Vec<String>,
     pub github: Option<GithubRepo>,
+    /// `hosting = "simple"`: the URL its files are served from (the tag filled in).
+    pub simple_url: Option<String>,
+    /// Where its installers download its files: the first host of `hosting` that serves them.
+    pub download_url: Option<String>,
     /// `display`, `display-name`: how the release notes show it.
     pub display: bool,
     pub display_name: Option<String>,
@@ -127,6 +133,33 @@ impl GithubRepo {
 
 /// Where a package's GitHub Release lives: `github-releases-repo` when set, else its own
 /// `repository`.
+/// `hosting = "simple"`'s URL for `tag`; an error when it is listed without
+/// `simple-download-url` (cargo-dist would plan installers that download from "").
+fn simple_url(cfg: &Config, tag: &str) -> Result<Option<String>, PlanError> {
+    if !cfg.global.hosting.contains(&Hosting::Simple) {
+        return Ok(None);
+    }
+    match &cfg.global.simple_download_url {
+        Some(url) if !url.trim().is_empty() => Ok(Some(
+            url.replace("{tag}", tag).trim_end_matches('/').to_string(),
+        )),
+        _ => Err(PlanError::SimpleHostingWithoutUrl),
+    }
+}
+
+/// Where an installer downloads the release's files: the first host of `hosting` that serves
+/// them (GitHub when `hosting` is unset).
+fn download_url(cfg: &Config, release: &Release, tag: &str) -> Option<String> {
+    let github = || release.github.as_ref().map(|gh| gh.download_url(tag));
+    if cfg.global.hosting.is_empty() {
+        return github();
+    }
+    cfg.global.hosting.iter().find_map(|h| match h {
+        Hosting::Simple => release.simple_url.clone(),
+        Hosting::Github => github(),
+    })
+}
+
 fn hosting_repo(cfg: &Config, pkg: &crate::workspace::Package) -> Option<GithubRepo> {
     match &cfg.global.github_releases_repo {
         Some(owner_repo) => {
@@ -319,22 +352,16 @@ pub fn plan(
             targets: targets.into_iter().collect(),
             artifacts: Vec::new(),
             github: hosting_repo(cfg, pkg),
+            simple_url: simple_url(cfg, &ann.tag)?,
+            download_url: None,
             display: pc.display,
             display_name: pc.display_name.clone(),
             tap: cfg.global.tap.clone(),
             npm_package: pc.npm_package_name(app),
         };
+        release.download_url = download_url(cfg, &release, &ann.tag);
         let archives = plan_local(pkg, pc, &cfg.global, &sel, &mut release, &mut artifacts)?;
-        plan_installers(
-            ws,
-            pkg,
-            pc,
-            ann,
-            &sel,
-            &archives,
-            &mut release,
-            &mut artifacts,
-        )?;
+        plan_installers(ws, pkg, pc, &sel, &archives, &mut release, &mut artifacts)?;
         release.artifacts.sort();
         all_archives.extend(archives.into_iter().map(|(name, _)| name));
         releases.push(release);
@@ -353,6 +380,8 @@ pub fn plan(
                 targets: Vec::new(),
                 artifacts: Vec::new(),
                 github: hosting_repo(cfg, pkg),
+                simple_url: simple_url(cfg, &ann.tag)?,
+                download_url: None,
                 display: true,
                 display_name: None,
                 tap: None,
@@ -692,7 +721,6 @@ fn plan_installers(
     ws: &Workspace,
     pkg: &Package,
     pc: &PackageConfig,
-    ann: &Announcement,
     sel: &Selection,
     archives: &[(String, String)],
     release: &mut Release,
@@ -718,8 +746,8 @@ fn plan_installers(
             .filter(|p| inst.serves(p))
             .cloned()
             .collect();
-        let download_url = match (&release.github, &pkg.repository) {
-            (Some(gh), _) => gh.download_url(&ann.tag),
+        let download_url = match (&release.download_url, &pkg.repository) {
+            (Some(url), _) => url.clone(),
             (None, repo) => {
                 return Err(PlanError::NoDownloadUrl {
                     package: app.clone(),

@@ -29,7 +29,7 @@ use dist_recipes::vocab::Vocabulary;
 use dist_recipes::workflow::AttestPhase;
 
 use serde_json::Value;
-use vocab::{Checksum, CiBackend, Generated, GithubRelease, Hosting};
+use vocab::{Checksum, CiBackend, Generated, GithubRelease};
 
 use crate::workspace::Workspace;
 use keys::{KeyDef, Merge, Scope};
@@ -123,7 +123,7 @@ impl std::fmt::Display for ConfigWarning {
 /// between them.
 pub use dist_recipes::installer::InstallerKind;
 
-pub use vocab::PrRunMode;
+pub use vocab::{Hosting, PrRunMode};
 
 /// One dist table exactly as written, checked: key -> value. `None` of a key = not set here.
 #[derive(Debug, Clone, Default)]
@@ -142,6 +142,8 @@ pub struct GlobalConfig {
     pub ci: Vec<CiBackend>,
     /// `hosting`, in the configured order; empty when unset (GitHub then hosts).
     pub hosting: Vec<Hosting>,
+    /// `simple-download-url`: the template (`{tag}`) of `hosting = "simple"`'s URL.
+    pub simple_download_url: Option<String>,
     pub allow_dirty: bool,
     /// `allow-dirty` naming `msi` (or `true`): `generate` keeps edited `wix/main.wxs` files.
     pub allow_dirty_msi: bool,
@@ -573,8 +575,16 @@ impl<'a> Values<'a> {
     /// An enumerated list key's values (a lone word too), sorted, each once; a boolean is
     /// every value (`allow-dirty = true`) or none.
     fn words<V: Vocabulary + Ord>(&self, k: &KeyDef) -> Vec<V> {
+        let mut out = self.words_in_order(k);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// [`Self::words`] in the config's order, each once (`hosting`: the first is preferred).
+    fn words_in_order<V: Vocabulary + Ord>(&self, k: &KeyDef) -> Vec<V> {
         debug_assert_eq!(k.ty.words(), Some(V::words()), "{}", k.name);
-        let mut out: Vec<V> = match self.get(k) {
+        let out: Vec<V> = match self.get(k) {
             Some(Value::Bool(all)) => V::ALL.iter().copied().filter(|_| *all).collect(),
             other => other
                 .map(string_list)
@@ -583,9 +593,8 @@ impl<'a> Values<'a> {
                 .filter_map(|w| V::parse(w))
                 .collect(),
         };
-        out.sort();
-        out.dedup();
-        out
+        let mut seen = BTreeSet::new();
+        out.into_iter().filter(|w| seen.insert(*w)).collect()
     }
     /// A table of strings (or of arrays of strings, as lists).
     fn map<T>(&self, k: &KeyDef, item: impl Fn(&Value) -> Option<T>) -> BTreeMap<String, T> {
@@ -638,7 +647,8 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             .text(&keys::DIST_VERSION)
             .or_else(|| v.text(&keys::CARGO_DIST_VERSION)),
         ci: v.words(&keys::CI),
-        hosting: v.words(&keys::HOSTING),
+        hosting: v.words_in_order(&keys::HOSTING),
+        simple_download_url: v.text(&keys::SIMPLE_DOWNLOAD_URL),
         // `true`, or the list form naming `ci`.
         allow_dirty: dirty.contains(&Generated::Ci),
         allow_dirty_msi: dirty.contains(&Generated::Msi),

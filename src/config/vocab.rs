@@ -80,7 +80,7 @@ impl Vocabulary for NpmInstallerStyle {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Hosting {
     Github,
-    /// `simple-download-url`: accepted, not acted on yet.
+    /// Files on a server of the user's (`simple-download-url`).
     Simple,
 }
 
@@ -92,10 +92,6 @@ impl Vocabulary for Hosting {
             Hosting::Github => &["github"],
             Hosting::Simple => &["simple"],
         }
-    }
-
-    fn acted(self) -> bool {
-        self != Hosting::Simple
     }
 }
 

@@ -445,3 +445,65 @@ fn min_glibc_version_reaches_the_shell_installer() {
         "{err}"
     );
 }
+
+/// `hosting = ["simple", ...]` with `simple-download-url`: the shell installer downloads from
+/// that URL (the tag filled in) with no override, as a user runs it, and installs the App; the
+/// manifest's `hosting.simple` names it, in cargo-dist's schema; with `github` first, the
+/// installers keep GitHub's URL; `simple` without a URL is an error naming the key.
+#[test]
+fn simple_hosting_serves_the_installers_from_its_url() {
+    let host = host_triple();
+    let body = |hosting: &str, url: &str| {
+        format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\nhosting = {hosting}\n{url}")
+    };
+    // The server's port must be in the config before the build: reserve one, then serve.
+    let port = crate::support::servers::free_port();
+    let url = format!("simple-download-url = \"http://127.0.0.1:{port}/{{tag}}/\"\n");
+    let fx = dist_app(APP, HELLO, &body("[\"simple\", \"github\"]", &url));
+    let out = fx.ok(&["build", "--artifacts=all", "--tag", "v0.1.0", "-o", "json"]);
+    let _: cargo_dist_schema::DistManifest = serde_json::from_str(&out).unwrap();
+    let manifest: Value = serde_json::from_str(&out).unwrap();
+    let hosting = &manifest["releases"][0]["hosting"];
+    let want = format!("http://127.0.0.1:{port}/v0.1.0");
+    assert_eq!(
+        hosting["simple"]["download_url"],
+        want.as_str(),
+        "{hosting}"
+    );
+    assert_eq!(hosting["order"], serde_json::json!(["simple", "github"]));
+    assert_eq!(hosting["github"]["repo"], "x");
+
+    let files: BTreeMap<String, Vec<u8>> = files_of(&distrib(&fx))
+        .into_iter()
+        .map(|(name, bytes)| (format!("v0.1.0/{name}"), bytes))
+        .collect();
+    let server = Server::start_on(port, routes_of(files), 4);
+    let home = mkdir(fx.dir.path().join("home"));
+    let script = distrib(&fx).join(format!("{APP}-installer.sh"));
+    let out = clean("dash", &home)
+        .arg(&script)
+        .env(format!("{ENV_PREFIX}_NO_MODIFY_PATH"), "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let archive = format!("/v0.1.0/{APP}-{host}.tar.xz");
+    assert!(
+        server.requests().contains(&archive),
+        "{:?}",
+        server.requests()
+    );
+    let ran = Command::new(home.join(".cargo/bin").join(APP))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), format!("{HELLO}\n"));
+
+    let fx = dist_app(APP, HELLO, &body("[\"github\", \"simple\"]", &url));
+    fx.ok(&["build", "--artifacts=all", "--tag", "v0.1.0"]);
+    let text = std::fs::read_to_string(distrib(&fx).join(format!("{APP}-installer.sh"))).unwrap();
+    assert!(text.contains("https://github.com/example/x/releases/download/v0.1.0"));
+    assert!(!text.contains(&want));
+
+    let fx = dist_app(APP, HELLO, &body("\"simple\"", ""));
+    let err = fx.fails(&["plan"], 1);
+    assert!(err.contains("`simple-download-url` is not set"), "{err}");
+}

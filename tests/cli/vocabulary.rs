@@ -22,6 +22,7 @@ fn context(key: &str) -> &'static str {
         // A .pkg needs its identifier (which also turns pkg on, beside each listed kind).
         "installers" => "mac-pkg-config = { identifier = \"dev.example.app\" }",
         "github-attestations-phase" | "github-attestations-filters" => "github-attestations = true",
+        "hosting" => "simple-download-url = \"https://dl.example.com/{tag}\"",
         "tag-namespace" => "",
         "publish-prereleases" => "publish-jobs = [\"./publish\"]",
         "github-custom-job-permissions" => "publish-jobs = [\"./publish-crates\"]",
@@ -39,6 +40,9 @@ fn shows_elsewhere(key: &str) -> Option<&'static str> {
         "allow-dirty" => Some("acts on out-of-date generated files (tests/cli/ci.rs)"),
         "scoop-bucket" | "winget-fork" => {
             Some("acts in the scoop and winget publish jobs (tests/cli/publish.rs)")
+        }
+        "simple-download-url" => {
+            Some("acts with `hosting = \"simple\"`, which needs it (tests/cli/installers.rs)")
         }
         "remote-trusted-keys" => {
             Some("acts when a build reads a remote store (tests/cli/remote.rs)")
@@ -250,17 +254,18 @@ fn canonical(k: &KeyDef, word: &str) -> String {
 }
 
 #[test]
-fn a_value_not_acted_on_warns_and_one_cargo_dist_refuses_is_refused() {
+fn every_hosting_value_is_acted_on_and_one_cargo_dist_refuses_is_refused() {
     let p = Probe::new();
+    let config = "[workspace]\nmembers = [\"cargo:.\"]\n\n[dist]\ntargets = [\"x86_64-unknown-linux-gnu\"]\nhosting = [\"github\", \"simple\"]\n";
     p.fx.file(
         "dist-workspace.toml",
-        "[workspace]\nmembers = [\"cargo:.\"]\n\n[dist]\ntargets = [\"x86_64-unknown-linux-gnu\"]\nhosting = [\"github\", \"simple\"]\n",
+        &format!("{config}simple-download-url = \"https://dl.example.com/{{tag}}\"\n"),
     );
     let (_, stderr) = p.fx.ok_both(&["plan"]);
-    assert!(
-        stderr.contains("accepted, not acted on yet: hosting = \"simple\""),
-        "{stderr}"
-    );
+    assert!(!stderr.contains("not acted on"), "{stderr}");
+    p.fx.file("dist-workspace.toml", config);
+    let err = p.fx.fails(&["plan"], 1);
+    assert!(err.contains("`simple-download-url` is not set"), "{err}");
     p.fx.file(
         "dist-workspace.toml",
         "[workspace]\nmembers = [\"cargo:.\"]\n\n[dist]\nhosting = \"axodotdev\"\n",

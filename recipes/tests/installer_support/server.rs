@@ -24,7 +24,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(routes: BTreeMap<String, Reply>, max_requests: usize) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Server::start_on(0, routes, max_requests)
+    }
+
+    /// [`Server::start`] on `port` (0: any free one), for a URL that had to be known first.
+    pub fn start_on(port: u16, routes: BTreeMap<String, Reply>, max_requests: usize) -> Server {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
