@@ -236,6 +236,7 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         targets,
         fail_fast: cfg.fail_fast,
         cache_builds: cfg.cache_builds,
+        rust_toolchain: cfg.rust_toolchain_version.clone(),
         remote: cfg.remote_store.as_ref().map(|url| workflow::RemoteStore {
             url: url.clone(),
             backend: match url.split_once("://").map_or(url.as_str(), |(s, _)| s) {

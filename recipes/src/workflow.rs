@@ -74,6 +74,8 @@ pub struct GithubWorkflow {
     pub attest: Option<Attest>,
     /// `github-build-setup`: steps spliced into each build job, indented as its steps.
     pub build_setup: Option<String>,
+    /// `rust-toolchain-version`: every job that runs this tool first makes it rustup's default.
+    pub rust_toolchain: Option<String>,
     /// Who makes the GitHub Release.
     pub release_at: ReleaseAt,
     /// `force-latest`: the release is marked latest even when its version is not the highest.

