@@ -97,12 +97,12 @@ const fn words<V: Vocabulary>() -> Words {
 table! {
     // What is released, for which platforms.
     PACKAGES = key("packages", Ws, Ty::Strings(None), ("unset", "[\"app\"]"), "exactly these packages are Apps (overrides `dist` and `publish`); also read from dist-workspace.toml's [workspace]", true);
-    VERSION = key("version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"1.0.0\""), "one version for every App; acted on in dist-workspace.toml's [workspace], where cargo-dist reads it", false);
+    VERSION = key("version", Ws, Ty::Str(Some(check_semver)), ("unset", "\"1.0.0\""), "one version for every App; acted on in dist-workspace.toml's [workspace], where cargo-dist reads it; not yet: the Apps this tool plans are Cargo packages, each versioned by its Cargo.toml", false);
     DIST = key("dist", Any, Ty::Bool, ("unset (follows `publish`)", "true"), "make (true) or stop (false) a package being an App, overriding `publish`", true);
     TARGETS = key("targets", Any, Ty::Strings(Some(check_triple)), ("[]", "[\"x86_64-unknown-linux-gnu\", \"x86_64-pc-windows-msvc\"]"), "target triples to build for", true);
     INSTALLERS = key("installers", Any, Ty::ListOf(words::<InstallerKind>()), ("[]", "[\"shell\", \"powershell\", \"msi\"]"), "installers to make for each App: `msi` per x86_64 Windows target is built by the global phase with wixl from `wix/main.wxs` (which `generate` writes); `pkg` per macOS target is planned, not built; `deb` and `rpm` (this tool's own) per Linux target are a Debian and an RPM package built in Rust from the target's build (see \"Linux packages\"); `scoop` and `winget` (this tool's own) are a Scoop manifest `{app}.json` and winget-pkgs manifests `{app}-winget.tar.gz` of the Windows archives; `aur` (this tool's own) is an AUR package `{app}-aur.tar.gz` (PKGBUILD and .SRCINFO) of the Linux archives", true);
     INSTALL_UPDATER = key("install-updater", Ws, Ty::Bool, ("false", "true"), "an `{app}-{target}-update` updater per target: axoupdater-cli 0.10.3 built from crates.io (its `.crate` checked against the pinned sha256), installed by the shell and PowerShell installers as `{app}-update` beside the binaries with the install receipt it reads", true);
-    ALWAYS_USE_LATEST_UPDATER = key("always-use-latest-updater", Ws, Ty::Bool, ("false", "false"), "fetch the newest axoupdater instead of a pinned one", false);
+    ALWAYS_USE_LATEST_UPDATER = key("always-use-latest-updater", Ws, Ty::Bool, ("false", "false"), "fetch the newest axoupdater instead of a pinned one; not acted on, on purpose: the newest version is only known from the network when the build runs, so the updater's key could not name its inputs (the pinned axoupdater-cli is always built)", false);
     BINARIES = key("binaries", Any, Ty::MapOfStrings, ("{}", "{ x86_64-unknown-linux-gnu = [\"app\"] }"), "per target triple (or `\"*\"`): the binaries to build and ship for it (the App's binaries otherwise)", true);
     BIN_ALIASES = key(names::BIN_ALIASES, Any, Ty::MapOfStrings, ("{}", "{ app = [\"ap\"] }"), "per binary: other names the installers give it (shell: a symlink, PowerShell: a copy, Homebrew: `install_symlink`, npm: another bin entry)", true);
     PACKAGE_LIBRARIES = key("package-libraries", Any, Ty::OneOrListOf(words::<LibraryKind>()), ("[]", "[\"cdylib\"]"), "library kinds to put in archives beside the binaries, when the package's lib target builds them (`cdylib`: `lib{name}.so`/`.dylib`/`{name}.dll`; `cstaticlib`: `lib{name}.a`/`{name}.lib`)", true);
@@ -133,7 +133,7 @@ table! {
     INSTALL_SUCCESS_MSG = key(names::INSTALL_SUCCESS_MSG, Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "what the shell and PowerShell installers print when done", true);
     CUSTOM_SUCCESS_MSG = key("custom-success-msg", Any, Ty::Str(None), ("\"everything's installed!\"", "\"app is ready\""), "older name of `install-success-msg`", true);
     NPM_PACKAGE = key(names::NPM_PACKAGE, Any, Ty::Str(None), ("the package name", "\"app-cli\""), "npm package name", true);
-    NPM_SHRINKWRAP = key("npm-shrinkwrap", Any, Ty::Bool, ("true", "true"), "ship npm-shrinkwrap.json in the npm package", false);
+    NPM_SHRINKWRAP = key("npm-shrinkwrap", Any, Ty::Bool, ("true", "true"), "ship npm-shrinkwrap.json in the npm package; not yet: this tool's npm packages have no dependencies, so a shrinkwrap would lock nothing (cargo-dist's locks its launcher's dependencies)", false);
     NPM_INSTALLER_STYLE = key("npm-installer-style", Any, Ty::OneOf(words::<NpmInstallerStyle>()), ("\"download\"", "\"packages\""), "(this tool's own) how the npm package gets its binaries: `download`, a launcher that downloads the host's archive on first run (no install script either way); `packages`, one package per target holding its binaries (`{app}-{target}-npm-package.tar.gz`, made by the target's build job, limited to its platform by `os`/`cpu`/`libc`) listed as `optionalDependencies` of the main package, whose launcher runs the one npm or pnpm installed", true);
     NPM_SCOPE = key("npm-scope", Any, Ty::Str(Some(check_npm_scope)), ("unset", "\"@my-org\""), "npm scope, like `@my-org`", true);
     FORMULA = key(names::FORMULA, Any, Ty::Str(None), ("the package name", "\"app-cli\""), "Homebrew formula name (`{formula}.rb`)", true);
@@ -156,9 +156,9 @@ table! {
     CREATE_RELEASE = key("create-release", Ws, Ty::Bool, ("true", "true"), "create the GitHub Release (false: another tool created it; the host job uploads to it and leaves publishing to that tool)", true);
     GITHUB_RELEASE = key("github-release", Ws, Ty::OneOf(words::<GithubRelease>()), ("\"auto\"", "\"auto\""), "which job creates the GitHub Release: `host` (a draft, published by announce; `auto` means host) or `announce` (created published, after the publish jobs)", true);
     GITHUB_RELEASES_REPO = key("github-releases-repo", Ws, Ty::Str(Some(check_owner_repo)), ("unset", "\"my-org/releases\""), "host the GitHub Releases in another repository (`owner/repo`): installers and the manifest download from there, and the workflow's host and announce jobs create the release there with the secret GH_RELEASES_TOKEN (the tag points at that repository's default branch)", true);
-    GITHUB_RELEASES_SUBMODULE_PATH = key("github-releases-submodule-path", Ws, Ty::Str(None), ("unset", "\"vendor/releases\""), "submodule whose commit the Release tags", false);
+    GITHUB_RELEASES_SUBMODULE_PATH = key("github-releases-submodule-path", Ws, Ty::Str(None), ("unset", "\"vendor/releases\""), "submodule whose commit the Release tags; not yet: the Release is tagged at the workflow's own commit", false);
     DISPATCH_RELEASES = key("dispatch-releases", Ws, Ty::Bool, ("false", "false"), "release from a manual workflow run (`workflow_dispatch` with a `tag` input) instead of tag pushes", true);
-    RELEASE_BRANCH = key("release-branch", Ws, Ty::Str(None), ("unset", "\"main\""), "branch a dispatched release runs on", false);
+    RELEASE_BRANCH = key("release-branch", Ws, Ty::Str(None), ("unset", "\"main\""), "branch a dispatched release runs on; not yet: a dispatched release runs on the branch it is dispatched from", false);
     PUBLISH_PRERELEASES = key("publish-prereleases", Ws, Ty::Bool, ("false", "false"), "run the publish jobs for prereleases too", true);
     FORCE_LATEST = key("force-latest", Ws, Ty::Bool, ("false", "false"), "mark the Release as GitHub's latest, prereleases included", true);
     GITHUB_CUSTOM_RUNNERS = key("github-custom-runners", Ws, Ty::Shaped("a table of target (or `global`) = \"runner\" or { runner, host, container }", check_runners), ("{}", "{ global = \"ubuntu-24.04\", aarch64-apple-darwin = \"macos-15\", x86_64-unknown-linux-gnu = { container = { image = \"quay.io/pypa/manylinux_2_28_x86_64\", host = \"x86_64-unknown-linux-musl\" } } }"), "CI runners per target triple and `global` (the plan, global, host and announce jobs): a label, or `runner` (default: GitHub's runner for `host`, else for the target), `host` (the runner's triple), `container` (an image, or `{ image, host, package-manager }`: the build job runs in it)", true);
@@ -176,15 +176,15 @@ table! {
     BUILD_LOCAL_ARTIFACTS_JOBS = key("build-local-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-build\"]"), "older name of `local-artifacts-jobs`", true);
     BUILD_GLOBAL_ARTIFACTS_JOBS = key("build-global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "older name of `global-artifacts-jobs`", true);
     POST_ANNOUNCE_JOBS = key("post-announce-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./notify\"]"), "custom jobs after the release is announced", true);
-    BUILD_LOCAL_ARTIFACTS = key("build-local-artifacts", Ws, Ty::Bool, ("true", "true"), "run the built-in local-artifacts jobs", false);
-    MERGE_TASKS = key("merge-tasks", Ws, Ty::Bool, ("false", "false"), "build every target in one CI job", false);
+    BUILD_LOCAL_ARTIFACTS = key("build-local-artifacts", Ws, Ty::Bool, ("true", "true"), "run the built-in local-artifacts jobs; not yet: the global job takes the archives from the built-in build jobs (their store bundles, or the remote store), not from jobs of yours", false);
+    MERGE_TASKS = key("merge-tasks", Ws, Ty::Bool, ("false", "false"), "build every target in one CI job; not yet: every target has a build job of its own", false);
     FAIL_FAST = key("fail-fast", Ws, Ty::Bool, ("false", "false"), "cancel the other build jobs when one fails", true);
     CACHE_BUILDS = key("cache-builds", Ws, Ty::Bool, ("false", "true"), "the CI build jobs also cache cargo's compiled state (each target's build sandbox), keyed by target and Cargo.lock; the store is cached always", true);
     // This tool's own: the shared remote store.
     REMOTE_STORE = key("remote-store", Ws, Ty::Str(Some(check_remote_url)), ("unset", "\"webdav+https://cache.example.com/dist\""), "(this tool's own) a remote store behind the local one, for every build and for CI: `s3://bucket/prefix`, `webdav+http(s)://...`, `http(s)://...`, `redis://host:port/db`, `file:///dir`, or `gha` (the GitHub Actions cache, which the generated workflow then uses in place of store bundles); `--remote`/`CARGO_DIST_REMOTE` override it", true);
     REMOTE_TRUSTED_KEYS = key("remote-trusted-keys", Ws, Ty::Strings(Some(check_public_key)), ("[]", "[\"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\"]"), "(this tool's own) ed25519 public keys (hex) whose signed records a build accepts from the remote store, besides `CARGO_DIST_REMOTE_TRUSTED_KEYS` and the signing key's own", true);
-    SSLDOTCOM_WINDOWS_SIGN = key("ssldotcom-windows-sign", Ws, Ty::OneOf(words::<SslComEnvironment>()), ("unset", "\"test\""), "sign Windows artifacts with SSL.com", false);
-    MACOS_SIGN = key("macos-sign", Ws, Ty::Bool, ("false", "false"), "sign macOS binaries", false);
+    SSLDOTCOM_WINDOWS_SIGN = key("ssldotcom-windows-sign", Ws, Ty::OneOf(words::<SslComEnvironment>()), ("unset", "\"test\""), "sign Windows artifacts with SSL.com; not yet: signing is its own piece of work, artifacts are unsigned", false);
+    MACOS_SIGN = key("macos-sign", Ws, Ty::Bool, ("false", "false"), "sign macOS binaries; not yet: signing is its own piece of work, binaries are unsigned", false);
 }
 
 /// The definition of `name`, if cargo-dist documents it.
@@ -450,14 +450,13 @@ fn check_dependencies(v: &Value, unknown: &mut Vec<String>) -> Result<(), String
 
 /// `min-glibc-version`: target (or `*`) -> `"MAJOR.MINOR"`.
 fn check_glibc_versions(v: &Value, _unknown: &mut Vec<String>) -> Result<(), String> {
-    let t = v.as_object().ok_or(
-        "`min-glibc-version` must be a table, e.g. { x86_64-unknown-linux-gnu = \"2.17\" }",
-    )?;
+    let t = shape::table("min-glibc-version", v)?;
     for (target, version) in t {
-        let ok = version.as_str().is_some_and(|s| parse_glibc(s).is_some());
-        if !ok {
+        if version.as_str().is_none_or(|s| parse_glibc(s).is_none()) {
             return Err(format!(
-                "`min-glibc-version.{target}` is {version}: a glibc version is a string like \"2.17\""
+                "`min-glibc-version` has {} for {}: a glibc version is a string like \"2.17\"",
+                super::types::describe(version),
+                super::types::shown(target)
             ));
         }
     }

@@ -441,7 +441,8 @@ fn min_glibc_version_reaches_the_shell_installer() {
     std::fs::write(&manifest, text.replace("\"99.0\"", "\"two\"")).unwrap();
     let err = fx.fails(&["plan"], 1);
     assert!(
-        err.contains("min-glibc-version.*") && err.contains("\"2.17\""),
+        err.contains("`min-glibc-version` has the string \"two\" for \"*\"")
+            && err.contains("\"2.17\""),
         "{err}"
     );
 }
