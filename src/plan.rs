@@ -131,8 +131,6 @@ impl GithubRepo {
     }
 }
 
-/// Where a package's GitHub Release lives: `github-releases-repo` when set, else its own
-/// `repository`.
 /// `hosting = "simple"`'s URL for `tag`; an error when it is listed without
 /// `simple-download-url` (cargo-dist would plan installers that download from "").
 fn simple_url(cfg: &Config, tag: &str) -> Result<Option<String>, PlanError> {
@@ -160,6 +158,30 @@ fn download_url(cfg: &Config, release: &Release, tag: &str) -> Option<String> {
     })
 }
 
+/// Where the files of `pkg`'s release at `tag` are downloaded from, as its installers download
+/// them (`verify`'s default source).
+pub fn hosted_url(cfg: &Config, pkg: &Package, tag: &str) -> Result<Option<String>, PlanError> {
+    let release = Release {
+        app: pkg.name.clone(),
+        version: pkg.version.to_string(),
+        package_dir: pkg.dir.clone(),
+        binaries: Vec::new(),
+        target_binaries: BTreeMap::new(),
+        targets: Vec::new(),
+        artifacts: Vec::new(),
+        github: hosting_repo(cfg, pkg),
+        simple_url: simple_url(cfg, tag)?,
+        download_url: None,
+        display: true,
+        display_name: None,
+        tap: None,
+        npm_package: pkg.name.clone(),
+    };
+    Ok(download_url(cfg, &release, tag))
+}
+
+/// Where a package's GitHub Release lives: `github-releases-repo` when set, else its own
+/// `repository`.
 fn hosting_repo(cfg: &Config, pkg: &crate::workspace::Package) -> Option<GithubRepo> {
     match &cfg.global.github_releases_repo {
         Some(owner_repo) => {

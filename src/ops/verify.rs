@@ -18,14 +18,14 @@ use serde::Serialize;
 use super::compare::{file_member_details, input_details};
 use super::GlobalOpts;
 use crate::manifest::{DistManifest, ManifestArtifact};
-use crate::plan::{ArtifactMode, GithubRepo};
+use crate::plan::ArtifactMode;
 use crate::provenance::{self, Signers};
 use crate::report::{Event, Reporter};
 use crate::Error;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("no release to verify: pass --release DIR|URL (a directory or base URL of the release's files), or --tag TAG in a workspace whose `repository` is on GitHub")]
+    #[error("no release to verify: pass --release DIR|URL (a directory or base URL of the release's files), or the tag in a workspace whose `repository` is on GitHub (or whose `hosting` names a `simple-download-url`)")]
     NoRelease,
     #[error("could not fetch {what}: {message}")]
     Fetch { what: String, message: String },
@@ -240,7 +240,7 @@ pub fn verify(
         .map(|k| dist_store::remote::parse_public_key(&k).map_err(VerifyError::TrustedKey))
         .collect::<Result<Vec<_>, _>>()?;
     let loaded = super::load(opts)?;
-    let location = release_location(&loaded.ws, args, opts)?;
+    let location = release_location(&loaded, args, opts)?;
     let source = Source::new(&location)?;
     let work = loaded.ws.target_dir.join("dist-verify");
     let dirs = Dirs {
@@ -285,22 +285,25 @@ pub fn verify(
     })
 }
 
-/// `--release`, else the GitHub release of the tag at the workspace's `repository`.
+/// `--release`, else where the installers of the tag's release download from: the first host
+/// of `hosting` (`simple-download-url`, or the GitHub release at `github-releases-repo` or the
+/// package's `repository`).
 fn release_location(
-    ws: &crate::workspace::Workspace,
+    loaded: &super::Loaded,
     args: &VerifyArgs,
     opts: &GlobalOpts,
-) -> Result<String, VerifyError> {
-    match (&args.release, &opts.tag) {
-        (Some(r), _) => Ok(r.clone()),
-        (None, Some(tag)) => ws
-            .packages
-            .iter()
-            .find_map(|p| p.repository.as_deref().and_then(GithubRepo::parse))
-            .map(|g| g.download_url(tag))
-            .ok_or(VerifyError::NoRelease),
-        (None, None) => Err(VerifyError::NoRelease),
+) -> Result<String, Error> {
+    let tag = match (&args.release, &opts.tag) {
+        (Some(r), _) => return Ok(r.clone()),
+        (None, Some(tag)) => tag,
+        (None, None) => return Err(VerifyError::NoRelease.into()),
+    };
+    for pkg in &loaded.ws.packages {
+        if let Some(url) = crate::plan::hosted_url(&loaded.cfg, pkg, tag)? {
+            return Ok(url);
+        }
     }
+    Err(VerifyError::NoRelease.into())
 }
 
 /// The release's `dist-manifest.json`, kept in `downloads`.

@@ -26,11 +26,20 @@ fn keygen(fx: &Fixture) -> (String, String) {
 /// (`build --artifacts=all`, provenance signed with `secret` when given) was built with a store
 /// of its own. Returns the fixture and the release's files by name.
 fn released(greeting: &str, secret: Option<&str>) -> (Fixture, BTreeMap<String, Vec<u8>>) {
+    released_with(greeting, secret, "")
+}
+
+/// [`released`] with `extra` config lines.
+fn released_with(
+    greeting: &str,
+    secret: Option<&str>,
+    extra: &str,
+) -> (Fixture, BTreeMap<String, Vec<u8>>) {
     let host = host_triple();
     let fx = dist_app(
         APP,
         greeting,
-        &format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\n"),
+        &format!("targets = [\"{host}\"]\ninstallers = [\"shell\"]\n{extra}"),
     );
     git(fx.root(), &["init", "-q"]);
     git(fx.root(), &["add", "-A"]);
@@ -77,12 +86,18 @@ fn clone_at(fx: &Fixture, rev: &str) -> PathBuf {
     dest
 }
 
-/// `verify -o json` in `dir` with an empty store of its own and no network for cargo.
+/// `verify --release RELEASE -o json EXTRA` in `dir` (see [`verify_args`]).
 fn verify(dir: &Path, release: &str, extra: &[&str]) -> (Output, Value) {
-    let store = dir.with_extension("verify-store");
     let mut args = vec!["verify", "--release", release, "-o", "json"];
     args.extend_from_slice(extra);
-    let out = dist_command(dir, &store, &args)
+    verify_args(dir, &args)
+}
+
+/// `cargo dist ARGS` in `dir` with an empty store of its own and no network for cargo; the
+/// JSON report it printed.
+fn verify_args(dir: &Path, args: &[&str]) -> (Output, Value) {
+    let store = dir.with_extension("verify-store");
+    let out = dist_command(dir, &store, args)
         .env("CARGO_NET_OFFLINE", "true")
         .env_remove("CARGO_DIST_PROVENANCE_TRUSTED_KEYS")
         .output()
@@ -479,6 +494,35 @@ fn base64_decode(text: &str) -> Vec<u8> {
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// With only the tag, `verify` fetches the release where its installers download from: here
+/// `hosting = "simple"` on 127.0.0.1.
+#[test]
+fn with_only_the_tag_it_fetches_where_the_installers_download_from() {
+    let port = crate::support::servers::free_port();
+    let extra = format!(
+        "hosting = [\"simple\"]\nsimple-download-url = \"http://127.0.0.1:{port}/{{tag}}\"\n"
+    );
+    let (fx, files) = released_with("hello", None, &extra);
+    let routes = files
+        .into_iter()
+        .map(|(name, bytes)| (format!("{TAG}/{name}"), bytes))
+        .collect();
+    let server = Server::start_on(port, routes_of(routes), 100);
+    let clone = clone_at(&fx, TAG);
+    let (out, report) = verify_args(&clone, &["verify", TAG, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["release"], format!("http://127.0.0.1:{port}/{TAG}"));
+    assert!(
+        verdicts(&report).values().all(|v| v == "reproduced"),
+        "{report:#}"
+    );
+    let asked = server.requests();
+    assert!(
+        asked.contains(&format!("/{TAG}/dist-manifest.json")),
+        "{asked:?}"
+    );
 }
 
 #[test]
