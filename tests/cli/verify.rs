@@ -601,3 +601,35 @@ fn bad_input_is_named_before_anything_is_built() {
     let env: Value = serde_json::from_str(line.unwrap().trim()).unwrap();
     assert_eq!(env["signatures"][0]["keyid"], public.as_str());
 }
+
+/// A release's manifest naming a file outside the release directory is refused before anything
+/// is fetched or written.
+#[test]
+fn a_manifest_naming_a_path_outside_the_release_is_refused() {
+    let (fx, files) = released("hello", None);
+    let clone = clone_at(&fx, TAG);
+    let hostile = fx.dir.path().join("hostile");
+    std::fs::create_dir(&hostile).unwrap();
+    let mut manifest: Value = serde_json::from_slice(&files["dist-manifest.json"]).unwrap();
+    let first = manifest["artifacts"].as_object().unwrap().values().next();
+    let first = first.unwrap().clone();
+    manifest["artifacts"]["../outside"] = first;
+    std::fs::write(hostile.join("dist-manifest.json"), manifest.to_string()).unwrap();
+    std::fs::write(fx.dir.path().join("outside"), "not part of any release\n").unwrap();
+    let release = hostile.to_str().unwrap();
+    let store = clone.with_extension("store");
+    let out = dist_command(&clone, &store, &["verify", "--release", release])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"../outside\", which is not a plain file name"),
+        "{err}"
+    );
+    assert!(!clone.join("target/dist-verify/outside").exists());
+    assert!(
+        !clone.join("target/dist-work").exists(),
+        "it built something"
+    );
+}
