@@ -147,13 +147,18 @@ fn simple_url(cfg: &Config, tag: &str) -> Result<Option<String>, PlanError> {
 
 /// Where an installer downloads the release's files: the first host of `hosting` that serves
 /// them (GitHub when `hosting` is unset).
-fn download_url(cfg: &Config, release: &Release, tag: &str) -> Option<String> {
-    let github = || release.github.as_ref().map(|gh| gh.download_url(tag));
+fn download_url(
+    cfg: &Config,
+    github: Option<&GithubRepo>,
+    simple_url: Option<&str>,
+    tag: &str,
+) -> Option<String> {
+    let github = || github.map(|gh| gh.download_url(tag));
     if cfg.global.hosting.is_empty() {
         return github();
     }
     cfg.global.hosting.iter().find_map(|h| match h {
-        Hosting::Simple => release.simple_url.clone(),
+        Hosting::Simple => simple_url.map(str::to_string),
         Hosting::Github => github(),
     })
 }
@@ -161,23 +166,13 @@ fn download_url(cfg: &Config, release: &Release, tag: &str) -> Option<String> {
 /// Where the files of `pkg`'s release at `tag` are downloaded from, as its installers download
 /// them (`verify`'s default source).
 pub fn hosted_url(cfg: &Config, pkg: &Package, tag: &str) -> Result<Option<String>, PlanError> {
-    let release = Release {
-        app: pkg.name.clone(),
-        version: pkg.version.to_string(),
-        package_dir: pkg.dir.clone(),
-        binaries: Vec::new(),
-        target_binaries: BTreeMap::new(),
-        targets: Vec::new(),
-        artifacts: Vec::new(),
-        github: hosting_repo(cfg, pkg),
-        simple_url: simple_url(cfg, tag)?,
-        download_url: None,
-        display: true,
-        display_name: None,
-        tap: None,
-        npm_package: pkg.name.clone(),
-    };
-    Ok(download_url(cfg, &release, tag))
+    let simple = simple_url(cfg, tag)?;
+    Ok(download_url(
+        cfg,
+        hosting_repo(cfg, pkg).as_ref(),
+        simple.as_deref(),
+        tag,
+    ))
 }
 
 /// Where a package's GitHub Release lives: `github-releases-repo` when set, else its own
@@ -381,7 +376,12 @@ pub fn plan(
             tap: cfg.global.tap.clone(),
             npm_package: pc.npm_package_name(app),
         };
-        release.download_url = download_url(cfg, &release, &ann.tag);
+        release.download_url = download_url(
+            cfg,
+            release.github.as_ref(),
+            release.simple_url.as_deref(),
+            &ann.tag,
+        );
         let archives = plan_local(pkg, pc, &cfg.global, &sel, &mut release, &mut artifacts)?;
         plan_installers(ws, pkg, pc, &sel, &archives, &mut release, &mut artifacts)?;
         release.artifacts.sort();

@@ -127,10 +127,12 @@ fn write_provenance(
         .collect();
     // Other runners' artifacts (checksum files, packages) may be in the remote store only.
     ex.prefetch_keys(&wanted)?;
+    let keys: Vec<RecipeKey> = wanted.iter().map(|(k, _)| *k).collect();
+    let records = ex.store.get_cached_many(&keys)?;
     let (mut subjects, mut recipe_keys, mut missing) = (Vec::new(), BTreeMap::new(), Vec::new());
     for (key, name) in &wanted {
         recipe_keys.insert(name.to_string(), key.to_hex());
-        match ex.store.get_cached(key)? {
+        match records.get(key) {
             Some(rec) => {
                 let out = crate::execute::artifact_output(&rec.outputs, name);
                 subjects.push(provenance::Subject {
