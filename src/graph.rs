@@ -23,6 +23,8 @@ pub enum GraphError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Lockfile(#[from] crate::lockfile::LockfileError),
+    #[error(transparent)]
+    Signing(#[from] crate::signing::SignError),
     #[error("`include` entry {path} of package {package} is not a file or directory in the workspace\n  fix the path in [package.metadata.dist] or [workspace.metadata.dist] (paths are relative to the Cargo.toml that names them)")]
     MissingInclude { package: String, path: String },
 }
@@ -39,6 +41,12 @@ pub struct Node {
 }
 
 impl Node {
+    /// The name its (single) output is stored under: the label, less an unsigned making's
+    /// suffix (an MSI signed later is made under the MSI's name).
+    pub fn output_name(&self) -> &str {
+        self.label.strip_suffix(UNSIGNED).unwrap_or(&self.label)
+    }
+
     pub fn new(label: String, recipe: Recipe) -> Node {
         let key = recipe.key();
         let deps = recipe.consumed();
@@ -57,6 +65,9 @@ impl Node {
     }
 }
 
+/// What an unsigned making's label adds to its artifact's name.
+pub const UNSIGNED: &str = " (unsigned)";
+
 /// A cargo build: (app, target).
 pub type BuildId = (String, String);
 
@@ -65,6 +76,12 @@ pub type BuildId = (String, String);
 pub struct RecipeGraph {
     /// Cargo builds by (app, target).
     pub builds: BTreeMap<BuildId, Node>,
+    /// Windows builds with their `.exe`/`.dll` files signed (`windows-sign` with a key), by
+    /// (app, target): what archives and MSIs ship in place of the build's own files.
+    pub signed: BTreeMap<BuildId, Node>,
+    /// The unsigned makings of signed artifacts (an MSI, the PowerShell installer), by label
+    /// (`{name} (unsigned)`): the artifact's node signs them.
+    pub unsigned: BTreeMap<String, Node>,
     /// Artifact recipes by artifact name.
     pub artifacts: BTreeMap<String, Node>,
     /// The registry and git packages Cargo.lock pins, which every cargo build reads.
@@ -77,6 +94,8 @@ pub struct RecipeGraph {
 #[derive(Debug, Clone)]
 enum Place {
     Build(BuildId),
+    Signed(BuildId),
+    Unsigned(String),
     Artifact(String),
     CrateSources,
 }
@@ -89,6 +108,11 @@ impl RecipeGraph {
         }
     }
 
+    /// The label of the unsigned making of the signed artifact `name`.
+    pub fn unsigned_label(name: &str) -> String {
+        format!("{name}{UNSIGNED}")
+    }
+
     /// The label of a cargo build in the store index.
     pub fn build_label(app: &str, target: &str) -> String {
         format!("{app}-{target} (cargo build)")
@@ -98,19 +122,41 @@ impl RecipeGraph {
     pub fn by_label(&self, label: &str) -> Option<&Node> {
         self.artifacts
             .get(label)
-            .or_else(|| self.builds.values().find(|n| n.label == label))
+            .or_else(|| self.unsigned.get(label))
+            .or_else(|| self.inner_nodes().find(|n| n.label == label))
+    }
+
+    /// The node that makes artifact `name`'s content: its unsigned making when it is signed.
+    pub fn maker(&self, name: &str) -> Option<&Node> {
+        self.unsigned
+            .get(&Self::unsigned_label(name))
+            .or_else(|| self.artifacts.get(name))
+    }
+
+    /// The cargo builds and the signed builds.
+    fn inner_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.builds.values().chain(self.signed.values())
+    }
+
+    /// What ships the files of the cargo build of `app` for `target`: its signed node when its
+    /// files are signed, else the build itself.
+    pub fn shipped_build(&self, app: &str, target: &str) -> &Node {
+        let id = (app.to_string(), target.to_string());
+        self.signed.get(&id).unwrap_or(&self.builds[&id])
     }
 
     /// Any node by key (several labels may share one key; any of them will do).
     pub fn by_key(&self, key: &RecipeKey) -> Option<&Node> {
         match self.by_key.get(key) {
             Some(Place::Build(id)) => self.builds.get(id),
+            Some(Place::Signed(id)) => self.signed.get(id),
+            Some(Place::Unsigned(label)) => self.unsigned.get(label),
             Some(Place::Artifact(name)) => self.artifacts.get(name),
             Some(Place::CrateSources) => self.crate_sources.as_ref(),
             // Not indexed yet (a graph being made): every node is looked at.
             None => self
-                .builds
-                .values()
+                .inner_nodes()
+                .chain(self.unsigned.values())
                 .chain(self.artifacts.values())
                 .chain(self.crate_sources.iter())
                 .find(|n| n.key == *key),
@@ -126,6 +172,12 @@ impl RecipeGraph {
         for (id, n) in &self.builds {
             by_key.insert(n.key, Place::Build(id.clone()));
         }
+        for (id, n) in &self.signed {
+            by_key.insert(n.key, Place::Signed(id.clone()));
+        }
+        for (label, n) in &self.unsigned {
+            by_key.insert(n.key, Place::Unsigned(label.clone()));
+        }
         for (name, n) in &self.artifacts {
             by_key.entry(n.key).or_insert(Place::Artifact(name.clone()));
         }
@@ -139,7 +191,13 @@ impl RecipeGraph {
     /// graph again.
     pub fn learn_checksums(&mut self, known: recipe::Known) -> bool {
         let mut rekeyed = BTreeSet::new();
-        for node in self.artifacts.values_mut() {
+        // An unsigned PowerShell installer learns them too; its signature is then re-keyed
+        // by making the graph again.
+        for node in self
+            .artifacts
+            .values_mut()
+            .chain(self.unsigned.values_mut())
+        {
             if node.recipe.learn_checksums(known) {
                 let old = node.key;
                 *node = Node::new(std::mem::take(&mut node.label), node.recipe.clone());
@@ -148,8 +206,8 @@ impl RecipeGraph {
         }
         self.index();
         !self
-            .builds
-            .values()
+            .inner_nodes()
+            .chain(self.unsigned.values())
             .chain(self.artifacts.values())
             .any(|n| n.deps.iter().any(|d| rekeyed.contains(&d.key)))
     }
@@ -235,6 +293,10 @@ pub fn graph(
 ) -> Result<RecipeGraph, GraphError> {
     let mut g = RecipeGraph::default();
     add_cargo_builds(&mut g, ws, cfg, toolchain, plan, env, hasher)?;
+    let signer = crate::signing::windows_signer(&cfg.global, env.vars)?;
+    if let Some(signer) = &signer {
+        add_signed_builds(&mut g, signer);
+    }
     let mut makers = Makers {
         ws,
         cfg,
@@ -253,14 +315,65 @@ pub fn graph(
             .values()
             .filter(|a| stage_of(&a.kind) == stage)
         {
-            if let Some(recipe) = makers.recipe(&g, hasher, a)? {
-                made.push((a.name.clone(), recipe));
+            let Some(recipe) = makers.recipe(&g, hasher, a)? else {
+                continue;
+            };
+            match signer.as_ref().filter(|_| is_signed_artifact(&a.kind)) {
+                Some(signer) => {
+                    let unsigned = Node::new(RecipeGraph::unsigned_label(&a.name), recipe);
+                    let sign = recipe::Sign {
+                        subject: unsigned.key,
+                        files: vec![a.name.clone()],
+                        signer: signer.clone(),
+                    };
+                    g.unsigned.insert(unsigned.label.clone(), unsigned);
+                    made.push((a.name.clone(), Recipe::Sign(sign)));
+                }
+                None => made.push((a.name.clone(), recipe)),
             }
         }
         g.add_artifacts(made);
     }
     g.index();
     Ok(g)
+}
+
+/// Artifacts signed as a whole when Windows files are signed: MSIs and the PowerShell
+/// installer.
+fn is_signed_artifact(kind: &ArtifactKind) -> bool {
+    match kind {
+        ArtifactKind::NativeInstaller { installer, .. } => *installer == InstallerKind::Msi,
+        ArtifactKind::Installer { installer, .. } => *installer == InstallerKind::Powershell,
+        _ => false,
+    }
+}
+
+/// A signed node over each Windows build with files to sign (its `.exe` and `.dll` files).
+fn add_signed_builds(g: &mut RecipeGraph, signer: &recipe::Signer) {
+    for (id, build) in &g.builds {
+        let Recipe::CargoBuild(cb) = &build.recipe else {
+            continue;
+        };
+        let t = dist_recipes::target::Target(&cb.target);
+        if !t.is_windows() {
+            continue;
+        }
+        let mut files: Vec<String> = cb.binaries.iter().map(|b| t.exe(b)).collect();
+        files.extend(cb.libraries.iter().cloned());
+        files.retain(|f| crate::signing::is_signable(f));
+        files.sort();
+        if files.is_empty() {
+            continue;
+        }
+        let sign = recipe::Sign {
+            subject: build.key,
+            files,
+            signer: signer.clone(),
+        };
+        let label = format!("{}-{} (signed)", id.0, id.1);
+        g.signed
+            .insert(id.clone(), Node::new(label, Recipe::Sign(sign)));
+    }
 }
 
 /// The order artifact recipes are made in: a recipe consumes only those of earlier stages.
@@ -500,7 +613,7 @@ impl Makers<'_> {
             installer,
             version: installer.package_version(&pkg.version.to_string()),
             target: target.to_string(),
-            build: build.key,
+            build: g.shipped_build(&app, target).key,
             binaries: cb.binaries.iter().map(|b| t.exe(b)).collect(),
             libraries,
             files,
@@ -590,7 +703,7 @@ fn archive_recipe(
         unreachable!("called for archives");
     };
     let app = a.app.clone().unwrap_or_default();
-    let build_key = g.builds[&(app.clone(), target.clone())].key;
+    let build_key = g.shipped_build(&app, target).key;
     let mut items = BTreeMap::new();
     for item in contents {
         match &item.source {

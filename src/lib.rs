@@ -30,6 +30,7 @@ pub mod platform;
 pub mod provenance;
 pub mod read;
 pub mod report;
+pub mod signing;
 pub mod sources;
 pub mod toolchain;
 pub mod wix;

@@ -16,7 +16,7 @@ use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
 pub use checksum::{checksum_line, sha256_file, ChecksumStyle};
-pub use members::{diff_members, read_members, Member};
+pub use members::{diff_members, read_members, read_members_filtered, Member, MemberFilter};
 
 /// One fixed timestamp for every entry: 1980-01-01T00:00:00Z, the earliest a zip can hold.
 pub const FIXED_MTIME: u64 = 315_532_800;

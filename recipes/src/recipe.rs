@@ -42,6 +42,9 @@
 //! | `description`, `homepage`, `license` | package metadata (JSON string, or `(unset)`) | installer |
 //! | `config:ci`, `config:pr-run-mode`, `config:cargo-dist-version` | workflow settings | ci-workflow |
 //! | `context` | BLAKE3 of the workflow's rendering context (JSON: everything it says) | ci-workflow |
+//! | `recipe:subject`, `files` | the recipe whose outputs it signs, and which of them (JSON list) | sign |
+//! | `signer:method`, `signer:certificate`, `signer:tool` | `authenticode` or `apple`, the SHA-256 of the signing certificate, the signing tool's version | sign |
+//! | `signer:OPTION` | `key-source` (pkcs12, pkcs11), `signing-time`, `timestamp-url`, `description`, `hardened-runtime`: what else decides the signature (never a secret) | sign |
 //!
 //! Edges: [`Recipe::consumed`] lists the recipes a recipe reads (from its fields), each with the
 //! input that names it. A test keeps this table and the code in step.
@@ -390,6 +393,34 @@ pub struct Package {
     pub tool: Option<(String, String)>,
 }
 
+/// Code signatures on some outputs of another recipe (a cargo build's `.exe`/`.dll` files or
+/// Mach-O binaries, an MSI, a PowerShell installer); its other outputs pass through as they are.
+/// Everything that ships the files (archives, MSIs, installers, checksums) consumes this recipe,
+/// so they all cover the signed bytes.
+#[derive(Debug, Clone)]
+pub struct Sign {
+    /// The recipe whose outputs it signs.
+    pub subject: RecipeKey,
+    /// The outputs of `subject` it signs, by name (sorted).
+    pub files: Vec<String>,
+    pub signer: Signer,
+}
+
+/// Who signs and how: everything that decides a signature's bytes except the private key
+/// itself (and, with a timestamp server, the server's answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// `authenticode` (osslsigncode) or `apple` (rcodesign).
+    pub method: String,
+    /// SHA-256 of the signing certificate (DER): a new certificate is a new signature.
+    pub certificate: String,
+    /// The signing tool and its version (`osslsigncode 2.9`).
+    pub tool: String,
+    /// The options that change the signature: `timestamp-url`, `hardened-runtime`,
+    /// `signing-time`, `description`, `key-source` (pkcs12, pkcs11).
+    pub options: BTreeMap<String, String>,
+}
+
 /// The CI workflow file: a pure function of its template and the context the config decides
 /// ([`crate::workflow::GithubWorkflow`]).
 #[derive(Debug, Clone)]
@@ -423,6 +454,7 @@ pub enum Recipe {
     Sbom(Sbom),
     CrateSources(CrateSources),
     OmniborId(OmniborId),
+    Sign(Sign),
 }
 
 /// [`FORMAT_VERSION`] as every recipe lists it.
@@ -601,6 +633,7 @@ impl Recipe {
             Recipe::Sbom(_) => "sbom",
             Recipe::CrateSources(_) => "crate-sources",
             Recipe::OmniborId(_) => "omnibor-id",
+            Recipe::Sign(_) => "sign",
         }
     }
 
@@ -662,6 +695,7 @@ impl Recipe {
             Recipe::Sbom(r) => r.inputs_into(&mut m),
             Recipe::CrateSources(r) => r.inputs_into(&mut m),
             Recipe::OmniborId(r) => r.inputs_into(&mut m),
+            Recipe::Sign(r) => r.inputs_into(&mut m),
         }
         m
     }
@@ -740,6 +774,11 @@ impl Recipe {
                 subject,
             }) => vec![Consumed {
                 input: format!("recipe:{subject_name}"),
+                key: *subject,
+                required: true,
+            }],
+            Recipe::Sign(Sign { subject, .. }) => vec![Consumed {
+                input: "recipe:subject".into(),
                 key: *subject,
                 required: true,
             }],
@@ -907,6 +946,32 @@ impl OmniborId {
             hasher.update(run);
         }
         format!("gitoid:blob:sha256:{}", hex::encode(hasher.finalize()))
+    }
+}
+
+impl Sign {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out. The private key
+    /// is never one: the certificate's fingerprint names it.
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
+        let Sign {
+            subject,
+            files,
+            signer,
+        } = self;
+        let Signer {
+            method,
+            certificate,
+            tool,
+            options,
+        } = signer;
+        m.insert("recipe:subject", Val::hex(subject));
+        m.insert("files", list(files));
+        m.insert("signer:method", method.as_str());
+        m.insert("signer:certificate", certificate.as_str());
+        m.insert("signer:tool", tool.as_str());
+        for (k, v) in options {
+            m.named("signer:", k, v.as_str());
+        }
     }
 }
 
@@ -1582,7 +1647,42 @@ mod tests {
                 crate_sources: Some(Recipe::CrateSources(crate_sources()).key()),
                 ..build()
             }),
+            Recipe::Sign(sample_sign(build_key)),
         ]
+    }
+
+    fn sample_sign(subject: RecipeKey) -> Sign {
+        Sign {
+            subject,
+            files: vec!["app.exe".into()],
+            signer: Signer {
+                method: "authenticode".into(),
+                certificate: "c".repeat(64),
+                tool: "osslsigncode 2.9".into(),
+                options: BTreeMap::from([
+                    ("key-source".into(), "pkcs12".into()),
+                    ("signing-time".into(), "315532800".into()),
+                ]),
+            },
+        }
+    }
+
+    /// A new certificate, tool or option is a new signature; the files it signs are named.
+    #[test]
+    fn a_signature_is_keyed_by_its_signer() {
+        let base = Recipe::Sign(sample_sign(Recipe::CargoBuild(build()).key())).key();
+        let mut other = sample_sign(Recipe::CargoBuild(build()).key());
+        other.signer.certificate = "d".repeat(64);
+        assert_ne!(Recipe::Sign(other).key(), base);
+        let mut other = sample_sign(Recipe::CargoBuild(build()).key());
+        other
+            .signer
+            .options
+            .insert("timestamp-url".into(), "http://ts".into());
+        assert_ne!(Recipe::Sign(other).key(), base);
+        let mut other = sample_sign(Recipe::CargoBuild(build()).key());
+        other.files.push("app.dll".into());
+        assert_ne!(Recipe::Sign(other).key(), base);
     }
 
     /// Keys are encoded from the entries, never from the input map; they must still be the
@@ -1734,6 +1834,10 @@ mod tests {
                 "cargo-build",
                 "e5b471755878731e93b27e131ac5f3dc2801f1e2e28d596d61b0ce6ded3f5cf3",
             ),
+            (
+                "sign",
+                "e3c0f4550ab4253b5e7ae6277ff0696b2728166c6105e1048d23895a8492e58b",
+            ),
         ];
         let got: Vec<(&str, String)> = samples()
             .iter()
@@ -1743,7 +1847,7 @@ mod tests {
             assert_eq!(*kind, want_kind);
             assert_eq!(key, want_key, "the {kind} key changed: {got:?}");
         }
-        assert_eq!(got.len(), golden.len());
+        assert_eq!(got.len(), golden.len(), "{got:?}");
     }
 
     /// Edges come from the fields; each names an input that carries the consumed key.
@@ -1777,7 +1881,8 @@ mod tests {
                 "unified-checksum",
                 "installer",
                 "msi",
-                "cargo-build"
+                "cargo-build",
+                "sign"
             ]
         );
     }

@@ -29,6 +29,7 @@ use dist_recipes::vocab::Vocabulary;
 use dist_recipes::workflow::AttestPhase;
 
 use serde_json::Value;
+pub use vocab::SslComEnvironment;
 use vocab::{Checksum, CiBackend, Generated, GithubRelease};
 
 use crate::workspace::Workspace;
@@ -190,6 +191,10 @@ pub struct GlobalConfig {
     pub remote_store: Option<String>,
     /// `remote-trusted-keys`: public keys (hex) whose remote records are accepted.
     pub remote_trusted_keys: Vec<String>,
+    /// `windows-sign` or `ssldotcom-windows-sign`: Windows files are signed (Authenticode).
+    pub windows_sign: bool,
+    /// `ssldotcom-windows-sign`: SSL.com's environment (its timestamp server by default).
+    pub ssldotcom_windows_sign: Option<SslComEnvironment>,
     /// `cargo-auditable`: builds run `cargo auditable build`.
     pub cargo_auditable: bool,
     /// `github-releases-repo`: `owner/repo` that hosts the GitHub Releases instead of the
@@ -675,6 +680,10 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         cache_builds: v.flag(&keys::CACHE_BUILDS, false),
         remote_store: v.text(&keys::REMOTE_STORE),
         remote_trusted_keys: v.list(&keys::REMOTE_TRUSTED_KEYS),
+        windows_sign: v.flag(&keys::WINDOWS_SIGN, false)
+            || v.word::<SslComEnvironment>(&keys::SSLDOTCOM_WINDOWS_SIGN)
+                .is_some(),
+        ssldotcom_windows_sign: v.word(&keys::SSLDOTCOM_WINDOWS_SIGN),
         cargo_auditable: v.flag(&keys::CARGO_AUDITABLE, false),
         github_releases_repo: v.text(&keys::GITHUB_RELEASES_REPO),
         msvc_crt_static: v.flag(&keys::MSVC_CRT_STATIC, true),

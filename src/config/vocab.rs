@@ -148,7 +148,7 @@ impl Vocabulary for GithubRelease {
     }
 }
 
-/// `ssldotcom-windows-sign`: SSL.com's environment (accepted; signing is not done yet).
+/// `ssldotcom-windows-sign`: SSL.com's environment (the signing itself is `windows-sign`'s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SslComEnvironment {
     Test,

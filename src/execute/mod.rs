@@ -39,6 +39,8 @@ pub enum ExecuteError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Cargo(#[from] CargoError),
+    #[error(transparent)]
+    Sign(#[from] crate::signing::SignError),
     #[error("{what}: {source}")]
     Io {
         what: String,

@@ -116,7 +116,7 @@ fn unsummed<'a>(
     plan.artifacts
         .values()
         .filter(|a| a.selected && !plan.is_local(a))
-        .filter_map(|a| Some((a.name.as_str(), &graph.artifacts.get(&a.name)?.recipe)))
+        .filter_map(|a| Some((a.name.as_str(), &graph.maker(&a.name)?.recipe)))
         .flat_map(|(artifact, recipe)| {
             let archives: Vec<(&str, &str, RecipeKey, bool)> = match recipe {
                 // (The `packages` style's npm package names no archive's checksum.)

@@ -82,6 +82,7 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
     // Planned once: the global phase's installers and sha256.sum learn the checksums of the
     // archives the local phase built (see `execute::phases`).
     let (plan, mut graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
+    report_unsigned(&loaded, &plan, reporter)?;
     let mut regraph = || super::recipe_graph(&loaded, &plan, Some(&store), &mut hasher);
     let built = phases::run(&mut ex, &plan, &mut graph, req.mode, &mut regraph)?;
 
@@ -107,6 +108,31 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
         manifest,
         written: Some(written),
     })
+}
+
+/// Windows signing asked for without a key (a fork's pull request, a developer's machine):
+/// the files are unsigned, said once.
+fn report_unsigned(loaded: &Loaded, plan: &Plan, reporter: &dyn Reporter) -> Result<(), Error> {
+    use crate::signing;
+    let windows = plan
+        .releases
+        .iter()
+        .flat_map(|r| &r.targets)
+        .any(|t| dist_recipes::target::Target(t).is_windows());
+    if loaded.cfg.global.windows_sign
+        && windows
+        && signing::windows_key(&crate::env::all())
+            .map_err(crate::graph::GraphError::from)?
+            .is_none()
+    {
+        reporter.report(Event::Warning(format!(
+            "Windows files are unsigned: `windows-sign` is on, but no signing key is set ({}, {} or {})",
+            signing::PKCS12,
+            signing::PKCS12_FILE,
+            signing::PKCS11_MODULE
+        )));
+    }
+    Ok(())
 }
 
 /// The release's provenance statement ([`provenance`]), beside the manifest: written where the

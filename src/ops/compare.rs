@@ -7,6 +7,10 @@
 //! | same      | different | NOT REPRODUCIBLE   |
 //! | different | -         | different inputs   |
 //!
+//! Where the digests differ and both files are found, Windows files (and archive members) are
+//! compared again with their Authenticode signatures removed: equal payloads are "reproduced
+//! (signature differs)" (a timestamp server's answer, or a signed build beside an unsigned one).
+//!
 //! For NOT REPRODUCIBLE archives found next to both manifests, the differing members are named;
 //! for different inputs, the differing recipe inputs (when the manifests carry them: build
 //! manifests do).
@@ -39,6 +43,8 @@ pub enum CompareError {
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Reproduced,
+    /// The files differ only in their code signatures.
+    SignatureDiffers,
     NotReproducible,
     DifferentInputs,
     /// Same key, but at least one side has no digest (a plan, not a build).
@@ -51,6 +57,7 @@ impl Verdict {
     pub fn text(self) -> &'static str {
         match self {
             Verdict::Reproduced => "reproduced",
+            Verdict::SignatureDiffers => "reproduced (signature differs)",
             Verdict::NotReproducible => "NOT REPRODUCIBLE",
             Verdict::DifferentInputs => "different inputs",
             Verdict::NotBuilt => "same inputs, not built",
@@ -168,6 +175,52 @@ pub(crate) fn file_member_details(name: &str, fa: &Path, fb: &Path) -> Vec<Strin
     }
 }
 
+/// When the two files of an artifact differ only in code signatures: the verdict and what
+/// differs (the signed files, and for different keys the inputs). `None` when the payloads
+/// differ too, no signature was removed, or a file is not found.
+fn signature_only(
+    a_manifest: &Path,
+    b_manifest: &Path,
+    a: &ManifestArtifact,
+    b: &ManifestArtifact,
+) -> Option<(Verdict, Vec<String>)> {
+    let (fa, fb) = (artifact_file(a_manifest, a)?, artifact_file(b_manifest, b)?);
+    let stripped = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let strip = |name: &str, bytes: &[u8]| {
+        let out = crate::signing::strip_bytes(name, bytes);
+        if out.is_some() {
+            stripped.borrow_mut().insert(name.to_string());
+        }
+        out
+    };
+    let same = match archive_format(&a.name) {
+        Some(format) => {
+            let read =
+                |f: &Path| dist_recipes::archive::read_members_filtered(format, f, &strip).ok();
+            read(&fa)? == read(&fb)?
+        }
+        None => {
+            let read = |f: &Path| {
+                let bytes = std::fs::read(f).ok()?;
+                Some(strip(&a.name, &bytes).unwrap_or(bytes))
+            };
+            read(&fa)? == read(&fb)?
+        }
+    };
+    let stripped = stripped.into_inner();
+    if !same || stripped.is_empty() {
+        return None;
+    }
+    let mut details = vec![format!(
+        "the same with code signatures removed from {}",
+        stripped.into_iter().collect::<Vec<_>>().join(", ")
+    )];
+    if a.recipe.as_ref().map(|r| &r.key) != b.recipe.as_ref().map(|r| &r.key) {
+        details.extend(input_details(a, b));
+    }
+    Some((Verdict::SignatureDiffers, details))
+}
+
 pub(crate) fn input_details(a: &ManifestArtifact, b: &ManifestArtifact) -> Vec<String> {
     let empty = BTreeMap::new();
     let ia = a.recipe.as_ref().map(|r| &r.inputs).unwrap_or(&empty);
@@ -209,24 +262,27 @@ pub fn compare_manifests(
             m.and_then(|m| m.recipe.as_ref())
                 .and_then(|r| r.isolation.clone())
         };
+        let verdict_of = |x: &ManifestArtifact, y: &ManifestArtifact| {
+            if key_a != key_b || key_a.is_none() {
+                return signature_only(a_path, b_path, x, y)
+                    .unwrap_or((Verdict::DifferentInputs, input_details(x, y)));
+            }
+            match (&blake3_a, &blake3_b) {
+                (Some(da), Some(db)) if da == db => (Verdict::Reproduced, Vec::new()),
+                (Some(_), Some(_)) => signature_only(a_path, b_path, x, y).unwrap_or_else(|| {
+                    (
+                        Verdict::NotReproducible,
+                        member_details(a_path, b_path, x, y),
+                    )
+                }),
+                _ => (Verdict::NotBuilt, Vec::new()),
+            }
+        };
         let (verdict, mut details) = match (x, y) {
             (Some(_), None) => (Verdict::OnlyInA, Vec::new()),
             (None, Some(_)) => (Verdict::OnlyInB, Vec::new()),
             (None, None) => unreachable!("the name comes from one of the manifests"),
-            (Some(x), Some(y)) => {
-                if key_a != key_b || key_a.is_none() {
-                    (Verdict::DifferentInputs, input_details(x, y))
-                } else {
-                    match (&blake3_a, &blake3_b) {
-                        (Some(da), Some(db)) if da == db => (Verdict::Reproduced, Vec::new()),
-                        (Some(_), Some(_)) => (
-                            Verdict::NotReproducible,
-                            member_details(a_path, b_path, x, y),
-                        ),
-                        _ => (Verdict::NotBuilt, Vec::new()),
-                    }
-                }
-            }
+            (Some(x), Some(y)) => verdict_of(x, y),
         };
         let (isolation_a, isolation_b) = (isolation(x), isolation(y));
         if verdict == Verdict::NotReproducible {

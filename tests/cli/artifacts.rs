@@ -271,7 +271,7 @@ fn every_artifact_kind_is_built_cached_and_reproducible() {
         "targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"msi\"]\ninstall-updater = true\nchecksum = \"sha512\"\npackage-libraries = [\"cdylib\"]\ninstall-libraries = [\"cdylib\"]\nbin-aliases = {{ {APP} = [\"la\"] }}\ncargo-auditable = true\ncargo-cyclonedx = true\n\n[[workspace.metadata.dist.extra-artifacts]]\nartifacts = [\"notes.txt\"]\nbuild = [\"sh\", \"-c\", \"cat Cargo.toml > notes.txt\"]\n"
     ));
     fx.ok(&["generate"]);
-    let stand_in = windows_runner_stand_in(fx.dir.path(), &[&format!("{LIB}.dll")]);
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[&format!("{LIB}.dll")], None);
     build_msi_release(fx.root(), &fx.store(), &stand_in);
     let dir = fx.root().join("target/distrib");
     let archive = archive_name(APP, &host);
@@ -418,18 +418,31 @@ fn extra_artifacts_run_the_command_in_a_copy_and_ship_its_files() {
     );
 }
 
-const WINDOWS: &str = "x86_64-pc-windows-msvc";
+pub(crate) const WINDOWS: &str = "x86_64-pc-windows-msvc";
 
 /// A stand-in for the Windows runner, whose build cannot run here (no Windows standard library
 /// can be installed on this machine): `cargo` and `rustc` shims in `dir` that pass `cargo
 /// metadata` and `rustc -vV` to the real tools, say the target's library is installed, and make
 /// a placeholder `.exe` for each `--bin` where cargo would (`cargo [auditable] build`: the
-/// target dir; `cargo install`: the `--root`), and the files `lib_files` for `--lib`.
+/// target dir; `cargo install`: the `--root`), and the files `lib_files` for `--lib`; with
+/// `pe`, each binary is a copy of that real Windows program instead of a placeholder.
 /// Everything after it (the store, the MSI, the checksums) is the real pipeline.
-fn windows_runner_stand_in(dir: &Path, lib_files: &[&str]) -> std::path::PathBuf {
+pub(crate) fn windows_runner_stand_in(
+    dir: &Path,
+    lib_files: &[&str],
+    pe: Option<&Path>,
+) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let bin = dir.join("windows-stand-in");
     std::fs::create_dir_all(&bin).unwrap();
+    // Beside the shim, which the build can read.
+    let program = match pe {
+        Some(pe) => {
+            std::fs::copy(pe, bin.join("program.exe")).unwrap();
+            format!("cp '{}' \"$out/$b.exe\"", bin.join("program.exe").display())
+        }
+        None => "printf 'MZ placeholder for %s on %s\\n' \"$b\" \"$t\" > \"$out/$b.exe\"".into(),
+    };
     // The real compiler by absolute path: the shim is first on PATH.
     let sysroot = run_ok(Command::new("rustc").args(["--print", "sysroot"]));
     let real_rustc = format!(
@@ -456,11 +469,12 @@ done
 out="$CARGO_TARGET_DIR/$t/dist"
 if [ "$cmd" = install ]; then out="$root/bin"; fi
 mkdir -p "$out"
-for b in $bins; do printf 'MZ placeholder for %s on %s\n' "$b" "$t" > "$out/$b.exe"; done
+for b in $bins; do PROGRAM; done
 for l in $libs; do printf 'MZ placeholder library %s\n' "$l" > "$out/$l"; done
 "#
     .replace("REAL_CARGO", &crate::support::real_cargo())
-    .replace("LIB_FILES", &lib_files.join(" "));
+    .replace("LIB_FILES", &lib_files.join(" "))
+    .replace("PROGRAM", &program);
     let rustc = format!(
         "#!/bin/sh\nif [ \"$1\" = --print ]; then echo '{}'; exit 0; fi\nexec '{real_rustc}' \"$@\"\n",
         dir.display()
@@ -476,18 +490,38 @@ for l in $libs; do printf 'MZ placeholder library %s\n' "$l" > "$out/$l"; done
 /// Everything one machine does for an MSI release of `root` into `store`: the host's local
 /// build, the Windows runner's (the stand-in), then the global build that makes the MSI.
 fn build_msi_release(root: &Path, store: &Path, stand_in: &Path) {
+    build_windows_release(root, store, stand_in, &[]);
+}
+
+/// [`build_msi_release`], each build with the variables `env` set; the three builds' stderr.
+pub(crate) fn build_windows_release(
+    root: &Path,
+    store: &Path,
+    stand_in: &Path,
+    env: &[(String, String)],
+) -> Vec<String> {
+    let stderr = |out: std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
     let host = host_triple();
     let local = format!("--target={host}");
-    run_ok(&mut crate::support::dist_command(
-        root,
-        store,
-        &["build", "--artifacts=local", &local],
-    ));
-    let mut windows = crate::support::dist_command(
-        root,
-        store,
-        &["build", "--artifacts=local", &format!("--target={WINDOWS}")],
-    );
+    let dist = |args: &[&str]| {
+        let mut cmd = crate::support::dist_command(root, store, args);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        cmd
+    };
+    let host_side = stderr(run_ok(&mut dist(&["build", "--artifacts=local", &local])));
+    let mut windows = windows_runner(root, store, stand_in, &[]);
+    windows.envs(env.iter().map(|(k, v)| (k, v)));
+    let windows_side = stderr(run_ok(&mut windows));
+    let global = stderr(run_ok(&mut dist(&["build", "--artifacts=global"])));
+    vec![host_side, windows_side, global]
+}
+
+/// `build --artifacts=local --target=WINDOWS ARGS` as the Windows runner (the stand-in) runs it.
+pub(crate) fn windows_runner(root: &Path, store: &Path, stand_in: &Path, args: &[&str]) -> Command {
+    let target = format!("--target={WINDOWS}");
+    let mut all = vec!["build", "--artifacts=local", target.as_str()];
+    all.extend(args);
+    let mut windows = crate::support::dist_command(root, store, &all);
     let path = std::env::var_os("PATH").unwrap_or_default();
     let dirs: Vec<_> = std::iter::once(stand_in.to_path_buf())
         .chain(std::env::split_paths(&path))
@@ -496,12 +530,7 @@ fn build_msi_release(root: &Path, store: &Path, stand_in: &Path) {
         .env("PATH", std::env::join_paths(dirs).unwrap())
         .env("CARGO", stand_in.join("cargo"))
         .env("RUSTC", stand_in.join("rustc"));
-    run_ok(&mut windows);
-    run_ok(&mut crate::support::dist_command(
-        root,
-        store,
-        &["build", "--artifacts=global"],
-    ));
+    windows
 }
 
 /// `msiinfo export MSI TABLE`, as rows of tab-separated fields.
@@ -570,7 +599,7 @@ fn msi_is_generated_built_with_wixl_and_reproducible() {
     );
     assert_generate_is_idempotent_and_checked(&fx, &manifest);
 
-    let stand_in = windows_runner_stand_in(fx.dir.path(), &[]);
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], None);
     build_msi_release(fx.root(), &fx.store(), &stand_in);
     let dir = fx.root().join("target/distrib");
     let msi_name = format!("{MSI_APP}-{WINDOWS}.msi");

@@ -22,6 +22,7 @@ mod publish;
 mod remote;
 mod remote_faults;
 mod selfhost;
+mod signing;
 mod sources;
 mod store;
 mod support;

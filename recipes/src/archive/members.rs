@@ -27,6 +27,19 @@ pub fn read_members(
     format: ArchiveFormat,
     path: &Path,
 ) -> Result<(Option<String>, BTreeMap<String, Member>), ArchiveError> {
+    read_members_filtered(format, path, &|_, _| None)
+}
+
+/// Rewrites the bytes of the members it picks before they are hashed (`compare` hashes
+/// programs with their code signatures removed): `Some(bytes)` for a member it rewrote.
+pub type MemberFilter<'a> = &'a dyn Fn(&str, &[u8]) -> Option<Vec<u8>>;
+
+/// [`read_members`], each member's bytes passed through `filter` first.
+pub fn read_members_filtered(
+    format: ArchiveFormat,
+    path: &Path,
+    filter: MemberFilter,
+) -> Result<(Option<String>, BTreeMap<String, Member>), ArchiveError> {
     let file = File::open(path).map_err(|source| ArchiveError::ReadArchive {
         path: path.to_owned(),
         format: format.extension(),
@@ -40,16 +53,16 @@ pub fn read_members(
     };
     match format {
         ArchiveFormat::TarGz => {
-            read_tar(flate2::read::MultiGzDecoder::new(reader)).map_err(read_err)
+            read_tar(flate2::read::MultiGzDecoder::new(reader), filter).map_err(read_err)
         }
         ArchiveFormat::TarXz => {
-            read_tar(liblzma::read::XzDecoder::new_multi_decoder(reader)).map_err(read_err)
+            read_tar(liblzma::read::XzDecoder::new_multi_decoder(reader), filter).map_err(read_err)
         }
         ArchiveFormat::TarZst => {
             let decoder = zstd::stream::read::Decoder::with_buffer(reader).map_err(read_err)?;
-            read_tar(decoder).map_err(read_err)
+            read_tar(decoder, filter).map_err(read_err)
         }
-        ArchiveFormat::Zip => read_zip(reader).map_err(|source| ArchiveError::ReadZip {
+        ArchiveFormat::Zip => read_zip(reader, filter).map_err(|source| ArchiveError::ReadZip {
             path: path.to_owned(),
             source,
         }),
@@ -63,7 +76,10 @@ struct RawMember {
     member: Member,
 }
 
-fn read_tar<R: Read>(reader: R) -> io::Result<(Option<String>, BTreeMap<String, Member>)> {
+fn read_tar<R: Read>(
+    reader: R,
+    filter: MemberFilter,
+) -> io::Result<(Option<String>, BTreeMap<String, Member>)> {
     let mut archive = tar::Archive::new(reader);
     let mut raw = Vec::new();
     for entry in archive.entries()? {
@@ -82,7 +98,7 @@ fn read_tar<R: Read>(reader: R) -> io::Result<(Option<String>, BTreeMap<String, 
                     blake3: blake3::hash(&target).to_hex().to_string(),
                 }
             }
-            _ => hash_contents(mode, &mut entry)?,
+            _ => hash_contents(mode, &mut entry, &path, filter)?,
         };
         raw.push(RawMember {
             path,
@@ -95,6 +111,7 @@ fn read_tar<R: Read>(reader: R) -> io::Result<(Option<String>, BTreeMap<String, 
 
 fn read_zip<R: Read + io::Seek>(
     reader: R,
+    filter: MemberFilter,
 ) -> zip::result::ZipResult<(Option<String>, BTreeMap<String, Member>)> {
     let mut archive = ZipArchive::new(reader)?;
     let mut members = BTreeMap::new();
@@ -105,7 +122,8 @@ fn read_zip<R: Read + io::Seek>(
         if file.is_dir() {
             members.insert(format!("{path}/"), dir_member(mode));
         } else {
-            members.insert(path, hash_contents(mode, &mut file)?);
+            let member = hash_contents(mode, &mut file, &path, filter)?;
+            members.insert(path, member);
         }
     }
     Ok((None, members))
@@ -119,9 +137,18 @@ fn dir_member(mode: u32) -> Member {
     }
 }
 
-fn hash_contents(mode: u32, reader: &mut impl Read) -> io::Result<Member> {
+fn hash_contents(
+    mode: u32,
+    reader: &mut impl Read,
+    path: &str,
+    filter: MemberFilter,
+) -> io::Result<Member> {
     let mut hasher = blake3::Hasher::new();
-    let size = io::copy(reader, &mut hasher)?;
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    let bytes = filter(path, &bytes).unwrap_or(bytes);
+    hasher.update(&bytes);
+    let size = bytes.len() as u64;
     Ok(Member {
         mode,
         size,

@@ -1,0 +1,417 @@
+//! Windows code signing (`windows-sign`): real Authenticode signatures made by osslsigncode in
+//! the recipe graph, checked with `osslsigncode verify` against a test CA made here. A program
+//! built with mingw-w64's gcc stands in for the Windows runner's cargo build (no Windows
+//! standard library can be installed on this machine); everything after it is the real pipeline.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::artifacts::{build_windows_release, windows_runner, windows_runner_stand_in, WINDOWS};
+use crate::support::{dist_app, dist_command, host_triple, run_ok, sha256sum_check, Fixture};
+
+const APP: &str = "signed-app";
+const PASSWORD: &str = "p12-password-never-stored";
+const PIN: &str = "token-pin-never-stored";
+
+/// A test CA and a code-signing certificate it issued, as PEM files and a PKCS#12.
+struct TestCa {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    p12: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    run_ok(Command::new("openssl").args(args).current_dir(dir));
+}
+
+/// `openssl` with the words of `line` as its arguments.
+fn openssl_line(dir: &Path, line: &str) {
+    openssl(dir, &line.split_whitespace().collect::<Vec<_>>());
+}
+
+fn test_ca(dir: &Path) -> TestCa {
+    std::fs::create_dir_all(dir).unwrap();
+    openssl_line(dir, "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj /CN=dist-test-CA -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign");
+    openssl_line(
+        dir,
+        "req -newkey rsa:2048 -nodes -keyout signer.key -out signer.csr -subj /CN=dist-test-signer",
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+    )
+    .unwrap();
+    openssl_line(dir, "x509 -req -in signer.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out signer.pem -days 365 -extfile ext.cnf");
+    openssl_line(dir, &format!("pkcs12 -export -inkey signer.key -in signer.pem -certfile ca.pem -out signer.p12 -passout pass:{PASSWORD}"));
+    TestCa {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("signer.pem"),
+        key: dir.join("signer.key"),
+        p12: dir.join("signer.p12"),
+    }
+}
+
+/// The variables of a PKCS#12 key (the file as base64, as a CI secret holds it).
+fn p12_env(ca: &TestCa) -> Vec<(String, String)> {
+    use base64::Engine as _;
+    let p12 = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&ca.p12).unwrap());
+    vec![
+        ("CARGO_DIST_WINDOWS_SIGN_PKCS12".into(), p12),
+        ("CARGO_DIST_WINDOWS_SIGN_PASSWORD".into(), PASSWORD.into()),
+    ]
+}
+
+/// A small Windows program, by mingw-w64's gcc.
+fn mingw_program(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("main.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n",
+    )
+    .unwrap();
+    let exe = dir.join("program.exe");
+    let gcc = Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-O2", "-s", "-o"])
+        .arg(&exe)
+        .arg(dir.join("main.c"))
+        .output()
+        .expect("x86_64-w64-mingw32-gcc (Debian's gcc-mingw-w64-x86-64, which .ci/run installs) must be installed");
+    assert!(gcc.status.success(), "{gcc:?}");
+    exe
+}
+
+/// `osslsigncode verify` of `file` against the test CA: (passed, what it said).
+fn verify(file: &Path, ca: &TestCa) -> (bool, String) {
+    let out = Command::new("osslsigncode")
+        .args(["verify", "-CAfile"])
+        .arg(&ca.ca)
+        .arg("-in")
+        .arg(file)
+        .output()
+        .expect("osslsigncode (which .ci/run installs) must be installed");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && said.contains("Succeeded"), said)
+}
+
+fn assert_signed(file: &Path, ca: &TestCa) {
+    let (ok, said) = verify(file, ca);
+    assert!(ok, "{} is not validly signed:\n{said}", file.display());
+    assert!(said.contains("dist-test-signer"), "{said}");
+}
+
+/// `member` of the zip `zip`, unpacked into `dest`.
+fn unzip(zip: &Path, member: &str, dest: &Path) -> PathBuf {
+    run_ok(
+        Command::new("unzip")
+            .args(["-o", "-q"])
+            .arg(zip)
+            .arg(member)
+            .arg("-d")
+            .arg(dest),
+    );
+    dest.join(member)
+}
+
+/// The App released for the host and Windows with the shell, PowerShell and MSI installers and
+/// Windows signing on.
+fn signed_app() -> Fixture {
+    let host = host_triple();
+    let fx = dist_app(
+        APP,
+        "hi",
+        &format!("targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"powershell\", \"msi\"]\nci = \"github\"\nwindows-sign = true\n"),
+    );
+    fx.ok(&["generate"]);
+    fx
+}
+
+fn sha256_hex(path: &Path) -> String {
+    let out = run_ok(Command::new("sha256sum").arg(path));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// With a PKCS#12 key: the program in the Windows archive, the program inside the MSI, the MSI
+/// and the PowerShell installer all carry valid signatures; the checksum files and the
+/// installer's embedded checksum are of the signed bytes; no secret reaches the store or the
+/// release; another directory with another store makes the same bytes (no timestamp server).
+#[test]
+fn windows_files_are_signed_before_anything_covers_them() {
+    let fx = signed_app();
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let env = p12_env(&ca);
+    build_windows_release(fx.root(), &fx.store(), &stand_in, &env);
+    let dist = fx.root().join("target/distrib");
+    let zip = dist.join(format!("{APP}-{WINDOWS}.zip"));
+    let msi = dist.join(format!("{APP}-{WINDOWS}.msi"));
+    let ps1 = dist.join(format!("{APP}-installer.ps1"));
+
+    let unpacked = fx.dir.path().join("unpacked");
+    let exe = unzip(&zip, &format!("{APP}.exe"), &unpacked);
+    assert_signed(&exe, &ca);
+    assert_ne!(std::fs::read(&exe).unwrap(), std::fs::read(&pe).unwrap());
+    assert_signed(&msi, &ca);
+    assert_signed(&ps1, &ca);
+    // The MSI installs the signed program.
+    let inside = fx.dir.path().join("msi");
+    std::fs::create_dir_all(&inside).unwrap();
+    run_ok(Command::new("msiextract").arg("-C").arg(&inside).arg(&msi));
+    let installed = walkdir::WalkDir::new(&inside)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name() == format!("{APP}.exe").as_str())
+        .expect("the MSI holds the program");
+    assert_eq!(
+        std::fs::read(installed.path()).unwrap(),
+        std::fs::read(&exe).unwrap()
+    );
+    // Checksums cover the signed bytes.
+    for file in [&zip, &msi] {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        sha256sum_check(&dist, &format!("{name}.sha256"));
+    }
+    let sums = std::fs::read_to_string(dist.join("sha256.sum")).unwrap();
+    assert!(sums.contains(&sha256_hex(&zip)), "{sums}");
+    let installer = std::fs::read_to_string(&ps1).unwrap();
+    assert!(installer.contains(&sha256_hex(&zip)));
+
+    // No secret anywhere the build writes.
+    for dir in [dist.clone(), fx.store()] {
+        assert_no_secret(&dir, PASSWORD);
+    }
+
+    // The same inputs elsewhere: the same signed bytes.
+    let other = fx.dir.path().join("copy");
+    crate::support::copy_workspace(fx.root(), &other);
+    build_windows_release(&other, &fx.dir.path().join("store2"), &stand_in, &env);
+    for file in [&zip, &msi, &ps1] {
+        let name = file.file_name().unwrap();
+        assert_eq!(
+            std::fs::read(file).unwrap(),
+            std::fs::read(other.join("target/distrib").join(name)).unwrap(),
+            "{name:?}"
+        );
+    }
+}
+
+/// Without a key the build is unsigned and says so once; `compare` of a signed and an unsigned
+/// build finds the Windows archive the same with its signatures removed.
+#[test]
+fn without_a_key_builds_are_unsigned_and_compare_sees_through_signatures() {
+    let fx = signed_app();
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    build_windows_release(fx.root(), &fx.store(), &stand_in, &p12_env(&ca));
+
+    let unsigned = fx.dir.path().join("unsigned");
+    crate::support::copy_workspace(fx.root(), &unsigned);
+    let store = fx.dir.path().join("store2");
+    // Each of the three builds (host, Windows, global) says it once.
+    for stderr in build_windows_release(&unsigned, &store, &stand_in, &[]) {
+        assert_eq!(
+            stderr.matches("Windows files are unsigned").count(),
+            1,
+            "{stderr}"
+        );
+    }
+    let zip_name = format!("{APP}-{WINDOWS}.zip");
+    let exe = unzip(
+        &unsigned.join("target/distrib").join(&zip_name),
+        &format!("{APP}.exe"),
+        &fx.dir.path().join("unpacked"),
+    );
+    assert!(
+        !verify(&exe, &ca).0,
+        "an unsigned build's program has no signature"
+    );
+    assert_eq!(std::fs::read(&exe).unwrap(), std::fs::read(&pe).unwrap());
+
+    // The Windows runner's manifests (the global builds' name only the global artifacts).
+    let env = p12_env(&ca);
+    run_ok(
+        windows_runner(fx.root(), &fx.store(), &stand_in, &[])
+            .envs(env.iter().map(|(k, v)| (k, v))),
+    );
+    run_ok(&mut windows_runner(&unsigned, &store, &stand_in, &[]));
+    let verdicts = crate::support::compare_verdicts(
+        &fx,
+        &fx.root().join("target/distrib/dist-manifest.json"),
+        &unsigned.join("target/distrib/dist-manifest.json"),
+    );
+    assert_eq!(
+        verdicts.get(&zip_name).map(String::as_str),
+        Some("signature-differs"),
+        "{verdicts:?}"
+    );
+    let checksum = format!("{zip_name}.sha256");
+    assert_eq!(
+        verdicts.get(&checksum).map(String::as_str),
+        Some("different-inputs"),
+        "{verdicts:?}"
+    );
+}
+
+/// A SoftHSM2 token (its own configuration below `dir`) holding the test signer's key.
+struct Token {
+    conf: PathBuf,
+    module: String,
+}
+
+fn softhsm_token(dir: &Path, ca: &TestCa) -> Token {
+    let hsm = dir.join("hsm");
+    std::fs::create_dir_all(hsm.join("tokens")).unwrap();
+    let conf = hsm.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            hsm.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let softhsm = |line: &str| {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        run_ok(
+            Command::new("softhsm2-util")
+                .args(args)
+                .env("SOFTHSM2_CONF", &conf),
+        )
+    };
+    softhsm(&format!(
+        "--init-token --free --label release --so-pin 0000 --pin {PIN}"
+    ));
+    openssl_line(
+        dir,
+        &format!(
+            "pkcs8 -topk8 -nocrypt -in {} -out signer.pk8",
+            ca.key.display()
+        ),
+    );
+    let pk8 = dir.join("signer.pk8");
+    softhsm(&format!(
+        "--import {} --token release --label signer --id 01 --pin {PIN}",
+        pk8.display()
+    ));
+    let module = [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).is_file())
+    .expect("SoftHSM2's PKCS#11 module (Debian's softhsm2, which .ci/run installs)");
+    Token {
+        conf,
+        module: module.to_string(),
+    }
+}
+
+/// A SoftHSM2 token holds the key (the path an HSM or a cloud key's PKCS#11 module takes): the
+/// Windows runner's archive carries a program signed through it; its key names the token's
+/// certificate, never the PIN.
+#[test]
+fn a_pkcs11_token_signs_through_its_module() {
+    let fx = signed_app();
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let token = softhsm_token(fx.dir.path(), &ca);
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let mut windows = windows_runner(fx.root(), &fx.store(), &stand_in, &["-o", "json"]);
+    windows
+        .env("SOFTHSM2_CONF", &token.conf)
+        .env("CARGO_DIST_WINDOWS_SIGN_PKCS11_MODULE", &token.module)
+        .env(
+            "CARGO_DIST_WINDOWS_SIGN_PKCS11_KEY",
+            "pkcs11:token=release;object=signer",
+        )
+        .env("CARGO_DIST_WINDOWS_SIGN_PKCS11_PIN", PIN)
+        .env("CARGO_DIST_WINDOWS_SIGN_CERTIFICATE", &ca.cert);
+    let out = run_ok(&mut windows);
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let zip_name = format!("{APP}-{WINDOWS}.zip");
+    let exe = unzip(
+        &fx.root().join("target/distrib").join(&zip_name),
+        &format!("{APP}.exe"),
+        &fx.dir.path().join("unpacked"),
+    );
+    assert_signed(&exe, &ca);
+    let inputs = &manifest["artifacts"][&zip_name]["recipe"]["inputs"];
+    openssl_line(
+        fx.dir.path(),
+        &format!(
+            "x509 -outform DER -in {} -out signer.der",
+            ca.cert.display()
+        ),
+    );
+    let fingerprint = sha256_hex(&fx.dir.path().join("signer.der"));
+    let signer_inputs: Vec<(&String, &serde_json::Value)> = inputs
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.contains("signer:"))
+        .collect();
+    assert!(
+        signer_inputs
+            .iter()
+            .any(|(k, v)| k.ends_with("signer:certificate")
+                && v.as_str() == Some(fingerprint.as_str())),
+        "{signer_inputs:?}"
+    );
+    assert!(
+        signer_inputs
+            .iter()
+            .any(|(k, v)| k.ends_with("signer:key-source") && v.as_str() == Some("pkcs11")),
+        "{signer_inputs:?}"
+    );
+    for dir in [fx.root().join("target/distrib"), fx.store()] {
+        assert_no_secret(&dir, PIN);
+    }
+}
+
+/// No file below `dir` holds `secret`.
+fn assert_no_secret(dir: &Path, secret: &str) {
+    for entry in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if entry.file_type().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "{} holds a secret", entry.path().display());
+        }
+    }
+}
+
+/// A wrong PKCS#12 password fails the build before anything is built, naming the variable.
+#[test]
+fn a_bad_key_is_named_before_anything_builds() {
+    let fx = signed_app();
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let mut env = p12_env(&ca);
+    env[1].1 = "wrong".into();
+    let mut cmd = dist_command(fx.root(), &fx.store(), &["build", "--artifacts=global"]);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("CARGO_DIST_WINDOWS_SIGN_PKCS12")
+            && stderr.contains("CARGO_DIST_WINDOWS_SIGN_PASSWORD"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong"),
+        "the password is not shown: {stderr}"
+    );
+    assert!(!fx.root().join("target/distrib").exists());
+}
