@@ -212,6 +212,19 @@ fn read_build_setup(root: &std::path::Path, rel: &str) -> Result<String, CiError
         .collect())
 }
 
+/// The Debian packages the global job installs: the MSI tools when an App ships an MSI,
+/// osslsigncode when Windows files are signed (the MSIs and the PowerShell installer are).
+fn global_apt(cfg: &GlobalConfig) -> Vec<String> {
+    let mut apt: Vec<&str> = Vec::new();
+    if cfg.any_msi {
+        apt.extend(["faketime", "msitools", "wixl"]);
+    }
+    if cfg.windows_sign {
+        apt.push("osslsigncode");
+    }
+    apt.into_iter().map(String::from).collect()
+}
+
 /// What the workflow says, decided from the config: the template turns it into text.
 pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkflow {
     let global = cfg
@@ -228,11 +241,9 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         tag_namespace: cfg.tag_namespace.clone().unwrap_or_default(),
         install_url: install_url(cfg),
         global_runner: global.to_string(),
-        global_apt: if cfg.any_msi {
-            ["faketime", "msitools", "wixl"].map(String::from).to_vec()
-        } else {
-            Vec::new()
-        },
+        global_apt: global_apt(cfg),
+        windows_sign: cfg.windows_sign,
+        macos_sign: cfg.macos_sign,
         targets,
         fail_fast: cfg.fail_fast,
         cache_builds: cfg.cache_builds,

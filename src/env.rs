@@ -87,6 +87,14 @@ pub fn compress_threads() -> Option<u32> {
         .filter(|n| *n > 0)
 }
 
+/// `OSSLSIGNCODE`: the osslsigncode program to sign Windows files with (a runner whose
+/// osslsigncode is not on PATH), else `osslsigncode`.
+pub fn osslsigncode() -> OsString {
+    std::env::var_os("OSSLSIGNCODE")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "osslsigncode".into())
+}
+
 /// Where pinned tools (cargo-auditable, cargo-cyclonedx) are installed: `CARGO_DIST_TOOLS`,
 /// else `$XDG_CACHE_HOME/cargo-dist/tools` (absolute only), else `~/.cache/cargo-dist/tools`.
 pub fn tools_dir() -> PathBuf {

@@ -294,9 +294,8 @@ pub fn graph(
     let mut g = RecipeGraph::default();
     add_cargo_builds(&mut g, ws, cfg, toolchain, plan, env, hasher)?;
     let signer = crate::signing::windows_signer(&cfg.global, env.vars)?;
-    if let Some(signer) = &signer {
-        add_signed_builds(&mut g, signer);
-    }
+    let apple = crate::signing::apple_signer(&cfg.global, env.vars)?;
+    add_signed_builds(&mut g, signer.as_ref(), apple.as_ref());
     let mut makers = Makers {
         ws,
         cfg,
@@ -348,19 +347,33 @@ fn is_signed_artifact(kind: &ArtifactKind) -> bool {
     }
 }
 
-/// A signed node over each Windows build with files to sign (its `.exe` and `.dll` files).
-fn add_signed_builds(g: &mut RecipeGraph, signer: &recipe::Signer) {
+/// A signed node over each build with files to sign: a Windows build's `.exe` and `.dll`
+/// files (`windows`), a macOS build's binaries and `.dylib` files (`apple`).
+fn add_signed_builds(
+    g: &mut RecipeGraph,
+    windows: Option<&recipe::Signer>,
+    apple: Option<&recipe::Signer>,
+) {
     for (id, build) in &g.builds {
         let Recipe::CargoBuild(cb) = &build.recipe else {
             continue;
         };
         let t = dist_recipes::target::Target(&cb.target);
-        if !t.is_windows() {
+        let (signer, libraries) = match (t.is_windows(), t.is_darwin()) {
+            (true, _) => (windows, ".dll"),
+            (_, true) => (apple, ".dylib"),
+            _ => (None, ""),
+        };
+        let Some(signer) = signer else {
             continue;
-        }
+        };
         let mut files: Vec<String> = cb.binaries.iter().map(|b| t.exe(b)).collect();
-        files.extend(cb.libraries.iter().cloned());
-        files.retain(|f| crate::signing::is_signable(f));
+        files.extend(
+            cb.libraries
+                .iter()
+                .filter(|l| l.ends_with(libraries))
+                .cloned(),
+        );
         files.sort();
         if files.is_empty() {
             continue;

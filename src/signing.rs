@@ -1,5 +1,7 @@
-//! Windows code signing: Authenticode signatures made by osslsigncode, from a PKCS#12 file or a
-//! PKCS#11 token the environment names.
+//! Code signing: Windows Authenticode signatures made by osslsigncode, from a PKCS#12 file or a
+//! PKCS#11 token the environment names, and Apple code signatures with the hardened runtime made
+//! by rcodesign (apple-codesign, pinned and installed like cargo-auditable) from a PKCS#12
+//! identity in cargo-dist's `CODESIGN_*` variables.
 //!
 //! A signed file is a recipe of its own ([`dist_recipes::recipe::Sign`]) that everything
 //! shipping the file consumes, so archives, MSIs, installers and checksums all cover the signed
@@ -7,10 +9,10 @@
 //! fingerprint, osslsigncode's version and the options; never the private key, its password or
 //! PIN, which are read from the environment again when the recipe runs.
 //!
-//! Without a timestamp server a signature is reproducible: osslsigncode's signatures are RSA
+//! Without a timestamp server a signature is reproducible: both tools' RSA signatures are
 //! PKCS#1 v1.5 (deterministic) and the signing time is pinned to the archives' fixed time. With
-//! one, the server's answer differs each time; `compare` and `build --rebuild` then compare the
-//! files with their signatures removed ([`strip`]).
+//! one, the server's answer differs each time; `compare` and `build --rebuild` then compare
+//! Windows files with their signatures removed ([`strip`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +44,17 @@ pub const TIMESTAMP_URL: &str = "CARGO_DIST_WINDOWS_SIGN_TIMESTAMP_URL";
 /// SSL.com's RFC 3161 server: `ssldotcom-windows-sign`'s default.
 pub const SSLDOTCOM_TIMESTAMP_URL: &str = "http://ts.ssl.com";
 
+/// cargo-dist's macOS variables: the base64 of a PKCS#12 identity and its password. (Its
+/// `CODESIGN_IDENTITY` names a keychain identity; rcodesign takes the one in the PKCS#12.)
+pub const CODESIGN_CERTIFICATE: &str = "CODESIGN_CERTIFICATE";
+pub const CODESIGN_CERTIFICATE_PASSWORD: &str = "CODESIGN_CERTIFICATE_PASSWORD";
+/// The timestamp server of Apple signatures (`none` for none): Apple's by default, which
+/// notarization requires.
+pub const MACOS_TIMESTAMP_URL: &str = "CARGO_DIST_MACOS_SIGN_TIMESTAMP_URL";
+pub const APPLE_TIMESTAMP_URL: &str = "http://timestamp.apple.com/ts01";
+/// The apple-codesign (`rcodesign`) macOS signatures are made with.
+pub const APPLE_CODESIGN_VERSION: &str = "0.29.0";
+
 /// The Windows files osslsigncode signs, by extension: programs and libraries (PE), MSIs,
 /// PowerShell scripts.
 pub fn is_signable(name: &str) -> bool {
@@ -63,7 +76,7 @@ pub enum SignError {
     ToolMissing { tool: &'static str, reason: String },
     #[error("signing {file} failed: {message}")]
     Failed { file: String, message: String },
-    #[error("{file} is to be signed, but no Windows signing key is set ({PKCS12}, {PKCS12_FILE} or {PKCS11_MODULE}): it was planned with certificate {planned}\n  set the key's variables as when it was planned, or build without them to make unsigned files")]
+    #[error("{file} is to be signed, but no signing key is set (Windows: {PKCS12}, {PKCS12_FILE} or {PKCS11_MODULE}; macOS: {CODESIGN_CERTIFICATE}): it was planned with certificate {planned}\n  set the key's variables as when it was planned, or build without them to make unsigned files")]
     NoKey { file: String, planned: String },
     #[error("{file} was planned with certificate {planned}, but the key the environment names has certificate {found}: the variables changed between planning and building\n  run the build again")]
     Changed {
@@ -78,7 +91,7 @@ fn setting(var: &'static str, problem: String, fix: &'static str) -> SignError {
 }
 
 /// Where the private key is. Holds secrets: never printed, never hashed.
-pub enum WindowsKey {
+pub enum SigningKey {
     Pkcs12 {
         p12: Vec<u8>,
         password: String,
@@ -91,14 +104,78 @@ pub enum WindowsKey {
     },
 }
 
-impl std::fmt::Debug for WindowsKey {
+impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.source())
     }
 }
 
+/// The Apple identity cargo-dist's variables name; `None` when none is set.
+pub fn apple_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>, SignError> {
+    let Some(b64) = vars
+        .get(CODESIGN_CERTIFICATE)
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let compact: String = b64.split_whitespace().collect();
+    let p12 = BASE64.decode(compact).map_err(|e| {
+        setting(
+            CODESIGN_CERTIFICATE,
+            format!("is not base64 ({e})"),
+            "set it to the base64 of the Developer ID identity exported as .p12 (`base64 -i identity.p12`)",
+        )
+    })?;
+    let password = vars
+        .get(CODESIGN_CERTIFICATE_PASSWORD)
+        .cloned()
+        .unwrap_or_default();
+    Ok(Some(SigningKey::Pkcs12 { p12, password }))
+}
+
+/// The signer of macOS binaries, when `macos-sign` is on and an identity is set.
+pub fn apple_signer(
+    cfg: &GlobalConfig,
+    vars: &BTreeMap<String, String>,
+) -> Result<Option<Signer>, SignError> {
+    if !cfg.macos_sign {
+        return Ok(None);
+    }
+    let Some(key) = apple_key(vars)? else {
+        return Ok(None);
+    };
+    let timestamp = vars
+        .get(MACOS_TIMESTAMP_URL)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .unwrap_or(APPLE_TIMESTAMP_URL);
+    let options = BTreeMap::from([
+        ("hardened-runtime".to_string(), "true".to_string()),
+        ("key-source".to_string(), "pkcs12".to_string()),
+        ("signing-time".to_string(), FIXED_MTIME.to_string()),
+        ("timestamp-url".to_string(), timestamp.to_string()),
+    ]);
+    Ok(Some(Signer {
+        method: "apple".into(),
+        certificate: key.fingerprint_as(CODESIGN_CERTIFICATE, CODESIGN_CERTIFICATE_PASSWORD)?,
+        tool: format!("apple-codesign {APPLE_CODESIGN_VERSION}"),
+        options,
+    }))
+}
+
+/// The key the environment names for `signer`'s method.
+pub fn key_for(
+    signer: &Signer,
+    vars: &BTreeMap<String, String>,
+) -> Result<Option<SigningKey>, SignError> {
+    match signer.method.as_str() {
+        "apple" => apple_key(vars),
+        _ => windows_key(vars),
+    }
+}
+
 /// The key the environment names; `None` when none is set (builds are then unsigned).
-pub fn windows_key(vars: &BTreeMap<String, String>) -> Result<Option<WindowsKey>, SignError> {
+pub fn windows_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>, SignError> {
     let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let password = vars.get(PASSWORD).cloned().unwrap_or_default();
     if let Some(b64) = get(PKCS12) {
@@ -110,7 +187,7 @@ pub fn windows_key(vars: &BTreeMap<String, String>) -> Result<Option<WindowsKey>
                 "set it to the base64 of the .p12 file (`base64 -w0 signing.p12`), or name the file with CARGO_DIST_WINDOWS_SIGN_PKCS12_FILE",
             )
         })?;
-        return Ok(Some(WindowsKey::Pkcs12 { p12, password }));
+        return Ok(Some(SigningKey::Pkcs12 { p12, password }));
     }
     if let Some(path) = get(PKCS12_FILE) {
         let p12 = std::fs::read(path).map_err(|e| {
@@ -120,7 +197,7 @@ pub fn windows_key(vars: &BTreeMap<String, String>) -> Result<Option<WindowsKey>
                 "name a readable PKCS#12 (.p12/.pfx) file",
             )
         })?;
-        return Ok(Some(WindowsKey::Pkcs12 { p12, password }));
+        return Ok(Some(SigningKey::Pkcs12 { p12, password }));
     }
     let Some(module) = get(PKCS11_MODULE) else {
         return Ok(None);
@@ -139,7 +216,7 @@ pub fn windows_key(vars: &BTreeMap<String, String>) -> Result<Option<WindowsKey>
             "set it to the PEM file of the key's certificate (its chain after it)",
         )
     })?;
-    Ok(Some(WindowsKey::Pkcs11 {
+    Ok(Some(SigningKey::Pkcs11 {
         module: module.to_string(),
         key: key.to_string(),
         pin: get(PKCS11_PIN).map(str::to_string),
@@ -184,7 +261,7 @@ pub fn windows_signer(
 
 /// `osslsigncode 2.9`: the first words of `osslsigncode --version`.
 fn osslsigncode_version() -> Result<String, SignError> {
-    let out = Command::new("osslsigncode")
+    let out = Command::new(crate::env::osslsigncode())
         .arg("--version")
         .output()
         .map_err(|e| SignError::ToolMissing {
@@ -196,19 +273,30 @@ fn osslsigncode_version() -> Result<String, SignError> {
     Ok(first.split(',').next().unwrap_or(first).trim().to_string())
 }
 
-impl WindowsKey {
+impl SigningKey {
     fn source(&self) -> &'static str {
         match self {
-            WindowsKey::Pkcs12 { .. } => "pkcs12",
-            WindowsKey::Pkcs11 { .. } => "pkcs11",
+            SigningKey::Pkcs12 { .. } => "pkcs12",
+            SigningKey::Pkcs11 { .. } => "pkcs11",
         }
     }
 
     /// SHA-256 (hex) of the signing certificate's DER.
     pub fn fingerprint(&self) -> Result<String, SignError> {
+        self.fingerprint_as(PKCS12, PASSWORD)
+    }
+
+    /// [`SigningKey::fingerprint`], errors naming `var` and `password_var`.
+    pub fn fingerprint_as(
+        &self,
+        var: &'static str,
+        password_var: &'static str,
+    ) -> Result<String, SignError> {
         let pem = match self {
-            WindowsKey::Pkcs12 { p12, password } => pkcs12_certificate(p12, password)?,
-            WindowsKey::Pkcs11 { certificates, .. } => std::fs::read_to_string(certificates)
+            SigningKey::Pkcs12 { p12, password } => {
+                pkcs12_pem(p12, password, false, var, password_var)?
+            }
+            SigningKey::Pkcs11 { certificates, .. } => std::fs::read_to_string(certificates)
                 .map_err(|e| {
                     setting(
                         CERTIFICATE,
@@ -219,8 +307,8 @@ impl WindowsKey {
         };
         let der = first_pem_certificate(&pem).ok_or_else(|| {
             let var = match self {
-                WindowsKey::Pkcs12 { .. } => PKCS12,
-                WindowsKey::Pkcs11 { .. } => CERTIFICATE,
+                SigningKey::Pkcs12 { .. } => var,
+                SigningKey::Pkcs11 { .. } => CERTIFICATE,
             };
             setting(
                 var,
@@ -232,25 +320,31 @@ impl WindowsKey {
     }
 }
 
-/// The leaf certificate of a PKCS#12 file, as PEM (openssl; `-legacy` for the RC2/3DES files
-/// older tools export).
-fn pkcs12_certificate(p12: &[u8], password: &str) -> Result<String, SignError> {
-    let dir = tempfile::tempdir().map_err(|e| setting(PKCS12, e.to_string(), "check TMPDIR"))?;
+/// A PKCS#12 file as PEM, by openssl (`-legacy` for the RC2/3DES files older tools export):
+/// its leaf certificate, or with `with_key` everything, the private key unencrypted (kept in
+/// memory and in owner-only files only).
+fn pkcs12_pem(
+    p12: &[u8],
+    password: &str,
+    with_key: bool,
+    var: &'static str,
+    password_var: &'static str,
+) -> Result<String, SignError> {
+    let dir = tempfile::tempdir().map_err(|e| setting(var, e.to_string(), "check TMPDIR"))?;
     let file = dir.path().join("key.p12");
-    write_private(&file, p12).map_err(|e| setting(PKCS12, e.to_string(), "check TMPDIR"))?;
+    write_private(&file, p12).map_err(|e| setting(var, e.to_string(), "check TMPDIR"))?;
     let mut last = String::new();
     for legacy in [false, true] {
         let mut cmd = Command::new("openssl");
-        cmd.args([
-            "pkcs12",
-            "-nokeys",
-            "-clcerts",
-            "-passin",
-            "env:DIST_P12_PASSWORD",
-        ])
-        .arg("-in")
-        .arg(&file)
-        .env("DIST_P12_PASSWORD", password);
+        cmd.arg("pkcs12");
+        match with_key {
+            true => cmd.arg("-nodes"),
+            false => cmd.args(["-nokeys", "-clcerts"]),
+        };
+        cmd.args(["-passin", "env:DIST_P12_PASSWORD"])
+            .arg("-in")
+            .arg(&file)
+            .env("DIST_P12_PASSWORD", password);
         if legacy {
             cmd.arg("-legacy");
         }
@@ -268,8 +362,8 @@ fn pkcs12_certificate(p12: &[u8], password: &str) -> Result<String, SignError> {
             .to_string();
     }
     Err(setting(
-        PKCS12,
-        format!("openssl cannot read it with the password in {PASSWORD}: {last}"),
+        var,
+        format!("openssl cannot read it with the password in {password_var}: {last}"),
         "check the password, and that the file is a PKCS#12 holding the certificate and its private key",
     ))
 }
@@ -294,10 +388,85 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Signs `input` into `output` as `signer` says, with `key`; `scratch` (an empty directory of
-/// the recipe's own) holds the key's files while osslsigncode runs, and is emptied after.
+/// the recipe's own) holds the key's files while the tool runs, and is emptied after.
 pub fn sign(
     signer: &Signer,
-    key: &WindowsKey,
+    key: &SigningKey,
+    input: &Path,
+    output: &Path,
+    scratch: &Path,
+) -> Result<(), SignError> {
+    match signer.method.as_str() {
+        "apple" => sign_apple(signer, key, input, output, scratch),
+        _ => sign_windows(signer, key, input, output, scratch),
+    }
+}
+
+/// rcodesign's signing time: the archives' fixed time, as RFC 3339.
+const APPLE_SIGNING_TIME: &str = "1980-01-01T00:00:00Z";
+
+/// An Apple code signature with the hardened runtime, by rcodesign from the PKCS#12 identity
+/// (opened by openssl, so any PKCS#12 encryption serves).
+fn sign_apple(
+    signer: &Signer,
+    key: &SigningKey,
+    input: &Path,
+    output: &Path,
+    scratch: &Path,
+) -> Result<(), SignError> {
+    const _: () = assert!(FIXED_MTIME == 315_532_800);
+    let file = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let failed = |message: String| SignError::Failed {
+        file: file.clone(),
+        message,
+    };
+    let SigningKey::Pkcs12 { p12, password } = key else {
+        return Err(failed("Apple signing takes a PKCS#12 identity".into()));
+    };
+    let pem = pkcs12_pem(
+        p12,
+        password,
+        true,
+        CODESIGN_CERTIFICATE,
+        CODESIGN_CERTIFICATE_PASSWORD,
+    )?;
+    let identity = scratch.join("identity.pem");
+    write_private(&identity, pem.as_bytes())
+        .map_err(|e| failed(format!("writing the key: {e}")))?;
+    let rcodesign = crate::execute::rcodesign().map_err(|e| SignError::ToolMissing {
+        tool: "rcodesign",
+        reason: e.to_string(),
+    })?;
+    let opt = |k: &str| signer.options.get(k).map(String::as_str);
+    let mut cmd = Command::new(rcodesign);
+    cmd.arg("sign").arg("--pem-file").arg(&identity);
+    if opt("hardened-runtime") == Some("true") {
+        cmd.args(["--code-signature-flags", "runtime"]);
+    }
+    cmd.args(["--signing-time", APPLE_SIGNING_TIME])
+        .args(["--timestamp-url", opt("timestamp-url").unwrap_or("none")])
+        .arg(input)
+        .arg(output);
+    let result = cmd.output();
+    let _ = std::fs::remove_file(&identity);
+    let out = result.map_err(|e| SignError::ToolMissing {
+        tool: "rcodesign",
+        reason: e.to_string(),
+    })?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(failed(format!("rcodesign: {said}")));
+    }
+    Ok(())
+}
+
+/// An Authenticode signature by osslsigncode.
+fn sign_windows(
+    signer: &Signer,
+    key: &SigningKey,
     input: &Path,
     output: &Path,
     scratch: &Path,
@@ -315,15 +484,15 @@ pub fn sign(
         write_private(&path, bytes).map_err(|e| failed(format!("writing the key: {e}")))?;
         Ok(path)
     };
-    let mut cmd = Command::new("osslsigncode");
+    let mut cmd = Command::new(crate::env::osslsigncode());
     cmd.arg("sign");
     match key {
-        WindowsKey::Pkcs12 { p12, password } => {
+        SigningKey::Pkcs12 { p12, password } => {
             cmd.arg("-pkcs12").arg(secret("key.p12", p12)?);
             cmd.arg("-readpass")
                 .arg(secret("pass", password.as_bytes())?);
         }
-        WindowsKey::Pkcs11 {
+        SigningKey::Pkcs11 {
             module,
             key,
             pin,
@@ -371,7 +540,7 @@ pub fn sign(
 /// `file` with its Authenticode signature removed, into `out`: `Ok(false)` when it has none
 /// (or is no file osslsigncode reads).
 pub fn strip(file: &Path, out: &Path) -> std::io::Result<bool> {
-    let status = Command::new("osslsigncode")
+    let status = Command::new(crate::env::osslsigncode())
         .arg("remove-signature")
         .arg("-in")
         .arg(file)

@@ -60,6 +60,11 @@ pub struct GithubWorkflow {
     /// Debian packages the global job installs: the MSI tools when an App ships an MSI (the
     /// global job builds MSIs from the Windows builds in the store).
     pub global_apt: Vec<String>,
+    /// `windows-sign`/`ssldotcom-windows-sign`: the Windows build jobs and the global job get
+    /// the Windows signing secrets, and osslsigncode.
+    pub windows_sign: bool,
+    /// `macos-sign`: the macOS build jobs get cargo-dist's `CODESIGN_*` secrets.
+    pub macos_sign: bool,
     /// Per target: what `github-custom-runners` and `dependencies` say of its build job. The plan
     /// job's matrix program reads it, so only targets with something to say are listed.
     pub targets: BTreeMap<String, TargetJob>,

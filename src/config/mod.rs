@@ -195,6 +195,8 @@ pub struct GlobalConfig {
     pub windows_sign: bool,
     /// `ssldotcom-windows-sign`: SSL.com's environment (its timestamp server by default).
     pub ssldotcom_windows_sign: Option<SslComEnvironment>,
+    /// `macos-sign`: macOS binaries are signed (hardened runtime).
+    pub macos_sign: bool,
     /// `cargo-auditable`: builds run `cargo auditable build`.
     pub cargo_auditable: bool,
     /// `github-releases-repo`: `owner/repo` that hosts the GitHub Releases instead of the
@@ -684,6 +686,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
             || v.word::<SslComEnvironment>(&keys::SSLDOTCOM_WINDOWS_SIGN)
                 .is_some(),
         ssldotcom_windows_sign: v.word(&keys::SSLDOTCOM_WINDOWS_SIGN),
+        macos_sign: v.flag(&keys::MACOS_SIGN, false),
         cargo_auditable: v.flag(&keys::CARGO_AUDITABLE, false),
         github_releases_repo: v.text(&keys::GITHUB_RELEASES_REPO),
         msvc_crt_static: v.flag(&keys::MSVC_CRT_STATIC, true),

@@ -314,10 +314,20 @@ pub(super) fn lock_sandbox(sandbox: &Path) -> Result<std::fs::File, CargoError> 
 /// renamed, so a failed or concurrent install never leaves half a tool): `$CARGO_DIST_TOOLS`,
 /// else the cache dir beside the default store.
 pub(super) fn cargo_tool(krate: &str, version: &str) -> Result<PathBuf, CargoError> {
+    cargo_tool_with(krate, version, krate, &[])
+}
+
+/// [`cargo_tool`] of a crate whose program is `program`, installed with `args` besides.
+pub(super) fn cargo_tool_with(
+    krate: &str,
+    version: &str,
+    program: &str,
+    args: &[&str],
+) -> Result<PathBuf, CargoError> {
     let tools = tools_dir();
     let root = tools.join(format!("{krate}-{version}"));
     let bin = root.join("bin");
-    if bin.join(krate).is_file() || bin.join(format!("{krate}.exe")).is_file() {
+    if bin.join(program).is_file() || bin.join(format!("{program}.exe")).is_file() {
         return Ok(bin);
     }
     let failed = |stderr: String| CargoError::ToolInstall {
@@ -331,6 +341,7 @@ pub(super) fn cargo_tool(krate: &str, version: &str) -> Result<PathBuf, CargoErr
     let out = Command::new(cargo_program())
         .args(["install", krate, "--locked", "--quiet", "--version"])
         .arg(format!("={version}"))
+        .args(args)
         .arg("--root")
         .arg(tmp.path())
         .output()

@@ -33,6 +33,19 @@ pub use cargo::{prefetch_toolchain_dir, CargoError};
 pub use distrib::Distrib;
 pub use remote::unreachable;
 
+/// The pinned rcodesign (apple-codesign, without its smartcard and cloud features), installed
+/// into the tools directory when missing.
+pub fn rcodesign() -> Result<std::path::PathBuf, CargoError> {
+    let version = crate::signing::APPLE_CODESIGN_VERSION;
+    let bin = cargo::cargo_tool_with(
+        "apple-codesign",
+        version,
+        "rcodesign",
+        &["--no-default-features"],
+    )?;
+    Ok(bin.join("rcodesign"))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExecuteError {
     #[error(transparent)]

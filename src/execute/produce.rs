@@ -418,11 +418,18 @@ impl Producer<'_> {
         tmp: &Path,
     ) -> Result<Vec<OutputRecord>, ExecuteError> {
         use crate::signing::{self, SignError};
-        let key = signing::windows_key(&crate::env::all())?.ok_or_else(|| SignError::NoKey {
-            file: label.to_string(),
-            planned: s.signer.certificate.clone(),
-        })?;
-        let found = key.fingerprint()?;
+        let key =
+            signing::key_for(&s.signer, &crate::env::all())?.ok_or_else(|| SignError::NoKey {
+                file: label.to_string(),
+                planned: s.signer.certificate.clone(),
+            })?;
+        let found = match s.signer.method.as_str() {
+            "apple" => key.fingerprint_as(
+                signing::CODESIGN_CERTIFICATE,
+                signing::CODESIGN_CERTIFICATE_PASSWORD,
+            )?,
+            _ => key.fingerprint()?,
+        };
         if found != s.signer.certificate {
             return Err(SignError::Changed {
                 file: label.to_string(),

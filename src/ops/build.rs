@@ -110,26 +110,31 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
     })
 }
 
-/// Windows signing asked for without a key (a fork's pull request, a developer's machine):
-/// the files are unsigned, said once.
+/// Signing asked for without a key (a fork's pull request, a developer's machine): the files
+/// are unsigned, said once per platform.
 fn report_unsigned(loaded: &Loaded, plan: &Plan, reporter: &dyn Reporter) -> Result<(), Error> {
     use crate::signing;
-    let windows = plan
-        .releases
-        .iter()
-        .flat_map(|r| &r.targets)
-        .any(|t| dist_recipes::target::Target(t).is_windows());
-    if loaded.cfg.global.windows_sign
-        && windows
-        && signing::windows_key(&crate::env::all())
-            .map_err(crate::graph::GraphError::from)?
-            .is_none()
-    {
+    use dist_recipes::target::Target;
+    let targets = || plan.releases.iter().flat_map(|r| &r.targets);
+    let vars = crate::env::all();
+    let global = &loaded.cfg.global;
+    let unsigned = |on: bool, os: fn(&str) -> bool, key: Option<signing::SigningKey>| {
+        on && targets().any(|t| os(t)) && key.is_none()
+    };
+    let windows_key = signing::windows_key(&vars).map_err(crate::graph::GraphError::from)?;
+    if unsigned(global.windows_sign, |t| Target(t).is_windows(), windows_key) {
         reporter.report(Event::Warning(format!(
             "Windows files are unsigned: `windows-sign` is on, but no signing key is set ({}, {} or {})",
             signing::PKCS12,
             signing::PKCS12_FILE,
             signing::PKCS11_MODULE
+        )));
+    }
+    let apple_key = signing::apple_key(&vars).map_err(crate::graph::GraphError::from)?;
+    if unsigned(global.macos_sign, |t| Target(t).is_darwin(), apple_key) {
+        reporter.report(Event::Warning(format!(
+            "macOS binaries are unsigned: `macos-sign` is on, but {} is not set",
+            signing::CODESIGN_CERTIFICATE
         )));
     }
     Ok(())

@@ -432,16 +432,28 @@ pub(crate) fn windows_runner_stand_in(
     lib_files: &[&str],
     pe: Option<&Path>,
 ) -> std::path::PathBuf {
+    runner_stand_in(dir, lib_files, pe, ".exe")
+}
+
+/// [`windows_runner_stand_in`] for any target: its binaries end in `suffix`.
+pub(crate) fn runner_stand_in(
+    dir: &Path,
+    lib_files: &[&str],
+    pe: Option<&Path>,
+    suffix: &str,
+) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    let bin = dir.join("windows-stand-in");
+    let bin = dir.join(format!("stand-in{suffix}"));
     std::fs::create_dir_all(&bin).unwrap();
     // Beside the shim, which the build can read.
     let program = match pe {
         Some(pe) => {
-            std::fs::copy(pe, bin.join("program.exe")).unwrap();
-            format!("cp '{}' \"$out/$b.exe\"", bin.join("program.exe").display())
+            std::fs::copy(pe, bin.join("program")).unwrap();
+            format!("cp '{}' \"$out/$b{suffix}\"", bin.join("program").display())
         }
-        None => "printf 'MZ placeholder for %s on %s\\n' \"$b\" \"$t\" > \"$out/$b.exe\"".into(),
+        None => {
+            format!("printf 'MZ placeholder for %s on %s\\n' \"$b\" \"$t\" > \"$out/$b{suffix}\"")
+        }
     };
     // The real compiler by absolute path: the shim is first on PATH.
     let sysroot = run_ok(Command::new("rustc").args(["--print", "sysroot"]));
@@ -518,7 +530,18 @@ pub(crate) fn build_windows_release(
 
 /// `build --artifacts=local --target=WINDOWS ARGS` as the Windows runner (the stand-in) runs it.
 pub(crate) fn windows_runner(root: &Path, store: &Path, stand_in: &Path, args: &[&str]) -> Command {
-    let target = format!("--target={WINDOWS}");
+    runner(root, store, stand_in, WINDOWS, args)
+}
+
+/// `build --artifacts=local --target=TARGET ARGS` as `target`'s runner (a stand-in) runs it.
+pub(crate) fn runner(
+    root: &Path,
+    store: &Path,
+    stand_in: &Path,
+    target: &str,
+    args: &[&str],
+) -> Command {
+    let target = format!("--target={target}");
     let mut all = vec!["build", "--artifacts=local", target.as_str()];
     all.extend(args);
     let mut windows = crate::support::dist_command(root, store, &all);

@@ -415,3 +415,174 @@ fn a_bad_key_is_named_before_anything_builds() {
     );
     assert!(!fx.root().join("target/distrib").exists());
 }
+
+const MACOS: &str = "x86_64-apple-darwin";
+
+/// A small macOS program: clang's object linked by LLVM's ld64.lld (no SDK needed).
+fn macho_program(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("main.c"), "int main(void) { return 0; }\n").unwrap();
+    let (obj, exe) = (dir.join("main.o"), dir.join("program"));
+    run_ok(
+        Command::new("clang")
+            .args(["-target", "x86_64-apple-macos11", "-c", "-o"])
+            .arg(&obj)
+            .arg(dir.join("main.c")),
+    );
+    let lld = ["ld64.lld", "ld64.lld-14", "/usr/lib/llvm-14/bin/ld64.lld"]
+        .into_iter()
+        .find(|l| Command::new(l).arg("--version").output().is_ok())
+        .expect("ld64.lld (Debian's lld, which .ci/run installs) must be installed");
+    run_ok(
+        Command::new(lld)
+            .args([
+                "-arch",
+                "x86_64",
+                "-platform_version",
+                "macos",
+                "11.0",
+                "11.0",
+            ])
+            .args(["-e", "_main", "-o"])
+            .arg(&exe)
+            .arg(&obj),
+    );
+    exe
+}
+
+/// The rcodesign the tool installed (its tools directory, as `dist_command` runs it).
+fn rcodesign() -> PathBuf {
+    let tools = std::env::var_os("CARGO_DIST_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/cargo-dist/tools")
+        });
+    tools.join("apple-codesign-0.29.0/bin/rcodesign")
+}
+
+/// `macos-sign`: the macOS runner's archive carries its program signed with the hardened
+/// runtime from cargo-dist's `CODESIGN_*` identity; `rcodesign verify` accepts it; the same
+/// inputs sign to the same bytes (no timestamp server).
+#[test]
+fn macos_binaries_are_signed_with_the_hardened_runtime() {
+    let host = host_triple();
+    let fx = dist_app(
+        APP,
+        "hi",
+        &format!(
+            "targets = [\"{host}\", \"{MACOS}\"]\ninstallers = [\"shell\"]\nmacos-sign = true\n"
+        ),
+    );
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let program = macho_program(&fx.dir.path().join("macho"));
+    let stand_in = crate::artifacts::runner_stand_in(fx.dir.path(), &[], Some(&program), "");
+    let env = {
+        use base64::Engine as _;
+        let p12 = std::fs::read(&ca.p12).unwrap();
+        [
+            (
+                "CODESIGN_CERTIFICATE",
+                base64::engine::general_purpose::STANDARD.encode(p12),
+            ),
+            ("CODESIGN_CERTIFICATE_PASSWORD", PASSWORD.to_string()),
+            ("CARGO_DIST_MACOS_SIGN_TIMESTAMP_URL", "none".to_string()),
+        ]
+    };
+    let build = |root: &Path, store: &Path| {
+        let mut cmd = crate::artifacts::runner(root, store, &stand_in, MACOS, &[]);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        run_ok(&mut cmd);
+        let unpacked = root.join("unpacked");
+        let archive = root
+            .join("target/distrib")
+            .join(crate::support::archive_name(APP, MACOS));
+        crate::support::untar(&archive, &unpacked, &["-xJf"]);
+        unpacked.join(format!("{APP}-{MACOS}")).join(APP)
+    };
+    let signed = build(fx.root(), &fx.store());
+    assert_ne!(
+        std::fs::read(&signed).unwrap(),
+        std::fs::read(&program).unwrap()
+    );
+    let verify = run_ok(Command::new(rcodesign()).arg("verify").arg(&signed));
+    assert!(
+        String::from_utf8_lossy(&verify.stderr).contains("no problems detected"),
+        "{verify:?}"
+    );
+    let info = run_ok(
+        Command::new(rcodesign())
+            .arg("print-signature-info")
+            .arg(&signed),
+    );
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("RUNTIME"), "no hardened runtime: {info}");
+    assert!(info.contains("dist-test-signer"), "{info}");
+    assert_no_secret(&fx.store(), PASSWORD);
+
+    let other = fx.dir.path().join("copy");
+    crate::support::copy_workspace(fx.root(), &other);
+    let again = build(&other, &fx.dir.path().join("store2"));
+    assert_eq!(
+        std::fs::read(&signed).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+}
+
+/// The workflow gives the signing secrets to the jobs that sign (the build jobs and the global
+/// job, which signs MSIs and the PowerShell installer) as env from `secrets.*`, never in a
+/// script, installs osslsigncode where Windows files are signed, and passes actionlint.
+#[test]
+fn the_workflow_passes_signing_secrets_to_the_signing_jobs() {
+    let fx = dist_app(
+        APP,
+        "hi",
+        &format!("ci = \"github\"\ntargets = [\"{WINDOWS}\", \"{MACOS}\"]\ninstallers = [\"powershell\"]\nwindows-sign = true\nmacos-sign = true\n"),
+    );
+    fx.ok(&["generate"]);
+    crate::ci::actionlint(&fx, "signing");
+    let w = crate::ci::workflow_yaml(&fx);
+    let env = |job: &str, var: &str| w["jobs"][job]["env"][var].as_str().map(str::to_string);
+    for job in ["build-local-artifacts", "build-global-artifacts"] {
+        assert_eq!(
+            env(job, "CARGO_DIST_WINDOWS_SIGN_PKCS12").as_deref(),
+            Some("${{ secrets.CARGO_DIST_WINDOWS_SIGN_PKCS12 }}"),
+            "{job}"
+        );
+        assert_eq!(
+            env(job, "CARGO_DIST_WINDOWS_SIGN_PASSWORD").as_deref(),
+            Some("${{ secrets.CARGO_DIST_WINDOWS_SIGN_PASSWORD }}"),
+            "{job}"
+        );
+    }
+    assert_eq!(
+        env("build-local-artifacts", "CODESIGN_CERTIFICATE").as_deref(),
+        Some("${{ secrets.CODESIGN_CERTIFICATE }}")
+    );
+    // Only the jobs that sign see the secrets.
+    for job in ["plan", "host", "announce"] {
+        let job_env = format!("{:?}", w["jobs"][job]["env"]);
+        assert!(!job_env.contains("SIGN"), "{job}: {job_env}");
+    }
+    let text = std::fs::read_to_string(fx.root().join(".github/workflows/release.yml")).unwrap();
+    for step in w["jobs"]["build-local-artifacts"]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .chain(
+            w["jobs"]["build-global-artifacts"]["steps"]
+                .as_vec()
+                .unwrap(),
+        )
+    {
+        let run = step["run"].as_str().unwrap_or_default();
+        assert!(!run.contains("secrets."), "a secret in a script: {run}");
+    }
+    assert!(
+        text.contains("mingw-w64-ucrt-x86_64-osslsigncode"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sudo apt-get install -y osslsigncode"),
+        "{text}"
+    );
+}
