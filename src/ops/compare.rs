@@ -175,6 +175,64 @@ pub(crate) fn file_member_details(name: &str, fa: &Path, fb: &Path) -> Vec<Strin
     }
 }
 
+/// A checksum file that differs only in the lines of files whose signatures differ (a
+/// timestamp) follows from them: `reproduced (signature differs)` too.
+fn checksums_of_signed_files(
+    a_path: &Path,
+    a: &DistManifest,
+    b_path: &Path,
+    b: &DistManifest,
+    rows: &mut [Row],
+) {
+    let signed: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::SignatureDiffers)
+        .map(|r| r.name.clone())
+        .collect();
+    if signed.is_empty() {
+        return;
+    }
+    // `HASH  NAME` lines, by name.
+    let lines = |manifest: &Path, m: &DistManifest, name: &str| {
+        let file = artifact_file(manifest, m.artifacts.get(name)?)?;
+        let text = std::fs::read_to_string(file).ok()?;
+        let parsed: Option<BTreeMap<String, String>> = text
+            .lines()
+            .map(|l| {
+                let (hash, name) = l.split_once("  ")?;
+                Some((name.trim_start_matches('*').to_string(), hash.to_string()))
+            })
+            .collect();
+        parsed.filter(|p| !p.is_empty())
+    };
+    for row in rows
+        .iter_mut()
+        .filter(|r| r.verdict == Verdict::NotReproducible)
+    {
+        let (Some(la), Some(lb)) = (lines(a_path, a, &row.name), lines(b_path, b, &row.name))
+        else {
+            continue;
+        };
+        let differing: Vec<&String> = la
+            .iter()
+            .filter(|(name, hash)| lb.get(*name) != Some(*hash))
+            .map(|(name, _)| name)
+            .collect();
+        let same_names = la.keys().eq(lb.keys());
+        if same_names && differing.iter().all(|n| signed.contains(*n)) {
+            row.verdict = Verdict::SignatureDiffers;
+            row.details = vec![format!(
+                "only the checksums of {} differ, whose signatures differ",
+                differing
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )];
+        }
+    }
+}
+
 /// When the two files of an artifact differ only in code signatures: the verdict and what
 /// differs (the signed files, and for different keys the inputs). `None` when the payloads
 /// differ too, no signature was removed, or a file is not found.
@@ -307,6 +365,7 @@ pub fn compare_manifests(
             details,
         });
     }
+    checksums_of_signed_files(a_path, a, b_path, b, &mut rows);
     Comparison {
         a: a_path.display().to_string(),
         b: b_path.display().to_string(),

@@ -586,3 +586,115 @@ fn the_workflow_passes_signing_secrets_to_the_signing_jobs() {
         "{text}"
     );
 }
+
+/// A timestamp authority on 127.0.0.1 (`tsa.py`: `openssl ts -reply` with a TSA certificate
+/// the test CA issues), stopped when dropped.
+struct Tsa {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Tsa {
+    fn start(dir: &Path, ca: &TestCa) -> Tsa {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::copy(&ca.ca, dir.join("ca.pem")).unwrap();
+        std::fs::copy(ca.ca.with_file_name("ca.key"), dir.join("ca.key")).unwrap();
+        openssl_line(
+            dir,
+            "req -newkey rsa:2048 -nodes -keyout tsa.key -out tsa.csr -subj /CN=dist-test-TSA",
+        );
+        std::fs::write(
+            dir.join("tsa-ext.cnf"),
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n",
+        )
+        .unwrap();
+        openssl_line(dir, "x509 -req -in tsa.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out tsa.pem -days 365 -extfile tsa-ext.cnf");
+        std::fs::write(dir.join("tsaserial"), "01\n").unwrap();
+        std::fs::write(
+            dir.join("tsa.cnf"),
+            "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\ndir = .\nserial = $dir/tsaserial\ncrypto_device = builtin\nsigner_cert = $dir/tsa.pem\ncerts = $dir/ca.pem\nsigner_key = $dir/tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1\nordering = yes\ntsa_name = yes\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
+        )
+        .unwrap();
+        let port = crate::support::servers::free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/support/tsa.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(dir)
+            .arg(port.to_string())
+            .spawn()
+            .expect("python3 is needed (`.ci/run` installs it)");
+        crate::support::servers::wait_for_port(
+            port,
+            "the timestamp authority (tsa.py)",
+            &mut child,
+        );
+        Tsa { port, child }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Tsa {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// With a timestamp server every signature differs (the server's answer holds its time and a
+/// serial): the same keys give other bytes, which `build --rebuild` accepts and `compare` calls
+/// `reproduced (signature differs)`, as the files are the same with their signatures removed.
+#[test]
+fn timestamped_signatures_differ_and_rebuild_and_compare_see_through_them() {
+    let fx = signed_app();
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let tsa = Tsa::start(&fx.dir.path().join("tsa"), &ca);
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let mut env = p12_env(&ca);
+    env.push(("CARGO_DIST_WINDOWS_SIGN_TIMESTAMP_URL".into(), tsa.url()));
+    let windows = |root: &Path, store: &Path, args: &[&str]| {
+        let mut cmd = windows_runner(root, store, &stand_in, args);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        run_ok(&mut cmd)
+    };
+    windows(fx.root(), &fx.store(), &[]);
+    let zip_name = format!("{APP}-{WINDOWS}.zip");
+    let exe = unzip(
+        &fx.root().join("target/distrib").join(&zip_name),
+        &format!("{APP}.exe"),
+        &fx.dir.path().join("unpacked"),
+    );
+    let (ok, said) = verify(&exe, &ca);
+    assert!(
+        ok && said.contains("dist-test-TSA"),
+        "not timestamped by the test TSA:\n{said}"
+    );
+    // The same inputs re-signed: other bytes, which --rebuild accepts.
+    windows(fx.root(), &fx.store(), &["--rebuild"]);
+
+    let other = fx.dir.path().join("copy");
+    crate::support::copy_workspace(fx.root(), &other);
+    windows(&other, &fx.dir.path().join("store2"), &[]);
+    let (a, b) = (
+        fx.root().join("target/distrib"),
+        other.join("target/distrib"),
+    );
+    assert_ne!(
+        std::fs::read(a.join(&zip_name)).unwrap(),
+        std::fs::read(b.join(&zip_name)).unwrap(),
+        "two timestamps cannot be the same bytes"
+    );
+    let verdicts = crate::support::compare_verdicts(
+        &fx,
+        &a.join("dist-manifest.json"),
+        &b.join("dist-manifest.json"),
+    );
+    assert_eq!(
+        verdicts.get(&zip_name).map(String::as_str),
+        Some("signature-differs"),
+        "{verdicts:?}"
+    );
+}
