@@ -76,8 +76,8 @@ pub type BuildId = (String, String);
 pub struct RecipeGraph {
     /// Cargo builds by (app, target).
     pub builds: BTreeMap<BuildId, Node>,
-    /// Windows builds with their `.exe`/`.dll` files signed (`windows-sign` with a key), by
-    /// (app, target): what archives and MSIs ship in place of the build's own files.
+    /// Builds with their programs and libraries signed (`windows-sign`, `macos-sign`, with a
+    /// key), by (app, target): what archives and MSIs ship in place of the build's own files.
     pub signed: BTreeMap<BuildId, Node>,
     /// The unsigned makings of signed artifacts (an MSI, the PowerShell installer), by label
     /// (`{name} (unsigned)`): the artifact's node signs them.

@@ -23,7 +23,7 @@ use base64::Engine as _;
 use dist_recipes::archive::{ChecksumStyle, FIXED_MTIME};
 use dist_recipes::recipe::Signer;
 
-use crate::config::GlobalConfig;
+use crate::config::{GlobalConfig, SslComEnvironment};
 
 /// The base64 of a PKCS#12 file holding the certificate (and its chain) and the private key.
 pub const PKCS12: &str = "CARGO_DIST_WINDOWS_SIGN_PKCS12";
@@ -72,7 +72,7 @@ pub enum SignError {
         problem: String,
         fix: &'static str,
     },
-    #[error("Windows signing is on (`windows-sign` or `ssldotcom-windows-sign`) and a key is set, but {tool} could not be run: {reason}\n  install it: `sudo apt-get install osslsigncode openssl` (Debian/Ubuntu; and libengine-pkcs11-openssl for a PKCS#11 key), `brew install osslsigncode` (macOS)")]
+    #[error("signing is on and a key is set, but {tool} could not be run: {reason}\n  Windows signing needs osslsigncode and openssl: `sudo apt-get install osslsigncode openssl` (Debian/Ubuntu; and libengine-pkcs11-openssl for a PKCS#11 key), `brew install osslsigncode` (macOS); macOS signing needs openssl, and installs its pinned rcodesign with cargo")]
     ToolMissing { tool: &'static str, reason: String },
     #[error("signing {file} failed: {message}")]
     Failed { file: String, message: String },
@@ -240,15 +240,7 @@ pub fn windows_signer(
         ("key-source".to_string(), key.source().to_string()),
         ("signing-time".to_string(), FIXED_MTIME.to_string()),
     ]);
-    let timestamp = vars
-        .get(TIMESTAMP_URL)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .or_else(|| {
-            cfg.ssldotcom_windows_sign
-                .map(|_| SSLDOTCOM_TIMESTAMP_URL.to_string())
-        });
-    if let Some(url) = timestamp {
+    if let Some(url) = windows_timestamp(cfg.ssldotcom_windows_sign, vars) {
         options.insert("timestamp-url".into(), url);
     }
     Ok(Some(Signer {
@@ -257,6 +249,22 @@ pub fn windows_signer(
         tool: osslsigncode_version()?,
         options,
     }))
+}
+
+/// The timestamp server of Windows signatures: `CARGO_DIST_WINDOWS_SIGN_TIMESTAMP_URL`, else
+/// SSL.com's for `ssldotcom-windows-sign = "prod"` (`"test"`, SSL.com's sandbox, whose
+/// certificates nothing trusts, asks no server), else none.
+fn windows_timestamp(
+    ssldotcom: Option<SslComEnvironment>,
+    vars: &BTreeMap<String, String>,
+) -> Option<String> {
+    let set = vars
+        .get(TIMESTAMP_URL)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    set.or_else(|| {
+        (ssldotcom == Some(SslComEnvironment::Prod)).then(|| SSLDOTCOM_TIMESTAMP_URL.to_string())
+    })
 }
 
 /// `osslsigncode 2.9`: the first words of `osslsigncode --version`.
@@ -284,6 +292,14 @@ impl SigningKey {
     /// SHA-256 (hex) of the signing certificate's DER.
     pub fn fingerprint(&self) -> Result<String, SignError> {
         self.fingerprint_as(PKCS12, PASSWORD)
+    }
+
+    /// [`SigningKey::fingerprint`], errors naming the variables of `signer`'s method.
+    pub fn fingerprint_for(&self, signer: &Signer) -> Result<String, SignError> {
+        match signer.method.as_str() {
+            "apple" => self.fingerprint_as(CODESIGN_CERTIFICATE, CODESIGN_CERTIFICATE_PASSWORD),
+            _ => self.fingerprint(),
+        }
     }
 
     /// [`SigningKey::fingerprint`], errors naming `var` and `password_var`.
@@ -552,9 +568,30 @@ pub fn strip(file: &Path, out: &Path) -> std::io::Result<bool> {
     Ok(status.success() && out.is_file())
 }
 
-/// The bytes of the Windows file `name` with its signature removed; `None` when it is no such
-/// file or has no signature (or osslsigncode is not here to remove it).
+/// Whether `bytes` are a Mach-O file (thin, either byte order, or universal).
+fn is_macho(bytes: &[u8]) -> bool {
+    matches!(
+        bytes.get(..4),
+        Some(
+            [0xcf, 0xfa, 0xed, 0xfe]
+                | [0xce, 0xfa, 0xed, 0xfe]
+                | [0xfe, 0xed, 0xfa, 0xcf]
+                | [0xfe, 0xed, 0xfa, 0xce]
+                | [0xca, 0xfe, 0xba, 0xbe]
+        )
+    )
+}
+
+/// A signed file's payload, to compare two builds by: a Windows file (`name`'s extension) with
+/// its Authenticode signature removed, a Mach-O re-signed ad hoc with the hardened runtime
+/// (rcodesign cannot remove a signature; an ad-hoc one holds no certificate, time or
+/// timestamp, so two builds of the same code get the same bytes whoever signed them). `None`
+/// for other files, a Windows file without a signature, or when the tool is not here (a
+/// Mach-O needs the rcodesign a `macos-sign` build installs).
 pub fn strip_bytes(name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    if is_macho(bytes) {
+        return adhoc_macho(bytes);
+    }
     if !is_signable(name) {
         return None;
     }
@@ -570,6 +607,26 @@ pub fn strip_bytes(name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
         Ok(true) => std::fs::read(out).ok(),
         _ => None,
     }
+}
+
+/// `bytes` (a Mach-O) re-signed ad hoc with the hardened runtime, by an installed rcodesign.
+fn adhoc_macho(bytes: &[u8]) -> Option<Vec<u8>> {
+    let rcodesign = crate::execute::installed_rcodesign()?;
+    let dir = tempfile::tempdir().ok()?;
+    let (file, out) = (dir.path().join("in"), dir.path().join("out"));
+    std::fs::write(&file, bytes).ok()?;
+    let status = Command::new(rcodesign)
+        // One identifier for both sides: re-signing keeps a signed file's own, and an unsigned
+        // one would get the temp file's name.
+        .args(["sign", "--code-signature-flags", "runtime"])
+        .args(["--binary-identifier", "payload"])
+        .arg(&file)
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    status.success().then(|| std::fs::read(out).ok()).flatten()
 }
 
 #[cfg(test)]
@@ -596,6 +653,39 @@ mod tests {
         ] {
             assert!(!is_signable(name), "{name}");
         }
+    }
+
+    #[test]
+    fn the_timestamp_server_is_the_variable_else_ssl_coms_in_production() {
+        let mut vars = BTreeMap::new();
+        assert_eq!(windows_timestamp(None, &vars), None);
+        assert_eq!(
+            windows_timestamp(Some(SslComEnvironment::Test), &vars),
+            None
+        );
+        assert_eq!(
+            windows_timestamp(Some(SslComEnvironment::Prod), &vars).as_deref(),
+            Some(SSLDOTCOM_TIMESTAMP_URL)
+        );
+        vars.insert(
+            TIMESTAMP_URL.to_string(),
+            " http://127.0.0.1:1/ ".to_string(),
+        );
+        for env in [None, Some(SslComEnvironment::Prod)] {
+            assert_eq!(
+                windows_timestamp(env, &vars).as_deref(),
+                Some("http://127.0.0.1:1/")
+            );
+        }
+    }
+
+    #[test]
+    fn mach_o_files_are_told_by_their_magic() {
+        assert!(is_macho(&[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1]));
+        assert!(is_macho(&[0xca, 0xfe, 0xba, 0xbe]));
+        assert!(!is_macho(b"MZ\x90\x00"));
+        assert!(!is_macho(b"\x7fELF"));
+        assert!(!is_macho(&[0xcf]));
     }
 
     #[test]

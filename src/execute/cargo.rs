@@ -317,6 +317,13 @@ pub(super) fn cargo_tool(krate: &str, version: &str) -> Result<PathBuf, CargoErr
     cargo_tool_with(krate, version, krate, &[])
 }
 
+/// The `bin` directory of the pinned tool `krate@version` when its `program` is installed.
+pub(super) fn installed_tool(krate: &str, version: &str, program: &str) -> Option<PathBuf> {
+    let bin = tools_dir().join(format!("{krate}-{version}")).join("bin");
+    let found = bin.join(program).is_file() || bin.join(format!("{program}.exe")).is_file();
+    found.then_some(bin)
+}
+
 /// [`cargo_tool`] of a crate whose program is `program`, installed with `args` besides.
 pub(super) fn cargo_tool_with(
     krate: &str,
@@ -324,12 +331,12 @@ pub(super) fn cargo_tool_with(
     program: &str,
     args: &[&str],
 ) -> Result<PathBuf, CargoError> {
+    if let Some(bin) = installed_tool(krate, version, program) {
+        return Ok(bin);
+    }
     let tools = tools_dir();
     let root = tools.join(format!("{krate}-{version}"));
     let bin = root.join("bin");
-    if bin.join(program).is_file() || bin.join(format!("{program}.exe")).is_file() {
-        return Ok(bin);
-    }
     let failed = |stderr: String| CargoError::ToolInstall {
         krate: krate.to_string(),
         version: version.to_string(),
@@ -350,6 +357,15 @@ pub(super) fn cargo_tool_with(
         return Err(failed(
             String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
         ));
+    }
+    if !tmp.path().join("bin").join(program).is_file()
+        && !tmp
+            .path()
+            .join("bin")
+            .join(format!("{program}.exe"))
+            .is_file()
+    {
+        return Err(failed(format!("`cargo install` made no `{program}`")));
     }
     match std::fs::rename(tmp.path(), &root) {
         Ok(()) => {}

@@ -33,6 +33,13 @@ pub use cargo::{prefetch_toolchain_dir, CargoError};
 pub use distrib::Distrib;
 pub use remote::unreachable;
 
+/// The pinned rcodesign, if it is installed (`compare` uses it, never installs it).
+pub fn installed_rcodesign() -> Option<std::path::PathBuf> {
+    let version = crate::signing::APPLE_CODESIGN_VERSION;
+    let bin = cargo::installed_tool("apple-codesign", version, "rcodesign")?;
+    Some(bin.join("rcodesign"))
+}
+
 /// The pinned rcodesign (apple-codesign, without its smartcard and cloud features), installed
 /// into the tools directory when missing.
 pub fn rcodesign() -> Result<std::path::PathBuf, CargoError> {

@@ -423,13 +423,7 @@ impl Producer<'_> {
                 file: label.to_string(),
                 planned: s.signer.certificate.clone(),
             })?;
-        let found = match s.signer.method.as_str() {
-            "apple" => key.fingerprint_as(
-                signing::CODESIGN_CERTIFICATE,
-                signing::CODESIGN_CERTIFICATE_PASSWORD,
-            )?,
-            _ => key.fingerprint()?,
-        };
+        let found = key.fingerprint_for(&s.signer)?;
         if found != s.signer.certificate {
             return Err(SignError::Changed {
                 file: label.to_string(),

@@ -243,6 +243,17 @@ fn signature_only(
     b: &ManifestArtifact,
 ) -> Option<(Verdict, Vec<String>)> {
     let (fa, fb) = (artifact_file(a_manifest, a)?, artifact_file(b_manifest, b)?);
+    let mut details = signature_only_files(&a.name, &fa, &fb)?;
+    if a.recipe.as_ref().map(|r| &r.key) != b.recipe.as_ref().map(|r| &r.key) {
+        details.extend(input_details(a, b));
+    }
+    Some((Verdict::SignatureDiffers, details))
+}
+
+/// Whether two files of the artifact `name` (or, for an archive, their members) are the same
+/// once code signatures are removed, and at least one signature was: what was removed from
+/// which files. `None` when they differ otherwise, or nothing was signed.
+pub(crate) fn signature_only_files(name: &str, fa: &Path, fb: &Path) -> Option<Vec<String>> {
     let stripped = std::cell::RefCell::new(std::collections::BTreeSet::new());
     let strip = |name: &str, bytes: &[u8]| {
         let out = crate::signing::strip_bytes(name, bytes);
@@ -251,32 +262,28 @@ fn signature_only(
         }
         out
     };
-    let same = match archive_format(&a.name) {
+    let same = match archive_format(name) {
         Some(format) => {
             let read =
                 |f: &Path| dist_recipes::archive::read_members_filtered(format, f, &strip).ok();
-            read(&fa)? == read(&fb)?
+            read(fa)? == read(fb)?
         }
         None => {
             let read = |f: &Path| {
                 let bytes = std::fs::read(f).ok()?;
-                Some(strip(&a.name, &bytes).unwrap_or(bytes))
+                Some(strip(name, &bytes).unwrap_or(bytes))
             };
-            read(&fa)? == read(&fb)?
+            read(fa)? == read(fb)?
         }
     };
     let stripped = stripped.into_inner();
     if !same || stripped.is_empty() {
         return None;
     }
-    let mut details = vec![format!(
+    Some(vec![format!(
         "the same with code signatures removed from {}",
         stripped.into_iter().collect::<Vec<_>>().join(", ")
-    )];
-    if a.recipe.as_ref().map(|r| &r.key) != b.recipe.as_ref().map(|r| &r.key) {
-        details.extend(input_details(a, b));
-    }
-    Some((Verdict::SignatureDiffers, details))
+    )])
 }
 
 pub(crate) fn input_details(a: &ManifestArtifact, b: &ManifestArtifact) -> Vec<String> {

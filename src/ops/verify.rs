@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use dist_store::{OutputRecord, RecipeKey, RecipeRecord, Store};
 use serde::Serialize;
 
-use super::compare::{file_member_details, input_details};
+use super::compare::{file_member_details, input_details, signature_only_files};
 use super::GlobalOpts;
 use crate::manifest::{DistManifest, ManifestArtifact};
 use crate::plan::ArtifactMode;
@@ -57,6 +57,9 @@ pub struct VerifyArgs {
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Reproduced,
+    /// The same once code signatures are removed (the rebuild has no signing key, or a
+    /// timestamp differs).
+    SignatureDiffers,
     NotReproducible,
     DifferentInputs,
     /// Made for a target this machine cannot build: not a failure.
@@ -73,6 +76,7 @@ impl Verdict {
     pub fn text(self) -> &'static str {
         match self {
             Verdict::Reproduced => "reproduced",
+            Verdict::SignatureDiffers => "reproduced (signature differs)",
             Verdict::NotReproducible => "NOT REPRODUCIBLE",
             Verdict::DifferentInputs => "different inputs",
             Verdict::NotRebuilt => "not rebuilt here",
@@ -83,7 +87,10 @@ impl Verdict {
     }
 
     fn fails(self) -> bool {
-        !matches!(self, Verdict::Reproduced | Verdict::NotRebuilt)
+        !matches!(
+            self,
+            Verdict::Reproduced | Verdict::SignatureDiffers | Verdict::NotRebuilt
+        )
     }
 }
 
@@ -593,6 +600,14 @@ fn judge(
         .and_then(|r| r.blake3.clone())
         .unwrap_or_default();
     let same_bytes = ours == file.blake3;
+    if !same_bytes {
+        if let Some(mut details) = signature_only_files(name, &file.path, &rebuilt_dir.join(name)) {
+            if key(art) != key(made) {
+                details.extend(input_details(art, made));
+            }
+            return row(Verdict::SignatureDiffers, details);
+        }
+    }
     match key(art) {
         Some(k) if Some(&k) != key(made).as_ref() => {
             row(Verdict::DifferentInputs, input_details(art, made))

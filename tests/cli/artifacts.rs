@@ -478,6 +478,8 @@ for a in "$@"; do
   if [ "$a" = --lib ]; then libs='LIB_FILES'; fi
   prev=$a
 done
+# A host tool (the pinned rcodesign) installs for real.
+if [ "$cmd" = install ] && [ -z "$t" ]; then exec 'REAL_CARGO' "$@"; fi
 out="$CARGO_TARGET_DIR/$t/dist"
 if [ "$cmd" = install ]; then out="$root/bin"; fi
 mkdir -p "$out"

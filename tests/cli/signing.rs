@@ -450,6 +450,20 @@ fn macho_program(dir: &Path) -> PathBuf {
     exe
 }
 
+/// cargo-dist's macOS signing variables for the test identity, with no timestamp server.
+fn codesign_env(ca: &TestCa) -> [(&'static str, String); 3] {
+    use base64::Engine as _;
+    let p12 = std::fs::read(&ca.p12).unwrap();
+    [
+        (
+            "CODESIGN_CERTIFICATE",
+            base64::engine::general_purpose::STANDARD.encode(p12),
+        ),
+        ("CODESIGN_CERTIFICATE_PASSWORD", PASSWORD.to_string()),
+        ("CARGO_DIST_MACOS_SIGN_TIMESTAMP_URL", "none".to_string()),
+    ]
+}
+
 /// The rcodesign the tool installed (its tools directory, as `dist_command` runs it).
 fn rcodesign() -> PathBuf {
     let tools = std::env::var_os("CARGO_DIST_TOOLS")
@@ -476,18 +490,7 @@ fn macos_binaries_are_signed_with_the_hardened_runtime() {
     let ca = test_ca(&fx.dir.path().join("ca"));
     let program = macho_program(&fx.dir.path().join("macho"));
     let stand_in = crate::artifacts::runner_stand_in(fx.dir.path(), &[], Some(&program), "");
-    let env = {
-        use base64::Engine as _;
-        let p12 = std::fs::read(&ca.p12).unwrap();
-        [
-            (
-                "CODESIGN_CERTIFICATE",
-                base64::engine::general_purpose::STANDARD.encode(p12),
-            ),
-            ("CODESIGN_CERTIFICATE_PASSWORD", PASSWORD.to_string()),
-            ("CARGO_DIST_MACOS_SIGN_TIMESTAMP_URL", "none".to_string()),
-        ]
-    };
+    let env = codesign_env(&ca);
     let build = |root: &Path, store: &Path| {
         let mut cmd = crate::artifacts::runner(root, store, &stand_in, MACOS, &[]);
         cmd.envs(env.iter().map(|(k, v)| (k, v)));
@@ -525,6 +528,35 @@ fn macos_binaries_are_signed_with_the_hardened_runtime() {
     assert_eq!(
         std::fs::read(&signed).unwrap(),
         std::fs::read(&again).unwrap()
+    );
+
+    // Unsigned (no identity): `compare` finds the archive the same once the signature is
+    // removed (both programs re-signed ad hoc).
+    let unsigned = fx.dir.path().join("unsigned");
+    crate::support::copy_workspace(fx.root(), &unsigned);
+    let mut cmd = crate::artifacts::runner(
+        &unsigned,
+        &fx.dir.path().join("store3"),
+        &stand_in,
+        MACOS,
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&run_ok(&mut cmd).stderr).into_owned();
+    assert_eq!(
+        stderr.matches("macOS binaries are unsigned").count(),
+        1,
+        "{stderr}"
+    );
+    let verdicts = crate::support::compare_verdicts(
+        &fx,
+        &fx.root().join("target/distrib/dist-manifest.json"),
+        &unsigned.join("target/distrib/dist-manifest.json"),
+    );
+    let archive = crate::support::archive_name(APP, MACOS);
+    assert_eq!(
+        verdicts.get(&archive).map(String::as_str),
+        Some("signature-differs"),
+        "{verdicts:?}"
     );
 }
 

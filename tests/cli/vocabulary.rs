@@ -47,6 +47,9 @@ fn shows_elsewhere(key: &str) -> Option<&'static str> {
         "remote-trusted-keys" => {
             Some("acts when a build reads a remote store (tests/cli/remote.rs)")
         }
+        "ssldotcom-windows-sign" => Some(
+            "its values differ in the timestamp server of the signatures, which a signing key's presence shows (src/signing.rs)",
+        ),
         _ => None,
     }
 }
