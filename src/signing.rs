@@ -110,6 +110,14 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// The PKCS#12 file whose base64 `var` holds (line breaks allowed); `fix` says how to set it.
+fn base64_p12(var: &'static str, b64: &str, fix: &'static str) -> Result<Vec<u8>, SignError> {
+    let compact: String = b64.split_whitespace().collect();
+    BASE64
+        .decode(compact)
+        .map_err(|e| setting(var, format!("is not base64 ({e})"), fix))
+}
+
 /// The Apple identity cargo-dist's variables name; `None` when none is set.
 pub fn apple_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>, SignError> {
     let Some(b64) = vars
@@ -118,14 +126,11 @@ pub fn apple_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>, 
     else {
         return Ok(None);
     };
-    let compact: String = b64.split_whitespace().collect();
-    let p12 = BASE64.decode(compact).map_err(|e| {
-        setting(
-            CODESIGN_CERTIFICATE,
-            format!("is not base64 ({e})"),
-            "set it to the base64 of the Developer ID identity exported as .p12 (`base64 -i identity.p12`)",
-        )
-    })?;
+    let p12 = base64_p12(
+        CODESIGN_CERTIFICATE,
+        b64,
+        "set it to the base64 of the Developer ID identity exported as .p12 (`base64 -i identity.p12`)",
+    )?;
     let password = vars
         .get(CODESIGN_CERTIFICATE_PASSWORD)
         .cloned()
@@ -179,14 +184,11 @@ pub fn windows_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>
     let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let password = vars.get(PASSWORD).cloned().unwrap_or_default();
     if let Some(b64) = get(PKCS12) {
-        let compact: String = b64.split_whitespace().collect();
-        let p12 = BASE64.decode(compact).map_err(|e| {
-            setting(
-                PKCS12,
-                format!("is not base64 ({e})"),
-                "set it to the base64 of the .p12 file (`base64 -w0 signing.p12`), or name the file with CARGO_DIST_WINDOWS_SIGN_PKCS12_FILE",
-            )
-        })?;
+        let p12 = base64_p12(
+            PKCS12,
+            b64,
+            "set it to the base64 of the .p12 file (`base64 -w0 signing.p12`), or name the file with CARGO_DIST_WINDOWS_SIGN_PKCS12_FILE",
+        )?;
         return Ok(Some(SigningKey::Pkcs12 { p12, password }));
     }
     if let Some(path) = get(PKCS12_FILE) {
