@@ -317,7 +317,7 @@ pub fn graph(
             let Some(recipe) = makers.recipe(&g, hasher, a)? else {
                 continue;
             };
-            match signer.as_ref().filter(|_| is_signed_artifact(&a.kind)) {
+            match artifact_signer(&a.kind, signer.as_ref(), apple.as_ref()) {
                 Some(signer) => {
                     let unsigned = Node::new(RecipeGraph::unsigned_label(&a.name), recipe);
                     let sign = recipe::Sign {
@@ -337,13 +337,30 @@ pub fn graph(
     Ok(g)
 }
 
-/// Artifacts signed as a whole when Windows files are signed: MSIs and the PowerShell
-/// installer.
-fn is_signed_artifact(kind: &ArtifactKind) -> bool {
+/// Who signs an artifact as a whole, if anyone: MSIs, the PowerShell installer and Windows
+/// updaters when Windows files are signed (`windows`), macOS updaters when macOS binaries are
+/// (`apple`).
+fn artifact_signer<'s>(
+    kind: &ArtifactKind,
+    windows: Option<&'s recipe::Signer>,
+    apple: Option<&'s recipe::Signer>,
+) -> Option<&'s recipe::Signer> {
     match kind {
-        ArtifactKind::NativeInstaller { installer, .. } => *installer == InstallerKind::Msi,
-        ArtifactKind::Installer { installer, .. } => *installer == InstallerKind::Powershell,
-        _ => false,
+        ArtifactKind::NativeInstaller { installer, .. } if *installer == InstallerKind::Msi => {
+            windows
+        }
+        ArtifactKind::Installer { installer, .. } if *installer == InstallerKind::Powershell => {
+            windows
+        }
+        ArtifactKind::Updater { target } => {
+            let t = dist_recipes::target::Target(target);
+            match (t.is_windows(), t.is_darwin()) {
+                (true, _) => windows,
+                (_, true) => apple,
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

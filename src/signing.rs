@@ -594,12 +594,17 @@ pub fn strip_bytes(name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
     if is_macho(bytes) {
         return adhoc_macho(bytes);
     }
-    if !is_signable(name) {
+    // A program without its extension (a Windows updater) is a PE all the same.
+    let pe = bytes.starts_with(b"MZ");
+    if !is_signable(name) && !pe {
         return None;
     }
     let dir = tempfile::tempdir().ok()?;
-    // osslsigncode tells the file's kind by its extension.
-    let ext = name.rsplit('.').next().unwrap_or("exe");
+    // osslsigncode tells a script's kind by its extension.
+    let ext = match pe {
+        true => "exe",
+        false => name.rsplit('.').next().unwrap_or("exe"),
+    };
     let (file, out) = (
         dir.path().join(format!("in.{ext}")),
         dir.path().join(format!("out.{ext}")),

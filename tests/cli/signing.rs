@@ -730,3 +730,33 @@ fn timestamped_signatures_differ_and_rebuild_and_compare_see_through_them() {
         "{verdicts:?}"
     );
 }
+
+/// `install-updater`: the Windows updater (axoupdater's program, which the PowerShell
+/// installer installs) is signed too, and the installer embeds the signed file's checksum.
+#[test]
+fn the_windows_updater_is_signed_and_the_installer_covers_the_signed_bytes() {
+    let fx = dist_app(
+        APP,
+        "hi",
+        &format!("targets = [\"{WINDOWS}\"]\ninstallers = [\"powershell\"]\ninstall-updater = true\nwindows-sign = true\n"),
+    );
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let env = p12_env(&ca);
+    run_ok(
+        windows_runner(fx.root(), &fx.store(), &stand_in, &[])
+            .envs(env.iter().map(|(k, v)| (k, v))),
+    );
+    let mut global = dist_command(fx.root(), &fx.store(), &["build", "--artifacts=global"]);
+    run_ok(global.envs(env.iter().map(|(k, v)| (k, v))));
+    let dist = fx.root().join("target/distrib");
+    let updater = dist.join(format!("{APP}-{WINDOWS}-update"));
+    assert_signed(&updater, &ca);
+    let installer = std::fs::read_to_string(dist.join(format!("{APP}-installer.ps1"))).unwrap();
+    assert!(
+        installer.contains(&sha256_hex(&updater)),
+        "the installer does not sum the signed updater"
+    );
+    assert_signed(&dist.join(format!("{APP}-installer.ps1")), &ca);
+}
