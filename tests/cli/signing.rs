@@ -484,7 +484,7 @@ fn macos_binaries_are_signed_with_the_hardened_runtime() {
         APP,
         "hi",
         &format!(
-            "targets = [\"{host}\", \"{MACOS}\"]\ninstallers = [\"shell\"]\nmacos-sign = true\n"
+            "targets = [\"{host}\", \"{MACOS}\"]\ninstallers = [\"shell\"]\nmacos-sign = true\ninstall-updater = true\n"
         ),
     );
     let ca = test_ca(&fx.dir.path().join("ca"));
@@ -520,6 +520,10 @@ fn macos_binaries_are_signed_with_the_hardened_runtime() {
     let info = String::from_utf8_lossy(&info.stdout);
     assert!(info.contains("RUNTIME"), "no hardened runtime: {info}");
     assert!(info.contains("dist-test-signer"), "{info}");
+    // The updater the shell installer installs is signed the same way.
+    let updater = fx.root().join(format!("target/distrib/{APP}-{MACOS}-update"));
+    let verify = run_ok(Command::new(rcodesign()).arg("verify").arg(&updater));
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("no problems detected"));
     assert_no_secret(&fx.store(), PASSWORD);
 
     let other = fx.dir.path().join("copy");
