@@ -85,6 +85,37 @@ fn explain_node(
     let Some(prev) = previous else {
         return Ok(out);
     };
+    // Signed now, or no longer: say so, then compare what is signed with the last build.
+    if let Some((change, unsigned)) = signature_change(graph, node, &prev) {
+        out.changes.push(change);
+        if unsigned.key != prev.key {
+            out.consumed
+                .push(explain_against(graph, unsigned, &prev, store)?);
+        }
+        return Ok(out);
+    }
+    let diff = explain_against(graph, node, &prev, store)?;
+    out.changes = diff.changes;
+    out.consumed = diff.consumed;
+    Ok(out)
+}
+
+/// How `node`'s inputs differ from those of `prev`, down through the consumed recipes whose
+/// keys changed.
+fn explain_against(
+    graph: &RecipeGraph,
+    node: &Node,
+    prev: &dist_store::RecipeRecord,
+    store: Option<&Store>,
+) -> Result<Explanation, Error> {
+    let mut out = Explanation {
+        label: node.label.clone(),
+        key: node.key.to_hex(),
+        cached: false,
+        previous_key: Some(prev.key.to_hex()),
+        changes: Vec::new(),
+        consumed: Vec::new(),
+    };
     for c in diff_inputs(&prev.inputs, &node.inputs()) {
         let (change, old, new) = match &c {
             InputChange::Added { value, .. } => ("added", None, Some(value.clone())),
@@ -109,6 +140,39 @@ fn explain_node(
     out.consumed.sort_by(|a, b| a.label.cmp(&b.label));
     out.consumed.dedup_by(|a, b| a.label == b.label);
     Ok(out)
+}
+
+/// When `node` signs what was last built unsigned under its label, or makes unsigned what was
+/// last signed: the change (a signature added or removed), and the node to compare with the
+/// last build (what `node` signs, or `node`).
+fn signature_change<'g>(
+    graph: &'g RecipeGraph,
+    node: &'g Node,
+    prev: &dist_store::RecipeRecord,
+) -> Option<(Change, &'g Node)> {
+    let signer = |inputs: &std::collections::BTreeMap<String, String>| {
+        let get = |k: &str| inputs.get(k).cloned().unwrap_or_default();
+        format!(
+            "{} by certificate {} ({})",
+            get("signer:method"),
+            get("signer:certificate"),
+            get("signer:tool")
+        )
+    };
+    let change = |added: bool, inputs| Change {
+        input: "signature".into(),
+        change: if added { "added" } else { "removed" },
+        old: (!added).then(|| signer(inputs)),
+        new: added.then(|| signer(inputs)),
+    };
+    match (node.recipe.kind() == "sign", prev.kind == "sign") {
+        (true, false) => {
+            let (_, subject) = graph.deps(node).next()?;
+            Some((change(true, &node.inputs()), subject))
+        }
+        (false, true) => Some((change(false, &prev.inputs), node)),
+        _ => None,
+    }
 }
 
 /// The human form.
@@ -144,6 +208,8 @@ fn describe(c: &Change) -> String {
         "item" => format!("archive member {name}"),
         "recipe" => format!("consumed recipe {name}"),
         "sha256" => format!("sha256 of {name}"),
+        "signer" => format!("the signature's {name}"),
+        _ if c.input == "signature" => "a code signature".into(),
         _ if c.input == "workspace-skeleton" => {
             "the workspace's members (a member's Cargo.toml or its targets)".into()
         }

@@ -260,6 +260,26 @@ fn without_a_key_builds_are_unsigned_and_compare_sees_through_signatures() {
         Some("different-inputs"),
         "{verdicts:?}"
     );
+
+    // `explain` of the MSI in the unsigned store, with the key set: a signature added, over
+    // an MSI that differs from the last one in its program (the signed build).
+    let msi = format!("{APP}-{WINDOWS}.msi");
+    let mut explain = dist_command(&unsigned, &store, &["explain", &msi]);
+    let out = run_ok(explain.envs(env.iter().map(|(k, v)| (k, v))));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].starts_with("  - a code signature added (authenticode by certificate"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("  {msi} (unsigned): ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("consumed recipe build changed") && text.contains("(signed): key"),
+        "{text}"
+    );
 }
 
 /// A SoftHSM2 token (its own configuration below `dir`) holding the test signer's key.
@@ -521,7 +541,9 @@ fn macos_binaries_are_signed_with_the_hardened_runtime() {
     assert!(info.contains("RUNTIME"), "no hardened runtime: {info}");
     assert!(info.contains("dist-test-signer"), "{info}");
     // The updater the shell installer installs is signed the same way.
-    let updater = fx.root().join(format!("target/distrib/{APP}-{MACOS}-update"));
+    let updater = fx
+        .root()
+        .join(format!("target/distrib/{APP}-{MACOS}-update"));
     let verify = run_ok(Command::new(rcodesign()).arg("verify").arg(&updater));
     assert!(String::from_utf8_lossy(&verify.stderr).contains("no problems detected"));
     assert_no_secret(&fx.store(), PASSWORD);
