@@ -260,6 +260,8 @@ pub struct Env<'a> {
     pub vars: &'a BTreeMap<String, String>,
     /// sha256 of a built archive, looked up by its recipe key (the store, or local manifests).
     pub known_sha256: &'a dyn Fn(&RecipeKey) -> Option<String>,
+    /// `verify`'s rebuild: sign as the release was signed ([`crate::signing::Adopted`]).
+    pub adopted: Option<&'a crate::signing::Adopted>,
 }
 
 /// The resolved `[profile.dist]`: the profile it inherits from (declared fields only), then its own.
@@ -293,8 +295,13 @@ pub fn graph(
 ) -> Result<RecipeGraph, GraphError> {
     let mut g = RecipeGraph::default();
     add_cargo_builds(&mut g, ws, cfg, toolchain, plan, env, hasher)?;
-    let signer = crate::signing::windows_signer(&cfg.global, env.vars)?;
-    let apple = crate::signing::apple_signer(&cfg.global, env.vars)?;
+    let (signer, apple) = match env.adopted {
+        Some(a) => (a.windows.clone(), a.apple.clone()),
+        None => (
+            crate::signing::windows_signer(&cfg.global, env.vars)?,
+            crate::signing::apple_signer(&cfg.global, env.vars)?,
+        ),
+    };
     add_signed_builds(&mut g, signer.as_ref(), apple.as_ref());
     let mut makers = Makers {
         ws,

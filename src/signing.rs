@@ -570,6 +570,29 @@ pub fn strip(file: &Path, out: &Path) -> std::io::Result<bool> {
     Ok(status.success() && out.is_file())
 }
 
+/// `verify`'s signatures: the signers the release was signed with (read from its manifest),
+/// planned with instead of the environment's, and where the release's signed files are:
+/// `dir/<sign recipe key>/<output name>`. A signing recipe then takes the release's file in
+/// place of signing, once its payload is the rebuilt unsigned file's ([`same_payload`]).
+#[derive(Debug, Clone, Default)]
+pub struct Adopted {
+    pub windows: Option<Signer>,
+    pub apple: Option<Signer>,
+    pub dir: PathBuf,
+}
+
+/// Whether `signed` is `unsigned` with a code signature: `signed` without its Authenticode
+/// signature is `unsigned`, or (Mach-O) both re-signed ad hoc are the same.
+pub fn same_payload(name: &str, signed: &[u8], unsigned: &[u8]) -> bool {
+    if is_macho(signed) {
+        return matches!(
+            (adhoc_macho(signed), adhoc_macho(unsigned)),
+            (Some(a), Some(b)) if a == b
+        );
+    }
+    strip_bytes(name, signed).is_some_and(|payload| payload == unsigned)
+}
+
 /// Whether `bytes` are a Mach-O file (thin, either byte order, or universal).
 fn is_macho(bytes: &[u8]) -> bool {
     matches!(

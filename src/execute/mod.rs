@@ -111,6 +111,9 @@ pub struct BuildOptions {
     /// How many recipes may run at once (at most one of them a cargo build): the cores, or
     /// `CARGO_DIST_JOBS`.
     pub jobs: usize,
+    /// `verify`'s rebuild: signing recipes take the release's signed files from this directory
+    /// ([`crate::signing::Adopted`]) instead of signing.
+    pub adopt: Option<std::path::PathBuf>,
 }
 
 impl BuildOptions {

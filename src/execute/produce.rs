@@ -213,7 +213,7 @@ impl Producer<'_> {
                     .map_err(|e| write_error(label, e))?;
                 vec![self.put(label, &out)?]
             }
-            Recipe::Sign(s) => self.produce_signed(label, s, tmp.path())?,
+            Recipe::Sign(s) => self.produce_signed(label, &node.key, s, tmp.path())?,
             Recipe::Installer(i) => {
                 installer::write_installer(i.installer, &i.app, i.package_name.as_deref(), &out)
                     .map_err(|e| write_error(label, e))?;
@@ -414,10 +414,14 @@ impl Producer<'_> {
     fn produce_signed(
         &self,
         label: &str,
+        key: &RecipeKey,
         s: &recipe::Sign,
         tmp: &Path,
     ) -> Result<Vec<OutputRecord>, ExecuteError> {
         use crate::signing::{self, SignError};
+        if let Some(dir) = &self.opts.adopt {
+            return self.adopt_signed(&dir.join(key.to_hex()), s, tmp);
+        }
         let key =
             signing::key_for(&s.signer, &crate::env::all())?.ok_or_else(|| SignError::NoKey {
                 file: label.to_string(),
@@ -447,6 +451,44 @@ impl Producer<'_> {
             self.store.materialize(out, &from)?;
             signing::sign(&s.signer, &key, &from, &to, &scratch)?;
             outs.push(self.put(&out.name, &to)?);
+        }
+        Ok(outs)
+    }
+
+    /// `verify`'s rebuild of a signing recipe: each file to sign is the release's signed file
+    /// (in `dir`), taken once its payload is the subject's rebuilt file; the signature is the
+    /// one thing not remade, as no verifier holds the key.
+    fn adopt_signed(
+        &self,
+        dir: &Path,
+        s: &recipe::Sign,
+        tmp: &Path,
+    ) -> Result<Vec<OutputRecord>, ExecuteError> {
+        let subject = self.record_of(&s.subject)?;
+        let mut outs = Vec::new();
+        for out in &subject.outputs {
+            if !s.files.contains(&out.name) {
+                outs.push(out.clone());
+                continue;
+            }
+            let failed = |message: String| crate::signing::SignError::Failed {
+                file: out.name.clone(),
+                message,
+            };
+            let signed = dir.join(&out.name);
+            let bytes = std::fs::read(&signed).map_err(|_| {
+                failed("the release has no signed file of these inputs to compare".into())
+            })?;
+            let unsigned = self.store.read_verified(&out.digest, out.size)?;
+            if !crate::signing::same_payload(&out.name, &bytes, &unsigned) {
+                return Err(failed(
+                    "the release's signed file is not this rebuild's file with a signature".into(),
+                )
+                .into());
+            }
+            let copy = tmp.join(&out.name);
+            std::fs::write(&copy, &bytes).map_err(io("writing an adopted signed file"))?;
+            outs.push(self.put(&out.name, &copy)?);
         }
         Ok(outs)
     }

@@ -25,6 +25,8 @@ pub struct How {
     pub require_isolation: bool,
     /// Where the artifacts and manifest go instead of `target/distrib/` (`verify`'s rebuild).
     pub into: Option<std::path::PathBuf>,
+    /// `verify`'s rebuild: sign as the release was signed, taking its signed files.
+    pub adopt: Option<crate::signing::Adopted>,
 }
 
 pub fn build(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Planned, Error> {
@@ -46,6 +48,7 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
         super::manifest_dir(opts).unwrap_or(std::path::Path::new(".")),
     );
     let mut loaded = load(opts)?;
+    loaded.adopted = how.adopt.clone();
     // A bad provenance key fails the build before anything is built, not after.
     let (key, key_file) = crate::env::provenance_signing_key();
     let signer = provenance::signing_key(key.as_deref(), key_file.as_deref())?;
@@ -75,6 +78,7 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
         host: loaded.rustc.get()?.host().to_string(),
         require_isolation: how.require_isolation,
         jobs: BuildOptions::default_jobs(),
+        adopt: how.adopt.as_ref().map(|a| a.dir.clone()),
     };
     let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;
     let mut hasher = std::mem::take(&mut loaded.sources);
@@ -82,7 +86,9 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
     // Planned once: the global phase's installers and sha256.sum learn the checksums of the
     // archives the local phase built (see `execute::phases`).
     let (plan, mut graph) = plan_announcement(&loaded, &ann, &req, Some(&store), &mut hasher)?;
-    report_unsigned(&loaded, &plan, reporter)?;
+    if how.adopt.is_none() {
+        report_unsigned(&loaded, &plan, reporter)?;
+    }
     let mut regraph = || super::recipe_graph(&loaded, &plan, Some(&store), &mut hasher);
     let built = phases::run(&mut ex, &plan, &mut graph, req.mode, &mut regraph)?;
 

@@ -128,7 +128,7 @@ fn artifact_file(manifest: &Path, a: &ManifestArtifact) -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
-fn archive_format(name: &str) -> Option<ArchiveFormat> {
+pub(crate) fn archive_format(name: &str) -> Option<ArchiveFormat> {
     ArchiveFormat::ALL
         .iter()
         .copied()

@@ -1,5 +1,6 @@
 //! One function per command, wiring the stages together. Thin: the logic lives in the stages.
 
+pub mod adopt;
 pub mod build;
 pub mod compare;
 pub mod explain;
@@ -51,6 +52,8 @@ pub struct Loaded {
     pub candidates: Vec<Candidate>,
     /// Source hashes made while the workspace was loading; plans and builds start from them.
     pub sources: SourceHasher,
+    /// `verify`'s rebuild: the release's signers and signed files.
+    pub adopted: Option<crate::signing::Adopted>,
 }
 
 /// The directory of `--manifest-path`, if one was given with a directory part.
@@ -97,6 +100,7 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
         rustc,
         candidates,
         sources,
+        adopted: None,
     })
 }
 
@@ -183,6 +187,7 @@ pub fn recipe_graph(
     let env = Env {
         vars: &vars,
         known_sha256: &known,
+        adopted: loaded.adopted.as_ref(),
     };
     Ok(graph::graph(
         &loaded.ws,
@@ -276,6 +281,7 @@ pub fn write_workflow(
         host: String::new(),
         require_isolation: false,
         jobs: 1,
+        adopt: None,
     };
     let mut ex = crate::execute::Executor::new(ws, &store, &opts, reporter);
     let node = graph::Node::new(shown.clone(), ci::workflow_recipe(&ctx, &text));

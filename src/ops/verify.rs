@@ -221,6 +221,8 @@ struct Dirs {
     downloads: PathBuf,
     rebuilt: PathBuf,
     store: PathBuf,
+    /// The release's signed files, where the rebuild's signing recipes take them from.
+    adopt: PathBuf,
 }
 
 /// What the rebuild made, and why it did not make the rest.
@@ -254,8 +256,9 @@ pub fn verify(
         downloads: work.join("release"),
         rebuilt: work.join("rebuilt"),
         store: work.join("store"),
+        adopt: work.join("signed"),
     };
-    for dir in [&dirs.downloads, &dirs.rebuilt, &dirs.store] {
+    for dir in [&dirs.downloads, &dirs.rebuilt, &dirs.store, &dirs.adopt] {
         fresh_dir(dir)?;
     }
     reporter.report(Event::Step(format!("fetching the release from {location}")));
@@ -434,8 +437,20 @@ fn rebuild<'m>(
     base.tag = Some(manifest.announcement_tag.clone());
     base.allow_dirty = true;
     base.no_local_paths = true;
+    let intact: BTreeMap<String, &Path> = fetched
+        .iter()
+        .filter(|(_, f)| f.intact)
+        .map(|(name, f)| (name.clone(), f.path.as_path()))
+        .collect();
+    let adopt = super::adopt::adoption(manifest, &intact, &dirs.adopt).map_err(io(&dirs.adopt))?;
+    if adopt.is_some() {
+        reporter.report(Event::Step(
+            "the release is signed: its signatures are taken where its files are this rebuild's with a signature".into(),
+        ));
+    }
     let how = super::build::How {
         into: Some(dirs.rebuilt.clone()),
+        adopt,
         ..Default::default()
     };
     let mut out = Rebuilt {

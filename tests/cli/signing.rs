@@ -786,3 +786,177 @@ fn the_windows_updater_is_signed_and_the_installer_covers_the_signed_bytes() {
     );
     assert_signed(&dist.join(format!("{APP}-installer.ps1")), &ca);
 }
+
+/// A committed, tagged App for the host and Windows with both installers and Windows signing,
+/// released as CI does (host, Windows stand-in, global) with a PKCS#12 key, then written whole
+/// by one `build --artifacts=all` from the store: the release's files by name, and the CA.
+fn signed_release() -> (Fixture, TestCa, std::collections::BTreeMap<String, Vec<u8>>) {
+    let host = host_triple();
+    let fx = dist_app(
+        APP,
+        "hi",
+        &format!("targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"powershell\"]\nwindows-sign = true\n"),
+    );
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &["commit", "-q", "-m", "release"],
+        &["tag", "v0.1.0"],
+    ] {
+        crate::support::git(fx.root(), args);
+    }
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let env = p12_env(&ca);
+    let store = fx.dir.path().join("release-store");
+    build_windows_release(fx.root(), &store, &stand_in, &env);
+    // Everything is in the store now: one build writes the whole release and its manifest.
+    let mut all = dist_command(fx.root(), &store, &["build", "--artifacts=all"]);
+    run_ok(all.envs(env.iter().map(|(k, v)| (k, v))));
+    let files = std::fs::read_dir(fx.root().join("target/distrib"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    (fx, ca, files)
+}
+
+/// `verify` of `files` served on 127.0.0.1, from a fresh clone at the tag with an empty store,
+/// no signing key and no crate network: its exit code, verdicts by name, and stderr.
+fn verify_release(
+    fx: &Fixture,
+    files: std::collections::BTreeMap<String, Vec<u8>>,
+    at: &str,
+) -> (
+    Option<i32>,
+    std::collections::BTreeMap<String, String>,
+    String,
+) {
+    let server = crate::support::Server::start(crate::support::routes_of(files), 100);
+    let clone = fx.dir.path().join(at);
+    run_ok(
+        Command::new("git")
+            .args(["clone", "-q"])
+            .arg(fx.root())
+            .arg(&clone),
+    );
+    crate::support::git(&clone, &["checkout", "-q", "v0.1.0"]);
+    let out = dist_command(
+        &clone,
+        &clone.with_extension("store"),
+        &["verify", "--release", &server.base_url(), "-o", "json"],
+    )
+    .env("CARGO_NET_OFFLINE", "true")
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no report ({e}): {stderr}"));
+    let verdicts = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (out.status.code(), verdicts, format!("{report:#}\n{stderr}"))
+}
+
+/// `verify` of a signed release, with no signing key: its rebuild signs as the release was
+/// signed (the signer read from the release's manifest, so every key is the release's) and
+/// takes each signed file of the release once its payload is the rebuilt file, so the
+/// PowerShell installer, the shell installer and `sha256.sum`, which cover the signed Windows
+/// archive, are reproduced. A PowerShell installer altered and signed again with the same
+/// key (checksums in the manifest rewritten to match) is not taken.
+#[test]
+fn verify_takes_the_release_signatures_once_their_payloads_match() {
+    let host = host_triple();
+    let (fx, ca, files) = signed_release();
+    let (code, verdicts, said) = verify_release(&fx, files.clone(), "clone");
+    assert_eq!(code, Some(0), "{said}");
+    for name in [
+        format!("{APP}-installer.ps1"),
+        format!("{APP}-installer.sh"),
+        "sha256.sum".into(),
+        crate::support::archive_name(APP, &host),
+    ] {
+        assert_eq!(
+            verdicts.get(&name).map(String::as_str),
+            Some("reproduced"),
+            "{name}: {said}"
+        );
+    }
+    assert_eq!(
+        verdicts[&format!("{APP}-{WINDOWS}.zip")],
+        "not-rebuilt",
+        "{said}"
+    );
+    assert!(said.contains("the release is signed"), "{said}");
+
+    let ps1 = format!("{APP}-installer.ps1");
+    let tampered = resigned(&files[&ps1], &ca, "Write-Output 'also this'\r\n");
+    let mut files = files;
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&files["dist-manifest.json"]).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    std::fs::write(scratch.path().join("f"), &tampered).unwrap();
+    manifest["artifacts"][&ps1]["checksums"]["sha256"] =
+        sha256_hex(&scratch.path().join("f")).into();
+    manifest["artifacts"][&ps1]["recipe"]["blake3"] =
+        blake3::hash(&tampered).to_hex().to_string().into();
+    files.insert(
+        "dist-manifest.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    files.insert(ps1.clone(), tampered);
+    let (code, verdicts, said) = verify_release(&fx, files, "clone-tampered");
+    assert_eq!(code, Some(1), "{said}");
+    assert_ne!(verdicts[&ps1], "reproduced", "{said}");
+    assert!(
+        said.contains("not this rebuild's file with a signature"),
+        "{said}"
+    );
+}
+
+/// `signed` (a PowerShell script) with `extra` appended, signed again with the test key.
+fn resigned(signed: &[u8], ca: &TestCa, extra: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a.ps1"),
+        dir.path().join("b.ps1"),
+        dir.path().join("c.ps1"),
+    );
+    std::fs::write(&a, signed).unwrap();
+    run_ok(
+        Command::new("osslsigncode")
+            .arg("remove-signature")
+            .arg("-in")
+            .arg(&a)
+            .arg("-out")
+            .arg(&b),
+    );
+    let mut text = std::fs::read(&b).unwrap();
+    text.extend_from_slice(extra.as_bytes());
+    std::fs::write(&b, text).unwrap();
+    run_ok(
+        Command::new("osslsigncode")
+            .args(["sign", "-pkcs12"])
+            .arg(&ca.p12)
+            .args(["-pass", PASSWORD, "-h", "sha256", "-in"])
+            .arg(&b)
+            .arg("-out")
+            .arg(&c),
+    );
+    std::fs::read(&c).unwrap()
+}
