@@ -814,17 +814,7 @@ fn signed_release() -> (Fixture, TestCa, std::collections::BTreeMap<String, Vec<
     // Everything is in the store now: one build writes the whole release and its manifest.
     let mut all = dist_command(fx.root(), &store, &["build", "--artifacts=all"]);
     run_ok(all.envs(env.iter().map(|(k, v)| (k, v))));
-    let files = std::fs::read_dir(fx.root().join("target/distrib"))
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().unwrap().is_file())
-        .map(|e| {
-            (
-                e.file_name().into_string().unwrap(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
+    let files = crate::support::distrib_files(fx.root());
     (fx, ca, files)
 }
 

@@ -56,17 +56,7 @@ fn released_with(
         cmd.env("CARGO_DIST_PROVENANCE_SIGNING_KEY", secret);
     }
     run_ok(&mut cmd);
-    let files = std::fs::read_dir(fx.root().join("target/distrib"))
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().unwrap().is_file())
-        .map(|e| {
-            (
-                e.file_name().into_string().unwrap(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
+    let files = crate::support::distrib_files(fx.root());
     (fx, files)
 }
 

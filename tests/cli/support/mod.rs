@@ -578,6 +578,21 @@ pub fn untar(archive: &Path, dest: &Path, flags: &[&str]) {
     );
 }
 
+/// The files `build` wrote to `root`'s `target/distrib/`, by name (a release to serve).
+pub fn distrib_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(root.join("target/distrib"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// Runs `sha256sum -c FILE` in `dir`, asserting it passes.
 pub fn sha256sum_check(dir: &Path, file: &str) -> String {
     let out = run_ok(
