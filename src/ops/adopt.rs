@@ -57,7 +57,15 @@ pub fn stage(
     files: &BTreeMap<String, &Path>,
     dir: &Path,
 ) -> std::io::Result<()> {
+    // The manifest comes from a server: only a recipe key and a plain file name make a path.
     let put = |key: &str, name: &str, bytes: &[u8]| -> std::io::Result<()> {
+        let plain = !name.is_empty()
+            && !name.contains(['/', '\\'])
+            && name != "."
+            && name != "..";
+        if dist_store::RecipeKey::from_hex(key).is_err() || !plain {
+            return Ok(());
+        }
         let at = dir.join(key);
         std::fs::create_dir_all(&at)?;
         std::fs::write(at.join(name), bytes)
@@ -120,4 +128,63 @@ pub fn adoption(
         apple,
         dir: dir.to_path_buf(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(key: &str, name: &str) -> DistManifest {
+        let json = serde_json::json!({
+            "dist_version": "0.1.0",
+            "announcement_tag": "v1.0.0",
+            "announcement_title": "v1.0.0",
+            "artifacts": { name: {
+                "name": name,
+                "kind": "installer",
+                "recipe": { "key": key, "cached": false, "inputs": {
+                    "signer:method": "authenticode",
+                    "signer:certificate": "ab",
+                    "signer:tool": "osslsigncode 2.9",
+                    "signer:timestamp-url": "http://ts",
+                    "recipe:subject > signer:method": "nested, not an option"
+                } }
+            } }
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn the_signer_is_read_from_the_recorded_inputs() {
+        let (windows, apple) = signers(&manifest(&"a".repeat(64), "app.ps1")).unwrap();
+        let w = windows.unwrap();
+        assert_eq!((w.method.as_str(), w.certificate.as_str()), ("authenticode", "ab"));
+        assert_eq!(w.tool, "osslsigncode 2.9");
+        assert_eq!(
+            w.options,
+            BTreeMap::from([("timestamp-url".to_string(), "http://ts".to_string())])
+        );
+        assert!(apple.is_none());
+    }
+
+    /// The manifest comes from a server: a key or name that is not one cannot place a file
+    /// outside the directory.
+    #[test]
+    fn only_keys_and_plain_names_make_paths() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("signed");
+        std::fs::create_dir(&dir).unwrap();
+        let file = root.path().join("release.ps1");
+        std::fs::write(&file, "signed").unwrap();
+        for (key, name) in [("../escaped", "app.ps1"), (&*"a".repeat(64), "..")] {
+            let files = BTreeMap::from([(name.to_string(), file.as_path())]);
+            stage(&manifest(key, name), &files, &dir).unwrap();
+        }
+        assert!(!root.path().join("escaped").exists());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        let good = "b".repeat(64);
+        let files = BTreeMap::from([("app.ps1".to_string(), file.as_path())]);
+        stage(&manifest(&good, "app.ps1"), &files, &dir).unwrap();
+        assert_eq!(std::fs::read(dir.join(&good).join("app.ps1")).unwrap(), b"signed");
+    }
 }
