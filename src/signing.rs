@@ -6,13 +6,14 @@
 //! A signed file is a recipe of its own ([`dist_recipes::recipe::Sign`]) that everything
 //! shipping the file consumes, so archives, MSIs, installers and checksums all cover the signed
 //! bytes. Its key names the signer by what decides the signature's bytes: the certificate's
-//! fingerprint, osslsigncode's version and the options; never the private key, its password or
+//! fingerprint, the tool's version and the options; never the private key, its password or
 //! PIN, which are read from the environment again when the recipe runs.
 //!
 //! Without a timestamp server a signature is reproducible: both tools' RSA signatures are
 //! PKCS#1 v1.5 (deterministic) and the signing time is pinned to the archives' fixed time. With
-//! one, the server's answer differs each time; `compare` and `build --rebuild` then compare
-//! Windows files with their signatures removed ([`strip`]).
+//! one, the server's answer differs each time; `compare`, `verify` and `build --rebuild` then
+//! compare payloads ([`strip_bytes`]: Windows files without their signature, Mach-O files
+//! re-signed ad hoc).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -95,6 +96,8 @@ pub enum SigningKey {
     Pkcs12 {
         p12: Vec<u8>,
         password: String,
+        /// The variables that gave the file and its password, for errors to name.
+        vars: (&'static str, &'static str),
     },
     Pkcs11 {
         module: String,
@@ -135,7 +138,11 @@ pub fn apple_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>, 
         .get(CODESIGN_CERTIFICATE_PASSWORD)
         .cloned()
         .unwrap_or_default();
-    Ok(Some(SigningKey::Pkcs12 { p12, password }))
+    Ok(Some(SigningKey::Pkcs12 {
+        p12,
+        password,
+        vars: (CODESIGN_CERTIFICATE, CODESIGN_CERTIFICATE_PASSWORD),
+    }))
 }
 
 /// The signer of macOS binaries, when `macos-sign` is on and an identity is set.
@@ -162,7 +169,7 @@ pub fn apple_signer(
     ]);
     Ok(Some(Signer {
         method: "apple".into(),
-        certificate: key.fingerprint_as(CODESIGN_CERTIFICATE, CODESIGN_CERTIFICATE_PASSWORD)?,
+        certificate: key.fingerprint()?,
         tool: format!("apple-codesign {APPLE_CODESIGN_VERSION}"),
         options,
     }))
@@ -189,7 +196,11 @@ pub fn windows_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>
             b64,
             "set it to the base64 of the .p12 file (`base64 -w0 signing.p12`), or name the file with CARGO_DIST_WINDOWS_SIGN_PKCS12_FILE",
         )?;
-        return Ok(Some(SigningKey::Pkcs12 { p12, password }));
+        return Ok(Some(SigningKey::Pkcs12 {
+            p12,
+            password,
+            vars: (PKCS12, PASSWORD),
+        }));
     }
     if let Some(path) = get(PKCS12_FILE) {
         let p12 = std::fs::read(path).map_err(|e| {
@@ -199,7 +210,11 @@ pub fn windows_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>
                 "name a readable PKCS#12 (.p12/.pfx) file",
             )
         })?;
-        return Ok(Some(SigningKey::Pkcs12 { p12, password }));
+        return Ok(Some(SigningKey::Pkcs12 {
+            p12,
+            password,
+            vars: (PKCS12_FILE, PASSWORD),
+        }));
     }
     let Some(module) = get(PKCS11_MODULE) else {
         return Ok(None);
@@ -293,27 +308,12 @@ impl SigningKey {
 
     /// SHA-256 (hex) of the signing certificate's DER.
     pub fn fingerprint(&self) -> Result<String, SignError> {
-        self.fingerprint_as(PKCS12, PASSWORD)
-    }
-
-    /// [`SigningKey::fingerprint`], errors naming the variables of `signer`'s method.
-    pub fn fingerprint_for(&self, signer: &Signer) -> Result<String, SignError> {
-        match signer.method.as_str() {
-            "apple" => self.fingerprint_as(CODESIGN_CERTIFICATE, CODESIGN_CERTIFICATE_PASSWORD),
-            _ => self.fingerprint(),
-        }
-    }
-
-    /// [`SigningKey::fingerprint`], errors naming `var` and `password_var`.
-    pub fn fingerprint_as(
-        &self,
-        var: &'static str,
-        password_var: &'static str,
-    ) -> Result<String, SignError> {
         let pem = match self {
-            SigningKey::Pkcs12 { p12, password } => {
-                pkcs12_pem(p12, password, false, var, password_var)?
-            }
+            SigningKey::Pkcs12 {
+                p12,
+                password,
+                vars,
+            } => pkcs12_pem(p12, password, false, *vars)?,
             SigningKey::Pkcs11 { certificates, .. } => std::fs::read_to_string(certificates)
                 .map_err(|e| {
                     setting(
@@ -325,7 +325,7 @@ impl SigningKey {
         };
         let der = first_pem_certificate(&pem).ok_or_else(|| {
             let var = match self {
-                SigningKey::Pkcs12 { .. } => var,
+                SigningKey::Pkcs12 { vars, .. } => vars.0,
                 SigningKey::Pkcs11 { .. } => CERTIFICATE,
             };
             setting(
@@ -345,8 +345,7 @@ fn pkcs12_pem(
     p12: &[u8],
     password: &str,
     with_key: bool,
-    var: &'static str,
-    password_var: &'static str,
+    (var, password_var): (&'static str, &'static str),
 ) -> Result<String, SignError> {
     let dir = tempfile::tempdir().map_err(|e| setting(var, e.to_string(), "check TMPDIR"))?;
     let file = dir.path().join("key.p12");
@@ -441,16 +440,15 @@ fn sign_apple(
         file: file.clone(),
         message,
     };
-    let SigningKey::Pkcs12 { p12, password } = key else {
-        return Err(failed("Apple signing takes a PKCS#12 identity".into()));
-    };
-    let pem = pkcs12_pem(
+    let SigningKey::Pkcs12 {
         p12,
         password,
-        true,
-        CODESIGN_CERTIFICATE,
-        CODESIGN_CERTIFICATE_PASSWORD,
-    )?;
+        vars,
+    } = key
+    else {
+        return Err(failed("Apple signing takes a PKCS#12 identity".into()));
+    };
+    let pem = pkcs12_pem(p12, password, true, *vars)?;
     let identity = scratch.join("identity.pem");
     write_private(&identity, pem.as_bytes())
         .map_err(|e| failed(format!("writing the key: {e}")))?;
@@ -505,7 +503,7 @@ fn sign_windows(
     let mut cmd = Command::new(crate::env::osslsigncode());
     cmd.arg("sign");
     match key {
-        SigningKey::Pkcs12 { p12, password } => {
+        SigningKey::Pkcs12 { p12, password, .. } => {
             cmd.arg("-pkcs12").arg(secret("key.p12", p12)?);
             cmd.arg("-readpass")
                 .arg(secret("pass", password.as_bytes())?);

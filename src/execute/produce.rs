@@ -427,7 +427,7 @@ impl Producer<'_> {
                 file: label.to_string(),
                 planned: s.signer.certificate.clone(),
             })?;
-        let found = key.fingerprint_for(&s.signer)?;
+        let found = key.fingerprint()?;
         if found != s.signer.certificate {
             return Err(SignError::Changed {
                 file: label.to_string(),

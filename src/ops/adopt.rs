@@ -59,11 +59,7 @@ pub fn stage(
 ) -> std::io::Result<()> {
     // The manifest comes from a server: only a recipe key and a plain file name make a path.
     let put = |key: &str, name: &str, bytes: &[u8]| -> std::io::Result<()> {
-        let plain = !name.is_empty()
-            && !name.contains(['/', '\\'])
-            && name != "."
-            && name != "..";
-        if dist_store::RecipeKey::from_hex(key).is_err() || !plain {
+        if dist_store::RecipeKey::from_hex(key).is_err() || !super::verify::plain_name(name) {
             return Ok(());
         }
         let at = dir.join(key);
@@ -158,7 +154,10 @@ mod tests {
     fn the_signer_is_read_from_the_recorded_inputs() {
         let (windows, apple) = signers(&manifest(&"a".repeat(64), "app.ps1")).unwrap();
         let w = windows.unwrap();
-        assert_eq!((w.method.as_str(), w.certificate.as_str()), ("authenticode", "ab"));
+        assert_eq!(
+            (w.method.as_str(), w.certificate.as_str()),
+            ("authenticode", "ab")
+        );
         assert_eq!(w.tool, "osslsigncode 2.9");
         assert_eq!(
             w.options,
@@ -185,6 +184,9 @@ mod tests {
         let good = "b".repeat(64);
         let files = BTreeMap::from([("app.ps1".to_string(), file.as_path())]);
         stage(&manifest(&good, "app.ps1"), &files, &dir).unwrap();
-        assert_eq!(std::fs::read(dir.join(&good).join("app.ps1")).unwrap(), b"signed");
+        assert_eq!(
+            std::fs::read(dir.join(&good).join("app.ps1")).unwrap(),
+            b"signed"
+        );
     }
 }

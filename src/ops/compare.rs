@@ -7,9 +7,10 @@
 //! | same      | different | NOT REPRODUCIBLE   |
 //! | different | -         | different inputs   |
 //!
-//! Where the digests differ and both files are found, Windows files (and archive members) are
-//! compared again with their Authenticode signatures removed: equal payloads are "reproduced
-//! (signature differs)" (a timestamp server's answer, or a signed build beside an unsigned one).
+//! Where the digests differ, a side's recorded inputs name a signature and both files are found,
+//! the files (and archive members) are compared again with their code signatures removed
+//! ([`crate::signing::strip_bytes`]): equal payloads are "reproduced (signature differs)" (a
+//! timestamp server's answer, or a signed build beside an unsigned one).
 //!
 //! For NOT REPRODUCIBLE archives found next to both manifests, the differing members are named;
 //! for different inputs, the differing recipe inputs (when the manifests carry them: build
@@ -242,12 +243,24 @@ fn signature_only(
     a: &ManifestArtifact,
     b: &ManifestArtifact,
 ) -> Option<(Verdict, Vec<String>)> {
+    // Only signing recipes make signatures: other files are not read again.
+    if !is_signed(a) && !is_signed(b) {
+        return None;
+    }
     let (fa, fb) = (artifact_file(a_manifest, a)?, artifact_file(b_manifest, b)?);
     let mut details = signature_only_files(&a.name, &fa, &fb)?;
     if a.recipe.as_ref().map(|r| &r.key) != b.recipe.as_ref().map(|r| &r.key) {
         details.extend(input_details(a, b));
     }
     Some((Verdict::SignatureDiffers, details))
+}
+
+/// Whether a signing recipe made the artifact or something in it (its recorded inputs name
+/// a signer).
+pub(crate) fn is_signed(a: &ManifestArtifact) -> bool {
+    a.recipe
+        .as_ref()
+        .is_some_and(|r| r.inputs.keys().any(|k| k.ends_with("signer:method")))
 }
 
 /// Whether two files of the artifact `name` (or, for an archive, their members) are the same
@@ -330,7 +343,7 @@ pub fn compare_manifests(
         let verdict_of = |x: &ManifestArtifact, y: &ManifestArtifact| {
             if key_a != key_b || key_a.is_none() {
                 return signature_only(a_path, b_path, x, y)
-                    .unwrap_or((Verdict::DifferentInputs, input_details(x, y)));
+                    .unwrap_or_else(|| (Verdict::DifferentInputs, input_details(x, y)));
             }
             match (&blake3_a, &blake3_b) {
                 (Some(da), Some(db)) if da == db => (Verdict::Reproduced, Vec::new()),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use dist_store::{OutputRecord, RecipeKey, RecipeRecord, Store};
 use serde::Serialize;
 
-use super::compare::{file_member_details, input_details, signature_only_files};
+use super::compare::{file_member_details, input_details, is_signed, signature_only_files};
 use super::GlobalOpts;
 use crate::manifest::{DistManifest, ManifestArtifact};
 use crate::plan::ArtifactMode;
@@ -194,7 +194,8 @@ struct Fetched {
     intact: bool,
 }
 
-fn plain_name(name: &str) -> bool {
+/// A file name with no directory part (a served manifest names only such files).
+pub(super) fn plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }
 
@@ -615,7 +616,7 @@ fn judge(
         .and_then(|r| r.blake3.clone())
         .unwrap_or_default();
     let same_bytes = ours == file.blake3;
-    if !same_bytes {
+    if !same_bytes && (is_signed(art) || is_signed(made)) {
         if let Some(mut details) = signature_only_files(name, &file.path, &rebuilt_dir.join(name)) {
             if key(art) != key(made) {
                 details.extend(input_details(art, made));

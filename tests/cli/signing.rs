@@ -838,28 +838,12 @@ fn verify_release(
             .arg(&clone),
     );
     crate::support::git(&clone, &["checkout", "-q", "v0.1.0"]);
-    let out = dist_command(
+    let (out, report) = crate::verify::verify_args(
         &clone,
-        &clone.with_extension("store"),
         &["verify", "--release", &server.base_url(), "-o", "json"],
-    )
-    .env("CARGO_NET_OFFLINE", "true")
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let report: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no report ({e}): {stderr}"));
-    let verdicts = report["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["verdict"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    );
+    let verdicts = crate::verify::verdicts(&report);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     (out.status.code(), verdicts, format!("{report:#}\n{stderr}"))
 }
 

@@ -85,7 +85,7 @@ fn verify(dir: &Path, release: &str, extra: &[&str]) -> (Output, Value) {
 
 /// `cargo dist ARGS` in `dir` with an empty store of its own and no network for cargo; the
 /// JSON report it printed.
-fn verify_args(dir: &Path, args: &[&str]) -> (Output, Value) {
+pub(crate) fn verify_args(dir: &Path, args: &[&str]) -> (Output, Value) {
     let store = dir.with_extension("verify-store");
     let out = dist_command(dir, &store, args)
         .env("CARGO_NET_OFFLINE", "true")
@@ -101,7 +101,7 @@ fn verify_args(dir: &Path, args: &[&str]) -> (Output, Value) {
     (out, report)
 }
 
-fn verdicts(report: &Value) -> BTreeMap<String, String> {
+pub(crate) fn verdicts(report: &Value) -> BTreeMap<String, String> {
     report["artifacts"]
         .as_array()
         .unwrap()

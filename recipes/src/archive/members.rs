@@ -27,7 +27,7 @@ pub fn read_members(
     format: ArchiveFormat,
     path: &Path,
 ) -> Result<(Option<String>, BTreeMap<String, Member>), ArchiveError> {
-    read_members_filtered(format, path, &|_, _| None)
+    read_members_with(format, path, None)
 }
 
 /// Rewrites the bytes of the members it picks before they are hashed (`compare` hashes
@@ -39,6 +39,16 @@ pub fn read_members_filtered(
     format: ArchiveFormat,
     path: &Path,
     filter: MemberFilter,
+) -> Result<(Option<String>, BTreeMap<String, Member>), ArchiveError> {
+    read_members_with(format, path, Some(filter))
+}
+
+/// Reads the members, each through `filter` when there is one (which then holds a member's
+/// bytes in memory; without one they stream through the hash).
+fn read_members_with(
+    format: ArchiveFormat,
+    path: &Path,
+    filter: Option<MemberFilter>,
 ) -> Result<(Option<String>, BTreeMap<String, Member>), ArchiveError> {
     let file = File::open(path).map_err(|source| ArchiveError::ReadArchive {
         path: path.to_owned(),
@@ -78,7 +88,7 @@ struct RawMember {
 
 fn read_tar<R: Read>(
     reader: R,
-    filter: MemberFilter,
+    filter: Option<MemberFilter>,
 ) -> io::Result<(Option<String>, BTreeMap<String, Member>)> {
     let mut archive = tar::Archive::new(reader);
     let mut raw = Vec::new();
@@ -111,7 +121,7 @@ fn read_tar<R: Read>(
 
 fn read_zip<R: Read + io::Seek>(
     reader: R,
-    filter: MemberFilter,
+    filter: Option<MemberFilter>,
 ) -> zip::result::ZipResult<(Option<String>, BTreeMap<String, Member>)> {
     let mut archive = ZipArchive::new(reader)?;
     let mut members = BTreeMap::new();
@@ -141,14 +151,19 @@ fn hash_contents(
     mode: u32,
     reader: &mut impl Read,
     path: &str,
-    filter: MemberFilter,
+    filter: Option<MemberFilter>,
 ) -> io::Result<Member> {
     let mut hasher = blake3::Hasher::new();
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes)?;
-    let bytes = filter(path, &bytes).unwrap_or(bytes);
-    hasher.update(&bytes);
-    let size = bytes.len() as u64;
+    let size = match filter {
+        None => io::copy(reader, &mut hasher)?,
+        Some(filter) => {
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes)?;
+            let bytes = filter(path, &bytes).unwrap_or(bytes);
+            hasher.update(&bytes);
+            bytes.len() as u64
+        }
+    };
     Ok(Member {
         mode,
         size,
