@@ -24,6 +24,7 @@ pub mod graph;
 pub mod isolation;
 pub mod lockfile;
 pub mod manifest;
+pub mod notary;
 pub mod ops;
 pub mod plan;
 pub mod platform;

@@ -77,6 +77,8 @@ pub enum SignError {
     ToolMissing { tool: &'static str, reason: String },
     #[error("signing {file} failed: {message}")]
     Failed { file: String, message: String },
+    #[error("notarizing {file} failed: {message}")]
+    Notary { file: String, message: String },
     #[error("{file} is to be signed, but no signing key is set (Windows: {PKCS12}, {PKCS12_FILE} or {PKCS11_MODULE}; macOS: {CODESIGN_CERTIFICATE}): it was planned with certificate {planned}\n  set the key's variables as when it was planned, or build without them to make unsigned files")]
     NoKey { file: String, planned: String },
     #[error("{file} was planned with certificate {planned}, but the key the environment names has certificate {found}: the variables changed between planning and building\n  run the build again")]
@@ -87,7 +89,7 @@ pub enum SignError {
     },
 }
 
-fn setting(var: &'static str, problem: String, fix: &'static str) -> SignError {
+pub(crate) fn setting(var: &'static str, problem: String, fix: &'static str) -> SignError {
     SignError::Setting { var, problem, fix }
 }
 
@@ -161,12 +163,16 @@ pub fn apple_signer(
         .map(|v| v.trim())
         .filter(|v| !v.is_empty())
         .unwrap_or(APPLE_TIMESTAMP_URL);
-    let options = BTreeMap::from([
+    let mut options = BTreeMap::from([
         ("hardened-runtime".to_string(), "true".to_string()),
         ("key-source".to_string(), "pkcs12".to_string()),
         ("signing-time".to_string(), FIXED_MTIME.to_string()),
         ("timestamp-url".to_string(), timestamp.to_string()),
     ]);
+    // Whether, not with which API key: any key of the team gets the same verdict.
+    if crate::notary::notary_key(vars)?.is_some() {
+        options.insert("notarize".into(), "true".into());
+    }
     Ok(Some(Signer {
         method: "apple".into(),
         certificate: key.fingerprint()?,

@@ -213,7 +213,7 @@ impl Producer<'_> {
                     .map_err(|e| write_error(label, e))?;
                 vec![self.put(label, &out)?]
             }
-            Recipe::Sign(s) => self.produce_signed(label, &node.key, s, tmp.path())?,
+            Recipe::Sign(s) => self.produce_signed(label, &node.key, s, rebuilding, tmp.path())?,
             Recipe::Installer(i) => {
                 installer::write_installer(i.installer, &i.app, i.package_name.as_deref(), &out)
                     .map_err(|e| write_error(label, e))?;
@@ -416,6 +416,7 @@ impl Producer<'_> {
         label: &str,
         key: &RecipeKey,
         s: &recipe::Sign,
+        rebuilding: bool,
         tmp: &Path,
     ) -> Result<Vec<OutputRecord>, ExecuteError> {
         use crate::signing::{self, SignError};
@@ -452,7 +453,54 @@ impl Producer<'_> {
             signing::sign(&s.signer, &key, &from, &to, &scratch)?;
             outs.push(self.put(&out.name, &to)?);
         }
+        // A rebuild checks bytes, which notarization does not change: no second submission.
+        if s.signer
+            .options
+            .get("notarize")
+            .is_some_and(|v| v == "true")
+            && !rebuilding
+        {
+            let signed: Vec<PathBuf> = s.files.iter().map(|f| signed.join(f)).collect();
+            self.notarize(label, &signed)?;
+        }
         Ok(outs)
+    }
+
+    /// Submits signed macOS files to Apple's notary service and waits for its verdict.
+    fn notarize(&self, label: &str, files: &[PathBuf]) -> Result<(), ExecuteError> {
+        use crate::notary;
+        use crate::report::Event;
+        let vars = crate::env::all();
+        let key = notary::notary_key(&vars)?.ok_or_else(|| crate::signing::SignError::Notary {
+            file: label.to_string(),
+            message: format!(
+                "it was planned with notarization, but {} is not set now\n  set the API key's variables as when it was planned",
+                notary::KEY
+            ),
+        })?;
+        let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let zip = notary::zip_of(&paths).map_err(io("zipping the files to notarize"))?;
+        // The submission's name: the recipe's label as a file name Apple shows back.
+        let name: String = label
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
+                _ => '-',
+            })
+            .collect();
+        let service = notary::Service::from_vars(&vars);
+        let done = notary::notarize(&key, &service, label, &format!("{name}.zip"), zip)?;
+        for w in &done.warnings {
+            self.reporter.report(Event::Warning(format!(
+                "Apple's notary service accepted {label} (submission {}) with {w}",
+                done.id
+            )));
+        }
+        self.reporter.report(Event::Step(format!(
+            "notarized {label}: Apple's notary service accepted submission {}",
+            done.id
+        )));
+        Ok(())
     }
 
     /// `verify`'s rebuild of a signing recipe: each file to sign is the release's signed file

@@ -14,6 +14,7 @@ mod hermetic;
 mod installers;
 mod layouts;
 mod manifests;
+mod notary;
 mod npm;
 mod packages;
 mod pipeline;

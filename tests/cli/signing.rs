@@ -9,12 +9,12 @@ use std::process::Command;
 use crate::artifacts::{build_windows_release, windows_runner, windows_runner_stand_in, WINDOWS};
 use crate::support::{dist_app, dist_command, host_triple, run_ok, sha256sum_check, Fixture};
 
-const APP: &str = "signed-app";
-const PASSWORD: &str = "p12-password-never-stored";
+pub(crate) const APP: &str = "signed-app";
+pub(crate) const PASSWORD: &str = "p12-password-never-stored";
 const PIN: &str = "token-pin-never-stored";
 
 /// A test CA and a code-signing certificate it issued, as PEM files and a PKCS#12.
-struct TestCa {
+pub(crate) struct TestCa {
     ca: PathBuf,
     cert: PathBuf,
     key: PathBuf,
@@ -30,7 +30,7 @@ fn openssl_line(dir: &Path, line: &str) {
     openssl(dir, &line.split_whitespace().collect::<Vec<_>>());
 }
 
-fn test_ca(dir: &Path) -> TestCa {
+pub(crate) fn test_ca(dir: &Path) -> TestCa {
     std::fs::create_dir_all(dir).unwrap();
     openssl_line(dir, "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj /CN=dist-test-CA -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign");
     openssl_line(
@@ -399,7 +399,7 @@ fn a_pkcs11_token_signs_through_its_module() {
 }
 
 /// No file below `dir` holds `secret`.
-fn assert_no_secret(dir: &Path, secret: &str) {
+pub(crate) fn assert_no_secret(dir: &Path, secret: &str) {
     for entry in walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
@@ -436,10 +436,10 @@ fn a_bad_key_is_named_before_anything_builds() {
     assert!(!fx.root().join("target/distrib").exists());
 }
 
-const MACOS: &str = "x86_64-apple-darwin";
+pub(crate) const MACOS: &str = "x86_64-apple-darwin";
 
 /// A small macOS program: clang's object linked by LLVM's ld64.lld (no SDK needed).
-fn macho_program(dir: &Path) -> PathBuf {
+pub(crate) fn macho_program(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("main.c"), "int main(void) { return 0; }\n").unwrap();
     let (obj, exe) = (dir.join("main.o"), dir.join("program"));
@@ -471,7 +471,7 @@ fn macho_program(dir: &Path) -> PathBuf {
 }
 
 /// cargo-dist's macOS signing variables for the test identity, with no timestamp server.
-fn codesign_env(ca: &TestCa) -> [(&'static str, String); 3] {
+pub(crate) fn codesign_env(ca: &TestCa) -> [(&'static str, String); 3] {
     use base64::Engine as _;
     let p12 = std::fs::read(&ca.p12).unwrap();
     [
@@ -485,7 +485,7 @@ fn codesign_env(ca: &TestCa) -> [(&'static str, String); 3] {
 }
 
 /// The rcodesign the tool installed (its tools directory, as `dist_command` runs it).
-fn rcodesign() -> PathBuf {
+pub(crate) fn rcodesign() -> PathBuf {
     let tools = std::env::var_os("CARGO_DIST_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -616,6 +616,10 @@ fn the_workflow_passes_signing_secrets_to_the_signing_jobs() {
         env("build-local-artifacts", "CODESIGN_CERTIFICATE").as_deref(),
         Some("${{ secrets.CODESIGN_CERTIFICATE }}")
     );
+    assert_eq!(
+        env("build-local-artifacts", "CARGO_DIST_MACOS_NOTARY_KEY").as_deref(),
+        Some("${{ secrets.CARGO_DIST_MACOS_NOTARY_KEY }}")
+    );
     // Only the jobs that sign see the secrets.
     for job in ["plan", "host", "announce"] {
         let job_env = format!("{:?}", w["jobs"][job]["env"]);
@@ -647,13 +651,13 @@ fn the_workflow_passes_signing_secrets_to_the_signing_jobs() {
 
 /// A timestamp authority on 127.0.0.1 (`tsa.py`: `openssl ts -reply` with a TSA certificate
 /// the test CA issues), stopped when dropped.
-struct Tsa {
+pub(crate) struct Tsa {
     port: u16,
     child: std::process::Child,
 }
 
 impl Tsa {
-    fn start(dir: &Path, ca: &TestCa) -> Tsa {
+    pub(crate) fn start(dir: &Path, ca: &TestCa) -> Tsa {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::copy(&ca.ca, dir.join("ca.pem")).unwrap();
         std::fs::copy(ca.ca.with_file_name("ca.key"), dir.join("ca.key")).unwrap();
@@ -689,7 +693,7 @@ impl Tsa {
         Tsa { port, child }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
     }
 }

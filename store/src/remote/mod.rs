@@ -17,6 +17,7 @@
 mod backend;
 mod maintain;
 mod signed;
+mod upload;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -32,6 +33,7 @@ use crate::Store;
 
 pub use maintain::{RemoteGcOptions, RemoteGcReport, RemoteVerifyReport};
 pub use signed::{generate_key_pair, parse_public_key, parse_signing_key, Untrusted};
+pub use upload::{put_s3_object, S3Object};
 
 /// Makes rustls on ring the process's TLS provider (once; later calls change nothing), for
 /// HTTP clients of the tool's own that share the remote store's TLS.
