@@ -72,6 +72,10 @@ pub struct CiInfo {
 pub struct GithubCi {
     pub artifacts_matrix: ArtifactsMatrix,
     pub pr_run_mode: String,
+    /// `github-releases-submodule-path`: the commit the release's tag is made at in
+    /// `github-releases-repo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_repo_commit: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -269,6 +273,7 @@ fn ci_info(plan: &Plan, cfg: &GlobalConfig) -> CiInfo {
         github: GithubCi {
             artifacts_matrix: ArtifactsMatrix { include },
             pr_run_mode: cfg.pr_run_mode.name().into(),
+            external_repo_commit: plan.external_repo_commit.clone(),
         },
     }
 }

@@ -60,6 +60,8 @@ pub enum PlanError {
         binary: String,
         known: String,
     },
+    #[error("`github-releases-submodule-path = \"{path}\"`: {why}\n  add the releases repository there (`git submodule add URL {path}`) and commit it, or fix the path in your dist config")]
+    Submodule { path: String, why: String },
 }
 
 /// The whole Universe of one announcement, with the selected subset marked.
@@ -70,6 +72,8 @@ pub struct Plan {
     pub releases: Vec<Release>,
     /// Every artifact of the Universe, by file name.
     pub artifacts: BTreeMap<String, Artifact>,
+    /// `github-releases-submodule-path`: the commit this checkout records for that submodule.
+    pub external_repo_commit: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -416,7 +420,43 @@ pub fn plan(
         mode: req.mode,
         releases,
         artifacts,
+        external_repo_commit: submodule_commit(ws, cfg)?,
     })
+}
+
+/// `github-releases-submodule-path`'s commit as this checkout records it (`git submodule
+/// status --cached`, as cargo-dist reads it), relative to the workspace root.
+fn submodule_commit(ws: &Workspace, cfg: &Config) -> Result<Option<String>, PlanError> {
+    let Some(path) = &cfg.global.github_releases_submodule_path else {
+        return Ok(None);
+    };
+    let fail = |why: String| PlanError::Submodule {
+        path: path.clone(),
+        why,
+    };
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&ws.root)
+        .args(["submodule", "status", "--cached", "--"])
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| fail(format!("git could not be run: {e}")))?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        return Err(fail(format!("git says: {}", said.trim())));
+    }
+    // One line: a status character, the commit, a space, the path.
+    let line = String::from_utf8_lossy(&out.stdout);
+    let commit = line
+        .trim_start_matches([' ', '-', '+', 'U'])
+        .split(' ')
+        .next()
+        .unwrap_or_default();
+    match commit.len() >= 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        true => Ok(Some(commit.to_string())),
+        false => Err(fail("it is not a git submodule of this repository".into())),
+    }
 }
 
 fn selection(cfg: &Config, ann: &Announcement, req: &PlanRequest) -> Result<Selection, PlanError> {

@@ -202,6 +202,9 @@ pub struct GlobalConfig {
     /// `github-releases-repo`: `owner/repo` that hosts the GitHub Releases instead of the
     /// packages' own repository.
     pub github_releases_repo: Option<String>,
+    /// `github-releases-submodule-path`: the submodule (in `github-releases-repo`'s repository)
+    /// whose recorded commit the release's tag is made at.
+    pub github_releases_submodule_path: Option<String>,
     /// `msvc-crt-static`: `*-windows-msvc` builds link the C runtime statically (cargo-dist's
     /// default), so the binaries need no Visual C++ redistributable.
     pub msvc_crt_static: bool,
@@ -689,6 +692,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         macos_sign: v.flag(&keys::MACOS_SIGN, false),
         cargo_auditable: v.flag(&keys::CARGO_AUDITABLE, false),
         github_releases_repo: v.text(&keys::GITHUB_RELEASES_REPO),
+        github_releases_submodule_path: v.text(&keys::GITHUB_RELEASES_SUBMODULE_PATH),
         msvc_crt_static: v.flag(&keys::MSVC_CRT_STATIC, true),
         force_latest: v.flag(&keys::FORCE_LATEST, false),
         build_setup: v.text(&keys::GITHUB_BUILD_SETUP),

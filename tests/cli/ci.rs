@@ -1432,3 +1432,113 @@ fn rust_toolchain_version_is_the_default_toolchain_of_every_building_job() {
         "{err}"
     );
 }
+
+/// Runs the host job's "Create the draft GitHub Release" step in `dir` (holding the plan's manifest) with
+/// a `gh` that records its arguments; returns them.
+fn run_release_step(fx: &Fixture, dir: &Path) -> String {
+    let y = workflow_yaml(fx);
+    let script = y["jobs"]["host"]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Create the draft GitHub Release"))
+        .and_then(|s| s["run"].as_str())
+        .expect("the host job's release step")
+        .to_string();
+    let bin = dir.join("bin");
+    for d in [&bin, &dir.join("upload"), &dir.join("artifacts/job")] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::copy(
+        dir.join("plan-dist-manifest.json"),
+        dir.join("artifacts/job/dist-manifest.json"),
+    )
+    .unwrap();
+    let gh = bin.join("gh");
+    std::fs::write(&gh, "#!/bin/sh\necho \"$@\" >> \"$RUNNER_TEMP/gh-args\"\n").unwrap();
+    let mut perms = std::fs::metadata(&gh).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&gh, perms).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("bash")
+        .args(["--noprofile", "--norc", "-e", "-o", "pipefail", "-c"])
+        .arg(&script)
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("TAG", "v0.1.0")
+        .env("RUNNER_TEMP", dir)
+        .output()
+        .expect("bash and jq are needed (`.ci/run` installs them)");
+    assert!(out.status.success(), "{}", output_text(&out));
+    std::fs::read_to_string(dir.join("gh-args")).unwrap()
+}
+
+/// `github-releases-submodule-path`: the plan records the commit this checkout records for the
+/// releases repository's submodule, and the host job makes the release's tag there; a path
+/// that is no submodule is an error naming the key.
+#[test]
+fn the_release_tag_is_made_at_the_releases_submodule_commit() {
+    let fx = dist_app(
+        "vendored",
+        "hello",
+        "ci = \"github\"\ninstallers = []\ntargets = [\"x86_64-unknown-linux-gnu\"]\ngithub-releases-repo = \"my-org/releases\"\ngithub-releases-submodule-path = \"releases\"\n",
+    );
+    let upstream = fx.dir.path().join("releases-upstream");
+    std::fs::create_dir_all(&upstream).unwrap();
+    crate::support::git(&upstream, &["init", "-q"]);
+    crate::support::git(&upstream, &["commit", "-q", "--allow-empty", "-m", "r"]);
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(&upstream)
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    crate::support::git(fx.root(), &["init", "-q"]);
+    let source = upstream.display().to_string();
+    let add = ["-c", "protocol.file.allow=always", "submodule", "add", "-q"];
+    let add: Vec<&str> = add
+        .into_iter()
+        .chain([source.as_str(), "releases"])
+        .collect();
+    crate::support::git(fx.root(), &add);
+    fx.ok(&["generate"]);
+    crate::support::git(fx.root(), &["add", "-A"]);
+    crate::support::git(fx.root(), &["commit", "-q", "-m", "fixture"]);
+    let m = fx.json(&["manifest", "-o", "json", "--artifacts=all"]);
+    assert_eq!(
+        m["ci"]["github"]["external_repo_commit"].as_str(),
+        Some(head.as_str()),
+        "{}",
+        m["ci"]
+    );
+    let step = fx.dir.path().join("host-step");
+    std::fs::create_dir_all(&step).unwrap();
+    std::fs::write(step.join("plan-dist-manifest.json"), m.to_string()).unwrap();
+    let args = run_release_step(&fx, &step);
+    assert!(
+        args.starts_with("release create v0.1.0") && args.contains(&format!("--target {head}")),
+        "{args}"
+    );
+    actionlint(&fx, "releases submodule");
+
+    // Without the key the tag goes to the releases repository's default branch: no --target.
+    let mut plain = m.clone();
+    plain["ci"]["github"]
+        .as_object_mut()
+        .unwrap()
+        .remove("external_repo_commit");
+    std::fs::write(step.join("plan-dist-manifest.json"), plain.to_string()).unwrap();
+    std::fs::remove_file(step.join("gh-args")).unwrap();
+    assert!(!run_release_step(&fx, &step).contains("--target"));
+
+    let cfg = read(&fx, "Cargo.toml").replace(
+        "github-releases-submodule-path = \"releases\"",
+        "github-releases-submodule-path = \"src\"",
+    );
+    std::fs::write(fx.root().join("Cargo.toml"), cfg).unwrap();
+    let stderr = fx.fails(&["manifest", "-o", "json", "--allow-dirty"], 1);
+    assert!(
+        stderr.contains("`github-releases-submodule-path = \"src\"`: it is not a git submodule"),
+        "{stderr}"
+    );
+}

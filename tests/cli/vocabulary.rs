@@ -47,6 +47,9 @@ fn shows_elsewhere(key: &str) -> Option<&'static str> {
         "remote-trusted-keys" => {
             Some("acts when a build reads a remote store (tests/cli/remote.rs)")
         }
+        "github-releases-submodule-path" => Some(
+            "acts where the path is a git submodule, which the probe's workspace has none of (tests/cli/ci.rs)",
+        ),
         "ssldotcom-windows-sign" => Some(
             "its values differ in the timestamp server of the signatures, which a signing key's presence shows (src/signing.rs)",
         ),
