@@ -246,6 +246,7 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         macos_sign: cfg.macos_sign,
         targets,
         fail_fast: cfg.fail_fast,
+        merge_tasks: cfg.merge_tasks,
         cache_builds: cfg.cache_builds,
         rust_toolchain: cfg.rust_toolchain_version.clone(),
         remote: cfg.remote_store.as_ref().map(|url| workflow::RemoteStore {

@@ -238,15 +238,30 @@ pub fn build_manifest(plan: &Plan, cfg: &GlobalConfig) -> DistManifest {
     }
 }
 
-/// The build matrix: a job per target of the announcement, on the runner the workflow picks.
+/// The build matrix: a job per target of the announcement, on the runner the workflow picks;
+/// with `merge-tasks`, a job per runner building all of its targets (cargo-dist's order: by
+/// runner, then host).
 fn ci_info(plan: &Plan, cfg: &GlobalConfig) -> CiInfo {
     let targets: std::collections::BTreeSet<&String> =
         plan.releases.iter().flat_map(|r| &r.targets).collect();
     let url = crate::ci::install_url(cfg);
-    let include = targets
+    let mut jobs: Vec<((String, String), Vec<String>)> = Vec::new();
+    for target in targets {
+        let runner = crate::ci::runner_of(cfg, target);
+        match jobs
+            .iter_mut()
+            .find(|(r, _)| cfg.merge_tasks && *r == runner)
+        {
+            Some((_, targets)) => targets.push(target.clone()),
+            None => jobs.push((runner, vec![target.clone()])),
+        }
+    }
+    if cfg.merge_tasks {
+        jobs.sort();
+    }
+    let include = jobs
         .into_iter()
-        .map(|target| {
-            let (runner, host) = crate::ci::runner_of(cfg, target);
+        .map(|((runner, host), targets)| {
             let install_dist = match host.contains("windows") {
                 true => RunStep {
                     shell: "pwsh".into(),
@@ -259,12 +274,16 @@ fn ci_info(plan: &Plan, cfg: &GlobalConfig) -> CiInfo {
                     ),
                 },
             };
+            let mut dist_args = "--artifacts=local".to_string();
+            for t in &targets {
+                dist_args.push_str(&format!(" --target={t}"));
+            }
             MatrixEntry {
                 runner,
                 host,
                 install_dist,
-                dist_args: format!("--artifacts=local --target={target}"),
-                targets: vec![target.clone()],
+                dist_args,
+                targets,
                 cache_provider: "github".into(),
             }
         })

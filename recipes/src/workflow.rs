@@ -70,6 +70,8 @@ pub struct GithubWorkflow {
     pub targets: BTreeMap<String, TargetJob>,
     /// `fail-fast` of the build matrix.
     pub fail_fast: bool,
+    /// `merge-tasks`: one build job per runner (and container), building all its targets.
+    pub merge_tasks: bool,
     /// `cache-builds`: each build job also caches its target's build sandbox (cargo's state).
     pub cache_builds: bool,
     /// `remote-store`: the build jobs share artifacts through it instead of cached stores and

@@ -177,7 +177,7 @@ table! {
     BUILD_GLOBAL_ARTIFACTS_JOBS = key("build-global-artifacts-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./extra-global\"]"), "older name of `global-artifacts-jobs`", true);
     POST_ANNOUNCE_JOBS = key("post-announce-jobs", Ws, Ty::Strings(Some(check_job)), ("[]", "[\"./notify\"]"), "custom jobs after the release is announced", true);
     BUILD_LOCAL_ARTIFACTS = key("build-local-artifacts", Ws, Ty::Bool, ("true", "true"), "run the built-in local-artifacts jobs; not yet: the global job takes the archives from the built-in build jobs (their store bundles, or the remote store), not from jobs of yours", false);
-    MERGE_TASKS = key("merge-tasks", Ws, Ty::Bool, ("false", "false"), "build every target in one CI job; not yet: every target has a build job of its own", false);
+    MERGE_TASKS = key("merge-tasks", Ws, Ty::Bool, ("false", "false"), "build the targets that share a runner (and container) in one CI job, as cargo-dist merges them: one build-matrix row per runner, listing its targets (the manifest's `ci.github.artifacts_matrix` likewise), instead of a job per target", true);
     FAIL_FAST = key("fail-fast", Ws, Ty::Bool, ("false", "false"), "cancel the other build jobs when one fails", true);
     CACHE_BUILDS = key("cache-builds", Ws, Ty::Bool, ("false", "true"), "the CI build jobs also cache cargo's compiled state (each target's build sandbox), keyed by target and Cargo.lock; the store is cached always", true);
     // This tool's own: the shared remote store.

@@ -185,6 +185,8 @@ pub struct GlobalConfig {
     pub force_latest: bool,
     /// `fail-fast`: one failed build job cancels the others.
     pub fail_fast: bool,
+    /// `merge-tasks`: the targets that share a runner build in one CI job.
+    pub merge_tasks: bool,
     /// `cache-builds`: the CI build jobs cache each target's build sandbox too.
     pub cache_builds: bool,
     /// `remote-store`: the remote store URL (or `gha`).
@@ -682,6 +684,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         omnibor: v.flag(&keys::OMNIBOR, false),
         publish_jobs: v.list(&keys::PUBLISH_JOBS),
         fail_fast: v.flag(&keys::FAIL_FAST, false),
+        merge_tasks: v.flag(&keys::MERGE_TASKS, false),
         cache_builds: v.flag(&keys::CACHE_BUILDS, false),
         remote_store: v.text(&keys::REMOTE_STORE),
         remote_trusted_keys: v.list(&keys::REMOTE_TRUSTED_KEYS),

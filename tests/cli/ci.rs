@@ -159,6 +159,8 @@ fn run_plan_step(fx: &Fixture) -> serde_json::Value {
     std::fs::set_permissions(&shim, perms).unwrap();
     let before = fx.snapshot();
     let output = runner.join("output");
+    // GITHUB_OUTPUT is appended to: a second run reads only its own lines.
+    let _ = std::fs::remove_file(&output);
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let out = Command::new("bash")
         .args([
@@ -786,7 +788,7 @@ fn every_workflow_key_together() {
     );
     // cache-builds: the target's build sandbox is cached too.
     assert!(
-        w.contains("          path: target/dist-work/targets/${{ matrix.target }}\n          key: dist-cargo-${{ matrix.target }}-${{ hashFiles('**/Cargo.lock') }}\n"),
+        w.contains("          path: target/dist-work/targets\n          key: dist-cargo-${{ matrix.target }}-${{ hashFiles('**/Cargo.lock') }}\n"),
         "{w}"
     );
     // Pinned checkout, the setup step, the container and the runners.
@@ -1541,4 +1543,145 @@ fn the_release_tag_is_made_at_the_releases_submodule_commit() {
         stderr.contains("`github-releases-submodule-path = \"src\"`: it is not a git submodule"),
         "{stderr}"
     );
+}
+
+/// Runs the build job's step `name` with `TARGETS` set and a `cargo`/`rustup` that record
+/// their arguments; returns what they were called with.
+fn run_build_step(fx: &Fixture, name: &str, targets: &str) -> String {
+    let y = workflow_yaml(fx);
+    let script = y["jobs"]["build-local-artifacts"]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str() == Some(name))
+        .and_then(|s| s["run"].as_str())
+        .unwrap_or_else(|| panic!("no build step {name:?}"))
+        .to_string();
+    let dir = fx.dir.path().join("build-step");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["cargo", "rustup"] {
+        let shim = bin.join(tool);
+        std::fs::write(
+            &shim,
+            format!("#!/bin/sh\necho {tool} \"$@\" >> \"$RUNNER_TEMP/calls\"\n"),
+        )
+        .unwrap();
+        let mut perms = std::fs::metadata(&shim).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&shim, perms).unwrap();
+    }
+    let _ = std::fs::remove_file(dir.join("calls"));
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("bash")
+        .args(["--noprofile", "--norc", "-e", "-o", "pipefail", "-c"])
+        .arg(&script)
+        .current_dir(&dir)
+        .env("PATH", path)
+        .env("TAG", "v0.1.0")
+        .env("TARGETS", targets)
+        .env("RUNNER_TEMP", &dir)
+        .output()
+        .expect("bash is needed");
+    assert!(out.status.success(), "{}", output_text(&out));
+    std::fs::read_to_string(dir.join("calls")).unwrap()
+}
+
+/// `merge-tasks`: the targets that share a runner build in one job. The plan job's matrix (its
+/// own jq program on the real plan) and the manifest's `ci` matrix agree row for row, and the
+/// job's steps add and build every target of its row.
+#[test]
+fn merged_tasks_build_a_runners_targets_in_one_job() {
+    let targets = [
+        "x86_64-unknown-linux-gnu",
+        "x86_64-unknown-linux-musl",
+        "aarch64-apple-darwin",
+        "x86_64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ];
+    let list = targets.map(|t| format!("\"{t}\"")).join(", ");
+    let fx = dist_app(
+        "merged",
+        "hello",
+        &format!("ci = \"github\"\ninstallers = []\ntargets = [{list}]\nmerge-tasks = true\n"),
+    );
+    fx.ok(&["generate"]);
+    actionlint(&fx, "merge-tasks");
+    let matrix = run_plan_step(&fx);
+    let rows: Vec<(String, String)> = matrix["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (text_of(&r["runner"]), text_of(&r["targets"])))
+        .collect();
+    let m = fx.json(&["manifest", "-o", "json", "--artifacts=all"]);
+    let entries = manifest_jobs(&m);
+    let mut sorted = rows.clone();
+    sorted.sort();
+    assert_eq!(sorted, entries, "the workflow's rows and the manifest's");
+    let linux = "x86_64-unknown-linux-gnu x86_64-unknown-linux-musl";
+    assert!(
+        rows.iter().any(|(r, t)| r == "ubuntu-22.04" && t == linux),
+        "{rows:?}"
+    );
+    let runners: std::collections::BTreeSet<&String> = rows.iter().map(|(r, _)| r).collect();
+    assert_eq!(runners.len(), rows.len(), "one job per runner: {rows:?}");
+    let all: Vec<&str> = rows.iter().flat_map(|(_, t)| t.split(' ')).collect();
+    assert_eq!(all.len(), targets.len(), "{rows:?}");
+    let linux_entry = &m["ci"]["github"]["artifacts_matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["runner"] == "ubuntu-22.04")
+        .unwrap()["dist_args"];
+    assert_eq!(
+        linux_entry,
+        "--artifacts=local --target=x86_64-unknown-linux-gnu --target=x86_64-unknown-linux-musl"
+    );
+    let calls = run_build_step(&fx, "Add the Rust target", linux);
+    assert_eq!(calls.trim(), format!("rustup target add {linux}"));
+    let calls = run_build_step(&fx, "Build the local artifacts", linux);
+    assert_eq!(
+        calls.trim(),
+        "cargo dist build --tag=v0.1.0 --artifacts=local --target=x86_64-unknown-linux-gnu --target=x86_64-unknown-linux-musl"
+    );
+
+    // Without the key: a job per target, the same steps building one.
+    let cfg = read(&fx, "Cargo.toml");
+    assert!(cfg.contains("merge-tasks = true"), "{cfg}");
+    let cfg = cfg.replace("merge-tasks = true", "merge-tasks = false");
+    std::fs::write(fx.root().join("Cargo.toml"), cfg).unwrap();
+    fx.ok(&["generate"]);
+    let matrix = run_plan_step(&fx);
+    assert_eq!(
+        matrix["include"].as_array().unwrap().len(),
+        targets.len(),
+        "{matrix}"
+    );
+    let calls = run_build_step(&fx, "Build the local artifacts", "x86_64-pc-windows-msvc");
+    assert!(
+        calls.trim().ends_with(" --target=x86_64-pc-windows-msvc"),
+        "{calls}"
+    );
+}
+
+/// The manifest's build jobs: (runner, targets space-separated).
+fn manifest_jobs(m: &Value) -> Vec<(String, String)> {
+    let jobs = m["ci"]["github"]["artifacts_matrix"]["include"].as_array();
+    jobs.unwrap()
+        .iter()
+        .map(|e| {
+            let targets: Vec<String> = e["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(text_of)
+                .collect();
+            (text_of(&e["runner"]), targets.join(" "))
+        })
+        .collect()
+}
+
+fn text_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
 }
