@@ -919,6 +919,7 @@ fn installer_recipe(
             homepage: pkg.homepage.clone().or(pkg.repository.clone()),
             license: pkg.license.clone(),
         },
+        shrinkwrap: pc.npm_shrinkwrap,
     }))
 }
 

@@ -16,4 +16,5 @@ pub const INSTALL_SUCCESS_MSG: &str = "install-success-msg";
 pub const BIN_ALIASES: &str = "bin-aliases";
 pub const INSTALL_PATH: &str = "install-path";
 pub const NPM_PACKAGE: &str = "npm-package";
+pub const NPM_SHRINKWRAP: &str = "npm-shrinkwrap";
 pub const FORMULA: &str = "formula";

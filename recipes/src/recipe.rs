@@ -38,6 +38,7 @@
 //! | `config:bin-aliases` | binary -> aliases (JSON), when any are set | installer |
 //! | `config:install-success-msg` | the message (JSON string), when set | installer |
 //! | `config:npm-package`, `config:formula` | the package / formula name (kinds that have one) | installer |
+//! | `config:npm-shrinkwrap` | whether the npm package ships `npm-shrinkwrap.json` (npm kinds) | installer |
 //! | `template` | BLAKE3 of the template files (the installer's, the workflow's) | installer, ci-workflow |
 //! | `description`, `homepage`, `license` | package metadata (JSON string, or `(unset)`) | installer |
 //! | `config:ci`, `config:pr-run-mode`, `config:cargo-dist-version` | workflow settings | ci-workflow |
@@ -318,6 +319,8 @@ pub struct Installer {
     pub template: String,
     /// What it installs: the App, and every archive (and updater) it can fetch, by key.
     pub app: InstallerApp,
+    /// `npm-shrinkwrap`: the npm package ships an `npm-shrinkwrap.json` (npm kinds only).
+    pub shrinkwrap: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1011,6 +1014,7 @@ impl Installer {
             package_name,
             template,
             app,
+            shrinkwrap,
         } = self;
         let InstallerApp {
             app_name,
@@ -1057,6 +1061,12 @@ impl Installer {
             m.config(key, opt(package_name));
         }
         m.insert("template", template.as_str());
+        if matches!(installer, InstallerKind::Npm | InstallerKind::NpmPackages) {
+            m.config(
+                keys::NPM_SHRINKWRAP,
+                if *shrinkwrap { "true" } else { "false" },
+            );
+        }
         m.insert("description", opt(description));
         m.insert("homepage", opt(homepage));
         m.insert("license", opt(license));
@@ -1531,6 +1541,7 @@ mod tests {
             installer: InstallerKind::Npm,
             package_name: Some("@org/app".into()),
             template: "2".repeat(64),
+            shrinkwrap: true,
             app: InstallerApp {
                 app_name: "app".into(),
                 app_version: "1.0.0".into(),
@@ -1808,7 +1819,7 @@ mod tests {
             ),
             (
                 "installer",
-                "96114d92849c2356d1e1019ba126973c5395cd4e8b237a52b51397dc9222d40c",
+                "86bae5dbcaf752c435607e23a61dbe8c719b33404ca9ae0de732b68c5d5c642e",
             ),
             (
                 "extra-artifacts",

@@ -33,7 +33,7 @@ fn npm_install(fx: &Fixture, name: &str) -> PathBuf {
     let npm = require_tool("npm");
     require_tool("node");
     let tarball = fx.dir.path().join(format!("{name}-npm-package.tar.gz"));
-    write_npm_package(&fx.app, "my-app", &tarball).unwrap();
+    write_npm_package(&fx.app, "my-app", true, &tarball).unwrap();
     let prefix = fx.dir.path().join(format!("prefix-{name}"));
     let home = fx.dir.path().join(format!("npm-home-{name}"));
     std::fs::create_dir_all(&home).unwrap();
@@ -162,7 +162,7 @@ fn missing_download_reports_the_url() {
 #[test]
 fn package_layout_and_determinism() {
     let fx = fixture(ArchiveFormat::TarGz);
-    let files = npm_package_files(&fx.app, "@my-org/my-app").unwrap();
+    let files = npm_package_files(&fx.app, "@my-org/my-app", true).unwrap();
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
         [
@@ -170,6 +170,7 @@ fn package_layout_and_determinism() {
             "bin/my-app.js",
             "bin/my-helper.js",
             "host.js",
+            "npm-shrinkwrap.json",
             "package.json",
             "run.js"
         ]
@@ -178,6 +179,11 @@ fn package_layout_and_determinism() {
     let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
     assert_eq!(pkg["name"], "@my-org/my-app");
     assert_eq!(pkg["version"], "1.2.0");
+    // The shrinkwrap names the package alone: the download style has no dependencies.
+    let lock: serde_json::Value = serde_json::from_slice(&files["npm-shrinkwrap.json"].0).unwrap();
+    assert_eq!(lock["name"], "@my-org/my-app");
+    assert_eq!(lock["packages"].as_object().unwrap().len(), 1, "{lock}");
+    assert_eq!(lock["packages"][""]["bin"], pkg["bin"]);
     assert_eq!(pkg["bin"]["my-helper"], "bin/my-helper.js");
     assert_eq!(pkg["license"], "MIT OR Apache-2.0");
     assert!(pkg.get("dependencies").is_none());
@@ -190,8 +196,8 @@ fn package_layout_and_determinism() {
 
     let a = fx.dir.path().join("a.tar.gz");
     let b = fx.dir.path().join("b.tar.gz");
-    write_npm_package(&fx.app, "my-app", &a).unwrap();
-    write_npm_package(&fx.app, "my-app", &b).unwrap();
+    write_npm_package(&fx.app, "my-app", true, &a).unwrap();
+    write_npm_package(&fx.app, "my-app", true, &b).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let gz = flate2::read::GzDecoder::new(std::fs::File::open(&a).unwrap());
     let mut modes = BTreeMap::new();
@@ -206,7 +212,10 @@ fn package_layout_and_determinism() {
     assert_eq!(modes["package/run.js"], 0o644);
 
     for bad in ["My-App", "@scope", "@/x", ".hidden", "a b"] {
-        assert!(npm_package_files(&fx.app, bad).is_err(), "{bad} accepted");
+        assert!(
+            npm_package_files(&fx.app, bad, true).is_err(),
+            "{bad} accepted"
+        );
     }
 }
 
@@ -214,7 +223,7 @@ fn package_layout_and_determinism() {
 fn aliases_get_their_own_bin_entries() {
     let mut fx = fixture(ArchiveFormat::TarGz);
     fx.app.aliases = std::collections::BTreeMap::from([("my-app".into(), vec!["ma".into()])]);
-    let files = npm_package_files(&fx.app, "my-app").unwrap();
+    let files = npm_package_files(&fx.app, "my-app", true).unwrap();
     let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
     assert_eq!(pkg["bin"]["ma"], "bin/ma.js");
     let launcher = String::from_utf8(files["bin/ma.js"].0.clone()).unwrap();
@@ -229,7 +238,8 @@ fn aliases_get_their_own_bin_entries() {
 #[test]
 fn packages_style_main_package_lists_a_package_per_target() {
     let fx = fixture(ArchiveFormat::TarGz);
-    let files = dist_recipes::installer::npm_main_package_files(&fx.app, "@my-org/my-app").unwrap();
+    let files =
+        dist_recipes::installer::npm_main_package_files(&fx.app, "@my-org/my-app", true).unwrap();
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
         [
@@ -237,6 +247,7 @@ fn packages_style_main_package_lists_a_package_per_target() {
             "bin/my-helper.js",
             "host.js",
             "launch.js",
+            "npm-shrinkwrap.json",
             "package.json",
             "platforms.json"
         ]
@@ -255,6 +266,26 @@ fn packages_style_main_package_lists_a_package_per_target() {
         targets.len()
     );
     assert!(pkg.get("scripts").is_none() && pkg.get("dependencies").is_none());
+    // The shrinkwrap locks each platform package at the release's version, for its platform.
+    let lock: serde_json::Value = serde_json::from_slice(&files["npm-shrinkwrap.json"].0).unwrap();
+    assert_eq!(lock["lockfileVersion"], 3);
+    assert_eq!(
+        lock["packages"][""]["optionalDependencies"],
+        pkg["optionalDependencies"]
+    );
+    assert_eq!(lock["packages"][""]["bin"], pkg["bin"]);
+    for t in &targets {
+        let entry = &lock["packages"][format!("node_modules/@my-org/my-app-{t}")];
+        assert_eq!(entry["version"], "1.2.0", "{lock}");
+        assert_eq!(entry["optional"], true, "{lock}");
+        assert!(
+            entry["os"].as_array().is_some_and(|o| o.len() == 1),
+            "{lock}"
+        );
+    }
+    let without =
+        dist_recipes::installer::npm_main_package_files(&fx.app, "@my-org/my-app", false).unwrap();
+    assert!(!without.contains_key("npm-shrinkwrap.json"));
     let entry = String::from_utf8(files["bin/my-helper.js"].0.clone()).unwrap();
     assert!(
         entry.contains("require('../launch.js')(\"my-helper\")"),

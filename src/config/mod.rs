@@ -291,6 +291,8 @@ pub struct PackageConfig {
     pub install_path: Vec<InstallPath>,
     pub npm_package: Option<String>,
     pub npm_scope: Option<String>,
+    /// `npm-shrinkwrap`: the npm package ships an `npm-shrinkwrap.json`.
+    pub npm_shrinkwrap: bool,
     pub formula: Option<String>,
     /// `install-success-msg` (or its older name `custom-success-msg`).
     pub success_msg: Option<String>,
@@ -845,6 +847,7 @@ fn package_config(ws: &Layer, pkg: &Layer) -> PackageConfig {
             .collect(),
         npm_package: v.text(&keys::NPM_PACKAGE),
         npm_scope: v.text(&keys::NPM_SCOPE),
+        npm_shrinkwrap: v.flag(&keys::NPM_SHRINKWRAP, true),
         formula: v.text(&keys::FORMULA),
         success_msg: v
             .text(&keys::INSTALL_SUCCESS_MSG)

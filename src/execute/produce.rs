@@ -215,8 +215,7 @@ impl Producer<'_> {
             }
             Recipe::Sign(s) => self.produce_signed(label, &node.key, s, rebuilding, tmp.path())?,
             Recipe::Installer(i) => {
-                installer::write_installer(i.installer, &i.app, i.package_name.as_deref(), &out)
-                    .map_err(|e| write_error(label, e))?;
+                installer::write_installer(i, &out).map_err(|e| write_error(label, e))?;
                 vec![self.put(label, &out)?]
             }
         };

@@ -132,6 +132,10 @@ fn platform_packages_hold_the_binaries_and_the_main_package_lists_them() {
     assert_eq!(deps.keys().cloned().collect::<Vec<_>>(), wanted);
     assert!(deps.values().all(|v| v == "0.1.0"), "{m}");
     assert_eq!(m["bin"][APP], format!("bin/{APP}.js"));
+    // `npm-shrinkwrap` (on by default): the main package locks each platform package.
+    let listing = run_ok(Command::new("tar").arg("-tzf").arg(&main));
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("package/npm-shrinkwrap.json"), "{listing}");
     // Nothing runs at install time, and nothing is fetched at run time.
     for doc in [&p, &m] {
         assert!(

@@ -181,23 +181,23 @@ pub enum InstallerError {
     },
 }
 
-/// Writes the fetching installer of `kind` for `app` to `out`; `package_name` is its npm
-/// package or Homebrew formula, where it has one. Each kind is dispatched here, in one place.
+/// Writes the fetching installer `i` says to `out` (its package name is the npm package or
+/// Homebrew formula, where it has one). Each kind is dispatched here, in one place.
 pub fn write_installer(
-    kind: InstallerKind,
-    app: &InstallerApp,
-    package_name: Option<&str>,
+    i: &crate::recipe::Installer,
     out: &std::path::Path,
 ) -> Result<(), InstallerError> {
-    let name = package_name.unwrap_or(&app.app_name);
+    let (kind, app) = (i.installer, &i.app);
+    let name = i.package_name.as_deref().unwrap_or(&app.app_name);
     let text = match kind {
         InstallerKind::Shell => render_shell(app)?,
         InstallerKind::Powershell => render_powershell(app)?,
         InstallerKind::Homebrew => render_homebrew(app, name)?,
         InstallerKind::Scoop => render_scoop(app)?,
-        InstallerKind::Npm => return write_npm_package(app, name, out),
+        InstallerKind::Npm => return write_npm_package(app, name, i.shrinkwrap, out),
         InstallerKind::NpmPackages => {
-            return write_tarball(&npm_main_package_files(app, name)?, "package", out)
+            let files = npm_main_package_files(app, name, i.shrinkwrap)?;
+            return write_tarball(&files, "package", out);
         }
         InstallerKind::Winget => return write_winget(app, out),
         InstallerKind::Aur => return write_aur(app, out),

@@ -96,6 +96,64 @@ fn platform(target: &str) -> Option<(Vec<&'static str>, Vec<&'static str>, Vec<&
     Some((vec![os], cpu, libc))
 }
 
+/// The fields of a platform package that decide where npm installs it.
+fn platform_fields<'a>(name: &'a str, version: &'a str, target: &str) -> PackageJson<'a> {
+    let (os, cpu, libc) = platform(target).unwrap_or_default();
+    PackageJson {
+        name,
+        version,
+        os,
+        cpu,
+        libc,
+        ..PackageJson::default()
+    }
+}
+
+/// `npm-shrinkwrap.json` (`npm-shrinkwrap`, on by default as in cargo-dist): the lockfile npm
+/// honours in a published package, naming the package itself and, in the `packages` style,
+/// each platform package at its exact version with the platform it installs on (optional, so
+/// npm skips the others). No `resolved`/`integrity`: the registry the user installs from
+/// serves them.
+fn lockfile(root: &PackageJson, locked: &[(String, PackageJson)]) -> Vec<u8> {
+    use serde_json::{json, Map, Value};
+    let mut packages = Map::new();
+    let mut top = Map::new();
+    top.insert("name".into(), json!(root.name));
+    top.insert("version".into(), json!(root.version));
+    if let Some(license) = root.license {
+        top.insert("license".into(), json!(license));
+    }
+    if !root.bin.is_empty() {
+        top.insert("bin".into(), json!(root.bin));
+    }
+    if !root.optional_dependencies.is_empty() {
+        top.insert(
+            "optionalDependencies".into(),
+            json!(root.optional_dependencies),
+        );
+    }
+    top.insert("engines".into(), json!(root.engines));
+    packages.insert(String::new(), Value::Object(top));
+    for (name, p) in locked {
+        let mut entry = Map::new();
+        entry.insert("version".into(), json!(p.version));
+        entry.insert("optional".into(), json!(true));
+        for (field, values) in [("os", &p.os), ("cpu", &p.cpu), ("libc", &p.libc)] {
+            if !values.is_empty() {
+                entry.insert(field.into(), json!(values));
+            }
+        }
+        packages.insert(format!("node_modules/{name}"), Value::Object(entry));
+    }
+    json_pretty(&json!({
+        "lockfileVersion": 3,
+        "name": root.name,
+        "packages": packages,
+        "requires": true,
+        "version": root.version,
+    }))
+}
+
 /// The platform package of `target`: the main package's name and the triple, e.g.
 /// `@scope/app-x86_64-unknown-linux-gnu`.
 pub(crate) fn platform_package_name(main: &str, target: &str) -> String {
@@ -164,6 +222,7 @@ fn json_pretty<T: Serialize>(value: &T) -> Vec<u8> {
 pub fn npm_package_files(
     app: &InstallerApp,
     package_name: &str,
+    shrinkwrap: bool,
 ) -> Result<BTreeMap<String, (Vec<u8>, bool)>, InstallerError> {
     app.validate()?;
     check_package_name(package_name)?;
@@ -181,6 +240,12 @@ pub fn npm_package_files(
         ..PackageJson::default()
     };
     files.insert("package.json".into(), (json_pretty(&package), false));
+    if shrinkwrap {
+        files.insert(
+            "npm-shrinkwrap.json".into(),
+            (lockfile(&package, &[]), false),
+        );
+    }
     let manifest = Manifest {
         app_name: &app.app_name,
         app_version: &app.app_version,
@@ -250,6 +315,7 @@ struct Platforms<'a> {
 pub fn npm_main_package_files(
     app: &InstallerApp,
     package_name: &str,
+    shrinkwrap: bool,
 ) -> Result<BTreeMap<String, (Vec<u8>, bool)>, InstallerError> {
     app.validate()?;
     check_package_name(package_name)?;
@@ -292,6 +358,22 @@ pub fn npm_main_package_files(
     };
     let mut files = BTreeMap::new();
     files.insert("package.json".into(), (json_pretty(&package), false));
+    if shrinkwrap {
+        let locked: Vec<(String, PackageJson)> = platforms
+            .packages
+            .iter()
+            .map(|(target, name)| {
+                (
+                    name.clone(),
+                    platform_fields(name, &app.app_version, target),
+                )
+            })
+            .collect();
+        files.insert(
+            "npm-shrinkwrap.json".into(),
+            (lockfile(&package, &locked), false),
+        );
+    }
     files.insert("platforms.json".into(), (json_pretty(&platforms), false));
     files.insert("launch.js".into(), (LAUNCH_JS.as_bytes().to_vec(), false));
     files.insert("host.js".into(), (HOST_JS.as_bytes().to_vec(), false));
@@ -384,8 +466,9 @@ pub(super) fn write_platform(p: &Package, dir: &Path, out: &Path) -> Result<(), 
 pub fn write_npm_package(
     app: &InstallerApp,
     package_name: &str,
+    shrinkwrap: bool,
     out: &Path,
 ) -> Result<(), InstallerError> {
-    let files = npm_package_files(app, package_name)?;
+    let files = npm_package_files(app, package_name, shrinkwrap)?;
     super::write_tarball(&files, "package", out)
 }
