@@ -114,6 +114,58 @@ pub enum AnnounceError {
     },
     #[error("this workspace has no Apps to distribute: every package was excluded (see the summary above); add a [[bin]] target, or set `dist = true` in its [package.metadata.dist]")]
     NoApps,
+    #[error("--force-tag needs a tag to force: pass --tag=TAG (or --tag=timestamp)")]
+    ForceWithoutTag,
+    #[error("--tag=timestamp makes a tag from the time, and needs --force-tag (the packages take its version)\n  pass --force-tag too")]
+    TimestampWithoutForce,
+}
+
+/// What `--force-tag` decided: the tag to announce and the version each package now has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forced {
+    pub tag: String,
+    pub versions: BTreeMap<String, Version>,
+}
+
+/// `--force-tag`, as cargo-dist 0.34 reads it: the Apps take the tag's version (every App for
+/// a version tag, the named package for a package tag) whatever their Cargo.toml says.
+/// `--tag=timestamp` (a release branch's pushes) forces the highest App version with the
+/// prerelease `alpha.SECONDS` (or `PRE.SECONDS`), `now` seconds since the epoch, so each push
+/// announces a new prerelease.
+pub fn force_tag(candidates: &[Candidate], tag: &str, now: u64) -> Result<Forced, AnnounceError> {
+    let apps = || candidates.iter().filter(|c| c.eligibility.is_ok());
+    let tag = match tag {
+        "timestamp" => {
+            let mut version = apps()
+                .map(|c| c.version.clone())
+                .max()
+                .ok_or(AnnounceError::NoApps)?;
+            let pre = match version.pre.as_str() {
+                "" => "alpha",
+                pre => pre,
+            };
+            version.pre = semver::Prerelease::new(&format!("{pre}.{now}"))
+                .expect("a prerelease and a number make a prerelease");
+            version.build = semver::BuildMetadata::EMPTY;
+            format!("v{version}")
+        }
+        other => other.to_string(),
+    };
+    let names: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
+    let versions = match parse_tag(&tag, &names) {
+        Some(TagSpec::Unified { version }) => apps()
+            .map(|c| (c.name.clone(), version.clone()))
+            .collect(),
+        Some(TagSpec::Singular { package, version }) => BTreeMap::from([(package, version)]),
+        None => {
+            return Err(AnnounceError::NoMatch {
+                tag,
+                why: "is neither VERSION nor PACKAGE-VERSION / PACKAGE/VERSION of a package in this workspace".into(),
+                options: valid_options(candidates),
+            })
+        }
+    };
+    Ok(Forced { tag, versions })
 }
 
 fn options_text(options: &[(String, Vec<String>)]) -> String {
@@ -486,6 +538,45 @@ mod tests {
                 };
                 Version::parse(&s).unwrap()
             })
+    }
+
+    /// `--force-tag`: a version tag gives every App its version, a package tag that package;
+    /// `timestamp` the highest App version as a new prerelease (libraries left alone).
+    #[test]
+    fn forced_tags_give_the_apps_their_version() {
+        let mut ws = evil();
+        ws.push(cand("a-lib", "9.0.0", Err(Exclusion::NoBinaries)));
+        let f = force_tag(&ws, "timestamp", 1_700_000_000).unwrap();
+        assert_eq!(f.tag, "v0.7.6-alpha.1700000000");
+        assert_eq!(f.versions.len(), 3, "{f:?}");
+        assert!(f
+            .versions
+            .values()
+            .all(|x| *x == v("0.7.6-alpha.1700000000")));
+        assert!(!f.versions.contains_key("a-lib"));
+        let mut ws: Vec<Candidate> = ws.into_iter().filter(|c| c.eligibility.is_ok()).collect();
+        for c in &mut ws {
+            c.version = f.versions[&c.name].clone();
+        }
+        let a = announce(&ws, Some(&f.tag)).unwrap();
+        assert_eq!(a.apps.len(), 3);
+        assert!(a.prerelease);
+        let pre = [cand("app", "1.2.0-rc.1", Ok(()))];
+        assert_eq!(
+            force_tag(&pre, "timestamp", 5).unwrap().tag,
+            "v1.2.0-rc.1.5"
+        );
+        let f = force_tag(&evil(), "many-bin-v2.0.0", 5).unwrap();
+        assert_eq!(
+            f.versions,
+            BTreeMap::from([("many-bin".into(), v("2.0.0"))])
+        );
+        let f = force_tag(&evil(), "v3.0.0", 5).unwrap();
+        assert_eq!(f.versions.len(), 3);
+        assert!(matches!(
+            force_tag(&evil(), "nonsense", 5),
+            Err(AnnounceError::NoMatch { .. })
+        ));
     }
 
     proptest! {

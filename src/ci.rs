@@ -238,6 +238,11 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         pr_run_mode: cfg.pr_run_mode.name().into(),
         tool_version: tool_version(cfg),
         dispatch: cfg.dispatch_releases,
+        // As in cargo-dist, a manual dispatch wins over a release branch.
+        release_branch: cfg
+            .release_branch
+            .clone()
+            .filter(|_| !cfg.dispatch_releases),
         tag_namespace: cfg.tag_namespace.clone().unwrap_or_default(),
         install_url: install_url(cfg),
         global_runner: global.to_string(),

@@ -29,9 +29,14 @@ pub struct GlobalArgs {
     /// Output format of the result on stdout
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output_format: OutputFormat,
-    /// The announcement tag (v1.0.0, my-app-v1.0.0, my-app/1.0.0, ...)
+    /// The announcement tag (v1.0.0, my-app-v1.0.0, my-app/1.0.0, ...; `timestamp` with
+    /// --force-tag)
     #[arg(long, global = true, value_name = "TAG")]
     pub tag: Option<String>,
+    /// Give the Apps the tag's version whatever their Cargo.toml says (--tag=timestamp: the
+    /// highest App version as a new `alpha.SECONDS` prerelease), as a release branch's pushes do
+    #[arg(long, global = true)]
+    pub force_tag: bool,
     /// Which artifacts to select
     #[arg(short = 'a', long, global = true, value_enum)]
     pub artifacts: Option<Artifacts>,
@@ -177,6 +182,7 @@ impl GlobalArgs {
         GlobalOpts {
             manifest_path: self.manifest_path.clone(),
             tag: self.tag.clone(),
+            force_tag: self.force_tag,
             artifacts: self.artifacts.map(|a| match a {
                 Artifacts::Local => ArtifactMode::Local,
                 Artifacts::Global => ArtifactMode::Global,

@@ -51,6 +51,9 @@ pub struct GithubWorkflow {
     pub tool_version: String,
     /// `dispatch-releases`: a manual run names the tag instead of a tag push starting it.
     pub dispatch: bool,
+    /// `release-branch` (unless `dispatch`): pushes to this branch release a timestamped
+    /// prerelease (`--tag=timestamp --force-tag`).
+    pub release_branch: Option<String>,
     /// `tag-namespace`: only tags starting with it release; empty for every version tag.
     pub tag_namespace: String,
     /// Where the jobs install this tool from.

@@ -174,6 +174,8 @@ pub struct GlobalConfig {
     pub publish_prereleases: bool,
     /// `dispatch-releases`: release from a manual workflow run with a tag input, not tag pushes.
     pub dispatch_releases: bool,
+    /// `release-branch`: every push to this branch releases a timestamped prerelease.
+    pub release_branch: Option<String>,
     /// `github-attestations`: the phase that attests and the file globs it attests; `None`
     /// when off.
     pub attestations: Option<(AttestPhase, Vec<String>)>,
@@ -702,6 +704,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         force_latest: v.flag(&keys::FORCE_LATEST, false),
         build_setup: v.text(&keys::GITHUB_BUILD_SETUP),
         dispatch_releases: v.flag(&keys::DISPATCH_RELEASES, false),
+        release_branch: v.text(&keys::RELEASE_BRANCH),
         attestations: v.flag(&keys::GITHUB_ATTESTATIONS, false).then(|| {
             let phase = v.word(&keys::GITHUB_ATTESTATIONS_PHASE).unwrap_or_default();
             let filters = Some(v.list(&keys::GITHUB_ATTESTATIONS_FILTERS))

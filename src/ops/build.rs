@@ -53,7 +53,7 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
     let (key, key_file) = crate::env::provenance_signing_key();
     let signer = provenance::signing_key(key.as_deref(), key_file.as_deref())?;
     super::refuse_if_dirty(&loaded, opts, reporter)?;
-    let ann = match announce::announce(&loaded.candidates, opts.tag.as_deref()) {
+    let ann = match announce::announce(&loaded.candidates, loaded.tag.as_deref()) {
         Ok(a) => a,
         Err(e) => {
             report_packages(&loaded, None, reporter);

@@ -41,7 +41,7 @@ pub struct Change {
 
 pub fn explain(opts: &GlobalOpts, artifact: &str) -> Result<Explanation, Error> {
     let mut loaded = load(opts)?;
-    let ann = announce::announce(&loaded.candidates, opts.tag.as_deref())?;
+    let ann = announce::announce(&loaded.candidates, loaded.tag.as_deref())?;
     // The whole Universe, so any artifact of the announcement can be named.
     let targets: Vec<String> = Vec::new();
     let req = PlanRequest {

@@ -33,6 +33,8 @@ use crate::Error;
 pub struct GlobalOpts {
     pub manifest_path: Option<PathBuf>,
     pub tag: Option<String>,
+    /// `--force-tag`: the Apps take the tag's version (`--tag=timestamp`: a new prerelease).
+    pub force_tag: bool,
     pub artifacts: Option<ArtifactMode>,
     pub targets: Vec<String>,
     pub no_local_paths: bool,
@@ -50,6 +52,8 @@ pub struct Loaded {
     /// `rustc -vV`, still running while the workspace is planned.
     pub rustc: Rustc,
     pub candidates: Vec<Candidate>,
+    /// The tag to announce: `--tag`'s, or the one `--force-tag` made of it.
+    pub tag: Option<String>,
     /// Source hashes made while the workspace was loading; plans and builds start from them.
     pub sources: SourceHasher,
     /// `verify`'s rebuild: the release's signers and signed files.
@@ -85,7 +89,8 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
         })?;
     let sources = warm.unwrap_or_default().for_workspace(&ws);
     let cfg = config::resolve(&ws)?;
-    let candidates = ws
+    let mut ws = ws;
+    let mut candidates: Vec<Candidate> = ws
         .packages
         .iter()
         .map(|p| Candidate {
@@ -94,14 +99,48 @@ pub fn load(opts: &GlobalOpts) -> Result<Loaded, Error> {
             eligibility: announce::package_eligibility(&cfg, p),
         })
         .collect();
+    let tag = forced_tag(opts, &mut ws, &mut candidates)?;
     Ok(Loaded {
         ws,
         cfg,
         rustc,
         candidates,
+        tag,
         sources,
         adopted: None,
     })
+}
+
+/// The tag to announce; with `--force-tag`, the packages it names take its version first.
+fn forced_tag(
+    opts: &GlobalOpts,
+    ws: &mut Workspace,
+    candidates: &mut [Candidate],
+) -> Result<Option<String>, Error> {
+    let tag = opts.tag.as_deref();
+    if !opts.force_tag {
+        return match tag {
+            Some("timestamp") => Err(announce::AnnounceError::TimestampWithoutForce.into()),
+            _ => Ok(tag.map(str::to_string)),
+        };
+    }
+    let tag = tag.ok_or(announce::AnnounceError::ForceWithoutTag)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let forced = announce::force_tag(candidates, tag, now)?;
+    for c in candidates.iter_mut() {
+        if let Some(v) = forced.versions.get(&c.name) {
+            c.version = v.clone();
+        }
+    }
+    for p in &mut ws.packages {
+        if let Some(v) = forced.versions.get(&p.name) {
+            p.version = v.clone();
+        }
+    }
+    Ok(Some(forced.tag))
 }
 
 /// The start-of-run summary: config warnings, every package, and why each excluded one is.

@@ -28,7 +28,7 @@ pub fn manifest(
 ) -> Result<Vec<Planned>, Error> {
     let mut loaded = load(opts)?;
     super::refuse_if_dirty(&loaded, opts, reporter)?;
-    let announcements = match (&opts.tag, untagged) {
+    let announcements = match (&loaded.tag, untagged) {
         (None, Untagged::EachVersion) => announce::all_announcements(&loaded.candidates),
         (None, Untagged::EveryApp) => announce::every_app(&loaded.candidates).map(|a| vec![a]),
         (tag, _) => announce::announce(&loaded.candidates, tag.as_deref()).map(|a| vec![a]),

@@ -135,6 +135,21 @@ fn reusable_workflows(fx: &Fixture, names: &[&str]) {
 /// the runner's temp dir and output file of its own) and returns its `matrix` output; the
 /// checkout must be left as it was.
 fn run_plan_step(fx: &Fixture) -> serde_json::Value {
+    let outputs = plan_step_outputs(fx, "");
+    let line = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("matrix="))
+        .unwrap_or_else(|| panic!("no matrix output: {outputs}"));
+    assert!(
+        !outputs.contains("manifest="),
+        "no custom job reads the manifest: {outputs}"
+    );
+    serde_json::from_str(line).unwrap()
+}
+
+/// Runs the plan job's "Plan the release" step with `TAG` as the workflow sets it (a real
+/// `cargo dist` behind a `cargo` shim); returns what it wrote to GITHUB_OUTPUT.
+fn plan_step_outputs(fx: &Fixture, tag: &str) -> String {
     let y = workflow_yaml(fx);
     let script = y["jobs"]["plan"]["steps"]
         .as_vec()
@@ -174,7 +189,7 @@ fn run_plan_step(fx: &Fixture) -> serde_json::Value {
         ])
         .current_dir(fx.root())
         .env("PATH", path)
-        .env("TAG", "")
+        .env("TAG", tag)
         .env("RUNNER_TEMP", runner.join("temp"))
         .env("GITHUB_OUTPUT", &output)
         .env("CARGO_DIST_STORE", fx.store())
@@ -190,16 +205,7 @@ fn run_plan_step(fx: &Fixture) -> serde_json::Value {
         fx.snapshot() == before,
         "the plan step wrote into the checkout"
     );
-    let outputs = std::fs::read_to_string(&output).unwrap();
-    let line = outputs
-        .lines()
-        .find_map(|l| l.strip_prefix("matrix="))
-        .unwrap_or_else(|| panic!("no matrix output: {outputs}"));
-    assert!(
-        !outputs.contains("manifest="),
-        "no custom job reads the manifest: {outputs}"
-    );
-    serde_json::from_str(line).unwrap()
+    std::fs::read_to_string(&output).unwrap()
 }
 
 pub(crate) fn workflow_yaml(fx: &Fixture) -> Yaml {
@@ -1684,4 +1690,61 @@ fn manifest_jobs(m: &Value) -> Vec<(String, String)> {
 
 fn text_of(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
+}
+
+/// `release-branch`: pushes to the branch release. The plan step plans with
+/// `--tag=timestamp --force-tag` and hands on the tag the time made; the other jobs build with
+/// it and `--force-tag`, every App at its prerelease version. The flags alone are checked too.
+#[test]
+fn a_release_branch_releases_each_push_as_a_timestamped_prerelease() {
+    let fx = dist_app(
+        "nightly",
+        "hello",
+        "ci = \"github\"\ninstallers = [\"shell\"]\ntargets = [\"x86_64-unknown-linux-gnu\"]\nrelease-branch = \"main\"\n",
+    );
+    fx.ok(&["generate"]);
+    actionlint(&fx, "release-branch");
+    let y = workflow_yaml(&fx);
+    assert_eq!(text(&y["on"]["push"]["branches"][0], "branch"), "main");
+    assert!(y["on"]["push"]["tags"].is_badvalue(), "no tag trigger");
+    assert!(text(&y["concurrency"]["group"], "group").contains("github.ref"));
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let outputs = plan_step_outputs(&fx, "timestamp");
+    let tag = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("tag="))
+        .unwrap_or_default()
+        .to_string();
+    let secs: u64 = tag
+        .strip_prefix("v0.1.0-alpha.")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not a timestamped tag: {outputs}"));
+    assert!(secs >= before && secs < before + 600, "{tag}");
+    assert!(outputs.contains("publishing=true") && outputs.contains("prerelease=true"));
+    // The build jobs' steps pass the tag with --force-tag.
+    let calls = run_build_step(&fx, "Build the local artifacts", "x86_64-unknown-linux-gnu");
+    assert!(calls.contains("--tag=v0.1.0 --force-tag"), "{calls}");
+    // What they run: every App at the tag's version, installers downloading from that tag.
+    let m = fx.json(&[
+        "manifest",
+        "-o",
+        "json",
+        "--artifacts=all",
+        "--force-tag",
+        &format!("--tag={tag}"),
+    ]);
+    assert_eq!(m["announcement_tag"], tag.as_str());
+    assert_eq!(m["releases"][0]["app_version"], &tag[1..]);
+    let hint = m["artifacts"]["nightly-installer.sh"]["install_hint"]
+        .as_str()
+        .unwrap();
+    assert!(hint.contains(&format!("/download/{tag}/")), "{hint}");
+    // The flags alone.
+    let stderr = fx.fails(&["plan", "--tag=timestamp"], 1);
+    assert!(stderr.contains("needs --force-tag"), "{stderr}");
+    let stderr = fx.fails(&["plan", "--force-tag"], 1);
+    assert!(stderr.contains("--force-tag needs a tag"), "{stderr}");
 }
