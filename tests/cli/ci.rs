@@ -1441,20 +1441,54 @@ fn rust_toolchain_version_is_the_default_toolchain_of_every_building_job() {
     );
 }
 
-/// Runs the host job's "Create the draft GitHub Release" step in `dir` (holding the plan's manifest) with
-/// a `gh` that records its arguments; returns them.
-fn run_release_step(fx: &Fixture, dir: &Path) -> String {
+/// Runs step `name` of `job` as the runner would (bash, `-e -o pipefail`) in `dir` with
+/// `env`, each program of `record` on PATH as a shim that appends its name and arguments to
+/// `$RUNNER_TEMP/calls`; returns those calls.
+fn run_recorded_step(
+    fx: &Fixture,
+    (job, name): (&str, &str),
+    dir: &Path,
+    env: &[(&str, &str)],
+    record: &[&str],
+) -> String {
     let y = workflow_yaml(fx);
-    let script = y["jobs"]["host"]["steps"]
+    let script = y["jobs"][job]["steps"]
         .as_vec()
         .unwrap()
         .iter()
-        .find(|s| s["name"].as_str() == Some("Create the draft GitHub Release"))
+        .find(|s| s["name"].as_str() == Some(name))
         .and_then(|s| s["run"].as_str())
-        .expect("the host job's release step")
+        .unwrap_or_else(|| panic!("no step {name:?} in job {job}"))
         .to_string();
     let bin = dir.join("bin");
-    for d in [&bin, &dir.join("upload"), &dir.join("artifacts/job")] {
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in record {
+        let shim = bin.join(tool);
+        let text = format!("#!/bin/sh\necho {tool} \"$@\" >> \"$RUNNER_TEMP/calls\"\n");
+        std::fs::write(&shim, text).unwrap();
+        let mut perms = std::fs::metadata(&shim).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&shim, perms).unwrap();
+    }
+    let _ = std::fs::remove_file(dir.join("calls"));
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("bash")
+        .args(["--noprofile", "--norc", "-e", "-o", "pipefail", "-c"])
+        .arg(&script)
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("RUNNER_TEMP", dir)
+        .envs(env.iter().copied())
+        .output()
+        .expect("bash and jq are needed (`.ci/run` installs them)");
+    assert!(out.status.success(), "{}", output_text(&out));
+    std::fs::read_to_string(dir.join("calls")).unwrap_or_default()
+}
+
+/// The host job's "Create the draft GitHub Release" step in `dir` (holding the plan's
+/// manifest), with a `gh` that records its arguments.
+fn run_release_step(fx: &Fixture, dir: &Path) -> String {
+    for d in [&dir.join("upload"), &dir.join("artifacts/job")] {
         std::fs::create_dir_all(d).unwrap();
     }
     std::fs::copy(
@@ -1462,23 +1496,8 @@ fn run_release_step(fx: &Fixture, dir: &Path) -> String {
         dir.join("artifacts/job/dist-manifest.json"),
     )
     .unwrap();
-    let gh = bin.join("gh");
-    std::fs::write(&gh, "#!/bin/sh\necho \"$@\" >> \"$RUNNER_TEMP/gh-args\"\n").unwrap();
-    let mut perms = std::fs::metadata(&gh).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&gh, perms).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let out = Command::new("bash")
-        .args(["--noprofile", "--norc", "-e", "-o", "pipefail", "-c"])
-        .arg(&script)
-        .current_dir(dir)
-        .env("PATH", path)
-        .env("TAG", "v0.1.0")
-        .env("RUNNER_TEMP", dir)
-        .output()
-        .expect("bash and jq are needed (`.ci/run` installs them)");
-    assert!(out.status.success(), "{}", output_text(&out));
-    std::fs::read_to_string(dir.join("gh-args")).unwrap()
+    let step = ("host", "Create the draft GitHub Release");
+    run_recorded_step(fx, step, dir, &[("TAG", "v0.1.0")], &["gh"])
 }
 
 /// `github-releases-submodule-path`: the plan records the commit this checkout records for the
@@ -1524,7 +1543,7 @@ fn the_release_tag_is_made_at_the_releases_submodule_commit() {
     std::fs::write(step.join("plan-dist-manifest.json"), m.to_string()).unwrap();
     let args = run_release_step(&fx, &step);
     assert!(
-        args.starts_with("release create v0.1.0") && args.contains(&format!("--target {head}")),
+        args.starts_with("gh release create v0.1.0") && args.contains(&format!("--target {head}")),
         "{args}"
     );
     actionlint(&fx, "releases submodule");
@@ -1536,7 +1555,6 @@ fn the_release_tag_is_made_at_the_releases_submodule_commit() {
         .unwrap()
         .remove("external_repo_commit");
     std::fs::write(step.join("plan-dist-manifest.json"), plain.to_string()).unwrap();
-    std::fs::remove_file(step.join("gh-args")).unwrap();
     assert!(!run_release_step(&fx, &step).contains("--target"));
 
     let cfg = read(&fx, "Cargo.toml").replace(
@@ -1551,46 +1569,13 @@ fn the_release_tag_is_made_at_the_releases_submodule_commit() {
     );
 }
 
-/// Runs the build job's step `name` with `TARGETS` set and a `cargo`/`rustup` that record
-/// their arguments; returns what they were called with.
+/// The build job's step `name` with `TARGETS` set and `cargo`/`rustup` recording their calls.
 fn run_build_step(fx: &Fixture, name: &str, targets: &str) -> String {
-    let y = workflow_yaml(fx);
-    let script = y["jobs"]["build-local-artifacts"]["steps"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"].as_str() == Some(name))
-        .and_then(|s| s["run"].as_str())
-        .unwrap_or_else(|| panic!("no build step {name:?}"))
-        .to_string();
     let dir = fx.dir.path().join("build-step");
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    for tool in ["cargo", "rustup"] {
-        let shim = bin.join(tool);
-        std::fs::write(
-            &shim,
-            format!("#!/bin/sh\necho {tool} \"$@\" >> \"$RUNNER_TEMP/calls\"\n"),
-        )
-        .unwrap();
-        let mut perms = std::fs::metadata(&shim).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        std::fs::set_permissions(&shim, perms).unwrap();
-    }
-    let _ = std::fs::remove_file(dir.join("calls"));
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let out = Command::new("bash")
-        .args(["--noprofile", "--norc", "-e", "-o", "pipefail", "-c"])
-        .arg(&script)
-        .current_dir(&dir)
-        .env("PATH", path)
-        .env("TAG", "v0.1.0")
-        .env("TARGETS", targets)
-        .env("RUNNER_TEMP", &dir)
-        .output()
-        .expect("bash is needed");
-    assert!(out.status.success(), "{}", output_text(&out));
-    std::fs::read_to_string(dir.join("calls")).unwrap()
+    std::fs::create_dir_all(&dir).unwrap();
+    let env = [("TAG", "v0.1.0"), ("TARGETS", targets)];
+    let step = ("build-local-artifacts", name);
+    run_recorded_step(fx, step, &dir, &env, &["cargo", "rustup"])
 }
 
 /// `merge-tasks`: the targets that share a runner build in one job. The plan job's matrix (its
