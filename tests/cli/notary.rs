@@ -120,16 +120,21 @@ fn macos_build(
     cmd.output().unwrap()
 }
 
+/// An App built for macOS with `macos-sign`.
+fn macos_app() -> crate::support::Fixture {
+    dist_app(
+        APP,
+        "hi",
+        &format!("targets = [\"{MACOS}\"]\ninstallers = []\nmacos-sign = true\n"),
+    )
+}
+
 /// A signed macOS build is submitted once, with a token the service verifies, and its upload
 /// is the zip of the very program the archive ships; a stored build is not submitted again;
 /// a signature Apple would refuse (no secure timestamp) fails the build with the log's issue.
 #[test]
 fn signed_macos_builds_are_notarized_once_and_a_refusal_fails_the_build() {
-    let fx = dist_app(
-        APP,
-        "hi",
-        &format!("targets = [\"{MACOS}\"]\ninstallers = []\nmacos-sign = true\n"),
-    );
+    let fx = macos_app();
     let ca = test_ca(&fx.dir.path().join("ca"));
     let tsa = Tsa::start(&fx.dir.path().join("tsa"), &ca);
     let notary = Notary::start(&fx.dir.path().join("notary"));
@@ -215,11 +220,7 @@ fn signed_macos_builds_are_notarized_once_and_a_refusal_fails_the_build() {
 /// Half an API key is named before anything builds, never its value.
 #[test]
 fn half_a_notary_key_is_named_before_anything_builds() {
-    let fx = dist_app(
-        APP,
-        "hi",
-        &format!("targets = [\"{MACOS}\"]\ninstallers = []\nmacos-sign = true\n"),
-    );
+    let fx = macos_app();
     let ca = test_ca(&fx.dir.path().join("ca"));
     let mut cmd =
         crate::support::dist_command(fx.root(), &fx.store(), &["build", "--artifacts=global"]);
