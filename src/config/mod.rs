@@ -660,6 +660,9 @@ fn runner_of(r: &Value) -> Runner {
 fn global_config(ws: &Layer) -> GlobalConfig {
     let v = Values(std::slice::from_ref(&ws));
     let dirty: Vec<Generated> = v.words(&keys::ALLOW_DIRTY);
+    let pr_run_mode: PrRunMode = v.word(&keys::PR_RUN_MODE).unwrap_or_default();
+    // cargo-dist's default: caching pays where builds run often (every push, every PR).
+    let frequent = v.text(&keys::RELEASE_BRANCH).is_some() || pr_run_mode == PrRunMode::Upload;
     GlobalConfig {
         cargo_dist_version: v
             .text(&keys::DIST_VERSION)
@@ -671,7 +674,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         // `true`, or the list form naming `ci`.
         allow_dirty: dirty.contains(&Generated::Ci),
         allow_dirty_msi: dirty.contains(&Generated::Msi),
-        pr_run_mode: v.word(&keys::PR_RUN_MODE).unwrap_or_default(),
+        pr_run_mode,
         source_tarball: v.flag(&keys::SOURCE_TARBALL, true),
         recursive_tarball: v.flag(&keys::RECURSIVE_TARBALL, false),
         tap: v.text(&keys::TAP),
@@ -689,7 +692,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         publish_jobs: v.list(&keys::PUBLISH_JOBS),
         fail_fast: v.flag(&keys::FAIL_FAST, false),
         merge_tasks: v.flag(&keys::MERGE_TASKS, false),
-        cache_builds: v.flag(&keys::CACHE_BUILDS, false),
+        cache_builds: v.flag(&keys::CACHE_BUILDS, frequent),
         remote_store: v.text(&keys::REMOTE_STORE),
         remote_trusted_keys: v.list(&keys::REMOTE_TRUSTED_KEYS),
         windows_sign: v.flag(&keys::WINDOWS_SIGN, false)
