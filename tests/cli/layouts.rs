@@ -216,8 +216,10 @@ fn dist_workspace_toml_wins_over_cargo_toml_metadata() {
 /// the plan succeeds, keys not acted on are named once, workspace keys on a package warn.
 #[test]
 fn every_documented_key_is_accepted_in_both_layouts() {
+    // Every key but the one whose example needs a git submodule (tests/cli/ci.rs has one).
     let body: String = KEYS
         .iter()
+        .filter(|k| k.name != "github-releases-submodule-path")
         .map(|k| format!("{} = {}\n", k.name, k.example))
         .collect();
     let fx = Fixture::new();
