@@ -353,6 +353,11 @@ pub fn runner_of(cfg: &GlobalConfig, target: &str) -> (String, String) {
     (host.runner, triple)
 }
 
+/// The container image `target`'s build job runs in, if any (`github-custom-runners`).
+pub fn container_of(cfg: &GlobalConfig, target: &str) -> Option<String> {
+    build_host(cfg, target).container.map(|c| c.image.clone())
+}
+
 /// The triple of a GitHub-hosted runner label (`ubuntu-*`, `macos-*`, `windows-*`, with `arm`
 /// or `intel` where the label says so); `None` for labels that do not say.
 fn label_triple(label: &str) -> Option<String> {

@@ -239,21 +239,20 @@ pub fn build_manifest(plan: &Plan, cfg: &GlobalConfig) -> DistManifest {
 }
 
 /// The build matrix: a job per target of the announcement, on the runner the workflow picks;
-/// with `merge-tasks`, a job per runner building all of its targets (cargo-dist's order: by
-/// runner, then host).
+/// with `merge-tasks`, a job per runner (and container) building all of its targets
+/// (cargo-dist's order: by runner, then host, then container).
 fn ci_info(plan: &Plan, cfg: &GlobalConfig) -> CiInfo {
     let targets: std::collections::BTreeSet<&String> =
         plan.releases.iter().flat_map(|r| &r.targets).collect();
     let url = crate::ci::install_url(cfg);
-    let mut jobs: Vec<((String, String), Vec<String>)> = Vec::new();
+    type Job = (String, String, Option<String>);
+    let mut jobs: Vec<(Job, Vec<String>)> = Vec::new();
     for target in targets {
-        let runner = crate::ci::runner_of(cfg, target);
-        match jobs
-            .iter_mut()
-            .find(|(r, _)| cfg.merge_tasks && *r == runner)
-        {
+        let (runner, host) = crate::ci::runner_of(cfg, target);
+        let job = (runner, host, crate::ci::container_of(cfg, target));
+        match jobs.iter_mut().find(|(j, _)| cfg.merge_tasks && *j == job) {
             Some((_, targets)) => targets.push(target.clone()),
-            None => jobs.push((runner, vec![target.clone()])),
+            None => jobs.push((job, vec![target.clone()])),
         }
     }
     if cfg.merge_tasks {
@@ -261,7 +260,7 @@ fn ci_info(plan: &Plan, cfg: &GlobalConfig) -> CiInfo {
     }
     let include = jobs
         .into_iter()
-        .map(|((runner, host), targets)| {
+        .map(|((runner, host, _), targets)| {
             let install_dist = match host.contains("windows") {
                 true => RunStep {
                     shell: "pwsh".into(),

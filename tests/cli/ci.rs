@@ -1733,3 +1733,48 @@ fn a_release_branch_releases_each_push_as_a_timestamped_prerelease() {
     let stderr = fx.fails(&["plan", "--force-tag"], 1);
     assert!(stderr.contains("--force-tag needs a tag"), "{stderr}");
 }
+
+/// `merge-tasks` merges targets that share a runner and a container: a target in a container of
+/// its own keeps a job of its own, in the workflow's matrix and the manifest's alike.
+#[test]
+fn merged_tasks_keep_containers_apart() {
+    let fx = dist_app(
+        "merged-containers",
+        "hello",
+        r#"ci = "github"
+installers = []
+targets = ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl", "aarch64-unknown-linux-gnu"]
+merge-tasks = true
+
+[workspace.metadata.dist.github-custom-runners]
+aarch64-unknown-linux-gnu = { runner = "ubuntu-22.04", host = "x86_64-unknown-linux-gnu" }
+x86_64-unknown-linux-musl = { container = "quay.io/pypa/manylinux_2_28_x86_64" }
+"#,
+    );
+    fx.ok(&["generate"]);
+    let matrix = run_plan_step(&fx);
+    let mut rows: Vec<(String, String)> = matrix["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (text_of(&r["runner"]), text_of(&r["targets"])))
+        .collect();
+    rows.sort();
+    let m = fx.json(&["manifest", "-o", "json", "--artifacts=all"]);
+    let mut entries = manifest_jobs(&m);
+    entries.sort();
+    assert_eq!(rows, entries);
+    assert_eq!(
+        rows,
+        [
+            (
+                "ubuntu-22.04".to_string(),
+                "aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu".to_string()
+            ),
+            (
+                "ubuntu-22.04".to_string(),
+                "x86_64-unknown-linux-musl".to_string()
+            ),
+        ]
+    );
+}
