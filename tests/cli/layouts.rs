@@ -212,16 +212,20 @@ fn dist_workspace_toml_wins_over_cargo_toml_metadata() {
     assert!(!names.iter().any(|n| n.contains("riscv64gc")), "{names:?}");
 }
 
+/// Every key with its example, as config lines, but one whose example needs a git submodule
+/// (tests/cli/ci.rs has one).
+fn every_example() -> String {
+    KEYS.iter()
+        .filter(|k| k.name != "github-releases-submodule-path")
+        .map(|k| format!("{} = {}\n", k.name, k.example))
+        .collect()
+}
+
 /// Every key cargo-dist documents, with a valid value, in both layouts and at package level:
 /// the plan succeeds, keys not acted on are named once, workspace keys on a package warn.
 #[test]
 fn every_documented_key_is_accepted_in_both_layouts() {
-    // Every key but the one whose example needs a git submodule (tests/cli/ci.rs has one).
-    let body: String = KEYS
-        .iter()
-        .filter(|k| k.name != "github-releases-submodule-path")
-        .map(|k| format!("{} = {}\n", k.name, k.example))
-        .collect();
+    let body = every_example();
     let fx = Fixture::new();
     fx.package(
         "",
