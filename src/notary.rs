@@ -10,8 +10,6 @@
 //! stored signed build is never submitted again.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD};
@@ -165,23 +163,6 @@ pub struct Notarized {
     pub id: String,
     /// The log's issues, which do not stop acceptance but should be fixed.
     pub warnings: Vec<String>,
-}
-
-/// A zip of `files` (each under its file name, executable), as the notary service takes them.
-pub fn zip_of(files: &[&Path]) -> std::io::Result<Vec<u8>> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .unix_permissions(0o755);
-    for file in files {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        zip.start_file(name, opts).map_err(std::io::Error::other)?;
-        zip.write_all(&std::fs::read(file)?)?;
-    }
-    Ok(zip.finish().map_err(std::io::Error::other)?.into_inner())
 }
 
 /// Submits `zip` as `name`, waits for Apple's decision and reads the log: accepted, or an

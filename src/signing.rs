@@ -53,6 +53,14 @@ pub const CODESIGN_CERTIFICATE_PASSWORD: &str = "CODESIGN_CERTIFICATE_PASSWORD";
 /// notarization requires.
 pub const MACOS_TIMESTAMP_URL: &str = "CARGO_DIST_MACOS_SIGN_TIMESTAMP_URL";
 pub const APPLE_TIMESTAMP_URL: &str = "http://timestamp.apple.com/ts01";
+/// The signer option of an Apple signer whose signed files are notarized after signing.
+const NOTARIZE: &str = "notarize";
+
+/// Whether `signer`'s files are submitted to Apple's notary service once signed.
+pub fn notarizes(signer: &Signer) -> bool {
+    signer.options.get(NOTARIZE).is_some_and(|v| v == "true")
+}
+
 /// The apple-codesign (`rcodesign`) macOS signatures are made with.
 pub const APPLE_CODESIGN_VERSION: &str = "0.29.0";
 
@@ -171,7 +179,7 @@ pub fn apple_signer(
     ]);
     // Whether, not with which API key: any key of the team gets the same verdict.
     if crate::notary::notary_key(vars)?.is_some() {
-        options.insert("notarize".into(), "true".into());
+        options.insert(NOTARIZE.into(), "true".into());
     }
     Ok(Some(Signer {
         method: "apple".into(),

@@ -320,8 +320,12 @@ pub(super) fn cargo_tool(krate: &str, version: &str) -> Result<PathBuf, CargoErr
 /// The `bin` directory of the pinned tool `krate@version` when its `program` is installed.
 pub(super) fn installed_tool(krate: &str, version: &str, program: &str) -> Option<PathBuf> {
     let bin = tools_dir().join(format!("{krate}-{version}")).join("bin");
-    let found = bin.join(program).is_file() || bin.join(format!("{program}.exe")).is_file();
-    found.then_some(bin)
+    has_program(&bin, program).then_some(bin)
+}
+
+/// Whether `bin` holds `program` (or `program.exe`).
+fn has_program(bin: &Path, program: &str) -> bool {
+    bin.join(program).is_file() || bin.join(format!("{program}.exe")).is_file()
 }
 
 /// [`cargo_tool`] of a crate whose program is `program`, installed with `args` besides.
@@ -358,13 +362,7 @@ pub(super) fn cargo_tool_with(
             String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
         ));
     }
-    if !tmp.path().join("bin").join(program).is_file()
-        && !tmp
-            .path()
-            .join("bin")
-            .join(format!("{program}.exe"))
-            .is_file()
-    {
+    if !has_program(&tmp.path().join("bin"), program) {
         return Err(failed(format!("`cargo install` made no `{program}`")));
     }
     match std::fs::rename(tmp.path(), &root) {

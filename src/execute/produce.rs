@@ -453,20 +453,21 @@ impl Producer<'_> {
             outs.push(self.put(&out.name, &to)?);
         }
         // A rebuild checks bytes, which notarization does not change: no second submission.
-        if s.signer
-            .options
-            .get("notarize")
-            .is_some_and(|v| v == "true")
-            && !rebuilding
-        {
-            let signed: Vec<PathBuf> = s.files.iter().map(|f| signed.join(f)).collect();
-            self.notarize(label, &signed)?;
+        if signing::notarizes(&s.signer) && !rebuilding {
+            self.notarize(label, &signed, &s.files, tmp)?;
         }
         Ok(outs)
     }
 
-    /// Submits signed macOS files to Apple's notary service and waits for its verdict.
-    fn notarize(&self, label: &str, files: &[PathBuf]) -> Result<(), ExecuteError> {
+    /// Submits the signed macOS `files` (in `dir`) to Apple's notary service, as a zip made in
+    /// `tmp`, and waits for its verdict.
+    fn notarize(
+        &self,
+        label: &str,
+        dir: &Path,
+        files: &[String],
+        tmp: &Path,
+    ) -> Result<(), ExecuteError> {
         use crate::notary;
         use crate::report::Event;
         let vars = crate::env::all();
@@ -477,8 +478,18 @@ impl Producer<'_> {
                 notary::KEY
             ),
         })?;
-        let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-        let zip = notary::zip_of(&paths).map_err(io("zipping the files to notarize"))?;
+        let entries: Vec<ArchiveEntry> = files
+            .iter()
+            .map(|f| ArchiveEntry {
+                path: f.clone(),
+                source: dir.join(f),
+                mode: EntryMode::Executable,
+            })
+            .collect();
+        let zip_file = tmp.join("notarize.zip");
+        archive::write_archive(archive::ArchiveFormat::Zip, "", &entries, &zip_file)
+            .map_err(|e| write_error(label, e))?;
+        let zip = std::fs::read(&zip_file).map_err(io("reading the zip to notarize"))?;
         // The submission's name: the recipe's label as a file name Apple shows back.
         let name: String = label
             .chars()
