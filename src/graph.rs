@@ -118,6 +118,11 @@ impl RecipeGraph {
         format!("{app}-{target} (cargo build)")
     }
 
+    /// The label of a generic package's build in the store index.
+    pub fn generic_build_label(app: &str, target: &str) -> String {
+        format!("{app}-{target} (build-command)")
+    }
+
     /// Any node by label.
     pub fn by_label(&self, label: &str) -> Option<&Node> {
         self.artifacts
@@ -295,6 +300,7 @@ pub fn graph(
 ) -> Result<RecipeGraph, GraphError> {
     let mut g = RecipeGraph::default();
     add_cargo_builds(&mut g, ws, cfg, toolchain, plan, env, hasher)?;
+    add_generic_builds(&mut g, ws, plan, env, hasher)?;
     let (signer, apple) = match env.adopted {
         Some(a) => (a.windows.clone(), a.apple.clone()),
         None => (
@@ -379,10 +385,10 @@ fn add_signed_builds(
     apple: Option<&recipe::Signer>,
 ) {
     for (id, build) in &g.builds {
-        let Recipe::CargoBuild(cb) = &build.recipe else {
+        let Some((target, binaries, built_libraries)) = build.recipe.built() else {
             continue;
         };
-        let t = dist_recipes::target::Target(&cb.target);
+        let t = dist_recipes::target::Target(target);
         let (signer, libraries) = match (t.is_windows(), t.is_darwin()) {
             (true, _) => (windows, ".dll"),
             (_, true) => (apple, ".dylib"),
@@ -391,9 +397,9 @@ fn add_signed_builds(
         let Some(signer) = signer else {
             continue;
         };
-        let mut files: Vec<String> = cb.binaries.iter().map(|b| t.exe(b)).collect();
+        let mut files: Vec<String> = binaries.iter().map(|b| t.exe(b)).collect();
         files.extend(
-            cb.libraries
+            built_libraries
                 .iter()
                 .filter(|l| l.ends_with(libraries))
                 .cloned(),
@@ -459,7 +465,9 @@ fn add_cargo_builds(
     let releases: Vec<&crate::plan::Release> = plan
         .releases
         .iter()
-        .filter(|r| !r.targets.is_empty() && ws.package(&r.app).is_some())
+        .filter(|r| {
+            !r.targets.is_empty() && ws.package(&r.app).is_some_and(|p| p.generic.is_none())
+        })
         .collect();
     let (left, right) = releases.split_at(releases.len() / 2);
     // Only builds read the skeleton (hashed once, here: both threads start from it) and the
@@ -500,6 +508,47 @@ fn add_cargo_builds(
     hasher.absorb(r_hasher);
     g.builds.extend(l_nodes?);
     g.builds.extend(r_nodes?);
+    Ok(())
+}
+
+/// The builds of generic (`dist:`) Apps: their `build-command` per target.
+fn add_generic_builds(
+    g: &mut RecipeGraph,
+    ws: &Workspace,
+    plan: &Plan,
+    env: &Env,
+    hasher: &mut SourceHasher,
+) -> Result<(), GraphError> {
+    for release in &plan.releases {
+        let Some(pkg) = ws.package(&release.app) else {
+            continue;
+        };
+        let Some(spec) = &pkg.generic else {
+            continue;
+        };
+        let sources = Arc::new(hasher.generic_sources(ws, pkg)?);
+        for target in &release.targets {
+            let build = recipe::GenericBuild {
+                package: pkg.name.clone(),
+                binaries: release
+                    .target_binaries
+                    .get(target)
+                    .cloned()
+                    .unwrap_or_else(|| pkg.binaries.clone()),
+                target: target.clone(),
+                command: spec.command.clone(),
+                working_dir: pkg.dir.clone(),
+                out_dir: spec.out_dir.clone(),
+                env: build_env(env.vars, target),
+                sources: sources.clone(),
+            };
+            let label = RecipeGraph::generic_build_label(&pkg.name, target);
+            g.builds.insert(
+                (pkg.name.clone(), target.clone()),
+                Node::new(label, Recipe::GenericBuild(build)),
+            );
+        }
+    }
     Ok(())
 }
 
@@ -630,9 +679,7 @@ impl Makers<'_> {
         }
         let t = dist_recipes::target::Target(target);
         let build = &g.builds[&(app.clone(), target.to_string())];
-        let Recipe::CargoBuild(cb) = &build.recipe else {
-            unreachable!("builds are cargo builds");
-        };
+        let (_, built_binaries, _) = build.recipe.built().expect("builds are builds");
         let tool = installer.tool().map(|name| {
             let version = self
                 .tools
@@ -651,7 +698,7 @@ impl Makers<'_> {
             version: installer.package_version(&pkg.version.to_string()),
             target: target.to_string(),
             build: g.shipped_build(&app, target).key,
-            binaries: cb.binaries.iter().map(|b| t.exe(b)).collect(),
+            binaries: built_binaries.iter().map(|b| t.exe(b)).collect(),
             libraries,
             files,
             metadata: inputs.metadata,

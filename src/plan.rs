@@ -60,6 +60,8 @@ pub enum PlanError {
         binary: String,
         known: String,
     },
+    #[error("package {package} is built by its `build-command`, but {options} only apply to cargo builds; cargo-dist 0.34 refuses this too\n  turn {options} off in your dist config, or give the Cargo packages their own dist workspace")]
+    CargoOnlyOptions { package: String, options: String },
     #[error("`github-releases-submodule-path = \"{path}\"`: {why}\n  add the releases repository there (`git submodule add URL {path}`) and commit it, or fix the path in your dist config")]
     Submodule { path: String, why: String },
 }
@@ -359,6 +361,9 @@ pub fn plan(
             .package(app)
             .expect("announced apps are workspace packages");
         let pc = cfg.package(app);
+        if pkg.generic.is_some() {
+            cargo_only_options(app, cfg.global.cargo_auditable, pc.cyclonedx)?;
+        }
         // Host mode may build outside the configured targets; installers then know those too.
         let mut targets: BTreeSet<String> = pc.targets.iter().cloned().collect();
         if req.mode == ArtifactMode::Host {
@@ -755,6 +760,25 @@ fn archive_contents(
     contents
 }
 
+/// A generic package's build runs its own command: the options that change how cargo builds
+/// cannot reach it.
+fn cargo_only_options(package: &str, auditable: bool, cyclonedx: bool) -> Result<(), PlanError> {
+    let options: Vec<&str> = [
+        ("`cargo-auditable`", auditable),
+        ("`cargo-cyclonedx`", cyclonedx),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    match options.is_empty() {
+        true => Ok(()),
+        false => Err(PlanError::CargoOnlyOptions {
+            package: package.to_string(),
+            options: options.join(" and "),
+        }),
+    }
+}
+
 /// The SBOM of an App (`cargo-cyclonedx`): `{app}.cdx.xml`.
 fn sbom_name(app: &str) -> String {
     format!("{app}.cdx.xml")
@@ -995,6 +1019,7 @@ mod tests {
             features: vec![],
             target_paths: vec![],
             globs: None,
+            generic: None,
         }
     }
 

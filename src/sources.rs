@@ -243,7 +243,7 @@ impl SourceHasher {
         }
         let mut manifests = BTreeMap::new();
         let mut placeholders = BTreeSet::new();
-        for p in &ws.packages {
+        for p in ws.packages.iter().filter(|p| p.generic.is_none()) {
             let rel = crate::workspace::relative(&ws.root, &p.manifest_path);
             manifests.insert(rel.clone(), self.build_file(ws, &rel)?);
             placeholders.extend(
@@ -378,6 +378,21 @@ impl SourceHasher {
             }
         }
         Ok(files)
+    }
+
+    /// The input set of a generic package's build: the listed files of its directory, as on
+    /// disk.
+    pub fn generic_sources(
+        &mut self,
+        ws: &Workspace,
+        pkg: &Package,
+    ) -> Result<BTreeMap<String, FileInput>, SourceError> {
+        let layout = self.layout(ws);
+        let files = self.listed(ws, &layout, std::slice::from_ref(&pkg.dir))?;
+        files
+            .into_iter()
+            .map(|rel| Ok((rel.clone(), self.file(ws, &rel)?)))
+            .collect()
     }
 
     /// The input set of a cargo build of `pkg`.

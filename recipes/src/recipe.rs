@@ -8,9 +8,9 @@
 //! | input name | value | kinds |
 //! |---|---|---|
 //! | `format` | [`FORMAT_VERSION`] | all |
-//! | `package` | package name | cargo-build, sbom |
-//! | `binaries` | binary names (JSON list) | cargo-build, installer, msi |
-//! | `target` | target triple | cargo-build, archive, crate-build, msi |
+//! | `package` | package name | cargo-build, generic-build, sbom |
+//! | `binaries` | binary names (JSON list) | cargo-build, generic-build, installer, msi |
+//! | `target` | target triple | cargo-build, generic-build, archive, crate-build, msi |
 //! | `config:msvc-crt-static` | static MSVC C runtime (`*-windows-msvc` targets only) | cargo-build |
 //! | `libraries` | the library files built with `--lib` (JSON list), when `package-libraries` ships any | cargo-build |
 //! | `tool:CRATE` | a pinned crates.io tool: cargo-auditable's version when `cargo-auditable` is on (cargo-build); the crate built (crate-build); `wixl --version` (msi); cargo-cyclonedx's version (sbom); the toolchain release whose `cargo vendor` packs git packages (crate-sources, with git packages only) | cargo-build, crate-build, msi, sbom, crate-sources |
@@ -18,9 +18,9 @@
 //! | `config:features`, `config:default-features`, `config:all-features` | the dist config values | cargo-build |
 //! | `profile:FIELD` | TOML text of the resolved `[profile.dist]` field | cargo-build |
 //! | `toolchain:FIELD` | a `rustc -vV` field | cargo-build, crate-build |
-//! | `env:VAR` | the value as a JSON string, or `(unset)` | cargo-build |
-//! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build, extra-artifacts, msi, sbom |
-//! | `command`, `working-dir`, `artifacts` | an `extra-artifacts` entry: its `build` command (JSON list), where it runs (an SBOM's: the package dir), the files it makes (JSON list) | extra-artifacts, sbom |
+//! | `env:VAR` | the value as a JSON string, or `(unset)` | cargo-build, generic-build |
+//! | `file:PATH` | BLAKE3 of a source file (+ `+x` if executable) | cargo-build, extra-artifacts, generic-build, msi, sbom |
+//! | `command`, `working-dir`, `artifacts`, `out-dir` | an `extra-artifacts` entry: its `build` command (JSON list), where it runs (an SBOM's: the package dir), the files it makes (JSON list); a generic (`dist:`) member's `build-command`, its directory, where its binaries are found (`out-dir`, relative to it) | extra-artifacts, generic-build, sbom |
 //! | `crate:NAME-VERSION` | a Cargo.lock registry package: `SOURCE SHA256` | crate-sources |
 //! | `git:NAME-VERSION` | a Cargo.lock git package: its source with the locked commit | crate-sources |
 //! | `workspace-skeleton` | digest of every member's manifest and target roots | cargo-build |
@@ -359,6 +359,25 @@ pub struct ExtraBuild {
     pub sources: Arc<BTreeMap<String, FileInput>>,
 }
 
+/// A generic (`dist:`) member's build: its `build-command` run in a fresh copy of the member's
+/// files for one target; each declared binary, found in `out_dir`, becomes an output.
+#[derive(Debug, Clone)]
+pub struct GenericBuild {
+    pub package: String,
+    /// Binary names (without `.exe`).
+    pub binaries: Vec<String>,
+    pub target: String,
+    pub command: Vec<String>,
+    /// The member's directory, workspace-relative: where the command runs.
+    pub working_dir: String,
+    /// Where the binaries are found, relative to `working_dir` (empty: there).
+    pub out_dir: String,
+    /// Allow-listed variables: name -> value (`None` = unset).
+    pub env: Arc<BTreeMap<String, Option<String>>>,
+    /// The member's files, by content.
+    pub sources: Arc<BTreeMap<String, FileInput>>,
+}
+
 /// `{package}.cdx.xml`: `cargo cyclonedx` run on a copy of the workspace for one package.
 #[derive(Debug, Clone)]
 pub struct Sbom {
@@ -453,6 +472,7 @@ pub enum Recipe {
     Installer(Box<Installer>),
     CrateBuild(CrateBuild),
     ExtraBuild(ExtraBuild),
+    GenericBuild(GenericBuild),
     Package(Package),
     Sbom(Sbom),
     CrateSources(CrateSources),
@@ -632,6 +652,7 @@ impl Recipe {
             Recipe::Installer(_) => "installer",
             Recipe::CrateBuild(_) => "crate-build",
             Recipe::ExtraBuild(_) => "extra-artifacts",
+            Recipe::GenericBuild(_) => "generic-build",
             Recipe::Package(p) => p.installer.name(),
             Recipe::Sbom(_) => "sbom",
             Recipe::CrateSources(_) => "crate-sources",
@@ -694,6 +715,7 @@ impl Recipe {
             Recipe::Installer(r) => r.inputs_into(&mut m),
             Recipe::CrateBuild(r) => r.inputs_into(&mut m),
             Recipe::ExtraBuild(r) => r.inputs_into(&mut m),
+            Recipe::GenericBuild(r) => r.inputs_into(&mut m),
             Recipe::Package(r) => r.inputs_into(&mut m),
             Recipe::Sbom(r) => r.inputs_into(&mut m),
             Recipe::CrateSources(r) => r.inputs_into(&mut m),
@@ -701,6 +723,16 @@ impl Recipe {
             Recipe::Sign(r) => r.inputs_into(&mut m),
         }
         m
+    }
+
+    /// A build's target, binary names (without `.exe`) and library files: what a cargo or a
+    /// generic build makes for an App. `None` for other kinds.
+    pub fn built(&self) -> Option<(&str, &[String], &[String])> {
+        match self {
+            Recipe::CargoBuild(b) => Some((&b.target, &b.binaries, &b.libraries)),
+            Recipe::GenericBuild(b) => Some((&b.target, &b.binaries, &[])),
+            _ => None,
+        }
     }
 
     /// Whether its outputs are known before it runs (crate sources: Cargo.lock's checksums and
@@ -751,6 +783,7 @@ impl Recipe {
             | Recipe::SourceTarball(_)
             | Recipe::CrateBuild(_)
             | Recipe::ExtraBuild(_)
+            | Recipe::GenericBuild(_)
             | Recipe::Sbom(_) => Vec::new(),
             Recipe::Archive(Archive { items, .. }) => items
                 .iter()
@@ -1275,6 +1308,34 @@ impl ExtraBuild {
     }
 }
 
+impl GenericBuild {
+    /// Its inputs, by exhaustive destructuring: a new field cannot be left out.
+    fn inputs_into<'a>(&'a self, m: &mut Entries<'a>) {
+        let GenericBuild {
+            package,
+            binaries,
+            target,
+            command,
+            working_dir,
+            out_dir,
+            env,
+            sources,
+        } = self;
+        m.insert("package", package.as_str());
+        m.insert("binaries", list(binaries));
+        m.insert("target", target.as_str());
+        m.insert("command", list(command));
+        m.insert("working-dir", working_dir.as_str());
+        m.insert("out-dir", out_dir.as_str());
+        for (k, v) in env.iter() {
+            m.named("env:", k, opt(v));
+        }
+        for (path, f) in sources.iter() {
+            m.named("file:", path, f.val());
+        }
+    }
+}
+
 /// The key of a recipe of `kind` with this input list.
 pub fn key_of(kind: &str, inputs: &Inputs) -> RecipeKey {
     CanonHasher::new(DOMAIN, FORMAT_VERSION)
@@ -1659,6 +1720,16 @@ mod tests {
                 ..build()
             }),
             Recipe::Sign(sample_sign(build_key)),
+            Recipe::GenericBuild(GenericBuild {
+                package: "tool".into(),
+                binaries: vec!["tool".into()],
+                target: "x86_64-unknown-linux-gnu".into(),
+                command: vec!["make".into()],
+                working_dir: "tool".into(),
+                out_dir: "bin".into(),
+                env: Arc::new(BTreeMap::from([("CC".into(), None)])),
+                sources: build().sources,
+            }),
         ]
     }
 
@@ -1848,6 +1919,10 @@ mod tests {
             (
                 "sign",
                 "e3c0f4550ab4253b5e7ae6277ff0696b2728166c6105e1048d23895a8492e58b",
+            ),
+            (
+                "generic-build",
+                "d89e7cac2a24d77a229c2787e1ceb3f0ce295beb537b6187f18cfbc5ec9c4edd",
             ),
         ];
         let got: Vec<(&str, String)> = samples()

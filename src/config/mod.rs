@@ -6,7 +6,7 @@
 //! | layer | from |
 //! |---|---|
 //! | workspace | `[dist]` of `dist-workspace.toml` (or `dist.toml`) when present; else `[workspace.metadata.dist]` of the root Cargo.toml (`[package.metadata.dist]` in a project without `[workspace]`) |
-//! | package | `[package.metadata.dist]` of each member's Cargo.toml |
+//! | package | `[package.metadata.dist]` of each member's Cargo.toml; `[dist]` of a generic (`dist:`) member's dist.toml |
 //!
 //! The boundary: a [`Layer`] is exactly what one table says, checked against [`keys::KEYS`]
 //! (unknown keys warn with a did-you-mean, wrong types are errors naming file, table and key);
@@ -382,7 +382,10 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
         let pkg_layer = match pkg.metadata.get("dist") {
             Some(v) if !is_ws_table => read_layer(
                 v,
-                "[package.metadata.dist]",
+                match pkg.generic {
+                    Some(_) => "[dist]",
+                    None => "[package.metadata.dist]",
+                },
                 &crate::workspace::relative(&ws.root, &pkg.manifest_path),
                 &pkg.dir,
                 Scope::Any,

@@ -6,6 +6,7 @@ mod cargo;
 mod crate_build;
 mod distrib;
 mod extra;
+mod generic;
 mod msi;
 pub mod phases;
 mod produce;
@@ -75,6 +76,13 @@ pub enum ExecuteError {
     },
     #[error("the extra-artifacts command `{command}`: {message}")]
     Extra { command: String, message: String },
+    #[error("the build command `{command}` of {package} for {target}: {message}")]
+    Generic {
+        package: String,
+        target: String,
+        command: String,
+        message: String,
+    },
     #[error("writing {artifact}: {message}")]
     Write { artifact: String, message: String },
     #[error("{artifact} needs {archive}, which is not in the store: build it first with `cargo dist build --artifacts=local --target={target}` on a {target} runner, and bring its store here with `cargo dist store export`/`import`")]

@@ -163,6 +163,15 @@ impl Producer<'_> {
             }
             Recipe::CrateSources(s) => self.produce_crate_sources(s)?,
             Recipe::ExtraBuild(e) => self.produce_extra(e, rebuilding, tmp.path())?,
+            Recipe::GenericBuild(b) => {
+                // One sandbox per package and target, kept between builds like cargo's.
+                let dir = format!("generic/{}-{}", b.package, b.target);
+                let sandbox = self.sandbox(rebuilding, tmp.path(), &dir);
+                let (made, _lock) = super::generic::run(self.ws, b, &sandbox)?;
+                made.iter()
+                    .map(|(name, path)| self.put(name, path))
+                    .collect::<Result<_, _>>()?
+            }
             Recipe::Package(p) => {
                 self.stage_package(label, p, tmp.path())?;
                 match p.installer {

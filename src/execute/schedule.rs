@@ -21,7 +21,11 @@ use crate::report::{Event, RecipeAction};
 fn is_heavy(recipe: &Recipe) -> bool {
     matches!(
         recipe,
-        Recipe::CargoBuild(_) | Recipe::CrateBuild(_) | Recipe::ExtraBuild(_) | Recipe::Sbom(_)
+        Recipe::CargoBuild(_)
+            | Recipe::CrateBuild(_)
+            | Recipe::ExtraBuild(_)
+            | Recipe::GenericBuild(_)
+            | Recipe::Sbom(_)
     )
 }
 

@@ -8,11 +8,15 @@
 //! [dist]                    # the workspace dist config
 //! installers = ["shell"]
 //! ```
+//!
+//! `dist:DIR` members and a `[package]` table of the file itself are generic packages
+//! ([`super::generic`]).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::generic::GenericMember;
 use super::WorkspaceError;
 
 /// The file names looked for, in cargo-dist's order of precedence.
@@ -24,6 +28,8 @@ pub struct Found {
     pub path: PathBuf,
     /// Absolute directories of its `cargo:` members.
     pub cargo_members: Vec<PathBuf>,
+    /// Its `dist:` members (or the file's own `[package]`).
+    pub generic_members: Vec<GenericMember>,
     /// Its `[dist]` table.
     pub dist: Option<Value>,
     /// `[workspace] packages`: exactly these packages are Apps.
@@ -62,26 +68,35 @@ pub fn find(start: &Path) -> Result<Option<Found>, WorkspaceError> {
     Ok(None)
 }
 
-/// The directories of the `cargo:PATH` members (relative to `dir`); other kinds are refused.
-fn cargo_members(members: &[String], dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
+/// The directories of the `cargo:PATH` members and the packages of the `dist:PATH` members
+/// (relative to `dir`); `npm:` members are refused.
+fn members(
+    members: &[String],
+    dir: &Path,
+    shown: &str,
+) -> Result<(Vec<PathBuf>, Vec<GenericMember>), WorkspaceError> {
+    let err = |message: String| WorkspaceError::DistFile {
+        path: shown.to_string(),
+        message,
+    };
+    let (mut cargo, mut generic) = (Vec::new(), Vec::new());
     for m in members {
         match m.split_once(':') {
-            Some(("cargo", rel)) => out.push(dir.join(rel)),
-            Some((kind @ ("npm" | "dist"), _)) => {
-                return Err(format!(
-                    "member {m:?} is a{} {kind} project, which this tool cannot build yet; it builds Cargo workspaces (\"cargo:PATH\") only",
-                    if kind == "npm" { "n" } else { "" }
-                ))
+            Some(("cargo", rel)) => cargo.push(dir.join(rel)),
+            Some(("dist", rel)) => generic.push(super::generic::read_member(&dir.join(rel))?),
+            Some(("npm", _)) => {
+                return Err(err(format!(
+                    "member {m:?} is an npm project, which this tool cannot build yet; list its directory as a generic member (\"dist:PATH\") with a dist.toml giving its build-command and binaries"
+                )))
             }
             _ => {
-                return Err(format!(
-                    "member {m:?} is not of the form \"cargo:PATH\" (relative to this file)"
-                ))
+                return Err(err(format!(
+                    "member {m:?} is not of the form \"cargo:PATH\" or \"dist:PATH\" (relative to this file)"
+                )))
             }
         }
     }
-    Ok(out)
+    Ok((cargo, generic))
 }
 
 /// `None` for a `dist.toml` that is not a workspace file (no `[workspace]` and no `[dist]`).
@@ -97,7 +112,10 @@ fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
                 path: shown.clone(),
                 message: e.to_string(),
             })?;
-    if doc.get("workspace").is_none() && doc.get("dist").is_none() {
+    if ["workspace", "dist", "package"]
+        .iter()
+        .all(|t| doc.get(t).is_none())
+    {
         return Ok(None);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -128,11 +146,15 @@ fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
                 })?,
         ),
     };
-    let cargo_members =
-        cargo_members(&members, dir).map_err(|message| WorkspaceError::DistFile {
-            path: shown.clone(),
-            message,
-        })?;
+    // A `[package]` here makes the file a generic package's own, as in cargo-dist: its
+    // `members` are not read.
+    let (cargo_members, generic_members) = match doc.get("package") {
+        Some(p) => (
+            Vec::new(),
+            vec![super::generic::from_table(path, &item_to_json(p), None)?],
+        ),
+        None => self::members(&members, dir, &shown)?,
+    };
     if cargo_members.len() > 1 {
         return Err(WorkspaceError::DistFile {
             path: shown,
@@ -145,6 +167,7 @@ fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
     Ok(Some(Found {
         path: path.to_path_buf(),
         cargo_members,
+        generic_members,
         dist: doc.get("dist").map(item_to_json),
         packages,
         version,

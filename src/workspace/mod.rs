@@ -6,6 +6,7 @@
 
 pub mod dist_file;
 pub mod files;
+pub mod generic;
 pub mod guess;
 mod manifests;
 
@@ -121,6 +122,8 @@ pub struct Package {
     pub target_paths: Vec<String>,
     /// `package.include` / `package.exclude`, when it sets either.
     pub globs: Option<files::PackageGlobs>,
+    /// A generic (`dist:`) member's build; `None` for Cargo packages.
+    pub generic: Option<generic::GenericBuildSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -216,6 +219,23 @@ impl Workspace {
             _ => cwd.clone(),
         };
         let found = dist_file::find(&start)?;
+        // A dist workspace of generic packages only: there is no Cargo workspace to read.
+        if let Some(f) = found
+            .as_ref()
+            .filter(|f| manifest_path.is_none() && f.cargo_members.is_empty())
+        {
+            let root = clean(f.path.parent().unwrap_or(&cwd));
+            let raw = RawWorkspace {
+                target_dir: root.join("target"),
+                root,
+                metadata: Value::Null,
+                packages: Vec::new(),
+            };
+            let extra = meanwhile(None, &AtomicBool::new(true), false);
+            let mut ws = Self::from_raw(raw, None, None, &f.generic_members)?;
+            ws.manifest_path = f.path.clone();
+            return Ok((ws.with_dist_file(found.expect("found"))?, extra));
+        }
         let member_manifest = match (&found, manifest_path) {
             (Some(f), None) => f.cargo_members.first().map(|d| d.join("Cargo.toml")),
             _ => None,
@@ -238,7 +258,8 @@ impl Workspace {
                 let answered = AtomicBool::new(false);
                 let early = guess::Early::gather(guess::Guess::exact(&raw), &answered, sources);
                 let extra = meanwhile(Some(&early), &answered, false);
-                (Self::from_raw(raw, Some(doc), Some(early))?, extra)
+                let generic = found.as_ref().map_or(&[][..], |f| &f.generic_members);
+                (Self::from_raw(raw, Some(doc), Some(early), generic)?, extra)
             }
             (None, Reader::Manifests) => {
                 let manifest = manifest_path.unwrap_or(Path::new("Cargo.toml"));
@@ -249,20 +270,27 @@ impl Workspace {
                 if let Some((direct, _)) = direct {
                     compare(&direct, &raw)?;
                 }
-                (Self::from_raw(raw, None, early)?, extra)
+                let generic = found.as_ref().map_or(&[][..], |f| &f.generic_members);
+                (Self::from_raw(raw, None, early, generic)?, extra)
             }
         };
         if let Some(f) = found {
-            let version = f.version.clone();
-            ws.dist_file = attach(&ws.root, f)?;
-            // `[workspace] version` releases every package at one version.
-            if let (Some(v), Some(_)) = (version, &ws.dist_file) {
-                for p in &mut ws.packages {
-                    p.version = v.clone();
-                }
-            }
+            ws = ws.with_dist_file(f)?;
         }
         Ok((ws, extra))
+    }
+
+    /// The workspace with the dist file `f` attached when it names it.
+    fn with_dist_file(mut self, f: dist_file::Found) -> Result<Workspace, WorkspaceError> {
+        let version = f.version.clone();
+        self.dist_file = attach(&self.root, f)?;
+        // `[workspace] version` releases every package at one version.
+        if let (Some(v), Some(_)) = (version, &self.dist_file) {
+            for p in &mut self.packages {
+                p.version = v.clone();
+            }
+        }
+        Ok(self)
     }
 
     /// Runs `cargo metadata --no-deps`, and `meanwhile` beside it on the guessed layout.
@@ -329,6 +357,7 @@ impl Workspace {
         raw: RawWorkspace,
         doc: Option<toml_edit::DocumentMut>,
         early: Option<guess::Early>,
+        generic: &[generic::GenericMember],
     ) -> Result<Workspace, WorkspaceError> {
         let root = raw.root;
         // What was gathered while metadata ran holds for this root only.
@@ -342,20 +371,36 @@ impl Workspace {
             None => scan_includes(&root, dir, &sources),
         };
         let manifest_path = root.join("Cargo.toml");
+        // None without a Cargo workspace (generic members only).
         let doc = match doc {
-            Some(doc) => doc,
-            None => parse_manifest(&manifest_path)?,
+            Some(doc) => Some(doc),
+            None if raw.packages.is_empty() && !manifest_path.is_file() => None,
+            None => Some(parse_manifest(&manifest_path)?),
         };
-        let single_package = doc.get("workspace").is_none();
-        let profiles = read_profiles(&doc);
+        let single_package = doc.as_ref().is_some_and(|d| d.get("workspace").is_none());
+        let profiles = doc.as_ref().map(read_profiles).unwrap_or_default();
 
         // The root's files are the fallback of every package: list them once.
         let in_root = scan(&root);
-        let packages: Vec<Package> = raw
+        let mut packages: Vec<Package> = raw
             .packages
             .into_iter()
             .map(|p| Package::from_raw(p, &root, &in_root, &scan))
             .collect::<Result<_, _>>()?;
+        for m in generic {
+            let pkg = Package::from_generic(m, &root, &in_root, &scan)?;
+            if packages.iter().any(|p| p.name == pkg.name) {
+                return Err(WorkspaceError::DistFile {
+                    path: m.manifest.display().to_string(),
+                    message: format!(
+                        "package `{}` is named twice in the workspace; rename one of them",
+                        pkg.name
+                    ),
+                });
+            }
+            packages.push(pkg);
+        }
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
 
         let workspace_metadata = if single_package {
             packages
@@ -503,6 +548,52 @@ impl RawPackage {
 }
 
 impl Package {
+    /// A generic member as a package, read like a Cargo package from what its file says.
+    fn from_generic(
+        m: &generic::GenericMember,
+        root: &Path,
+        in_root: &[(IncludeKind, PathBuf)],
+        scan: &dyn Fn(&Path) -> Vec<(IncludeKind, PathBuf)>,
+    ) -> Result<Package, WorkspaceError> {
+        let raw = RawPackage {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            manifest_path: m.manifest.clone(),
+            bins: m.binaries.clone(),
+            lib: None,
+            target_paths: Vec::new(),
+            publish: true,
+            path_deps: Vec::new(),
+            features: Vec::new(),
+            readme: m.readme.clone(),
+            repository: m.repository.clone(),
+            description: m.description.clone(),
+            homepage: m.homepage.clone(),
+            license: m.license.clone(),
+            authors: m.authors.clone(),
+            // The member's `[dist]` is its package config, as `[package.metadata.dist]` is.
+            metadata: m
+                .dist
+                .as_ref()
+                .map_or(Value::Null, |d| serde_json::json!({ "dist": d })),
+            include: Vec::new(),
+            exclude: Vec::new(),
+        }
+        .sorted();
+        let mut pkg = Package::from_raw(raw, root, in_root, scan)?;
+        if pkg.dir.starts_with("..") {
+            return Err(WorkspaceError::DistFile {
+                path: m.manifest.display().to_string(),
+                message: format!(
+                    "this generic member is outside the workspace root {}; move it inside, or release it from a dist workspace of its own",
+                    root.display()
+                ),
+            });
+        }
+        pkg.generic = Some(m.build.clone());
+        Ok(pkg)
+    }
+
     fn from_raw(
         p: RawPackage,
         root: &Path,
@@ -571,6 +662,7 @@ impl Package {
             features: p.features,
             target_paths: rel_all(&p.target_paths),
             globs,
+            generic: None,
         })
     }
 }
@@ -636,7 +728,8 @@ fn attach(root: &Path, f: dist_file::Found) -> Result<Option<dist_file::DistFile
     let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let root_c = canon(root);
     let dir = f.path.parent().unwrap_or(Path::new("."));
-    if f.cargo_members.iter().any(|m| canon(m) == root_c) {
+    // A workspace of generic members only has no Cargo workspace to name.
+    if f.cargo_members.is_empty() || f.cargo_members.iter().any(|m| canon(m) == root_c) {
         return Ok(Some(dist_file::DistFile {
             path: relative(&root_c, &canon(&f.path)),
             dist: f.dist,
