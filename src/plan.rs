@@ -51,8 +51,12 @@ pub enum PlanError {
     },
     #[error("package {package} asks for a macOS .pkg installer (`installers` has \"pkg\", or `mac-pkg-config` sets `install-location`) but `mac-pkg-config` has no `identifier`; cargo-dist 0.34 refuses this too\n  set `mac-pkg-config = {{ identifier = \"com.example.{package}\" }}` in its dist config, or remove \"pkg\" from `installers`")]
     PkgIdentifierMissing { package: String },
-    #[error("binary {binary:?} of package {package} cannot be shipped: archives and installers need file names that start with a letter or digit and hold only [A-Za-z0-9._+@-]\n  rename it in the [[bin]] table of its Cargo.toml")]
-    UnsafeBinaryName { package: String, binary: String },
+    #[error("binary {binary:?} of package {package} cannot be shipped: archives and installers need file names that start with a letter or digit and hold only [A-Za-z0-9._+@-]\n  rename it in {place}")]
+    UnsafeBinaryName {
+        package: String,
+        binary: String,
+        place: &'static str,
+    },
     #[error("`{target}` of package {package} names {binary}, which is not one of its binaries ({known})\n  fix it in its dist config")]
     UnknownBinary {
         package: String,
@@ -681,6 +685,10 @@ fn target_binaries(
         return Err(PlanError::UnsafeBinaryName {
             package: pkg.name.clone(),
             binary: bad.clone(),
+            place: match pkg.generic {
+                Some(_) => "`binaries` of its dist.toml (and its build)",
+                None => "the [[bin]] table of its Cargo.toml",
+            },
         });
     }
     // An exact triple wins over `"*"`.

@@ -1720,17 +1720,21 @@ mod tests {
                 ..build()
             }),
             Recipe::Sign(sample_sign(build_key)),
-            Recipe::GenericBuild(GenericBuild {
-                package: "tool".into(),
-                binaries: vec!["tool".into()],
-                target: "x86_64-unknown-linux-gnu".into(),
-                command: vec!["make".into()],
-                working_dir: "tool".into(),
-                out_dir: "bin".into(),
-                env: Arc::new(BTreeMap::from([("CC".into(), None)])),
-                sources: build().sources,
-            }),
+            Recipe::GenericBuild(generic_build()),
         ]
+    }
+
+    fn generic_build() -> GenericBuild {
+        GenericBuild {
+            package: "tool".into(),
+            binaries: vec!["tool".into()],
+            target: "x86_64-unknown-linux-gnu".into(),
+            command: vec!["make".into()],
+            working_dir: "tool".into(),
+            out_dir: "bin".into(),
+            env: Arc::new(BTreeMap::from([("CC".into(), None)])),
+            sources: build().sources,
+        }
     }
 
     fn sample_sign(subject: RecipeKey) -> Sign {

@@ -141,6 +141,22 @@ impl Producer<'_> {
         Ok(outs)
     }
 
+    /// A generic member's build in its sandbox (one per package and target, kept between
+    /// builds like cargo's); every binary into the store.
+    fn produce_generic(
+        &self,
+        b: &dist_recipes::recipe::GenericBuild,
+        rebuilding: bool,
+        tmp: &std::path::Path,
+    ) -> Result<Vec<OutputRecord>, ExecuteError> {
+        let dir = format!("generic/{}-{}", b.package, b.target);
+        let sandbox = self.sandbox(rebuilding, tmp, &dir);
+        let (made, _lock) = super::generic::run(self.ws, b, &sandbox)?;
+        made.iter()
+            .map(|(name, path)| self.put(name, path))
+            .collect()
+    }
+
     /// Makes `node`'s outputs in a fresh temp dir and puts them in the store (not yet indexed:
     /// the caller records or compares them).
     pub(super) fn produce(
@@ -163,15 +179,7 @@ impl Producer<'_> {
             }
             Recipe::CrateSources(s) => self.produce_crate_sources(s)?,
             Recipe::ExtraBuild(e) => self.produce_extra(e, rebuilding, tmp.path())?,
-            Recipe::GenericBuild(b) => {
-                // One sandbox per package and target, kept between builds like cargo's.
-                let dir = format!("generic/{}-{}", b.package, b.target);
-                let sandbox = self.sandbox(rebuilding, tmp.path(), &dir);
-                let (made, _lock) = super::generic::run(self.ws, b, &sandbox)?;
-                made.iter()
-                    .map(|(name, path)| self.put(name, path))
-                    .collect::<Result<_, _>>()?
-            }
+            Recipe::GenericBuild(b) => self.produce_generic(b, rebuilding, tmp.path())?,
             Recipe::Package(p) => {
                 self.stage_package(label, p, tmp.path())?;
                 match p.installer {

@@ -10,6 +10,7 @@ mod ci;
 mod compat;
 mod faults;
 mod fields;
+mod generic;
 mod hermetic;
 mod installers;
 mod layouts;
