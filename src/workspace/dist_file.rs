@@ -68,8 +68,8 @@ pub fn find(start: &Path) -> Result<Option<Found>, WorkspaceError> {
     Ok(None)
 }
 
-/// The directories of the `cargo:PATH` members and the packages of the `dist:PATH` members
-/// (relative to `dir`); `npm:` members are refused.
+/// The directories of the `cargo:PATH` members and the packages of the `dist:PATH` and
+/// `npm:PATH` members (relative to `dir`).
 fn members(
     members: &[String],
     dir: &Path,
@@ -84,14 +84,12 @@ fn members(
         match m.split_once(':') {
             Some(("cargo", rel)) => cargo.push(dir.join(rel)),
             Some(("dist", rel)) => generic.push(super::generic::read_member(&dir.join(rel))?),
-            Some(("npm", _)) => {
-                return Err(err(format!(
-                    "member {m:?} is an npm project, which this tool cannot build yet; list its directory as a generic member (\"dist:PATH\") with a dist.toml giving its build-command and binaries"
-                )))
+            Some(("npm", rel)) => {
+                generic.push(super::generic::read_npm_member(&dir.join(rel))?)
             }
             _ => {
                 return Err(err(format!(
-                    "member {m:?} is not of the form \"cargo:PATH\" or \"dist:PATH\" (relative to this file)"
+                    "member {m:?} is not of the form \"cargo:PATH\", \"dist:PATH\" or \"npm:PATH\" (relative to this file)"
                 )))
             }
         }
@@ -248,11 +246,11 @@ mod tests {
         write(
             d.path(),
             "dist-workspace.toml",
-            "[workspace]\nmembers = [\"cargo:.\", \"npm:web\"]\n",
+            "[workspace]\nmembers = [\"cargo:.\", \"go:web\"]\n",
         );
         let e = find(d.path()).unwrap_err().to_string();
         assert!(
-            e.contains("dist-workspace.toml") && e.contains("\"npm:web\""),
+            e.contains("dist-workspace.toml") && e.contains("\"go:web\""),
             "{e}"
         );
     }

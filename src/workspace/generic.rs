@@ -1,5 +1,6 @@
 //! Generic members (`dist:DIR` in `[workspace] members`, or a `[package]` table in the dist
-//! workspace file itself): projects in any language whose `dist.toml` says how to build them.
+//! workspace file itself): projects in any language whose `dist.toml` says how to build them;
+//! and npm members (`npm:DIR`), whose `package.json` says most of it.
 //!
 //! ```toml
 //! [package]
@@ -73,16 +74,7 @@ struct RawPackage {
 pub fn read_member(dir: &Path) -> Result<GenericMember, WorkspaceError> {
     let path = dir.join("dist.toml");
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(&path).map_err(|source| WorkspaceError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    let doc: toml_edit::DocumentMut =
-        text.parse()
-            .map_err(|e: toml_edit::TomlError| WorkspaceError::Toml {
-                path: shown.clone(),
-                message: e.to_string(),
-            })?;
+    let doc = parse_toml(&path)?;
     let Some(package) = doc.get("package") else {
         return Err(WorkspaceError::DistFile {
             path: shown,
@@ -91,6 +83,101 @@ pub fn read_member(dir: &Path) -> Result<GenericMember, WorkspaceError> {
     };
     let dist = doc.get("dist").map(super::dist_file::item_to_json);
     from_table(&path, &super::dist_file::item_to_json(package), dist)
+}
+
+/// The npm member in `dir`: its `package.json` (name without its scope, version, description,
+/// license, homepage, repository, author, the `bin` names; a `dist` script is the build command,
+/// `npm run dist`), each field overridden by the `[package]` of a `dist.toml` beside it, as
+/// cargo-dist 0.34 reads an npm member.
+pub fn read_npm_member(dir: &Path) -> Result<GenericMember, WorkspaceError> {
+    let path = dir.join("package.json");
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|source| WorkspaceError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    let json: Value = serde_json::from_str(&text).map_err(|e| WorkspaceError::DistFile {
+        path: shown.clone(),
+        message: format!("not valid JSON: {e}"),
+    })?;
+    let mut table = npm_fields(&json);
+    let paired = dir.join("dist.toml");
+    let (file, dist) = match paired.is_file() {
+        false => (path, None),
+        true => {
+            let doc = parse_toml(&paired)?;
+            if let (Some(Value::Object(over)), Value::Object(t)) = (
+                doc.get("package").map(super::dist_file::item_to_json),
+                &mut table,
+            ) {
+                t.extend(over);
+            }
+            (paired, doc.get("dist").map(super::dist_file::item_to_json))
+        }
+    };
+    from_table(&file, &table, dist)
+}
+
+/// `package.json`'s fields as a generic `[package]` table (as JSON).
+fn npm_fields(json: &Value) -> Value {
+    let mut t = serde_json::Map::new();
+    let name = json["name"].as_str().map(|n| match n.split_once('/') {
+        Some((scope, name)) if scope.starts_with('@') => name,
+        _ => n,
+    });
+    if let Some(name) = name {
+        t.insert("name".into(), name.into());
+    }
+    for key in ["version", "description", "license", "homepage"] {
+        if let Some(v) = json[key].as_str() {
+            t.insert(key.into(), v.into());
+        }
+    }
+    let repository = match &json["repository"] {
+        Value::String(s) => Some(repository_url(s)),
+        Value::Object(o) => o.get("url").and_then(Value::as_str).map(repository_url),
+        _ => None,
+    };
+    if let Some(r) = repository {
+        t.insert("repository".into(), r.into());
+    }
+    if let Some(a) = json["author"].as_str() {
+        t.insert("authors".into(), vec![a].into());
+    }
+    let binaries: Vec<&str> = match &json["bin"] {
+        Value::String(_) => name.into_iter().collect(),
+        Value::Object(o) => o.keys().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
+    t.insert("binaries".into(), binaries.into());
+    if json["scripts"].get("dist").is_some() {
+        t.insert("build-command".into(), vec!["npm", "run", "dist"].into());
+    }
+    Value::Object(t)
+}
+
+/// npm's repository shorthands (`owner/repo`, `github:owner/repo`) and `git+https://...git`
+/// URLs as the https URL of the repository.
+fn repository_url(s: &str) -> String {
+    let s = s.strip_prefix("github:").unwrap_or(s);
+    if !s.contains(':') && s.matches('/').count() == 1 {
+        return format!("https://github.com/{s}");
+    }
+    let s = s.strip_prefix("git+").unwrap_or(s);
+    s.strip_suffix(".git").unwrap_or(s).to_string()
+}
+
+fn parse_toml(path: &Path) -> Result<toml_edit::DocumentMut, WorkspaceError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| WorkspaceError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    text.parse()
+        .map_err(|e: toml_edit::TomlError| WorkspaceError::Toml {
+            path: shown,
+            message: e.to_string(),
+        })
 }
 
 /// A `[package]` table (as JSON) of the file at `path`.
@@ -180,6 +267,44 @@ mod tests {
         assert_eq!(m.build.command, ["make", "all"]);
         assert_eq!(m.build.out_dir, "build");
         assert_eq!(m.dist.unwrap()["installers"][0], "shell");
+    }
+
+    #[test]
+    fn an_npm_member_reads_package_json_under_its_dist_toml() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("package.json"),
+            r#"{"name": "@acme/say", "version": "1.4.0", "license": "MIT", "author": "Ann",
+                "repository": {"type": "git", "url": "git+https://github.com/acme/say.git"},
+                "bin": {"say": "bin/say.js"}, "scripts": {"dist": "bun build --compile"}}"#,
+        )
+        .unwrap();
+        let m = read_npm_member(d.path()).unwrap();
+        assert_eq!(
+            (m.name.as_str(), m.version.to_string()),
+            ("say", "1.4.0".into())
+        );
+        assert_eq!(m.repository.as_deref(), Some("https://github.com/acme/say"));
+        assert_eq!(
+            (m.binaries, m.authors),
+            (vec!["say".to_string()], vec!["Ann".to_string()])
+        );
+        assert_eq!(m.build.command, ["npm", "run", "dist"]);
+        std::fs::write(
+            d.path().join("dist.toml"),
+            "[package]\nbinaries = [\"say-cli\"]\nbuild-command = [\"make\"]\nout-dir = \"dist\"\n",
+        )
+        .unwrap();
+        let m = read_npm_member(d.path()).unwrap();
+        assert_eq!(
+            (m.binaries, m.build.command),
+            (vec!["say-cli".to_string()], vec!["make".to_string()])
+        );
+        assert_eq!(
+            repository_url("github:acme/say"),
+            "https://github.com/acme/say"
+        );
+        assert_eq!(repository_url("acme/say"), "https://github.com/acme/say");
     }
 
     #[test]

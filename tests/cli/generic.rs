@@ -272,12 +272,9 @@ fn generic_members_are_read_strictly() {
         e.contains("package hello-c") && e.contains("`cargo-auditable`"),
         "{e}"
     );
-    fx.file(
-        "dist-workspace.toml",
-        &ws.replace("dist:hello-c", "npm:web"),
-    );
+    fx.file("dist-workspace.toml", &ws.replace("dist:hello-c", "go:web"));
     let e = fx.fails(&["plan"], 1);
-    assert!(e.contains("\"npm:web\"") && e.contains("dist:PATH"), "{e}");
+    assert!(e.contains("\"go:web\"") && e.contains("npm:PATH"), "{e}");
 }
 
 /// The generic-c shape: one `[package]` in dist-workspace.toml itself, its `[dist]` the
@@ -309,4 +306,45 @@ fn a_dist_workspace_file_with_its_own_package_is_one_generic_app() {
     );
     let inside = unpacked.join(archive.trim_end_matches(".tar.xz"));
     assert_eq!(run(&inside.join(APP)), format!("hello from C for {host}\n"));
+}
+
+/// An npm member as cargo-dist reads one: `package.json` names the package (its scope dropped),
+/// version and binaries, and its `dist` script is the build (`npm run dist`, with the real npm).
+#[test]
+fn an_npm_member_builds_with_its_dist_script() {
+    crate::support::servers::need("npm", "npm");
+    let fx = Fixture::new();
+    let host = host_triple();
+    fx.file(
+        "dist-workspace.toml",
+        &format!("[workspace]\nmembers = [\"npm:say\"]\n\n[dist]\ntargets = [\"{host}\"]\n"),
+    )
+    .file(
+        "say/package.json",
+        r#"{"name": "@acme/say-js", "version": "0.5.0", "license": "MIT",
+            "repository": "github:acme/say-js", "bin": {"say-js": "index.js"},
+            "scripts": {"dist": "node build.js"}}"#,
+    )
+    .file("say/index.js", "console.log('say-js');\n")
+    .file(
+        "say/build.js",
+        "const fs = require('fs');\nfs.writeFileSync('say-js', '#!/bin/sh\\necho \"say-js for ' + process.env.CARGO_DIST_TARGET + '\"\\n', { mode: 0o755 });\n",
+    );
+    commit_all(&fx);
+    let manifest = fx.json(&["build", "-o", "json"]);
+    assert_eq!(manifest["announcement_tag"], "v0.5.0");
+    assert_eq!(manifest["releases"][0]["app_name"], "say-js");
+    let archive = archive_name("say-js", &host);
+    let unpacked = fx.dir.path().join("unpacked");
+    untar(
+        &fx.root().join("target/distrib").join(&archive),
+        &unpacked,
+        &["xJf"],
+    );
+    let inside = unpacked.join(archive.trim_end_matches(".tar.xz"));
+    assert_eq!(run(&inside.join("say-js")), format!("say-js for {host}\n"));
+    assert!(
+        !fx.root().join("say/say-js").exists(),
+        "built in the sandbox, not in say/"
+    );
 }

@@ -339,17 +339,24 @@ fn wrong_types_in_dist_workspace_toml_name_file_table_and_key() {
 }
 
 #[test]
-fn member_kinds_this_tool_cannot_build_are_named() {
+fn member_kinds_this_tool_cannot_read_are_named() {
     let fx = dist_workspace_app("");
     fx.file(
         "dist-workspace.toml",
-        "[workspace]\nmembers = [\"cargo:.\", \"npm:web\"]\n\n[dist]\n",
+        "[workspace]\nmembers = [\"cargo:.\", \"go:web\"]\n\n[dist]\n",
     );
     let err = fx.fails(&["plan"], 1);
     assert!(
-        err.contains("dist-workspace.toml: member \"npm:web\" is an npm project, which this tool cannot build yet"),
+        err.contains("dist-workspace.toml: member \"go:web\" is not of the form"),
         "{err}"
     );
+    // Two Cargo workspaces in one dist workspace.
+    fx.file(
+        "dist-workspace.toml",
+        "[workspace]\nmembers = [\"cargo:.\", \"cargo:other\"]\n\n[dist]\n",
+    );
+    let err = fx.fails(&["plan"], 1);
+    assert!(err.contains("2 Cargo workspaces are listed"), "{err}");
     // A dist file beside the workspace that does not list it.
     fx.file(
         "dist-workspace.toml",
