@@ -363,7 +363,12 @@ pub fn init(
     } else {
         ConfigHome::CargoToml
     };
-    let (new_text, table) = edit_manifest(&text, &manifest, home, args, &opts.targets)?;
+    let (mut new_text, table) = edit_manifest(&text, &manifest, home, args, &opts.targets)?;
+    // Generic members alone: no Cargo.toml to give a [profile.dist] (the manifest is the dist
+    // file, edited below).
+    if !ws.has_cargo_workspace() {
+        new_text = text.clone();
+    }
     let dist_file = (home == ConfigHome::DistFile).then(|| dist_file_path(&ws));
     let dist_edit = match &dist_file {
         Some((path, shown)) => edit_dist_file_on_disk(path, shown, args, &opts.targets)?,

@@ -434,6 +434,11 @@ impl Workspace {
         })
     }
 
+    /// False for a dist workspace of generic members only (its `manifest_path` is the dist file).
+    pub fn has_cargo_workspace(&self) -> bool {
+        self.manifest_path.ends_with("Cargo.toml")
+    }
+
     pub fn package(&self, name: &str) -> Option<&Package> {
         // Loaded packages are sorted by name (a plan looks Apps up thousands of times); a list
         // made some other way may not be, so a miss is confirmed by a scan.

@@ -348,3 +348,27 @@ fn an_npm_member_builds_with_its_dist_script() {
         "built in the sandbox, not in say/"
     );
 }
+
+/// `init` in a workspace of generic members edits the dist file's `[dist]` and nothing else:
+/// there is no Cargo.toml to give a `[profile.dist]`.
+#[test]
+fn init_of_a_generic_workspace_edits_only_its_dist_table() {
+    let fx = generic_only();
+    let before = std::fs::read_to_string(fx.root().join("dist-workspace.toml")).unwrap();
+    fx.ok(&["init", "--yes", "--installer", "shell", "--ci", "github"]);
+    let after = std::fs::read_to_string(fx.root().join("dist-workspace.toml")).unwrap();
+    assert!(
+        after.starts_with("[workspace]\nmembers = [\"dist:hello-c\"]\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("ci = \"github\"") || after.contains("ci = [\"github\"]"),
+        "{after}"
+    );
+    assert!(!after.contains("[profile"), "{after}");
+    assert_ne!(before, after);
+    assert!(!fx.root().join("Cargo.toml").exists());
+    assert!(fx.root().join(".github/workflows/release.yml").is_file());
+    let plan = fx.json(&["plan", "-o", "json"]);
+    assert_eq!(plan["releases"][0]["app_name"], APP);
+}

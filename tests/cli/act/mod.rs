@@ -95,7 +95,8 @@ impl Remote {
 pub enum Layout {
     /// This repository's example: one package at the workspace root.
     Example,
-    /// The same kind of App in a virtual workspace, its package in a subdirectory.
+    /// The same kind of App in a virtual workspace, its package in a subdirectory, and a
+    /// generic (`dist:`) member beside it: a C program built by its Makefile.
     Virtual,
     /// Three Apps sharing a library of the workspace.
     SharedLibrary,
@@ -152,6 +153,30 @@ impl Layout {
                 apps.insert(
                     "hello".into(),
                     vec![("hello".into(), "hello from a virtual workspace".into())],
+                );
+                // Beside it, a generic member: a C program built by its Makefile.
+                write(
+                    "dist-workspace.toml",
+                    "[workspace]\nmembers = [\"cargo:.\", \"dist:hello-c\"]\n",
+                );
+                write(
+                    "hello-c/dist.toml",
+                    &format!("[package]\nname = \"hello-c\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\ndescription = \"hello-c, released by the pipeline test\"\nrepository = \"https://github.com/{SLUG}\"\nbinaries = [\"hello-c\"]\nbuild-command = [\"make\"]\nout-dir = \"out\"\n"),
+                );
+                write(
+                    "hello-c/Makefile",
+                    "out/hello-c: main.c\n\tmkdir -p out\n\t$(CC) -O2 -DTARGET='\"$(CARGO_DIST_TARGET)\"' -o out/hello-c main.c\n",
+                );
+                write(
+                    "hello-c/main.c",
+                    "#include <stdio.h>\nint main(void) { printf(\"hello from C for %s\\n\", TARGET); return 0; }\n",
+                );
+                apps.insert(
+                    "hello-c".into(),
+                    vec![(
+                        "hello-c".into(),
+                        format!("hello from C for {}", host_triple()),
+                    )],
                 );
             }
             Layout::SharedLibrary => {
