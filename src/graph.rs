@@ -806,16 +806,22 @@ fn archive_recipe(
                 };
                 items.insert(item.path.clone(), src);
             }
-            // An auto-included file was found as a regular file by the workspace scan.
+            // An auto-included file was found as a regular file by the workspace scan. An
+            // `include` of the same name wins, whichever comes first.
             ItemSource::File {
                 path,
                 kind: Some(_),
             } => {
-                let src = ArchiveSource::File {
-                    input: hasher.file(ws, path)?,
-                    path: path.clone(),
-                };
-                items.insert(item.path.clone(), src);
+                let included = contents.iter().any(|i| {
+                    i.path == item.path && matches!(i.source, ItemSource::File { kind: None, .. })
+                });
+                if !included {
+                    let src = ArchiveSource::File {
+                        input: hasher.file(ws, path)?,
+                        path: path.clone(),
+                    };
+                    items.insert(item.path.clone(), src);
+                }
             }
             ItemSource::File { path, kind: None } => {
                 let key = (item.path.clone(), path.clone());

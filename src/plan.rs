@@ -762,10 +762,22 @@ fn archive_contents(
         });
     }
     contents.sort();
-    // Two sources for one archive path (an `include` naming an auto-included file): the first
-    // wins, so the archive stays well-formed.
-    contents.dedup_by(|a, b| a.path == b.path);
+    // Two sources for one archive path: the first wins, so the archive stays well-formed. An
+    // `include` of an auto-included file's name is one member in two roles: both are kept, so
+    // the manifest lists it under both kinds (`readme` and `unknown`), as cargo-dist 0.34 does;
+    // the archive holds it once, the included file (cargo-dist copies includes last).
+    contents.dedup_by(|later, kept| later.path == kept.path && !two_roles(later, kept));
     contents
+}
+
+/// An auto-include and an `include` (one of each).
+fn two_roles(a: &ArchiveItem, b: &ArchiveItem) -> bool {
+    match (&a.source, &b.source) {
+        (ItemSource::File { kind: ka, .. }, ItemSource::File { kind: kb, .. }) => {
+            ka.is_some() != kb.is_some()
+        }
+        _ => false,
+    }
 }
 
 /// A generic package's build runs its own command: the options that change how cargo builds

@@ -105,3 +105,63 @@ fn manifest_fields_without_their_keys_take_cargo_dists_defaults() {
     assert_eq!(m["releases"][0]["display_name"], "plain-app");
     assert!(m["releases"][0]["hosting"].get("order").is_none(), "{m}");
 }
+
+/// An `include` of an auto-included file's name is one archive member listed under both its
+/// roles, as cargo-dist 0.34 lists it; the archive holds the included file once.
+#[test]
+fn an_included_auto_include_is_listed_under_both_kinds_and_archived_once() {
+    let host = crate::support::host_triple();
+    let fx = dist_app(
+        "twice-app",
+        "hi",
+        &format!("targets = [\"{host}\"]\ninclude = [\"README.md\", \"docs/LICENSE\"]\n"),
+    );
+    fx.file("docs/LICENSE", "another licence\n");
+    commit_all(&fx);
+    let m: Value = fx.json(&["build", "-o", "json"]);
+    let archive = crate::support::archive_name("twice-app", &host);
+    let mut assets: Vec<(String, String)> = m["artifacts"][&archive]["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["path"].as_str().unwrap().into(),
+                a["kind"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assets.sort();
+    let want = [
+        ("CHANGELOG.md", "changelog"),
+        ("LICENSE", "license"),
+        ("LICENSE", "unknown"),
+        ("README.md", "readme"),
+        ("README.md", "unknown"),
+        ("twice-app", "executable"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(p, k)| (p.to_string(), k.to_string()))
+        .collect();
+    assert_eq!(assets, want);
+    let listing = std::process::Command::new("tar")
+        .arg("tJf")
+        .arg(fx.root().join("target/distrib").join(&archive))
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    assert_eq!(listing.matches("/README.md").count(), 1, "{listing}");
+    let licence = listing.lines().find(|l| l.ends_with("/LICENSE")).unwrap();
+    assert_eq!(listing.matches("/LICENSE").count(), 1, "{listing}");
+    let dir = fx.dir.path().join("unpacked");
+    crate::support::untar(
+        &fx.root().join("target/distrib").join(&archive),
+        &dir,
+        &["xJf"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(licence)).unwrap(),
+        "another licence\n"
+    );
+}
