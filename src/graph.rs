@@ -530,11 +530,7 @@ fn add_generic_builds(
         for target in &release.targets {
             let build = recipe::GenericBuild {
                 package: pkg.name.clone(),
-                binaries: release
-                    .target_binaries
-                    .get(target)
-                    .cloned()
-                    .unwrap_or_else(|| pkg.binaries.clone()),
+                binaries: release.binaries_for(target),
                 target: target.clone(),
                 command: spec.command.clone(),
                 working_dir: pkg.dir.clone(),
@@ -1111,11 +1107,7 @@ fn build_nodes(
                 .clone();
             let build = CargoBuild {
                 package: pkg.name.clone(),
-                binaries: release
-                    .target_binaries
-                    .get(target)
-                    .cloned()
-                    .unwrap_or_else(|| pkg.binaries.clone()),
+                binaries: release.binaries_for(target),
                 target: target.clone(),
                 features: pc.features.clone(),
                 default_features: pc.default_features,

@@ -109,6 +109,17 @@ pub struct Release {
     pub npm_package: String,
 }
 
+impl Release {
+    /// The binaries built and shipped for `target` (the package's, unless `binaries` narrows
+    /// them).
+    pub fn binaries_for(&self, target: &str) -> Vec<String> {
+        self.target_binaries
+            .get(target)
+            .cloned()
+            .unwrap_or_else(|| self.binaries.clone())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GithubRepo {
     pub owner: String,

@@ -49,6 +49,20 @@ fn generic_only() -> Fixture {
     fx
 }
 
+/// Unpacks `archive` from target/distrib and runs `bin` from it.
+fn run_archived(fx: &Fixture, archive: &str, bin: &str) -> String {
+    let unpacked = tempfile::tempdir_in(fx.dir.path()).unwrap();
+    untar(
+        &fx.root().join("target/distrib").join(archive),
+        unpacked.path(),
+        &["xJf"],
+    );
+    run(&unpacked
+        .path()
+        .join(archive.trim_end_matches(".tar.xz"))
+        .join(bin))
+}
+
 fn run(program: &Path) -> String {
     let out = run_ok(&mut Command::new(program));
     String::from_utf8(out.stdout).unwrap()
@@ -147,14 +161,10 @@ fn a_generic_build_is_keyed_over_its_files_and_reports_what_it_did_not_make() {
         stderr.contains(&format!("built {APP}-{host} (build-command)")),
         "{stderr}"
     );
-    let unpacked = fx.dir.path().join("unpacked");
-    untar(
-        &fx.root().join("target/distrib").join(&archive),
-        &unpacked,
-        &["xJf"],
+    assert_eq!(
+        run_archived(&fx, &archive, APP),
+        format!("hi again for {host}\n")
     );
-    let inside = unpacked.join(archive.trim_end_matches(".tar.xz"));
-    assert_eq!(run(&inside.join(APP)), format!("hi again for {host}\n"));
 
     // A binary the command does not make, and a command that fails, are named.
     let dist = std::fs::read_to_string(fx.root().join(APP).join("dist.toml")).unwrap();
@@ -298,14 +308,10 @@ fn a_dist_workspace_file_with_its_own_package_is_one_generic_app() {
     let manifest = fx.json(&["build", "-o", "json"]);
     assert_eq!(manifest["announcement_tag"], "v1.2.0");
     let archive = archive_name(APP, &host);
-    let unpacked = fx.dir.path().join("unpacked");
-    untar(
-        &fx.root().join("target/distrib").join(&archive),
-        &unpacked,
-        &["xJf"],
+    assert_eq!(
+        run_archived(&fx, &archive, APP),
+        format!("hello from C for {host}\n")
     );
-    let inside = unpacked.join(archive.trim_end_matches(".tar.xz"));
-    assert_eq!(run(&inside.join(APP)), format!("hello from C for {host}\n"));
 }
 
 /// An npm member as cargo-dist reads one: `package.json` names the package (its scope dropped),
@@ -335,14 +341,10 @@ fn an_npm_member_builds_with_its_dist_script() {
     assert_eq!(manifest["announcement_tag"], "v0.5.0");
     assert_eq!(manifest["releases"][0]["app_name"], "say-js");
     let archive = archive_name("say-js", &host);
-    let unpacked = fx.dir.path().join("unpacked");
-    untar(
-        &fx.root().join("target/distrib").join(&archive),
-        &unpacked,
-        &["xJf"],
+    assert_eq!(
+        run_archived(&fx, &archive, "say-js"),
+        format!("say-js for {host}\n")
     );
-    let inside = unpacked.join(archive.trim_end_matches(".tar.xz"));
-    assert_eq!(run(&inside.join("say-js")), format!("say-js for {host}\n"));
     assert!(
         !fx.root().join("say/say-js").exists(),
         "built in the sandbox, not in say/"
