@@ -1051,6 +1051,7 @@ mod tests {
             target_paths: vec![],
             globs: None,
             generic: None,
+            npm_scope: None,
         }
     }
 

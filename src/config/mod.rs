@@ -393,7 +393,11 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
             )?,
             _ => Layer::default(),
         };
-        packages.insert(pkg.name.clone(), package_config(&ws_layer, &pkg_layer));
+        let mut pc = package_config(&ws_layer, &pkg_layer);
+        if pc.npm_scope.is_none() {
+            pc.npm_scope = pkg.npm_scope.clone();
+        }
+        packages.insert(pkg.name.clone(), pc);
         layers.push(pkg_layer);
     }
     warnings.extend(not_acted_on(&layers));

@@ -43,6 +43,8 @@ pub struct GenericMember {
     pub readme: Option<PathBuf>,
     /// The file's own `[dist]` table: the package's config (a member's file only).
     pub dist: Option<Value>,
+    /// An npm member's scope (`@acme` of `@acme/tool`): its npm installer's default scope.
+    pub npm_scope: Option<String>,
 }
 
 /// `[package]` as cargo-dist 0.34 reads it: unknown keys are left alone, wrong types refused.
@@ -115,7 +117,13 @@ pub fn read_npm_member(dir: &Path) -> Result<GenericMember, WorkspaceError> {
             (paired, doc.get("dist").map(super::dist_file::item_to_json))
         }
     };
-    from_table(&file, &table, dist)
+    let mut member = from_table(&file, &table, dist)?;
+    member.npm_scope = json["name"]
+        .as_str()
+        .and_then(|n| n.split_once('/'))
+        .map(|(scope, _)| scope.to_string())
+        .filter(|scope| scope.starts_with('@'));
+    Ok(member)
 }
 
 /// `package.json`'s fields as a generic `[package]` table (as JSON).
@@ -241,6 +249,7 @@ pub fn from_table(
         authors: raw.authors.unwrap_or_default(),
         readme: raw.readme.map(|r| dir.join(r)),
         dist,
+        npm_scope: None,
     })
 }
 
@@ -290,6 +299,7 @@ mod tests {
             (vec!["say".to_string()], vec!["Ann".to_string()])
         );
         assert_eq!(m.build.command, ["npm", "run", "dist"]);
+        assert_eq!(m.npm_scope.as_deref(), Some("@acme"));
         std::fs::write(
             d.path().join("dist.toml"),
             "[package]\nbinaries = [\"say-cli\"]\nbuild-command = [\"make\"]\nout-dir = \"dist\"\n",

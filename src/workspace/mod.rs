@@ -124,6 +124,9 @@ pub struct Package {
     pub globs: Option<files::PackageGlobs>,
     /// A generic (`dist:`) member's build; `None` for Cargo packages.
     pub generic: Option<generic::GenericBuildSpec>,
+    /// The scope of an npm member's package name: its npm installer's scope unless `npm-scope`
+    /// says otherwise, as in cargo-dist.
+    pub npm_scope: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -596,6 +599,7 @@ impl Package {
             });
         }
         pkg.generic = Some(m.build.clone());
+        pkg.npm_scope = m.npm_scope.clone();
         Ok(pkg)
     }
 
@@ -668,6 +672,7 @@ impl Package {
             target_paths: rel_all(&p.target_paths),
             globs,
             generic: None,
+            npm_scope: None,
         })
     }
 }

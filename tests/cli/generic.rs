@@ -323,7 +323,7 @@ fn an_npm_member_builds_with_its_dist_script() {
     let host = host_triple();
     fx.file(
         "dist-workspace.toml",
-        &format!("[workspace]\nmembers = [\"npm:say\"]\n\n[dist]\ntargets = [\"{host}\"]\n"),
+        &format!("[workspace]\nmembers = [\"npm:say\"]\n\n[dist]\ntargets = [\"{host}\"]\ninstallers = [\"npm\"]\n"),
     )
     .file(
         "say/package.json",
@@ -340,6 +340,9 @@ fn an_npm_member_builds_with_its_dist_script() {
     let manifest = fx.json(&["build", "-o", "json"]);
     assert_eq!(manifest["announcement_tag"], "v0.5.0");
     assert_eq!(manifest["releases"][0]["app_name"], "say-js");
+    // The package's scope is its npm installer's, as in cargo-dist.
+    let hint = &manifest["artifacts"]["say-js-npm-package.tar.gz"]["install_hint"];
+    assert_eq!(hint, "npm install @acme/say-js@0.5.0");
     let archive = archive_name("say-js", &host);
     assert_eq!(
         run_archived(&fx, &archive, "say-js"),
