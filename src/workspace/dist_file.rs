@@ -97,19 +97,11 @@ fn members(
     Ok((cargo, generic))
 }
 
-/// `None` for a `dist.toml` that is not a workspace file (no `[workspace]` and no `[dist]`).
+/// `None` for a `dist.toml` that is not a workspace file (no `[workspace]`, `[dist]` or
+/// `[package]`).
 fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| WorkspaceError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    let doc: toml_edit::DocumentMut =
-        text.parse()
-            .map_err(|e: toml_edit::TomlError| WorkspaceError::Toml {
-                path: shown.clone(),
-                message: e.to_string(),
-            })?;
+    let doc = super::parse_toml(path)?;
     if ["workspace", "dist", "package"]
         .iter()
         .all(|t| doc.get(t).is_none())

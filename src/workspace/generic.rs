@@ -56,6 +56,7 @@ struct RawPackage {
     description: Option<String>,
     repository: Option<String>,
     homepage: Option<String>,
+    // Read only so that a wrong type is refused, as cargo-dist refuses it; not used.
     #[allow(dead_code)]
     documentation: Option<String>,
     readme: Option<String>,
@@ -76,7 +77,7 @@ struct RawPackage {
 pub fn read_member(dir: &Path) -> Result<GenericMember, WorkspaceError> {
     let path = dir.join("dist.toml");
     let shown = path.display().to_string();
-    let doc = parse_toml(&path)?;
+    let doc = super::parse_toml(&path)?;
     let Some(package) = doc.get("package") else {
         return Err(WorkspaceError::DistFile {
             path: shown,
@@ -107,7 +108,7 @@ pub fn read_npm_member(dir: &Path) -> Result<GenericMember, WorkspaceError> {
     let (file, dist) = match paired.is_file() {
         false => (path, None),
         true => {
-            let doc = parse_toml(&paired)?;
+            let doc = super::parse_toml(&paired)?;
             if let (Some(Value::Object(over)), Value::Object(t)) = (
                 doc.get("package").map(super::dist_file::item_to_json),
                 &mut table,
@@ -173,19 +174,6 @@ fn repository_url(s: &str) -> String {
     }
     let s = s.strip_prefix("git+").unwrap_or(s);
     s.strip_suffix(".git").unwrap_or(s).to_string()
-}
-
-fn parse_toml(path: &Path) -> Result<toml_edit::DocumentMut, WorkspaceError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| WorkspaceError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    text.parse()
-        .map_err(|e: toml_edit::TomlError| WorkspaceError::Toml {
-            path: shown,
-            message: e.to_string(),
-        })
 }
 
 /// A `[package]` table (as JSON) of the file at `path`.

@@ -378,7 +378,7 @@ impl Workspace {
         let doc = match doc {
             Some(doc) => Some(doc),
             None if raw.packages.is_empty() && !manifest_path.is_file() => None,
-            None => Some(parse_manifest(&manifest_path)?),
+            None => Some(parse_toml(&manifest_path)?),
         };
         let single_package = doc.as_ref().is_some_and(|d| d.get("workspace").is_none());
         let profiles = doc.as_ref().map(read_profiles).unwrap_or_default();
@@ -778,7 +778,8 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-fn parse_manifest(path: &Path) -> Result<toml_edit::DocumentMut, WorkspaceError> {
+/// A TOML file (a manifest, a dist file), its read and parse errors naming it.
+fn parse_toml(path: &Path) -> Result<toml_edit::DocumentMut, WorkspaceError> {
     let text = std::fs::read_to_string(path).map_err(|source| WorkspaceError::Io {
         path: path.display().to_string(),
         source,
