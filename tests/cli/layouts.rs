@@ -212,6 +212,35 @@ fn dist_workspace_toml_wins_over_cargo_toml_metadata() {
     assert!(!names.iter().any(|n| n.contains("riscv64gc")), "{names:?}");
 }
 
+/// `[workspace] version` of dist-workspace.toml releases every package at that version, as
+/// cargo-dist reads it; a `version` in `[dist]` is no key of cargo-dist's, so it is an unknown
+/// key there, warned about and ignored.
+#[test]
+fn the_dist_files_workspace_version_is_every_packages_version() {
+    let host = host_triple();
+    let fx = dist_workspace_app(&format!("targets = [\"{host}\"]\nversion = \"9.9.9\"\n"));
+    let file = std::fs::read_to_string(fx.root().join("dist-workspace.toml")).unwrap();
+    fx.file(
+        "dist-workspace.toml",
+        &file.replace(
+            "members = [\"cargo:.\"]",
+            "members = [\"cargo:.\"]\nversion = \"2.1.0\"",
+        ),
+    );
+    let (stdout, stderr) = fx.ok_both(&["plan", "--tag=v2.1.0", "-o", "json"]);
+    assert!(
+        stderr
+            .contains("warning: unknown key `version` in [dist] of dist-workspace.toml is ignored"),
+        "{stderr}"
+    );
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["releases"][0]["app_version"], "2.1.0", "{plan}");
+    let names = artifact_names(&plan);
+    assert!(names.contains(&format!("{APP}-{host}.tar.xz")), "{names:?}");
+    // The Cargo.toml's own version is not a release of this workspace any more.
+    let stderr = fx.fails(&["plan", "--tag=v0.3.0"], 1);
+    assert!(stderr.contains("v0.3.0"), "{stderr}");
+}
 /// Every key with its example, as config lines, but one whose example needs a git submodule
 /// (tests/cli/ci.rs has one).
 fn every_example() -> String {
