@@ -897,6 +897,7 @@ fn installer_recipe(
         installer,
         archives,
         download_url,
+        ..
     } = &a.kind
     else {
         unreachable!("called for installers");
@@ -969,7 +970,34 @@ fn installer_recipe(
             license: pkg.license.clone(),
         },
         shrinkwrap: pc.npm_shrinkwrap,
+        files: shipped_files(*installer, g, archives),
     }))
+}
+
+/// The App's files an npm package ships, as cargo-dist's does: the workspace files its archives
+/// hold (README, licences, changelog, `include`s), by their path inside.
+fn shipped_files(
+    installer: InstallerKind,
+    g: &RecipeGraph,
+    archives: &[String],
+) -> BTreeMap<String, (String, dist_recipes::recipe::FileInput)> {
+    if !matches!(installer, InstallerKind::Npm | InstallerKind::NpmPackages) {
+        return BTreeMap::new();
+    }
+    let mut files = BTreeMap::new();
+    for name in archives {
+        let Recipe::Archive(a) = &g.artifacts[name].recipe else {
+            continue;
+        };
+        for (inside, src) in &a.items {
+            if let ArchiveSource::File { path, input } = src {
+                files
+                    .entry(inside.clone())
+                    .or_insert_with(|| (path.clone(), *input));
+            }
+        }
+    }
+    files
 }
 
 /// The updaters (`install-updater`) of `app` for the targets of `archives`, by target.

@@ -373,11 +373,13 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact) -> ManifestArtifact {
         ArtifactKind::Installer {
             installer,
             download_url,
-            ..
+            archives,
+            files,
         } => {
             let (hint, desc) = install_hint(*installer, a, download_url, plan);
             m.install_hint = Some(hint);
             m.description = Some(desc);
+            m.assets = package_assets(plan, archives, files);
         }
         // As cargo-dist describes an MSI: its binaries, installed.
         ArtifactKind::NativeInstaller { installer, target } if installer.makes_package() => {
@@ -407,6 +409,29 @@ fn artifact(plan: &Plan, a: &crate::plan::Artifact) -> ManifestArtifact {
         | ArtifactKind::NativeInstaller { .. } => {}
     }
     m
+}
+
+/// What an npm package holds, as cargo-dist lists it: the files it writes, then the App's files
+/// its archives hold (README, licences, changelog, `include`s). Nothing for other installers.
+fn package_assets(plan: &Plan, archives: &[String], files: &[String]) -> Vec<Asset> {
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let written = files.iter().map(|path| Asset {
+        name: Some(path.rsplit('/').next().unwrap_or(path).to_string()),
+        path: Some(path.clone()),
+        kind: "unknown".into(),
+    });
+    let first = archives.first().and_then(|n| plan.artifacts.get(n));
+    let app_files = match first.map(|a| &a.kind) {
+        Some(ArtifactKind::Archive { contents, .. }) => contents
+            .iter()
+            .filter(|i| matches!(i.source, ItemSource::File { .. }))
+            .map(asset)
+            .collect(),
+        _ => Vec::new(),
+    };
+    written.chain(app_files).collect()
 }
 
 /// An archive member as cargo-dist's schema names it.

@@ -267,6 +267,9 @@ pub enum ArtifactKind {
         /// Every archive of the App in the Universe, which the installer can fetch.
         archives: Vec<String>,
         download_url: String,
+        /// The files an npm package writes itself, package-relative (empty for other kinds):
+        /// with the App's files its archives hold, what the manifest lists it holds.
+        files: Vec<String>,
     },
     /// `{app}-{target}-update` (`install-updater`): cargo-dist ships axoupdater renamed.
     Updater { target: String },
@@ -832,6 +835,17 @@ pub fn library_files(
         .collect()
 }
 
+/// Every command an App's installers install: its binaries and their aliases (`bin-aliases`
+/// naming another package's binary apply to that package only).
+fn commands(pkg: &Package, pc: &PackageConfig) -> Vec<String> {
+    let aliases = pc
+        .bin_aliases
+        .iter()
+        .filter(|(bin, _)| pkg.binaries.contains(bin))
+        .flat_map(|(_, names)| names.iter().cloned());
+    pkg.binaries.iter().cloned().chain(aliases).collect()
+}
+
 /// The fetching installers of one App.
 #[allow(clippy::too_many_arguments)]
 fn plan_installers(
@@ -901,6 +915,11 @@ fn plan_installers(
                     installer: inst,
                     archives: fetchable,
                     download_url,
+                    files: dist_recipes::installer::generated_files(
+                        inst,
+                        &commands(pkg, pc),
+                        pc.npm_shrinkwrap,
+                    ),
                 },
             },
         )?;

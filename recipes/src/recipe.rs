@@ -26,7 +26,7 @@
 //! | `workspace-skeleton` | digest of every member's manifest and target roots | cargo-build |
 //! | `config:unix-archive`, `config:windows-archive` | the archive format (by the target) | archive |
 //! | `root-dir` | the root directory inside (JSON string, or `(unset)` for zips) | archive, source-tarball |
-//! | `item:PATH` | `recipe KEY output FILE` (a binary) or `file PATH DIGEST` (a file) | archive |
+//! | `item:PATH` | `recipe KEY output FILE` (a binary) or `file PATH DIGEST` (a file) | archive, installer |
 //! | `recipe:NAME` | key of a consumed recipe (`recipe:build`: an MSI's cargo build; `recipe:crate-sources`: a cargo build's vendored crates) | cargo-build, checksum, omnibor-id, unified-checksum, installer, msi |
 //! | `config:checksum` | the checksum style | checksum, unified-checksum |
 //! | `target:NAME`, `sha256:NAME`, `root-dir:NAME` | a consumed archive's (or updater's) target, sha256 once known, root dir | unified-checksum, installer |
@@ -321,6 +321,10 @@ pub struct Installer {
     pub app: InstallerApp,
     /// `npm-shrinkwrap`: the npm package ships an `npm-shrinkwrap.json` (npm kinds only).
     pub shrinkwrap: bool,
+    /// The App's own files the installer ships (npm kinds: the README, licences, changelog and
+    /// `include`s its archives hold, as cargo-dist's npm package does): path inside -> the
+    /// workspace file, by content.
+    pub files: BTreeMap<String, (String, FileInput)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -937,13 +941,16 @@ impl Archive {
                 ArchiveSource::Binary { build, file } => {
                     format!("recipe {} output {file}", build.to_hex())
                 }
-                ArchiveSource::File { path, input } => {
-                    format!("file {path} {}", input.value())
-                }
+                ArchiveSource::File { path, input } => file_item(path, input),
             };
             m.named("item:", path, v);
         }
     }
+}
+
+/// An `item:` input's value for a workspace file shipped inside an artifact.
+fn file_item(path: &str, input: &FileInput) -> String {
+    format!("file {path} {}", input.value())
 }
 
 impl Checksum {
@@ -1048,6 +1055,7 @@ impl Installer {
             template,
             app,
             shrinkwrap,
+            files,
         } = self;
         let InstallerApp {
             app_name,
@@ -1105,6 +1113,9 @@ impl Installer {
         m.insert("license", opt(license));
         for a in artifacts {
             installer_artifact(m, a);
+        }
+        for (inside, (path, input)) in files {
+            m.named("item:", inside, file_item(path, input));
         }
     }
 }
@@ -1540,6 +1551,22 @@ mod tests {
             .key()
         };
         assert_ne!(installer("a"), installer("b"));
+        // The App's files an npm package ships are in its key, by content.
+        let shipping = |byte: u8| {
+            let input = FileInput {
+                digest: ContentDigest::of_bytes(&[byte]),
+                executable: false,
+            };
+            let mut i = sample_installer(&BTreeMap::new());
+            i.files
+                .insert("README.md".into(), ("README.md".into(), input));
+            Recipe::Installer(Box::new(i)).key()
+        };
+        assert_ne!(shipping(1), shipping(2));
+        assert_ne!(
+            shipping(1),
+            Recipe::Installer(Box::new(sample_installer(&BTreeMap::new()))).key()
+        );
         let workflow = |template: &str, context: &str| {
             Recipe::CiWorkflow(CiWorkflow {
                 backend: "github".into(),
@@ -1603,6 +1630,7 @@ mod tests {
             package_name: Some("@org/app".into()),
             template: "2".repeat(64),
             shrinkwrap: true,
+            files: BTreeMap::new(),
             app: InstallerApp {
                 app_name: "app".into(),
                 app_version: "1.0.0".into(),

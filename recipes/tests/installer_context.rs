@@ -126,8 +126,8 @@ fn every_renderer_is_deterministic() {
             render_homebrew(&app, "my-app").unwrap()
         );
         assert_eq!(
-            npm_package_files(candidate, "my-app", true).unwrap(),
-            npm_package_files(&app, "my-app", true).unwrap()
+            npm_package_files(candidate, "my-app", true, &Default::default()).unwrap(),
+            npm_package_files(&app, "my-app", true, &Default::default()).unwrap()
         );
     }
 }

@@ -33,7 +33,7 @@ fn npm_install(fx: &Fixture, name: &str) -> PathBuf {
     let npm = require_tool("npm");
     require_tool("node");
     let tarball = fx.dir.path().join(format!("{name}-npm-package.tar.gz"));
-    write_npm_package(&fx.app, "my-app", true, &tarball).unwrap();
+    write_npm_package(&fx.app, "my-app", true, &Default::default(), &tarball).unwrap();
     let prefix = fx.dir.path().join(format!("prefix-{name}"));
     let home = fx.dir.path().join(format!("npm-home-{name}"));
     std::fs::create_dir_all(&home).unwrap();
@@ -162,7 +162,7 @@ fn missing_download_reports_the_url() {
 #[test]
 fn package_layout_and_determinism() {
     let fx = fixture(ArchiveFormat::TarGz);
-    let files = npm_package_files(&fx.app, "@my-org/my-app", true).unwrap();
+    let files = npm_package_files(&fx.app, "@my-org/my-app", true, &Default::default()).unwrap();
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
         [
@@ -196,8 +196,8 @@ fn package_layout_and_determinism() {
 
     let a = fx.dir.path().join("a.tar.gz");
     let b = fx.dir.path().join("b.tar.gz");
-    write_npm_package(&fx.app, "my-app", true, &a).unwrap();
-    write_npm_package(&fx.app, "my-app", true, &b).unwrap();
+    write_npm_package(&fx.app, "my-app", true, &Default::default(), &a).unwrap();
+    write_npm_package(&fx.app, "my-app", true, &Default::default(), &b).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let gz = flate2::read::GzDecoder::new(std::fs::File::open(&a).unwrap());
     let mut modes = BTreeMap::new();
@@ -213,7 +213,7 @@ fn package_layout_and_determinism() {
 
     for bad in ["My-App", "@scope", "@/x", ".hidden", "a b"] {
         assert!(
-            npm_package_files(&fx.app, bad, true).is_err(),
+            npm_package_files(&fx.app, bad, true, &Default::default()).is_err(),
             "{bad} accepted"
         );
     }
@@ -223,7 +223,7 @@ fn package_layout_and_determinism() {
 fn aliases_get_their_own_bin_entries() {
     let mut fx = fixture(ArchiveFormat::TarGz);
     fx.app.aliases = std::collections::BTreeMap::from([("my-app".into(), vec!["ma".into()])]);
-    let files = npm_package_files(&fx.app, "my-app", true).unwrap();
+    let files = npm_package_files(&fx.app, "my-app", true, &Default::default()).unwrap();
     let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
     assert_eq!(pkg["bin"]["ma"], "bin/ma.js");
     let launcher = String::from_utf8(files["bin/ma.js"].0.clone()).unwrap();
@@ -238,8 +238,13 @@ fn aliases_get_their_own_bin_entries() {
 #[test]
 fn packages_style_main_package_lists_a_package_per_target() {
     let fx = fixture(ArchiveFormat::TarGz);
-    let files =
-        dist_recipes::installer::npm_main_package_files(&fx.app, "@my-org/my-app", true).unwrap();
+    let files = dist_recipes::installer::npm_main_package_files(
+        &fx.app,
+        "@my-org/my-app",
+        true,
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
         [
@@ -283,12 +288,73 @@ fn packages_style_main_package_lists_a_package_per_target() {
             "{lock}"
         );
     }
-    let without =
-        dist_recipes::installer::npm_main_package_files(&fx.app, "@my-org/my-app", false).unwrap();
+    let without = dist_recipes::installer::npm_main_package_files(
+        &fx.app,
+        "@my-org/my-app",
+        false,
+        &Default::default(),
+    )
+    .unwrap();
     assert!(!without.contains_key("npm-shrinkwrap.json"));
     let entry = String::from_utf8(files["bin/my-helper.js"].0.clone()).unwrap();
     assert!(
         entry.contains("require('../launch.js')(\"my-helper\")"),
         "{entry}"
     );
+}
+
+/// What the manifest lists an npm package holds ([`generated_files`] and the App's files) is
+/// what both styles write; the App's files are shipped as given, named in `files`, and may not
+/// replace a file the package writes.
+#[test]
+fn both_styles_hold_the_files_they_list_and_the_apps_own() {
+    use dist_recipes::installer::{generated_files, npm_main_package_files, InstallerKind};
+    let mut fx = fixture(ArchiveFormat::TarGz);
+    fx.app.aliases = std::collections::BTreeMap::from([("my-app".into(), vec!["ma".into()])]);
+    let commands: Vec<String> = ["my-app", "my-helper", "ma"].map(String::from).to_vec();
+    let docs = dist_recipes::installer::Docs::from([
+        ("README.md".to_string(), b"# my-app\n".to_vec()),
+        ("docs/guide.md".to_string(), b"guide\n".to_vec()),
+    ]);
+    for (kind, shrinkwrap) in [
+        (InstallerKind::Npm, true),
+        (InstallerKind::Npm, false),
+        (InstallerKind::NpmPackages, true),
+    ] {
+        let files = match kind {
+            InstallerKind::Npm => npm_package_files(&fx.app, "my-app", shrinkwrap, &docs),
+            _ => npm_main_package_files(&fx.app, "my-app", shrinkwrap, &docs),
+        }
+        .unwrap();
+        let mut listed = generated_files(kind, &commands, shrinkwrap);
+        listed.extend(docs.keys().cloned());
+        listed.sort();
+        assert_eq!(
+            files.keys().cloned().collect::<Vec<_>>(),
+            listed,
+            "{kind:?}"
+        );
+        assert_eq!(files["docs/guide.md"], (b"guide\n".to_vec(), false));
+        let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
+        let field: Vec<&str> = pkg["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            field.contains(&"README.md")
+                && field.contains(&"docs/guide.md")
+                && field.contains(&"bin"),
+            "{field:?}"
+        );
+    }
+    assert!(generated_files(InstallerKind::Shell, &commands, true).is_empty());
+    for clash in ["package.json", "run.js", "bin/x"] {
+        let docs = dist_recipes::installer::Docs::from([(clash.to_string(), b"x".to_vec())]);
+        let err = npm_package_files(&fx.app, "my-app", true, &docs)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(clash) && err.contains("include"), "{err}");
+    }
 }

@@ -232,7 +232,8 @@ impl Producer<'_> {
             }
             Recipe::Sign(s) => self.produce_signed(label, &node.key, s, rebuilding, tmp.path())?,
             Recipe::Installer(i) => {
-                installer::write_installer(i, &out).map_err(|e| write_error(label, e))?;
+                let docs = self.shipped_files(i)?;
+                installer::write_installer(i, &docs, &out).map_err(|e| write_error(label, e))?;
                 vec![self.put(label, &out)?]
             }
         };
@@ -321,6 +322,14 @@ impl Producer<'_> {
             .into_iter()
             .find(|o| o.name == file)
             .ok_or_else(|| write_error(label, format!("its input recipe produced no {file}")))
+    }
+
+    /// The App's files an installer ships, re-checked against their hashed content.
+    fn shipped_files(&self, i: &recipe::Installer) -> Result<installer::Docs, ExecuteError> {
+        i.files
+            .iter()
+            .map(|(inside, (path, f))| Ok((inside.clone(), super::read_hashed(self.ws, path, f)?)))
+            .collect()
     }
 
     /// Stages what the bundling installer `p` is made from in `tmp`: the build's binaries in

@@ -8,7 +8,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{dist_app, host_triple, routes_of, sha256sum_check, Fixture, Server};
+use crate::support::{
+    dist_app, host_triple, npm_package_holds_its_assets, routes_of, sha256sum_check, Fixture,
+    Server,
+};
 
 const APP: &str = "inst-app";
 const ENV_PREFIX: &str = "INST_APP";
@@ -258,10 +261,11 @@ fn homebrew_formula_is_valid_ruby_with_the_archive_sha256() {
 
 #[test]
 fn npm_package_installs_and_its_shim_downloads_and_runs_the_app() {
-    let (fx, host, _manifest) = built();
+    let (fx, host, manifest) = built();
     let dir = distrib(&fx);
     let archive = archive_name(&host);
     let tarball = dir.join(format!("{APP}-npm-package.tar.gz"));
+    npm_package_holds_its_assets(&fx, &tarball, &manifest);
     let prefix = fx.dir.path().join("npm-prefix");
     let home = mkdir(fx.dir.path().join("npm-home"));
     let out = clean("npm", &home)

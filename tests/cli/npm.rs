@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use crate::support::servers::NpmRegistry;
-use crate::support::{dist_app, host_triple, run_ok, Fixture};
+use crate::support::{dist_app, host_triple, npm_package_holds_its_assets, run_ok, Fixture};
 
 const APP: &str = "npm-app";
 const SCOPE: &str = "@acme";
@@ -148,6 +148,7 @@ fn platform_packages_hold_the_binaries_and_the_main_package_lists_them() {
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(distrib.join("dist-manifest.json")).unwrap())
             .unwrap();
+    npm_package_holds_its_assets(&fx, &main, &manifest);
     let entry = &manifest["artifacts"][format!("{APP}-{host}-npm-package.tar.gz")];
     assert_eq!(
         entry["target_triples"],

@@ -29,7 +29,9 @@ pub use aur::{aur_files, write_aur};
 pub use homebrew::{formula_class_name, render_homebrew};
 pub use kind::{InstallerKind, PackageInputs, PackageSource};
 pub use msi::{derived_guid, is_guid, msi_version, render_wxs, wxs_path, WxsApp};
-pub use npm::{npm_main_package_files, npm_package_files, write_npm_package};
+pub use npm::{
+    generated_files, npm_main_package_files, npm_package_files, write_npm_package, Docs,
+};
 pub use powershell::render_powershell;
 pub use scoop::render_scoop;
 pub use shell::render_shell;
@@ -185,6 +187,7 @@ pub enum InstallerError {
 /// Homebrew formula, where it has one). Each kind is dispatched here, in one place.
 pub fn write_installer(
     i: &crate::recipe::Installer,
+    docs: &npm::Docs,
     out: &std::path::Path,
 ) -> Result<(), InstallerError> {
     let (kind, app) = (i.installer, &i.app);
@@ -194,9 +197,9 @@ pub fn write_installer(
         InstallerKind::Powershell => render_powershell(app)?,
         InstallerKind::Homebrew => render_homebrew(app, name)?,
         InstallerKind::Scoop => render_scoop(app)?,
-        InstallerKind::Npm => return write_npm_package(app, name, i.shrinkwrap, out),
+        InstallerKind::Npm => return write_npm_package(app, name, i.shrinkwrap, docs, out),
         InstallerKind::NpmPackages => {
-            let files = npm_main_package_files(app, name, i.shrinkwrap)?;
+            let files = npm_main_package_files(app, name, i.shrinkwrap, docs)?;
             return write_tarball(&files, "package", out);
         }
         InstallerKind::Winget => return write_winget(app, out),

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::kind::{package_metadata, PackageInputs, PackageSource};
+use super::kind::{package_metadata, InstallerKind, PackageInputs, PackageSource};
 use super::{env_prefix, package_error, InstallerApp, InstallerError};
 use crate::recipe::Package;
 use crate::target::Target;
@@ -46,7 +46,7 @@ struct PackageJson<'a> {
     repository: Option<&'a str>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     bin: BTreeMap<String, String>,
-    files: Vec<&'static str>,
+    files: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     os: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -218,11 +218,73 @@ fn json_pretty<T: Serialize>(value: &T) -> Vec<u8> {
     bytes
 }
 
+/// The App's own files an npm package ships (README, licences, changelog, `include`s, as its
+/// archives hold them): package-relative path -> contents.
+pub type Docs = BTreeMap<String, Vec<u8>>;
+
+/// The files each npm package writes itself besides `bin/{command}.js` and
+/// `npm-shrinkwrap.json`: the `download` style's, the `packages` style main package's.
+const DOWNLOAD_FILES: [&str; 4] = ["artifacts.json", "host.js", "package.json", "run.js"];
+const MAIN_FILES: [&str; 4] = ["host.js", "launch.js", "package.json", "platforms.json"];
+
+/// The files an npm package of `kind` writes itself (not the App's docs), package-relative
+/// and sorted, for every command (binary or alias) it installs: what the manifest lists.
+pub fn generated_files(kind: InstallerKind, commands: &[String], shrinkwrap: bool) -> Vec<String> {
+    let own: &[&str] = match kind {
+        InstallerKind::Npm => &DOWNLOAD_FILES,
+        InstallerKind::NpmPackages => &MAIN_FILES,
+        _ => return Vec::new(),
+    };
+    let mut files: Vec<String> = own.iter().map(|f| f.to_string()).collect();
+    files.extend(commands.iter().map(|c| format!("bin/{c}.js")));
+    if shrinkwrap {
+        files.push("npm-shrinkwrap.json".into());
+    }
+    files.sort();
+    files
+}
+
+/// `files` of `package.json`: what the package writes, then the App's files.
+fn listed(own: &[&str], docs: &Docs) -> Vec<String> {
+    let mut listed: Vec<String> = own
+        .iter()
+        .filter(|f| **f != "package.json")
+        .map(|f| f.to_string())
+        .chain(std::iter::once("bin".to_string()))
+        .collect();
+    listed.sort();
+    listed.extend(docs.keys().cloned());
+    listed
+}
+
+/// Adds the App's files to a package's own, refusing a name the package writes itself (an
+/// `include` of `package.json` would replace the package's).
+fn add_docs(
+    app: &InstallerApp,
+    files: &mut BTreeMap<String, (Vec<u8>, bool)>,
+    docs: &Docs,
+) -> Result<(), InstallerError> {
+    for (path, bytes) in docs {
+        if files.contains_key(path) || path == "bin" || path.starts_with("bin/") {
+            return Err(InstallerError::Package {
+                kind: "npm",
+                app: app.app_name.clone(),
+                reason: format!(
+                    "its archives ship `{path}`, a file the npm package writes itself; rename the file or leave it out of `include`"
+                ),
+            });
+        }
+        files.insert(path.clone(), (bytes.clone(), false));
+    }
+    Ok(())
+}
+
 /// The package's files: relative path -> (contents, executable).
 pub fn npm_package_files(
     app: &InstallerApp,
     package_name: &str,
     shrinkwrap: bool,
+    docs: &Docs,
 ) -> Result<BTreeMap<String, (Vec<u8>, bool)>, InstallerError> {
     app.validate()?;
     check_package_name(package_name)?;
@@ -235,7 +297,7 @@ pub fn npm_package_files(
         license: app.license.as_deref(),
         homepage: app.homepage.as_deref(),
         bin: bin_entries(app),
-        files: vec!["artifacts.json", "bin", "host.js", "run.js"],
+        files: listed(&DOWNLOAD_FILES, docs),
         engines: BTreeMap::from([("node", ">=14.18")]),
         ..PackageJson::default()
     };
@@ -267,6 +329,7 @@ pub fn npm_package_files(
     files.insert("run.js".into(), (RUN_JS.as_bytes().to_vec(), false));
     files.insert("host.js".into(), (HOST_JS.as_bytes().to_vec(), false));
     entry_points(app, "run.js", &mut files);
+    add_docs(app, &mut files, docs)?;
     Ok(files)
 }
 
@@ -316,6 +379,7 @@ pub fn npm_main_package_files(
     app: &InstallerApp,
     package_name: &str,
     shrinkwrap: bool,
+    docs: &Docs,
 ) -> Result<BTreeMap<String, (Vec<u8>, bool)>, InstallerError> {
     app.validate()?;
     check_package_name(package_name)?;
@@ -343,7 +407,7 @@ pub fn npm_main_package_files(
         license: app.license.as_deref(),
         homepage: app.homepage.as_deref(),
         bin: bin_entries(app),
-        files: vec!["bin", "host.js", "launch.js", "platforms.json"],
+        files: listed(&MAIN_FILES, docs),
         optional_dependencies: packages
             .values()
             .map(|p| (p.clone(), app.app_version.as_str()))
@@ -378,6 +442,7 @@ pub fn npm_main_package_files(
     files.insert("launch.js".into(), (LAUNCH_JS.as_bytes().to_vec(), false));
     files.insert("host.js".into(), (HOST_JS.as_bytes().to_vec(), false));
     entry_points(app, "launch.js", &mut files);
+    add_docs(app, &mut files, docs)?;
     Ok(files)
 }
 
@@ -444,7 +509,7 @@ pub(super) fn write_platform(p: &Package, dir: &Path, out: &Path) -> Result<(), 
         license: meta("license"),
         homepage: meta("homepage"),
         repository: meta("repository"),
-        files: files_listed,
+        files: files_listed.into_iter().map(String::from).collect(),
         os,
         cpu,
         libc,
@@ -467,8 +532,9 @@ pub fn write_npm_package(
     app: &InstallerApp,
     package_name: &str,
     shrinkwrap: bool,
+    docs: &Docs,
     out: &Path,
 ) -> Result<(), InstallerError> {
-    let files = npm_package_files(app, package_name, shrinkwrap)?;
+    let files = npm_package_files(app, package_name, shrinkwrap, docs)?;
     super::write_tarball(&files, "package", out)
 }

@@ -676,3 +676,46 @@ pub fn compare_verdicts(fx: &Fixture, a: &Path, b: &Path) -> BTreeMap<String, St
         })
         .collect()
 }
+
+/// Checks that the npm package `tarball` holds exactly what the manifest's `assets` of its
+/// artifact list (paths below `package/`), the App's README, licence and changelog among them
+/// with the workspace's bytes, as cargo-dist's npm package ships them.
+pub fn npm_package_holds_its_assets(fx: &Fixture, tarball: &Path, manifest: &serde_json::Value) {
+    let name = tarball.file_name().unwrap().to_string_lossy().into_owned();
+    let listing = run_ok(Command::new("tar").arg("-tzf").arg(tarball));
+    let mut held: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter(|l| !l.ends_with('/'))
+        .map(|l| l.strip_prefix("package/").unwrap_or(l).to_string())
+        .collect();
+    held.sort();
+    let assets = manifest["artifacts"][&name]["assets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no assets for {name}: {manifest}"));
+    let mut listed: Vec<String> = assets
+        .iter()
+        .map(|a| a["path"].as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    listed.dedup();
+    assert_eq!(held, listed, "{name}");
+    for (file, kind) in [
+        ("README.md", "readme"),
+        ("LICENSE", "license"),
+        ("CHANGELOG.md", "changelog"),
+    ] {
+        assert!(
+            assets
+                .iter()
+                .any(|a| a["path"] == file && a["kind"] == kind),
+            "{name}: no {kind} {file} in {assets:?}"
+        );
+        let inside = run_ok(
+            Command::new("tar")
+                .arg("-xzOf")
+                .arg(tarball)
+                .arg(format!("package/{file}")),
+        );
+        assert_eq!(inside.stdout, std::fs::read(fx.root().join(file)).unwrap());
+    }
+}
