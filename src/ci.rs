@@ -275,6 +275,8 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         release_at: release_at(cfg),
         force_latest: cfg.force_latest,
         releases_repo: cfg.github_releases_repo.clone(),
+        build_local: !cfg.user_local_builds,
+        global_needs: custom.global_needs,
         before_host: custom.before_host,
         after_host: custom.after_host,
         publish: publish_jobs(cfg),
@@ -602,16 +604,23 @@ fn custom_job(cfg: &GlobalConfig, entry: &str, needs: &[&str], prereleases: bool
 }
 
 /// The custom jobs of `plan-jobs`, `local-artifacts-jobs`, `global-artifacts-jobs` (the host job
-/// waits for them), `host-jobs` (announce waits) and `post-announce-jobs`.
+/// waits for them), `host-jobs` (announce waits) and `post-announce-jobs`; and what the global
+/// job waits for: the plan, the built-in build jobs unless `build-local-artifacts = false`, and
+/// the `local-artifacts-jobs`, as in cargo-dist.
 #[derive(Default)]
 struct CustomJobs {
     before_host: Vec<Job>,
     after_host: Vec<Job>,
     post_announce: Vec<Job>,
+    global_needs: Vec<String>,
 }
 
 fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
     let mut out = CustomJobs::default();
+    out.global_needs.push("plan".into());
+    if !cfg.user_local_builds {
+        out.global_needs.push("build-local-artifacts".into());
+    }
     // In the pipeline's order.
     let points = [
         "plan",
@@ -624,20 +633,26 @@ fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
         let Some(jobs) = cfg.custom_jobs.get(point) else {
             continue;
         };
+        let global_needs: Vec<&str> = out.global_needs.iter().map(String::as_str).collect();
         let (needs, into): (&[&str], &mut Vec<Job>) = match point {
             "plan" => (&["plan"], &mut out.before_host),
             "local-artifacts" => (&["plan"], &mut out.before_host),
-            "global-artifacts" => (&["plan", "build-local-artifacts"], &mut out.before_host),
+            "global-artifacts" => (&global_needs, &mut out.before_host),
             "host" => (&["plan", "host"], &mut out.after_host),
             _ => (&["plan", "announce"], &mut out.post_announce),
         };
         // Only `./NAME` entries are jobs of the user's; the built-in names are publish jobs.
+        let mut local = Vec::new();
         for entry in jobs.iter().filter(|j| j.starts_with("./")) {
             let job = custom_job(cfg, entry, needs, true);
             // An old and a new key naming the same workflow: one job.
             if !into.iter().any(|j| j.name == job.name) {
+                local.push(job.name.clone());
                 into.push(job);
             }
+        }
+        if point == "local-artifacts" {
+            out.global_needs.extend(local);
         }
     }
     out

@@ -92,6 +92,12 @@ pub struct GithubWorkflow {
     pub force_latest: bool,
     /// `github-releases-repo`: `owner/repo` holding the release instead of this repository.
     pub releases_repo: Option<String>,
+    /// The built-in `build-local-artifacts` jobs run (`build-local-artifacts`, true unless set
+    /// false: then the user's `local-artifacts-jobs` build, and the global job downloads their
+    /// `artifacts-*` into `target/distrib/`).
+    pub build_local: bool,
+    /// The jobs the global job (and `global-artifacts-jobs`) waits for.
+    pub global_needs: Vec<String>,
     /// Custom jobs the host job waits for (`plan-jobs`, `local-artifacts-jobs`,
     /// `global-artifacts-jobs`).
     pub before_host: Vec<Job>,

@@ -187,6 +187,9 @@ pub struct GlobalConfig {
     pub force_latest: bool,
     /// `fail-fast`: one failed build job cancels the others.
     pub fail_fast: bool,
+    /// `build-local-artifacts = false`: the per-target builds are the user's
+    /// `local-artifacts-jobs`; the global build takes their files from `target/distrib/`.
+    pub user_local_builds: bool,
     /// `merge-tasks`: the targets that share a runner build in one CI job.
     pub merge_tasks: bool,
     /// `cache-builds`: the CI build jobs cache each target's build sandbox too.
@@ -698,6 +701,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         omnibor: v.flag(&keys::OMNIBOR, false),
         publish_jobs: v.list(&keys::PUBLISH_JOBS),
         fail_fast: v.flag(&keys::FAIL_FAST, false),
+        user_local_builds: !v.flag(&keys::BUILD_LOCAL_ARTIFACTS, true),
         merge_tasks: v.flag(&keys::MERGE_TASKS, false),
         cache_builds: v.flag(&keys::CACHE_BUILDS, frequent),
         remote_store: v.text(&keys::REMOTE_STORE),

@@ -91,6 +91,17 @@ pub enum ExecuteError {
         archive: String,
         target: String,
     },
+    #[error("{artifact} needs {archive}, which is not in {dir}: with `build-local-artifacts = false` the global build takes each target's archive from there, so your `local-artifacts-jobs` must build it for {target} and upload it as an `artifacts-*` artifact (the generated workflow downloads those into {dir} before this build)")]
+    MissingUserArchive {
+        artifact: String,
+        archive: String,
+        target: String,
+        dir: String,
+    },
+    #[error(
+        "could not read {path} (build-local-artifacts = false: a file of your jobs'): {message}"
+    )]
+    UserFile { path: String, message: String },
     #[error("NOT REPRODUCIBLE: rebuilding {label} (recipe {key}) gave different bytes than the stored build:\n{}\n  this is a reproducibility bug: something outside the recipe's inputs reaches the build", differences.join("\n"))]
     NotReproducible {
         label: String,
@@ -122,6 +133,9 @@ pub struct BuildOptions {
     /// `verify`'s rebuild: signing recipes take the release's signed files from this directory
     /// ([`crate::signing::Adopted`]) instead of signing.
     pub adopt: Option<std::path::PathBuf>,
+    /// `build-local-artifacts = false`, in a global build: the directory the user's jobs' files
+    /// were downloaded to (`target/distrib/`), where archives this store lacks are taken from.
+    pub user_files: Option<std::path::PathBuf>,
 }
 
 impl BuildOptions {

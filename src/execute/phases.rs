@@ -32,7 +32,7 @@ pub fn run<E: From<ExecuteError>>(
         if !local {
             learn_checksums(ex, plan, graph, regraph)?;
             if mode == ArtifactMode::Global {
-                require_every_archive(plan, graph)?;
+                require_every_archive(plan, graph, ex.opts.user_files.as_deref())?;
             } else {
                 report_unsummed(plan, graph, ex.reporter);
             }
@@ -49,9 +49,11 @@ pub fn run<E: From<ExecuteError>>(
                 .filter_map(|a| graph.artifacts.get(&a.name))
                 .filter(|n| !embeds_archive_checksums(graph, n))
         };
+        let users = ex.opts.user_files.is_some();
         let roots: Vec<&Node> = phase()
             .filter_map(|a| graph.artifacts.get(&a.name))
             .chain(early())
+            .filter(|n| !(users && needs_a_build(graph, n)))
             .collect();
         ex.prefetch(graph, roots.iter().copied())?;
         ex.ensure_all(graph, roots.iter().copied())?;
@@ -64,8 +66,16 @@ pub fn run<E: From<ExecuteError>>(
             }
         }
     }
-    report_skipped(plan, &skipped, ex.reporter);
+    report_skipped(plan, &skipped, graph, ex);
     Ok(built)
+}
+
+/// Whether making `node` runs a build of the workspace (an MSI is made from the Windows build).
+fn needs_a_build(graph: &RecipeGraph, node: &Node) -> bool {
+    matches!(node.recipe, Recipe::CargoBuild(_) | Recipe::GenericBuild(_))
+        || graph
+            .deps(node)
+            .any(|(edge, dep)| edge.required && needs_a_build(graph, dep))
 }
 
 /// Between the phases: the checksums of archives other runners built come from the remote
@@ -86,14 +96,53 @@ fn learn_checksums<E: From<ExecuteError>>(
             ex.prefetch_keys(&asked)?;
         }
     }
+    let users = users_files(ex, plan, graph)?;
     // One read transaction for the lot: each installer asks about every archive it covers.
     let in_place = ex.store.reading(|store| {
-        Ok(graph.learn_checksums(&|k: &RecipeKey| store.first_sha256(k).ok().flatten()))
+        Ok(graph.learn_checksums(&|k: &RecipeKey| {
+            (store.first_sha256(k).ok().flatten()).or_else(|| users.get(k).cloned())
+        }))
     });
     if !in_place.map_err(ExecuteError::from)? {
         *graph = regraph()?;
     }
     Ok(())
+}
+
+/// `build-local-artifacts = false`, in the global build: the sha256 of each per-target file
+/// this store lacks that the user's jobs left in `target/distrib/` under its planned name, by
+/// the key it was planned with. Nothing vouches that the file is what that recipe would make,
+/// so it is not stored under the key; the installers and `sha256.sum` cover these bytes, and
+/// each file taken is said.
+fn users_files(
+    ex: &Executor,
+    plan: &Plan,
+    graph: &RecipeGraph,
+) -> Result<BTreeMap<RecipeKey, String>, ExecuteError> {
+    let Some(dir) = &ex.opts.user_files else {
+        return Ok(BTreeMap::new());
+    };
+    let mut found = BTreeMap::new();
+    for a in plan.artifacts.values().filter(|a| plan.is_local(a)) {
+        let (Some(node), path) = (graph.artifacts.get(&a.name), dir.join(&a.name)) else {
+            continue;
+        };
+        if !path.is_file() || ex.store.first_sha256(&node.key)?.is_some() {
+            continue;
+        }
+        let sha =
+            dist_recipes::archive::sha256_file(&path).map_err(|e| ExecuteError::UserFile {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        ex.reporter.report(Event::Step(format!(
+            "took {} from {} (build-local-artifacts = false: made by a job of yours, not by this tool; sha256 {sha})",
+            a.name,
+            shown(dir)
+        )));
+        found.insert(node.key, sha);
+    }
+    Ok(found)
 }
 
 /// Whether `node`'s key changes once this run's archives are built: installers and the unified
@@ -150,14 +199,35 @@ fn unsummed<'a>(
 /// A global build (`--artifacts=global`, the CI job) must know the checksum of every archive its
 /// installers and `sha256.sum` cover; otherwise it would publish installers that refuse to
 /// install. (`host` and `all` with chosen targets build them with what they have.)
-fn require_every_archive(plan: &Plan, graph: &RecipeGraph) -> Result<(), ExecuteError> {
-    match unsummed(plan, graph).next() {
-        Some((artifact, archive, target, _)) => Err(ExecuteError::MissingArchive {
-            artifact: artifact.to_string(),
-            archive: archive.to_string(),
-            target: target.to_string(),
-        }),
-        None => Ok(()),
+fn require_every_archive(
+    plan: &Plan,
+    graph: &RecipeGraph,
+    user_files: Option<&std::path::Path>,
+) -> Result<(), ExecuteError> {
+    let Some((artifact, archive, target, _)) = unsummed(plan, graph).next() else {
+        return Ok(());
+    };
+    let (artifact, archive, target) = (artifact.into(), archive.into(), target.into());
+    Err(match user_files {
+        Some(dir) => ExecuteError::MissingUserArchive {
+            artifact,
+            archive,
+            target,
+            dir: shown(dir),
+        },
+        None => ExecuteError::MissingArchive {
+            artifact,
+            archive,
+            target,
+        },
+    })
+}
+
+/// `target/distrib` for the directory the user's files are read from, as the README names it.
+fn shown(dir: &std::path::Path) -> String {
+    match dir.file_name() {
+        Some(d) => format!("target/{}", d.to_string_lossy()),
+        None => dir.display().to_string(),
     }
 }
 
@@ -176,7 +246,8 @@ fn report_unsummed(plan: &Plan, graph: &RecipeGraph, reporter: &dyn Reporter) {
 }
 
 /// Names, once, each selected artifact this tool plans but cannot make, and why.
-fn report_skipped(plan: &Plan, skipped: &[String], reporter: &dyn Reporter) {
+fn report_skipped(plan: &Plan, skipped: &[String], graph: &RecipeGraph, ex: &Executor) {
+    let reporter = ex.reporter;
     let why = |name: &str| {
         plan.artifacts[name]
             .kind
@@ -184,6 +255,18 @@ fn report_skipped(plan: &Plan, skipped: &[String], reporter: &dyn Reporter) {
             .unwrap_or("of a kind this tool cannot make")
     };
     for name in skipped {
+        let users = ex.opts.user_files.is_some();
+        if users
+            && graph
+                .artifacts
+                .get(name)
+                .is_some_and(|n| needs_a_build(graph, n))
+        {
+            reporter.report(Event::Warning(format!(
+                "not built: {name} (build-local-artifacts = false: it is made from a target's build, which is your jobs'; make it there and upload it as an `artifacts-*` artifact)"
+            )));
+            continue;
+        }
         let what = match plan.artifacts[name].kind.describes() {
             Some((what, of)) => format!("the {what} of {of}, which is {}", why(of)),
             None => why(name).to_string(),

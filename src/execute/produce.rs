@@ -324,6 +324,14 @@ impl Producer<'_> {
             .ok_or_else(|| write_error(label, format!("its input recipe produced no {file}")))
     }
 
+    /// `build-local-artifacts = false`: the bytes of `name` as the user's jobs left it in
+    /// `target/distrib/`, if they are still those of `sha256` (what the recipe's key names).
+    fn users_file(&self, name: &str, sha256: Option<&str>) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(self.opts.user_files.as_ref()?.join(name)).ok()?;
+        let sha = archive::ChecksumStyle::Sha256.digest_hex(&bytes);
+        (Some(sha.as_str()) == sha256).then_some(bytes)
+    }
+
     /// The App's files an installer ships, re-checked against their hashed content.
     fn shipped_files(&self, i: &recipe::Installer) -> Result<installer::Docs, ExecuteError> {
         i.files
@@ -424,10 +432,14 @@ impl Producer<'_> {
         for (name, a) in u.archives.iter().filter(|(_, a)| a.sha256.is_some()) {
             let digest = match (u.style, &a.sha256) {
                 (archive::ChecksumStyle::Sha256, Some(sha)) => sha.clone(),
-                _ => {
-                    let rec = self.record_of(&a.key)?;
-                    self.digest_in_style(&rec, u.style)?
-                }
+                _ => match (
+                    self.record_of(&a.key),
+                    self.users_file(name, a.sha256.as_deref()),
+                ) {
+                    (Ok(rec), _) => self.digest_in_style(&rec, u.style)?,
+                    (Err(_), Some(bytes)) => u.style.digest_hex(&bytes),
+                    (Err(e), None) => return Err(e),
+                },
             };
             text.push_str(&archive::checksum_line(&digest, name));
         }

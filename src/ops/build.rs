@@ -79,6 +79,10 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
         require_isolation: how.require_isolation,
         jobs: BuildOptions::default_jobs(),
         adopt: how.adopt.as_ref().map(|a| a.dir.clone()),
+        user_files: (req.mode == ArtifactMode::Global
+            && loaded.cfg.global.user_local_builds
+            && how.into.is_none())
+        .then(|| loaded.ws.target_dir.join("distrib")),
     };
     let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;
     let mut hasher = std::mem::take(&mut loaded.sources);

@@ -321,6 +321,7 @@ pub fn write_workflow(
         require_isolation: false,
         jobs: 1,
         adopt: None,
+        user_files: None,
     };
     let mut ex = crate::execute::Executor::new(ws, &store, &opts, reporter);
     let node = graph::Node::new(shown.clone(), ci::workflow_recipe(&ctx, &text));

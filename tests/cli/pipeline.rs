@@ -238,3 +238,112 @@ fn assert_published_and_job_manifests_reproduce(
         assert!(text.contains(" 0 NOT REPRODUCIBLE"), "{text}");
     }
 }
+
+/// A job of the user's: its own `cargo build` and `tar` of the binary, laid out as the plan
+/// names the archive (`piper-{host}/piper`); the archive's bytes.
+fn users_archive(fx: &Fixture, host: &str) -> Vec<u8> {
+    let user = Job::new(fx, "my-build");
+    run_ok(
+        Command::new("cargo")
+            .args(["build", "--release", "--quiet"])
+            .current_dir(&user.repo),
+    );
+    let root = user.repo.join(format!("piper-{host}"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(user.repo.join("target/release/piper"), root.join("piper")).unwrap();
+    run_ok(
+        Command::new("tar")
+            .arg("-cJf")
+            .arg("archive.tar.xz")
+            .arg(format!("piper-{host}"))
+            .current_dir(&user.repo),
+    );
+    std::fs::read(user.repo.join("archive.tar.xz")).unwrap()
+}
+
+/// `build-local-artifacts = false`: the per-target archive is made by a job of the user's (here
+/// `cargo build` and `tar`, no cargo-dist), and the global job, with an empty store, takes it
+/// from `target/distrib/` by its planned name, says so, and makes the installer and
+/// `sha256.sum` over those bytes; the installer installs it from a server on 127.0.0.1.
+/// Without the file, the global build names it and the jobs that must make it.
+#[test]
+fn build_local_artifacts_false_takes_the_users_archives() {
+    use crate::support::{routes_of, sha256sum_check, Server};
+    let host = host_triple();
+    let fx = dist_app(
+        "piper",
+        "hello from your own job",
+        &format!(
+            "targets = [\"{host}\"]\ninstallers = [\"shell\"]\nbuild-local-artifacts = false\nlocal-artifacts-jobs = [\"./my-build\"]\n"
+        ),
+    );
+    git(fx.root(), &["init", "-q"]);
+    git(fx.root(), &["add", "-A"]);
+    git(fx.root(), &["commit", "-qm", "release"]);
+    let archive = format!("piper-{host}.tar.xz");
+
+    // The global job before the user's jobs uploaded anything.
+    let early = Job::new(&fx, "global-early");
+    let out = early
+        .dist(&["build", "--tag", TAG, "--artifacts=global"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&archive)
+            && stderr.contains("target/distrib")
+            && stderr.contains("local-artifacts-jobs"),
+        "{stderr}"
+    );
+
+    let bytes = users_archive(&fx, &host);
+
+    // The global job: the user's archive downloaded into target/distrib, an empty store.
+    let global = Job::new(&fx, "global");
+    let distrib = global.repo.join("target/distrib");
+    std::fs::create_dir_all(&distrib).unwrap();
+    std::fs::write(distrib.join(&archive), &bytes).unwrap();
+    let out = run_ok(&mut global.dist(&["build", "--tag", TAG, "--artifacts=global"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let sha = sha256sum_check(&distrib, "sha256.sum");
+    assert!(sha.contains(&archive), "{sha}");
+    let took = format!("took {archive} from target/distrib");
+    assert!(stderr.contains(&took), "{stderr}");
+    let theirs = String::from_utf8_lossy(
+        &run_ok(
+            Command::new("sha256sum")
+                .arg(&archive)
+                .current_dir(&distrib),
+        )
+        .stdout,
+    )
+    .split_whitespace()
+    .next()
+    .unwrap()
+    .to_string();
+    let installer = std::fs::read_to_string(distrib.join("piper-installer.sh")).unwrap();
+    assert!(
+        installer.contains(&theirs),
+        "the installer does not check their bytes"
+    );
+    // The archive stays the user's: nothing of this build claims to have made it.
+    assert_eq!(std::fs::read(distrib.join(&archive)).unwrap(), bytes);
+
+    let files: BTreeMap<String, Vec<u8>> = [(archive.clone(), bytes)].into();
+    let server = Server::start(routes_of(files), 4);
+    let into = fx.dir.path().join("installed");
+    run_ok(
+        Command::new("sh")
+            .arg(distrib.join("piper-installer.sh"))
+            .env("HOME", fx.dir.path())
+            .env("PIPER_DOWNLOAD_URL", server.base_url())
+            .env("PIPER_INSTALL_DIR", &into)
+            .env("PIPER_NO_MODIFY_PATH", "1"),
+    );
+    let ran = run_ok(&mut Command::new(into.join("bin/piper")));
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        "hello from your own job\n"
+    );
+}
