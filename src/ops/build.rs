@@ -188,8 +188,13 @@ fn write_provenance(
         }
     }
     if !missing.is_empty() {
+        // Files of the user's own jobs are not this tool's to vouch for.
+        let why = match ex.opts.user_files {
+            Some(_) => "not made by this tool (build-local-artifacts = false: your jobs make the per-target files)",
+            None => "not in the store (import the build jobs' store bundles first, or use a remote store)",
+        };
         ex.reporter.report(Event::Warning(format!(
-            "{} leaves out {}: not in the store (import the build jobs' store bundles first, or use a remote store)",
+            "{} leaves out {}: {why}",
             provenance::FILE_NAME,
             missing.join(", ")
         )));

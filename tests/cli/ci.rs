@@ -586,9 +586,14 @@ post-announce-jobs = ["./notify"]
     );
     assert_eq!(needs(&y, "custom-check-plan"), ["plan"]);
     assert_eq!(needs(&y, "custom-extra-build"), ["plan"]);
+    // As in cargo-dist: the global jobs wait for the local-artifacts-jobs too.
     assert_eq!(
         needs(&y, "custom-extra-global"),
-        ["plan", "build-local-artifacts"]
+        ["plan", "build-local-artifacts", "custom-extra-build"]
+    );
+    assert_eq!(
+        needs(&y, "build-global-artifacts"),
+        ["plan", "build-local-artifacts", "custom-extra-build"]
     );
     assert_eq!(
         needs(&y, "host"),
@@ -620,6 +625,71 @@ post-announce-jobs = ["./notify"]
     assert!(
         !w.contains("actions/checkout@v"),
         "an unpinned checkout is left"
+    );
+}
+
+/// `build-local-artifacts = false`: no built-in build jobs; the global job waits for the
+/// user's `local-artifacts-jobs` and downloads what they upload (`artifacts-*`) into
+/// `target/distrib/` before it builds, where `build --artifacts=global` takes the archives from.
+#[test]
+fn without_the_built_in_build_jobs_the_global_job_takes_the_users_artifacts() {
+    let fx = dist_app(
+        "own-builds",
+        "hello",
+        r#"ci = "github"
+targets = ["x86_64-unknown-linux-gnu", "aarch64-apple-darwin"]
+installers = ["shell"]
+build-local-artifacts = false
+local-artifacts-jobs = ["./my-build"]
+global-artifacts-jobs = ["./after-global"]
+"#,
+    );
+    reusable_workflows(&fx, &["my-build", "after-global"]);
+    fx.ok(&["generate"]);
+    actionlint(&fx, "build-local-artifacts = false");
+    let y = workflow_yaml(&fx);
+    assert!(
+        y["jobs"]["build-local-artifacts"].is_badvalue(),
+        "no built-in build jobs"
+    );
+    assert_eq!(
+        needs(&y, "build-global-artifacts"),
+        ["plan", "custom-my-build"]
+    );
+    assert_eq!(
+        needs(&y, "custom-after-global"),
+        ["plan", "custom-my-build"]
+    );
+    assert_eq!(
+        needs(&y, "host"),
+        [
+            "plan",
+            "build-global-artifacts",
+            "custom-my-build",
+            "custom-after-global"
+        ]
+    );
+    let steps = y["jobs"]["build-global-artifacts"]["steps"]
+        .as_vec()
+        .unwrap();
+    let download = steps
+        .iter()
+        .position(|s| s["with"]["pattern"].as_str() == Some("artifacts-*"))
+        .expect("the global job downloads the users' artifacts");
+    assert_eq!(
+        steps[download]["with"]["path"].as_str(),
+        Some("target/distrib")
+    );
+    let build = steps
+        .iter()
+        .position(|s| s["name"].as_str() == Some("Build the global artifacts"))
+        .unwrap();
+    assert!(download < build);
+    let w = read(&fx, WORKFLOW);
+    assert!(
+        !w.contains("store import"),
+        "no store bundles to import:
+{w}"
     );
 }
 

@@ -11,6 +11,7 @@ use crate::support::{
 };
 
 const TAG: &str = "v0.1.0";
+const WINDOWS: &str = crate::artifacts::WINDOWS;
 
 /// A job: a fresh clone of the repository at `<tmp>/<name>/repo` and its own empty store.
 struct Job {
@@ -239,6 +240,16 @@ fn assert_published_and_job_manifests_reproduce(
     }
 }
 
+/// The sha256 of the file at `path`, by `sha256sum`.
+fn sha256_of(path: &Path) -> String {
+    let out = run_ok(Command::new("sha256sum").arg(path));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// A job of the user's: its own `cargo build` and `tar` of the binary, laid out as the plan
 /// names the archive (`piper-{host}/piper`); the archive's bytes.
 fn users_archive(fx: &Fixture, host: &str) -> Vec<u8> {
@@ -274,13 +285,16 @@ fn build_local_artifacts_false_takes_the_users_archives() {
         "piper",
         "hello from your own job",
         &format!(
-            "targets = [\"{host}\"]\ninstallers = [\"shell\"]\nbuild-local-artifacts = false\nlocal-artifacts-jobs = [\"./my-build\"]\n"
+            "targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"powershell\", \"msi\"]\nbuild-local-artifacts = false\nlocal-artifacts-jobs = [\"./my-build\"]\n"
         ),
     );
+    fx.ok(&["generate"]); // wix/main.wxs, which the MSI's plan reads
     git(fx.root(), &["init", "-q"]);
     git(fx.root(), &["add", "-A"]);
     git(fx.root(), &["commit", "-qm", "release"]);
     let archive = format!("piper-{host}.tar.xz");
+    // A Windows build of the user's, not checked by anything here but its bytes.
+    let zip = format!("piper-{WINDOWS}.zip");
 
     // The global job before the user's jobs uploaded anything.
     let early = Job::new(&fx, "global-early");
@@ -291,7 +305,7 @@ fn build_local_artifacts_false_takes_the_users_archives() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&archive)
+        (stderr.contains(&archive) || stderr.contains(&zip))
             && stderr.contains("target/distrib")
             && stderr.contains("local-artifacts-jobs"),
         "{stderr}"
@@ -304,29 +318,28 @@ fn build_local_artifacts_false_takes_the_users_archives() {
     let distrib = global.repo.join("target/distrib");
     std::fs::create_dir_all(&distrib).unwrap();
     std::fs::write(distrib.join(&archive), &bytes).unwrap();
+    std::fs::write(distrib.join(&zip), b"their zip").unwrap();
     let out = run_ok(&mut global.dist(&["build", "--tag", TAG, "--artifacts=global"]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let sha = sha256sum_check(&distrib, "sha256.sum");
-    assert!(sha.contains(&archive), "{sha}");
-    let took = format!("took {archive} from target/distrib");
-    assert!(stderr.contains(&took), "{stderr}");
-    let theirs = String::from_utf8_lossy(
-        &run_ok(
-            Command::new("sha256sum")
-                .arg(&archive)
-                .current_dir(&distrib),
-        )
-        .stdout,
-    )
-    .split_whitespace()
-    .next()
-    .unwrap()
-    .to_string();
-    let installer = std::fs::read_to_string(distrib.join("piper-installer.sh")).unwrap();
-    assert!(
-        installer.contains(&theirs),
-        "the installer does not check their bytes"
-    );
+    assert!(sha.contains(&archive) && sha.contains(&zip), "{sha}");
+    for (file, installer) in [
+        (&archive, "piper-installer.sh"),
+        (&zip, "piper-installer.ps1"),
+    ] {
+        assert!(
+            stderr.contains(&format!("took {file} from target/distrib")),
+            "{stderr}"
+        );
+        let text = std::fs::read_to_string(distrib.join(installer)).unwrap();
+        assert!(
+            text.contains(&sha256_of(&distrib.join(file))),
+            "{installer}"
+        );
+    }
+    // The MSI is made from the Windows build, which is the user's job's.
+    let msi = format!("not built: piper-{WINDOWS}.msi (build-local-artifacts = false");
+    assert!(stderr.contains(&msi), "{stderr}");
     // The archive stays the user's: nothing of this build claims to have made it.
     assert_eq!(std::fs::read(distrib.join(&archive)).unwrap(), bytes);
 
