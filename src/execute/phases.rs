@@ -122,12 +122,32 @@ fn users_files(
     let Some(dir) = &ex.opts.user_files else {
         return Ok(BTreeMap::new());
     };
+    // Only what the installers and the unified checksum cover: archives and updaters.
+    let covered: std::collections::BTreeSet<RecipeKey> = graph
+        .artifacts
+        .values()
+        .flat_map(|n| -> Vec<RecipeKey> {
+            match &n.recipe {
+                Recipe::Installer(i) => i
+                    .app
+                    .artifacts
+                    .iter()
+                    .flat_map(|a| std::iter::once(a.key).chain(a.updater.as_ref().map(|u| u.key)))
+                    .collect(),
+                Recipe::UnifiedChecksum(u) => u.archives.values().map(|r| r.key).collect(),
+                _ => Vec::new(),
+            }
+        })
+        .collect();
     let mut found = BTreeMap::new();
     for a in plan.artifacts.values().filter(|a| plan.is_local(a)) {
         let (Some(node), path) = (graph.artifacts.get(&a.name), dir.join(&a.name)) else {
             continue;
         };
-        if !path.is_file() || ex.store.first_sha256(&node.key)?.is_some() {
+        if !covered.contains(&node.key)
+            || !path.is_file()
+            || ex.store.first_sha256(&node.key)?.is_some()
+        {
             continue;
         }
         let sha =
