@@ -100,6 +100,9 @@ pub enum Layout {
     Virtual,
     /// Three Apps sharing a library of the workspace.
     SharedLibrary,
+    /// One App whose archive a job of the user's builds (`build-local-artifacts = false`,
+    /// `local-artifacts-jobs`): cargo and tar, no cargo-dist.
+    UserBuilds,
 }
 
 impl Layout {
@@ -110,7 +113,7 @@ impl Layout {
         match self {
             Layout::Example => &["shell", "deb", "rpm", "npm"],
             Layout::Virtual => &["shell", "deb", "rpm"],
-            Layout::SharedLibrary => &["shell"],
+            Layout::SharedLibrary | Layout::UserBuilds => &["shell"],
         }
     }
 
@@ -179,6 +182,7 @@ impl Layout {
                     )],
                 );
             }
+            Layout::UserBuilds => {}
             Layout::SharedLibrary => {
                 write(
                     "Cargo.toml",
@@ -205,6 +209,16 @@ impl Layout {
                 }
             }
         }
+        if let Layout::UserBuilds = self {
+            write(
+                "Cargo.toml",
+                &format!("{}\n[workspace]\n", package("own", "")),
+            );
+            write("src/main.rs", &main("built by a job of yours"));
+            write(".github/workflows/my-build.yml", USERS_BUILD_JOB);
+            let says = vec![("own".into(), "built by a job of yours".into())];
+            apps.insert("own".into(), says);
+        }
         if !dir.join("Cargo.lock").exists() {
             run_ok(
                 Command::new("cargo")
@@ -215,6 +229,34 @@ impl Layout {
         apps
     }
 }
+
+/// The user's own build job of [`Layout::UserBuilds`]: its archive named and laid out as the
+/// plan names it, uploaded as an `artifacts-*` artifact.
+const USERS_BUILD_JOB: &str = r#"on:
+  workflow_call:
+    inputs:
+      plan:
+        required: true
+        type: string
+
+jobs:
+  build:
+    runs-on: ubuntu-22.04
+    steps:
+      - uses: actions/checkout@v5
+      - name: Build and package
+        run: |
+          cargo build --release
+          t=$(rustc -vV | sed -n 's/^host: //p')
+          mkdir -p "out/own-$t"
+          cp target/release/own "out/own-$t/"
+          tar -C out -cJf "own-$t.tar.xz" "own-$t"
+          sha256sum "own-$t.tar.xz" > "own-$t.tar.xz.sha256"
+      - uses: actions/upload-artifact@v6
+        with:
+          name: artifacts-my-build
+          path: own-*.tar.xz*
+"#;
 
 /// A fixture repository, its servers, and what its release must hold.
 pub struct Pipeline {
@@ -236,6 +278,8 @@ pub struct Pipeline {
     _nginx: Option<Nginx>,
     /// The npm registry the publish-npm job publishes to (repository variable NPM_REGISTRY).
     registry: Option<NpmRegistry>,
+    /// `build-local-artifacts = false`: the archives are the user's job's, not this tool's.
+    user_builds: bool,
 }
 
 fn act_binary() -> PathBuf {
@@ -399,6 +443,7 @@ impl Pipeline {
             _tool: tool,
             _nginx: nginx,
             registry,
+            user_builds: matches!(layout, Layout::UserBuilds),
         }
     }
 
@@ -551,32 +596,19 @@ impl Pipeline {
     /// and each App installs from it with its shell installer and runs.
     pub fn assert_released(&self, run: &Run) {
         let jobs = run.job_results();
+        // Without the built-in build jobs, the user's build the archives.
+        let ours = |j: &&&str| !(self.user_builds && **j == "build-local-artifacts");
         assert!(
-            run.ok && JOBS.iter().all(|j| jobs.get(*j) == Some(&true)),
+            run.ok
+                && JOBS
+                    .iter()
+                    .filter(ours)
+                    .all(|j| jobs.get(*j) == Some(&true)),
             "run {} failed: jobs {jobs:?}\n{}",
             run.n,
             run.failure_report()
         );
-        // Keys: every job's manifest against the plan job's and the clean checkout's.
-        let manifests = run.uploaded_manifests();
-        let plan = manifests
-            .iter()
-            .find(|(name, _)| name == "plan-dist-manifest")
-            .map(|(_, m)| source_keys(m))
-            .expect("the plan job uploads its manifest");
-        assert_eq!(plan, self.clean_keys, "plan job vs clean checkout");
-        let mut compared = 0;
-        for (name, m) in &manifests {
-            for (artifact, key) in source_keys(m) {
-                assert_eq!(
-                    Some(&key),
-                    plan.get(&artifact),
-                    "{artifact}: {name}'s key is not the plan's"
-                );
-                compared += 1;
-            }
-        }
-        assert!(compared > plan.len(), "no build job's manifest compared");
+        self.assert_keys_agree(run);
 
         // The release the stand-in received.
         let release = run.dir.join("gh/releases").join(TAG);
@@ -604,7 +636,8 @@ impl Pipeline {
         if let Some(registry) = &self.registry {
             self.assert_npm_published(run, registry, &assets);
         }
-        if run.n == 1 {
+        // A user's archive is not this tool's to reproduce.
+        if run.n == 1 && !self.user_builds {
             self.assert_verifies(&assets);
         }
         let served = Served::start(&assets);
@@ -626,6 +659,32 @@ impl Pipeline {
                 assert_eq!(first.lines().next(), Some(says.as_str()), "{bin}");
             }
         }
+    }
+
+    /// Keys: every job's manifest against the plan job's and the clean checkout's.
+    fn assert_keys_agree(&self, run: &Run) {
+        let manifests = run.uploaded_manifests();
+        let plan = manifests
+            .iter()
+            .find(|(name, _)| name == "plan-dist-manifest")
+            .map(|(_, m)| source_keys(m))
+            .expect("the plan job uploads its manifest");
+        assert_eq!(plan, self.clean_keys, "plan job vs clean checkout");
+        let mut compared = 0;
+        for (name, m) in &manifests {
+            for (artifact, key) in source_keys(m) {
+                assert_eq!(
+                    Some(&key),
+                    plan.get(&artifact),
+                    "{artifact}: {name}'s key is not the plan's"
+                );
+                compared += 1;
+            }
+        }
+        assert!(
+            self.user_builds || compared > plan.len(),
+            "no build job's manifest compared"
+        );
     }
 
     /// A developer's clean checkout of the tag, with an empty store and no network for crates,
@@ -803,6 +862,11 @@ fn configure(
         doc["dist"]["npm-installer-style"] = toml_edit::value("packages");
         doc["dist"]["publish-jobs"] = toml_edit::value(toml_edit::Array::from_iter(["npm"]));
         secrets.push(("NPM_TOKEN".to_string(), NpmRegistry::TOKEN.to_string()));
+    }
+    if let Layout::UserBuilds = layout {
+        doc["dist"]["build-local-artifacts"] = toml_edit::value(false);
+        doc["dist"]["local-artifacts-jobs"] =
+            toml_edit::value(toml_edit::Array::from_iter(["./my-build"]));
     }
     if let Some(url) = remote {
         let (secret, public) = keygen(src, store);
@@ -1020,6 +1084,24 @@ fn three_apps_sharing_a_library_release_twice() {
 #[test]
 fn the_remote_store_serves_the_second_run() {
     release_twice(Layout::Example, Remote::Webdav);
+}
+
+/// `build-local-artifacts = false`: a job of the user's builds and uploads the archive; the
+/// global job takes it (and says so), and the release installs it and runs it.
+#[test]
+fn the_users_own_build_job_releases() {
+    let p = Pipeline::new(Layout::UserBuilds, Remote::Off);
+    let run = p.run(1);
+    p.assert_released(&run);
+    let global = run.output("build-global-artifacts");
+    for archive in p.archives() {
+        let took = format!("took {archive} from target/distrib");
+        assert!(global.iter().any(|l| l.contains(&took)), "{global:?}");
+    }
+    assert!(
+        !run.job_results().contains_key("build-local-artifacts"),
+        "the built-in build jobs ran"
+    );
 }
 
 /// `remote-store = "gha"` against act's cache server (the v1 cache API, which the `gha`
