@@ -240,16 +240,6 @@ fn assert_published_and_job_manifests_reproduce(
     }
 }
 
-/// The sha256 of the file at `path`, by `sha256sum`.
-fn sha256_of(path: &Path) -> String {
-    let out = run_ok(Command::new("sha256sum").arg(path));
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 /// A job of the user's: its own `cargo build` and `tar` of the binary, laid out as the plan
 /// names the archive (`piper-{host}/piper`); the archive's bytes.
 fn users_archive(fx: &Fixture, host: &str) -> Vec<u8> {
@@ -279,7 +269,7 @@ fn users_archive(fx: &Fixture, host: &str) -> Vec<u8> {
 /// Without the file, the global build names it and the jobs that must make it.
 #[test]
 fn build_local_artifacts_false_takes_the_users_archives() {
-    use crate::support::{routes_of, sha256sum_check, Server};
+    use crate::support::{routes_of, sha256_hex, sha256sum_check, Server};
     let host = host_triple();
     let fx = dist_app(
         "piper",
@@ -333,7 +323,7 @@ fn build_local_artifacts_false_takes_the_users_archives() {
         );
         let text = std::fs::read_to_string(distrib.join(installer)).unwrap();
         assert!(
-            text.contains(&sha256_of(&distrib.join(file))),
+            text.contains(&sha256_hex(&distrib.join(file))),
             "{installer}"
         );
     }

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::artifacts::{build_windows_release, windows_runner, windows_runner_stand_in, WINDOWS};
-use crate::support::{dist_app, dist_command, host_triple, run_ok, sha256sum_check, Fixture};
+use crate::support::{
+    dist_app, dist_command, host_triple, run_ok, sha256_hex, sha256sum_check, Fixture,
+};
 
 pub(crate) const APP: &str = "signed-app";
 pub(crate) const PASSWORD: &str = "p12-password-never-stored";
@@ -128,15 +130,6 @@ fn signed_app() -> Fixture {
     );
     fx.ok(&["generate"]);
     fx
-}
-
-fn sha256_hex(path: &Path) -> String {
-    let out = run_ok(Command::new("sha256sum").arg(path));
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
 }
 
 /// With a PKCS#12 key: the program in the Windows archive, the program inside the MSI, the MSI

@@ -719,3 +719,13 @@ pub fn npm_package_holds_its_assets(fx: &Fixture, tarball: &Path, manifest: &ser
         assert_eq!(inside.stdout, std::fs::read(fx.root().join(file)).unwrap());
     }
 }
+
+/// The sha256 of the file at `path`, by the system's `sha256sum`.
+pub fn sha256_hex(path: &Path) -> String {
+    let out = run_ok(Command::new("sha256sum").arg(path));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
