@@ -17,14 +17,18 @@ use crate::report::{Event, Reporter};
 /// What the phases made: each selected artifact's record and whether it was cached.
 pub type Built = BTreeMap<String, (RecipeRecord, bool)>;
 
-/// Runs both phases of `plan`; `regraph` makes the graph again in the one case
-/// [`RecipeGraph::learn_checksums`] cannot re-key in place.
+/// The sha256 of recipes the store does not hold, by key (the user's own files).
+pub type MoreKnown = BTreeMap<RecipeKey, String>;
+
+/// Runs both phases of `plan`; `regraph` makes the graph again, knowing what the store does
+/// and the given sha256, in the one case [`RecipeGraph::learn_checksums`] cannot re-key in
+/// place.
 pub fn run<E: From<ExecuteError>>(
     ex: &mut Executor,
     plan: &Plan,
     graph: &mut RecipeGraph,
     mode: ArtifactMode,
-    regraph: &mut dyn FnMut() -> Result<RecipeGraph, E>,
+    regraph: &mut dyn FnMut(&MoreKnown) -> Result<RecipeGraph, E>,
 ) -> Result<Built, E> {
     let mut built = Built::new();
     let mut skipped = Vec::new();
@@ -85,7 +89,7 @@ fn learn_checksums<E: From<ExecuteError>>(
     ex: &mut Executor,
     plan: &Plan,
     graph: &mut RecipeGraph,
-    regraph: &mut dyn FnMut() -> Result<RecipeGraph, E>,
+    regraph: &mut dyn FnMut(&MoreKnown) -> Result<RecipeGraph, E>,
 ) -> Result<(), E> {
     if ex.remote.is_some() {
         let wanted: Vec<(RecipeKey, String)> = unsummed(plan, graph)
@@ -104,7 +108,7 @@ fn learn_checksums<E: From<ExecuteError>>(
         }))
     });
     if !in_place.map_err(ExecuteError::from)? {
-        *graph = regraph()?;
+        *graph = regraph(&users)?;
     }
     Ok(())
 }
@@ -114,11 +118,7 @@ fn learn_checksums<E: From<ExecuteError>>(
 /// the key it was planned with. Nothing vouches that the file is what that recipe would make,
 /// so it is not stored under the key; the installers and `sha256.sum` cover these bytes, and
 /// each file taken is said.
-fn users_files(
-    ex: &Executor,
-    plan: &Plan,
-    graph: &RecipeGraph,
-) -> Result<BTreeMap<RecipeKey, String>, ExecuteError> {
+fn users_files(ex: &Executor, plan: &Plan, graph: &RecipeGraph) -> Result<MoreKnown, ExecuteError> {
     let Some(dir) = &ex.opts.user_files else {
         return Ok(BTreeMap::new());
     };

@@ -93,7 +93,8 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
     if how.adopt.is_none() {
         report_unsigned(&loaded, &plan, reporter)?;
     }
-    let mut regraph = || super::recipe_graph(&loaded, &plan, Some(&store), &mut hasher);
+    let mut regraph =
+        |more: &_| super::recipe_graph_knowing(&loaded, &plan, Some(&store), more, &mut hasher);
     let built = phases::run(&mut ex, &plan, &mut graph, req.mode, &mut regraph)?;
 
     let mut distrib = match &how.into {

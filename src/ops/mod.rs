@@ -221,8 +221,20 @@ pub fn recipe_graph(
     store: Option<&Store>,
     hasher: &mut SourceHasher,
 ) -> Result<RecipeGraph, Error> {
+    recipe_graph_knowing(loaded, plan, store, &BTreeMap::new(), hasher)
+}
+
+/// [`recipe_graph`], also knowing the sha256 of `more` recipes than the store holds (the
+/// user's own files of `build-local-artifacts = false`).
+pub fn recipe_graph_knowing(
+    loaded: &Loaded,
+    plan: &Plan,
+    store: Option<&Store>,
+    more: &BTreeMap<RecipeKey, String>,
+    hasher: &mut SourceHasher,
+) -> Result<RecipeGraph, Error> {
     let vars: BTreeMap<String, String> = crate::env::all();
-    let known = |k: &RecipeKey| stored_sha256(store, k);
+    let known = |k: &RecipeKey| stored_sha256(store, k).or_else(|| more.get(k).cloned());
     let env = Env {
         vars: &vars,
         known_sha256: &known,

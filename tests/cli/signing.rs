@@ -197,6 +197,37 @@ fn windows_files_are_signed_before_anything_covers_them() {
     }
 }
 
+/// `build-local-artifacts = false` with Windows signing: the user's own Windows zip (their
+/// bytes, signed or not, are theirs) is covered by the PowerShell installer, which the global
+/// build signs: the installer's key changes once it learns the zip's checksum, and its
+/// signature is keyed again with it.
+#[test]
+fn the_users_own_windows_zip_gets_a_signed_powershell_installer() {
+    let host = host_triple();
+    let fx = dist_app(
+        APP,
+        "hi",
+        &format!("targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"powershell\"]\nwindows-sign = true\nbuild-local-artifacts = false\n"),
+    );
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let dist = fx.root().join("target/distrib");
+    std::fs::create_dir_all(&dist).unwrap();
+    let zip = dist.join(format!("{APP}-{WINDOWS}.zip"));
+    std::fs::write(&zip, b"the user's zip").unwrap();
+    std::fs::write(
+        dist.join(format!("{APP}-{host}.tar.xz")),
+        b"the user's tarball",
+    )
+    .unwrap();
+    let mut cmd = dist_command(fx.root(), &fx.store(), &["build", "--artifacts=global"]);
+    cmd.envs(p12_env(&ca));
+    run_ok(&mut cmd);
+    let ps1 = dist.join(format!("{APP}-installer.ps1"));
+    assert_signed(&ps1, &ca);
+    let installer = std::fs::read_to_string(&ps1).unwrap();
+    assert!(installer.contains(&sha256_hex(&zip)), "{installer}");
+}
+
 /// Without a key the build is unsigned and says so once; `compare` of a signed and an unsigned
 /// build finds the Windows archive the same with its signatures removed.
 #[test]
