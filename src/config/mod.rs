@@ -86,6 +86,9 @@ pub enum ConfigWarning {
     },
     /// Documented keys that are set but that nothing here depends on yet.
     NotActedOn { keys: Vec<String> },
+    /// `github-attestations-phase = "build-local-artifacts"` with `build-local-artifacts =
+    /// false`: the phase's jobs are the user's, so nothing attests the per-target files.
+    NothingAttests,
 }
 
 impl std::fmt::Display for ConfigWarning {
@@ -115,6 +118,10 @@ impl std::fmt::Display for ConfigWarning {
                 f,
                 "accepted, not acted on yet: {} (see the README's config table)",
                 keys.join(", ")
+            ),
+            ConfigWarning::NothingAttests => write!(
+                f,
+                "github-attestations attests in the build-local-artifacts jobs (github-attestations-phase), which build-local-artifacts = false leaves out: nothing attests the per-target files; set github-attestations-phase = \"host\" to attest every file the release uploads"
             ),
         }
     }
@@ -424,6 +431,13 @@ pub fn resolve(ws: &Workspace) -> Result<Config, ConfigError> {
     });
     if let Some(listed) = ws.dist_file.as_ref().and_then(|d| d.packages.clone()) {
         global.packages = Some(listed);
+    }
+    if matches!(
+        &global.attestations,
+        Some((AttestPhase::BuildLocalArtifacts, _))
+    ) && global.user_local_builds
+    {
+        warnings.push(ConfigWarning::NothingAttests);
     }
     Ok(Config {
         global,

@@ -642,10 +642,14 @@ installers = ["shell"]
 build-local-artifacts = false
 local-artifacts-jobs = ["./my-build"]
 global-artifacts-jobs = ["./after-global"]
+github-attestations = true
 "#,
     );
     reusable_workflows(&fx, &["my-build", "after-global"]);
-    fx.ok(&["generate"]);
+    // Attestations in the default phase would attest nothing: said, with the fix.
+    let (_, stderr) = fx.ok_both(&["generate"]);
+    let nothing = "nothing attests the per-target files; set github-attestations-phase = \"host\"";
+    assert!(stderr.contains(nothing), "{stderr}");
     actionlint(&fx, "build-local-artifacts = false");
     let y = workflow_yaml(&fx);
     assert!(
@@ -686,11 +690,14 @@ global-artifacts-jobs = ["./after-global"]
         .unwrap();
     assert!(download < build);
     let w = read(&fx, WORKFLOW);
-    assert!(
-        !w.contains("store import"),
-        "no store bundles to import:
-{w}"
+    assert!(!w.contains("store import"), "no store bundles:\n{w}");
+    let toml = read(&fx, "Cargo.toml").replace(
+        "github-attestations = true\n",
+        "github-attestations = true\ngithub-attestations-phase = \"host\"\n",
     );
+    fx.file("Cargo.toml", &toml);
+    let (_, stderr) = fx.ok_both(&["generate"]);
+    assert!(!stderr.contains(nothing), "{stderr}");
 }
 
 /// Every workflow key at once (`every_workflow_key_together`).
