@@ -36,7 +36,7 @@ pub fn run<E: From<ExecuteError>>(
         if !local {
             learn_checksums(ex, plan, graph, regraph)?;
             if mode == ArtifactMode::Global {
-                require_every_archive(plan, graph, ex.opts.user_files.as_deref())?;
+                require_every_archive(ex, plan, graph)?;
             } else {
                 report_unsummed(plan, graph, ex.reporter);
             }
@@ -158,7 +158,7 @@ fn users_files(ex: &Executor, plan: &Plan, graph: &RecipeGraph) -> Result<MoreKn
         ex.reporter.report(Event::Step(format!(
             "took {} from {} (build-local-artifacts = false: made by a job of yours, not by this tool; sha256 {sha})",
             a.name,
-            shown(dir)
+            shown(ex, dir)
         )));
         found.insert(node.key, sha);
     }
@@ -220,20 +220,21 @@ fn unsummed<'a>(
 /// installers and `sha256.sum` cover; otherwise it would publish installers that refuse to
 /// install. (`host` and `all` with chosen targets build them with what they have.)
 fn require_every_archive(
+    ex: &Executor,
     plan: &Plan,
     graph: &RecipeGraph,
-    user_files: Option<&std::path::Path>,
 ) -> Result<(), ExecuteError> {
     let Some((artifact, archive, target, _)) = unsummed(plan, graph).next() else {
         return Ok(());
     };
+    let user_files = ex.opts.user_files.as_deref();
     let (artifact, archive, target) = (artifact.into(), archive.into(), target.into());
     Err(match user_files {
         Some(dir) => ExecuteError::MissingUserArchive {
             artifact,
             archive,
             target,
-            dir: shown(dir),
+            dir: shown(ex, dir),
         },
         None => ExecuteError::MissingArchive {
             artifact,
@@ -243,11 +244,12 @@ fn require_every_archive(
     })
 }
 
-/// `target/distrib` for the directory the user's files are read from, as the README names it.
-fn shown(dir: &std::path::Path) -> String {
-    match dir.file_name() {
-        Some(d) => format!("target/{}", d.to_string_lossy()),
-        None => dir.display().to_string(),
+/// The directory the user's files are read from: `target/distrib`, as the README names it,
+/// or (`verify`'s rebuild) the release's download directory.
+fn shown(ex: &Executor, dir: &std::path::Path) -> String {
+    match dir == ex.ws.target_dir.join("distrib") {
+        true => "target/distrib".into(),
+        false => dir.display().to_string(),
     }
 }
 

@@ -27,6 +27,9 @@ pub struct How {
     pub into: Option<std::path::PathBuf>,
     /// `verify`'s rebuild: sign as the release was signed, taking its signed files.
     pub adopt: Option<crate::signing::Adopted>,
+    /// `verify`'s rebuild of a `build-local-artifacts = false` release: the per-target files
+    /// are the release's (its download directory), as the global job took them.
+    pub user_files: Option<std::path::PathBuf>,
 }
 
 pub fn build(opts: &GlobalOpts, how: How, reporter: &dyn Reporter) -> Result<Planned, Error> {
@@ -79,10 +82,13 @@ fn build_once(opts: &GlobalOpts, how: &How, reporter: &dyn Reporter) -> Result<P
         require_isolation: how.require_isolation,
         jobs: BuildOptions::default_jobs(),
         adopt: how.adopt.as_ref().map(|a| a.dir.clone()),
-        user_files: (req.mode == ArtifactMode::Global
-            && loaded.cfg.global.user_local_builds
-            && how.into.is_none())
-        .then(|| loaded.ws.target_dir.join("distrib")),
+        user_files: match &how.user_files {
+            Some(dir) => Some(dir.clone()),
+            None => (req.mode == ArtifactMode::Global
+                && loaded.cfg.global.user_local_builds
+                && how.into.is_none())
+            .then(|| loaded.ws.target_dir.join("distrib")),
+        },
     };
     let remote = super::remote::connect(opts, &loaded.cfg.global, reporter)?;
     let mut hasher = std::mem::take(&mut loaded.sources);

@@ -422,10 +422,17 @@ fn rebuild<'m>(
         })
         .collect();
     let asked = |t: &str| opts.targets.is_empty() || opts.targets.iter().any(|a| a == t);
+    // `build-local-artifacts = false`: the per-target files are the user's jobs', not this
+    // tool's to rebuild; the global rebuild takes them from the release, as the global job did.
+    let users = loaded.cfg.global.user_local_builds;
     let unbuildable: BTreeMap<&str, String> = targets
         .iter()
         .filter_map(|t| {
             let why = match asked(t) {
+                _ if users => {
+                    "made by a job of yours (build-local-artifacts = false), not by this tool"
+                        .to_string()
+                }
                 true => why_not_buildable(&host, t)?,
                 false => "not asked for (--target)".to_string(),
             };
@@ -452,6 +459,7 @@ fn rebuild<'m>(
     let how = super::build::How {
         into: Some(dirs.rebuilt.clone()),
         adopt,
+        user_files: users.then(|| dirs.downloads.clone()),
         ..Default::default()
     };
     let mut out = Rebuilt {
