@@ -589,10 +589,15 @@ fn publish_jobs(cfg: &GlobalConfig) -> Vec<Job> {
 
 /// A call of the repository's reusable workflow `./NAME` (`.github/workflows/NAME.yml`) with the
 /// plan's manifest as its `plan` input.
+/// The job that calls the user's workflow `./NAME`.
+fn job_name(entry: &str) -> String {
+    format!("custom-{}", entry.trim_start_matches("./"))
+}
+
 fn custom_job(cfg: &GlobalConfig, entry: &str, needs: &[&str], prereleases: bool) -> Job {
     let file = entry.trim_start_matches("./");
     Job {
-        name: format!("custom-{file}"),
+        name: job_name(entry),
         needs: needs.iter().map(|n| n.to_string()).collect(),
         prereleases,
         kind: JobKind::Reusable {
@@ -617,10 +622,21 @@ struct CustomJobs {
 
 fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
     let mut out = CustomJobs::default();
-    out.global_needs.push("plan".into());
-    if !cfg.user_local_builds {
-        out.global_needs.push("build-local-artifacts".into());
-    }
+    let local_jobs = cfg.custom_jobs.get("local-artifacts").into_iter().flatten();
+    let mut global_needs: Vec<String> = ["plan", "build-local-artifacts"]
+        .into_iter()
+        .filter(|j| !(cfg.user_local_builds && *j == "build-local-artifacts"))
+        .map(String::from)
+        .chain(
+            local_jobs
+                .filter(|j| j.starts_with("./"))
+                .map(|j| job_name(j)),
+        )
+        .collect();
+    // An old and a new key naming the same workflow: one job.
+    let mut seen = std::collections::BTreeSet::new();
+    global_needs.retain(|j| seen.insert(j.clone()));
+    let global_refs: Vec<&str> = global_needs.iter().map(String::as_str).collect();
     // In the pipeline's order.
     let points = [
         "plan",
@@ -633,29 +649,26 @@ fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
         let Some(jobs) = cfg.custom_jobs.get(point) else {
             continue;
         };
-        let global_needs: Vec<&str> = out.global_needs.iter().map(String::as_str).collect();
         let (needs, into): (&[&str], &mut Vec<Job>) = match point {
             "plan" => (&["plan"], &mut out.before_host),
             "local-artifacts" => (&["plan"], &mut out.before_host),
-            "global-artifacts" => (&global_needs, &mut out.before_host),
+            "global-artifacts" => (&global_refs, &mut out.before_host),
             "host" => (&["plan", "host"], &mut out.after_host),
             _ => (&["plan", "announce"], &mut out.post_announce),
         };
         // Only `./NAME` entries are jobs of the user's; the built-in names are publish jobs.
-        let mut local = Vec::new();
         for entry in jobs.iter().filter(|j| j.starts_with("./")) {
             let job = custom_job(cfg, entry, needs, true);
             // An old and a new key naming the same workflow: one job.
             if !into.iter().any(|j| j.name == job.name) {
-                local.push(job.name.clone());
                 into.push(job);
             }
         }
-        if point == "local-artifacts" {
-            out.global_needs.extend(local);
-        }
     }
-    out
+    CustomJobs {
+        global_needs,
+        ..out
+    }
 }
 
 /// The file at `path`, or `None` when there is none.

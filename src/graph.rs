@@ -951,15 +951,7 @@ fn installer_recipe(
             app_name: app.clone(),
             app_version: pkg.version.to_string(),
             binaries: pkg.binaries.clone(),
-            // Like cargo-dist, an alias applies to the Apps that have its binary: a
-            // workspace-wide `bin-aliases` naming one member's binary is not an error for the
-            // others.
-            aliases: pc
-                .bin_aliases
-                .iter()
-                .filter(|(bin, _)| pkg.binaries.contains(bin))
-                .map(|(bin, names)| (bin.clone(), names.clone()))
-                .collect(),
+            aliases: crate::plan::app_aliases(pkg, pc),
             success_msg: pc.success_msg.clone(),
             download_url: download_url.clone(),
             install_paths: pc.install_path.clone(),

@@ -835,14 +835,20 @@ pub fn library_files(
         .collect()
 }
 
-/// Every command an App's installers install: its binaries and their aliases (`bin-aliases`
-/// naming another package's binary apply to that package only).
-fn commands(pkg: &Package, pc: &PackageConfig) -> Vec<String> {
-    let aliases = pc
-        .bin_aliases
+/// The `bin-aliases` of an App: like cargo-dist, an alias applies to the Apps that have its
+/// binary (a workspace-wide `bin-aliases` naming one member's binary is not an error for the
+/// others).
+pub fn app_aliases(pkg: &Package, pc: &PackageConfig) -> BTreeMap<String, Vec<String>> {
+    pc.bin_aliases
         .iter()
         .filter(|(bin, _)| pkg.binaries.contains(bin))
-        .flat_map(|(_, names)| names.iter().cloned());
+        .map(|(bin, names)| (bin.clone(), names.clone()))
+        .collect()
+}
+
+/// Every command an App's installers install: its binaries and their aliases.
+fn commands(pkg: &Package, pc: &PackageConfig) -> Vec<String> {
+    let aliases = app_aliases(pkg, pc).into_values().flatten();
     pkg.binaries.iter().cloned().chain(aliases).collect()
 }
 

@@ -227,9 +227,8 @@ fn require_every_archive(
     let Some((artifact, archive, target, _)) = unsummed(plan, graph).next() else {
         return Ok(());
     };
-    let user_files = ex.opts.user_files.as_deref();
     let (artifact, archive, target) = (artifact.into(), archive.into(), target.into());
-    Err(match user_files {
+    Err(match ex.opts.user_files.as_deref() {
         Some(dir) => ExecuteError::MissingUserArchive {
             artifact,
             archive,
@@ -269,7 +268,7 @@ fn report_unsummed(plan: &Plan, graph: &RecipeGraph, reporter: &dyn Reporter) {
 
 /// Names, once, each selected artifact this tool plans but cannot make, and why.
 fn report_skipped(plan: &Plan, skipped: &[String], graph: &RecipeGraph, ex: &Executor) {
-    let reporter = ex.reporter;
+    let (reporter, users) = (ex.reporter, ex.opts.user_files.is_some());
     let why = |name: &str| {
         plan.artifacts[name]
             .kind
@@ -277,7 +276,6 @@ fn report_skipped(plan: &Plan, skipped: &[String], graph: &RecipeGraph, ex: &Exe
             .unwrap_or("of a kind this tool cannot make")
     };
     for name in skipped {
-        let users = ex.opts.user_files.is_some();
         if users
             && graph
                 .artifacts

@@ -428,13 +428,12 @@ fn rebuild<'m>(
     let unbuildable: BTreeMap<&str, String> = targets
         .iter()
         .filter_map(|t| {
-            let why = match asked(t) {
-                _ if users => {
-                    "made by a job of yours (build-local-artifacts = false), not by this tool"
-                        .to_string()
-                }
-                true => why_not_buildable(&host, t)?,
-                false => "not asked for (--target)".to_string(),
+            let why = if users {
+                "made by a job of yours (build-local-artifacts = false), not by this tool".into()
+            } else if asked(t) {
+                why_not_buildable(&host, t)?
+            } else {
+                "not asked for (--target)".to_string()
             };
             Some((*t, why))
         })
