@@ -84,8 +84,9 @@ pub struct RecipeGraph {
     pub unsigned: BTreeMap<String, Node>,
     /// Artifact recipes by artifact name.
     pub artifacts: BTreeMap<String, Node>,
-    /// The registry and git packages Cargo.lock pins, which every cargo build reads.
-    pub crate_sources: Option<Node>,
+    /// The registry and git packages Cargo.lock pins, which every cargo build reads: one per
+    /// Cargo workspace whose lockfile pins any.
+    pub crate_sources: Vec<Node>,
     /// Where the node of each key is ([`RecipeGraph::index`]): edges are followed by key.
     by_key: std::collections::HashMap<RecipeKey, Place>,
 }
@@ -97,7 +98,7 @@ enum Place {
     Signed(BuildId),
     Unsigned(String),
     Artifact(String),
-    CrateSources,
+    CrateSources(usize),
 }
 
 impl RecipeGraph {
@@ -157,7 +158,7 @@ impl RecipeGraph {
             Some(Place::Signed(id)) => self.signed.get(id),
             Some(Place::Unsigned(label)) => self.unsigned.get(label),
             Some(Place::Artifact(name)) => self.artifacts.get(name),
-            Some(Place::CrateSources) => self.crate_sources.as_ref(),
+            Some(Place::CrateSources(i)) => self.crate_sources.get(*i),
             // Not indexed yet (a graph being made): every node is looked at.
             None => self
                 .inner_nodes()
@@ -171,8 +172,8 @@ impl RecipeGraph {
     /// Indexes every node by key; done once a graph is made or re-keyed.
     fn index(&mut self) {
         let mut by_key = std::collections::HashMap::new();
-        if let Some(n) = &self.crate_sources {
-            by_key.insert(n.key, Place::CrateSources);
+        for (i, n) in self.crate_sources.iter().enumerate() {
+            by_key.insert(n.key, Place::CrateSources(i));
         }
         for (id, n) in &self.builds {
             by_key.insert(n.key, Place::Build(id.clone()));
@@ -448,7 +449,8 @@ fn stage_of(kind: &ArtifactKind) -> Stage {
     }
 }
 
-/// The cargo builds of every App and target, hashed on two threads.
+/// The cargo builds of every App and target, each Cargo workspace's hashed with paths relative
+/// to its root.
 fn add_cargo_builds(
     g: &mut RecipeGraph,
     ws: &Workspace,
@@ -458,45 +460,69 @@ fn add_cargo_builds(
     env: &Env,
     hasher: &mut SourceHasher,
 ) -> Result<(), GraphError> {
-    let profile = Arc::new(resolved_profile(ws));
-    let toolchain_fields = Arc::new(toolchain.fields.clone());
-    // Cargo builds are independent and most of their cost is reading and hashing sources: split
-    // the releases between two threads (each hashes its own packages' files).
-    let releases: Vec<&crate::plan::Release> = plan
-        .releases
-        .iter()
-        .filter(|r| {
-            !r.targets.is_empty() && ws.package(&r.app).is_some_and(|p| p.generic.is_none())
-        })
-        .collect();
-    let (left, right) = releases.split_at(releases.len() / 2);
-    // Only builds read the skeleton (hashed once, here: both threads start from it) and the
-    // crate sources.
-    if !releases.is_empty() {
-        hasher.skeleton(ws)?;
+    let several = !ws.cargo_workspaces.is_empty();
+    for cw in ws.cargo_roots() {
+        let releases: Vec<&crate::plan::Release> = plan
+            .releases
+            .iter()
+            .filter(|r| {
+                !r.targets.is_empty() && cw.package(&r.app).is_some_and(|p| p.generic.is_none())
+            })
+            .collect();
+        if releases.is_empty() {
+            continue;
+        }
+        // The same relative path names different files in two Cargo workspaces: a hasher each.
+        let mut own = SourceHasher::default();
+        let (h, lock) = match several {
+            true => (
+                &mut own,
+                format!(
+                    "{}/Cargo.lock",
+                    crate::workspace::relative(&ws.root, &cw.root)
+                ),
+            ),
+            false => (&mut *hasher, "Cargo.lock".to_string()),
+        };
         let release = toolchain
             .fields
             .get("release")
             .map(String::as_str)
             .unwrap_or("unknown");
-        g.crate_sources = crate::lockfile::crate_sources(&ws.root, release)?
-            .map(|s| Node::new("crate sources (Cargo.lock)".into(), Recipe::CrateSources(s)));
+        let sources = crate::lockfile::crate_sources(&cw.root, release)?
+            .map(|s| Node::new(format!("crate sources ({lock})"), Recipe::CrateSources(s)));
+        let shared = BuildShared {
+            ws: cw,
+            cfg,
+            vars: env.vars,
+            toolchain: Arc::new(toolchain.fields.clone()),
+            profile: Arc::new(resolved_profile(cw)),
+            crate_sources: sources.as_ref().map(|n| n.key),
+        };
+        g.crate_sources.extend(sources);
+        add_builds_of(g, &shared, &releases, h)?;
     }
-    let sources_key = g.crate_sources.as_ref().map(|n| n.key);
+    Ok(())
+}
+
+/// The cargo builds of `releases` (Apps of `shared.ws`), hashed on two threads.
+fn add_builds_of(
+    g: &mut RecipeGraph,
+    shared: &BuildShared,
+    releases: &[&crate::plan::Release],
+    hasher: &mut SourceHasher,
+) -> Result<(), GraphError> {
+    // Cargo builds are independent and most of their cost is reading and hashing sources: split
+    // the releases between two threads (each hashes its own packages' files).
+    let (left, right) = releases.split_at(releases.len() / 2);
+    // Only builds read the skeleton (hashed once, here: both threads start from it).
+    hasher.skeleton(shared.ws)?;
     // Each thread starts from what is hashed so far (the members' manifests).
     hasher.freeze();
     let hasher_seed = &*hasher;
     let build_part = |part: &[&crate::plan::Release]| {
         let mut h = hasher_seed.fork();
-        let shared = BuildShared {
-            ws,
-            cfg,
-            vars: env.vars,
-            toolchain: toolchain_fields.clone(),
-            profile: profile.clone(),
-            crate_sources: sources_key,
-        };
-        let nodes = build_nodes(&shared, part, &mut h);
+        let nodes = build_nodes(shared, part, &mut h);
         (nodes, h)
     };
     let ((l_nodes, l_hasher), (r_nodes, r_hasher)) = std::thread::scope(|s| {

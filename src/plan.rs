@@ -1105,6 +1105,7 @@ mod tests {
             sources: crate::workspace::files::SourceFiles::Unversioned(
                 crate::workspace::files::Unversioned::NoRepository,
             ),
+            cargo_workspaces: Vec::new(),
         };
         let cfg = crate::config::resolve(&ws).unwrap();
         let cands = ws

@@ -117,7 +117,7 @@ impl Producer<'_> {
         s: &dist_recipes::recipe::CrateSources,
     ) -> Result<Vec<OutputRecord>, ExecuteError> {
         let mut outs = vec![self.put_bytes(super::vendor::INDEX, &super::vendor::index(s))?];
-        let (files, _packed_git) = super::vendor::fetch(self.ws, s)?;
+        let (files, _packed_git) = super::vendor::fetch(super::vendor::locked_in(self.ws, s), s)?;
         for (name, path) in files {
             outs.push(self.put(&name, &path)?);
         }
@@ -266,19 +266,28 @@ impl Producer<'_> {
         rebuilding: bool,
         tmp: &Path,
     ) -> Result<(Vec<OutputRecord>, Isolation), ExecuteError> {
+        // The Cargo workspace it builds in; with several, each has its own sandboxes.
+        let cw = self.ws.cargo_of(&b.package);
+        let member = match self.ws.cargo_workspaces.is_empty() {
+            true => String::new(),
+            false => format!(
+                "-{}",
+                crate::workspace::relative(&self.ws.root, &cw.root).replace(['/', '.'], "_")
+            ),
+        };
         // One sandbox per target: the Apps share compiled dependencies.
-        let sandbox = self.sandbox(rebuilding, tmp, &format!("targets/{}", b.target));
+        let sandbox = self.sandbox(rebuilding, tmp, &format!("targets/{}{member}", b.target));
         let vendored = match &b.crate_sources {
             Some(key) => {
                 let rec = self.record_of(key)?;
                 // Shared by every target; checked crate by crate, so a rebuild can reuse it.
-                let dir = super::work_dir(self.ws).join("vendor");
+                let dir = super::work_dir(self.ws).join(format!("vendor{member}"));
                 Some(super::vendor::unpack(self.store, &rec, &dir)?)
             }
             None => None,
         };
         let built = cargo::build(
-            self.ws,
+            cw,
             b,
             &self.opts.host,
             &sandbox,

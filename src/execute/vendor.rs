@@ -54,6 +54,21 @@ pub(super) fn fetch(
     Ok((found, git_dir))
 }
 
+/// The Cargo workspace whose Cargo.lock pins `s`: with several, the one whose lockfile reads
+/// as `s` (a fetch and `cargo vendor` run there).
+pub(super) fn locked_in<'w>(ws: &'w Workspace, s: &CrateSources) -> &'w Workspace {
+    let release = s.vendor_cargo.as_deref().unwrap_or("unknown");
+    ws.cargo_roots()
+        .into_iter()
+        .find(|cw| {
+            crate::lockfile::crate_sources(&cw.root, release)
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.crates == s.crates && c.git == s.git)
+        })
+        .unwrap_or(ws)
+}
+
 /// Runs the user's cargo in the workspace (a fetch: network and the user's config allowed).
 fn fetch_command(ws: &Workspace, args: &[&str]) -> Result<(), CargoError> {
     let out = Command::new(cargo_program())

@@ -157,6 +157,43 @@ fn report_unsigned(loaded: &Loaded, plan: &Plan, reporter: &dyn Reporter) -> Res
     Ok(())
 }
 
+/// What the provenance statement says of the workspace: the sha256 of each config file (every
+/// Cargo workspace's manifest and the dist file) and every Cargo workspace's locked packages,
+/// as one list.
+fn config_and_crates(
+    ws: &crate::workspace::Workspace,
+    release: &str,
+) -> (
+    BTreeMap<String, String>,
+    Option<dist_recipes::recipe::CrateSources>,
+) {
+    let roots = ws.cargo_roots();
+    let manifests: Vec<String> = roots
+        .iter()
+        .map(|cw| crate::workspace::relative(&ws.root, &cw.root.join("Cargo.toml")))
+        .collect();
+    let dist_file = ws.dist_file.as_ref().map(|d| d.path.as_str());
+    let mut config = BTreeMap::new();
+    for file in manifests.iter().map(String::as_str).chain(dist_file) {
+        if let Ok(sum) = dist_recipes::archive::sha256_file(&ws.root.join(file)) {
+            config.insert(file.to_string(), sum);
+        }
+    }
+    let crates = roots
+        .iter()
+        .filter_map(|cw| {
+            crate::lockfile::crate_sources(&cw.root, release)
+                .ok()
+                .flatten()
+        })
+        .reduce(|mut all, more| {
+            all.crates.extend(more.crates);
+            all.git.extend(more.git);
+            all
+        });
+    (config, crates)
+}
+
 /// The release's provenance statement ([`provenance`]), beside the manifest: written where the
 /// global phase runs, once every artifact of the announcement is in the store (or the remote
 /// store). Each one the store holds is a subject; the others are named in a warning.
@@ -214,18 +251,9 @@ fn write_provenance(
         )));
     }
     let ws = &loaded.ws;
-    let mut config = BTreeMap::new();
-    let dist_file = ws.dist_file.as_ref().map(|d| d.path.as_str());
-    for file in std::iter::once("Cargo.toml").chain(dist_file) {
-        if let Ok(sum) = dist_recipes::archive::sha256_file(&ws.root.join(file)) {
-            config.insert(file.to_string(), sum);
-        }
-    }
     let toolchain = loaded.rustc.get()?;
     let release = toolchain.fields.get("release").cloned().unwrap_or_default();
-    let crates = crate::lockfile::crate_sources(&ws.root, &release)
-        .ok()
-        .flatten();
+    let (config, crates) = config_and_crates(ws, &release);
     let repository = plan
         .releases
         .iter()

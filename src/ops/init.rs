@@ -9,7 +9,7 @@
 //! Rerunning is safe: keys already set are kept (or updated when given on the command line),
 //! nothing is duplicated, and an unchanged manifest is not rewritten.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
@@ -319,7 +319,7 @@ fn edit_dist_file_on_disk(
     shown: &str,
     args: &InitArgs,
     targets: &[String],
-) -> Result<Option<(std::path::PathBuf, String, String)>, InitError> {
+) -> Result<Option<Edit>, InitError> {
     let old = match path.is_file() {
         true => Some(
             std::fs::read_to_string(path).map_err(|source| InitError::Io {
@@ -337,6 +337,49 @@ fn edit_dist_file_on_disk(
     )
 }
 
+/// A file `init` rewrites: its path, its name as shown, its new text.
+type Edit = (PathBuf, String, String);
+
+/// The edits of the Cargo manifests that get a [profile.dist] (the workspace's, or each of a
+/// dist workspace's several; none for generic members alone: the dist file is edited apart),
+/// with the config table `init` sets and the manifests' names, shown.
+fn profile_edits(
+    ws: &Workspace,
+    home: ConfigHome,
+    args: &InitArgs,
+    targets: &[String],
+) -> Result<(String, Vec<Edit>, String), InitError> {
+    let cargo_manifests: Vec<(PathBuf, String)> = match ws.has_cargo_workspace() {
+        true => ws
+            .cargo_roots()
+            .iter()
+            .map(|cw| {
+                (
+                    cw.manifest_path.clone(),
+                    relative(&ws.root, &cw.manifest_path),
+                )
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    let mut table = "[dist]".to_string();
+    let mut edits = Vec::new();
+    for (path, shown) in &cargo_manifests {
+        let text = std::fs::read_to_string(path).map_err(|source| InitError::Io {
+            action: "read",
+            path: shown.clone(),
+            source,
+        })?;
+        let (new_text, t) = edit_manifest(&text, shown, home, args, targets)?;
+        table = t;
+        if new_text != text {
+            edits.push((path.clone(), shown.clone(), new_text));
+        }
+    }
+    let shown: Vec<&str> = cargo_manifests.iter().map(|(_, s)| s.as_str()).collect();
+    Ok((table, edits, shown.join(", ")))
+}
+
 /// `init`. `confirm` is asked (with a summary of the change) before writing unless `--yes`;
 /// the binary answers it from the terminal.
 pub fn init(
@@ -348,36 +391,22 @@ pub fn init(
     check_values("ci", &args.ci, &CiBackend::words())?;
     check_values("installer", &args.installers, &InstallerKind::words())?;
     let ws = Workspace::load(opts.manifest_path.as_deref())?;
-    let manifest = relative(&ws.root, &ws.manifest_path);
-    let read = |path: &Path, shown: &str| {
-        std::fs::read_to_string(path).map_err(|source| InitError::Io {
-            action: "read",
-            path: shown.to_string(),
-            source,
-        })
-    };
-    let text = read(&ws.manifest_path, &manifest)?;
     let in_cargo = ws.workspace_metadata.get("dist").is_some();
     let home = if ws.dist_file.is_some() || !in_cargo {
         ConfigHome::DistFile
     } else {
         ConfigHome::CargoToml
     };
-    let (mut new_text, table) = edit_manifest(&text, &manifest, home, args, &opts.targets)?;
-    // Generic members alone: no Cargo.toml to give a [profile.dist] (the manifest is the dist
-    // file, edited below).
-    if !ws.has_cargo_workspace() {
-        new_text = text.clone();
-    }
+    let (table, manifest_edits, manifests) = profile_edits(&ws, home, args, &opts.targets)?;
     let dist_file = (home == ConfigHome::DistFile).then(|| dist_file_path(&ws));
     let dist_edit = match &dist_file {
         Some((path, shown)) => edit_dist_file_on_disk(path, shown, args, &opts.targets)?,
         None => None,
     };
-    let changed = new_text != text || dist_edit.is_some();
+    let changed = !manifest_edits.is_empty() || dist_edit.is_some();
     let config_file = dist_file
         .as_ref()
-        .map_or(manifest.clone(), |(_, s)| s.clone());
+        .map_or(manifests.clone(), |(_, s)| s.clone());
     let mut report = InitReport {
         manifest: config_file.clone(),
         table: table.clone(),
@@ -387,9 +416,12 @@ pub fn init(
     };
     if changed {
         if !args.yes {
-            let shown_text = dist_edit.as_ref().map_or(new_text.as_str(), |(_, _, t)| t);
+            let shown_text = dist_edit
+                .as_ref()
+                .or(manifest_edits.first())
+                .map_or("", |(_, _, t)| t.as_str());
             let question = format!(
-                "cargo dist init will set {table} in {config_file} and [profile.dist] in {manifest}:\n{}\nwrite it and generate the CI workflow?",
+                "cargo dist init will set {table} in {config_file} and [profile.dist] in {manifests}:\n{}\nwrite it and generate the CI workflow?",
                 summary(shown_text, &table)
             );
             if !confirm(&question) {
@@ -403,8 +435,8 @@ pub fn init(
         if let Some((path, shown, new)) = &dist_edit {
             write_atomic(path, shown, new.as_bytes())?;
         }
-        if new_text != text {
-            write_atomic(&ws.manifest_path, &manifest, new_text.as_bytes())?;
+        for (path, shown, new) in &manifest_edits {
+            write_atomic(path, shown, new.as_bytes())?;
         }
     }
     // The config just written decides the workflow.

@@ -26,7 +26,8 @@ pub const FILE_NAMES: &[&str] = &["dist-workspace.toml", "dist.toml"];
 #[derive(Debug, Clone)]
 pub struct Found {
     pub path: PathBuf,
-    /// Absolute directories of its `cargo:` members.
+    /// Absolute directories of its `cargo:` members (several are loaded by
+    /// [`super::Workspace::load`] as one dist workspace of several Cargo workspaces).
     pub cargo_members: Vec<PathBuf>,
     /// Its `dist:` members (or the file's own `[package]`).
     pub generic_members: Vec<GenericMember>,
@@ -41,7 +42,8 @@ pub struct Found {
 /// The dist workspace file as the config stage sees it.
 #[derive(Debug, Clone)]
 pub struct DistFile {
-    /// Relative to the Cargo workspace root, e.g. `dist-workspace.toml`.
+    /// Relative to the workspace root (the Cargo workspace's, or with several, the dist file's
+    /// own directory), e.g. `dist-workspace.toml`.
     pub path: String,
     pub dist: Option<Value>,
     pub packages: Option<Vec<String>>,
@@ -145,15 +147,6 @@ fn read(path: &Path) -> Result<Option<Found>, WorkspaceError> {
         ),
         None => self::members(&members, dir, &shown)?,
     };
-    if cargo_members.len() > 1 {
-        return Err(WorkspaceError::DistFile {
-            path: shown,
-            message: format!(
-                "{} Cargo workspaces are listed in `members`; this tool releases one Cargo workspace per dist workspace",
-                cargo_members.len()
-            ),
-        });
-    }
     Ok(Some(Found {
         path: path.to_path_buf(),
         cargo_members,

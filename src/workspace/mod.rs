@@ -84,6 +84,11 @@ pub struct Workspace {
     pub dist_file: Option<dist_file::DistFile>,
     /// Which of its files are sources (git's view, as `cargo package` takes it).
     pub sources: files::SourceFiles,
+    /// With a dist file listing several Cargo workspaces: each, loaded as it would be alone
+    /// (its packages' cargo builds run in it: its root, lockfile, profiles and target dir).
+    /// This workspace is then rooted at the dist file's directory and holds all their packages,
+    /// paths relative to it. Empty otherwise: this workspace is the one Cargo workspace.
+    pub cargo_workspaces: Vec<Workspace>,
 }
 
 #[derive(Debug, Clone)]
@@ -239,6 +244,14 @@ impl Workspace {
             ws.manifest_path = f.path.clone();
             return Ok((ws.with_dist_file(found.expect("found"))?, extra));
         }
+        if let Some(f) = found
+            .as_ref()
+            .filter(|f| manifest_path.is_none() && f.cargo_members.len() > 1)
+        {
+            let extra = meanwhile(None, &AtomicBool::new(true), false);
+            let ws = Self::load_several(f.clone(), &cwd)?;
+            return Ok((ws, extra));
+        }
         let member_manifest = match (&found, manifest_path) {
             (Some(f), None) => f.cargo_members.first().map(|d| d.join("Cargo.toml")),
             _ => None,
@@ -283,10 +296,79 @@ impl Workspace {
         Ok((ws, extra))
     }
 
+    /// A dist workspace of several Cargo workspaces (and any generic members), rooted at the
+    /// dist file's directory: each Cargo workspace is loaded as it would be alone, and its
+    /// packages are taken with their paths made relative to that directory.
+    fn load_several(f: dist_file::Found, cwd: &Path) -> Result<Workspace, WorkspaceError> {
+        let root = clean(f.path.parent().unwrap_or(cwd));
+        let members = f
+            .cargo_members
+            .iter()
+            .map(|dir| Workspace::load(Some(&clean(dir).join("Cargo.toml"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let raw = RawWorkspace {
+            target_dir: root.join("target"),
+            root: root.clone(),
+            metadata: Value::Null,
+            packages: Vec::new(),
+        };
+        let mut ws = Self::from_raw(raw, None, None, &f.generic_members)?;
+        // A Cargo.toml at the root that is not a member says nothing about the members'.
+        ws.profiles.clear();
+        ws.single_package = false;
+        ws.manifest_path = f.path.clone();
+        for m in &members {
+            let prefix = relative(&root, &m.root);
+            for p in &m.packages {
+                let p = p.rebased(&prefix);
+                if let Some(q) = ws.package(&p.name) {
+                    let shown = |dir: &str| {
+                        if dir.is_empty() {
+                            ".".to_string()
+                        } else {
+                            dir.to_string()
+                        }
+                    };
+                    return Err(WorkspaceError::DistFile {
+                        path: f.path.display().to_string(),
+                        message: format!(
+                            "package `{}` is in two members (at {} and at {}); rename one of them",
+                            p.name,
+                            shown(&q.dir),
+                            shown(&p.dir),
+                        ),
+                    });
+                }
+                ws.packages.push(p);
+            }
+        }
+        ws.packages.sort_by(|a, b| a.name.cmp(&b.name));
+        ws.cargo_workspaces = members;
+        ws.with_dist_file(f)
+    }
+
+    /// The Cargo workspace `package` is built in: one of [`Workspace::cargo_workspaces`], or
+    /// this one.
+    pub fn cargo_of(&self, package: &str) -> &Workspace {
+        self.cargo_workspaces
+            .iter()
+            .find(|w| w.package(package).is_some())
+            .unwrap_or(self)
+    }
+
+    /// The Cargo workspaces whose packages are built: the members of a dist workspace of
+    /// several, else this one.
+    pub fn cargo_roots(&self) -> Vec<&Workspace> {
+        match self.cargo_workspaces.is_empty() {
+            true => vec![self],
+            false => self.cargo_workspaces.iter().collect(),
+        }
+    }
+
     /// The workspace with the dist file `f` attached when it names it.
     fn with_dist_file(mut self, f: dist_file::Found) -> Result<Workspace, WorkspaceError> {
         let version = f.version.clone();
-        self.dist_file = attach(&self.root, f)?;
+        self.dist_file = attach(&self.root, f, !self.cargo_workspaces.is_empty())?;
         // `[workspace] version` releases every package at one version.
         if let (Some(v), Some(_)) = (version, &self.dist_file) {
             for p in &mut self.packages {
@@ -434,12 +516,13 @@ impl Workspace {
             profiles,
             dist_file: None,
             sources,
+            cargo_workspaces: Vec::new(),
         })
     }
 
     /// False for a dist workspace of generic members only (its `manifest_path` is the dist file).
     pub fn has_cargo_workspace(&self) -> bool {
-        self.manifest_path.ends_with("Cargo.toml")
+        self.manifest_path.ends_with("Cargo.toml") || !self.cargo_workspaces.is_empty()
     }
 
     pub fn package(&self, name: &str) -> Option<&Package> {
@@ -603,6 +686,21 @@ impl Package {
         Ok(pkg)
     }
 
+    /// This package of a Cargo workspace at `prefix` (relative), as a dist workspace of
+    /// several sees it: its paths relative to the dist workspace's root.
+    fn rebased(&self, prefix: &str) -> Package {
+        let join = |rel: &str| join_relative(prefix, rel);
+        let mut p = self.clone();
+        p.dir = join(&p.dir);
+        for i in &mut p.auto_includes {
+            i.path = join(&i.path);
+        }
+        for d in p.path_deps.iter_mut().chain(p.target_paths.iter_mut()) {
+            *d = join(d);
+        }
+        p
+    }
+
     fn from_raw(
         p: RawPackage,
         root: &Path,
@@ -734,12 +832,21 @@ fn compare(direct: &RawWorkspace, cargo: &RawWorkspace) -> Result<(), WorkspaceE
 /// The dist file of the Cargo workspace at `root`, if it names it. A file beside the workspace
 /// that does not list it is an error (the user meant it for this workspace); one further up that
 /// does not is someone else's and is left alone.
-fn attach(root: &Path, f: dist_file::Found) -> Result<Option<dist_file::DistFile>, WorkspaceError> {
+fn attach(
+    root: &Path,
+    f: dist_file::Found,
+    several: bool,
+) -> Result<Option<dist_file::DistFile>, WorkspaceError> {
     let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let root_c = canon(root);
     let dir = f.path.parent().unwrap_or(Path::new("."));
     // A workspace of generic members only has no Cargo workspace to name.
-    if f.cargo_members.is_empty() || f.cargo_members.iter().any(|m| canon(m) == root_c) {
+    // A dist workspace of several Cargo workspaces is rooted at the file's directory.
+    let several_here = several && canon(dir) == root_c;
+    if f.cargo_members.is_empty()
+        || several_here
+        || f.cargo_members.iter().any(|m| canon(m) == root_c)
+    {
         return Ok(Some(dist_file::DistFile {
             path: relative(&root_c, &canon(&f.path)),
             dist: f.dist,
@@ -754,6 +861,21 @@ fn attach(root: &Path, f: dist_file::Found) -> Result<Option<dist_file::DistFile
         });
     }
     Ok(None)
+}
+
+/// `rel` (slash-separated, relative to `prefix`) relative to `prefix`'s own base, with `..`
+/// taken away where `prefix` allows: `join_relative("a", "../b")` is `b`.
+fn join_relative(prefix: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
+    for part in rel.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        match (part, parts.last()) {
+            ("..", Some(last)) if *last != ".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    parts.join("/")
 }
 
 /// `path` without `.` components (as cargo prints paths it was given with them).
@@ -1035,6 +1157,15 @@ fn metadata_error_text(e: &cargo_metadata::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_members_paths_join_the_dist_root() {
+        assert_eq!(join_relative("a", ""), "a");
+        assert_eq!(join_relative("a", "crates/x"), "a/crates/x");
+        assert_eq!(join_relative("a/b", "../shared"), "a/shared");
+        assert_eq!(join_relative("", "x"), "x");
+        assert_eq!(join_relative("a", "../../up"), "../up");
+    }
 
     #[test]
     fn relative_paths_are_slash_separated_and_keep_dotdot() {

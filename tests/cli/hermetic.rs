@@ -9,7 +9,7 @@ use crate::support::*;
 
 /// The itoa this project itself locks (serde_json depends on it), so its `.crate` is in cargo's
 /// download cache wherever this project was built: (version, sha256).
-fn locked_itoa() -> (String, String) {
+pub(crate) fn locked_itoa() -> (String, String) {
     let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"))
         .expect("read this project's Cargo.lock");
     let doc: toml_edit::DocumentMut = lock.parse().expect("Cargo.lock parses");

@@ -379,13 +379,6 @@ fn member_kinds_this_tool_cannot_read_are_named() {
         err.contains("dist-workspace.toml: member \"go:web\" is not of the form"),
         "{err}"
     );
-    // Two Cargo workspaces in one dist workspace.
-    fx.file(
-        "dist-workspace.toml",
-        "[workspace]\nmembers = [\"cargo:.\", \"cargo:other\"]\n\n[dist]\n",
-    );
-    let err = fx.fails(&["plan"], 1);
-    assert!(err.contains("2 Cargo workspaces are listed"), "{err}");
     // A dist file beside the workspace that does not list it.
     fx.file(
         "dist-workspace.toml",

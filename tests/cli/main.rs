@@ -15,6 +15,7 @@ mod hermetic;
 mod installers;
 mod layouts;
 mod manifests;
+mod members;
 mod notary;
 mod npm;
 mod packages;
