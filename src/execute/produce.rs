@@ -266,14 +266,20 @@ impl Producer<'_> {
         rebuilding: bool,
         tmp: &Path,
     ) -> Result<(Vec<OutputRecord>, Isolation), ExecuteError> {
-        // The Cargo workspace it builds in; with several, each has its own sandboxes.
+        // The Cargo workspace it builds in; with several, each has its own sandbox per target
+        // (below the target's, which the workflow caches) and vendor dir, named by its place.
         let cw = self.ws.cargo_of(&b.package);
-        let member = match self.ws.cargo_workspaces.is_empty() {
-            true => String::new(),
-            false => format!(
-                "-{}",
+        let member = match self
+            .ws
+            .cargo_workspaces
+            .iter()
+            .position(|w| w.root == cw.root)
+        {
+            Some(i) => format!(
+                "/{i}-{}",
                 crate::workspace::relative(&self.ws.root, &cw.root).replace(['/', '.'], "_")
             ),
+            None => String::new(),
         };
         // One sandbox per target: the Apps share compiled dependencies.
         let sandbox = self.sandbox(rebuilding, tmp, &format!("targets/{}{member}", b.target));

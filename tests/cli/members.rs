@@ -84,9 +84,9 @@ fn several_cargo_workspaces_release_together() {
     );
     // Each Cargo workspace builds in its own sandbox against its own vendored crates.
     let work = fx.root().join("target/dist-work");
-    assert!(work.join(format!("targets/{host}-alpha")).is_dir());
-    assert!(work.join(format!("targets/{host}-beta")).is_dir());
-    assert!(work.join("vendor-beta").is_dir() && !work.join("vendor-alpha").exists());
+    assert!(work.join(format!("targets/{host}/0-alpha")).is_dir());
+    assert!(work.join(format!("targets/{host}/1-beta")).is_dir());
+    assert!(work.join("vendor/1-beta").is_dir() && !work.join("vendor/0-alpha").exists());
     let sums = std::fs::read_to_string(fx.root().join("target/distrib/sha256.sum")).unwrap();
     for app in ["alpha", "beta"] {
         assert!(sums.contains(&format!("{app}-{host}.tar.xz")), "{sums}");
