@@ -125,6 +125,40 @@ fn installed_package_downloads_verifies_and_runs_the_binary() {
     assert_eq!(server.request_count(), 2);
 }
 
+/// `install.js` gets the host's archive ahead of time (no install script runs it: the user, a
+/// Dockerfile or a CI step does); the commands then run with no server at all.
+#[test]
+fn install_js_gets_the_binary_ahead_of_the_first_run() {
+    let fx = fixture(ArchiveFormat::TarGz);
+    let prefix = npm_install(&fx, "ahead");
+    let pkg = prefix.join("lib/node_modules/my-app");
+    let server = Server::start(serve_dir(fx.archive.parent().unwrap()), 1);
+    let out = clean_command(require_tool("node"), &prefix)
+        .arg(pkg.join("install.js"))
+        .env("MY_APP_DOWNLOAD_URL", server.base_url())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("my-app 1.2.0: installed in"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(server.request_count(), 1);
+    drop(server);
+    let out = clean_command(prefix.join("bin/my-helper"), &prefix)
+        .env("MY_APP_DOWNLOAD_URL", "http://127.0.0.1:9/unreachable")
+        .arg("x")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "my-helper 1.2.0 x\n",
+        "{}",
+        describe(&out)
+    );
+}
+
 #[test]
 fn tampered_archive_is_refused() {
     let fx = fixture(ArchiveFormat::TarGz);
@@ -166,16 +200,17 @@ fn package_layout_and_determinism() {
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
         [
-            "artifacts.json",
-            "bin/my-app.js",
-            "bin/my-helper.js",
-            "host.js",
+            ".gitignore",
+            "binary-install.js",
+            "binary.js",
+            "install.js",
             "npm-shrinkwrap.json",
             "package.json",
-            "run.js"
+            "run-my-app.js",
+            "run-my-helper.js",
         ]
     );
-    assert!(files["bin/my-app.js"].1 && !files["run.js"].1);
+    assert!(files["run-my-app.js"].1 && files["install.js"].1 && !files["binary.js"].1);
     let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
     assert_eq!(pkg["name"], "@my-org/my-app");
     assert_eq!(pkg["version"], "1.2.0");
@@ -184,10 +219,14 @@ fn package_layout_and_determinism() {
     assert_eq!(lock["name"], "@my-org/my-app");
     assert_eq!(lock["packages"].as_object().unwrap().len(), 1, "{lock}");
     assert_eq!(lock["packages"][""]["bin"], pkg["bin"]);
-    assert_eq!(pkg["bin"]["my-helper"], "bin/my-helper.js");
+    assert_eq!(pkg["bin"]["my-helper"], "run-my-helper.js");
     assert_eq!(pkg["license"], "MIT OR Apache-2.0");
     assert!(pkg.get("dependencies").is_none());
-    let manifest: serde_json::Value = serde_json::from_slice(&files["artifacts.json"].0).unwrap();
+    // The artifact table is rendered into binary.js.
+    let binary = String::from_utf8(files["binary.js"].0.clone()).unwrap();
+    let table = &binary[binary.find("const manifest = ").unwrap() + 17..];
+    let table = &table[..table.find("};\n").unwrap() + 1];
+    let manifest: serde_json::Value = serde_json::from_str(table).unwrap();
     assert_eq!(manifest["env_prefix"], "MY_APP");
     assert_eq!(
         manifest["artifacts"][0]["sha256"],
@@ -208,8 +247,15 @@ fn package_layout_and_determinism() {
     }
     assert!(modes.contains_key("package/package.json"), "{modes:?}");
     assert!(modes.keys().all(|p| p.starts_with("package/")), "{modes:?}");
-    assert_eq!(modes["package/bin/my-app.js"], 0o755);
-    assert_eq!(modes["package/run.js"], 0o644);
+    assert_eq!(modes["package/run-my-app.js"], 0o755);
+    assert_eq!(modes["package/binary.js"], 0o644);
+    // One command: its entry point is run.js, as in cargo-dist's package.
+    let mut one = fixture(ArchiveFormat::TarGz);
+    one.app.binaries.truncate(1);
+    let files = npm_package_files(&one.app, "my-app", true, &Default::default()).unwrap();
+    let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
+    assert_eq!(pkg["bin"], serde_json::json!({"my-app": "run.js"}));
+    assert!(files.contains_key("run.js") && !files.contains_key("run-my-app.js"));
 
     for bad in ["My-App", "@scope", "@/x", ".hidden", "a b"] {
         assert!(
@@ -225,10 +271,10 @@ fn aliases_get_their_own_bin_entries() {
     fx.app.aliases = std::collections::BTreeMap::from([("my-app".into(), vec!["ma".into()])]);
     let files = npm_package_files(&fx.app, "my-app", true, &Default::default()).unwrap();
     let pkg: serde_json::Value = serde_json::from_slice(&files["package.json"].0).unwrap();
-    assert_eq!(pkg["bin"]["ma"], "bin/ma.js");
-    let launcher = String::from_utf8(files["bin/ma.js"].0.clone()).unwrap();
+    assert_eq!(pkg["bin"]["ma"], "run-ma.js");
+    let launcher = String::from_utf8(files["run-ma.js"].0.clone()).unwrap();
     assert!(
-        launcher.contains("require('../run.js')(\"my-app\")"),
+        launcher.contains("require('./binary.js').run(\"my-app\")"),
         "{launcher}"
     );
 }
@@ -342,15 +388,19 @@ fn both_styles_hold_the_files_they_list_and_the_apps_own() {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
+        let entries = match kind {
+            InstallerKind::Npm => "run-ma.js",
+            _ => "bin",
+        };
         assert!(
             field.contains(&"README.md")
                 && field.contains(&"docs/guide.md")
-                && field.contains(&"bin"),
+                && field.contains(&entries),
             "{field:?}"
         );
     }
     assert!(generated_files(InstallerKind::Shell, &commands, true).is_empty());
-    for clash in ["package.json", "run.js", "bin/x"] {
+    for clash in ["package.json", "binary.js", "run-ma.js", "bin/x"] {
         let docs = dist_recipes::installer::Docs::from([(clash.to_string(), b"x".to_vec())]);
         let err = npm_package_files(&fx.app, "my-app", true, &docs)
             .unwrap_err()

@@ -1,7 +1,9 @@
 //! The npm packages, in two styles (`npm-installer-style`):
 //!
 //! - `download` (the default): one package with a launcher that fetches the archive built for
-//!   the host on first run and checks it against the artifact table it ships.
+//!   the host on first run and checks it against the artifact table it ships; its files are
+//!   named as cargo-dist's npm package's (`binary.js`, `binary-install.js`, `install.js`,
+//!   `run.js`, `.gitignore`), though none runs as an install script.
 //! - `packages`: one package per target holding that build's binaries, limited to its platform
 //!   by `os`/`cpu`/`libc`, and a main package listing them as `optionalDependencies` with a
 //!   launcher that runs the one installed, as esbuild and Biome ship; no install scripts, so
@@ -19,11 +21,25 @@ use crate::target::Target;
 
 /// What both styles' launchers share (the host's targets, running a binary).
 const HOST_JS: &str = include_str!("../../templates/npm/host.js");
-const RUN_JS: &str = include_str!("../../templates/npm/run.js");
 const LAUNCH_JS: &str = include_str!("../../templates/npm/launch.js");
+/// The `download` style: `binary.js` (the artifact table is rendered into it) and the rest of
+/// `binary-install.js`, which begins with `host.js` (less its exports).
+const BINARY_JS: &str = include_str!("../../templates/npm/binary.js");
+const BINARY_INSTALL_JS: &str = include_str!("../../templates/npm/binary-install.js");
+/// `install.js`, `.gitignore` and the entry point of each command (`{RUNS}`: the binary).
+const INSTALL_JS: &str = "#!/usr/bin/env node\n'use strict';\nrequire('./binary.js').install();\n";
+const GITIGNORE: &str = "/node_modules\n/dist\n";
+const ENTRY_JS: &str = "#!/usr/bin/env node\n'use strict';\nrequire('./binary.js').run({RUNS});\n";
 
 /// Everything the `download` style renders, for its recipe key.
-pub(crate) const DOWNLOAD_TEMPLATES: &[&str] = &[HOST_JS, RUN_JS];
+pub(crate) const DOWNLOAD_TEMPLATES: &[&str] = &[
+    HOST_JS,
+    BINARY_JS,
+    BINARY_INSTALL_JS,
+    INSTALL_JS,
+    GITIGNORE,
+    ENTRY_JS,
+];
 /// Everything the `packages` style's main package renders, for its recipe key.
 pub(crate) const PACKAGES_TEMPLATES: &[&str] = &[HOST_JS, LAUNCH_JS, PLATFORM_WRITER];
 /// The revision of the platform packages' writer, in their keys and the main package's (both
@@ -165,7 +181,7 @@ pub(crate) fn has_platform_package(target: &str) -> bool {
     platform(target).is_some()
 }
 
-/// `artifacts.json`, read by `run.js`.
+/// The artifact table rendered into `binary.js`.
 #[derive(Serialize)]
 struct Manifest<'a> {
     app_name: &'a str,
@@ -222,10 +238,28 @@ fn json_pretty<T: Serialize>(value: &T) -> Vec<u8> {
 /// archives hold them): package-relative path -> contents.
 pub type Docs = BTreeMap<String, Vec<u8>>;
 
-/// The files each npm package writes itself besides `bin/{command}.js` and
+/// The files each npm package writes itself besides its commands' entry points and
 /// `npm-shrinkwrap.json`: the `download` style's, the `packages` style main package's.
-const DOWNLOAD_FILES: [&str; 4] = ["artifacts.json", "host.js", "package.json", "run.js"];
+const DOWNLOAD_FILES: [&str; 5] = [
+    ".gitignore",
+    "binary-install.js",
+    "binary.js",
+    "install.js",
+    "package.json",
+];
 const MAIN_FILES: [&str; 4] = ["host.js", "launch.js", "package.json", "platforms.json"];
+
+/// The entry point of `command` in a package of `kind` installing `commands`: the `download`
+/// style's `run.js` when it installs one command (as cargo-dist's), `run-{command}.js` for
+/// each of several (npm's shims do not tell a shared script which name ran it on every
+/// platform); the `packages` style's `bin/{command}.js`.
+fn entry_path(kind: InstallerKind, commands: usize, command: &str) -> String {
+    match (kind, commands) {
+        (InstallerKind::Npm, 1) => "run.js".into(),
+        (InstallerKind::Npm, _) => format!("run-{command}.js"),
+        _ => format!("bin/{command}.js"),
+    }
+}
 
 /// The files an npm package of `kind` writes itself (not the App's docs), package-relative
 /// and sorted, for every command (binary or alias) it installs: what the manifest lists.
@@ -236,7 +270,7 @@ pub fn generated_files(kind: InstallerKind, commands: &[String], shrinkwrap: boo
         _ => return Vec::new(),
     };
     let mut files: Vec<String> = own.iter().map(|f| f.to_string()).collect();
-    files.extend(commands.iter().map(|c| format!("bin/{c}.js")));
+    files.extend(commands.iter().map(|c| entry_path(kind, commands.len(), c)));
     if shrinkwrap {
         files.push("npm-shrinkwrap.json".into());
     }
@@ -244,15 +278,17 @@ pub fn generated_files(kind: InstallerKind, commands: &[String], shrinkwrap: boo
     files
 }
 
-/// `files` of `package.json`: what the package writes, then the App's files.
-fn listed(own: &[&str], docs: &Docs) -> Vec<String> {
+/// `files` of `package.json`: what the package writes (`entries`: its commands' entry points,
+/// or their directory), then the App's files.
+fn listed(own: &[&str], entries: &[String], docs: &Docs) -> Vec<String> {
     let mut listed: Vec<String> = own
         .iter()
         .filter(|f| **f != "package.json")
         .map(|f| f.to_string())
-        .chain(std::iter::once("bin".to_string()))
+        .chain(entries.iter().cloned())
         .collect();
     listed.sort();
+    listed.dedup();
     listed.extend(docs.keys().cloned());
     listed
 }
@@ -296,8 +332,8 @@ pub fn npm_package_files(
         description: app.description.as_deref(),
         license: app.license.as_deref(),
         homepage: app.homepage.as_deref(),
-        bin: bin_entries(app),
-        files: listed(&DOWNLOAD_FILES, docs),
+        bin: bin_entries(app, InstallerKind::Npm),
+        files: listed(&DOWNLOAD_FILES, &entry_files(app, InstallerKind::Npm), docs),
         engines: BTreeMap::from([("node", ">=14.18")]),
         ..PackageJson::default()
     };
@@ -325,12 +361,29 @@ pub fn npm_package_files(
             })
             .collect(),
     };
-    files.insert("artifacts.json".into(), (json_pretty(&manifest), false));
-    files.insert("run.js".into(), (RUN_JS.as_bytes().to_vec(), false));
-    files.insert("host.js".into(), (HOST_JS.as_bytes().to_vec(), false));
-    entry_points(app, "run.js", &mut files);
+    let table = String::from_utf8(json_pretty(&manifest)).expect("JSON is UTF-8");
+    let binary = BINARY_JS.replace("__MANIFEST__", table.trim_end());
+    files.insert("binary.js".into(), (binary.into_bytes(), false));
+    files.insert(
+        "binary-install.js".into(),
+        (binary_install_js().into_bytes(), false),
+    );
+    files.insert("install.js".into(), (INSTALL_JS.as_bytes().to_vec(), true));
+    files.insert(".gitignore".into(), (GITIGNORE.as_bytes().to_vec(), false));
+    entry_points(app, InstallerKind::Npm, &mut files);
     add_docs(app, &mut files, docs)?;
     Ok(files)
+}
+
+/// `binary-install.js`: `host.js` (the host's targets, running a binary) without its exports,
+/// then the download code, which exports both.
+fn binary_install_js() -> String {
+    const EXPORTS: &str = "module.exports = { hostTargets, exec };";
+    let host = HOST_JS.trim_end();
+    let host = host
+        .strip_suffix(EXPORTS)
+        .expect("host.js ends with its exports");
+    format!("{host}{BINARY_INSTALL_JS}")
 }
 
 /// Each command the package installs (every binary, and every alias) with the binary it runs.
@@ -344,24 +397,41 @@ fn commands(app: &InstallerApp) -> Vec<(String, String)> {
 }
 
 /// `bin` of `package.json`: each command -> its entry point.
-fn bin_entries(app: &InstallerApp) -> BTreeMap<String, String> {
-    commands(app)
+fn bin_entries(app: &InstallerApp, kind: InstallerKind) -> BTreeMap<String, String> {
+    let commands = commands(app);
+    let n = commands.len();
+    commands
         .into_iter()
         .map(|(c, _)| {
-            let path = format!("bin/{c}.js");
+            let path = entry_path(kind, n, &c);
             (c, path)
         })
         .collect()
 }
 
-/// One tiny entry point per command, calling `launcher` with the binary it runs: npm's shims
-/// do not tell a shared script which name it was invoked as on every platform.
-fn entry_points(app: &InstallerApp, launcher: &str, files: &mut BTreeMap<String, (Vec<u8>, bool)>) {
-    for (entry, runs) in commands(app) {
+/// What `files` of `package.json` lists for the entry points: each (`download`), or `bin`.
+fn entry_files(app: &InstallerApp, kind: InstallerKind) -> Vec<String> {
+    match kind {
+        InstallerKind::Npm => bin_entries(app, kind).into_values().collect(),
+        _ => vec!["bin".into()],
+    }
+}
+
+/// One tiny entry point per command, running the binary it names ([`entry_path`]).
+fn entry_points(
+    app: &InstallerApp,
+    kind: InstallerKind,
+    files: &mut BTreeMap<String, (Vec<u8>, bool)>,
+) {
+    let commands = commands(app);
+    let n = commands.len();
+    for (entry, runs) in commands {
         let name = serde_json::to_string(&runs).expect("strings serialize");
-        let script =
-            format!("#!/usr/bin/env node\n'use strict';\nrequire('../{launcher}')({name});\n");
-        files.insert(format!("bin/{entry}.js"), (script.into_bytes(), true));
+        let script = match kind {
+            InstallerKind::Npm => ENTRY_JS.replace("{RUNS}", &name),
+            _ => format!("#!/usr/bin/env node\n'use strict';\nrequire('../launch.js')({name});\n"),
+        };
+        files.insert(entry_path(kind, n, &entry), (script.into_bytes(), true));
     }
 }
 
@@ -406,8 +476,12 @@ pub fn npm_main_package_files(
         description: app.description.as_deref(),
         license: app.license.as_deref(),
         homepage: app.homepage.as_deref(),
-        bin: bin_entries(app),
-        files: listed(&MAIN_FILES, docs),
+        bin: bin_entries(app, InstallerKind::NpmPackages),
+        files: listed(
+            &MAIN_FILES,
+            &entry_files(app, InstallerKind::NpmPackages),
+            docs,
+        ),
         optional_dependencies: packages
             .values()
             .map(|p| (p.clone(), app.app_version.as_str()))
@@ -441,7 +515,7 @@ pub fn npm_main_package_files(
     files.insert("platforms.json".into(), (json_pretty(&platforms), false));
     files.insert("launch.js".into(), (LAUNCH_JS.as_bytes().to_vec(), false));
     files.insert("host.js".into(), (HOST_JS.as_bytes().to_vec(), false));
-    entry_points(app, "launch.js", &mut files);
+    entry_points(app, InstallerKind::NpmPackages, &mut files);
     add_docs(app, &mut files, docs)?;
     Ok(files)
 }

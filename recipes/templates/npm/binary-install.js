@@ -1,18 +1,14 @@
-'use strict';
-// Launcher shared by this package's bin scripts. The package ships no binaries: on first run
-// it downloads the archive built for this platform (listed in artifacts.json), checks its
-// sha256, unpacks it into dist/ next to this file, and from then on just runs the binary.
+// --- binary-install.js: the host's targets (above, shared with the `packages` style's host.js)
+// and getting the host's archive: on first use it downloads the archive built for this
+// platform, checks its sha256, unpacks it into dist/ next to this file, and from then on the
+// binary is just run. No install script runs it (pnpm 10 blocks those): run.js does, or
+// install.js ahead of time.
 
-const childProcess = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
 const https = require('https');
 const path = require('path');
-
-const { hostTargets, exec } = require('./host.js');
-
-const manifest = require('./artifacts.json');
 
 const INSTALL_DIR = path.join(__dirname, 'dist');
 const MAX_REDIRECTS = 10;
@@ -79,8 +75,9 @@ function unpack(archive, dest) {
   }
 }
 
-// Returns the path of `binName`, downloading and unpacking the archive first if needed.
-async function ensureInstalled(binName) {
+// Returns the path of `binName`, of the App `manifest` describes (binary.js), downloading and
+// unpacking the host's archive first if needed.
+async function ensureInstalled(manifest, binName) {
   const exe = process.platform === 'win32' ? '.exe' : '';
   const binPath = path.join(INSTALL_DIR, binName + exe);
   if (fs.existsSync(binPath)) {
@@ -141,9 +138,4 @@ async function ensureInstalled(binName) {
   return binPath;
 }
 
-module.exports = function run(binName) {
-  ensureInstalled(binName).then(exec, (err) => {
-    console.error(`error: ${manifest.app_name}: ${err.message}`);
-    process.exit(1);
-  });
-};
+module.exports = { hostTargets, exec, ensureInstalled };
