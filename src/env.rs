@@ -109,6 +109,14 @@ pub fn tools_dir() -> PathBuf {
     cache.join("cargo-dist").join("tools")
 }
 
+/// The crates.io sparse index `always-use-latest-updater` reads: `CARGO_DIST_CRATES_INDEX` (a
+/// mirror), else crates.io's.
+pub fn crates_index() -> String {
+    set("CARGO_DIST_CRATES_INDEX")
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "https://index.crates.io".into())
+}
+
 /// The variables the store's default root comes from (`CARGO_DIST_STORE`, `XDG_CACHE_HOME`,
 /// `HOME`), for `Store::resolve_root`.
 pub fn store_var(name: &str) -> Option<OsString> {

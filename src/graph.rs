@@ -25,6 +25,8 @@ pub enum GraphError {
     Lockfile(#[from] crate::lockfile::LockfileError),
     #[error(transparent)]
     Signing(#[from] crate::signing::SignError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     #[error("`include` entry {path} of package {package} is not a file or directory in the workspace\n  fix the path in [package.metadata.dist] or [workspace.metadata.dist] (paths are relative to the Cargo.toml that names them)")]
     MissingInclude { package: String, path: String },
 }
@@ -627,14 +629,17 @@ impl Makers<'_> {
                 return self.package_recipe(g, hasher, a, *installer, target)
             }
             // The same updater for every App of a target: one key, one build.
-            ArtifactKind::Updater { target } => Recipe::CrateBuild(CrateBuild {
-                krate: recipe::AXOUPDATER_CRATE.into(),
-                version: recipe::AXOUPDATER_VERSION.into(),
-                sha256: recipe::AXOUPDATER_SHA256.into(),
-                binary: recipe::AXOUPDATER_BIN.into(),
-                target: target.clone(),
-                toolchain: self.toolchain.fields.clone(),
-            }),
+            ArtifactKind::Updater { target } => {
+                let updater = self.updater()?;
+                Recipe::CrateBuild(CrateBuild {
+                    krate: recipe::AXOUPDATER_CRATE.into(),
+                    version: updater.version,
+                    sha256: updater.sha256,
+                    binary: recipe::AXOUPDATER_BIN.into(),
+                    target: target.clone(),
+                    toolchain: self.toolchain.fields.clone(),
+                })
+            }
             ArtifactKind::UnifiedChecksum { of, style } => {
                 Recipe::UnifiedChecksum(UnifiedChecksum {
                     style: *style,
@@ -662,6 +667,21 @@ impl Makers<'_> {
                 None => return Ok(None),
             },
         }))
+    }
+
+    /// The axoupdater-cli release the updaters are built from: the pinned one, or with
+    /// `always-use-latest-updater` the newest on crates.io.
+    fn updater(&self) -> Result<crate::registry::Release, GraphError> {
+        if !self.cfg.global.always_use_latest_updater {
+            return Ok(crate::registry::Release {
+                version: recipe::AXOUPDATER_VERSION.into(),
+                sha256: recipe::AXOUPDATER_SHA256.into(),
+            });
+        }
+        Ok(crate::registry::newest(
+            recipe::AXOUPDATER_CRATE,
+            recipe::AXOUPDATER_VERSION,
+        )?)
     }
 
     fn workspace_files(

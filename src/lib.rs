@@ -30,6 +30,7 @@ pub mod plan;
 pub mod platform;
 pub mod provenance;
 pub mod read;
+pub mod registry;
 pub mod report;
 pub mod signing;
 pub mod sources;

@@ -213,6 +213,9 @@ pub struct GlobalConfig {
     pub macos_sign: bool,
     /// `cargo-auditable`: builds run `cargo auditable build`.
     pub cargo_auditable: bool,
+    /// `always-use-latest-updater`: the updater built is the newest axoupdater-cli on
+    /// crates.io, not the pinned one.
+    pub always_use_latest_updater: bool,
     /// `github-releases-repo`: `owner/repo` that hosts the GitHub Releases instead of the
     /// packages' own repository.
     pub github_releases_repo: Option<String>,
@@ -726,6 +729,7 @@ fn global_config(ws: &Layer) -> GlobalConfig {
         ssldotcom_windows_sign: v.word(&keys::SSLDOTCOM_WINDOWS_SIGN),
         macos_sign: v.flag(&keys::MACOS_SIGN, false),
         cargo_auditable: v.flag(&keys::CARGO_AUDITABLE, false),
+        always_use_latest_updater: v.flag(&keys::ALWAYS_USE_LATEST_UPDATER, false),
         github_releases_repo: v.text(&keys::GITHUB_RELEASES_REPO),
         github_releases_submodule_path: v.text(&keys::GITHUB_RELEASES_SUBMODULE_PATH),
         msvc_crt_static: v.flag(&keys::MSVC_CRT_STATIC, true),
