@@ -49,6 +49,18 @@ pub struct DistFile {
     pub packages: Option<Vec<String>>,
 }
 
+/// Whether the file lists Cargo workspaces other than one at its own directory (several, or
+/// one in a subdirectory): the dist workspace is then rooted at the file's directory.
+pub fn roots_elsewhere(f: &Found) -> bool {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let dir = canon(f.path.parent().unwrap_or(Path::new(".")));
+    match f.cargo_members.as_slice() {
+        [] => false,
+        [one] => canon(one) != dir,
+        _ => true,
+    }
+}
+
 /// Looks in `start` and its ancestors up to the enclosing git work tree's top (only `start`
 /// outside git) for a dist workspace file; the nearest directory wins, and in one directory
 /// `dist-workspace.toml` wins over `dist.toml`.

@@ -244,9 +244,12 @@ impl Workspace {
             ws.manifest_path = f.path.clone();
             return Ok((ws.with_dist_file(found.expect("found"))?, extra));
         }
+        // Cargo workspaces other than the one at the dist file's own directory: the dist
+        // workspace is rooted there (its `.github`, its `target/distrib`), each member built in
+        // its own directory.
         if let Some(f) = found
             .as_ref()
-            .filter(|f| manifest_path.is_none() && f.cargo_members.len() > 1)
+            .filter(|f| manifest_path.is_none() && dist_file::roots_elsewhere(f))
         {
             let extra = meanwhile(None, &AtomicBool::new(true), false);
             let ws = Self::load_several(f.clone(), &cwd)?;

@@ -1,6 +1,7 @@
 //! A dist workspace listing several Cargo workspaces (`members = ["cargo:alpha", "cargo:beta"]`,
-//! no Cargo workspace at its root): each App is built in its own Cargo workspace (its lockfile,
-//! vendored crates, `[profile.dist]` and sandbox), and the release holds them all.
+//! no Cargo workspace at its root), or one in a subdirectory: each App is built in its own Cargo
+//! workspace (its lockfile, vendored crates, `[profile.dist]` and sandbox), and the release,
+//! the workflow and `target/distrib` are the dist workspace's, at the dist file's directory.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -182,5 +183,48 @@ fn several_cargo_workspaces_are_named_on_a_clash_and_get_their_own_profiles() {
             && err.contains("alpha/tools")
             && err.contains("beta/crates/util"),
         "{err}"
+    );
+}
+
+/// One Cargo workspace in a subdirectory (`members = ["cargo:beta"]`, as ferrules lays it out):
+/// the workflow goes to the repository's `.github`, the release to its `target/distrib`, run
+/// from the root or from inside the member; the App's keys are those of the member alone.
+#[test]
+fn one_cargo_workspace_in_a_subdirectory_releases_from_the_root() {
+    let host = host_triple();
+    let fx = two_workspaces(&host);
+    let several = fx.json(&["plan", "-o", "json"]);
+    fx.file(
+        "dist-workspace.toml",
+        &format!("[workspace]\nmembers = [\"cargo:beta\"]\n\n[dist]\ntargets = [\"{host}\"]\ninstallers = [\"shell\"]\nci = \"github\"\n"),
+    );
+    fx.ok(&["generate"]);
+    assert!(fx.root().join(".github/workflows/release.yml").is_file());
+    assert!(!fx.root().join("beta/.github").exists());
+    fx.ok(&["build"]);
+    let planned = fx.json(&["plan", "-o", "json"]);
+    let archive = format!("beta-{host}.tar.xz");
+    assert_eq!(
+        planned["artifacts"][&archive]["recipe"]["key"],
+        several["artifacts"][&archive]["recipe"]["key"],
+        "the member's build is keyed as in the dist workspace of two"
+    );
+    assert_eq!(
+        run_archived(fx.root(), &fx.dir.path().join("unpacked"), "beta", &host),
+        "beta: util 42\n"
+    );
+    assert!(!fx.root().join("beta/target/distrib").exists());
+    // From inside the member (in a git work tree, which bounds the search upwards), the same
+    // dist workspace.
+    crate::support::commit_all(&fx);
+    let mut cmd = crate::support::dist_command(
+        &fx.root().join("beta/crates/beta"),
+        &fx.store(),
+        &["plan", "-o", "json"],
+    );
+    let inside: serde_json::Value = serde_json::from_slice(&run_ok(&mut cmd).stdout).unwrap();
+    assert_eq!(
+        inside["artifacts"][&archive]["recipe"]["key"],
+        planned["artifacts"][&archive]["recipe"]["key"]
     );
 }
