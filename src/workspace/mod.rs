@@ -84,10 +84,11 @@ pub struct Workspace {
     pub dist_file: Option<dist_file::DistFile>,
     /// Which of its files are sources (git's view, as `cargo package` takes it).
     pub sources: files::SourceFiles,
-    /// With a dist file listing several Cargo workspaces: each, loaded as it would be alone
-    /// (its packages' cargo builds run in it: its root, lockfile, profiles and target dir).
-    /// This workspace is then rooted at the dist file's directory and holds all their packages,
-    /// paths relative to it. Empty otherwise: this workspace is the one Cargo workspace.
+    /// With a dist file listing several Cargo workspaces, or one in a subdirectory: each, loaded
+    /// as it would be alone (its packages' cargo builds run in it: its root, lockfile, profiles
+    /// and target dir). This workspace is then rooted at the dist file's directory and holds
+    /// all their packages, paths relative to it. Empty otherwise: this workspace is the one
+    /// Cargo workspace.
     pub cargo_workspaces: Vec<Workspace>,
 }
 
@@ -299,8 +300,8 @@ impl Workspace {
         Ok((ws, extra))
     }
 
-    /// A dist workspace of several Cargo workspaces (and any generic members), rooted at the
-    /// dist file's directory: each Cargo workspace is loaded as it would be alone, and its
+    /// A dist workspace of Cargo workspaces other than one at its own directory (and any generic
+    /// members), rooted at the dist file's directory: each Cargo workspace is loaded as it would be alone, and its
     /// packages are taken with their paths made relative to that directory.
     fn load_several(f: dist_file::Found, cwd: &Path) -> Result<Workspace, WorkspaceError> {
         let root = clean(f.path.parent().unwrap_or(cwd));
@@ -359,8 +360,8 @@ impl Workspace {
             .unwrap_or(self)
     }
 
-    /// The Cargo workspaces whose packages are built: the members of a dist workspace of
-    /// several, else this one.
+    /// The Cargo workspaces whose packages are built: [`Workspace::cargo_workspaces`], else
+    /// this one.
     pub fn cargo_roots(&self) -> Vec<&Workspace> {
         match self.cargo_workspaces.is_empty() {
             true => vec![self],
@@ -689,8 +690,8 @@ impl Package {
         Ok(pkg)
     }
 
-    /// This package of a Cargo workspace at `prefix` (relative), as a dist workspace of
-    /// several sees it: its paths relative to the dist workspace's root.
+    /// This package of a Cargo workspace at `prefix` (relative), as the dist workspace holding
+    /// it sees it: its paths relative to the dist workspace's root.
     fn rebased(&self, prefix: &str) -> Package {
         let join = |rel: &str| join_relative(prefix, rel);
         let mut p = self.clone();
