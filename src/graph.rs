@@ -474,11 +474,9 @@ fn add_cargo_builds(
         if releases.is_empty() {
             continue;
         }
-        // The same relative path names different files in two Cargo workspaces: a hasher each.
-        let mut own = SourceHasher::default();
         let (h, lock) = match several {
             true => (
-                &mut own,
+                hasher.member(&cw.root),
                 format!(
                     "{}/Cargo.lock",
                     crate::workspace::relative(&ws.root, &cw.root)

@@ -101,6 +101,9 @@ pub struct SourceHasher {
     pub bytes_hashed: u64,
     /// What [`SourceHasher::warm`] found while `cargo metadata` ran.
     warm: Option<Arc<Warm>>,
+    /// In a dist workspace of Cargo workspaces: a hasher per member root (the same relative
+    /// path names different files in two of them), kept for the run's later graphs.
+    members: BTreeMap<std::path::PathBuf, SourceHasher>,
 }
 
 /// The guessed members' file lists and what their Rust sources mention, gathered before the
@@ -174,7 +177,13 @@ impl SourceHasher {
             layout: self.layout.clone(),
             bytes_hashed: 0,
             warm: self.warm.clone(),
+            members: BTreeMap::new(),
         }
+    }
+
+    /// The hasher of the member Cargo workspace at `root` ([`SourceHasher::members`]).
+    pub fn member(&mut self, root: &Path) -> &mut SourceHasher {
+        self.members.entry(root.to_path_buf()).or_default()
     }
 
     /// Takes over what another hasher (another thread's) learnt.
