@@ -587,13 +587,13 @@ fn publish_jobs(cfg: &GlobalConfig) -> Vec<Job> {
         .collect()
 }
 
-/// A call of the repository's reusable workflow `./NAME` (`.github/workflows/NAME.yml`) with the
-/// plan's manifest as its `plan` input.
 /// The job that calls the user's workflow `./NAME`.
 fn job_name(entry: &str) -> String {
     format!("custom-{}", entry.trim_start_matches("./"))
 }
 
+/// A call of the repository's reusable workflow `./NAME` (`.github/workflows/NAME.yml`) with the
+/// plan's manifest as its `plan` input.
 fn custom_job(cfg: &GlobalConfig, entry: &str, needs: &[&str], prereleases: bool) -> Job {
     let file = entry.trim_start_matches("./");
     Job {
@@ -623,10 +623,13 @@ struct CustomJobs {
 fn custom_jobs(cfg: &GlobalConfig) -> CustomJobs {
     let mut out = CustomJobs::default();
     let local_jobs = cfg.custom_jobs.get("local-artifacts").into_iter().flatten();
-    let mut global_needs: Vec<String> = ["plan", "build-local-artifacts"]
-        .into_iter()
-        .filter(|j| !(cfg.user_local_builds && *j == "build-local-artifacts"))
-        .map(String::from)
+    let built_in: &[&str] = match cfg.user_local_builds {
+        true => &["plan"],
+        false => &["plan", "build-local-artifacts"],
+    };
+    let mut global_needs: Vec<String> = built_in
+        .iter()
+        .map(|j| j.to_string())
         .chain(
             local_jobs
                 .filter(|j| j.starts_with("./"))

@@ -3,7 +3,8 @@
 //! version and the registry's sha256 of its `.crate`) is learnt once per run and becomes the
 //! updater recipe's inputs, so its key names exactly what was built.
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("`always-use-latest-updater = true`, but the newest {krate} could not be learnt from {url}: {message}\n  it needs the crates.io index (CARGO_DIST_CRATES_INDEX names a mirror); or set the key to false to build the pinned {krate} {pinned}")]
@@ -22,10 +23,18 @@ pub struct Release {
 }
 
 /// The newest release of `krate` that is neither yanked nor a prerelease, asked once per run
-/// (every graph of the run then agrees). `pinned` names the fallback in the error.
+/// and crate (every graph of the run then agrees). `pinned` names the fallback in the error.
 pub fn newest(krate: &str, pinned: &str) -> Result<Release, RegistryError> {
-    static ANSWER: OnceLock<Result<Release, RegistryError>> = OnceLock::new();
-    ANSWER.get_or_init(|| ask(krate, pinned)).clone()
+    static ANSWERS: OnceLock<Mutex<BTreeMap<String, Result<Release, RegistryError>>>> =
+        OnceLock::new();
+    let mut answers = ANSWERS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    answers
+        .entry(krate.to_string())
+        .or_insert_with(|| ask(krate, pinned))
+        .clone()
 }
 
 fn ask(krate: &str, pinned: &str) -> Result<Release, RegistryError> {

@@ -269,15 +269,10 @@ impl Producer<'_> {
         // The Cargo workspace it builds in; with several, each has its own sandbox per target
         // (below the target's, which the workflow caches) and vendor dir, named by its place.
         let cw = self.ws.cargo_of(&b.package);
-        let member = match self
-            .ws
-            .cargo_workspaces
-            .iter()
-            .position(|w| w.root == cw.root)
-        {
-            Some(i) => format!(
+        let member = match self.ws.cargo_member(&b.package) {
+            Some((i, m)) => format!(
                 "/{i}-{}",
-                crate::workspace::relative(&self.ws.root, &cw.root).replace(['/', '.'], "_")
+                crate::workspace::relative(&self.ws.root, &m.root).replace(['/', '.'], "_")
             ),
             None => String::new(),
         };

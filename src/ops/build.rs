@@ -158,19 +158,19 @@ fn report_unsigned(loaded: &Loaded, plan: &Plan, reporter: &dyn Reporter) -> Res
 }
 
 /// What the provenance statement says of the workspace: the sha256 of each config file (every
-/// Cargo workspace's manifest and the dist file) and every Cargo workspace's locked packages,
-/// as one list.
+/// Cargo workspace's manifest and the dist file) and every Cargo workspace's locked packages
+/// (the graph's crate sources), as one list.
 fn config_and_crates(
     ws: &crate::workspace::Workspace,
-    release: &str,
+    graph: &RecipeGraph,
 ) -> (
     BTreeMap<String, String>,
     Option<dist_recipes::recipe::CrateSources>,
 ) {
-    let roots = ws.cargo_roots();
-    let manifests: Vec<String> = roots
+    let manifests: Vec<String> = ws
+        .cargo_roots()
         .iter()
-        .map(|cw| crate::workspace::relative(&ws.root, &cw.root.join("Cargo.toml")))
+        .map(|cw| crate::workspace::relative(&ws.root, &cw.manifest_path))
         .collect();
     let dist_file = ws.dist_file.as_ref().map(|d| d.path.as_str());
     let mut config = BTreeMap::new();
@@ -179,12 +179,12 @@ fn config_and_crates(
             config.insert(file.to_string(), sum);
         }
     }
-    let crates = roots
+    let crates = graph
+        .crate_sources
         .iter()
-        .filter_map(|cw| {
-            crate::lockfile::crate_sources(&cw.root, release)
-                .ok()
-                .flatten()
+        .filter_map(|n| match &n.recipe {
+            dist_recipes::recipe::Recipe::CrateSources(s) => Some(s.clone()),
+            _ => None,
         })
         .reduce(|mut all, more| {
             all.crates.extend(more.crates);
@@ -252,8 +252,7 @@ fn write_provenance(
     }
     let ws = &loaded.ws;
     let toolchain = loaded.rustc.get()?;
-    let release = toolchain.fields.get("release").cloned().unwrap_or_default();
-    let (config, crates) = config_and_crates(ws, &release);
+    let (config, crates) = config_and_crates(ws, graph);
     let repository = plan
         .releases
         .iter()

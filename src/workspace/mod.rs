@@ -354,10 +354,16 @@ impl Workspace {
     /// The Cargo workspace `package` is built in: one of [`Workspace::cargo_workspaces`], or
     /// this one.
     pub fn cargo_of(&self, package: &str) -> &Workspace {
+        self.cargo_member(package).map_or(self, |(_, w)| w)
+    }
+
+    /// The member of [`Workspace::cargo_workspaces`] holding `package`, with its place in
+    /// `members`; `None` when this workspace is the one Cargo workspace.
+    pub fn cargo_member(&self, package: &str) -> Option<(usize, &Workspace)> {
         self.cargo_workspaces
             .iter()
-            .find(|w| w.package(package).is_some())
-            .unwrap_or(self)
+            .enumerate()
+            .find(|(_, w)| w.package(package).is_some())
     }
 
     /// The Cargo workspaces whose packages are built: [`Workspace::cargo_workspaces`], else

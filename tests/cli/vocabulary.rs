@@ -51,7 +51,7 @@ fn shows_elsewhere(key: &str) -> Option<&'static str> {
             "acts where the path is a git submodule, which the probe's workspace has none of (tests/cli/ci.rs)",
         ),
         "always-use-latest-updater" => Some(
-            "its updater is the pinned one while crates.io's newest axoupdater-cli is the pinned release; a mirror of the index shows it (tests/cli/layouts.rs)",
+            "it changes the updater's key only when the index's newest axoupdater-cli is not the pinned one, which a mirror of the index shows (tests/cli/layouts.rs)",
         ),
         "ssldotcom-windows-sign" => Some(
             "its values differ in the timestamp server of the signatures, which a signing key's presence shows (src/signing.rs)",

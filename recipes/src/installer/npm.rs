@@ -288,7 +288,6 @@ fn listed(own: &[&str], entries: &[String], docs: &Docs) -> Vec<String> {
         .chain(entries.iter().cloned())
         .collect();
     listed.sort();
-    listed.dedup();
     listed.extend(docs.keys().cloned());
     listed
 }
