@@ -13,12 +13,14 @@
 
 pub mod announce;
 pub mod atomic;
+pub mod authenticode;
 pub mod changelog;
 pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod esigner;
 pub mod execute;
 pub mod graph;
 pub mod isolation;

@@ -115,6 +115,8 @@ pub enum SigningKey {
         pin: Option<String>,
         certificates: PathBuf,
     },
+    /// SSL.com's eSigner, from cargo-dist's `SSLDOTCOM_*` secrets.
+    SslCom(crate::esigner::Account),
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -189,19 +191,42 @@ pub fn apple_signer(
     }))
 }
 
+/// The signer option naming SSL.com's environment, on signers whose key is eSigner's.
+const SSLDOTCOM: &str = "ssldotcom";
+
 /// The key the environment names for `signer`'s method.
 pub fn key_for(
     signer: &Signer,
     vars: &BTreeMap<String, String>,
 ) -> Result<Option<SigningKey>, SignError> {
+    use dist_recipes::vocab::Vocabulary as _;
     match signer.method.as_str() {
         "apple" => apple_key(vars),
-        _ => windows_key(vars),
+        _ => {
+            let ssldotcom = signer.options.get(SSLDOTCOM);
+            windows_key(ssldotcom.and_then(|w| SslComEnvironment::parse(w)), vars)
+        }
     }
 }
 
-/// The key the environment names; `None` when none is set (builds are then unsigned).
-pub fn windows_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>, SignError> {
+/// The key the environment names; `None` when none is set (builds are then unsigned). This
+/// tool's own variables first; then, with `ssldotcom-windows-sign` (`ssldotcom`), cargo-dist's
+/// `SSLDOTCOM_*` secrets for SSL.com's eSigner.
+pub fn windows_key(
+    ssldotcom: Option<SslComEnvironment>,
+    vars: &BTreeMap<String, String>,
+) -> Result<Option<SigningKey>, SignError> {
+    if let Some(key) = own_windows_key(vars)? {
+        return Ok(Some(key));
+    }
+    match ssldotcom {
+        Some(env) => Ok(crate::esigner::account(env, vars)?.map(SigningKey::SslCom)),
+        None => Ok(None),
+    }
+}
+
+/// The key this tool's `CARGO_DIST_WINDOWS_SIGN_*` variables name.
+fn own_windows_key(vars: &BTreeMap<String, String>) -> Result<Option<SigningKey>, SignError> {
     let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let password = vars.get(PASSWORD).cloned().unwrap_or_default();
     if let Some(b64) = get(PKCS12) {
@@ -263,7 +288,7 @@ pub fn windows_signer(
     if !cfg.windows_sign {
         return Ok(None);
     }
-    let Some(key) = windows_key(vars)? else {
+    let Some(key) = windows_key(cfg.ssldotcom_windows_sign, vars)? else {
         return Ok(None);
     };
     let mut options = BTreeMap::from([
@@ -271,6 +296,10 @@ pub fn windows_signer(
         ("key-source".to_string(), key.source().to_string()),
         ("signing-time".to_string(), FIXED_MTIME.to_string()),
     ]);
+    if let (SigningKey::SslCom(_), Some(env)) = (&key, cfg.ssldotcom_windows_sign) {
+        use dist_recipes::vocab::Vocabulary as _;
+        options.insert(SSLDOTCOM.into(), env.name().to_string());
+    }
     if let Some(url) = windows_timestamp(cfg.ssldotcom_windows_sign, vars) {
         options.insert("timestamp-url".into(), url);
     }
@@ -317,12 +346,17 @@ impl SigningKey {
         match self {
             SigningKey::Pkcs12 { .. } => "pkcs12",
             SigningKey::Pkcs11 { .. } => "pkcs11",
+            SigningKey::SslCom(_) => "ssldotcom",
         }
     }
 
     /// SHA-256 (hex) of the signing certificate's DER.
     pub fn fingerprint(&self) -> Result<String, SignError> {
         let pem = match self {
+            SigningKey::SslCom(account) => {
+                let chain = account.chain()?;
+                return Ok(ChecksumStyle::Sha256.digest_hex(&chain[0]));
+            }
             SigningKey::Pkcs12 {
                 p12,
                 password,
@@ -340,7 +374,7 @@ impl SigningKey {
         let der = first_pem_certificate(&pem).ok_or_else(|| {
             let var = match self {
                 SigningKey::Pkcs12 { vars, .. } => vars.0,
-                SigningKey::Pkcs11 { .. } => CERTIFICATE,
+                _ => CERTIFICATE,
             };
             setting(
                 var,
@@ -406,6 +440,20 @@ fn first_pem_certificate(pem: &str) -> Option<Vec<u8>> {
     let end = start + pem[start..].find("-----END CERTIFICATE-----")?;
     let body: String = pem[start..end].split_whitespace().collect();
     BASE64.decode(body).ok()
+}
+
+/// `der` as a PEM `CERTIFICATE` block.
+fn pem_certificate(der: &[u8]) -> String {
+    let b64 = BASE64.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
 }
 
 /// Writes a secret readable by its owner alone.
@@ -514,6 +562,9 @@ fn sign_windows(
         write_private(&path, bytes).map_err(|e| failed(format!("writing the key: {e}")))?;
         Ok(path)
     };
+    if let SigningKey::SslCom(account) = key {
+        return sign_with_esigner(signer, account, input, output, scratch);
+    }
     let mut cmd = Command::new(crate::env::osslsigncode());
     cmd.arg("sign");
     match key {
@@ -535,6 +586,7 @@ fn sign_windows(
                 cmd.arg("-readpass").arg(secret("pass", pin.as_bytes())?);
             }
         }
+        SigningKey::SslCom(_) => unreachable!("eSigner keys sign above"),
     }
     let opt = |k: &str| signer.options.get(k).map(String::as_str);
     cmd.args(["-h", opt("digest").unwrap_or("sha256")]);
@@ -550,6 +602,14 @@ fn sign_windows(
     for name in ["key.p12", "pass"] {
         let _ = std::fs::remove_file(scratch.join(name));
     }
+    osslsigncode_done(result, &file)
+}
+
+/// osslsigncode's outcome: what it said when it failed.
+fn osslsigncode_done(
+    result: std::io::Result<std::process::Output>,
+    file: &str,
+) -> Result<(), SignError> {
     let out = result.map_err(|e| SignError::ToolMissing {
         tool: "osslsigncode",
         reason: e.to_string(),
@@ -562,9 +622,111 @@ fn sign_windows(
         } else {
             said.to_string()
         };
-        return Err(failed(format!("osslsigncode: {said}")));
+        return Err(SignError::Failed {
+            file: file.to_string(),
+            message: format!("osslsigncode: {said}"),
+        });
     }
     Ok(())
+}
+
+/// An Authenticode signature by SSL.com's eSigner: osslsigncode extracts what is to be signed,
+/// eSigner signs the digest of its signed attributes, osslsigncode attaches the signature
+/// ([`crate::authenticode`] builds it) and asks the timestamp server, if any.
+fn sign_with_esigner(
+    signer: &Signer,
+    account: &crate::esigner::Account,
+    input: &Path,
+    output: &Path,
+    scratch: &Path,
+) -> Result<(), SignError> {
+    let file = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let failed = |what: &str, e: std::io::Error| SignError::Failed {
+        file: file.clone(),
+        message: format!("{what}: {e}"),
+    };
+    let opt = |k: &str| signer.options.get(k).map(String::as_str);
+    // osslsigncode tells a file's kind by its extension: the scratch files keep the input's.
+    let name = |stem: &str| scratch.join(format!("{stem}-{file}"));
+    let (data, sig, trusted, attached) = (
+        name("data"),
+        name("sig"),
+        name("chain.pem"),
+        name("attached"),
+    );
+    let osslsigncode = |command: &str| {
+        let mut cmd = Command::new(crate::env::osslsigncode());
+        cmd.arg(command)
+            .args(["-h", opt("digest").unwrap_or("sha256")]);
+        cmd
+    };
+    let mut extract = osslsigncode("extract-data");
+    extract.arg("-in").arg(input).arg("-out").arg(&data);
+    osslsigncode_done(extract.output(), &file)?;
+    let extracted =
+        std::fs::read(&data).map_err(|e| failed("reading osslsigncode's extracted data", e))?;
+    let chain = account.chain()?;
+    let time = opt("signing-time").and_then(|t| t.parse().ok());
+    let pkcs7 = esigner_signature(account, &extracted, &chain, time.unwrap_or(FIXED_MTIME))
+        .map_err(|e| match e {
+            Ok(message) => SignError::Failed {
+                file: file.clone(),
+                message,
+            },
+            Err(refused) => refused,
+        })?;
+    std::fs::write(&sig, pkcs7).map_err(|e| failed("writing the signature", e))?;
+    // attach-signature verifies what it attaches: the credential's own chain is trusted for
+    // that (whether a user's machine trusts it is the CA's business, not this build's).
+    let pem: String = chain.iter().map(|der| pem_certificate(der)).collect();
+    std::fs::write(&trusted, pem).map_err(|e| failed("writing the certificate chain", e))?;
+    let timestamp = opt("timestamp-url");
+    let mut attach = osslsigncode("attach-signature");
+    attach.arg("-CAfile").arg(&trusted).arg("-sigin").arg(&sig);
+    attach
+        .arg("-in")
+        .arg(input)
+        .arg("-out")
+        .arg(if timestamp.is_some() {
+            &attached
+        } else {
+            output
+        });
+    osslsigncode_done(attach.output(), &file)?;
+    if let Some(url) = timestamp {
+        let mut add = osslsigncode("add");
+        add.args(["-ts", url])
+            .arg("-in")
+            .arg(&attached)
+            .arg("-out")
+            .arg(output);
+        osslsigncode_done(add.output(), &file)?;
+    }
+    Ok(())
+}
+
+/// The PKCS#7 signature of `extracted` by eSigner; `Err(Err(_))` when the service refused
+/// (the error names the setting to check), `Err(Ok(_))` when the data could not be signed.
+fn esigner_signature(
+    account: &crate::esigner::Account,
+    extracted: &[u8],
+    chain: &[Vec<u8>],
+    time: u64,
+) -> Result<Vec<u8>, Result<String, SignError>> {
+    let mut refusal = None;
+    let signed = crate::authenticode::signature(extracted, chain, time, |to_sign| {
+        account
+            .sign_digest(&to_sign.digest, &to_sign.algorithm)
+            .map_err(|e| {
+                let said = e.to_string();
+                refusal = Some(e);
+                said
+            })
+    });
+    signed.map_err(|message| refusal.map_or(Ok(message), Err))
 }
 
 /// `file` with its Authenticode signature removed, into `out`: `Ok(false)` when it has none
@@ -738,17 +900,34 @@ mod tests {
     }
 
     #[test]
+    fn ssl_coms_secrets_count_with_ssldotcom_windows_sign_and_this_tools_own_come_first() {
+        let mut vars = BTreeMap::from([(
+            crate::esigner::USERNAME.to_string(),
+            "release@example.com".to_string(),
+        )]);
+        assert!(windows_key(None, &vars).unwrap().is_none());
+        let err = windows_key(Some(SslComEnvironment::Prod), &vars).unwrap_err();
+        assert!(
+            err.to_string().starts_with(crate::esigner::PASSWORD),
+            "{err}"
+        );
+        vars.insert(PKCS12_FILE.to_string(), "/nonexistent/key.p12".to_string());
+        let err = windows_key(Some(SslComEnvironment::Prod), &vars).unwrap_err();
+        assert!(err.to_string().starts_with(PKCS12_FILE), "{err}");
+    }
+
+    #[test]
     fn no_key_variables_mean_unsigned_and_half_a_pkcs11_setting_is_named() {
         let mut vars = BTreeMap::new();
-        assert!(windows_key(&vars).unwrap().is_none());
+        assert!(windows_key(None, &vars).unwrap().is_none());
         vars.insert(
             PKCS11_MODULE.to_string(),
             "/usr/lib/softhsm/libsofthsm2.so".to_string(),
         );
-        let err = windows_key(&vars).unwrap_err().to_string();
+        let err = windows_key(None, &vars).unwrap_err().to_string();
         assert!(err.contains(PKCS11_KEY), "{err}");
         vars.insert(PKCS12.to_string(), "not base64!".to_string());
-        let err = windows_key(&vars).unwrap_err().to_string();
+        let err = windows_key(None, &vars).unwrap_err().to_string();
         assert!(
             err.starts_with(PKCS12) && err.contains("base64 -w0"),
             "{err}"

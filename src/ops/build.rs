@@ -138,10 +138,16 @@ fn report_unsigned(loaded: &Loaded, plan: &Plan, reporter: &dyn Reporter) -> Res
     let unsigned = |on: bool, os: fn(&str) -> bool, key: Option<signing::SigningKey>| {
         on && targets().any(|t| os(t)) && key.is_none()
     };
-    let windows_key = signing::windows_key(&vars).map_err(crate::graph::GraphError::from)?;
+    let ssldotcom = global.ssldotcom_windows_sign;
+    let windows_key =
+        signing::windows_key(ssldotcom, &vars).map_err(crate::graph::GraphError::from)?;
     if unsigned(global.windows_sign, |t| Target(t).is_windows(), windows_key) {
+        let esigner = match ssldotcom {
+            Some(_) => format!(", or SSL.com's {}", crate::esigner::USERNAME),
+            None => String::new(),
+        };
         reporter.report(Event::Warning(format!(
-            "Windows files are unsigned: `windows-sign` is on, but no signing key is set ({}, {} or {})",
+            "Windows files are unsigned: `windows-sign` is on, but no signing key is set ({}, {} or {}{esigner})",
             signing::PKCS12,
             signing::PKCS12_FILE,
             signing::PKCS11_MODULE

@@ -8,6 +8,7 @@ mod artifacts;
 mod build;
 mod ci;
 mod compat;
+mod esigner;
 mod faults;
 mod fields;
 mod generic;

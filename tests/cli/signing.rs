@@ -17,10 +17,10 @@ const PIN: &str = "token-pin-never-stored";
 
 /// A test CA and a code-signing certificate it issued, as PEM files and a PKCS#12.
 pub(crate) struct TestCa {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-    p12: PathBuf,
+    pub(crate) ca: PathBuf,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
+    pub(crate) p12: PathBuf,
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -55,7 +55,7 @@ pub(crate) fn test_ca(dir: &Path) -> TestCa {
 }
 
 /// The variables of a PKCS#12 key (the file as base64, as a CI secret holds it).
-fn p12_env(ca: &TestCa) -> Vec<(String, String)> {
+pub(crate) fn p12_env(ca: &TestCa) -> Vec<(String, String)> {
     use base64::Engine as _;
     let p12 = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&ca.p12).unwrap());
     vec![
@@ -65,7 +65,7 @@ fn p12_env(ca: &TestCa) -> Vec<(String, String)> {
 }
 
 /// A small Windows program, by mingw-w64's gcc.
-fn mingw_program(dir: &Path) -> PathBuf {
+pub(crate) fn mingw_program(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
         dir.join("main.c"),
@@ -84,7 +84,7 @@ fn mingw_program(dir: &Path) -> PathBuf {
 }
 
 /// `osslsigncode verify` of `file` against the test CA: (passed, what it said).
-fn verify(file: &Path, ca: &TestCa) -> (bool, String) {
+pub(crate) fn verify(file: &Path, ca: &TestCa) -> (bool, String) {
     let out = Command::new("osslsigncode")
         .args(["verify", "-CAfile"])
         .arg(&ca.ca)
@@ -100,14 +100,14 @@ fn verify(file: &Path, ca: &TestCa) -> (bool, String) {
     (out.status.success() && said.contains("Succeeded"), said)
 }
 
-fn assert_signed(file: &Path, ca: &TestCa) {
+pub(crate) fn assert_signed(file: &Path, ca: &TestCa) {
     let (ok, said) = verify(file, ca);
     assert!(ok, "{} is not validly signed:\n{said}", file.display());
     assert!(said.contains("dist-test-signer"), "{said}");
 }
 
 /// `member` of the zip `zip`, unpacked into `dest`.
-fn unzip(zip: &Path, member: &str, dest: &Path) -> PathBuf {
+pub(crate) fn unzip(zip: &Path, member: &str, dest: &Path) -> PathBuf {
     run_ok(
         Command::new("unzip")
             .args(["-o", "-q"])

@@ -1,0 +1,265 @@
+//! SSL.com's eSigner (`ssldotcom-windows-sign` with cargo-dist's `SSLDOTCOM_*` secrets): the
+//! signatures are made by a stand-in for SSL.com's service on 127.0.0.1 (`support/esigner.py`:
+//! its OAuth and CSC API calls, checking the account, the token, the credential and a current
+//! one-time password, signing with the test CA's signer key), around what osslsigncode
+//! extracts, and checked with `osslsigncode verify` against the test CA.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use crate::artifacts::{build_windows_release, windows_runner, windows_runner_stand_in, WINDOWS};
+use crate::signing::{
+    assert_no_secret, assert_signed, mingw_program, p12_env, test_ca, unzip, TestCa, APP,
+};
+use crate::support::servers::{free_port, wait_for_port};
+use crate::support::{dist_app, host_triple, sha256_hex, sha256sum_check, Fixture};
+
+const USERNAME: &str = "release@example.com";
+const PASSWORD: &str = "esigner-password-never-stored";
+const CREDENTIAL: &str = "8b072e22-7685-4771-b5c6-48e46614915f";
+/// base64 of the TOTP secret (`Never-Stored-TOTP-Secret`).
+const TOTP: &str = "TmV2ZXItU3RvcmVkLVRPVFAtU2VjcmV0";
+
+/// The stand-in service, stopped when dropped.
+struct Esigner {
+    dir: PathBuf,
+    port: u16,
+    child: Child,
+}
+
+impl Esigner {
+    fn start(dir: &Path, ca: &TestCa) -> Esigner {
+        std::fs::create_dir_all(dir).unwrap();
+        let chain = dir.join("chain.pem");
+        let pem = |p: &Path| std::fs::read_to_string(p).unwrap();
+        std::fs::write(&chain, pem(&ca.cert) + &pem(&ca.ca)).unwrap();
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/support/esigner.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(dir)
+            .arg(port.to_string())
+            .args([USERNAME, PASSWORD, CREDENTIAL, TOTP])
+            .arg(&ca.key)
+            .arg(&chain)
+            .spawn()
+            .expect("python3 with cryptography is needed (`.ci/run` installs it)");
+        wait_for_port(port, "the eSigner stand-in (esigner.py)", &mut child);
+        Esigner {
+            dir: dir.to_path_buf(),
+            port,
+            child,
+        }
+    }
+
+    /// cargo-dist's secrets, and where the service is.
+    fn env(&self) -> Vec<(String, String)> {
+        let url = format!("http://127.0.0.1:{}", self.port);
+        [
+            ("SSLDOTCOM_USERNAME", USERNAME),
+            ("SSLDOTCOM_PASSWORD", PASSWORD),
+            ("SSLDOTCOM_CREDENTIAL_ID", CREDENTIAL),
+            ("SSLDOTCOM_TOTP_SECRET", TOTP),
+            ("CARGO_DIST_SSLDOTCOM_OAUTH_URL", &url),
+            ("CARGO_DIST_SSLDOTCOM_CSC_URL", &url),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// The calls made so far: (path, body).
+    fn requests(&self) -> Vec<(String, serde_json::Value)> {
+        std::fs::read_to_string(self.dir.join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["path"].as_str().unwrap().to_string(), v["body"].clone())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Esigner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The App for the host and Windows with the shell, PowerShell and MSI installers, signed by
+/// `signing` (a config line).
+fn app(signing: &str) -> Fixture {
+    let host = host_triple();
+    let fx = dist_app(
+        APP,
+        "hi",
+        &format!("targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"powershell\", \"msi\"]\nci = \"github\"\n{signing}\n"),
+    );
+    fx.ok(&["generate"]);
+    fx
+}
+
+/// With `ssldotcom-windows-sign` and cargo-dist's four secrets, the program in the Windows zip,
+/// the MSI and the PowerShell installer carry valid signatures of the eSigner credential's
+/// certificate; only SHA-256 digests went to the service, each authorized by a current
+/// one-time password; the program and installer are the bytes osslsigncode makes with the same
+/// key as a PKCS#12;
+/// the checksums cover them; no secret is written; a second build signs nothing again.
+#[test]
+fn ssl_coms_esigner_signs_windows_files_with_cargo_dists_secrets() {
+    let fx = app("ssldotcom-windows-sign = \"test\"");
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca);
+    build_windows_release(fx.root(), &fx.store(), &stand_in, &esigner.env());
+
+    let dist = fx.root().join("target/distrib");
+    let zip = dist.join(format!("{APP}-{WINDOWS}.zip"));
+    let msi = dist.join(format!("{APP}-{WINDOWS}.msi"));
+    let ps1 = dist.join(format!("{APP}-installer.ps1"));
+    let exe = unzip(&zip, &format!("{APP}.exe"), &fx.dir.path().join("unpacked"));
+    for file in [&exe, &msi, &ps1] {
+        assert_signed(file, &ca);
+    }
+    let sums = std::fs::read_to_string(dist.join("sha256.sum")).unwrap();
+    assert!(sums.contains(&sha256_hex(&zip)), "{sums}");
+    sha256sum_check(&dist, &format!("{APP}-{WINDOWS}.msi.sha256"));
+    assert!(std::fs::read_to_string(&ps1)
+        .unwrap()
+        .contains(&sha256_hex(&zip)));
+
+    let calls = esigner.requests();
+    let signed: Vec<_> = calls
+        .iter()
+        .filter(|(path, _)| path == "/csc/v0/signatures/signHash")
+        .collect();
+    // The program, the MSI and the installer at least; nothing but one digest a call.
+    assert!(signed.len() >= 3, "{calls:?}");
+    for (_, body) in &signed {
+        let hashes = body["hash"].as_array().unwrap();
+        assert_eq!(hashes.len(), 1);
+        assert_eq!(decode(hashes[0].as_str().unwrap()).len(), 32);
+        assert_eq!(body["signAlgo"], "1.2.840.113549.1.1.11");
+    }
+    let authorized = calls
+        .iter()
+        .filter(|(path, _)| path == "/csc/v0/credentials/authorize")
+        .count();
+    assert_eq!(authorized, signed.len());
+    for dir in [dist.clone(), fx.store()] {
+        for secret in [PASSWORD, TOTP, "Never-Stored-TOTP-Secret"] {
+            assert_no_secret(&dir, secret);
+        }
+    }
+
+    // The same key as a PKCS#12 (`windows-sign`), the workspace otherwise the same: the
+    // program and the installer are osslsigncode's own signatures byte for byte. (The MSI's
+    // product code follows its recipe key, which names the signer, so its bytes differ.)
+    let other = fx.dir.path().join("p12");
+    crate::support::copy_workspace(fx.root(), &other);
+    for name in ["Cargo.toml", "dist-workspace.toml"] {
+        let path = other.join(name);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let swapped = text.replace("ssldotcom-windows-sign = \"test\"", "windows-sign = true");
+            std::fs::write(&path, swapped).unwrap();
+        }
+    }
+    let _ = std::fs::remove_dir_all(other.join("target"));
+    build_windows_release(
+        &other,
+        &fx.dir.path().join("store2"),
+        &stand_in,
+        &p12_env(&ca),
+    );
+    for file in [&zip, &ps1] {
+        let theirs = other.join("target/distrib").join(file.file_name().unwrap());
+        assert_eq!(sha256_hex(file), sha256_hex(&theirs), "{}", file.display());
+    }
+
+    // Built again: the store has every signed file, so nothing is signed again.
+    build_windows_release(fx.root(), &fx.store(), &stand_in, &esigner.env());
+    let again = esigner.requests();
+    let count = |calls: &[(String, serde_json::Value)]| {
+        calls
+            .iter()
+            .filter(|(p, _)| p == "/csc/v0/signatures/signHash")
+            .count()
+    };
+    assert_eq!(count(&again), count(&calls), "signed again");
+}
+
+fn decode(b64: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
+}
+
+/// What the service refuses is named by the secret to check, without showing it: a wrong
+/// password before anything builds, a wrong TOTP secret when the first file is signed; no
+/// unsigned file reaches the release either way.
+#[test]
+fn esigner_refusals_name_the_secret_to_check() {
+    let fx = app("ssldotcom-windows-sign = \"prod\"");
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca);
+    let build = |change: (&str, &str)| {
+        let mut cmd = windows_runner(fx.root(), &fx.store(), &stand_in, &[]);
+        cmd.envs(esigner.env().into_iter().map(|(k, v)| match k == change.0 {
+            true => (k, change.1.to_string()),
+            false => (k, v),
+        }));
+        // `prod` asks SSL.com's timestamp server; none is reachable here, and the refusals
+        // come first.
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = build(("SSLDOTCOM_PASSWORD", "wrong-password"));
+    assert!(stderr.contains("SSLDOTCOM_PASSWORD"), "{stderr}");
+    assert!(!stderr.contains("wrong-password"), "{stderr}");
+    assert!(!fx.root().join("target/distrib").exists());
+
+    // Another valid secret: its one-time passwords are refused.
+    let stderr = build(("SSLDOTCOM_TOTP_SECRET", "T3RoZXItVE9UUC1TZWNyZXQ="));
+    assert!(
+        stderr.contains("SSLDOTCOM_TOTP_SECRET") && stderr.contains("invalid OTP"),
+        "{stderr}"
+    );
+    let zip = fx
+        .root()
+        .join(format!("target/distrib/{APP}-{WINDOWS}.zip"));
+    assert!(!zip.exists(), "the program was released unsigned");
+}
+
+/// With a timestamp server, osslsigncode asks it once eSigner's signature is attached: the
+/// program verifies with the server's countersignature.
+#[test]
+fn esigner_signatures_are_timestamped_by_the_server_named() {
+    let fx = app("ssldotcom-windows-sign = \"prod\"");
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca);
+    let tsa = crate::signing::Tsa::start(&fx.dir.path().join("tsa"), &ca);
+    let mut cmd = windows_runner(fx.root(), &fx.store(), &stand_in, &[]);
+    cmd.envs(esigner.env())
+        .env("CARGO_DIST_WINDOWS_SIGN_TIMESTAMP_URL", tsa.url());
+    crate::support::run_ok(&mut cmd);
+    let exe = unzip(
+        &fx.root()
+            .join(format!("target/distrib/{APP}-{WINDOWS}.zip")),
+        &format!("{APP}.exe"),
+        &fx.dir.path().join("unpacked"),
+    );
+    let (ok, said) = crate::signing::verify(&exe, &ca);
+    assert!(
+        ok && said.contains("dist-test-signer") && said.contains("dist-test-TSA"),
+        "not signed and timestamped:\n{said}"
+    );
+}
