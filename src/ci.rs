@@ -248,6 +248,7 @@ pub fn workflow_context(cfg: &GlobalConfig, setup: Option<&str>) -> GithubWorkfl
         global_runner: global.to_string(),
         global_apt: global_apt(cfg),
         windows_sign: cfg.windows_sign,
+        ssldotcom_sign: cfg.ssldotcom_windows_sign.is_some(),
         macos_sign: cfg.macos_sign,
         targets,
         fail_fast: cfg.fail_fast,

@@ -87,7 +87,7 @@ pub enum SignError {
     Failed { file: String, message: String },
     #[error("notarizing {file} failed: {message}")]
     Notary { file: String, message: String },
-    #[error("{file} is to be signed, but no signing key is set (Windows: {PKCS12}, {PKCS12_FILE} or {PKCS11_MODULE}; macOS: {CODESIGN_CERTIFICATE}): it was planned with certificate {planned}\n  set the key's variables as when it was planned, or build without them to make unsigned files")]
+    #[error("{file} is to be signed, but no signing key is set (Windows: {PKCS12}, {PKCS12_FILE}, {PKCS11_MODULE} or SSL.com's SSLDOTCOM_USERNAME; macOS: {CODESIGN_CERTIFICATE}): it was planned with certificate {planned}\n  set the key's variables as when it was planned, or build without them to make unsigned files")]
     NoKey { file: String, planned: String },
     #[error("{file} was planned with certificate {planned}, but the key the environment names has certificate {found}: the variables changed between planning and building\n  run the build again")]
     Changed {

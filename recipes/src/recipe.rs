@@ -45,7 +45,7 @@
 //! | `context` | BLAKE3 of the workflow's rendering context (JSON: everything it says) | ci-workflow |
 //! | `recipe:subject`, `files` | the recipe whose outputs it signs, and which of them (JSON list) | sign |
 //! | `signer:method`, `signer:certificate`, `signer:tool` | `authenticode` or `apple`, the SHA-256 of the signing certificate, the signing tool's version | sign |
-//! | `signer:OPTION` | `key-source` (pkcs12, pkcs11), `signing-time`, `timestamp-url`, `description`, `hardened-runtime`: what else decides the signature (never a secret) | sign |
+//! | `signer:OPTION` | `key-source` (pkcs12, pkcs11, ssldotcom), `ssldotcom` (SSL.com's environment), `signing-time`, `timestamp-url`, `description`, `hardened-runtime`: what else decides the signature (never a secret) | sign |
 //!
 //! Edges: [`Recipe::consumed`] lists the recipes a recipe reads (from its fields), each with the
 //! input that names it. A test keeps this table and the code in step.
@@ -443,7 +443,8 @@ pub struct Signer {
     /// The signing tool and its version (`osslsigncode 2.9`).
     pub tool: String,
     /// The options that change the signature: `timestamp-url`, `hardened-runtime`,
-    /// `signing-time`, `description`, `key-source` (pkcs12, pkcs11).
+    /// `signing-time`, `description`, `key-source` (pkcs12, pkcs11, ssldotcom), `ssldotcom`
+    /// (SSL.com eSigner's environment, `prod` or `test`).
     pub options: BTreeMap<String, String>,
 }
 

@@ -66,6 +66,9 @@ pub struct GithubWorkflow {
     /// `windows-sign`/`ssldotcom-windows-sign`: the Windows build jobs and the global job get
     /// the Windows signing secrets, and osslsigncode.
     pub windows_sign: bool,
+    /// `ssldotcom-windows-sign`: those jobs also get cargo-dist's `SSLDOTCOM_*` secrets (SSL.com
+    /// eSigner's account, credential and TOTP secret).
+    pub ssldotcom_sign: bool,
     /// `macos-sign`: the macOS build jobs get cargo-dist's `CODESIGN_*` secrets.
     pub macos_sign: bool,
     /// Per target: what `github-custom-runners` and `dependencies` say of its build job. The plan

@@ -168,6 +168,12 @@ fn ssl_coms_esigner_signs_windows_files_with_cargo_dists_secrets() {
         }
     }
     let _ = std::fs::remove_dir_all(other.join("target"));
+    let store2 = fx.dir.path().join("store2");
+    crate::support::run_ok(&mut crate::support::dist_command(
+        &other,
+        &store2,
+        &["generate"],
+    ));
     build_windows_release(
         &other,
         &fx.dir.path().join("store2"),
@@ -262,4 +268,35 @@ fn esigner_signatures_are_timestamped_by_the_server_named() {
         ok && said.contains("dist-test-signer") && said.contains("dist-test-TSA"),
         "not signed and timestamped:\n{said}"
     );
+}
+
+/// `ssldotcom-windows-sign` gives cargo-dist's four secrets to the jobs that sign (the build
+/// jobs and the global job) as env from `secrets.*`, to no other job; actionlint passes.
+#[test]
+fn the_workflow_passes_ssl_coms_secrets_to_the_signing_jobs() {
+    let fx = dist_app(
+        APP,
+        "hi",
+        &format!("ci = \"github\"\ntargets = [\"{WINDOWS}\"]\ninstallers = [\"powershell\"]\nssldotcom-windows-sign = \"prod\"\n"),
+    );
+    fx.ok(&["generate"]);
+    crate::ci::actionlint(&fx, "ssldotcom");
+    let w = crate::ci::workflow_yaml(&fx);
+    for var in [
+        "SSLDOTCOM_USERNAME",
+        "SSLDOTCOM_PASSWORD",
+        "SSLDOTCOM_CREDENTIAL_ID",
+        "SSLDOTCOM_TOTP_SECRET",
+    ] {
+        for job in ["build-local-artifacts", "build-global-artifacts"] {
+            assert_eq!(
+                w["jobs"][job]["env"][var].as_str(),
+                Some(format!("${{{{ secrets.{var} }}}}").as_str()),
+                "{job} {var}"
+            );
+        }
+        for job in ["plan", "host", "announce"] {
+            assert!(w["jobs"][job]["env"][var].is_badvalue(), "{job} has {var}");
+        }
+    }
 }

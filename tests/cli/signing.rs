@@ -644,6 +644,8 @@ fn the_workflow_passes_signing_secrets_to_the_signing_jobs() {
         env("build-local-artifacts", "CARGO_DIST_MACOS_NOTARY_KEY").as_deref(),
         Some("${{ secrets.CARGO_DIST_MACOS_NOTARY_KEY }}")
     );
+    // SSL.com's secrets only with `ssldotcom-windows-sign`.
+    assert!(!format!("{w:?}").contains("SSLDOTCOM"));
     // Only the jobs that sign see the secrets.
     for job in ["plan", "host", "announce"] {
         let job_env = format!("{:?}", w["jobs"][job]["env"]);
