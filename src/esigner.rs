@@ -107,6 +107,8 @@ struct Session {
 }
 
 static SESSIONS: Mutex<BTreeMap<String, Session>> = Mutex::new(BTreeMap::new());
+/// Held while a signature is authorized.
+static AUTHORIZING: Mutex<()> = Mutex::new(());
 
 impl Account {
     /// The credential's certificate chain (DER), the signing certificate first.
@@ -116,28 +118,11 @@ impl Account {
 
     /// The signature of `digest` by the credential's key with `algorithm` (an OID).
     pub fn sign_digest(&self, digest: &[u8], algorithm: &str) -> Result<Vec<u8>, SignError> {
-        let session = self.session()?;
         let hash = BASE64.encode(digest);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let authorized = self.call(
-            &session.token,
-            "/csc/v0/credentials/authorize",
-            json!({
-                "credentialID": self.credential_id,
-                "numSignatures": 1,
-                "hash": [hash],
-                "OTP": totp(&self.totp_secret, now),
-            }),
-            TOTP_SECRET,
-        )?;
-        let sad = field(&authorized, "/SAD", "credentials/authorize")?;
+        let sad = self.authorize(&hash)?;
         let signed = self.call(
-            &session.token,
             "/csc/v0/signatures/signHash",
-            json!({
+            &json!({
                 "credentialID": self.credential_id,
                 "SAD": sad,
                 "hash": [hash],
@@ -153,19 +138,42 @@ impl Account {
         })
     }
 
+    /// The signature activation data for `hash`. A service holding to RFC 6238's advice takes
+    /// each one-time password once, and another file (or another job of the release) may have
+    /// sent this window's: a refused code is tried again once with the next window's.
+    fn authorize(&self, hash: &str) -> Result<String, SignError> {
+        let path = "/csc/v0/credentials/authorize";
+        let body = |at: u64| {
+            json!({
+                "credentialID": self.credential_id,
+                "numSignatures": 1,
+                "hash": [hash],
+                "OTP": totp(&self.totp_secret, at),
+            })
+        };
+        // Held throughout: two threads never spend one window's code.
+        let _one_at_a_time = AUTHORIZING.lock().unwrap_or_else(|e| e.into_inner());
+        let now = unix_now();
+        let answer = match self.call(path, &body(now), TOTP_SECRET) {
+            Err(_) => {
+                std::thread::sleep(Duration::from_secs((now / 30 + 1) * 30 - now));
+                self.call(path, &body(unix_now()), TOTP_SECRET)?
+            }
+            answer => answer?,
+        };
+        field(&answer, "/SAD", "credentials/authorize")
+    }
+
     fn session(&self) -> Result<Session, SignError> {
-        let id = format!("{}|{}|{}", self.csc, self.username, self.credential_id);
         let mut sessions = SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = sessions.get(&id) {
+        if let Some(s) = sessions.get(&self.id()) {
             return Ok(s.clone());
         }
         let token = self.token()?;
-        let info = self.call(
-            &token,
-            "/csc/v0/credentials/info",
-            json!({ "credentialID": self.credential_id, "certificates": "chain" }),
-            CREDENTIAL_ID,
-        )?;
+        let url = format!("{}/csc/v0/credentials/info", self.csc);
+        let body = json!({ "credentialID": self.credential_id, "certificates": "chain" });
+        let info = post(&url, Some(&token), &body)
+            .map_err(|f| self.refusal("/csc/v0/credentials/info", f, CREDENTIAL_ID))?;
         let chain = info
             .pointer("/cert/certificates")
             .and_then(Value::as_array)
@@ -182,8 +190,13 @@ impl Account {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let session = Session { token, chain };
-        sessions.insert(id, session.clone());
+        sessions.insert(self.id(), session.clone());
         Ok(session)
+    }
+
+    /// Which account and credential a session is of.
+    fn id(&self) -> String {
+        format!("{}|{}|{}", self.csc, self.username, self.credential_id)
     }
 
     fn token(&self) -> Result<String, SignError> {
@@ -194,36 +207,51 @@ impl Account {
             "password": self.password,
         });
         let url = format!("{}/oauth2/token", self.oauth);
-        let answer = post(&url, None, &body).map_err(|e| {
+        let answer = post(&url, None, &body).map_err(|f| {
             setting(
                 PASSWORD,
-                format!("SSL.com refused the account ({e})"),
+                format!("SSL.com refused the account ({})", f.message),
                 "check SSLDOTCOM_USERNAME and SSLDOTCOM_PASSWORD (the account's, not the certificate's)",
             )
         })?;
         field(&answer, "/access_token", "oauth2/token")
     }
 
-    /// A CSC API call; a refusal names `var`, the setting it most likely comes from.
-    fn call(
-        &self,
-        token: &str,
-        path: &str,
-        body: Value,
-        var: &'static str,
-    ) -> Result<Value, SignError> {
+    /// A CSC API call with the session's token; a token the service no longer takes (HTTP
+    /// 401: it expired during a long build) is replaced once. A refusal names `var`, the
+    /// setting it most likely comes from.
+    fn call(&self, path: &str, body: &Value, var: &'static str) -> Result<Value, SignError> {
         let url = format!("{}{path}", self.csc);
-        post(&url, Some(token), &body).map_err(|e| {
-            setting(
-                var,
-                format!("SSL.com's eSigner refused {path} ({e})"),
-                match var {
-                    TOTP_SECRET => "check SSLDOTCOM_TOTP_SECRET (the base64 TOTP secret) and that this machine's clock is right",
-                    _ => "check SSLDOTCOM_CREDENTIAL_ID: the credential must be an eSigner code signing certificate of the account",
-                },
-            )
-        })
+        let token = self.session()?.token;
+        match post(&url, Some(&token), body) {
+            Err(f) if f.status == Some(401) => {
+                let mut sessions = SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
+                sessions.remove(&self.id());
+                drop(sessions);
+                let token = self.session()?.token;
+                post(&url, Some(&token), body).map_err(|f| self.refusal(path, f, var))
+            }
+            answer => answer.map_err(|f| self.refusal(path, f, var)),
+        }
     }
+
+    fn refusal(&self, path: &str, f: Failure, var: &'static str) -> SignError {
+        setting(
+            var,
+            format!("SSL.com's eSigner refused {path} ({})", f.message),
+            match var {
+                TOTP_SECRET => "check SSLDOTCOM_TOTP_SECRET (the base64 TOTP secret) and that this machine's clock is right",
+                _ => "check SSLDOTCOM_CREDENTIAL_ID: the credential must be an eSigner code signing certificate of the account",
+            },
+        )
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 fn refused(message: String) -> SignError {
@@ -240,13 +268,23 @@ fn field(v: &Value, pointer: &str, call: &str) -> Result<String, SignError> {
         .ok_or_else(|| refused(format!("{call}: the answer has no {pointer}")))
 }
 
-/// POSTs `body` as JSON and reads the JSON answer; the error says what the service said.
-fn post(url: &str, token: Option<&str>, body: &Value) -> Result<Value, String> {
+/// A call that failed: the HTTP status when the service answered, and what it said.
+struct Failure {
+    status: Option<u16>,
+    message: String,
+}
+
+/// POSTs `body` as JSON and reads the JSON answer.
+fn post(url: &str, token: Option<&str>, body: &Value) -> Result<Value, Failure> {
+    let failed = |message: String| Failure {
+        status: None,
+        message,
+    };
     dist_store::remote::install_tls();
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
-        .map_err(|e| format!("starting an HTTP client: {e}"))?;
+        .map_err(|e| failed(format!("starting an HTTP client: {e}")))?;
     let mut req = client
         .post(url)
         .header("Content-Type", "application/json")
@@ -254,14 +292,19 @@ fn post(url: &str, token: Option<&str>, body: &Value) -> Result<Value, String> {
     if let Some(token) = token {
         req = req.bearer_auth(token);
     }
-    let resp = req.send().map_err(|e| format!("POST {url}: {e}"))?;
+    let resp = req.send().map_err(|e| failed(format!("POST {url}: {e}")))?;
     let status = resp.status();
-    let text = resp.text().map_err(|e| format!("POST {url}: {e}"))?;
+    let text = resp
+        .text()
+        .map_err(|e| failed(format!("POST {url}: {e}")))?;
     if !status.is_success() {
         let said: String = text.chars().take(300).collect();
-        return Err(format!("POST {url}: HTTP {status}: {said}"));
+        return Err(Failure {
+            status: Some(status.as_u16()),
+            message: format!("POST {url}: HTTP {status}: {said}"),
+        });
     }
-    serde_json::from_str(&text).map_err(|e| format!("POST {url}: not JSON: {e}"))
+    serde_json::from_str(&text).map_err(|e| failed(format!("POST {url}: not JSON: {e}")))
 }
 
 /// RFC 6238's one-time password: HMAC-SHA1 over 30-second steps, six digits.

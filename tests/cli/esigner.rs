@@ -28,7 +28,8 @@ struct Esigner {
 }
 
 impl Esigner {
-    fn start(dir: &Path, ca: &TestCa) -> Esigner {
+    /// The service; with `token_uses`, a token expires after that many calls.
+    fn start(dir: &Path, ca: &TestCa, token_uses: Option<u32>) -> Esigner {
         std::fs::create_dir_all(dir).unwrap();
         let chain = dir.join("chain.pem");
         let pem = |p: &Path| std::fs::read_to_string(p).unwrap();
@@ -42,6 +43,7 @@ impl Esigner {
             .args([USERNAME, PASSWORD, CREDENTIAL, TOTP])
             .arg(&ca.key)
             .arg(&chain)
+            .args(token_uses.map(|n| n.to_string()))
             .spawn()
             .expect("python3 with cryptography is needed (`.ci/run` installs it)");
         wait_for_port(port, "the eSigner stand-in (esigner.py)", &mut child);
@@ -68,15 +70,14 @@ impl Esigner {
         .collect()
     }
 
-    /// The calls made so far: (path, body).
+    /// The calls the service answered with 200 so far: (path, body).
     fn requests(&self) -> Vec<(String, serde_json::Value)> {
         std::fs::read_to_string(self.dir.join("requests.jsonl"))
             .unwrap_or_default()
             .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                (v["path"].as_str().unwrap().to_string(), v["body"].clone())
-            })
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["status"] == 200)
+            .map(|v| (v["path"].as_str().unwrap().to_string(), v["body"].clone()))
             .collect()
     }
 }
@@ -103,8 +104,8 @@ fn app(signing: &str) -> Fixture {
 
 /// With `ssldotcom-windows-sign` and cargo-dist's four secrets, the program in the Windows zip,
 /// the MSI and the PowerShell installer carry valid signatures of the eSigner credential's
-/// certificate; only SHA-256 digests went to the service, each authorized by a current
-/// one-time password; the program and installer are the bytes osslsigncode makes with the same
+/// certificate; only SHA-256 digests went to the service, each authorized by a one-time password
+/// of its own, a token that expired mid-build replaced; the program and installer are the bytes osslsigncode makes with the same
 /// key as a PKCS#12;
 /// the checksums cover them; no secret is written; a second build signs nothing again.
 #[test]
@@ -113,7 +114,8 @@ fn ssl_coms_esigner_signs_windows_files_with_cargo_dists_secrets() {
     let ca = test_ca(&fx.dir.path().join("ca"));
     let pe = mingw_program(&fx.dir.path().join("pe"));
     let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
-    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca);
+    // Tokens expire after 3 calls: the global job, which signs two files, needs a new one.
+    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca, Some(3));
     build_windows_release(fx.root(), &fx.store(), &stand_in, &esigner.env());
 
     let dist = fx.root().join("target/distrib");
@@ -132,6 +134,9 @@ fn ssl_coms_esigner_signs_windows_files_with_cargo_dists_secrets() {
         .contains(&sha256_hex(&zip)));
 
     let calls = esigner.requests();
+    // One token a process (the host, Windows and global builds), and a new one once expired.
+    let tokens = calls.iter().filter(|(p, _)| p == "/oauth2/token").count();
+    assert!(tokens >= 4, "{calls:?}");
     let signed: Vec<_> = calls
         .iter()
         .filter(|(path, _)| path == "/csc/v0/signatures/signHash")
@@ -144,11 +149,14 @@ fn ssl_coms_esigner_signs_windows_files_with_cargo_dists_secrets() {
         assert_eq!(decode(hashes[0].as_str().unwrap()).len(), 32);
         assert_eq!(body["signAlgo"], "1.2.840.113549.1.1.11");
     }
-    let authorized = calls
+    // Each signature authorized by a one-time password of its own (the service refuses a code
+    // twice: a job whose code was taken waits for the next window's).
+    let codes: std::collections::BTreeSet<_> = calls
         .iter()
         .filter(|(path, _)| path == "/csc/v0/credentials/authorize")
-        .count();
-    assert_eq!(authorized, signed.len());
+        .map(|(_, body)| body["OTP"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes.len(), signed.len(), "{calls:?}");
     for dir in [dist.clone(), fx.store()] {
         for secret in [PASSWORD, TOTP, "Never-Stored-TOTP-Secret"] {
             assert_no_secret(&dir, secret);
@@ -213,7 +221,7 @@ fn esigner_refusals_name_the_secret_to_check() {
     let ca = test_ca(&fx.dir.path().join("ca"));
     let pe = mingw_program(&fx.dir.path().join("pe"));
     let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
-    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca);
+    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca, None);
     let build = |change: (&str, &str)| {
         let mut cmd = windows_runner(fx.root(), &fx.store(), &stand_in, &[]);
         cmd.envs(esigner.env().into_iter().map(|(k, v)| match k == change.0 {
@@ -251,7 +259,7 @@ fn esigner_signatures_are_timestamped_by_the_server_named() {
     let ca = test_ca(&fx.dir.path().join("ca"));
     let pe = mingw_program(&fx.dir.path().join("pe"));
     let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
-    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca);
+    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca, None);
     let tsa = crate::signing::Tsa::start(&fx.dir.path().join("tsa"), &ca);
     let mut cmd = windows_runner(fx.root(), &fx.store(), &stand_in, &[]);
     cmd.envs(esigner.env())

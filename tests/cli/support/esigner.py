@@ -3,10 +3,12 @@ endpoint (password grant) and the four Cloud Signature Consortium calls CodeSign
 (credentials/info, credentials/authorize, signatures/signHash). It checks what the real
 service checks: the account's username and password, the bearer token, the credential ID, a
 current one-time password (RFC 6238 from the base64 TOTP secret, computed here on its own),
-and that the hashes signed are the ones the SAD authorized. It signs with the test key.
+and that the hashes signed are the ones the SAD authorized. It signs with the test key. It is
+strict where the real service may be: a one-time password is taken once (RFC 6238's advice),
+and with TOKEN_USES a token is refused (HTTP 401, as an expired one) after that many calls.
 
-usage: esigner.py STATE_DIR PORT USERNAME PASSWORD CREDENTIAL_ID TOTP_SECRET_B64 KEY_PEM CHAIN_PEM
-STATE_DIR/requests.jsonl records each call (path and body, the password left out).
+usage: esigner.py STATE_DIR PORT USERNAME PASSWORD CREDENTIAL_ID TOTP_SECRET_B64 KEY_PEM CHAIN_PEM [TOKEN_USES]
+STATE_DIR/requests.jsonl records each call: path, body (the password left out), answer's status.
 """
 
 import base64
@@ -32,8 +34,10 @@ with open(CHAIN_PEM) as f:
         base64.b64encode(ssl.PEM_cert_to_DER_cert("-----BEGIN CERTIFICATE-----" + block)).decode()
         for block in f.read().split("-----BEGIN CERTIFICATE-----")[1:]
     ]
-TOKENS = set()
+TOKEN_USES = int(sys.argv[9]) if len(sys.argv) > 9 else None
+TOKENS = {}
 SADS = {}
+USED_OTPS = set()
 ALGORITHMS = {"1.2.840.113549.1.1.11": "rsa", "1.2.840.10045.4.3.2": "ec"}
 
 
@@ -45,6 +49,8 @@ def otp(at):
 
 class Handler(BaseHTTPRequestHandler):
     def answer(self, status, body):
+        with open(os.path.join(STATE, "requests.jsonl"), "a") as f:
+            f.write(json.dumps({"path": self.path, "body": self.logged, "status": status}) + "\n")
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -57,14 +63,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-        logged = {k: v for k, v in body.items() if k != "password"}
-        with open(os.path.join(STATE, "requests.jsonl"), "a") as f:
-            f.write(json.dumps({"path": self.path, "body": logged}) + "\n")
+        self.logged = {k: v for k, v in body.items() if k != "password"}
         if self.path == "/oauth2/token":
             return self.token(body)
         auth = self.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or auth[len("Bearer "):] not in TOKENS:
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        if token not in TOKENS:
             return self.refuse(401, "invalid or missing access token")
+        TOKENS[token] += 1
+        if TOKEN_USES is not None and TOKENS[token] > TOKEN_USES:
+            return self.refuse(401, "the access token has expired")
         if body.get("credentialID") != CREDENTIAL:
             return self.refuse(400, "invalid credentialID")
         if self.path == "/csc/v0/credentials/info":
@@ -81,13 +89,17 @@ class Handler(BaseHTTPRequestHandler):
         if body.get("username") != USERNAME or body.get("password") != PASSWORD:
             return self.answer(401, {"error": "invalid_grant", "error_description": "bad credentials"})
         token = secrets.token_urlsafe(24)
-        TOKENS.add(token)
+        TOKENS[token] = 0
         self.answer(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
 
     def authorize(self, body):
         now = time.time()
-        if body.get("OTP") not in {otp(now - 30), otp(now), otp(now + 30)}:
+        code = body.get("OTP")
+        if code not in {otp(now - 30), otp(now), otp(now + 30)}:
             return self.refuse(400, "invalid OTP")
+        if code in USED_OTPS:
+            return self.refuse(400, "the OTP was used already")
+        USED_OTPS.add(code)
         hashes_ = body.get("hash") or []
         if len(hashes_) != body.get("numSignatures"):
             return self.refuse(400, "numSignatures does not match the hashes")
