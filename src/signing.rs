@@ -442,6 +442,13 @@ fn first_pem_certificate(pem: &str) -> Option<Vec<u8>> {
     BASE64.decode(body).ok()
 }
 
+/// The name of `path`, for errors to name.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// `der` as a PEM `CERTIFICATE` block.
 fn pem_certificate(der: &[u8]) -> String {
     let b64 = BASE64.encode(der);
@@ -494,10 +501,7 @@ fn sign_apple(
     scratch: &Path,
 ) -> Result<(), SignError> {
     const _: () = assert!(FIXED_MTIME == 315_532_800);
-    let file = input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file = file_name(input);
     let failed = |message: String| SignError::Failed {
         file: file.clone(),
         message,
@@ -549,10 +553,7 @@ fn sign_windows(
     output: &Path,
     scratch: &Path,
 ) -> Result<(), SignError> {
-    let file = input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file = file_name(input);
     let failed = |message: String| SignError::Failed {
         file: file.clone(),
         message,
@@ -640,10 +641,7 @@ fn sign_with_esigner(
     output: &Path,
     scratch: &Path,
 ) -> Result<(), SignError> {
-    let file = input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file = file_name(input);
     let failed = |what: &str, e: std::io::Error| SignError::Failed {
         file: file.clone(),
         message: format!("{what}: {e}"),

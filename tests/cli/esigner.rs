@@ -9,10 +9,11 @@ use std::process::{Child, Command};
 
 use crate::artifacts::{build_windows_release, windows_runner, windows_runner_stand_in, WINDOWS};
 use crate::signing::{
-    assert_no_secret, assert_signed, mingw_program, p12_env, test_ca, unzip, TestCa, APP,
+    assert_no_secret, assert_signed, mingw_program, p12_env, test_ca, unzip, windows_app, TestCa,
+    APP,
 };
 use crate::support::servers::{free_port, wait_for_port};
-use crate::support::{dist_app, host_triple, sha256_hex, sha256sum_check, Fixture};
+use crate::support::{dist_app, sha256_hex, sha256sum_check};
 
 const USERNAME: &str = "release@example.com";
 const PASSWORD: &str = "esigner-password-never-stored";
@@ -89,28 +90,15 @@ impl Drop for Esigner {
     }
 }
 
-/// The App for the host and Windows with the shell, PowerShell and MSI installers, signed by
-/// `signing` (a config line).
-fn app(signing: &str) -> Fixture {
-    let host = host_triple();
-    let fx = dist_app(
-        APP,
-        "hi",
-        &format!("targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"powershell\", \"msi\"]\nci = \"github\"\n{signing}\n"),
-    );
-    fx.ok(&["generate"]);
-    fx
-}
-
 /// With `ssldotcom-windows-sign` and cargo-dist's four secrets, the program in the Windows zip,
 /// the MSI and the PowerShell installer carry valid signatures of the eSigner credential's
-/// certificate; only SHA-256 digests went to the service, each authorized by a one-time password
-/// of its own, a token that expired mid-build replaced; the program and installer are the bytes osslsigncode makes with the same
-/// key as a PKCS#12;
-/// the checksums cover them; no secret is written; a second build signs nothing again.
+/// certificate; only SHA-256 digests went to the service, each authorized by a one-time
+/// password of its own, a token that expired mid-build replaced; the program and installer are
+/// the bytes osslsigncode makes with the same key as a PKCS#12; the checksums cover them; no
+/// secret is written; a second build signs nothing again.
 #[test]
 fn ssl_coms_esigner_signs_windows_files_with_cargo_dists_secrets() {
-    let fx = app("ssldotcom-windows-sign = \"test\"");
+    let fx = windows_app("ssldotcom-windows-sign = \"test\"");
     let ca = test_ca(&fx.dir.path().join("ca"));
     let pe = mingw_program(&fx.dir.path().join("pe"));
     let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
@@ -217,7 +205,7 @@ fn decode(b64: &str) -> Vec<u8> {
 /// unsigned file reaches the release either way.
 #[test]
 fn esigner_refusals_name_the_secret_to_check() {
-    let fx = app("ssldotcom-windows-sign = \"prod\"");
+    let fx = windows_app("ssldotcom-windows-sign = \"prod\"");
     let ca = test_ca(&fx.dir.path().join("ca"));
     let pe = mingw_program(&fx.dir.path().join("pe"));
     let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
@@ -255,7 +243,7 @@ fn esigner_refusals_name_the_secret_to_check() {
 /// program verifies with the server's countersignature.
 #[test]
 fn esigner_signatures_are_timestamped_by_the_server_named() {
-    let fx = app("ssldotcom-windows-sign = \"prod\"");
+    let fx = windows_app("ssldotcom-windows-sign = \"prod\"");
     let ca = test_ca(&fx.dir.path().join("ca"));
     let pe = mingw_program(&fx.dir.path().join("pe"));
     let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));

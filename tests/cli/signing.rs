@@ -122,11 +122,17 @@ pub(crate) fn unzip(zip: &Path, member: &str, dest: &Path) -> PathBuf {
 /// The App released for the host and Windows with the shell, PowerShell and MSI installers and
 /// Windows signing on.
 fn signed_app() -> Fixture {
+    windows_app("windows-sign = true")
+}
+
+/// The App for the host and Windows with the shell, PowerShell and MSI installers, signed as
+/// `signing` (a config line) says.
+pub(crate) fn windows_app(signing: &str) -> Fixture {
     let host = host_triple();
     let fx = dist_app(
         APP,
         "hi",
-        &format!("targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"powershell\", \"msi\"]\nci = \"github\"\nwindows-sign = true\n"),
+        &format!("targets = [\"{host}\", \"{WINDOWS}\"]\ninstallers = [\"shell\", \"powershell\", \"msi\"]\nci = \"github\"\n{signing}\n"),
     );
     fx.ok(&["generate"]);
     fx
