@@ -207,12 +207,13 @@ impl Account {
             "password": self.password,
         });
         let url = format!("{}/oauth2/token", self.oauth);
-        let answer = post(&url, None, &body).map_err(|f| {
-            setting(
+        let answer = post(&url, None, &body).map_err(|f| match f.status {
+            None => unreachable_service(f),
+            Some(_) => setting(
                 PASSWORD,
                 format!("SSL.com refused the account ({})", f.message),
                 "check SSLDOTCOM_USERNAME and SSLDOTCOM_PASSWORD (the account's, not the certificate's)",
-            )
+            ),
         })?;
         field(&answer, "/access_token", "oauth2/token")
     }
@@ -236,6 +237,9 @@ impl Account {
     }
 
     fn refusal(&self, path: &str, f: Failure, var: &'static str) -> SignError {
+        if f.status.is_none() {
+            return unreachable_service(f);
+        }
         setting(
             var,
             format!("SSL.com's eSigner refused {path} ({})", f.message),
@@ -252,6 +256,14 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs()
+}
+
+/// No answer at all: the network, not a setting.
+fn unreachable_service(f: Failure) -> SignError {
+    refused(format!(
+        "no answer ({}); is the network up? ({OAUTH_URL} and {CSC_URL} name other servers)",
+        f.message
+    ))
 }
 
 fn refused(message: String) -> SignError {

@@ -563,9 +563,6 @@ fn sign_windows(
         write_private(&path, bytes).map_err(|e| failed(format!("writing the key: {e}")))?;
         Ok(path)
     };
-    if let SigningKey::SslCom(account) = key {
-        return sign_with_esigner(signer, account, input, output, scratch);
-    }
     let mut cmd = Command::new(crate::env::osslsigncode());
     cmd.arg("sign");
     match key {
@@ -587,7 +584,9 @@ fn sign_windows(
                 cmd.arg("-readpass").arg(secret("pass", pin.as_bytes())?);
             }
         }
-        SigningKey::SslCom(_) => unreachable!("eSigner keys sign above"),
+        SigningKey::SslCom(account) => {
+            return sign_with_esigner(signer, account, input, output, scratch)
+        }
     }
     let opt = |k: &str| signer.options.get(k).map(String::as_str);
     cmd.args(["-h", opt("digest").unwrap_or("sha256")]);

@@ -200,8 +200,8 @@ fn decode(b64: &str) -> Vec<u8> {
         .unwrap()
 }
 
-/// What the service refuses is named by the secret to check, without showing it: a wrong
-/// password before anything builds, a wrong TOTP secret when the first file is signed; no
+/// What the service refuses is named by the secret to check, without showing it (no answer at
+/// all is the network's): a wrong password before anything builds, a wrong TOTP secret when the first file is signed; no
 /// unsigned file reaches the release either way.
 #[test]
 fn esigner_refusals_name_the_secret_to_check() {
@@ -222,6 +222,12 @@ fn esigner_refusals_name_the_secret_to_check() {
         assert_eq!(out.status.code(), Some(1), "{out:?}");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
+    // No service answering is the network's fault, not a secret's.
+    let stderr = build(("CARGO_DIST_SSLDOTCOM_OAUTH_URL", "http://127.0.0.1:1"));
+    assert!(
+        stderr.contains("no answer") && !stderr.contains("check SSLDOTCOM"),
+        "{stderr}"
+    );
     let stderr = build(("SSLDOTCOM_PASSWORD", "wrong-password"));
     assert!(stderr.contains("SSLDOTCOM_PASSWORD"), "{stderr}");
     assert!(!stderr.contains("wrong-password"), "{stderr}");
