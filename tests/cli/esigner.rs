@@ -245,15 +245,36 @@ fn esigner_refusals_name_the_secret_to_check() {
     assert!(!zip.exists(), "the program was released unsigned");
 }
 
-/// With a timestamp server, osslsigncode asks it once eSigner's signature is attached: the
-/// program verifies with the server's countersignature.
+/// The test CA's code signing certificate for a P-256 key (eSigner's ECC credentials).
+fn ec_signer(ca: &TestCa, dir: &Path) -> TestCa {
+    use crate::signing::openssl_line;
+    std::fs::create_dir_all(dir).unwrap();
+    openssl_line(dir, "req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ec.key -out ec.csr -subj /CN=dist-test-signer");
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+    )
+    .unwrap();
+    let ca_key = ca.ca.with_file_name("ca.key");
+    openssl_line(dir, &format!("x509 -req -in ec.csr -CA {} -CAkey {} -CAcreateserial -out ec.pem -days 365 -extfile ext.cnf", ca.ca.display(), ca_key.display()));
+    TestCa {
+        ca: ca.ca.clone(),
+        cert: dir.join("ec.pem"),
+        key: dir.join("ec.key"),
+        p12: ca.p12.clone(),
+    }
+}
+
+/// An ECDSA credential, and a timestamp server: osslsigncode asks the server once eSigner's
+/// signature is attached, and the program verifies with the server's countersignature.
 #[test]
-fn esigner_signatures_are_timestamped_by_the_server_named() {
+fn esigner_ecdsa_signatures_are_timestamped_by_the_server_named() {
     let fx = windows_app("ssldotcom-windows-sign = \"prod\"");
     let ca = test_ca(&fx.dir.path().join("ca"));
     let pe = mingw_program(&fx.dir.path().join("pe"));
     let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
-    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca, None);
+    let ec = ec_signer(&ca, &fx.dir.path().join("ec"));
+    let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ec, None);
     let tsa = crate::signing::Tsa::start(&fx.dir.path().join("tsa"), &ca);
     let mut cmd = windows_runner(fx.root(), &fx.store(), &stand_in, &[]);
     cmd.envs(esigner.env())
@@ -270,6 +291,13 @@ fn esigner_signatures_are_timestamped_by_the_server_named() {
         ok && said.contains("dist-test-signer") && said.contains("dist-test-TSA"),
         "not signed and timestamped:\n{said}"
     );
+    let algorithms: Vec<_> = esigner
+        .requests()
+        .into_iter()
+        .filter(|(p, _)| p == "/csc/v0/signatures/signHash")
+        .map(|(_, body)| body["signAlgo"].clone())
+        .collect();
+    assert_eq!(algorithms, ["1.2.840.10045.4.3.2"], "ecdsa-with-SHA256");
 }
 
 /// `ssldotcom-windows-sign` gives cargo-dist's four secrets to the jobs that sign (the build

@@ -28,7 +28,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// `openssl` with the words of `line` as its arguments.
-fn openssl_line(dir: &Path, line: &str) {
+pub(crate) fn openssl_line(dir: &Path, line: &str) {
     openssl(dir, &line.split_whitespace().collect::<Vec<_>>());
 }
 
