@@ -85,6 +85,8 @@ pub enum SignError {
     ToolMissing { tool: &'static str, reason: String },
     #[error("signing {file} failed: {message}")]
     Failed { file: String, message: String },
+    #[error("{tool} cannot {what}: that takes osslsigncode 2.8 or newer (older Linux distributions ship older ones)\n  build 2.9 from https://github.com/mtrojnar/osslsigncode and name it with OSSLSIGNCODE (the generated workflow does this on Linux runners), or use MSYS2's or Homebrew's package")]
+    OldTool { tool: String, what: &'static str },
     #[error("notarizing {file} failed: {message}")]
     Notary { file: String, message: String },
     #[error("{file} is to be signed, but no signing key is set (Windows: {PKCS12}, {PKCS12_FILE}, {PKCS11_MODULE} or SSL.com's SSLDOTCOM_USERNAME; macOS: {CODESIGN_CERTIFICATE}): it was planned with certificate {planned}\n  set the key's variables as when it was planned, or build without them to make unsigned files")]
@@ -563,6 +565,9 @@ fn sign_windows(
         write_private(&path, bytes).map_err(|e| failed(format!("writing the key: {e}")))?;
         Ok(path)
     };
+    if file.to_ascii_lowercase().ends_with(".ps1") {
+        osslsigncode_can(&signer.tool, "sign PowerShell scripts")?;
+    }
     let mut cmd = Command::new(crate::env::osslsigncode());
     cmd.arg("sign");
     match key {
@@ -605,6 +610,21 @@ fn sign_windows(
     osslsigncode_done(result, &file)
 }
 
+/// An error unless `tool` (`osslsigncode 2.9`) is 2.8 or newer, the first that can `what`
+/// (older Linux distributions ship 2.2 to 2.7).
+fn osslsigncode_can(tool: &str, what: &'static str) -> Result<(), SignError> {
+    let version = tool.strip_prefix("osslsigncode ").unwrap_or(tool);
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if (major, minor) >= (2, 8) {
+        return Ok(());
+    }
+    Err(SignError::OldTool {
+        tool: tool.to_string(),
+        what,
+    })
+}
+
 /// osslsigncode's outcome: what it said when it failed.
 fn osslsigncode_done(
     result: std::io::Result<std::process::Output>,
@@ -641,6 +661,7 @@ fn sign_with_esigner(
     scratch: &Path,
 ) -> Result<(), SignError> {
     let file = file_name(input);
+    osslsigncode_can(&signer.tool, "extract what eSigner signs (`extract-data`)")?;
     let failed = |what: &str, e: std::io::Error| SignError::Failed {
         file: file.clone(),
         message: format!("{what}: {e}"),
@@ -877,6 +898,27 @@ mod tests {
                 windows_timestamp(env, &vars).as_deref(),
                 Some("http://127.0.0.1:1/")
             );
+        }
+    }
+
+    #[test]
+    fn powershell_scripts_and_extract_data_need_osslsigncode_2_8() {
+        for ok in [
+            "osslsigncode 2.8",
+            "osslsigncode 2.9",
+            "osslsigncode 2.10",
+            "osslsigncode 3.0",
+        ] {
+            assert!(osslsigncode_can(ok, "x").is_ok(), "{ok}");
+        }
+        for old in [
+            "osslsigncode 2.2",
+            "osslsigncode 2.7",
+            "osslsigncode 1.7.1",
+            "osslsigncode",
+        ] {
+            let err = osslsigncode_can(old, "sign PowerShell scripts").unwrap_err();
+            assert!(err.to_string().contains("OSSLSIGNCODE"), "{err}");
         }
     }
 

@@ -970,3 +970,46 @@ fn resigned(signed: &[u8], ca: &TestCa, extra: &str) -> Vec<u8> {
     );
     std::fs::read(&c).unwrap()
 }
+
+/// An osslsigncode older than 2.8 (what older Linux distributions ship) cannot sign PowerShell
+/// scripts: the global build says so, naming `OSSLSIGNCODE`, before any unsigned installer is
+/// released. (The stand-in reports 2.2 and runs the real osslsigncode otherwise.)
+#[test]
+fn an_osslsigncode_too_old_for_powershell_scripts_is_named() {
+    let fx = dist_app(
+        APP,
+        "hi",
+        &format!("targets = [\"{WINDOWS}\"]\ninstallers = [\"powershell\"]\nwindows-sign = true\n"),
+    );
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let old = fx.dir.path().join("osslsigncode-2.2");
+    std::fs::write(
+        &old,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'osslsigncode 2.2, using:'; exit 0; fi\nexec osslsigncode \"$@\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = |cmd: &mut Command| {
+        cmd.envs(p12_env(&ca)).env("OSSLSIGNCODE", &old);
+    };
+    let mut windows = windows_runner(fx.root(), &fx.store(), &stand_in, &[]);
+    env(&mut windows);
+    run_ok(&mut windows);
+    let mut global = dist_command(fx.root(), &fx.store(), &["build", "--artifacts=global"]);
+    env(&mut global);
+    let out = global.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("osslsigncode 2.2 cannot sign PowerShell scripts")
+            && stderr.contains("OSSLSIGNCODE"),
+        "{stderr}"
+    );
+    let ps1 = fx
+        .root()
+        .join(format!("target/distrib/{APP}-installer.ps1"));
+    assert!(!ps1.exists(), "the installer was released unsigned");
+}
