@@ -71,7 +71,18 @@ pub fn account(
             .map(str::to_string)
             .ok_or_else(|| setting(var, format!("is not set, and {USERNAME} is"), fix))
     };
-    let password = need(PASSWORD, "set it to the SSL.com account's password")?;
+    // A password is taken as it is, spaces and all.
+    let password = vars
+        .get(PASSWORD)
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .ok_or_else(|| {
+            setting(
+                PASSWORD,
+                format!("is not set, and {USERNAME} is"),
+                "set it to the SSL.com account's password",
+            )
+        })?;
     let credential_id = need(
         CREDENTIAL_ID,
         "set it to the eSigner credential ID of the code signing certificate (SSL.com's order page lists it)",
