@@ -2,8 +2,9 @@
 //! holds the key and signs a digest (SSL.com's eSigner). osslsigncode extracts what is to be
 //! signed (`extract-data`: a PKCS#7 SignedData holding the file's `SpcIndirectDataContent` and
 //! no signer); this module adds the signed attributes osslsigncode's own `sign` writes
-//! (content type, signing time, individual code signing, message digest), asks for the
-//! signature of their digest, and returns the PKCS#7 `attach-signature` puts into the file.
+//! (content type, signing time, individual code signing, message digest) and gives their digest
+//! to be signed ([`prepare`]); with the signature value it builds the PKCS#7
+//! `attach-signature` puts into the file ([`Prepared::finish`]).
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -27,22 +28,21 @@ const SHA256_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
 const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
 const ECDSA_WITH_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
 
-/// What the signing service is asked to sign: a SHA-256 digest, and the signature algorithm
-/// (an OID, as the CSC API's `signAlgo` names it) the certificate's key calls for.
-pub struct ToSign {
+/// A detached signature waiting for its signature value: what the signing service is asked
+/// to sign (a SHA-256 `digest`, with the signature `algorithm` the certificate's key calls for,
+/// an OID as the CSC API's `signAlgo` names it), then [`Prepared::finish`].
+pub struct Prepared {
     pub digest: Vec<u8>,
     pub algorithm: String,
+    signed: SignedData,
+    signer: SignerInfo,
+    certificates: Vec<Certificate>,
 }
 
 /// The detached signature of `data` (the DER `osslsigncode extract-data -h sha256` wrote) by
-/// the certificate `chain` (DER, the signer's first), whose value `sign` obtains; the signing
+/// the certificate `chain` (DER, the signer's first), up to its signature value; the signing
 /// time is `signing_time` (seconds since 1970), as osslsigncode's `-time` sets it.
-pub fn signature(
-    data: &[u8],
-    chain: &[Vec<u8>],
-    signing_time: u64,
-    sign: impl FnOnce(&ToSign) -> Result<Vec<u8>, String>,
-) -> Result<Vec<u8>, String> {
+pub fn prepare(data: &[u8], chain: &[Vec<u8>], signing_time: u64) -> Result<Prepared, String> {
     let der = |what: &'static str| move |e: der::Error| format!("{what}: {e}");
     let info = ContentInfo::from_der(data).map_err(der("the extracted data"))?;
     if info.content_type != SIGNED_DATA {
@@ -51,7 +51,7 @@ pub fn signature(
             info.content_type
         ));
     }
-    let mut signed: SignedData = info
+    let signed: SignedData = info
         .content
         .decode_as()
         .map_err(der("the extracted data"))?;
@@ -78,11 +78,7 @@ pub fn signature(
     // Authenticode's message digest covers the content's value, without its tag and length.
     let attributes = signed_attributes(&sha256(content.value()), signing_time)
         .map_err(der("the signed attributes"))?;
-    let to_sign = ToSign {
-        digest: sha256(&attributes.to_der().map_err(der("the signed attributes"))?),
-        algorithm: sign_algorithm.to_string(),
-    };
-    let value = sign(&to_sign)?;
+    let digest = sha256(&attributes.to_der().map_err(der("the signed attributes"))?);
     let signer = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
@@ -92,27 +88,45 @@ pub fn signature(
         digest_alg: algorithm(SHA256, true),
         signed_attrs: Some(attributes),
         signature_algorithm: key_algorithm,
-        signature: OctetString::new(value).map_err(der("the signature"))?,
+        signature: OctetString::new(Vec::new()).map_err(der("the signature"))?,
         unsigned_attrs: None,
     };
-    let set = |e: der::Error| format!("assembling the signature: {e}");
-    signed.digest_algorithms = SetOfVec::try_from(vec![algorithm(SHA256, true)]).map_err(set)?;
-    signed.certificates = Some(CertificateSet(
-        SetOfVec::try_from(
-            certificates
-                .into_iter()
-                .map(CertificateChoices::Certificate)
-                .collect::<Vec<_>>(),
-        )
-        .map_err(set)?,
-    ));
-    signed.signer_infos = SignerInfos(SetOfVec::try_from(vec![signer]).map_err(set)?);
-    ContentInfo {
-        content_type: SIGNED_DATA,
-        content: Any::encode_from(&signed).map_err(set)?,
+    Ok(Prepared {
+        digest,
+        algorithm: sign_algorithm.to_string(),
+        signed,
+        signer,
+        certificates,
+    })
+}
+
+impl Prepared {
+    /// The PKCS#7 `attach-signature` takes, with `value` (the service's signature of
+    /// [`Prepared::digest`]).
+    pub fn finish(self, value: Vec<u8>) -> Result<Vec<u8>, String> {
+        let set = |e: der::Error| format!("assembling the signature: {e}");
+        let Prepared {
+            mut signed,
+            mut signer,
+            certificates,
+            ..
+        } = self;
+        signer.signature = OctetString::new(value).map_err(set)?;
+        signed.digest_algorithms =
+            SetOfVec::try_from(vec![algorithm(SHA256, true)]).map_err(set)?;
+        let choices: Vec<_> = certificates
+            .into_iter()
+            .map(CertificateChoices::Certificate)
+            .collect();
+        signed.certificates = Some(CertificateSet(SetOfVec::try_from(choices).map_err(set)?));
+        signed.signer_infos = SignerInfos(SetOfVec::try_from(vec![signer]).map_err(set)?);
+        ContentInfo {
+            content_type: SIGNED_DATA,
+            content: Any::encode_from(&signed).map_err(set)?,
+        }
+        .to_der()
+        .map_err(set)
     }
-    .to_der()
-    .map_err(set)
 }
 
 /// An algorithm identifier; `null` gives it the NULL parameters RSA and SHA-2 carry in
@@ -183,7 +197,7 @@ mod tests {
 
     #[test]
     fn data_that_is_no_signed_data_is_refused() {
-        let err = signature(b"\x30\x00", &[], 0, |_| Ok(vec![])).unwrap_err();
+        let err = prepare(b"\x30\x00", &[], 0).err().unwrap();
         assert!(err.contains("extracted data"), "{err}");
     }
 }

@@ -6,7 +6,7 @@
 //! [`crate::authenticode`] make and attach the Authenticode signature around them.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -303,11 +303,18 @@ fn post(url: &str, token: Option<&str>, body: &Value) -> Result<Value, Failure> 
         status: None,
         message,
     };
-    dist_store::remote::install_tls();
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| failed(format!("starting an HTTP client: {e}")))?;
+    // One client (and its connection pool) for the run's calls.
+    static CLIENT: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
+    let client = CLIENT
+        .get_or_init(|| {
+            dist_store::remote::install_tls();
+            reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .map_err(|e| format!("starting an HTTP client: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| failed(e.clone()))?;
     let mut req = client
         .post(url)
         .header("Content-Type", "application/json")

@@ -451,20 +451,6 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// `der` as a PEM `CERTIFICATE` block.
-fn pem_certificate(der: &[u8]) -> String {
-    let b64 = BASE64.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
-}
-
 /// Writes a secret readable by its owner alone.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
@@ -688,18 +674,22 @@ fn sign_with_esigner(
         std::fs::read(&data).map_err(|e| failed("reading osslsigncode's extracted data", e))?;
     let chain = account.chain()?;
     let time = opt("signing-time").and_then(|t| t.parse().ok());
-    let pkcs7 = esigner_signature(account, &extracted, &chain, time.unwrap_or(FIXED_MTIME))
-        .map_err(|e| match e {
-            Ok(message) => SignError::Failed {
-                file: file.clone(),
-                message,
-            },
-            Err(refused) => refused,
-        })?;
+    let assembly = |message: String| SignError::Failed {
+        file: file.clone(),
+        message,
+    };
+    let prepared = crate::authenticode::prepare(&extracted, &chain, time.unwrap_or(FIXED_MTIME))
+        .map_err(assembly)?;
+    let value = account.sign_digest(&prepared.digest, &prepared.algorithm)?;
+    let pkcs7 = prepared.finish(value).map_err(assembly)?;
     std::fs::write(&sig, pkcs7).map_err(|e| failed("writing the signature", e))?;
     // attach-signature verifies what it attaches: the credential's own chain is trusted for
     // that (whether a user's machine trusts it is the CA's business, not this build's).
-    let pem: String = chain.iter().map(|der| pem_certificate(der)).collect();
+    let pem = chain
+        .iter()
+        .map(|der| der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der))
+        .collect::<Result<String, _>>()
+        .map_err(|e| assembly(format!("the certificate chain as PEM: {e}")))?;
     std::fs::write(&trusted, pem).map_err(|e| failed("writing the certificate chain", e))?;
     let timestamp = opt("timestamp-url");
     let mut attach = osslsigncode("attach-signature");
@@ -724,27 +714,6 @@ fn sign_with_esigner(
         osslsigncode_done(add.output(), &file)?;
     }
     Ok(())
-}
-
-/// The PKCS#7 signature of `extracted` by eSigner; `Err(Err(_))` when the service refused
-/// (the error names the setting to check), `Err(Ok(_))` when the data could not be signed.
-fn esigner_signature(
-    account: &crate::esigner::Account,
-    extracted: &[u8],
-    chain: &[Vec<u8>],
-    time: u64,
-) -> Result<Vec<u8>, Result<String, SignError>> {
-    let mut refusal = None;
-    let signed = crate::authenticode::signature(extracted, chain, time, |to_sign| {
-        account
-            .sign_digest(&to_sign.digest, &to_sign.algorithm)
-            .map_err(|e| {
-                let said = e.to_string();
-                refusal = Some(e);
-                said
-            })
-    });
-    signed.map_err(|message| refusal.map_or(Ok(message), Err))
 }
 
 /// `file` with its Authenticode signature removed, into `out`: `Ok(false)` when it has none

@@ -13,7 +13,7 @@ use crate::signing::{
     APP,
 };
 use crate::support::servers::{free_port, wait_for_port};
-use crate::support::{dist_app, sha256_hex, sha256sum_check};
+use crate::support::{dist_app, sha256_hex, sha256sum_check, Fixture};
 
 const USERNAME: &str = "release@example.com";
 const PASSWORD: &str = "esigner-password-never-stored";
@@ -90,6 +90,16 @@ impl Drop for Esigner {
     }
 }
 
+/// The Windows App with `ssldotcom-windows-sign = "ENV"`, the test CA, and the Windows runner's
+/// stand-in (a mingw-w64 program for its cargo build).
+fn esigner_app(env: &str) -> (Fixture, TestCa, PathBuf) {
+    let fx = windows_app(&format!("ssldotcom-windows-sign = \"{env}\""));
+    let ca = test_ca(&fx.dir.path().join("ca"));
+    let pe = mingw_program(&fx.dir.path().join("pe"));
+    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    (fx, ca, stand_in)
+}
+
 /// With `ssldotcom-windows-sign` and cargo-dist's four secrets, the program in the Windows zip,
 /// the MSI and the PowerShell installer carry valid signatures of the eSigner credential's
 /// certificate; only SHA-256 digests went to the service, each authorized by a one-time
@@ -98,10 +108,7 @@ impl Drop for Esigner {
 /// secret is written; a second build signs nothing again.
 #[test]
 fn ssl_coms_esigner_signs_windows_files_with_cargo_dists_secrets() {
-    let fx = windows_app("ssldotcom-windows-sign = \"test\"");
-    let ca = test_ca(&fx.dir.path().join("ca"));
-    let pe = mingw_program(&fx.dir.path().join("pe"));
-    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let (fx, ca, stand_in) = esigner_app("test");
     // Tokens expire after 3 calls: the global job, which signs two files, needs a new one.
     let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca, Some(3));
     build_windows_release(fx.root(), &fx.store(), &stand_in, &esigner.env());
@@ -205,10 +212,7 @@ fn decode(b64: &str) -> Vec<u8> {
 /// unsigned file reaches the release either way.
 #[test]
 fn esigner_refusals_name_the_secret_to_check() {
-    let fx = windows_app("ssldotcom-windows-sign = \"prod\"");
-    let ca = test_ca(&fx.dir.path().join("ca"));
-    let pe = mingw_program(&fx.dir.path().join("pe"));
-    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let (fx, ca, stand_in) = esigner_app("prod");
     let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ca, None);
     let build = |change: (&str, &str)| {
         let mut cmd = windows_runner(fx.root(), &fx.store(), &stand_in, &[]);
@@ -269,10 +273,7 @@ fn ec_signer(ca: &TestCa, dir: &Path) -> TestCa {
 /// signature is attached, and the program verifies with the server's countersignature.
 #[test]
 fn esigner_ecdsa_signatures_are_timestamped_by_the_server_named() {
-    let fx = windows_app("ssldotcom-windows-sign = \"prod\"");
-    let ca = test_ca(&fx.dir.path().join("ca"));
-    let pe = mingw_program(&fx.dir.path().join("pe"));
-    let stand_in = windows_runner_stand_in(fx.dir.path(), &[], Some(&pe));
+    let (fx, ca, stand_in) = esigner_app("prod");
     let ec = ec_signer(&ca, &fx.dir.path().join("ec"));
     let esigner = Esigner::start(&fx.dir.path().join("esigner"), &ec, None);
     let tsa = crate::signing::Tsa::start(&fx.dir.path().join("tsa"), &ca);
